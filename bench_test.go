@@ -1,0 +1,111 @@
+package httpcache_test
+
+import (
+	"bytes"
+	"net/http"
+	"net/http/httptest"
+	"testing"
+	"time"
+
+	"github.com/seedcache/httpcache"
+	"github.com/seedcache/httpcache/stores/memory"
+)
+
+// sink is a minimal ResponseWriter reused across iterations, so that the
+// benchmarks measure the handler and the middleware, not a recorder's
+// buffer growth. Bare handler, hit and miss all write to it alike.
+type sink struct {
+	h      http.Header
+	status int
+	n      int
+}
+
+func (s *sink) Header() http.Header         { return s.h }
+func (s *sink) WriteHeader(code int)        { s.status = code }
+func (s *sink) Write(p []byte) (int, error) { s.n += len(p); return len(p), nil }
+func (s *sink) reset()                      { clear(s.h); s.status, s.n = 0, 0 }
+
+// page is the handler the benchmarks serve: five typical headers and a body.
+func pageHandler(body []byte) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		h := w.Header()
+		h.Set("Content-Type", "text/html; charset=utf-8")
+		h.Set("Cache-Control", "public, max-age=300")
+		h.Set("Etag", `"5f2b9c1e"`)
+		h.Set("Last-Modified", "Mon, 02 Jan 2026 15:04:05 GMT")
+		h.Set("Vary", "Accept-Encoding")
+		w.WriteHeader(http.StatusOK)
+		w.Write(body)
+	})
+}
+
+var benchSizes = []struct {
+	name string
+	size int
+}{{"1KiB", 1 << 10}, {"64KiB", 64 << 10}}
+
+// BenchmarkServe compares, for each body size, the bare handler with a
+// memory-store hit and a miss (an expired entry refetched and stored again)
+// of the same response, side by side in one run.
+func BenchmarkServe(b *testing.B) {
+	for _, sz := range benchSizes {
+		body := bytes.Repeat([]byte("x"), sz.size)
+		handler := pageHandler(body)
+		req := httptest.NewRequest("GET", "http://example.com/articles/42?page=2", nil)
+		req.Header.Set("Accept-Encoding", "gzip, deflate, br")
+
+		b.Run("size="+sz.name+"/kind=bare", func(b *testing.B) {
+			run(b, handler, req)
+		})
+		b.Run("size="+sz.name+"/kind=hit", func(b *testing.B) {
+			c := httpcache.New(memory.New(memory.Options{}), httpcache.Options{})
+			h := c.Handler(handler)
+			run(b, h, req) // the first iteration stores; the rest hit
+			if s := c.Stats(); s.Hits != uint64(b.N-1) {
+				b.Fatalf("hits %d of %d", s.Hits, b.N)
+			}
+		})
+		b.Run("size="+sz.name+"/kind=miss", func(b *testing.B) {
+			clk := newClock()
+			c := httpcache.New(memory.New(memory.Options{Clock: clk.Now}), httpcache.Options{Clock: clk.Now})
+			cached := c.Handler(handler)
+			h := http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+				clk.Advance(301 * time.Second) // what was stored is stale now
+				cached.ServeHTTP(w, r)
+			})
+			run(b, h, req)
+			if s := c.Stats(); s.Hits != 0 || s.Stores < uint64(b.N) {
+				b.Fatalf("stats %+v for %d iterations", s, b.N)
+			}
+		})
+	}
+}
+
+func run(b *testing.B, h http.Handler, req *http.Request) {
+	w := &sink{h: make(http.Header)}
+	b.ReportAllocs()
+	for b.Loop() {
+		w.reset()
+		h.ServeHTTP(w, req)
+	}
+	if w.status != http.StatusOK || w.n == 0 {
+		b.Fatalf("status %d, %d bytes", w.status, w.n)
+	}
+}
+
+// BenchmarkHitParallel measures hits from all cores on one key.
+func BenchmarkHitParallel(b *testing.B) {
+	body := bytes.Repeat([]byte("x"), 1<<10)
+	c := httpcache.New(memory.New(memory.Options{}), httpcache.Options{})
+	h := c.Handler(pageHandler(body))
+	req := httptest.NewRequest("GET", "http://example.com/articles/42", nil)
+	h.ServeHTTP(&sink{h: make(http.Header)}, req)
+	b.ReportAllocs()
+	b.RunParallel(func(pb *testing.PB) {
+		w := &sink{h: make(http.Header)}
+		for pb.Next() {
+			w.reset()
+			h.ServeHTTP(w, req)
+		}
+	})
+}

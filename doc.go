@@ -1,0 +1,43 @@
+// Package httpcache is response-caching middleware for net/http.
+//
+// A Cache wraps handlers (the standard library's mux, chi, or a reverse
+// proxy), derives a key from each GET or HEAD request — method class,
+// scheme, host, path and query, plus the request headers the response
+// varies on — and stores whole responses in a Store (in memory, Redis or
+// Memcached) for as long as the policy allows:
+//
+//	c := httpcache.New(memory.New(memory.Options{}), httpcache.Options{})
+//	http.ListenAndServe(":8080", c.Handler(mux))
+//
+// or per route, in the spirit of Django's cache_page:
+//
+//	r.With(c.Page(5 * time.Minute)).Get("/articles", listArticles)
+//
+// # What is stored
+//
+// The policy is that of an RFC 9111 shared cache: a response is stored when
+// its status is understood and it states its freshness (s-maxage, max-age or
+// Expires), or when a Policy.TTL supplies one for the statuses the RFC calls
+// heuristically cacheable. Never stored: no-store and private responses,
+// no-cache ones (until revalidation is supported), Vary: *, responses to
+// requests with Authorization unless the response says public, s-maxage or
+// must-revalidate, responses that set cookies (unless Policy.StripSetCookie),
+// streamed (flushed) or hijacked responses, responses whose handler panicked
+// or whose write failed, and bodies over Options.MaxBodySize. The client
+// always receives the whole response either way: the middleware writes
+// through as the handler writes, and only keeps a copy.
+//
+// # What is served
+//
+// A fresh entry is served with an Age header and a Cache-Status header
+// (RFC 9211), and as 304 Not Modified when the request's If-None-Match or
+// If-Modified-Since match it. HEAD requests are served from GET entries.
+// Methods other than GET and HEAD are passed through, and a successful
+// unsafe request (POST, PUT, DELETE, PATCH, …) invalidates the stored
+// responses for its URI.
+//
+// # Failure
+//
+// A store that fails never fails a request: the handler serves it, the
+// error is counted in Stats and logged (at most once a second).
+package httpcache

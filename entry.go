@@ -1,0 +1,328 @@
+package httpcache
+
+import (
+	"encoding/binary"
+	"fmt"
+	"hash/crc32"
+	"net/http"
+	"time"
+)
+
+// Entry kinds. A primary key holds either a response (when the response has
+// no Vary) or an index naming the Vary'd headers, which leads to variants
+// stored under variant keys.
+const (
+	kindResponse = 1
+	kindIndex    = 2
+)
+
+// entry is one stored value: a response, or a Vary index. It is immutable
+// once encoded or decoded; decoded entries may be shared between requests.
+type entry struct {
+	kind   uint8
+	status int
+	header http.Header // canonical names; never Age, Cache-Status or hop-by-hop
+	body   []byte
+
+	// Times for Age (RFC 9111 §4.2.3), in Unix nanoseconds.
+	requestTime  int64
+	responseTime int64
+	initialAge   time.Duration // corrected_initial_age
+	lifetime     time.Duration // freshness lifetime
+	expires      int64         // when the store drops it (Unix ns)
+
+	// Stale-serving windows past freshness (RFC 5861), in storage now so
+	// that the format does not change when they are served.
+	staleWhileRevalidate time.Duration
+	staleIfError         time.Duration
+	flags                uint8
+
+	url       []byte   // primary key material, checked on every hit
+	epoch     uint64   // index generation; variants carry their index's
+	varyNames []string // canonical, sorted
+	varyKey   []byte   // the vary material of the request that stored it
+	tags      []string
+}
+
+// Entry flags.
+const (
+	flagMustRevalidate = 1 << iota // must-revalidate / proxy-revalidate / s-maxage
+)
+
+// The encoding: magic (4 bytes) and version (1), kind (1), flags (1),
+// status (2), then uvarint/varint fields and length-prefixed byte strings in
+// a fixed order, the body last, and a CRC-32C of everything before it
+// (4 bytes, little-endian). The magic's first byte is not ASCII so that text
+// written under one of our keys by someone else is rejected at once.
+var entryMagic = [4]byte{0x89, 'H', 'C', 'E'}
+
+const (
+	entryVersion   = 1
+	entryHeaderLen = 4 + 1 + 1 + 1 + 2
+	checksumLen    = 4
+)
+
+var crcTable = crc32.MakeTable(crc32.Castagnoli)
+
+// encode returns the entry's binary form, in one allocation.
+func (e *entry) encode() []byte {
+	b := make([]byte, 0, e.encodedSizeHint())
+	b = append(b, entryMagic[:]...)
+	b = append(b, entryVersion, e.kind, e.flags)
+	b = binary.BigEndian.AppendUint16(b, uint16(e.status))
+	b = binary.AppendVarint(b, e.requestTime)
+	b = binary.AppendVarint(b, e.responseTime)
+	b = binary.AppendVarint(b, int64(e.initialAge))
+	b = binary.AppendVarint(b, int64(e.lifetime))
+	b = binary.AppendVarint(b, e.expires)
+	b = binary.AppendVarint(b, int64(e.staleWhileRevalidate))
+	b = binary.AppendVarint(b, int64(e.staleIfError))
+	b = binary.AppendUvarint(b, e.epoch)
+	b = appendBytes(b, e.url)
+	b = appendStrings(b, e.varyNames)
+	b = appendBytes(b, e.varyKey)
+	b = appendStrings(b, e.tags)
+	b = binary.AppendUvarint(b, uint64(len(e.header)))
+	for name, values := range e.header {
+		b = appendString(b, name)
+		b = appendStrings(b, values)
+	}
+	b = appendBytes(b, e.body)
+	return binary.LittleEndian.AppendUint32(b, checksum(b))
+}
+
+// checksum is the entry checksum: CRC-32C, hardware-accelerated on amd64
+// and arm64, so that a 1 MiB body costs tens of microseconds to verify.
+func checksum(b []byte) uint32 { return crc32.Checksum(b, crcTable) }
+
+func (e *entry) encodedSizeHint() int {
+	n := entryHeaderLen + 10*9 + len(e.url) + len(e.varyKey) + len(e.body) + 64 + checksumLen
+	for _, s := range e.varyNames {
+		n += len(s) + 2
+	}
+	for _, s := range e.tags {
+		n += len(s) + 2
+	}
+	for name, values := range e.header {
+		n += len(name) + 4
+		for _, v := range values {
+			n += len(v) + 3
+		}
+	}
+	return n
+}
+
+func appendBytes(dst, b []byte) []byte {
+	dst = binary.AppendUvarint(dst, uint64(len(b)))
+	return append(dst, b...)
+}
+
+func appendStrings(dst []byte, ss []string) []byte {
+	dst = binary.AppendUvarint(dst, uint64(len(ss)))
+	for _, s := range ss {
+		dst = appendString(dst, s)
+	}
+	return dst
+}
+
+// decodeEntry parses b. The entry's body (and url and varyKey) alias b, which
+// must therefore stay unmodified for as long as the entry is used; stores
+// promise that for the slices Get returns. Anything that is not exactly a
+// valid entry of this version is an error wrapping ErrCorruptEntry.
+func decodeEntry(b []byte) (*entry, error) {
+	if len(b) < entryHeaderLen+checksumLen {
+		return nil, corrupt("short (%d bytes)", len(b))
+	}
+	if [4]byte(b[:4]) != entryMagic {
+		return nil, corrupt("bad magic")
+	}
+	if b[4] != entryVersion {
+		return nil, corrupt("version %d, want %d", b[4], entryVersion)
+	}
+	payload, sum := b[:len(b)-checksumLen], b[len(b)-checksumLen:]
+	if checksum(payload) != binary.LittleEndian.Uint32(sum) {
+		return nil, corrupt("checksum mismatch")
+	}
+	d := decoder{b: payload[entryHeaderLen:]}
+	e := &entry{kind: b[5], flags: b[6], status: int(binary.BigEndian.Uint16(b[7:9]))}
+	if e.kind != kindResponse && e.kind != kindIndex {
+		return nil, corrupt("unknown kind %d", e.kind)
+	}
+	e.requestTime = d.varint()
+	e.responseTime = d.varint()
+	e.initialAge = time.Duration(d.varint())
+	e.lifetime = time.Duration(d.varint())
+	e.expires = d.varint()
+	e.staleWhileRevalidate = time.Duration(d.varint())
+	e.staleIfError = time.Duration(d.varint())
+	e.epoch = d.uvarint()
+	e.url = d.bytes()
+	e.varyNames = d.strings()
+	e.varyKey = d.bytes()
+	e.tags = d.strings()
+	e.header = d.header()
+	e.body = d.bytes()
+	if d.err != nil {
+		return nil, d.err
+	}
+	if len(d.b) != 0 {
+		return nil, corrupt("%d trailing bytes", len(d.b))
+	}
+	if e.kind == kindResponse && (e.status < 100 || e.status > 999) {
+		return nil, corrupt("status %d", e.status)
+	}
+	if e.varyNames != nil && !validNames(e.varyNames) {
+		return nil, corrupt("invalid Vary name")
+	}
+	return e, nil
+}
+
+func corrupt(format string, args ...any) error {
+	return fmt.Errorf("%w: "+format, append([]any{ErrCorruptEntry}, args...)...)
+}
+
+// decoder reads the variable part of an entry, recording the first error.
+// Every length is checked against what remains, so a corrupt length can
+// neither read out of bounds nor make it allocate more than len(b).
+type decoder struct {
+	b   []byte
+	err error
+}
+
+func (d *decoder) fail(what string) {
+	if d.err == nil {
+		d.err = corrupt("truncated or malformed %s", what)
+	}
+	d.b = nil
+}
+
+func (d *decoder) varint() int64 {
+	v, n := binary.Varint(d.b)
+	if n <= 0 {
+		d.fail("integer")
+		return 0
+	}
+	d.b = d.b[n:]
+	return v
+}
+
+func (d *decoder) uvarint() uint64 {
+	v, n := binary.Uvarint(d.b)
+	if n <= 0 {
+		d.fail("integer")
+		return 0
+	}
+	d.b = d.b[n:]
+	return v
+}
+
+// length reads a count or length that must not exceed what is left.
+func (d *decoder) length(what string) int {
+	v := d.uvarint()
+	if v > uint64(len(d.b)) {
+		d.fail(what)
+		return 0
+	}
+	return int(v)
+}
+
+func (d *decoder) bytes() []byte {
+	n := d.length("byte string")
+	if d.err != nil || n == 0 {
+		return nil
+	}
+	// Capped so that an append by a careless caller cannot write into the
+	// rest of the stored value.
+	v := d.b[:n:n]
+	d.b = d.b[n:]
+	return v
+}
+
+func (d *decoder) strings() []string {
+	n := d.length("list")
+	if d.err != nil || n == 0 {
+		return nil
+	}
+	ss := make([]string, n)
+	for i := range ss {
+		ss[i] = string(d.bytes())
+	}
+	return ss
+}
+
+// header decodes the stored header. Field names must be canonical tokens and
+// values free of CR, LF and NUL: a tampered store entry must not be able to
+// split a response. Value slices are capped (len == cap) so that appending
+// to a header served from a shared entry copies instead of writing into it.
+func (d *decoder) header() http.Header {
+	n := d.length("header")
+	if d.err != nil {
+		return nil
+	}
+	h := make(http.Header, n)
+	for i := 0; i < n && d.err == nil; i++ {
+		name := string(d.bytes())
+		if !validToken(name) || http.CanonicalHeaderKey(name) != name {
+			d.fail("header name")
+			return nil
+		}
+		if _, dup := h[name]; dup {
+			d.fail("header (duplicate name)")
+			return nil
+		}
+		vals := d.strings()
+		for _, v := range vals {
+			if !validFieldValue(v) {
+				d.fail("header value")
+				return nil
+			}
+		}
+		h[name] = vals[:len(vals):len(vals)]
+	}
+	return h
+}
+
+func validNames(names []string) bool {
+	for _, n := range names {
+		if !validToken(n) {
+			return false
+		}
+	}
+	return true
+}
+
+// validToken reports whether s is an RFC 9110 token (a valid field name).
+func validToken(s string) bool {
+	if s == "" {
+		return false
+	}
+	for i := 0; i < len(s); i++ {
+		if !isTokenChar(s[i]) {
+			return false
+		}
+	}
+	return true
+}
+
+func isTokenChar(c byte) bool {
+	switch {
+	case 'a' <= c && c <= 'z', 'A' <= c && c <= 'Z', '0' <= c && c <= '9':
+		return true
+	}
+	switch c {
+	case '!', '#', '$', '%', '&', '\'', '*', '+', '-', '.', '^', '_', '`', '|', '~':
+		return true
+	}
+	return false
+}
+
+// validFieldValue rejects the bytes that could end a header line early.
+func validFieldValue(v string) bool {
+	for i := 0; i < len(v); i++ {
+		switch v[i] {
+		case '\r', '\n', 0:
+			return false
+		}
+	}
+	return true
+}

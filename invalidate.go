@@ -1,0 +1,147 @@
+package httpcache
+
+import (
+	"context"
+	"log/slog"
+	"net/http"
+	"net/url"
+	"strings"
+	"sync"
+	"sync/atomic"
+)
+
+// serveOtherMethod serves a request whose method is neither GET nor HEAD.
+// Such requests never read or fill the cache. A non-error response to an
+// unsafe method (POST, PUT, DELETE, PATCH and any method not known to be
+// safe) invalidates what is stored for the target URI, and for the Location
+// and Content-Location URIs when they are on the same host (RFC 9111 §4.4).
+// Error responses invalidate nothing: otherwise anyone could empty the cache
+// with failing POSTs.
+func (h *handler) serveOtherMethod(w http.ResponseWriter, r *http.Request) {
+	c := h.rt.c
+	c.stats.bypasses.Add(1)
+	c.markBypass(w.Header(), fwdMethod, "")
+	switch r.Method {
+	case http.MethodOptions, http.MethodTrace:
+		h.next.ServeHTTP(w, r)
+		return
+	}
+	cw := newCaptureWriter(w, nil, 0)
+	h.next.ServeHTTP(cw, r)
+	status := cw.status
+	if !cw.wroteHeader {
+		status = http.StatusOK // net/http's implicit 200
+	}
+	if status < 200 || status > 399 {
+		return
+	}
+	c.invalidate(context.WithoutCancel(r.Context()), h.rt, r, w.Header())
+}
+
+// invalidate deletes the primary keys of the request's URI and of the
+// same-host Location and Content-Location URIs in resp. Deleting a primary
+// key is enough for URLs with variants too: variants are only reachable
+// through the Vary index stored there, and a new index starts a new epoch.
+func (c *Cache) invalidate(ctx context.Context, rt *route, r *http.Request, resp http.Header) {
+	bufp := materialPool.Get().(*[]byte)
+	defer func() { *bufp = (*bufp)[:0]; materialPool.Put(bufp) }()
+	keys := []string{rt.keys.primaryKey(rt.keys.appendMaterial((*bufp)[:0], r))}
+	base := requestURL(rt.keys, r)
+	for _, field := range []string{"Location", "Content-Location"} {
+		v := resp.Get(field)
+		if v == "" {
+			continue
+		}
+		u, err := base.Parse(v)
+		if err != nil || !strings.EqualFold(u.Host, base.Host) || !strings.EqualFold(u.Scheme, base.Scheme) {
+			continue
+		}
+		keys = append(keys, rt.keys.primaryKey(rt.keys.appendMaterialFor((*bufp)[:0], u)))
+	}
+	c.stats.invalidated.Add(1)
+	if err := c.store.Delete(ctx, keys...); err != nil {
+		c.storeError("delete", keys[0], err)
+		if !c.pending.add(keys) {
+			c.log.Error("httpcache: too many failed invalidations to remember; stale entries may be served until they expire",
+				slog.Int("limit", maxPendingDeletes))
+		}
+	}
+}
+
+// retryDelete retries a failed invalidation of key, reporting whether the
+// key is now clear to use.
+func (c *Cache) retryDelete(ctx context.Context, key string) bool {
+	if err := c.store.Delete(ctx, key); err != nil {
+		c.storeError("delete", key, err)
+		return false
+	}
+	c.pending.done(key)
+	return true
+}
+
+// requestURL returns r's absolute URL as keyed: scheme and host included.
+func requestURL(k *keyer, r *http.Request) *url.URL {
+	u := *r.URL
+	u.Scheme = k.scheme(r)
+	if r.Host != "" {
+		u.Host = r.Host
+	}
+	return &u
+}
+
+// maxPendingDeletes bounds the invalidations remembered for retry.
+const maxPendingDeletes = 10000
+
+// pendingDeletes remembers invalidations the store failed to carry out, so
+// that this process never serves an entry it was told is out of date: a key
+// listed here is not served from the store until a retried Delete of it, or
+// a store of a new response under it, succeeds. Other processes sharing the
+// store do not know of the failure; they are protected once the retry
+// succeeds, which happens on the first request for the key after the store
+// recovers.
+type pendingDeletes struct {
+	n    atomic.Int64 // len(keys), read without the lock on every lookup
+	mu   sync.Mutex
+	keys map[string]struct{}
+}
+
+// add remembers keys; it reports false for those it has no room for.
+func (p *pendingDeletes) add(keys []string) bool {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	if p.keys == nil {
+		p.keys = make(map[string]struct{})
+	}
+	ok := true
+	for _, k := range keys {
+		if len(p.keys) >= maxPendingDeletes {
+			ok = false
+			break
+		}
+		p.keys[k] = struct{}{}
+	}
+	p.n.Store(int64(len(p.keys)))
+	return ok
+}
+
+// has reports whether key awaits a retried delete. It costs one atomic load
+// when nothing is pending, which is nearly always.
+func (p *pendingDeletes) has(key string) bool {
+	if p.n.Load() == 0 {
+		return false
+	}
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	_, ok := p.keys[key]
+	return ok
+}
+
+func (p *pendingDeletes) done(key string) {
+	if p.n.Load() == 0 {
+		return
+	}
+	p.mu.Lock()
+	delete(p.keys, key)
+	p.n.Store(int64(len(p.keys)))
+	p.mu.Unlock()
+}

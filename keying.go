@@ -1,0 +1,203 @@
+package httpcache
+
+import (
+	"crypto/sha256"
+	"encoding/binary"
+	"encoding/hex"
+	"net/http"
+	"net/url"
+	"slices"
+	"strings"
+)
+
+// keyVersion is part of every key: changing the key material or the entry
+// format bumps it, so that old entries are simply never found again.
+const keyVersion = "v1:"
+
+// keyer derives primary keys for one route's key options.
+//
+// A primary key is KeyPrefix + "v1:{" + 32 hex digits + "}", the digits being
+// the first 128 bits of SHA-256 over the key material: the method class,
+// scheme, host, path and query, each length-prefixed so that no two distinct
+// requests can produce the same material. Keys are hashed rather than used
+// raw so that they have a fixed length legal in every store; SHA-256 rather
+// than a fast non-cryptographic hash so that nobody can craft a URL whose key
+// collides with another's. The braces are a Redis Cluster hash tag: a URL's
+// Vary index and all its variants live in one hash slot, so they can be read
+// in one command.
+type keyer struct {
+	prefix       string
+	schemeHeader string
+	query        QueryOptions
+	allow, deny  map[string]bool
+}
+
+func newKeyer(prefix, schemeHeader string, q QueryOptions) *keyer {
+	k := &keyer{prefix: prefix, schemeHeader: schemeHeader, query: q}
+	if len(q.Allow) > 0 {
+		k.allow = make(map[string]bool, len(q.Allow))
+		for _, name := range q.Allow {
+			k.allow[name] = true
+		}
+	}
+	if len(q.Deny) > 0 {
+		k.deny = make(map[string]bool, len(q.Deny))
+		for _, name := range q.Deny {
+			k.deny[name] = true
+		}
+	}
+	return k
+}
+
+// sameKeys reports whether k and o derive identical keys for every request.
+func (k *keyer) sameKeys(o *keyer) bool {
+	return k.prefix == o.prefix && k.schemeHeader == o.schemeHeader &&
+		k.query.Sort == o.query.Sort &&
+		slices.Equal(k.query.Allow, o.query.Allow) &&
+		slices.Equal(k.query.Deny, o.query.Deny)
+}
+
+// Material field tags. The method class is always "G": GET and HEAD share
+// entries, and no other method reads the cache.
+const (
+	matGET        = 'G'
+	matQueryExact = 'e'
+	matQueryNorm  = 'n'
+)
+
+// appendMaterial appends r's primary key material to dst.
+func (k *keyer) appendMaterial(dst []byte, r *http.Request) []byte {
+	scheme := k.scheme(r)
+	dst = append(dst, matGET)
+	dst = appendString(dst, scheme)
+	dst = k.appendHost(dst, scheme, r)
+	dst = appendString(dst, r.URL.EscapedPath())
+	if k.query.exact() {
+		dst = append(dst, matQueryExact)
+		return appendString(dst, r.URL.RawQuery)
+	}
+	return k.appendQuery(dst, r.URL.RawQuery)
+}
+
+// appendMaterialFor appends the material of a GET for u (an absolute URL, as
+// in a purge or a Location header), with r supplying what u lacks.
+func (k *keyer) appendMaterialFor(dst []byte, u *url.URL) []byte {
+	r := &http.Request{Method: http.MethodGet, URL: u, Host: u.Host, Header: http.Header{}}
+	return k.appendMaterial(dst, r)
+}
+
+func (k *keyer) scheme(r *http.Request) string {
+	if r.TLS != nil {
+		return "https"
+	}
+	if k.schemeHeader != "" {
+		switch v := r.Header.Get(k.schemeHeader); {
+		case strings.EqualFold(v, "https"):
+			return "https"
+		case strings.EqualFold(v, "http"):
+			return "http"
+		}
+	}
+	// An absolute-form request target (a forward proxy request) or a
+	// URL built for a purge carries its own scheme.
+	if s := r.URL.Scheme; strings.EqualFold(s, "https") {
+		return "https"
+	}
+	return "http"
+}
+
+// appendHost appends the request's host, lower-cased, without a trailing dot
+// or the scheme's default port, so that "Example.com:80" and "example.com"
+// share entries while two virtual hosts never do.
+func (k *keyer) appendHost(dst []byte, scheme string, r *http.Request) []byte {
+	host := r.Host
+	if host == "" {
+		host = r.URL.Host
+	}
+	if i := strings.LastIndexByte(host, ':'); i >= 0 && !strings.Contains(host[i:], "]") {
+		port := host[i+1:]
+		if port == "" || (scheme == "http" && port == "80") || (scheme == "https" && port == "443") {
+			host = host[:i]
+		}
+	}
+	host = strings.TrimSuffix(host, ".")
+	dst = binary.AppendUvarint(dst, uint64(len(host)))
+	for i := 0; i < len(host); i++ {
+		c := host[i]
+		if 'A' <= c && c <= 'Z' {
+			c += 'a' - 'A'
+		}
+		dst = append(dst, c)
+	}
+	return dst
+}
+
+// queryPair is one name=value pair of a query string: the name decoded (so
+// that "%61" and "a" are one parameter), the value as received.
+type queryPair struct{ name, value string }
+
+// appendQuery appends the query under the sort/allow/deny options.
+func (k *keyer) appendQuery(dst []byte, raw string) []byte {
+	var pairs []queryPair
+	for raw != "" {
+		var part string
+		part, raw, _ = strings.Cut(raw, "&")
+		if part == "" {
+			continue
+		}
+		name, value, _ := strings.Cut(part, "=")
+		if dec, err := url.QueryUnescape(name); err == nil {
+			name = dec
+		}
+		if k.allow != nil && !k.allow[name] || k.deny[name] {
+			continue
+		}
+		pairs = append(pairs, queryPair{name, value})
+	}
+	if k.query.Sort {
+		slices.SortStableFunc(pairs, func(a, b queryPair) int { return strings.Compare(a.name, b.name) })
+	}
+	dst = append(dst, matQueryNorm)
+	dst = binary.AppendUvarint(dst, uint64(len(pairs)))
+	for _, p := range pairs {
+		dst = appendString(dst, p.name)
+		dst = appendString(dst, p.value)
+	}
+	return dst
+}
+
+// primaryKey hashes material into a primary key.
+func (k *keyer) primaryKey(material []byte) string {
+	sum := sha256.Sum256(material)
+	var buf [96]byte
+	b := append(buf[:0], k.prefix...)
+	b = append(b, keyVersion...)
+	b = append(b, '{')
+	b = hex.AppendEncode(b, sum[:16])
+	b = append(b, '}')
+	return string(b)
+}
+
+// variantKey derives the key of one variant of the response stored under
+// primary key pk: the index epoch and the Vary material are hashed and
+// appended, keeping pk's hash tag.
+func variantKey(pk string, epoch uint64, varyMaterial []byte) string {
+	h := sha256.New()
+	var e [8]byte
+	binary.BigEndian.PutUint64(e[:], epoch)
+	h.Write(e[:])
+	h.Write(varyMaterial)
+	var sum [sha256.Size]byte
+	h.Sum(sum[:0])
+	var buf [128]byte
+	b := append(buf[:0], pk...)
+	b = append(b, ':')
+	b = hex.AppendEncode(b, sum[:16])
+	return string(b)
+}
+
+// appendString appends s length-prefixed (uvarint length, then bytes).
+func appendString(dst []byte, s string) []byte {
+	dst = binary.AppendUvarint(dst, uint64(len(s)))
+	return append(dst, s...)
+}

@@ -1,0 +1,103 @@
+package httpcache
+
+import (
+	"crypto/tls"
+	"net/http"
+	"net/http/httptest"
+	"strings"
+	"testing"
+)
+
+func keyFor(k *keyer, r *http.Request) string {
+	return k.primaryKey(k.appendMaterial(nil, r))
+}
+
+func req(method, target string, kv ...string) *http.Request {
+	r := httptest.NewRequest(method, target, nil)
+	for i := 0; i+1 < len(kv); i += 2 {
+		r.Header.Set(kv[i], kv[i+1])
+	}
+	return r
+}
+
+func tlsReq(target string) *http.Request {
+	r := req("GET", target)
+	r.TLS = &tls.ConnectionState{}
+	return r
+}
+
+func TestPrimaryKeySameOrDifferent(t *testing.T) {
+	exact := newKeyer("p:", "", QueryOptions{})
+	sorted := newKeyer("p:", "", QueryOptions{Sort: true})
+	filtered := newKeyer("p:", "", QueryOptions{Deny: []string{"utm_source", "fbclid"}})
+	allowed := newKeyer("p:", "", QueryOptions{Allow: []string{"page"}, Sort: true})
+	proto := newKeyer("p:", "X-Forwarded-Proto", QueryOptions{})
+	tests := []struct {
+		name string
+		k    *keyer
+		a, b *http.Request
+		same bool
+	}{
+		{"GET and HEAD share", exact, req("GET", "/a"), req("HEAD", "/a"), true},
+		{"host case and default port", exact, req("GET", "http://Example.COM:80/a"), req("GET", "http://example.com/a"), true},
+		{"trailing dot on host", exact, req("GET", "http://example.com./a"), req("GET", "http://example.com/a"), true},
+		{"different hosts", exact, req("GET", "http://a.example/x"), req("GET", "http://b.example/x"), false},
+		{"non-default port", exact, req("GET", "http://example.com:8080/a"), req("GET", "http://example.com/a"), false},
+		{"https default port", exact, tlsReq("https://example.com:443/a"), tlsReq("https://example.com/a"), true},
+		{"scheme", exact, tlsReq("https://example.com/a"), req("GET", "http://example.com/a"), false},
+		{"path case", exact, req("GET", "/A"), req("GET", "/a"), false},
+		{"escaped slash", exact, req("GET", "/a%2Fb"), req("GET", "/a/b"), false},
+		{"query", exact, req("GET", "/a?x=1"), req("GET", "/a?x=2"), false},
+		{"no query vs empty query", exact, req("GET", "/a"), req("GET", "/a?"), true},
+		{"query order matters by default", exact, req("GET", "/a?x=1&y=2"), req("GET", "/a?y=2&x=1"), false},
+		{"query in the path cannot collide", exact, req("GET", "/a%3Fx=1"), req("GET", "/a?x=1"), false},
+		{"sorted query", sorted, req("GET", "/a?x=1&y=2"), req("GET", "/a?y=2&x=1"), true},
+		{"sorted keeps value order", sorted, req("GET", "/a?x=1&x=2"), req("GET", "/a?x=2&x=1"), false},
+		{"sorted decodes names", sorted, req("GET", "/a?%78=1"), req("GET", "/a?x=1"), true},
+		{"sorted: = inside names", sorted, req("GET", "/a?x%3D=1"), req("GET", "/a?x==1"), false},
+		{"deny list", filtered, req("GET", "/a?id=1&utm_source=tw"), req("GET", "/a?id=1"), true},
+		{"deny list keeps the rest", filtered, req("GET", "/a?id=1&utm_source=tw"), req("GET", "/a?id=2"), false},
+		{"allow list", allowed, req("GET", "/a?page=2&session=x"), req("GET", "/a?page=2&session=y"), true},
+		{"allow list keeps its own", allowed, req("GET", "/a?page=2"), req("GET", "/a?page=3"), false},
+		{"trusted scheme header", proto, req("GET", "/a", "X-Forwarded-Proto", "https"), tlsReq("https://example.com/a"), true},
+		{"scheme header garbage", proto, req("GET", "/a", "X-Forwarded-Proto", "gopher"), req("GET", "/a"), true},
+		{"untrusted scheme header ignored", exact, req("GET", "/a", "X-Forwarded-Proto", "https"), req("GET", "/a"), true},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			ka, kb := keyFor(tc.k, tc.a), keyFor(tc.k, tc.b)
+			if (ka == kb) != tc.same {
+				t.Fatalf("keys %s and %s: same=%v, want %v", ka, kb, ka == kb, tc.same)
+			}
+		})
+	}
+}
+
+func TestPrimaryKeyShape(t *testing.T) {
+	k := newKeyer("app:", "", QueryOptions{})
+	long := keyFor(k, req("GET", "/"+strings.Repeat("x", 5000)+"?q="+strings.Repeat("y", 5000)))
+	short := keyFor(k, req("GET", "/"))
+	if len(long) != len(short) {
+		t.Fatalf("key lengths differ: %d and %d", len(long), len(short))
+	}
+	if !strings.HasPrefix(short, "app:v1:{") || !strings.HasSuffix(short, "}") || len(short) != len("app:v1:{}")+32 {
+		t.Fatalf("unexpected key shape %q", short)
+	}
+	vk := variantKey(short, 7, []byte("material"))
+	if !strings.HasPrefix(vk, short+":") || len(vk) != len(short)+33 {
+		t.Fatalf("variant key %q does not extend %q with a fixed-length hash", vk, short)
+	}
+	if variantKey(short, 8, []byte("material")) == vk {
+		t.Fatal("variant key ignores the epoch")
+	}
+}
+
+func TestPrimaryKeyAllocs(t *testing.T) {
+	k := newKeyer("httpcache:", "", QueryOptions{})
+	r := req("GET", "http://example.com/articles/42?page=2")
+	buf := make([]byte, 0, 256)
+	allocs := testing.AllocsPerRun(100, func() { _ = k.primaryKey(k.appendMaterial(buf[:0], r)) })
+	if allocs > 1 {
+		t.Fatalf("primary key costs %v allocations, want at most 1 (the key string)", allocs)
+	}
+}

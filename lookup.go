@@ -1,0 +1,82 @@
+package httpcache
+
+import (
+	"bytes"
+	"context"
+	"net/http"
+	"slices"
+	"time"
+)
+
+// lookup is the outcome of looking a request up in the store.
+type lookup struct {
+	bufp     *[]byte // pooled buffer holding material and varyKey
+	material []byte  // primary key material
+	varyKey  []byte  // Vary material under index's names, if index != nil
+	pk       string  // primary key
+	index    *entry  // the Vary index at pk, if there is one
+	found    *entry  // the matching response, fresh or not
+	hit      *entry  // found, when it is fresh
+	age      time.Duration
+	fwd      string // why it was not a hit
+	failed   bool   // the store failed: do not write to it either
+}
+
+// release returns the lookup's buffer to the pool.
+func (lk *lookup) release() {
+	if lk.bufp != nil {
+		*lk.bufp = (*lk.bufp)[:0]
+		materialPool.Put(lk.bufp)
+		lk.bufp = nil
+	}
+}
+
+// lookup finds the stored response for r: the entry at the primary key, or,
+// when that is a Vary index, the variant matching r's normalised request
+// headers. Every candidate is checked against the full key material (not just
+// the hash) before it can be served.
+func (c *Cache) lookup(ctx context.Context, rt *route, r *http.Request, now time.Time) lookup {
+	lk := lookup{bufp: materialPool.Get().(*[]byte), fwd: fwdURIMiss}
+	buf := rt.keys.appendMaterial((*lk.bufp)[:0], r)
+	lk.material = buf
+	lk.pk = rt.keys.primaryKey(buf)
+	*lk.bufp = buf
+
+	if c.pending.has(lk.pk) && !c.retryDelete(context.WithoutCancel(ctx), lk.pk) {
+		lk.failed = true // still not invalidated: neither read nor write
+		return lk
+	}
+	e, ok := c.load(ctx, lk.pk, &lk)
+	if !ok || !bytes.Equal(e.url, lk.material) {
+		return lk
+	}
+	if e.kind == kindIndex {
+		lk.index = e
+		lk.fwd = fwdVaryMiss
+		buf = rt.vary.AppendKey(buf, e.varyNames, r.Header)
+		*lk.bufp = buf
+		lk.material, lk.varyKey = buf[:len(lk.material)], buf[len(lk.material):]
+		v, ok := c.load(ctx, variantKey(lk.pk, e.epoch, lk.varyKey), &lk)
+		if !ok || v.kind != kindResponse || v.epoch != e.epoch ||
+			!bytes.Equal(v.url, lk.material) || !bytes.Equal(v.varyKey, lk.varyKey) ||
+			!slices.Equal(v.varyNames, e.varyNames) {
+			return lk
+		}
+		e = v
+	} else if len(e.varyNames) != 0 {
+		return lk // a variant never sits at a primary key
+	}
+	lk.found = e
+	if age := e.age(now); age < e.lifetime {
+		lk.hit, lk.age = e, age
+	} else {
+		lk.fwd = fwdStale
+	}
+	return lk
+}
+
+// age is the entry's current_age at now (RFC 9111 §4.2.3).
+func (e *entry) age(now time.Time) time.Duration {
+	resident := time.Duration(now.UnixNano() - e.responseTime)
+	return e.initialAge + max(0, resident)
+}

@@ -1,0 +1,307 @@
+package httpcache
+
+import (
+	"context"
+	"log/slog"
+	"maps"
+	"net/http"
+	"sync"
+	"time"
+
+	"github.com/seedcache/httpcache/vary"
+)
+
+// Cache is a response cache in front of HTTP handlers. Its Handler method is
+// the site-wide middleware; Page and With give per-route policies. A Cache is
+// safe for concurrent use.
+type Cache struct {
+	store   Store
+	objects ObjectStore // store, when it keeps decoded entries; else nil
+	opts    Options
+	now     func() time.Time
+	log     *slog.Logger
+	status  statusValues
+	site    *route
+	stats   counters
+	errLog  rateLimiter
+	pending pendingDeletes
+}
+
+// route is a compiled Policy: what Handler, Page and With serve with.
+type route struct {
+	c      *Cache
+	policy Policy
+	keys   *keyer
+	vary   *vary.Normalizer
+}
+
+const defaultMaxBody = 1 << 20
+
+// New returns a Cache storing responses in store. It panics if store is nil
+// or opts is invalid, which are programming errors.
+func New(store Store, opts Options) *Cache {
+	if store == nil {
+		panic("httpcache: New called with a nil Store")
+	}
+	if opts.KeyPrefix == "" {
+		opts.KeyPrefix = "httpcache:"
+	}
+	if opts.Name == "" {
+		opts.Name = "httpcache"
+	}
+	if !validStatusName(opts.Name) {
+		panic("httpcache: Options.Name must be a structured-field token, got " + opts.Name)
+	}
+	switch {
+	case opts.MaxBodySize < 0:
+		panic("httpcache: Options.MaxBodySize is negative")
+	case opts.MaxBodySize == 0:
+		opts.MaxBodySize = defaultMaxBody
+	}
+	if opts.Clock == nil {
+		opts.Clock = time.Now
+	}
+	if opts.Logger == nil {
+		opts.Logger = slog.Default()
+	}
+	c := &Cache{
+		store:  store,
+		opts:   opts,
+		now:    opts.Clock,
+		log:    opts.Logger,
+		status: newStatusValues(opts.Name),
+	}
+	c.objects, _ = store.(ObjectStore)
+	c.site = c.compile(opts.Policy)
+	return c
+}
+
+func (c *Cache) compile(p Policy) *route {
+	if p.TTL < 0 {
+		panic("httpcache: Policy.TTL is negative")
+	}
+	return &route{
+		c:      c,
+		policy: p,
+		keys:   newKeyer(c.opts.KeyPrefix, c.opts.SchemeHeader, p.Query),
+		vary:   vary.New(vary.Config{Codings: c.opts.Codings, Cookies: p.VaryCookies}),
+	}
+}
+
+// Handler is the site-wide middleware: it caches next under Options.Policy.
+// It fits http.Handle, chi's Router.Use and anything taking
+// func(http.Handler) http.Handler.
+func (c *Cache) Handler(next http.Handler) http.Handler {
+	return &handler{rt: c.site, next: next}
+}
+
+// Page is the per-route decorator in the spirit of Django's cache_page: the
+// routes it wraps keep responses for ttl, whatever their own max-age says
+// (Policy.OverrideMaxAge), under the site-wide policy's other settings.
+// Page(0) stores nothing. Use it with chi's r.With(c.Page(time.Minute)).
+func (c *Cache) Page(ttl time.Duration) func(http.Handler) http.Handler {
+	p := c.opts.Policy
+	p.TTL, p.OverrideMaxAge = ttl, true
+	return c.With(p)
+}
+
+// With returns middleware caching under the given per-route policy.
+//
+// When routes are nested inside Handler (or another With or Page) of the same
+// Cache, the innermost one decides for the requests it sees: the outer layer
+// stands aside, so a response is stored once, under the route's policy.
+// When the key options are the same, the outer layer's lookup is reused.
+func (c *Cache) With(p Policy) func(http.Handler) http.Handler {
+	rt := c.compile(p)
+	return func(next http.Handler) http.Handler { return &handler{rt: rt, next: next} }
+}
+
+type handler struct {
+	rt   *route
+	next http.Handler
+}
+
+// missKey finds an enclosing layer of the same Cache in a request context.
+type missKey struct{ c *Cache }
+
+func (h *handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
+	c := h.rt.c
+	outer, _ := r.Context().Value(missKey{c}).(*miss)
+	if outer != nil {
+		outer.delegated = true
+	}
+	switch r.Method {
+	case http.MethodGet, http.MethodHead:
+	default:
+		h.serveOtherMethod(w, r)
+		return
+	}
+	if detail := c.bypassDetail(r); detail != "" {
+		c.stats.bypasses.Add(1)
+		c.markBypass(w.Header(), fwdBypass, detail)
+		h.next.ServeHTTP(w, r)
+		return
+	}
+	h.serveCacheable(w, r, outer)
+}
+
+// bypassDetail says why a GET or HEAD must not touch the cache, or "".
+func (c *Cache) bypassDetail(r *http.Request) string {
+	hd := r.Header
+	switch {
+	case len(hd["Upgrade"]) > 0:
+		return detailUpgrade
+	case len(hd["Range"]) > 0:
+		return detailRange
+	case len(hd["If-Match"]) > 0, len(hd["If-Unmodified-Since"]) > 0, len(hd["If-Range"]) > 0:
+		return detailPrecondition
+	case c.opts.Bypass != nil && c.opts.Bypass(r):
+		return detailPolicy
+	case len(c.opts.BypassCookies) > 0 && hasCookie(hd, c.opts.BypassCookies):
+		return detailCookie
+	}
+	return ""
+}
+
+// markBypass adds a Cache-Status member for a request the cache did not
+// look up, once even when layers of one Cache are nested.
+func (c *Cache) markBypass(h http.Header, fwd, detail string) {
+	v := c.status.forward(fwd, false, detail)
+	if cs := h["Cache-Status"]; len(cs) > 0 && cs[len(cs)-1] == v {
+		return
+	}
+	appendStatus(h, v)
+}
+
+// materialPool recycles key-material buffers.
+var materialPool = sync.Pool{New: func() any { b := make([]byte, 0, 256); return &b }}
+
+// serveCacheable serves a GET or HEAD: from the cache when a fresh entry
+// matches, else from the handler, storing what the policy allows.
+func (h *handler) serveCacheable(w http.ResponseWriter, r *http.Request, outer *miss) {
+	rt, c := h.rt, h.rt.c
+	now := c.now()
+	var lk lookup
+	if outer != nil && outer.rt.keys.sameKeys(rt.keys) {
+		// The enclosing layer looked this key up a moment ago and
+		// missed; its buffers stay alive until it returns.
+		lk = outer.lk
+		lk.bufp = nil
+	} else {
+		lk = c.lookup(r.Context(), rt, r, now)
+	}
+	if lk.hit != nil {
+		c.serveHit(w, r, lk.hit, lk.age)
+		lk.release()
+		return
+	}
+	c.stats.misses.Add(1)
+	h.serveMiss(w, r, lk, now)
+}
+
+// miss is the state of one request served by the handler: it decides at
+// WriteHeader whether the response is stored, and is found through the
+// request context by nested layers (which then take over) and, later, by
+// handlers adding tags.
+type miss struct {
+	rt          *route
+	req         *http.Request
+	lk          lookup
+	above       http.Header // header set by middleware above, before the handler
+	requestTime time.Time
+	// responseTime is when the final header was written.
+	responseTime time.Time
+	decision     decision
+	delegated    bool // an inner layer of the same Cache handles this request
+}
+
+func (h *handler) serveMiss(w http.ResponseWriter, r *http.Request, lk lookup, now time.Time) {
+	c := h.rt.c
+	m := &miss{rt: h.rt, req: r, lk: lk, requestTime: now}
+	if len(w.Header()) > 0 {
+		// Remember what the middleware above us already set (CORS
+		// headers, a request ID): that is theirs to set on every
+		// request, not part of this response to replay on hits.
+		m.above = maps.Clone(w.Header())
+	}
+	cw := newCaptureWriter(w, m, c.opts.MaxBodySize)
+	defer func() {
+		// Runs on panics too: nothing is stored then, and the panic
+		// goes on to the server's recovery untouched.
+		cw.release()
+		lk.release()
+	}()
+	h.next.ServeHTTP(cw, r.WithContext(context.WithValue(r.Context(), missKey{c}, m)))
+	if m.delegated {
+		return
+	}
+	if !cw.wroteHeader && !cw.hijacked {
+		cw.WriteHeader(http.StatusOK) // what net/http does for a silent handler
+	}
+	if m.decision.store && cw.complete() && !hasTrailers(w.Header()) {
+		c.storeResponse(r.Context(), m, cw)
+	}
+}
+
+// writeHeader runs the storage policy when the handler's final header is
+// about to go out, and adds this cache's Cache-Status.
+func (m *miss) writeHeader(status int, h http.Header) bool {
+	if m.delegated {
+		return false
+	}
+	c := m.rt.c
+	m.responseTime = c.now()
+	d := m.rt.policy.decide(exchange{
+		req:          m.req,
+		status:       status,
+		header:       h,
+		requestTime:  m.requestTime,
+		responseTime: m.responseTime,
+	})
+	if d.store && contentLength(h) > c.opts.MaxBodySize {
+		d = decision{reason: reasonTooLarge}
+	}
+	m.decision = d
+	appendStatus(h, c.status.forward(m.lk.fwd, d.store, d.reason))
+	return d.store
+}
+
+// hasTrailers reports whether the handler set trailers, which a stored copy
+// taken at WriteHeader would lose.
+func hasTrailers(h http.Header) bool {
+	if len(h["Trailer"]) > 0 {
+		return true
+	}
+	for k := range h {
+		if len(k) > len(http.TrailerPrefix) && k[:len(http.TrailerPrefix)] == http.TrailerPrefix {
+			return true
+		}
+	}
+	return false
+}
+
+// hasCookie reports whether the request carries a cookie with one of names.
+func hasCookie(h http.Header, names []string) bool {
+	for _, line := range h["Cookie"] {
+		for line != "" {
+			var part string
+			part, line, _ = cutByte(line, ';')
+			name, _, _ := cutByte(trimOWS(part), '=')
+			for _, n := range names {
+				if name == n {
+					return true
+				}
+			}
+		}
+	}
+	return false
+}
+
+func cutByte(s string, sep byte) (before, after string, found bool) {
+	for i := 0; i < len(s); i++ {
+		if s[i] == sep {
+			return s[:i], s[i+1:], true
+		}
+	}
+	return s, "", false
+}

@@ -1,0 +1,119 @@
+package httpcache
+
+import (
+	"log/slog"
+	"net/http"
+	"time"
+)
+
+// Options configures a Cache. The zero value is a usable RFC 9111 shared
+// cache: only responses that state their own freshness are stored, keys are
+// exact, responses that set cookies are not stored, and bodies over 1 MiB are
+// passed through without being stored.
+type Options struct {
+	// Policy is the site-wide storage policy, used by Handler and as the
+	// base that Page and With adjust per route.
+	Policy Policy
+
+	// KeyPrefix is prepended to every store key, so that several caches
+	// (or applications) can share one store. If empty, "httpcache:".
+	KeyPrefix string
+
+	// Name identifies this cache in the Cache-Status header (RFC 9211).
+	// If empty, "httpcache".
+	Name string
+
+	// MaxBodySize is the largest response body that is stored, in bytes.
+	// Larger responses still reach the client whole; they are just not
+	// stored. If zero, 1 MiB.
+	MaxBodySize int64
+
+	// SchemeHeader names a request header, set by a trusted TLS-terminating
+	// proxy in front of this server (typically "X-Forwarded-Proto"), whose
+	// value "http" or "https" gives the scheme that goes into the key. If
+	// empty, the scheme is https when the request arrived over TLS and http
+	// otherwise. Only set it when every request passes through that proxy:
+	// clients can send the header themselves.
+	SchemeHeader string
+
+	// Codings are the content codings the application serves, used to
+	// normalise Accept-Encoding for responses that vary on it. If nil,
+	// vary's defaults apply.
+	Codings []string
+
+	// Bypass, if set, is called for every request; when it returns true the
+	// request is neither served from nor stored in the cache.
+	Bypass func(r *http.Request) bool
+
+	// BypassCookies names cookies whose presence on a request makes it
+	// bypass the cache entirely, in the way a logged-in session usually
+	// must (Varnish's and WordPress caches' most common rule). If empty, no
+	// cookie bypasses the cache; responses still decide with Cache-Control
+	// and Vary.
+	BypassCookies []string
+
+	// Clock returns the current time. If nil, time.Now. Tests inject one.
+	Clock func() time.Time
+
+	// Logger receives store failures. If nil, slog.Default().
+	Logger *slog.Logger
+}
+
+// Policy says what may be stored and for how long. It is set site-wide in
+// Options.Policy and per route with (*Cache).With or (*Cache).Page.
+type Policy struct {
+	// TTL is the freshness lifetime given to responses that do not state
+	// their own (RFC 9111 §4.2.2 heuristic freshness, for the statuses the
+	// RFC lists as heuristically cacheable). With OverrideMaxAge, it is the
+	// lifetime of every stored response. If zero, responses without explicit
+	// freshness are not stored, and with OverrideMaxAge nothing is stored
+	// (Django's cache_page(0)).
+	TTL time.Duration
+
+	// OverrideMaxAge makes TTL decide how long every stored response is
+	// kept and served, whatever its own max-age, s-maxage or Expires say
+	// (Django's cache_page semantics since Django 3.1, ticket 30765). The
+	// client still receives the response's own Cache-Control. no-store,
+	// private, no-cache, Vary: * and Set-Cookie still prevent storage.
+	// If false, the response's own freshness wins and TTL is a fallback.
+	OverrideMaxAge bool
+
+	// Query says how the query string enters the key. If zero, exactly as
+	// received.
+	Query QueryOptions
+
+	// StripSetCookie stores responses that set cookies, with their
+	// Set-Cookie headers removed (the client that caused the store still
+	// receives its cookies). If false, such responses are not stored: a
+	// cached Set-Cookie would hand one user's session to every other user.
+	StripSetCookie bool
+
+	// VaryCookies is the cookie-name allow-list used for responses that say
+	// "Vary: Cookie": only these cookies form the variant, so analytics
+	// cookies do not split the cache. If empty, the whole Cookie header is
+	// the variant value.
+	VaryCookies []string
+}
+
+// QueryOptions says how the query string becomes part of the cache key.
+// Leaving a parameter out of the key means requests that differ only in it
+// share one entry: only do so for parameters the response does not depend on.
+type QueryOptions struct {
+	// Sort makes the order of parameters irrelevant ("?a=1&b=2" and
+	// "?b=2&a=1" share an entry). Several values of one parameter keep
+	// their relative order, which can matter to the handler. If false, the
+	// query is used exactly as received.
+	Sort bool
+
+	// Allow, if not empty, lists the only parameters that enter the key.
+	Allow []string
+
+	// Deny lists parameters left out of the key, such as "utm_source" or
+	// "fbclid". If empty, none are left out.
+	Deny []string
+}
+
+// exact reports whether the query is keyed exactly as received.
+func (q QueryOptions) exact() bool {
+	return !q.Sort && len(q.Allow) == 0 && len(q.Deny) == 0
+}

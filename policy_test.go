@@ -1,0 +1,137 @@
+package httpcache
+
+import (
+	"net/http"
+	"net/http/httptest"
+	"testing"
+	"time"
+)
+
+var t0 = time.Date(2026, 3, 4, 5, 6, 7, 0, time.UTC)
+
+func date(d time.Duration) string { return t0.Add(d).Format(http.TimeFormat) }
+
+func TestPolicyDecide(t *testing.T) {
+	tests := []struct {
+		name     string
+		policy   Policy
+		method   string
+		status   int
+		req      http.Header
+		resp     http.Header
+		delay    time.Duration // response time - request time
+		store    bool
+		reason   string
+		lifetime time.Duration
+		ttl      time.Duration
+	}{
+		// Explicit freshness, in RFC 9111 §4.2.1 precedence.
+		{name: "max-age", resp: h("Cache-Control", "max-age=60"), store: true, lifetime: time.Minute, ttl: time.Minute},
+		{name: "s-maxage beats max-age", resp: h("Cache-Control", "max-age=60, s-maxage=10"), store: true, lifetime: 10 * time.Second, ttl: 10 * time.Second},
+		{name: "max-age beats Expires", resp: h("Cache-Control", "max-age=5", "Expires", date(time.Hour), "Date", date(0)), store: true, lifetime: 5 * time.Second, ttl: 5 * time.Second},
+		{name: "Expires minus Date", resp: h("Expires", date(90*time.Second), "Date", date(30*time.Second)), store: true, lifetime: time.Minute, ttl: time.Minute - 0},
+		{name: "Expires without Date uses response time", resp: h("Expires", date(time.Minute)), store: true, lifetime: time.Minute, ttl: time.Minute},
+		{name: "Expires in the past", resp: h("Expires", date(-time.Minute), "Date", date(0)), reason: reasonStale},
+		{name: "invalid Expires means expired", resp: h("Expires", "0"), reason: reasonStale},
+		{name: "invalid Expires beats the heuristic TTL", policy: Policy{TTL: time.Hour}, resp: h("Expires", "0"), reason: reasonStale},
+		{name: "two Expires means stale", resp: hh("Expires", date(time.Hour), date(2*time.Hour)), reason: reasonStale},
+		{name: "max-age=0", resp: h("Cache-Control", "max-age=0"), reason: reasonStale},
+		{name: "malformed max-age is stale", resp: h("Cache-Control", "max-age=abc"), reason: reasonStale},
+		{name: "malformed max-age beats heuristic", policy: Policy{TTL: time.Hour}, resp: h("Cache-Control", "max-age=abc"), reason: reasonStale},
+		{name: "negative max-age is stale", resp: h("Cache-Control", "max-age=-5"), reason: reasonStale},
+		{name: "conflicting duplicate max-age is stale", resp: h("Cache-Control", "max-age=60, max-age=120"), reason: reasonStale},
+		{name: "agreeing duplicate max-age", resp: hh("Cache-Control", "max-age=60", "max-age=60"), store: true, lifetime: time.Minute, ttl: time.Minute},
+		{name: "quoted max-age accepted", resp: h("Cache-Control", `max-age="60"`), store: true, lifetime: time.Minute, ttl: time.Minute},
+		{name: "huge max-age saturates at 2^31 s", resp: h("Cache-Control", "max-age=99999999999999999999"), store: true, lifetime: maxDelta * time.Second, ttl: maxDelta * time.Second},
+		{name: "directive names are case-insensitive", resp: h("Cache-Control", "MAX-AGE=60"), store: true, lifetime: time.Minute, ttl: time.Minute},
+
+		// Age (§4.2.3).
+		{name: "upstream Age counts", resp: h("Cache-Control", "max-age=60", "Age", "45"), store: true, lifetime: time.Minute, ttl: 15 * time.Second},
+		{name: "Age over max-age is stale on arrival", resp: h("Cache-Control", "max-age=60", "Age", "60"), reason: reasonStale},
+		{name: "apparent age from Date", resp: h("Cache-Control", "max-age=60", "Date", date(-20*time.Second)), store: true, lifetime: time.Minute, ttl: 40 * time.Second},
+		{name: "response delay counts", resp: h("Cache-Control", "max-age=60", "Age", "10"), delay: 5 * time.Second, store: true, lifetime: time.Minute, ttl: 45 * time.Second},
+		{name: "malformed Age ignored", resp: h("Cache-Control", "max-age=60", "Age", "soon"), store: true, lifetime: time.Minute, ttl: time.Minute},
+
+		// What is never stored.
+		{name: "no-store", resp: h("Cache-Control", "no-store, max-age=60"), reason: reasonNoStore},
+		{name: "private", resp: h("Cache-Control", "private, max-age=60"), reason: reasonPrivate},
+		{name: "qualified private is private", resp: h("Cache-Control", `private="X-User", max-age=60`), reason: reasonPrivate},
+		{name: "no-cache", resp: h("Cache-Control", "no-cache, max-age=60"), reason: reasonNoCache},
+		{name: "qualified no-cache is no-cache", resp: h("Cache-Control", `no-cache="Set-Cookie", max-age=60`), reason: reasonNoCache},
+		{name: "request no-store", req: h("Cache-Control", "no-store"), resp: h("Cache-Control", "max-age=60"), reason: reasonRequestStore},
+		{name: "Vary star", resp: h("Cache-Control", "max-age=60", "Vary", "Accept, *"), reason: reasonVaryStar},
+		{name: "malformed Vary", resp: h("Cache-Control", "max-age=60", "Vary", "Accept Language"), reason: reasonVaryInvalid},
+		{name: "Set-Cookie", resp: h("Cache-Control", "max-age=60", "Set-Cookie", "a=b"), reason: reasonSetCookie},
+		{name: "Set-Cookie stripped", policy: Policy{StripSetCookie: true}, resp: h("Cache-Control", "max-age=60", "Set-Cookie", "a=b"), store: true, lifetime: time.Minute, ttl: time.Minute},
+		{name: "HEAD responses", method: http.MethodHead, resp: h("Cache-Control", "max-age=60"), reason: reasonHEAD},
+
+		// Statuses.
+		{name: "206 not understood", status: 206, resp: h("Cache-Control", "max-age=60"), reason: reasonStatus},
+		{name: "304 not stored", status: 304, resp: h("Cache-Control", "max-age=60"), reason: reasonStatus},
+		{name: "500 not stored", status: 500, resp: h("Cache-Control", "max-age=60"), reason: reasonStatus},
+		{name: "404 with max-age", status: 404, resp: h("Cache-Control", "max-age=60"), store: true, lifetime: time.Minute, ttl: time.Minute},
+		{name: "302 with max-age", status: 302, resp: h("Cache-Control", "max-age=60"), store: true, lifetime: time.Minute, ttl: time.Minute},
+		{name: "302 not heuristically cacheable", status: 302, policy: Policy{TTL: time.Minute}, reason: reasonNoFreshness},
+		{name: "302 public is heuristically cacheable", status: 302, policy: Policy{TTL: time.Minute}, resp: h("Cache-Control", "public"), store: true, lifetime: time.Minute, ttl: time.Minute},
+
+		// Heuristic freshness only when configured.
+		{name: "no freshness, no TTL", reason: reasonNoFreshness},
+		{name: "no freshness, TTL", policy: Policy{TTL: 30 * time.Second}, store: true, lifetime: 30 * time.Second, ttl: 30 * time.Second},
+		{name: "explicit freshness beats TTL", policy: Policy{TTL: time.Hour}, resp: h("Cache-Control", "max-age=60"), store: true, lifetime: time.Minute, ttl: time.Minute},
+
+		// Django's cache_page: the route TTL overrides max-age.
+		{name: "override: TTL beats max-age", policy: Policy{TTL: time.Hour, OverrideMaxAge: true}, resp: h("Cache-Control", "max-age=60"), store: true, lifetime: time.Hour, ttl: time.Hour},
+		{name: "override: TTL beats max-age=0", policy: Policy{TTL: time.Hour, OverrideMaxAge: true}, resp: h("Cache-Control", "max-age=0"), store: true, lifetime: time.Hour, ttl: time.Hour},
+		{name: "override: TTL 0 stores nothing", policy: Policy{OverrideMaxAge: true}, resp: h("Cache-Control", "max-age=60"), reason: reasonRouteTTL},
+		{name: "override: private still wins", policy: Policy{TTL: time.Hour, OverrideMaxAge: true}, resp: h("Cache-Control", "private"), reason: reasonPrivate},
+		{name: "override: no-store still wins", policy: Policy{TTL: time.Hour, OverrideMaxAge: true}, resp: h("Cache-Control", "no-store"), reason: reasonNoStore},
+
+		// Authorization (§3.5).
+		{name: "Authorization without permission", req: h("Authorization", "Bearer x"), resp: h("Cache-Control", "max-age=60"), reason: reasonAuthorization},
+		{name: "Authorization with public", req: h("Authorization", "Bearer x"), resp: h("Cache-Control", "public, max-age=60"), store: true, lifetime: time.Minute, ttl: time.Minute},
+		{name: "Authorization with s-maxage", req: h("Authorization", "Bearer x"), resp: h("Cache-Control", "s-maxage=60"), store: true, lifetime: time.Minute, ttl: time.Minute},
+		{name: "Authorization with must-revalidate", req: h("Authorization", "Bearer x"), resp: h("Cache-Control", "must-revalidate, max-age=60"), store: true, lifetime: time.Minute, ttl: time.Minute},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			method := tc.method
+			if method == "" {
+				method = http.MethodGet
+			}
+			status := tc.status
+			if status == 0 {
+				status = http.StatusOK
+			}
+			r := httptest.NewRequest(method, "/", nil)
+			for k, v := range tc.req {
+				r.Header[k] = v
+			}
+			resp := tc.resp
+			if resp == nil {
+				resp = http.Header{}
+			}
+			d := tc.policy.decide(exchange{req: r, status: status, header: resp,
+				requestTime: t0.Add(-tc.delay), responseTime: t0})
+			if d.store != tc.store || d.reason != tc.reason {
+				t.Fatalf("store=%v reason=%q, want store=%v reason=%q", d.store, d.reason, tc.store, tc.reason)
+			}
+			if d.lifetime != tc.lifetime || d.ttl != tc.ttl {
+				t.Fatalf("lifetime=%v ttl=%v, want %v and %v", d.lifetime, d.ttl, tc.lifetime, tc.ttl)
+			}
+		})
+	}
+}
+
+// h builds a header from name, value pairs.
+func h(kv ...string) http.Header {
+	hd := http.Header{}
+	for i := 0; i+1 < len(kv); i += 2 {
+		hd.Add(kv[i], kv[i+1])
+	}
+	return hd
+}
+
+// hh builds a header with several lines of one field.
+func hh(name string, values ...string) http.Header {
+	return http.Header{http.CanonicalHeaderKey(name): values}
+}

@@ -1,0 +1,30 @@
+package httpcache
+
+import "sync/atomic"
+
+// Stats is a snapshot of a Cache's counters since it was created.
+type Stats struct {
+	Hits        uint64 // served from cache (including 304s)
+	Misses      uint64 // looked up, not served from cache
+	Bypasses    uint64 // never looked up (method, Range, policy, …)
+	Stores      uint64 // responses written to the store
+	StoreErrors uint64 // store operations that failed (the request did not)
+	Invalidated uint64 // invalidations after unsafe methods
+}
+
+// counters are updated with atomics on the request path; Stats reads them.
+type counters struct {
+	hits, misses, bypasses, stores, storeErrors, invalidated atomic.Uint64
+}
+
+// Stats returns the current counters.
+func (c *Cache) Stats() Stats {
+	return Stats{
+		Hits:        c.stats.hits.Load(),
+		Misses:      c.stats.misses.Load(),
+		Bypasses:    c.stats.bypasses.Load(),
+		Stores:      c.stats.stores.Load(),
+		StoreErrors: c.stats.storeErrors.Load(),
+		Invalidated: c.stats.invalidated.Load(),
+	}
+}

@@ -1,0 +1,79 @@
+package httpcache
+
+import (
+	"net/http"
+	"strings"
+)
+
+// Cache-Status forward reasons (RFC 9211 §2.2).
+const (
+	fwdBypass   = "bypass"    // configured or by the request's nature
+	fwdMethod   = "method"    // the method is not served from cache
+	fwdURIMiss  = "uri-miss"  // nothing stored for the URI
+	fwdVaryMiss = "vary-miss" // stored, but not for these request headers
+	fwdStale    = "stale"     // stored, but stale
+)
+
+// Bypass details.
+const (
+	detailUpgrade      = "upgrade"
+	detailRange        = "range"
+	detailPrecondition = "precondition"
+	detailPolicy       = "policy"
+	detailCookie       = "cookie"
+	detailInvalidated  = "invalidated"
+)
+
+// statusValues holds the Cache-Status values used on the hit path, built once
+// per Cache so that a hit allocates none. The slices are capped (len == cap):
+// a later append by other code copies rather than writing into them.
+type statusValues struct {
+	name string
+	hit  []string
+}
+
+func newStatusValues(name string) statusValues {
+	hit := name + "; hit"
+	return statusValues{name: name, hit: []string{hit}[:1:1]}
+}
+
+// forward builds "name; fwd=reason[; stored][; detail=detail]".
+func (s statusValues) forward(fwd string, stored bool, detail string) string {
+	var b strings.Builder
+	b.Grow(len(s.name) + len(fwd) + len(detail) + 24)
+	b.WriteString(s.name)
+	b.WriteString("; fwd=")
+	b.WriteString(fwd)
+	if stored {
+		b.WriteString("; stored")
+	}
+	if detail != "" {
+		b.WriteString("; detail=")
+		b.WriteString(detail)
+	}
+	return b.String()
+}
+
+// appendStatus adds this cache's member to the response's Cache-Status list.
+// RFC 9211 orders the list from the origin outwards, so ours goes last,
+// after any an upstream cache put there.
+func appendStatus(h http.Header, value string) {
+	h["Cache-Status"] = append(h["Cache-Status"], value)
+}
+
+// validStatusName reports whether name can stand as a Cache-Status member: a
+// structured-field token (RFC 8941 §3.3.4).
+func validStatusName(name string) bool {
+	if name == "" {
+		return false
+	}
+	if c := name[0]; !('a' <= c && c <= 'z' || 'A' <= c && c <= 'Z' || c == '*') {
+		return false
+	}
+	for i := 1; i < len(name); i++ {
+		if c := name[i]; !isTokenChar(c) && c != ':' && c != '/' {
+			return false
+		}
+	}
+	return true
+}

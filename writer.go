@@ -1,0 +1,229 @@
+package httpcache
+
+import (
+	"bufio"
+	"fmt"
+	"io"
+	"net"
+	"net/http"
+	"sync"
+)
+
+// headerHook is told when the final response header is about to be written,
+// before it reaches the client: it may edit the live header (to add
+// Cache-Status, say) and says whether the body should be captured.
+type headerHook interface {
+	writeHeader(status int, header http.Header) (capture bool)
+}
+
+// captureWriter writes a response through to the client while keeping a
+// bounded copy of it. It never buffers before sending: every Write goes to the
+// client first. It records the status and a clone of the header at the first
+// final WriteHeader, forwards 1xx responses without recording them, treats a
+// first Write as an implicit 200, and reaches Flush and Hijack through
+// http.ResponseController so that wrappers below it keep working.
+//
+// It deliberately has no ReadFrom: io.Copy must go through Write so that the
+// bytes are captured.
+type captureWriter struct {
+	w     http.ResponseWriter
+	hook  headerHook
+	limit int64
+
+	wroteHeader bool
+	status      int
+	header      http.Header // snapshot at WriteHeader
+	capture     bool        // still keeping a copy
+	body        []byte
+	bufp        *[]byte // body's pooled buffer
+	written     int64   // bytes accepted by the client's writer
+
+	overflow bool  // body exceeded limit: copy dropped
+	flushed  bool  // handler streamed: not storable
+	hijacked bool  // connection taken over: not storable
+	writeErr error // a write to the client failed
+}
+
+var (
+	_ http.ResponseWriter = (*captureWriter)(nil)
+	_ http.Flusher        = (*captureWriter)(nil)
+	_ http.Hijacker       = (*captureWriter)(nil)
+	_ io.StringWriter     = (*captureWriter)(nil)
+)
+
+// bodyPool recycles capture buffers between misses.
+var bodyPool = sync.Pool{New: func() any { return new([]byte) }}
+
+// maxPooledBody keeps rare huge buffers out of the pool.
+const maxPooledBody = 256 << 10
+
+func newCaptureWriter(w http.ResponseWriter, hook headerHook, limit int64) *captureWriter {
+	return &captureWriter{w: w, hook: hook, limit: limit}
+}
+
+// Header returns the client's header map: handlers and the middleware above
+// share it, as with any wrapper.
+func (c *captureWriter) Header() http.Header { return c.w.Header() }
+
+// Unwrap returns the wrapped writer, for http.ResponseController.
+func (c *captureWriter) Unwrap() http.ResponseWriter { return c.w }
+
+// WriteHeader records the first final status and header, lets the hook
+// decorate the header, and writes it through. 1xx informational responses
+// (such as 103 Early Hints) are forwarded and not recorded.
+func (c *captureWriter) WriteHeader(status int) {
+	if c.wroteHeader {
+		c.w.WriteHeader(status) // let net/http report the superfluous call
+		return
+	}
+	if status >= 100 && status <= 199 && status != http.StatusSwitchingProtocols {
+		c.w.WriteHeader(status)
+		return
+	}
+	c.wroteHeader = true
+	c.status = status
+	h := c.w.Header()
+	c.header = h.Clone()
+	if c.hook != nil {
+		c.capture = c.hook.writeHeader(status, h)
+	}
+	if c.capture {
+		c.startBody()
+	}
+	c.w.WriteHeader(status)
+}
+
+// startBody takes a pooled buffer, sized from Content-Length when the
+// handler declared one within the limit.
+func (c *captureWriter) startBody() {
+	c.bufp = bodyPool.Get().(*[]byte)
+	c.body = (*c.bufp)[:0]
+	if n := contentLength(c.header); n > 0 && n <= c.limit && int64(cap(c.body)) < n {
+		c.body = make([]byte, 0, n)
+	}
+}
+
+// release returns the capture buffer to the pool. The caller must be done
+// with body.
+func (c *captureWriter) release() {
+	if c.bufp != nil && cap(c.body) <= maxPooledBody {
+		*c.bufp = c.body[:0]
+		bodyPool.Put(c.bufp)
+	}
+	c.bufp, c.body = nil, nil
+}
+
+func (c *captureWriter) Write(p []byte) (int, error) {
+	if !c.wroteHeader {
+		c.WriteHeader(http.StatusOK)
+	}
+	n, err := c.w.Write(p)
+	c.record(p[:n], err)
+	return n, err
+}
+
+// WriteString avoids a copy for handlers using io.WriteString.
+func (c *captureWriter) WriteString(s string) (int, error) {
+	if !c.wroteHeader {
+		c.WriteHeader(http.StatusOK)
+	}
+	n, err := io.WriteString(c.w, s)
+	if c.capture && err == nil && c.fits(n) {
+		c.body = append(c.body, s[:n]...)
+	}
+	c.count(n, err)
+	return n, err
+}
+
+func (c *captureWriter) record(p []byte, err error) {
+	if c.capture && err == nil && c.fits(len(p)) {
+		c.body = append(c.body, p...)
+	}
+	c.count(len(p), err)
+}
+
+// fits reports whether n more bytes stay within the limit, and stops
+// capturing (freeing the copy) when they do not.
+func (c *captureWriter) fits(n int) bool {
+	if int64(len(c.body))+int64(n) <= c.limit {
+		return true
+	}
+	c.overflow = true
+	c.capture = false
+	c.release()
+	return false
+}
+
+func (c *captureWriter) count(n int, err error) {
+	c.written += int64(n)
+	if err != nil && c.writeErr == nil {
+		c.writeErr = err
+		c.capture = false
+	}
+}
+
+// Flush sends buffered data to the client. A flushed response is a stream,
+// and is not stored. Errors are dropped, as http.Flusher requires; use
+// FlushError or http.ResponseController to see them.
+func (c *captureWriter) Flush() { _ = c.FlushError() }
+
+// FlushError is Flush returning the error, which wraps http.ErrNotSupported
+// when the underlying writer cannot flush.
+func (c *captureWriter) FlushError() error {
+	if !c.wroteHeader {
+		c.WriteHeader(http.StatusOK)
+	}
+	c.flushed = true
+	c.capture = false
+	if err := http.NewResponseController(c.w).Flush(); err != nil {
+		return fmt.Errorf("httpcache: flush: %w", err)
+	}
+	return nil
+}
+
+// Hijack hands the connection to the handler. Nothing of a hijacked
+// response is stored. The error wraps http.ErrNotSupported when the
+// underlying writer cannot hijack (as with HTTP/2).
+func (c *captureWriter) Hijack() (net.Conn, *bufio.ReadWriter, error) {
+	conn, rw, err := http.NewResponseController(c.w).Hijack()
+	if err != nil {
+		return nil, nil, fmt.Errorf("httpcache: hijack: %w", err)
+	}
+	c.hijacked = true
+	c.capture = false
+	return conn, rw, nil
+}
+
+// complete reports whether the captured copy is the whole response, as
+// written, within the limit: the only kind that may be stored.
+func (c *captureWriter) complete() bool {
+	if !c.wroteHeader || c.overflow || c.flushed || c.hijacked || c.writeErr != nil {
+		return false
+	}
+	// A handler that declared a Content-Length and wrote fewer bytes sent
+	// a truncated response; net/http will close the connection on it.
+	if n := contentLength(c.header); n >= 0 && n != c.written {
+		return false
+	}
+	return int64(len(c.body)) == c.written
+}
+
+// contentLength returns the declared Content-Length, or -1.
+func contentLength(h http.Header) int64 {
+	v := h["Content-Length"]
+	if len(v) != 1 {
+		return -1
+	}
+	var n int64
+	s := v[0]
+	if s == "" || len(s) > 18 {
+		return -1
+	}
+	for i := 0; i < len(s); i++ {
+		if s[i] < '0' || s[i] > '9' {
+			return -1
+		}
+		n = n*10 + int64(s[i]-'0')
+	}
+	return n
+}

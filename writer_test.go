@@ -1,0 +1,257 @@
+package httpcache
+
+import (
+	"bufio"
+	"context"
+	"errors"
+	"io"
+	"net/http"
+	"net/http/httptest"
+	"net/http/httptrace"
+	"net/textproto"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+)
+
+// recordHook records what the capture writer told it.
+type recordHook struct {
+	status  int
+	capture bool
+}
+
+func (h *recordHook) writeHeader(status int, header http.Header) bool {
+	h.status = status
+	header.Set("X-Hooked", "1")
+	return h.capture
+}
+
+// transports runs fn against a handler served over HTTP/1.1, over HTTP/2
+// (TLS), and directly into an httptest.ResponseRecorder.
+func transports(t *testing.T, fn func(t *testing.T, kind string, serve func(h http.Handler) *http.Response)) {
+	for _, kind := range []string{"http1", "http2", "recorder"} {
+		t.Run(kind, func(t *testing.T) {
+			serve := func(h http.Handler) *http.Response {
+				if kind == "recorder" {
+					rec := httptest.NewRecorder()
+					h.ServeHTTP(rec, httptest.NewRequest("GET", "/", nil))
+					return rec.Result()
+				}
+				srv := httptest.NewUnstartedServer(h)
+				if kind == "http2" {
+					srv.EnableHTTP2 = true
+					srv.StartTLS()
+				} else {
+					srv.Start()
+				}
+				t.Cleanup(srv.Close)
+				resp, err := srv.Client().Get(srv.URL)
+				if err != nil {
+					t.Fatal(err)
+				}
+				t.Cleanup(func() { resp.Body.Close() })
+				if kind == "http2" && resp.ProtoMajor != 2 {
+					t.Fatalf("got %s, want HTTP/2", resp.Proto)
+				}
+				return resp
+			}
+			fn(t, kind, serve)
+		})
+	}
+}
+
+func TestCaptureWriterRecords(t *testing.T) {
+	transports(t, func(t *testing.T, kind string, serve func(http.Handler) *http.Response) {
+		hook := &recordHook{capture: true}
+		var cw *captureWriter
+		resp := serve(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+			cw = newCaptureWriter(w, hook, 1<<20)
+			cw.Header().Set("Content-Type", "text/plain")
+			io.WriteString(cw, "hello, ")             // implicit 200
+			io.Copy(cw, strings.NewReader("world"))   // through Write
+			cw.Header().Set("X-After", "late")        // not in the snapshot
+			fmtWrite(cw, []byte("!"))                 // plain Write
+			cw.WriteHeader(http.StatusTeapot)         // superfluous
+			if _, ok := any(cw).(io.ReaderFrom); ok { // never ReadFrom
+				t.Error("captureWriter implements io.ReaderFrom")
+			}
+		}))
+		body, _ := io.ReadAll(resp.Body)
+		if string(body) != "hello, world!" || resp.StatusCode != 200 {
+			t.Fatalf("client got %d %q", resp.StatusCode, body)
+		}
+		if resp.Header.Get("X-Hooked") != "1" {
+			t.Fatal("hook's header edit did not reach the client")
+		}
+		if hook.status != 200 || cw.status != 200 || string(cw.body) != "hello, world!" || !cw.complete() {
+			t.Fatalf("captured status %d body %q complete %v", cw.status, cw.body, cw.complete())
+		}
+		if cw.header.Get("X-After") != "" || cw.header.Get("X-Hooked") != "" {
+			t.Fatal("header snapshot not taken at WriteHeader, before the hook")
+		}
+	})
+}
+
+func fmtWrite(w io.Writer, p []byte) { w.Write(p) }
+
+func TestCaptureWriterNoCapture(t *testing.T) {
+	rec := httptest.NewRecorder()
+	cw := newCaptureWriter(rec, &recordHook{capture: false}, 1<<20)
+	io.WriteString(cw, "not kept")
+	if cw.body != nil || rec.Body.String() != "not kept" {
+		t.Fatalf("body %q, client %q", cw.body, rec.Body.String())
+	}
+}
+
+func TestCaptureWriterLimit(t *testing.T) {
+	rec := httptest.NewRecorder()
+	cw := newCaptureWriter(rec, &recordHook{capture: true}, 10)
+	io.WriteString(cw, "0123456789")
+	if !cw.complete() {
+		t.Fatal("a body exactly at the limit is complete")
+	}
+	cw.Write([]byte("x"))
+	if cw.complete() || cw.body != nil || rec.Body.String() != "0123456789x" {
+		t.Fatalf("over the limit: complete=%v body=%q client=%q", cw.complete(), cw.body, rec.Body.String())
+	}
+}
+
+// TestCaptureWriterWritesThrough: the first part of a response reaches the
+// client while the handler is still running.
+func TestCaptureWriterWritesThrough(t *testing.T) {
+	transports(t, func(t *testing.T, kind string, serve func(http.Handler) *http.Response) {
+		if kind == "recorder" {
+			return // nothing reads a recorder concurrently
+		}
+		release := make(chan struct{})
+		var once sync.Once
+		t.Cleanup(func() { once.Do(func() { close(release) }) })
+		resp := serve(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+			cw := newCaptureWriter(w, &recordHook{capture: true}, 1<<20)
+			io.WriteString(cw, "first\n")
+			if err := http.NewResponseController(cw).Flush(); err != nil {
+				t.Errorf("flush through the wrapper: %v", err)
+			}
+			select {
+			case <-release:
+			case <-time.After(10 * time.Second):
+			}
+			io.WriteString(cw, "second\n")
+			if !cw.flushed || cw.complete() {
+				t.Error("a flushed response must not count as storable")
+			}
+		}))
+		line, err := bufio.NewReader(resp.Body).ReadString('\n')
+		if err != nil || line != "first\n" {
+			t.Fatalf("read %q, %v before the handler finished", line, err)
+		}
+		once.Do(func() { close(release) })
+	})
+}
+
+func TestCaptureWriterHijack(t *testing.T) {
+	transports(t, func(t *testing.T, kind string, serve func(http.Handler) *http.Response) {
+		if kind == "recorder" {
+			return
+		}
+		var hijackErr error
+		done := make(chan struct{})
+		resp := serve(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+			defer close(done)
+			cw := newCaptureWriter(w, &recordHook{capture: true}, 1<<20)
+			conn, brw, err := cw.Hijack()
+			hijackErr = err
+			if err != nil {
+				cw.WriteHeader(http.StatusNotImplemented)
+				return
+			}
+			if !cw.hijacked || cw.complete() {
+				t.Error("a hijacked response must not count as storable")
+			}
+			brw.WriteString("HTTP/1.1 200 OK\r\nContent-Length: 8\r\nConnection: close\r\n\r\nhijacked")
+			brw.Flush()
+			conn.Close()
+		}))
+		<-done
+		switch kind {
+		case "http1":
+			if hijackErr != nil {
+				t.Fatalf("hijack over HTTP/1.1: %v", hijackErr)
+			}
+			body, _ := io.ReadAll(resp.Body)
+			if string(body) != "hijacked" {
+				t.Fatalf("body %q", body)
+			}
+		case "http2":
+			if !errors.Is(hijackErr, http.ErrNotSupported) {
+				t.Fatalf("hijack over HTTP/2: %v, want an error wrapping http.ErrNotSupported", hijackErr)
+			}
+		}
+	})
+}
+
+func TestCaptureWriterFlushNotSupported(t *testing.T) {
+	cw := newCaptureWriter(struct{ http.ResponseWriter }{httptest.NewRecorder()}, &recordHook{capture: true}, 1<<20)
+	if err := cw.FlushError(); !errors.Is(err, http.ErrNotSupported) {
+		t.Fatalf("FlushError = %v, want http.ErrNotSupported", err)
+	}
+	if _, _, err := cw.Hijack(); !errors.Is(err, http.ErrNotSupported) {
+		t.Fatalf("Hijack = %v, want http.ErrNotSupported", err)
+	}
+}
+
+func TestCaptureWriterUnwrapDeadlines(t *testing.T) {
+	transports(t, func(t *testing.T, kind string, serve func(http.Handler) *http.Response) {
+		if kind == "recorder" {
+			return
+		}
+		resp := serve(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+			cw := newCaptureWriter(w, nil, 1<<20)
+			if cw.Unwrap() != w {
+				t.Error("Unwrap does not return the wrapped writer")
+			}
+			if err := http.NewResponseController(cw).SetWriteDeadline(time.Now().Add(time.Minute)); err != nil {
+				t.Errorf("SetWriteDeadline through the wrapper: %v", err)
+			}
+		}))
+		resp.Body.Close()
+	})
+}
+
+// TestCaptureWriterInformational: 1xx responses go to the client and are not
+// recorded; the final status is.
+func TestCaptureWriterInformational(t *testing.T) {
+	for _, http2 := range []bool{false, true} {
+		srvHook := &recordHook{capture: true}
+		var captured *captureWriter
+		srv := httptest.NewUnstartedServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+			cw := newCaptureWriter(w, srvHook, 1<<20)
+			captured = cw
+			cw.Header().Set("Link", "</style.css>; rel=preload")
+			cw.WriteHeader(http.StatusEarlyHints)
+			cw.Header().Set("Cache-Control", "max-age=60")
+			io.WriteString(cw, "final")
+		}))
+		srv.EnableHTTP2 = http2
+		srv.StartTLS()
+		var got1xx []int
+		ctx := httptrace.WithClientTrace(context.Background(), &httptrace.ClientTrace{
+			Got1xxResponse: func(code int, _ textproto.MIMEHeader) error { got1xx = append(got1xx, code); return nil },
+		})
+		req, _ := http.NewRequestWithContext(ctx, "GET", srv.URL, nil)
+		resp, err := srv.Client().Do(req)
+		if err != nil {
+			t.Fatal(err)
+		}
+		body, _ := io.ReadAll(resp.Body)
+		resp.Body.Close()
+		srv.Close()
+		if len(got1xx) != 1 || got1xx[0] != 103 {
+			t.Fatalf("http2=%v: client saw 1xx %v, want [103]", http2, got1xx)
+		}
+		if resp.StatusCode != 200 || string(body) != "final" || srvHook.status != 200 || captured.status != 200 || string(captured.body) != "final" {
+			t.Fatalf("http2=%v: final %d %q, recorded %d %q", http2, resp.StatusCode, body, captured.status, captured.body)
+		}
+	}
+}
