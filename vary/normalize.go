@@ -1,0 +1,267 @@
+package vary
+
+import (
+	"fmt"
+	"net/http"
+	"net/textproto"
+	"slices"
+	"strings"
+)
+
+// Config configures a [Normalizer].
+type Config struct {
+	// Codings are the content codings (Content-Encoding values) the
+	// application serves, used to normalise Accept-Encoding. It must list
+	// every coding the application may send: requests that differ only in a
+	// coding left out share a variant, so one could be served a coding it
+	// did not accept. Listing codings that are never served is safe and only
+	// splits variants more finely. Names are case-insensitive; x-gzip and
+	// x-compress mean gzip and compress (RFC 9110 §8.4.1); identity is
+	// always a candidate, so []string{"identity"} says the application never
+	// compresses. If zero (nil or empty): br, deflate, gzip and zstd, which
+	// covers the usual compression middleware.
+	Codings []string
+
+	// Cookies is the allow-list of cookie names (case-sensitive) that
+	// responses varying on Cookie depend on. With it, the Cookie value is
+	// the allowed cookies alone, and a request carrying none of them counts
+	// as having no Cookie header, so anonymous visitors with different
+	// tracking cookies share a variant. If zero (nil or empty), the whole
+	// Cookie header, whitespace-folded, is the value: an empty list does not
+	// mean "no cookie matters", which would serve one user's response to
+	// another whenever the origin says Vary: Cookie.
+	Cookies []string
+
+	// Normalizers overrides the normalisation of single request headers,
+	// keyed by header name (any case). The func receives the header's field
+	// lines (at least one; a missing header is never passed) and returns the
+	// value to key on; it must be deterministic and safe for concurrent use,
+	// and it runs on every cache lookup. An override replaces the built-in
+	// rule, including Cookies for Cookie. If zero (nil), the built-in rules
+	// apply to every header.
+	Normalizers map[string]func(values []string) string
+}
+
+// Normalizer computes normalised request header values and variant-key
+// material. It is immutable after [New] and safe for concurrent use. A nil
+// or zero Normalizer behaves as New(Config{}).
+type Normalizer struct {
+	ready   bool
+	codings []string // candidate codings, lower case, sorted, with identity
+	cookies []string // cookie allow-list, sorted; nil means none
+	custom  map[string]func([]string) string
+}
+
+// defaultCodings are used when Config.Codings is nil.
+var defaultCodings = []string{"br", "deflate", "gzip", "zstd"}
+
+// maxCodings bounds the candidate codings so that the Accept-Encoding parser
+// can keep its state in two uint64 bit sets, without allocating.
+const maxCodings = 64
+
+var defaultNormalizer = New(Config{})
+
+// New returns a Normalizer for cfg. It panics on a configuration that is a
+// programming error: a coding or cookie name that is not a token, "*" as a
+// coding, more than 63 codings, two Normalizers keys naming one header, or a
+// nil Normalizers func. New copies what it keeps from cfg.
+func New(cfg Config) *Normalizer {
+	n := &Normalizer{ready: true}
+
+	codings := cfg.Codings
+	if len(codings) == 0 {
+		codings = defaultCodings
+	}
+	n.codings = []string{"identity"}
+	for _, c := range codings {
+		if c == "" || tokenPrefix(c) != len(c) || c == "*" {
+			panic(fmt.Sprintf("vary: invalid content coding %q in Config.Codings", c))
+		}
+		n.codings = append(n.codings, canonicalCoding(c))
+	}
+	slices.Sort(n.codings)
+	n.codings = slices.Clip(slices.Compact(n.codings))
+	if len(n.codings) > maxCodings {
+		panic("vary: more than 63 content codings in Config.Codings")
+	}
+
+	if len(cfg.Cookies) > 0 {
+		for _, c := range cfg.Cookies {
+			if c == "" || tokenPrefix(c) != len(c) {
+				panic(fmt.Sprintf("vary: invalid cookie name %q in Config.Cookies", c))
+			}
+			n.cookies = append(n.cookies, c)
+		}
+		slices.Sort(n.cookies)
+		n.cookies = slices.Clip(slices.Compact(n.cookies))
+	}
+
+	if len(cfg.Normalizers) > 0 {
+		n.custom = make(map[string]func([]string) string, len(cfg.Normalizers))
+		for name, fn := range cfg.Normalizers {
+			key := http.CanonicalHeaderKey(name)
+			if fn == nil {
+				panic("vary: nil func for " + key + " in Config.Normalizers")
+			}
+			if _, dup := n.custom[key]; dup {
+				panic("vary: two Config.Normalizers keys name " + key)
+			}
+			n.custom[key] = fn
+		}
+	}
+	return n
+}
+
+// canonicalCoding lower-cases a content coding and maps the x- aliases that
+// RFC 9110 §8.4.1 says to treat as equivalent onto their standard names.
+func canonicalCoding(c string) string {
+	switch {
+	case strings.EqualFold(c, "x-gzip"):
+		return "gzip"
+	case strings.EqualFold(c, "x-compress"):
+		return "compress"
+	}
+	return strings.ToLower(c)
+}
+
+func (n *Normalizer) get() *Normalizer {
+	if n == nil || !n.ready {
+		return defaultNormalizer
+	}
+	return n
+}
+
+// Value returns the normalised value of request header name in h, and
+// whether the header counts as present; it is what AppendKey keys on, for
+// debugging and tests.
+func (n *Normalizer) Value(name string, h http.Header) (value string, present bool) {
+	name = textproto.CanonicalMIMEHeaderKey(name)
+	b, present := n.get().appendValue(nil, name, h[name])
+	return string(b), present
+}
+
+// appendValue appends the normalised value of a header, given its canonical
+// name and its field lines, and reports whether it counts as present. When
+// it does not, nothing is appended.
+func (n *Normalizer) appendValue(dst []byte, name string, values []string) ([]byte, bool) {
+	if fn, ok := n.custom[name]; ok {
+		if len(values) == 0 {
+			return dst, false
+		}
+		return append(dst, fn(values)...), true
+	}
+	if name == "Cookie" {
+		return n.appendCookie(dst, values)
+	}
+	if len(values) == 0 {
+		return dst, false
+	}
+	switch name {
+	case "Accept-Encoding":
+		return n.appendAcceptEncoding(dst, values), true
+	case "Accept-Language":
+		return appendAcceptLanguage(dst, values), true
+	}
+	return appendFolded(dst, values, caseInsensitive(name)), true
+}
+
+// caseInsensitive reports whether the values of request header name are
+// case-insensitive by specification, so that lower-casing them (outside
+// quoted strings) cannot merge values an origin may tell apart. The list is
+// deliberately short: a header missing from it is only split more finely.
+//
+//   - Accept: media type and subtype, and parameter names, are
+//     case-insensitive (RFC 9110 §8.3.1); quoted parameter values, which may
+//     not be, are left alone.
+//   - Accept-Charset: charset names are case-insensitive (RFC 9110 §8.3.2).
+//   - Accept-Encoding: content codings are case-insensitive (§8.4.1).
+//   - Accept-Language: language tags are case-insensitive (RFC 5646 §2.1.1).
+//   - Access-Control-Request-Headers: a list of field names, which are
+//     case-insensitive (RFC 9110 §5.1).
+//
+// Accept-Encoding and Accept-Language have their own normalisers, which
+// fold case themselves (their malformed fallback too); they are listed so
+// that this stays the one record of which values are case-insensitive.
+func caseInsensitive(name string) bool {
+	switch name {
+	case "Accept", "Accept-Charset", "Accept-Encoding", "Accept-Language",
+		"Access-Control-Request-Headers":
+		return true
+	}
+	return false
+}
+
+// appendFolded appends the field lines of one header, combined into one
+// comma-separated value, with whitespace folded and, if lowerCase, ASCII
+// letters outside quoted strings lower-cased.
+func appendFolded(dst []byte, values []string, lowerCase bool) []byte {
+	f := folder{lower: lowerCase, sep: true}
+	for i, v := range values {
+		if i > 0 {
+			dst = f.append(dst, ",")
+		}
+		dst = f.append(dst, v)
+	}
+	return dst
+}
+
+// folder folds whitespace in a field value written to it in pieces: it trims
+// leading and trailing spaces and tabs, removes those next to a comma and
+// collapses other runs to one space. Quoted strings (RFC 9110 §5.6.4) are
+// copied byte for byte, since whitespace, commas and case inside them can
+// matter; an unterminated one runs to the end.
+type folder struct {
+	lower  bool // lower-case ASCII letters outside quoted strings
+	sep    bool // at the start or just after a comma: drop whitespace
+	space  bool // whitespace seen since the last byte written
+	quote  bool // inside a quoted string
+	escape bool // after a backslash inside a quoted string
+}
+
+func (f *folder) append(dst []byte, s string) []byte {
+	for i := 0; i < len(s); i++ {
+		c := s[i]
+		if f.quote {
+			switch {
+			case f.escape:
+				f.escape = false
+			case c == '\\':
+				f.escape = true
+			case c == '"':
+				f.quote = false
+			}
+			dst = append(dst, c)
+			continue
+		}
+		switch {
+		case isOWS(c):
+			f.space = true
+		case c == ',':
+			dst = append(dst, ',')
+			f.space, f.sep = false, true
+		default:
+			if f.space && !f.sep {
+				dst = append(dst, ' ')
+			}
+			f.space, f.sep = false, false
+			if c == '"' {
+				f.quote = true
+			}
+			if f.lower {
+				c = lower(c)
+			}
+			dst = append(dst, c)
+		}
+	}
+	return dst
+}
+
+// malformedPrefix marks a value kept as folded text because it did not
+// parse. It contains ';', which no parsed Accept-Encoding or Accept-Language
+// value can, so a malformed header never shares a variant with one whose
+// meaning is known.
+const malformedPrefix = "malformed;"
+
+func appendMalformed(dst []byte, values []string) []byte {
+	return appendFolded(append(dst, malformedPrefix...), values, true)
+}

@@ -1,0 +1,262 @@
+package vary
+
+import (
+	"net/http"
+	"strings"
+	"testing"
+)
+
+// valueTest is one row of a normalisation table: the field lines of header
+// name (nil: missing) and the value and presence wanted.
+type valueTest struct {
+	name    string
+	header  string
+	lines   []string
+	want    string
+	present bool
+}
+
+func runValueTests(t *testing.T, n *Normalizer, tests []valueTest) {
+	t.Helper()
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			h := http.Header{}
+			if tt.lines != nil {
+				h[http.CanonicalHeaderKey(tt.header)] = tt.lines
+			}
+			got, present := n.Value(tt.header, h)
+			if got != tt.want || present != tt.present {
+				t.Errorf("Value(%s: %q) = %q, %v; want %q, %v",
+					tt.header, tt.lines, got, present, tt.want, tt.present)
+			}
+		})
+	}
+}
+
+func TestValueDefault(t *testing.T) {
+	runValueTests(t, New(Config{}), []valueTest{
+		{name: "missing", header: "X-Foo", want: "", present: false},
+		{name: "empty", header: "X-Foo", lines: []string{""}, want: "", present: true},
+		{name: "only whitespace", header: "X-Foo", lines: []string{" \t "}, want: "", present: true},
+		{name: "trimmed", header: "X-Foo", lines: []string{" \ta b\t "}, want: "a b", present: true},
+		{name: "runs collapsed", header: "X-Foo", lines: []string{"a \t  b\t\tc"}, want: "a b c", present: true},
+		{name: "OWS around commas", header: "X-Foo", lines: []string{"a , b\t,\tc ,d"}, want: "a,b,c,d", present: true},
+		{name: "lines combined", header: "X-Foo", lines: []string{"a ", " b"}, want: "a,b", present: true},
+		{name: "empty line kept as empty element", header: "X-Foo", lines: []string{"a", ""}, want: "a,", present: true},
+		{name: "case kept for unknown headers", header: "X-User", lines: []string{"Alice"}, want: "Alice", present: true},
+		{name: "case kept for Origin", header: "Origin", lines: []string{"https://Example.com"}, want: "https://Example.com", present: true},
+		{name: "quoted string kept", header: "X-Foo", lines: []string{`a,  "x  , Y" , b`}, want: `a,"x  , Y",b`, present: true},
+		{name: "escaped quote", header: "X-Foo", lines: []string{`"a\"  b"   c`}, want: `"a\"  b" c`, present: true},
+		{name: "unterminated quote", header: "X-Foo", lines: []string{`"a  b`, " c"}, want: `"a  b, c`, present: true},
+		{name: "Accept lower-cased", header: "Accept", lines: []string{"Text/HTML, Application/XML;Q=0.9"}, want: "text/html,application/xml;q=0.9", present: true},
+		{name: "Accept quoted value kept", header: "Accept", lines: []string{`text/html;Profile="Foo Bar"`}, want: `text/html;profile="Foo Bar"`, present: true},
+		{name: "Accept-Charset lower-cased", header: "accept-charset", lines: []string{"UTF-8, ISO-8859-1;q=0.5"}, want: "utf-8,iso-8859-1;q=0.5", present: true},
+		{name: "Access-Control-Request-Headers lower-cased", header: "Access-Control-Request-Headers", lines: []string{"X-Token, Content-Type"}, want: "x-token,content-type", present: true},
+	})
+}
+
+func TestValueAcceptEncoding(t *testing.T) {
+	const all = "br,deflate,gzip,identity,zstd"
+	runValueTests(t, New(Config{}), []valueTest{
+		{name: "missing", header: "Accept-Encoding", want: "", present: false},
+		{name: "browser", header: "Accept-Encoding", lines: []string{"gzip, deflate, br"}, want: "br,deflate,gzip,identity", present: true},
+		{name: "same set other order and weights", header: "Accept-Encoding", lines: []string{"br;q=0.9, gzip, deflate"}, want: "br,deflate,gzip,identity", present: true},
+		{name: "upper case", header: "Accept-Encoding", lines: []string{"GZIP, Br"}, want: "br,gzip,identity", present: true},
+		{name: "lines combined", header: "Accept-Encoding", lines: []string{"gzip", "br"}, want: "br,gzip,identity", present: true},
+		{name: "empty field accepts identity only", header: "Accept-Encoding", lines: []string{""}, want: "identity", present: true},
+		{name: "empty elements", header: "Accept-Encoding", lines: []string{" , ,"}, want: "identity", present: true},
+		{name: "star", header: "Accept-Encoding", lines: []string{"*"}, want: all, present: true},
+		{name: "star q=0 excludes all", header: "Accept-Encoding", lines: []string{"*;q=0"}, want: "", present: true},
+		{name: "star q=0 but gzip", header: "Accept-Encoding", lines: []string{"*;q=0, gzip"}, want: "gzip", present: true},
+		{name: "star q=0 but identity", header: "Accept-Encoding", lines: []string{"*;q=0, identity;q=0.5"}, want: "identity", present: true},
+		{name: "star with exclusion", header: "Accept-Encoding", lines: []string{"*, gzip;q=0"}, want: "br,deflate,identity,zstd", present: true},
+		{name: "star low weight", header: "Accept-Encoding", lines: []string{"gzip, *;q=0.1"}, want: all, present: true},
+		{name: "q=0 excludes", header: "Accept-Encoding", lines: []string{"gzip;q=0, br"}, want: "br,identity", present: true},
+		{name: "q=0.000 excludes", header: "Accept-Encoding", lines: []string{"gzip;q=0.000"}, want: "identity", present: true},
+		{name: "q=0. excludes", header: "Accept-Encoding", lines: []string{"gzip;q=0."}, want: "identity", present: true},
+		{name: "q=0.001 accepts", header: "Accept-Encoding", lines: []string{"gzip;q=0.001"}, want: "gzip,identity", present: true},
+		{name: "q=1.000 and OWS and Q", header: "Accept-Encoding", lines: []string{"gzip ; Q=1.000,br;\tq=1"}, want: "br,gzip,identity", present: true},
+		{name: "identity excluded", header: "Accept-Encoding", lines: []string{"gzip, identity;q=0"}, want: "gzip", present: true},
+		{name: "only identity excluded", header: "Accept-Encoding", lines: []string{"identity;q=0"}, want: "", present: true},
+		{name: "unserved codings dropped", header: "Accept-Encoding", lines: []string{"compress, sdch, dcb"}, want: "identity", present: true},
+		{name: "x-gzip is gzip", header: "Accept-Encoding", lines: []string{"x-gzip"}, want: "gzip,identity", present: true},
+		{name: "duplicates that agree", header: "Accept-Encoding", lines: []string{"gzip, gzip;q=0.5, x-gzip"}, want: "gzip,identity", present: true},
+		{name: "duplicates that conflict", header: "Accept-Encoding", lines: []string{"gzip, gzip;q=0"}, want: "malformed;gzip,gzip;q=0", present: true},
+		{name: "alias conflict", header: "Accept-Encoding", lines: []string{"gzip", "X-Gzip;q=0"}, want: "malformed;gzip,x-gzip;q=0", present: true},
+		{name: "star conflict", header: "Accept-Encoding", lines: []string{"*;q=0, *"}, want: "malformed;*;q=0,*", present: true},
+		{name: "q above 1", header: "Accept-Encoding", lines: []string{"gzip;q=2"}, want: "malformed;gzip;q=2", present: true},
+		{name: "q=1.5", header: "Accept-Encoding", lines: []string{"gzip;q=1.5"}, want: "malformed;gzip;q=1.5", present: true},
+		{name: "q=.5", header: "Accept-Encoding", lines: []string{"gzip;q=.5"}, want: "malformed;gzip;q=.5", present: true},
+		{name: "four decimals", header: "Accept-Encoding", lines: []string{"gzip;q=0.0001"}, want: "malformed;gzip;q=0.0001", present: true},
+		{name: "negative q", header: "Accept-Encoding", lines: []string{"gzip;q=-1"}, want: "malformed;gzip;q=-1", present: true},
+		{name: "empty q", header: "Accept-Encoding", lines: []string{"gzip;q="}, want: "malformed;gzip;q=", present: true},
+		{name: "other parameter", header: "Accept-Encoding", lines: []string{"gzip;level=9"}, want: "malformed;gzip;level=9", present: true},
+		{name: "two weights", header: "Accept-Encoding", lines: []string{"gzip;q=1;q=1"}, want: "malformed;gzip;q=1;q=1", present: true},
+		{name: "missing semicolon", header: "Accept-Encoding", lines: []string{"gzip q=1"}, want: "malformed;gzip q=1", present: true},
+		{name: "quoted", header: "Accept-Encoding", lines: []string{`"gzip"`}, want: `malformed;"gzip"`, present: true},
+		{name: "malformed is case-folded", header: "Accept-Encoding", lines: []string{"GZIP;Q=2 , BR"}, want: "malformed;gzip;q=2,br", present: true},
+	})
+
+	t.Run("config", func(t *testing.T) {
+		tests := []struct {
+			name    string
+			codings []string
+			in      string
+			want    string
+		}{
+			{name: "one coding", codings: []string{"GZIP"}, in: "br, gzip", want: "gzip,identity"},
+			{name: "identity only", codings: []string{"identity"}, in: "br, gzip", want: "identity"},
+			{name: "empty means default", codings: []string{}, in: "br, gzip", want: "br,gzip,identity"},
+			{name: "alias in config", codings: []string{"x-gzip", "gzip"}, in: "x-gzip", want: "gzip,identity"},
+			{name: "identity listed", codings: []string{"identity", "br"}, in: "br", want: "br,identity"},
+			{name: "extra coding", codings: []string{"gzip", "dcz"}, in: "dcz, gzip;q=0", want: "dcz,identity"},
+		}
+		for _, tt := range tests {
+			t.Run(tt.name, func(t *testing.T) {
+				n := New(Config{Codings: tt.codings})
+				h := http.Header{"Accept-Encoding": {tt.in}}
+				if got, _ := n.Value("Accept-Encoding", h); got != tt.want {
+					t.Errorf("Codings %q: Value(%q) = %q, want %q", tt.codings, tt.in, got, tt.want)
+				}
+			})
+		}
+	})
+}
+
+func TestValueAcceptLanguage(t *testing.T) {
+	runValueTests(t, New(Config{}), []valueTest{
+		{name: "missing", header: "Accept-Language", want: "", present: false},
+		{name: "browser", header: "Accept-Language", lines: []string{"en-US,en;q=0.9,fr;q=0.8"}, want: "en-us", present: true},
+		{name: "highest q wins", header: "Accept-Language", lines: []string{"fr;q=0.5, de"}, want: "de", present: true},
+		{name: "first among equals", header: "Accept-Language", lines: []string{"de;q=0.8, fr;q=0.8"}, want: "de", present: true},
+		{name: "lines combined", header: "Accept-Language", lines: []string{"fr;q=0.5", "de;q=0.7"}, want: "de", present: true},
+		{name: "case folded", header: "Accept-Language", lines: []string{"ZH-Hant-TW"}, want: "zh-hant-tw", present: true},
+		{name: "empty", header: "Accept-Language", lines: []string{""}, want: "", present: true},
+		{name: "all q=0", header: "Accept-Language", lines: []string{"en;q=0, fr;q=0.0"}, want: "", present: true},
+		{name: "q=0 never chosen", header: "Accept-Language", lines: []string{"en;q=0, fr;q=0.001"}, want: "fr", present: true},
+		{name: "star", header: "Accept-Language", lines: []string{"*"}, want: "*", present: true},
+		{name: "star preferred", header: "Accept-Language", lines: []string{"en;q=0.4, *;q=0.5"}, want: "*", present: true},
+		{name: "grandfathered-style", header: "Accept-Language", lines: []string{"i-klingon"}, want: "i-klingon", present: true},
+		{name: "eight-letter subtags", header: "Accept-Language", lines: []string{"abcdefgh-12345678"}, want: "abcdefgh-12345678", present: true},
+		{name: "underscore", header: "Accept-Language", lines: []string{"en_US"}, want: "malformed;en_us", present: true},
+		{name: "bad q", header: "Accept-Language", lines: []string{"en;q=abc"}, want: "malformed;en;q=abc", present: true},
+		{name: "digit first", header: "Accept-Language", lines: []string{"123"}, want: "malformed;123", present: true},
+		{name: "subtag too long", header: "Accept-Language", lines: []string{"abcdefghi"}, want: "malformed;abcdefghi", present: true},
+		{name: "trailing hyphen", header: "Accept-Language", lines: []string{"en-"}, want: "malformed;en-", present: true},
+		{name: "double hyphen", header: "Accept-Language", lines: []string{"en--us"}, want: "malformed;en--us", present: true},
+		{name: "other parameter", header: "Accept-Language", lines: []string{"en;q=0.5;x=1"}, want: "malformed;en;q=0.5;x=1", present: true},
+	})
+}
+
+func TestValueCookie(t *testing.T) {
+	t.Run("allow-list", func(t *testing.T) {
+		runValueTests(t, New(Config{Cookies: []string{"session", "lang", "session"}}), []valueTest{
+			{name: "missing", header: "Cookie", want: "", present: false},
+			{name: "allowed only, sorted", header: "Cookie", lines: []string{"session=abc; _ga=GA1.2; lang=fr"}, want: "lang=fr; session=abc", present: true},
+			{name: "none allowed counts as missing", header: "Cookie", lines: []string{"_ga=1; theme=dark"}, want: "", present: false},
+			{name: "empty header counts as missing", header: "Cookie", lines: []string{""}, want: "", present: false},
+			{name: "duplicates keep order", header: "Cookie", lines: []string{"session=b; lang=x; session=a"}, want: "lang=x; session=b; session=a", present: true},
+			{name: "lines combined", header: "Cookie", lines: []string{"session=a", "lang=en"}, want: "lang=en; session=a", present: true},
+			{name: "whitespace trimmed", header: "Cookie", lines: []string{"  session = x ;  "}, want: "session=x", present: true},
+			{name: "empty value is present", header: "Cookie", lines: []string{"session="}, want: "session=", present: true},
+			{name: "nameless pair does not match", header: "Cookie", lines: []string{"session"}, want: "", present: false},
+			{name: "names are case-sensitive", header: "Cookie", lines: []string{"Session=x"}, want: "", present: false},
+			{name: "equals in value", header: "Cookie", lines: []string{"session=a=b"}, want: "session=a=b", present: true},
+			{name: "value case kept", header: "Cookie", lines: []string{"session=AbC"}, want: "session=AbC", present: true},
+		})
+	})
+	t.Run("empty allow-list keeps the whole header", func(t *testing.T) {
+		runValueTests(t, New(Config{Cookies: []string{}}), []valueTest{
+			{name: "whole header", header: "Cookie", lines: []string{"a=b;c=d"}, want: "a=b; c=d", present: true},
+		})
+	})
+	t.Run("whole header", func(t *testing.T) {
+		runValueTests(t, New(Config{}), []valueTest{
+			{name: "missing", header: "Cookie", want: "", present: false},
+			{name: "empty", header: "Cookie", lines: []string{""}, want: "", present: true},
+			{name: "spacing normalised", header: "Cookie", lines: []string{"a=b;c=D ;  e=f"}, want: "a=b; c=D; e=f", present: true},
+			{name: "lines joined with semicolons", header: "Cookie", lines: []string{"a=b", "c=d"}, want: "a=b; c=d", present: true},
+			{name: "empty pairs dropped", header: "Cookie", lines: []string{" ; a=b;; ;"}, want: "a=b", present: true},
+			{name: "inner whitespace folded", header: "Cookie", lines: []string{"a=x \t y"}, want: "a=x y", present: true},
+			{name: "order and case kept", header: "Cookie", lines: []string{"Z=1; a=2"}, want: "Z=1; a=2", present: true},
+		})
+	})
+}
+
+func TestValueCustom(t *testing.T) {
+	calls := 0
+	n := New(Config{
+		Cookies: []string{"session"},
+		Normalizers: map[string]func([]string) string{
+			"x-device": func(v []string) string {
+				calls++
+				if strings.Contains(strings.Join(v, ","), "Mobile") {
+					return "mobile"
+				}
+				return "desktop"
+			},
+			"COOKIE": func(v []string) string { return "custom" },
+		},
+	})
+	runValueTests(t, n, []valueTest{
+		{name: "custom applies", header: "X-Device", lines: []string{"Foo Mobile"}, want: "mobile", present: true},
+		{name: "custom other", header: "x-device", lines: []string{"Foo"}, want: "desktop", present: true},
+		{name: "missing not passed", header: "X-Device", want: "", present: false},
+		{name: "custom wins over allow-list", header: "Cookie", lines: []string{"a=b"}, want: "custom", present: true},
+		{name: "others unaffected", header: "Accept-Language", lines: []string{"EN"}, want: "en", present: true},
+	})
+	if calls != 2 {
+		t.Errorf("custom normaliser called %d times, want 2", calls)
+	}
+}
+
+func TestNilAndZeroNormalizer(t *testing.T) {
+	h := http.Header{"Accept-Encoding": {"gzip"}}
+	want, _ := New(Config{}).Value("Accept-Encoding", h)
+	var nilN *Normalizer
+	if got, _ := nilN.Value("Accept-Encoding", h); got != want {
+		t.Errorf("nil Normalizer: %q, want %q", got, want)
+	}
+	if got, _ := (&Normalizer{}).Value("Accept-Encoding", h); got != want {
+		t.Errorf("zero Normalizer: %q, want %q", got, want)
+	}
+}
+
+func TestNewPanics(t *testing.T) {
+	many := make([]string, 64)
+	for i := range many {
+		many[i] = "c" + strings.Repeat("x", i)
+	}
+	tests := []struct {
+		name string
+		cfg  Config
+	}{
+		{name: "empty coding", cfg: Config{Codings: []string{""}}},
+		{name: "star coding", cfg: Config{Codings: []string{"*"}}},
+		{name: "coding with space", cfg: Config{Codings: []string{"g zip"}}},
+		{name: "too many codings", cfg: Config{Codings: many}},
+		{name: "empty cookie", cfg: Config{Cookies: []string{""}}},
+		{name: "cookie with equals", cfg: Config{Cookies: []string{"a=b"}}},
+		{name: "nil func", cfg: Config{Normalizers: map[string]func([]string) string{"X-A": nil}}},
+		{name: "duplicate key", cfg: Config{Normalizers: map[string]func([]string) string{
+			"x-a": func([]string) string { return "" },
+			"X-A": func([]string) string { return "" },
+		}}},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			defer func() {
+				r := recover()
+				if r == nil {
+					t.Fatal("New did not panic")
+				}
+				if s, ok := r.(string); !ok || !strings.HasPrefix(s, "vary: ") {
+					t.Errorf("panic value %v lacks the package prefix", r)
+				}
+			}()
+			New(tt.cfg)
+		})
+	}
+	// 63 codings plus identity fit.
+	New(Config{Codings: many[:63]})
+}
