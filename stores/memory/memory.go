@@ -1,0 +1,210 @@
+// Package memory is an in-process httpcache.Store: an LRU cache bounded in
+// bytes and entries, with a ttl per entry.
+//
+// Entries expire lazily: a read at or after an entry's expiry time (on
+// Options.Clock) is a miss and removes the entry, and expired entries that
+// are never read again leave as the least recently used. The store starts
+// no goroutine and needs no Close.
+//
+// Values are kept as slices and handed back without copying, so a hit
+// does not allocate; callers must treat them as read-only, as
+// httpcache.Store requires.
+package memory
+
+import (
+	"bytes"
+	"context"
+	"fmt"
+	"hash/maphash"
+	"math/bits"
+	"time"
+
+	"github.com/seedcache/httpcache"
+)
+
+// Defaults for the zero values of Options.
+//
+// DefaultShards is 16 because sharding measured better where it matters, on
+// parallel hits, and costs little elsewhere. On the 2-CPU development
+// machine (AMD EPYC, GOMAXPROCS=2, under load from other builds; best and
+// median of 12 runs, ns/op, 1024 keys of 68 bytes, 4 KiB values):
+//
+//	benchmark                  1 shard      16 shards    64 shards
+//	GetParallel                158 / 189    113 / 153    106 / 128
+//	MixedParallel (10% Set)    297 / 389    223 / 276    226 / 291
+//	Get (serial)               139 / 160    145 / 187    151 / 183
+//	Set (serial, overwrite)   1388 / 1712  1472 / 1908  1334 / 1780
+//
+// Hits allocate nothing in every configuration. The gain grows with the
+// number of CPUs contending for one lock; the price is that eviction is LRU
+// within a shard rather than across the store (Options.Shards = 1 restores
+// the exact order). More than 16 shards gained little here.
+const (
+	DefaultMaxBytes   = 64 << 20
+	DefaultMaxEntries = 100_000
+	DefaultShards     = 16
+)
+
+// EntryOverhead is the number of bytes each entry counts against
+// Options.MaxBytes besides its key and value: the LRU list element, the map
+// slot and the entry's own fields, measured on 64-bit platforms
+// (TestEntryOverhead keeps it honest).
+const EntryOverhead = 192
+
+// Options configures a Store. The zero value is ready to use.
+type Options struct {
+	// MaxBytes bounds the bytes held: the sum over entries of key length,
+	// value length and EntryOverhead. The least recently used entries are
+	// evicted to stay under it, and an entry larger than MaxBytes on its
+	// own is refused with an error wrapping httpcache.ErrTooLarge.
+	// If zero, DefaultMaxBytes (64 MiB).
+	MaxBytes int64
+
+	// MaxEntries bounds the number of entries, evicting the least recently
+	// used. If zero, DefaultMaxEntries (100 000).
+	MaxEntries int
+
+	// Clock tells the time against which ttls are set and checked.
+	// If nil, time.Now.
+	Clock func() time.Time
+
+	// Shards is the number of independently locked LRU lists, rounded up
+	// to a power of two; a key's shard is chosen by a hash of the key.
+	// More shards let parallel hits proceed without waiting on one lock;
+	// the budgets stay global and exact, but the eviction order is least
+	// recently used within the shard being written rather than across
+	// the whole store. 1 gives one exact LRU order.
+	// If zero, DefaultShards (16).
+	Shards int
+}
+
+// Store is an in-process httpcache.ObjectStore. It is safe for concurrent
+// use. Create one with New.
+type Store struct {
+	maxBytes   int64
+	maxEntries int64
+	clock      func() time.Time
+	seed       maphash.Seed
+	shardMask  uint64
+	shards     []shard
+	counters
+}
+
+var _ httpcache.ObjectStore = (*Store)(nil)
+
+// New returns a Store configured by opts. It panics if a size in opts is
+// negative.
+func New(opts Options) *Store {
+	if opts.MaxBytes < 0 || opts.MaxEntries < 0 || opts.Shards < 0 {
+		panic(fmt.Sprintf("memory: negative option in %+v", opts))
+	}
+	s := &Store{
+		maxBytes:   orDefault(opts.MaxBytes, DefaultMaxBytes),
+		maxEntries: int64(orDefault(opts.MaxEntries, DefaultMaxEntries)),
+		clock:      opts.Clock,
+		seed:       maphash.MakeSeed(),
+	}
+	if s.clock == nil {
+		s.clock = time.Now
+	}
+	n := 1 << bits.Len(uint(orDefault(opts.Shards, DefaultShards)-1))
+	s.shardMask = uint64(n - 1)
+	s.shards = make([]shard, n)
+	for i := range s.shards {
+		s.shards[i].init()
+	}
+	return s
+}
+
+// orDefault returns v, or def if v is zero.
+func orDefault[T int | int64](v, def T) T {
+	if v == 0 {
+		return def
+	}
+	return v
+}
+
+// Get returns the value stored under key. The slice is the store's own:
+// the caller must not modify it. Get does not allocate.
+func (s *Store) Get(ctx context.Context, key string) ([]byte, error) {
+	v, _, err := s.GetObject(ctx, key)
+	return v, err
+}
+
+// GetObject returns the value stored under key and the object stored with
+// it by SetObject, or nil if it was stored by Set. It does not allocate.
+func (s *Store) GetObject(ctx context.Context, key string) (value []byte, obj any, err error) {
+	if err := ctx.Err(); err != nil {
+		return nil, nil, err
+	}
+	now := s.clock()
+	sh := s.shardFor(key)
+	sh.mu.Lock()
+	e, ok := sh.lru.Get(key)
+	if ok && !now.Before(e.expires) {
+		sh.lru.Remove(key)
+		s.release(e.size)
+		ok = false
+	}
+	sh.mu.Unlock()
+	if !ok {
+		return nil, nil, httpcache.ErrNotFound
+	}
+	return e.value, e.obj, nil
+}
+
+// Set stores a copy of value under key for ttl. A value refused for its
+// size or ttl leaves the key as it was.
+func (s *Store) Set(ctx context.Context, key string, value []byte, ttl time.Duration) error {
+	return s.set(ctx, key, value, nil, ttl, true)
+}
+
+// SetObject stores value and obj under key for ttl. It keeps value itself,
+// not a copy: the caller must not modify it afterwards.
+func (s *Store) SetObject(ctx context.Context, key string, value []byte, obj any, ttl time.Duration) error {
+	return s.set(ctx, key, value, obj, ttl, false)
+}
+
+func (s *Store) set(ctx context.Context, key string, value []byte, obj any, ttl time.Duration, copyValue bool) error {
+	if err := ctx.Err(); err != nil {
+		return err
+	}
+	if ttl <= 0 {
+		return fmt.Errorf("memory: set with ttl %v: %w", ttl, httpcache.ErrInvalidTTL)
+	}
+	size := int64(len(key)) + int64(len(value)) + EntryOverhead
+	if size > s.maxBytes {
+		return fmt.Errorf("memory: entry of %d bytes (%d-byte key, %d-byte value) over MaxBytes %d: %w",
+			size, len(key), len(value), s.maxBytes, httpcache.ErrTooLarge)
+	}
+	if copyValue {
+		value = bytes.Clone(value)
+	}
+	e := entry{value: value, obj: obj, expires: s.clock().Add(ttl), size: size}
+	s.insert(s.shardFor(key), key, e)
+	return nil
+}
+
+// Delete removes keys. Keys that are not stored are not an error.
+func (s *Store) Delete(ctx context.Context, keys ...string) error {
+	if err := ctx.Err(); err != nil {
+		return err
+	}
+	for _, key := range keys {
+		sh := s.shardFor(key)
+		sh.mu.Lock()
+		if e, ok := sh.lru.Peek(key); ok {
+			sh.lru.Remove(key)
+			s.release(e.size)
+		}
+		sh.mu.Unlock()
+	}
+	return nil
+}
+
+func (s *Store) shardFor(key string) *shard {
+	if s.shardMask == 0 {
+		return &s.shards[0]
+	}
+	return &s.shards[maphash.String(s.seed, key)&s.shardMask]
+}

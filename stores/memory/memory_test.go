@@ -1,0 +1,162 @@
+package memory
+
+import (
+	"context"
+	"errors"
+	"sync/atomic"
+	"testing"
+	"time"
+
+	"go.uber.org/goleak"
+
+	"github.com/seedcache/httpcache"
+	"github.com/seedcache/httpcache/stores/storetest"
+)
+
+// TestMain fails the package if any test leaves a goroutine behind: the
+// store must not start one.
+func TestMain(m *testing.M) {
+	goleak.VerifyTestMain(m)
+}
+
+// fakeClock is a clock that moves only when told to. It is safe for
+// concurrent use.
+type fakeClock struct {
+	base   time.Time
+	offset atomic.Int64
+}
+
+func newFakeClock() *fakeClock {
+	return &fakeClock{base: time.Date(2024, 1, 2, 3, 4, 5, 6, time.UTC)}
+}
+
+func (c *fakeClock) Now() time.Time { return c.base.Add(time.Duration(c.offset.Load())) }
+
+func (c *fakeClock) Advance(d time.Duration) { c.offset.Add(int64(d)) }
+
+func TestConformance(t *testing.T) {
+	clock := newFakeClock()
+	tests := []struct {
+		name  string
+		store Options
+		suite storetest.Options
+	}{
+		{"default", Options{Clock: clock.Now}, storetest.Options{Advance: clock.Advance}},
+		{"one shard", Options{Clock: clock.Now, Shards: 1}, storetest.Options{Advance: clock.Advance}},
+		{
+			// Values past 1 MiB are refused with ErrTooLarge.
+			"1 MiB budget",
+			Options{Clock: clock.Now, MaxBytes: 1 << 20, MaxEntries: 1000},
+			storetest.Options{Advance: clock.Advance, MaxValueSize: 1<<20 - 1<<10},
+		},
+		{"real clock", Options{}, storetest.Options{}},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			if tt.suite.Advance == nil && testing.Short() {
+				t.Skip("sleeps for real; skipped in -short mode")
+			}
+			storetest.Run(t, func(t *testing.T) httpcache.Store { return New(tt.store) }, tt.suite)
+		})
+	}
+}
+
+func TestNew(t *testing.T) {
+	tests := []struct {
+		name                 string
+		opts                 Options
+		maxBytes, maxEntries int64
+		shards               int
+	}{
+		{"zero", Options{}, DefaultMaxBytes, DefaultMaxEntries, DefaultShards},
+		{"set", Options{MaxBytes: 1000, MaxEntries: 10, Shards: 1}, 1000, 10, 1},
+		{"shards rounded up", Options{Shards: 3}, DefaultMaxBytes, DefaultMaxEntries, 4},
+		{"power of two", Options{Shards: 32}, DefaultMaxBytes, DefaultMaxEntries, 32},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			s := New(tt.opts)
+			if s.maxBytes != tt.maxBytes || s.maxEntries != tt.maxEntries || len(s.shards) != tt.shards {
+				t.Errorf("New(%+v): MaxBytes %d, MaxEntries %d, %d shards; want %d, %d, %d",
+					tt.opts, s.maxBytes, s.maxEntries, len(s.shards), tt.maxBytes, tt.maxEntries, tt.shards)
+			}
+		})
+	}
+}
+
+func TestNewPanicsOnNegativeOptions(t *testing.T) {
+	for _, opts := range []Options{{MaxBytes: -1}, {MaxEntries: -1}, {Shards: -1}} {
+		func() {
+			defer func() {
+				if recover() == nil {
+					t.Errorf("New(%+v) did not panic", opts)
+				}
+			}()
+			New(opts)
+		}()
+	}
+}
+
+// TestDoneContext checks the store's side of the storetest contract: a
+// done context makes every method return ctx.Err() itself, untouched.
+func TestDoneContext(t *testing.T) {
+	s := New(Options{})
+	bg := context.Background()
+	if err := s.Set(bg, "k", []byte("old"), time.Hour); err != nil {
+		t.Fatal(err)
+	}
+	ctx, cancel := context.WithCancel(bg)
+	cancel()
+	calls := []struct {
+		name string
+		call func() error
+	}{
+		{"Get", func() error { _, err := s.Get(ctx, "k"); return err }},
+		{"GetObject", func() error { _, _, err := s.GetObject(ctx, "k"); return err }},
+		{"Set", func() error { return s.Set(ctx, "k", []byte("new"), time.Hour) }},
+		{"SetObject", func() error { return s.SetObject(ctx, "k", []byte("new"), 1, time.Hour) }},
+		{"Delete", func() error { return s.Delete(ctx, "k") }},
+	}
+	for _, c := range calls {
+		if err := c.call(); err != context.Canceled {
+			t.Errorf("%s with a canceled context = %v; want context.Canceled", c.name, err)
+		}
+	}
+	if v, err := s.Get(bg, "k"); err != nil || string(v) != "old" {
+		t.Errorf("after calls with a canceled context, Get = %q, %v; want the old value", v, err)
+	}
+}
+
+func TestExpiryBoundary(t *testing.T) {
+	clock := newFakeClock()
+	s := New(Options{Clock: clock.Now})
+	ctx := context.Background()
+	const ttl = 10 * time.Second
+	if err := s.SetObject(ctx, "k", []byte("v"), "obj", ttl); err != nil {
+		t.Fatal(err)
+	}
+	clock.Advance(ttl - time.Nanosecond)
+	if v, obj, err := s.GetObject(ctx, "k"); err != nil || string(v) != "v" || obj != "obj" {
+		t.Fatalf("1ns before expiry: GetObject = %q, %v, %v; want a hit", v, obj, err)
+	}
+	clock.Advance(time.Nanosecond)
+	if _, err := s.Get(ctx, "k"); !errors.Is(err, httpcache.ErrNotFound) {
+		t.Fatalf("at expiry: Get = %v; want ErrNotFound", err)
+	}
+	// The expired entry was removed by the read, not merely hidden.
+	if st := s.Stats(); st.Entries != 0 || st.Bytes != 0 || st.Evictions != 0 {
+		t.Errorf("after the expired read: %+v; want an empty store and no eviction", st)
+	}
+}
+
+func TestClockDefaultsToTimeNow(t *testing.T) {
+	s := New(Options{})
+	ctx := context.Background()
+	if err := s.Set(ctx, "k", []byte("v"), time.Nanosecond); err != nil {
+		t.Fatal(err)
+	}
+	time.Sleep(time.Millisecond)
+	if _, err := s.Get(ctx, "k"); !errors.Is(err, httpcache.ErrNotFound) {
+		t.Errorf("Get 1ms after a 1ns ttl = %v; want ErrNotFound", err)
+	}
+}
