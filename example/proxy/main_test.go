@@ -1,0 +1,172 @@
+package main
+
+import (
+	"context"
+	"fmt"
+	"io"
+	"net"
+	"net/http"
+	"net/http/httptest"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strings"
+	"sync/atomic"
+	"syscall"
+	"testing"
+	"time"
+)
+
+// origin is a test origin that counts the requests reaching it.
+type origin struct{ hits atomic.Int64 }
+
+func (o *origin) ServeHTTP(w http.ResponseWriter, r *http.Request) {
+	o.hits.Add(1)
+	switch r.URL.Path {
+	case "/cacheable":
+		w.Header().Set("Cache-Control", "max-age=60")
+	case "/nostore":
+		w.Header().Set("Cache-Control", "no-store")
+	}
+	fmt.Fprintf(w, "%s %s", r.Method, r.URL.RequestURI())
+}
+
+func startProxy(t *testing.T, args ...string) string {
+	t.Helper()
+	ctx, cancel := context.WithCancel(context.Background())
+	ready := make(chan string, 1)
+	errc := make(chan error, 1)
+	go func() { errc <- run(ctx, append([]string{"-listen", "127.0.0.1:0"}, args...), io.Discard, ready) }()
+	select {
+	case addr := <-ready:
+		t.Cleanup(func() {
+			cancel()
+			if err := <-errc; err != nil {
+				t.Errorf("run: %v", err)
+			}
+		})
+		return "http://" + addr
+	case err := <-errc:
+		cancel()
+		t.Fatalf("run: %v", err)
+	case <-time.After(15 * time.Second):
+		cancel()
+		t.Fatal("proxy did not start")
+	}
+	return ""
+}
+
+func fetch(t *testing.T, method, url string) (*http.Response, string) {
+	t.Helper()
+	req, _ := http.NewRequest(method, url, nil)
+	resp, err := http.DefaultClient.Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer resp.Body.Close()
+	b, _ := io.ReadAll(resp.Body)
+	return resp, string(b)
+}
+
+func TestProxyCaches(t *testing.T) {
+	o := &origin{}
+	srv := httptest.NewServer(o)
+	defer srv.Close()
+	base := startProxy(t, "-origin", srv.URL)
+
+	fetch(t, "GET", base+"/cacheable?x=1")
+	resp, body := fetch(t, "GET", base+"/cacheable?x=1")
+	if body != "GET /cacheable?x=1" || o.hits.Load() != 1 {
+		t.Fatalf("second request reached the origin (%d hits) or body %q", o.hits.Load(), body)
+	}
+	if resp.Header.Get("Age") == "" || resp.Header.Get("Cache-Status") != "httpcache; hit" {
+		t.Fatalf("hit lacks Age or Cache-Status: %v", resp.Header)
+	}
+	fetch(t, "GET", base+"/nostore")
+	resp, _ = fetch(t, "GET", base+"/nostore")
+	if o.hits.Load() != 3 || !strings.Contains(resp.Header.Get("Cache-Status"), "detail=no-store") {
+		t.Fatalf("no-store response was cached: %d origin hits, %q", o.hits.Load(), resp.Header.Get("Cache-Status"))
+	}
+	// Nothing in the origin's headers: no default TTL, nothing stored.
+	fetch(t, "GET", base+"/plain")
+	fetch(t, "GET", base+"/plain")
+	if o.hits.Load() != 5 {
+		t.Fatalf("a response without freshness was cached (%d origin hits)", o.hits.Load())
+	}
+	// Every method passes through; a POST invalidates.
+	for _, m := range []string{"POST", "PUT", "DELETE", "PATCH", "OPTIONS"} {
+		if _, body := fetch(t, m, base+"/cacheable?x=1"); body != m+" /cacheable?x=1" {
+			t.Fatalf("%s: origin saw %q", m, body)
+		}
+	}
+	if resp, _ := fetch(t, "GET", base+"/cacheable?x=1"); resp.Header.Get("Cache-Status") == "httpcache; hit" {
+		t.Fatal("POST did not invalidate")
+	}
+}
+
+func TestProxyFlags(t *testing.T) {
+	tests := []struct {
+		args []string
+		want string
+	}{
+		{nil, "-origin is required"},
+		{[]string{"-origin", "127.0.0.1:9000"}, "absolute"},
+		{[]string{"-origin", "ftp://x"}, "absolute"},
+		{[]string{"-origin", "http://127.0.0.1:9", "-store", "memcached"}, "not yet supported"},
+	}
+	for _, tc := range tests {
+		if err := run(context.Background(), tc.args, io.Discard, nil); err == nil || !strings.Contains(err.Error(), tc.want) {
+			t.Errorf("run(%q) = %v, want %q", tc.args, err, tc.want)
+		}
+	}
+}
+
+// TestProxySignals builds the real binary, waits until its port accepts
+// connections, and checks that SIGINT and SIGTERM make it exit with status 0.
+func TestProxySignals(t *testing.T) {
+	if testing.Short() {
+		t.Skip("builds a binary")
+	}
+	bin := filepath.Join(t.TempDir(), "proxy")
+	if out, err := exec.Command("go", "build", "-o", bin, ".").CombinedOutput(); err != nil {
+		t.Fatalf("go build: %v\n%s", err, out)
+	}
+	for _, sig := range []syscall.Signal{syscall.SIGINT, syscall.SIGTERM} {
+		ln, err := net.Listen("tcp", "127.0.0.1:0")
+		if err != nil {
+			t.Fatal(err)
+		}
+		addr := ln.Addr().String()
+		ln.Close()
+		cmd := exec.Command(bin, "-listen", addr, "-origin", "http://127.0.0.1:9")
+		cmd.Stderr = os.Stderr
+		if err := cmd.Start(); err != nil {
+			t.Fatal(err)
+		}
+		deadline := time.Now().Add(15 * time.Second)
+		for {
+			c, err := net.DialTimeout("tcp", addr, time.Second)
+			if err == nil {
+				c.Close()
+				break
+			}
+			if time.Now().After(deadline) {
+				cmd.Process.Kill()
+				t.Fatalf("proxy never accepted connections on %s", addr)
+			}
+			time.Sleep(20 * time.Millisecond)
+		}
+		cmd.Process.Signal(sig)
+		done := make(chan error, 1)
+		go func() { done <- cmd.Wait() }()
+		select {
+		case err := <-done:
+			if err != nil {
+				t.Fatalf("%v: exit %v, want status 0", sig, err)
+			}
+		case <-time.After(15 * time.Second):
+			cmd.Process.Kill()
+			t.Fatalf("%v: proxy did not exit", sig)
+		}
+	}
+}

@@ -1,0 +1,86 @@
+package main
+
+import (
+	"fmt"
+	"html"
+	"net/http"
+	"strings"
+	"time"
+
+	"github.com/go-chi/chi/v5"
+	"github.com/go-chi/chi/v5/middleware"
+
+	"github.com/seedcache/httpcache"
+)
+
+// newApp returns the demo application with cache in front of it.
+func newApp(cache *httpcache.Cache) http.Handler {
+	r := chi.NewRouter()
+	r.Use(middleware.Recoverer)
+	r.Use(cache.Handler) // site-wide cache, under Options.Policy
+
+	// Site-wide policy: no Cache-Control here, so the 10 s site TTL applies.
+	r.Get("/", func(w http.ResponseWriter, r *http.Request) {
+		page(w, "Home", "Cached site-wide for 10 seconds (heuristic TTL).")
+	})
+
+	// cache_page: this route keeps its response for a minute even though
+	// the response itself says max-age=5 (Django's semantics).
+	r.With(cache.Page(time.Minute)).Get("/articles", func(w http.ResponseWriter, r *http.Request) {
+		w.Header().Set("Cache-Control", "public, max-age=5")
+		page(w, "Articles", "Kept for 60 seconds by cache.Page, whatever max-age says.")
+	})
+
+	// Vary: one stored variant per preferred language.
+	r.Get("/hello", func(w http.ResponseWriter, r *http.Request) {
+		w.Header().Set("Cache-Control", "max-age=30")
+		w.Header().Set("Vary", "Accept-Language")
+		greeting := map[string]string{"fr": "Bonjour", "de": "Hallo", "es": "Hola"}
+		lang := r.Header.Get("Accept-Language")
+		msg, ok := greeting[primaryLanguage(lang)]
+		if !ok {
+			msg = "Hello"
+		}
+		page(w, msg, "One variant per language (Accept-Language: "+lang+").")
+	})
+
+	// Private: personal pages are never stored.
+	r.Get("/account", func(w http.ResponseWriter, r *http.Request) {
+		w.Header().Set("Cache-Control", "private, max-age=60")
+		page(w, "Your account", "Cache-Control: private — never stored by a shared cache.")
+	})
+
+	// A response that sets a cookie is not stored by default: storing it
+	// would hand this visitor's session to the next.
+	r.Get("/login", func(w http.ResponseWriter, r *http.Request) {
+		http.SetCookie(w, &http.Cookie{Name: "session", Value: fmt.Sprint(time.Now().UnixNano()), HttpOnly: true, Path: "/"})
+		w.Header().Set("Cache-Control", "max-age=60")
+		page(w, "Logged in", "Set-Cookie — not stored.")
+	})
+
+	// POST invalidates the stored /articles (RFC 9111 §4.4).
+	r.Post("/articles", func(w http.ResponseWriter, r *http.Request) {
+		w.WriteHeader(http.StatusNoContent)
+	})
+	return r
+}
+
+// page writes a small HTML page stamped with when it was generated, so
+// cached copies are easy to tell apart.
+func page(w http.ResponseWriter, title, note string) {
+	w.Header().Set("Content-Type", "text/html; charset=utf-8")
+	title, note = html.EscapeString(title), html.EscapeString(note)
+	fmt.Fprintf(w, "<!doctype html><title>%s</title><h1>%s</h1><p>%s</p><p>Generated at %s.</p>\n",
+		title, title, note, time.Now().UTC().Format(time.RFC3339Nano))
+}
+
+// primaryLanguage returns the primary subtag of the first language range.
+func primaryLanguage(accept string) string {
+	for i := 0; i < len(accept); i++ {
+		switch accept[i] {
+		case ',', ';', '-', ' ':
+			return strings.ToLower(accept[:i])
+		}
+	}
+	return strings.ToLower(accept)
+}

@@ -1,0 +1,70 @@
+// Command server is a small chi application showing httpcache's features:
+// a site-wide cache, a cache_page-style route TTL, Vary on Accept-Language,
+// a private route that is never stored, and a route that sets a cookie.
+//
+//	go run ./example/server                  # memory store on 127.0.0.1:8080
+//	go run ./example/server -addr 127.0.0.1:9090 -store memory
+//
+// Every page prints when it was generated and every response carries
+// Cache-Status, so caching is visible with curl -i.
+package main
+
+import (
+	"context"
+	"flag"
+	"fmt"
+	"io"
+	"log/slog"
+	"net"
+	"os"
+	"os/signal"
+	"syscall"
+	"time"
+
+	"github.com/seedcache/httpcache"
+	"github.com/seedcache/httpcache/internal/serve"
+	"github.com/seedcache/httpcache/internal/storeflag"
+)
+
+func main() {
+	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
+	defer stop()
+	if err := run(ctx, os.Args[1:], os.Stderr, nil); err != nil {
+		fmt.Fprintln(os.Stderr, "server:", err)
+		os.Exit(1)
+	}
+}
+
+// run parses args, serves until ctx is done, then shuts down gracefully.
+// If ready is not nil, it receives the listening address.
+func run(ctx context.Context, args []string, stderr io.Writer, ready chan<- string) error {
+	fs := flag.NewFlagSet("server", flag.ContinueOnError)
+	fs.SetOutput(stderr)
+	addr := fs.String("addr", "127.0.0.1:8080", "listen address")
+	stores := storeflag.Register(fs)
+	if err := fs.Parse(args); err != nil {
+		return err
+	}
+	store, closeStore, err := stores.Open()
+	if err != nil {
+		return err
+	}
+	defer closeStore()
+
+	logger := slog.New(slog.NewTextHandler(stderr, nil))
+	cache := httpcache.New(store, httpcache.Options{
+		// Site-wide: pages that say nothing about caching are kept
+		// for 10 seconds.
+		Policy: httpcache.Policy{TTL: 10 * time.Second},
+		Logger: logger,
+	})
+	ln, err := net.Listen("tcp", *addr)
+	if err != nil {
+		return err
+	}
+	logger.Info("serving", "addr", ln.Addr().String(), "store", stores.Kind)
+	if ready != nil {
+		ready <- ln.Addr().String()
+	}
+	return serve.Serve(ctx, ln, newApp(cache))
+}

@@ -1,0 +1,118 @@
+package main
+
+import (
+	"context"
+	"io"
+	"net/http"
+	"strings"
+	"testing"
+	"time"
+)
+
+// startServer runs the example server on a free loopback port until the
+// test ends, and returns its base URL.
+func startServer(t *testing.T, args ...string) string {
+	t.Helper()
+	ctx, cancel := context.WithCancel(context.Background())
+	ready := make(chan string, 1)
+	errc := make(chan error, 1)
+	go func() { errc <- run(ctx, append([]string{"-addr", "127.0.0.1:0"}, args...), io.Discard, ready) }()
+	select {
+	case addr := <-ready:
+		t.Cleanup(func() {
+			cancel()
+			select {
+			case err := <-errc:
+				if err != nil {
+					t.Errorf("run: %v", err)
+				}
+			case <-time.After(15 * time.Second):
+				t.Error("server did not shut down")
+			}
+		})
+		return "http://" + addr
+	case err := <-errc:
+		cancel()
+		t.Fatalf("run: %v", err)
+	case <-time.After(15 * time.Second):
+		cancel()
+		t.Fatal("server did not start")
+	}
+	return ""
+}
+
+func fetch(t *testing.T, method, url string, hdr ...string) (*http.Response, string) {
+	t.Helper()
+	req, err := http.NewRequest(method, url, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for i := 0; i+1 < len(hdr); i += 2 {
+		req.Header.Set(hdr[i], hdr[i+1])
+	}
+	resp, err := http.DefaultClient.Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer resp.Body.Close()
+	body, _ := io.ReadAll(resp.Body)
+	return resp, string(body)
+}
+
+func TestServerRoutes(t *testing.T) {
+	base := startServer(t)
+	tests := []struct {
+		name   string
+		path   string
+		hdr    []string
+		cached bool
+	}{
+		{"site-wide", "/", nil, true},
+		{"cache_page", "/articles", nil, true},
+		{"vary on language", "/hello", []string{"Accept-Language", "fr-CH, fr;q=0.9"}, true},
+		{"private", "/account", nil, false},
+		{"sets a cookie", "/login", nil, false},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			first, body1 := fetch(t, "GET", base+tc.path, tc.hdr...)
+			second, body2 := fetch(t, "GET", base+tc.path, tc.hdr...)
+			if first.StatusCode != 200 || second.StatusCode != 200 {
+				t.Fatalf("status %d, %d", first.StatusCode, second.StatusCode)
+			}
+			hit := second.Header.Get("Cache-Status") == "httpcache; hit"
+			if hit != tc.cached || (body1 == body2) != tc.cached {
+				t.Fatalf("cached=%v (Cache-Status %q, same body %v), want %v",
+					hit, second.Header.Get("Cache-Status"), body1 == body2, tc.cached)
+			}
+		})
+	}
+	// Another language is another variant.
+	_, fr := fetch(t, "GET", base+"/hello", "Accept-Language", "fr")
+	_, de := fetch(t, "GET", base+"/hello", "Accept-Language", "de")
+	if !strings.Contains(fr, "Bonjour") || !strings.Contains(de, "Hallo") {
+		t.Fatalf("variants mixed up: %q / %q", fr, de)
+	}
+	// POST /articles invalidates it.
+	fetch(t, "POST", base+"/articles")
+	if resp, _ := fetch(t, "GET", base+"/articles"); resp.Header.Get("Cache-Status") == "httpcache; hit" {
+		t.Fatal("POST did not invalidate /articles")
+	}
+}
+
+func TestServerFlags(t *testing.T) {
+	tests := []struct {
+		args []string
+		want string
+	}{
+		{[]string{"-store", "redis"}, "not yet supported"},
+		{[]string{"-store", "bogus"}, "unknown store"},
+		{[]string{"-nope"}, "flag provided but not defined"},
+	}
+	for _, tc := range tests {
+		err := run(context.Background(), tc.args, io.Discard, nil)
+		if err == nil || !strings.Contains(err.Error(), tc.want) {
+			t.Errorf("run(%q) = %v, want an error containing %q", tc.args, err, tc.want)
+		}
+	}
+}
