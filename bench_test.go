@@ -2,8 +2,10 @@ package httpcache_test
 
 import (
 	"bytes"
+	"io"
 	"net/http"
 	"net/http/httptest"
+	"strconv"
 	"testing"
 	"time"
 
@@ -25,60 +27,82 @@ func (s *sink) WriteHeader(code int)        { s.status = code }
 func (s *sink) Write(p []byte) (int, error) { s.n += len(p); return len(p), nil }
 func (s *sink) reset()                      { clear(s.h); s.status, s.n = 0, 0 }
 
-// page is the handler the benchmarks serve: five typical headers and a body.
-func pageHandler(body []byte) http.Handler {
+// pageHandler is the handler the benchmarks serve: typical headers, with
+// or without Vary: Accept-Encoding, and a body.
+func pageHandler(body []byte, vary bool) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		h := w.Header()
 		h.Set("Content-Type", "text/html; charset=utf-8")
 		h.Set("Cache-Control", "public, max-age=300")
 		h.Set("Etag", `"5f2b9c1e"`)
 		h.Set("Last-Modified", "Mon, 02 Jan 2026 15:04:05 GMT")
-		h.Set("Vary", "Accept-Encoding")
+		if vary {
+			h.Set("Vary", "Accept-Encoding")
+		}
 		w.WriteHeader(http.StatusOK)
 		w.Write(body)
 	})
 }
+
+// bytesOnly hides a store's optional interfaces.
+type bytesOnly struct{ httpcache.Store }
 
 var benchSizes = []struct {
 	name string
 	size int
 }{{"1KiB", 1 << 10}, {"64KiB", 64 << 10}}
 
-// BenchmarkServe compares, for each body size, the bare handler with a
-// memory-store hit and a miss (an expired entry refetched and stored again)
-// of the same response, side by side in one run.
+// BenchmarkServe compares, for each body size and with and without Vary,
+// the bare handler with a memory-store hit and a miss (an expired entry
+// refetched and stored again) of the same response, side by side in one run.
 func BenchmarkServe(b *testing.B) {
 	for _, sz := range benchSizes {
-		body := bytes.Repeat([]byte("x"), sz.size)
-		handler := pageHandler(body)
-		req := httptest.NewRequest("GET", "http://example.com/articles/42?page=2", nil)
-		req.Header.Set("Accept-Encoding", "gzip, deflate, br")
-
-		b.Run("size="+sz.name+"/kind=bare", func(b *testing.B) {
-			run(b, handler, req)
-		})
-		b.Run("size="+sz.name+"/kind=hit", func(b *testing.B) {
-			c := httpcache.New(memory.New(memory.Options{}), httpcache.Options{})
-			h := c.Handler(handler)
-			run(b, h, req) // the first iteration stores; the rest hit
-			if s := c.Stats(); s.Hits != uint64(b.N-1) {
-				b.Fatalf("hits %d of %d", s.Hits, b.N)
-			}
-		})
-		b.Run("size="+sz.name+"/kind=miss", func(b *testing.B) {
-			clk := newClock()
-			c := httpcache.New(memory.New(memory.Options{Clock: clk.Now}), httpcache.Options{Clock: clk.Now})
-			cached := c.Handler(handler)
-			h := http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-				clk.Advance(301 * time.Second) // what was stored is stale now
-				cached.ServeHTTP(w, r)
-			})
-			run(b, h, req)
-			if s := c.Stats(); s.Hits != 0 || s.Stores < uint64(b.N) {
-				b.Fatalf("stats %+v for %d iterations", s, b.N)
-			}
-		})
+		for _, vary := range []bool{false, true} {
+			benchServe(b, sz.name, sz.size, vary)
+		}
 	}
+}
+
+func benchServe(b *testing.B, sizeName string, size int, vary bool) {
+	body := bytes.Repeat([]byte("x"), size)
+	handler := pageHandler(body, vary)
+	req := httptest.NewRequest("GET", "http://example.com/articles/42?page=2", nil)
+	req.Header.Set("Accept-Encoding", "gzip, deflate, br")
+	name := "size=" + sizeName + "/vary=" + strconv.FormatBool(vary)
+	b.Run(name+"/kind=bare", func(b *testing.B) {
+		run(b, handler, req)
+	})
+	b.Run(name+"/kind=hit", func(b *testing.B) {
+		c := httpcache.New(memory.New(memory.Options{}), httpcache.Options{})
+		h := c.Handler(handler)
+		run(b, h, req) // the first iteration stores; the rest hit
+		if s := c.Stats(); s.Hits != uint64(b.N-1) {
+			b.Fatalf("hits %d of %d", s.Hits, b.N)
+		}
+	})
+	b.Run(name+"/kind=hit-decode", func(b *testing.B) {
+		// The same store seen only as a Store: every hit decodes the
+		// stored bytes, as it must with a networked store.
+		c := httpcache.New(bytesOnly{memory.New(memory.Options{})}, httpcache.Options{})
+		h := c.Handler(handler)
+		run(b, h, req)
+		if s := c.Stats(); s.Hits != uint64(b.N-1) {
+			b.Fatalf("hits %d of %d", s.Hits, b.N)
+		}
+	})
+	b.Run(name+"/kind=miss", func(b *testing.B) {
+		clk := newClock()
+		c := httpcache.New(memory.New(memory.Options{Clock: clk.Now}), httpcache.Options{Clock: clk.Now})
+		cached := c.Handler(handler)
+		h := http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+			clk.Advance(301 * time.Second) // what was stored is stale now
+			cached.ServeHTTP(w, r)
+		})
+		run(b, h, req)
+		if s := c.Stats(); s.Hits != 0 || s.Stores < uint64(b.N) {
+			b.Fatalf("stats %+v for %d iterations", s, b.N)
+		}
+	})
 }
 
 func run(b *testing.B, h http.Handler, req *http.Request) {
@@ -97,7 +121,7 @@ func run(b *testing.B, h http.Handler, req *http.Request) {
 func BenchmarkHitParallel(b *testing.B) {
 	body := bytes.Repeat([]byte("x"), 1<<10)
 	c := httpcache.New(memory.New(memory.Options{}), httpcache.Options{})
-	h := c.Handler(pageHandler(body))
+	h := c.Handler(pageHandler(body, true))
 	req := httptest.NewRequest("GET", "http://example.com/articles/42", nil)
 	h.ServeHTTP(&sink{h: make(http.Header)}, req)
 	b.ReportAllocs()
@@ -108,4 +132,36 @@ func BenchmarkHitParallel(b *testing.B) {
 			h.ServeHTTP(w, req)
 		}
 	})
+}
+
+// BenchmarkLoopback puts the comparison in context: the same handler, bare
+// and behind a memory-store hit, served by net/http over loopback to a
+// keep-alive client.
+func BenchmarkLoopback(b *testing.B) {
+	body := bytes.Repeat([]byte("x"), 1<<10)
+	c := httpcache.New(memory.New(memory.Options{}), httpcache.Options{})
+	for _, tc := range []struct {
+		kind string
+		h    http.Handler
+	}{
+		{"bare", pageHandler(body, true)},
+		{"hit", c.Handler(pageHandler(body, true))},
+	} {
+		b.Run("kind="+tc.kind, func(b *testing.B) {
+			srv := httptest.NewServer(tc.h)
+			defer srv.Close()
+			client := srv.Client()
+			req, _ := http.NewRequest("GET", srv.URL+"/articles/42", nil)
+			req.Header.Set("Accept-Encoding", "gzip, deflate, br")
+			b.ReportAllocs()
+			for b.Loop() {
+				resp, err := client.Do(req)
+				if err != nil {
+					b.Fatal(err)
+				}
+				io.Copy(io.Discard, resp.Body)
+				resp.Body.Close()
+			}
+		})
+	}
 }

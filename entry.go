@@ -42,6 +42,10 @@ type entry struct {
 	varyNames []string // canonical, sorted
 	varyKey   []byte   // the vary material of the request that stored it
 	tags      []string
+
+	// memo, on an index kept decoded by an ObjectStore, caches variant
+	// keys by raw request values. Not encoded.
+	memo *variantMemo
 }
 
 // Entry flags.
@@ -254,32 +258,84 @@ func (d *decoder) strings() []string {
 // values free of CR, LF and NUL: a tampered store entry must not be able to
 // split a response. Value slices are capped (len == cap) so that appending
 // to a header served from a shared entry copies instead of writing into it.
+//
+// It makes two passes, the first to validate and count, so that all names
+// and values are substrings of one string and all value slices parts of one
+// array: a handful of allocations per entry instead of three per field.
 func (d *decoder) header() http.Header {
 	n := d.length("header")
 	if d.err != nil {
 		return nil
 	}
+	section := d.b
+	scan := decoder{b: section}
+	values := 0
+	for i := 0; i < n && scan.err == nil; i++ {
+		name := scan.bytes()
+		if !validToken(string(name)) || http.CanonicalHeaderKey(string(name)) != string(name) {
+			scan.fail("header name")
+		}
+		k := scan.length("header values")
+		values += k
+		for j := 0; j < k && scan.err == nil; j++ {
+			if !validFieldValue(string(scan.bytes())) {
+				scan.fail("header value")
+			}
+		}
+	}
+	if scan.err != nil {
+		d.err, d.b = scan.err, nil
+		return nil
+	}
+	blob := string(section[:len(section)-len(scan.b)])
+	d.b = scan.b
 	h := make(http.Header, n)
-	for i := 0; i < n && d.err == nil; i++ {
-		name := string(d.bytes())
-		if !validToken(name) || http.CanonicalHeaderKey(name) != name {
-			d.fail("header name")
-			return nil
+	all := make([]string, values)
+	r := stringDecoder{s: blob}
+	for range n {
+		name := r.next()
+		k := r.count()
+		vals := all[:k:k]
+		all = all[k:]
+		for j := range vals {
+			vals[j] = r.next()
 		}
 		if _, dup := h[name]; dup {
 			d.fail("header (duplicate name)")
 			return nil
 		}
-		vals := d.strings()
-		for _, v := range vals {
-			if !validFieldValue(v) {
-				d.fail("header value")
-				return nil
-			}
+		if k == 0 {
+			vals = nil
 		}
-		h[name] = vals[:len(vals):len(vals)]
+		h[name] = vals
 	}
 	return h
+}
+
+// stringDecoder re-reads a header section already validated by decoder,
+// taking substrings of it.
+type stringDecoder struct{ s string }
+
+func (r *stringDecoder) count() int {
+	var v uint64
+	var shift uint
+	for i := 0; i < len(r.s); i++ {
+		c := r.s[i]
+		v |= uint64(c&0x7f) << shift
+		if c < 0x80 {
+			r.s = r.s[i+1:]
+			return int(v)
+		}
+		shift += 7
+	}
+	return 0 // unreachable: the section was validated
+}
+
+func (r *stringDecoder) next() string {
+	n := r.count()
+	v := r.s[:n]
+	r.s = r.s[n:]
+	return v
 }
 
 func validNames(names []string) bool {

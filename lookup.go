@@ -53,10 +53,7 @@ func (c *Cache) lookup(ctx context.Context, rt *route, r *http.Request, now time
 	if e.kind == kindIndex {
 		lk.index = e
 		lk.fwd = fwdVaryMiss
-		buf = rt.vary.AppendKey(buf, e.varyNames, r.Header)
-		*lk.bufp = buf
-		lk.material, lk.varyKey = buf[:len(lk.material)], buf[len(lk.material):]
-		v, ok := c.load(ctx, variantKey(lk.pk, e.epoch, lk.varyKey), &lk)
+		v, ok := c.load(ctx, c.variantKeyFor(rt, r, &lk, e), &lk)
 		if !ok || v.kind != kindResponse || v.epoch != e.epoch ||
 			!bytes.Equal(v.url, lk.material) || !bytes.Equal(v.varyKey, lk.varyKey) ||
 			!slices.Equal(v.varyNames, e.varyNames) {
@@ -79,4 +76,28 @@ func (c *Cache) lookup(ctx context.Context, rt *route, r *http.Request, now time
 func (e *entry) age(now time.Time) time.Duration {
 	resident := time.Duration(now.UnixNano() - e.responseTime)
 	return e.initialAge + max(0, resident)
+}
+
+// variantKeyFor derives the key of r's variant under index, and sets
+// lk.varyKey. With an index shared in process, the memo usually answers.
+func (c *Cache) variantKeyFor(rt *route, r *http.Request, lk *lookup, index *entry) string {
+	n := len(lk.material)
+	if index.memo != nil {
+		raw := appendRawValues((*lk.bufp)[:n], index.varyNames, r.Header)
+		*lk.bufp = raw
+		lk.material = raw[:n]
+		if v, ok := index.memo.get(raw[n:]); ok {
+			lk.varyKey = v.varyKey
+			return v.key
+		}
+	}
+	rawEnd := len(*lk.bufp) // n, or past the raw values when memoised
+	buf := rt.vary.AppendKey(*lk.bufp, index.varyNames, r.Header)
+	*lk.bufp = buf
+	lk.material, lk.varyKey = buf[:n], buf[rawEnd:]
+	key := variantKey(lk.pk, index.epoch, lk.varyKey)
+	if index.memo != nil {
+		index.memo.add(buf[n:rawEnd], memoVariant{varyKey: bytes.Clone(lk.varyKey), key: key})
+	}
+	return key
 }

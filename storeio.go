@@ -54,6 +54,9 @@ func (c *Cache) put(ctx context.Context, key string, e *entry, ttl time.Duration
 	if c.objects != nil {
 		var obj *entry
 		if obj, err = decodeEntry(b); err == nil {
+			if obj.kind == kindIndex {
+				obj.memo = &variantMemo{}
+			}
 			err = c.objects.SetObject(ctx, key, b, obj, ttl)
 		}
 	} else {
