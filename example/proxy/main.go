@@ -19,23 +19,13 @@ import (
 	"net"
 	"net/http/httputil"
 	"net/url"
-	"os"
-	"os/signal"
-	"syscall"
 
 	"github.com/seedcache/httpcache"
 	"github.com/seedcache/httpcache/internal/serve"
 	"github.com/seedcache/httpcache/internal/storeflag"
 )
 
-func main() {
-	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
-	defer stop()
-	if err := run(ctx, os.Args[1:], os.Stderr, nil); err != nil {
-		fmt.Fprintln(os.Stderr, "proxy:", err)
-		os.Exit(1)
-	}
-}
+func main() { serve.Main("proxy", run) }
 
 // run parses args, proxies until ctx is done, then shuts down gracefully. If
 // ready is not nil, it receives the listening address.

@@ -15,6 +15,8 @@ import (
 	"syscall"
 	"testing"
 	"time"
+
+	"github.com/seedcache/httpcache/internal/serve"
 )
 
 // origin is a test origin that counts the requests reaching it.
@@ -33,27 +35,7 @@ func (o *origin) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 
 func startProxy(t *testing.T, args ...string) string {
 	t.Helper()
-	ctx, cancel := context.WithCancel(context.Background())
-	ready := make(chan string, 1)
-	errc := make(chan error, 1)
-	go func() { errc <- run(ctx, append([]string{"-listen", "127.0.0.1:0"}, args...), io.Discard, ready) }()
-	select {
-	case addr := <-ready:
-		t.Cleanup(func() {
-			cancel()
-			if err := <-errc; err != nil {
-				t.Errorf("run: %v", err)
-			}
-		})
-		return "http://" + addr
-	case err := <-errc:
-		cancel()
-		t.Fatalf("run: %v", err)
-	case <-time.After(15 * time.Second):
-		cancel()
-		t.Fatal("proxy did not start")
-	}
-	return ""
+	return "http://" + serve.Start(t, run, append([]string{"-listen", "127.0.0.1:0"}, args...)...)
 }
 
 func fetch(t *testing.T, method, url string) (*http.Response, string) {

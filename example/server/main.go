@@ -12,13 +12,9 @@ package main
 import (
 	"context"
 	"flag"
-	"fmt"
 	"io"
 	"log/slog"
 	"net"
-	"os"
-	"os/signal"
-	"syscall"
 	"time"
 
 	"github.com/seedcache/httpcache"
@@ -26,14 +22,7 @@ import (
 	"github.com/seedcache/httpcache/internal/storeflag"
 )
 
-func main() {
-	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
-	defer stop()
-	if err := run(ctx, os.Args[1:], os.Stderr, nil); err != nil {
-		fmt.Fprintln(os.Stderr, "server:", err)
-		os.Exit(1)
-	}
-}
+func main() { serve.Main("server", run) }
 
 // run parses args, serves until ctx is done, then shuts down gracefully.
 // If ready is not nil, it receives the listening address.

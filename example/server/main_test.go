@@ -6,39 +6,13 @@ import (
 	"net/http"
 	"strings"
 	"testing"
-	"time"
+
+	"github.com/seedcache/httpcache/internal/serve"
 )
 
-// startServer runs the example server on a free loopback port until the
-// test ends, and returns its base URL.
 func startServer(t *testing.T, args ...string) string {
 	t.Helper()
-	ctx, cancel := context.WithCancel(context.Background())
-	ready := make(chan string, 1)
-	errc := make(chan error, 1)
-	go func() { errc <- run(ctx, append([]string{"-addr", "127.0.0.1:0"}, args...), io.Discard, ready) }()
-	select {
-	case addr := <-ready:
-		t.Cleanup(func() {
-			cancel()
-			select {
-			case err := <-errc:
-				if err != nil {
-					t.Errorf("run: %v", err)
-				}
-			case <-time.After(15 * time.Second):
-				t.Error("server did not shut down")
-			}
-		})
-		return "http://" + addr
-	case err := <-errc:
-		cancel()
-		t.Fatalf("run: %v", err)
-	case <-time.After(15 * time.Second):
-		cancel()
-		t.Fatal("server did not start")
-	}
-	return ""
+	return "http://" + serve.Start(t, run, append([]string{"-addr", "127.0.0.1:0"}, args...)...)
 }
 
 func fetch(t *testing.T, method, url string, hdr ...string) (*http.Response, string) {

@@ -5,8 +5,13 @@ package serve
 import (
 	"context"
 	"errors"
+	"fmt"
+	"io"
 	"net"
 	"net/http"
+	"os"
+	"os/signal"
+	"syscall"
 	"time"
 )
 
@@ -34,4 +39,21 @@ func Serve(ctx context.Context, ln net.Listener, h http.Handler) error {
 		return err
 	}
 	return nil
+}
+
+// RunFunc is an example program's body: it parses args, serves until ctx is
+// done and returns. If ready is not nil, it receives the listening address
+// once the port accepts connections.
+type RunFunc func(ctx context.Context, args []string, stderr io.Writer, ready chan<- string) error
+
+// Main runs run with the process's arguments and a context cancelled by
+// SIGINT or SIGTERM, and exits with status 1 if it fails.
+func Main(name string, run RunFunc) {
+	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
+	defer stop()
+	if err := run(ctx, os.Args[1:], os.Stderr, nil); err != nil {
+		fmt.Fprintf(os.Stderr, "%s: %v\n", name, err)
+		stop()
+		os.Exit(1)
+	}
 }
