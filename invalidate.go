@@ -8,6 +8,7 @@ import (
 	"strings"
 	"sync"
 	"sync/atomic"
+	"time"
 )
 
 // serveOtherMethod serves a request whose method is neither GET nor HEAD.
@@ -59,6 +60,7 @@ func (c *Cache) invalidate(ctx context.Context, rt *route, r *http.Request, resp
 		keys = append(keys, rt.keys.primaryKey(rt.keys.appendMaterialFor((*bufp)[:0], u)))
 	}
 	c.stats.invalidated.Add(1)
+	c.writes.waitFor(keys, time.Second)
 	if err := c.store.Delete(ctx, keys...); err != nil {
 		c.storeError("delete", keys[0], err)
 		if !c.pending.add(keys) {

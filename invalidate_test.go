@@ -152,27 +152,56 @@ func (f *flakyStore) Delete(ctx context.Context, keys ...string) error {
 func TestStoreDownFailsOpen(t *testing.T) {
 	e := newEnv(t, httpcache.Options{})
 	fs := &flakyStore{Store: e.store}
-	c := httpcache.New(fs, httpcache.Options{Clock: e.clock.Now, Logger: discardLogger()})
+	var opened, closed atomic.Int64
+	c := httpcache.New(fs, httpcache.Options{Clock: e.clock.Now, Logger: discardLogger(),
+		Guard: httpcache.GuardOptions{OnStateChange: func(open bool) {
+			if open {
+				opened.Add(1)
+			} else {
+				closed.Add(1)
+			}
+		}}})
 	a := &article{}
 	h := c.Handler(a)
 	do(t, h, get("/x"))
+	c.Wait()
 	fs.down.Store(true)
-	for i := 0; i < 5; i++ {
+	for i := 0; i < 10; i++ {
 		res := do(t, h, get("/x"))
 		if res.status != 200 || res.body != "/x v0" || isHit(res) {
 			t.Fatalf("with the store down: %d %q %q", res.status, res.body, res.cacheStatus())
 		}
 	}
+	// A POST while the store is down cannot invalidate: remembered.
 	if res := do(t, h, get("/x").with("POST")); res.status != 200 {
 		t.Fatalf("POST with the store down: %d", res.status)
 	}
-	if s := c.Stats(); s.StoreErrors < 6 {
-		t.Fatalf("store errors = %d, want every failed operation counted", s.StoreErrors)
+	c.Wait()
+	s := c.Stats()
+	if s.StoreErrors != 5 || opened.Load() != 1 {
+		t.Fatalf("store errors = %d, circuit opened %d times; want the circuit open after 5 failures", s.StoreErrors, opened.Load())
 	}
-	fs.down.Store(false)
+	if s.StoreSkips == 0 {
+		t.Fatal("no operation was skipped with the circuit open")
+	}
+	callsWhileOpen := fs.ops.Load()
 	do(t, h, get("/x"))
+	if fs.ops.Load() != callsWhileOpen {
+		t.Fatal("the open circuit still called the store")
+	}
+
+	// The store comes back; after the cooldown one probe closes the circuit.
+	fs.down.Store(false)
+	e.clock.Advance(1100 * time.Millisecond)
+	res := do(t, h, get("/x"))
+	c.Wait()
+	if closed.Load() != 1 || res.body != "/x v1" {
+		t.Fatalf("after the store came back: closed %d times, body %q (the old entry must not be served)", closed.Load(), res.body)
+	}
+	do(t, h, get("/x"))
+	c.Wait()
 	if res := do(t, h, get("/x")); !isHit(res) || res.body != "/x v1" {
-		t.Fatalf("after the store came back: %q %q", res.body, res.cacheStatus())
+		t.Fatalf("caching did not resume: %q %q", res.body, res.cacheStatus())
 	}
 }
 
@@ -185,6 +214,7 @@ func TestCorruptEntryIsAMiss(t *testing.T) {
 	a := &article{}
 	h := c.Handler(a)
 	do(t, h, get("/c"))
+	c.Wait()
 	keys := fs.keys
 	if len(keys) != 1 {
 		t.Fatalf("want one stored key, have %q", keys)
@@ -197,6 +227,7 @@ func TestCorruptEntryIsAMiss(t *testing.T) {
 		if res.status != 200 || isHit(res) || res.body != "/c v0" {
 			t.Fatalf("corrupt entry %q: %d %q %q", garbage, res.status, res.body, res.cacheStatus())
 		}
+		c.Wait()
 		if !isHit(do(t, h, get("/c"))) {
 			t.Fatal("the corrupt entry was not replaced")
 		}

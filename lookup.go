@@ -3,6 +3,7 @@ package httpcache
 import (
 	"bytes"
 	"context"
+	"errors"
 	"net/http"
 	"slices"
 	"time"
@@ -46,14 +47,23 @@ func (c *Cache) lookup(ctx context.Context, rt *route, r *http.Request, now time
 		lk.failed = true // still not invalidated: neither read nor write
 		return lk
 	}
-	e, ok := c.load(ctx, lk.pk, &lk)
+	var pre prefetched
+	e, ok := c.loadPrimary(ctx, rt, r, &lk, &pre)
 	if !ok || !bytes.Equal(e.url, lk.material) {
 		return lk
 	}
 	if e.kind == kindIndex {
 		lk.index = e
 		lk.fwd = fwdVaryMiss
-		v, ok := c.load(ctx, c.variantKeyFor(rt, r, &lk, e), &lk)
+		vk := c.variantKeyFor(rt, r, &lk, e)
+		var v *entry
+		if pre.key == vk && pre.value != nil {
+			v, ok = c.decode(ctx, vk, pre.value)
+		} else if pre.key != vk {
+			v, ok = c.load(ctx, vk, &lk)
+		} else {
+			ok = false // prefetched, and not there
+		}
 		if !ok || v.kind != kindResponse || v.epoch != e.epoch ||
 			!bytes.Equal(v.url, lk.material) || !bytes.Equal(v.varyKey, lk.varyKey) ||
 			!slices.Equal(v.varyNames, e.varyNames) {
@@ -70,6 +80,53 @@ func (c *Cache) lookup(ctx context.Context, rt *route, r *http.Request, now time
 		lk.fwd = fwdStale
 	}
 	return lk
+}
+
+// prefetched is a variant read together with its index.
+type prefetched struct {
+	key   string
+	value []byte // nil: not stored
+}
+
+// loadPrimary reads the entry at the primary key. With a MultiGetter store
+// and a hint of the URL's Vary index, it reads the index and the variant the
+// hint points to in one round trip; the variant is returned in pre only if
+// the index read is byte for byte the hinted one.
+func (c *Cache) loadPrimary(ctx context.Context, rt *route, r *http.Request, lk *lookup, pre *prefetched) (*entry, bool) {
+	if c.multi == nil {
+		return c.load(ctx, lk.pk, lk)
+	}
+	h, ok := c.hints.get(lk.pk)
+	if !ok {
+		v, err := c.store.Get(ctx, lk.pk)
+		if err != nil {
+			c.readFailed(lk.pk, err, lk)
+			if errors.Is(err, ErrNotFound) {
+				c.hints.learn(lk.pk, nil, nil)
+			}
+			return nil, false
+		}
+		e, ok := c.decode(ctx, lk.pk, v)
+		c.hints.learn(lk.pk, v, e)
+		return e, ok
+	}
+	vk := c.variantKeyFor(rt, r, lk, h.index)
+	vals, err := c.multi.GetMulti(ctx, lk.pk, vk)
+	if err != nil {
+		c.readFailed(lk.pk, err, lk)
+		return nil, false
+	}
+	if vals[0] == nil {
+		c.hints.learn(lk.pk, nil, nil)
+		return nil, false
+	}
+	if bytes.Equal(vals[0], h.raw) {
+		pre.key, pre.value = vk, vals[1]
+		return h.index, true
+	}
+	e, ok := c.decode(ctx, lk.pk, vals[0])
+	c.hints.learn(lk.pk, vals[0], e)
+	return e, ok
 }
 
 // age is the entry's current_age at now (RFC 9111 §4.2.3).

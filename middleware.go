@@ -15,8 +15,10 @@ import (
 // the site-wide middleware; Page and With give per-route policies. A Cache is
 // safe for concurrent use.
 type Cache struct {
-	store   Store
+	store   Store       // guarded, unless it guards itself
 	objects ObjectStore // store, when it keeps decoded entries; else nil
+	multi   MultiGetter // store, when it reads several keys at once (and is not an ObjectStore)
+	hints   hints       // Vary hints, for multi
 	opts    Options
 	now     func() time.Time
 	log     *slog.Logger
@@ -25,6 +27,7 @@ type Cache struct {
 	stats   counters
 	errLog  rateLimiter
 	pending pendingDeletes
+	writes  writeQueue
 }
 
 // route is a compiled Policy: what Handler, Page and With serve with.
@@ -64,16 +67,49 @@ func New(store Store, opts Options) *Cache {
 	if opts.Logger == nil {
 		opts.Logger = slog.Default()
 	}
+	if opts.MaxPendingWrites < 0 {
+		panic("httpcache: Options.MaxPendingWrites is negative")
+	}
 	c := &Cache{
-		store:  store,
 		opts:   opts,
 		now:    opts.Clock,
 		log:    opts.Logger,
 		status: newStatusValues(opts.Name),
 	}
 	c.objects, _ = store.(ObjectStore)
+	if g, ok := store.(GuardedStore); !ok || !g.Guarded() {
+		store = Guard(store, c.guardOptions())
+		c.objects = nil // every read goes through the guard
+	}
+	c.store = store
+	if m, ok := store.(MultiGetter); ok && c.objects == nil {
+		c.multi = m
+		c.hints.init()
+	}
+	l, ok := store.(LocalStore)
+	c.writes.init(ok && l.Local(), orDefault(opts.MaxPendingWrites, defaultMaxPendingWrites))
 	c.site = c.compile(opts.Policy)
 	return c
+}
+
+// guardOptions are Options.Guard with the state changes logged.
+func (c *Cache) guardOptions() GuardOptions {
+	g := c.opts.Guard
+	if g.Clock == nil {
+		g.Clock = c.opts.Clock
+	}
+	notify := g.OnStateChange
+	g.OnStateChange = func(open bool) {
+		if open {
+			c.log.Error("httpcache: store keeps failing; not calling it until a probe succeeds (serving from the handler)")
+		} else {
+			c.log.Info("httpcache: store answers again; caching resumed")
+		}
+		if notify != nil {
+			notify(open)
+		}
+	}
+	return g
 }
 
 func (c *Cache) compile(p Policy) *route {

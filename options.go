@@ -52,6 +52,18 @@ type Options struct {
 	// and Vary.
 	BypassCookies []string
 
+	// Guard bounds the operations of a networked store: a timeout for each
+	// (default 50 ms) and a circuit breaker that stops calling a store that
+	// keeps failing. It does not apply to stores that are GuardedStores
+	// (stores/memory, stores/tiered, or one already wrapped by Guard).
+	Guard GuardOptions
+
+	// MaxPendingWrites bounds the writes to a networked store that run in
+	// the background after the response has been sent; writes beyond it are
+	// dropped (and counted in Stats), never queued without bound. If zero,
+	// 256. Writes to a local store (stores/memory) are synchronous.
+	MaxPendingWrites int
+
 	// Clock returns the current time. If nil, time.Now. Tests inject one.
 	Clock func() time.Time
 

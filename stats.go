@@ -9,12 +9,15 @@ type Stats struct {
 	Bypasses    uint64 // never looked up (method, Range, policy, …)
 	Stores      uint64 // responses written to the store
 	StoreErrors uint64 // store operations that failed (the request did not)
+	StoreSkips  uint64 // store operations not tried: the circuit was open
+	Dropped     uint64 // background writes dropped: too many in flight
 	Invalidated uint64 // invalidations after unsafe methods
 }
 
 // counters are updated with atomics on the request path; Stats reads them.
 type counters struct {
 	hits, misses, bypasses, stores, storeErrors, invalidated atomic.Uint64
+	storeSkips, writesDropped                                atomic.Uint64
 }
 
 // Stats returns the current counters.
@@ -25,6 +28,8 @@ func (c *Cache) Stats() Stats {
 		Bypasses:    c.stats.bypasses.Load(),
 		Stores:      c.stats.stores.Load(),
 		StoreErrors: c.stats.storeErrors.Load(),
+		StoreSkips:  c.stats.storeSkips.Load(),
+		Dropped:     c.stats.writesDropped.Load(),
 		Invalidated: c.stats.invalidated.Load(),
 	}
 }

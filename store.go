@@ -7,10 +7,17 @@ import (
 )
 
 // Store holds encoded cache entries. Values are opaque bytes: a store knows
-// nothing of HTTP. Implementations must be safe for concurrent use.
+// nothing of HTTP. Implementations must be safe for concurrent use, and pass
+// the conformance suite in stores/storetest.
 //
-// A slice returned by Get is read-only for the caller. Set must not keep the
-// caller's slice after it returns.
+// Keys are arbitrary byte strings: a store whose backend limits keys (length,
+// spaces, control bytes) must map them to legal keys itself, without letting
+// two keys collide. A slice returned by Get is read-only for the caller. Set
+// must not keep the caller's slice after it returns. A value lives at least
+// its ttl unless deleted or evicted for space, and possibly a little longer
+// on stores with coarse timers. When ctx is done, an operation either returns
+// an error wrapping ctx.Err() promptly or completes as it would have; a
+// refused Set may leave the old value in place or remove it.
 type Store interface {
 	// Get returns the value stored under key, or an error wrapping
 	// ErrNotFound when there is none (or it has expired).
@@ -35,6 +42,40 @@ type ObjectStore interface {
 	// SetObject is Set that keeps obj with the value. Unlike Set, it takes
 	// ownership of value: the caller must not modify it afterwards.
 	SetObject(ctx context.Context, key string, value []byte, obj any, ttl time.Duration) error
+	// AttachObject keeps obj with the value stored under key, if that value
+	// is still the very slice GetObject returned (same array, same
+	// length); otherwise it does nothing. The middleware calls it after
+	// decoding a value that came without an object, so that later hits
+	// skip decoding.
+	AttachObject(key string, value []byte, obj any)
+}
+
+// LocalStore is an optional interface for stores whose operations never
+// wait on the network (stores/memory). The middleware writes to a local
+// store before the response completes, and does not guard it with timeouts
+// or a circuit breaker. Other stores are written in the background.
+type LocalStore interface {
+	Local() bool
+}
+
+// GuardedStore is an optional interface for stores that already bound their
+// own operations: local stores, stores returned by Guard, and composite
+// stores (stores/tiered) that guard their network calls themselves. New
+// wraps every store that is not guarded with Guard.
+type GuardedStore interface {
+	Guarded() bool
+}
+
+// MultiGetter is an optional interface for stores that can read several keys
+// in one round trip (Redis MGET, memcached multi-get). The middleware uses it
+// to read a URL's Vary index and the expected variant together, so that a hit
+// costs one round trip with or without Vary. Keys it reads together share the
+// part between the first "{" and the next "}" (a Redis Cluster hash tag).
+type MultiGetter interface {
+	// GetMulti returns the values stored under keys, in the same order: a
+	// nil element for a key with no value, a non-nil (possibly empty) one
+	// otherwise. An error means nothing could be read.
+	GetMulti(ctx context.Context, keys ...string) ([][]byte, error)
 }
 
 // Sentinel errors. Stores wrap their backend's own errors onto these so that

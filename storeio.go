@@ -4,10 +4,6 @@ import (
 	"context"
 	"errors"
 	"log/slog"
-	"math/rand/v2"
-	"net/http"
-	"slices"
-	"strconv"
 	"sync/atomic"
 	"time"
 )
@@ -27,40 +23,70 @@ func (c *Cache) load(ctx context.Context, key string, lk *lookup) (*entry, bool)
 		v, err = c.store.Get(ctx, key)
 	}
 	if err != nil {
-		if !errors.Is(err, ErrNotFound) {
-			lk.failed = true
-			c.storeError("get", key, err)
-		}
+		c.readFailed(key, err, lk)
 		return nil, false
 	}
 	if e, ok := obj.(*entry); ok {
 		return e, true
 	}
+	return c.decode(ctx, key, v)
+}
+
+// readFailed accounts for a read that returned err: a miss is nothing, a
+// failure marks lk so that the request does not write to the store either.
+func (c *Cache) readFailed(key string, err error, lk *lookup) {
+	if errors.Is(err, ErrNotFound) {
+		return
+	}
+	lk.failed = true
+	c.storeError("get", key, err)
+}
+
+// decode decodes the value v read under key. A corrupt value is logged and
+// deleted, and is a miss. With an ObjectStore, the decoded entry is attached
+// to the stored value so that later hits skip decoding.
+func (c *Cache) decode(ctx context.Context, key string, v []byte) (*entry, bool) {
 	e, err := decodeEntry(v)
 	if err != nil {
 		c.storeError("decode", key, err)
 		c.remove(context.WithoutCancel(ctx), key)
 		return nil, false
 	}
+	if c.objects != nil {
+		c.share(e)
+		c.objects.AttachObject(key, v, e)
+	}
 	return e, true
 }
 
-// put encodes e and stores it under key for ttl. In-process stores also
-// keep the decoded entry, decoded from the very bytes they keep so that the
-// two share the body.
-func (c *Cache) put(ctx context.Context, key string, e *entry, ttl time.Duration) {
-	b := e.encode()
+// share readies a decoded entry for being shared by every request in the
+// process: an index gets its memo of variant keys.
+func (c *Cache) share(e *entry) {
+	if e.kind == kindIndex && e.memo == nil {
+		e.memo = &variantMemo{}
+	}
+}
+
+// put is one write of an encoded entry.
+type put struct {
+	key   string
+	value []byte
+	ttl   time.Duration
+}
+
+// write stores an encoded entry. In-process stores also keep the decoded
+// entry, decoded from the very bytes they keep so that the two share the
+// body.
+func (c *Cache) write(ctx context.Context, p put) {
 	var err error
 	if c.objects != nil {
 		var obj *entry
-		if obj, err = decodeEntry(b); err == nil {
-			if obj.kind == kindIndex {
-				obj.memo = &variantMemo{}
-			}
-			err = c.objects.SetObject(ctx, key, b, obj, ttl)
+		if obj, err = decodeEntry(p.value); err == nil {
+			c.share(obj)
+			err = c.objects.SetObject(ctx, p.key, p.value, obj, p.ttl)
 		}
 	} else {
-		err = c.store.Set(ctx, key, b, ttl)
+		err = c.store.Set(ctx, p.key, p.value, p.ttl)
 	}
 	switch {
 	case err == nil:
@@ -68,7 +94,7 @@ func (c *Cache) put(ctx context.Context, key string, e *entry, ttl time.Duration
 	case errors.Is(err, ErrTooLarge):
 		// The store's own limit: not stored, and not a failure.
 	default:
-		c.storeError("set", key, err)
+		c.storeError("set", p.key, err)
 	}
 }
 
@@ -79,122 +105,14 @@ func (c *Cache) remove(ctx context.Context, keys ...string) {
 	}
 }
 
-// storeResponse stores a complete, storable response captured on a miss:
-// under the primary key when it has no Vary, else as a variant behind a Vary
-// index at the primary key.
-func (c *Cache) storeResponse(ctx context.Context, m *miss, cw *captureWriter) {
-	if m.lk.failed {
-		return // the store just failed this request: don't pile on
-	}
-	ctx = context.WithoutCancel(ctx)
-	d := m.decision
-	rt := m.responseTime.UnixNano()
-	e := &entry{
-		kind:         kindResponse,
-		status:       cw.status,
-		header:       storedHeader(cw.header, m.above, m.responseTime, cw.body),
-		body:         cw.body,
-		requestTime:  m.requestTime.UnixNano(),
-		responseTime: rt,
-		initialAge:   d.initialAge,
-		lifetime:     d.lifetime,
-		expires:      rt + int64(d.ttl),
-		url:          m.lk.material,
-	}
-	if len(d.varyNames) == 0 {
-		c.put(ctx, m.lk.pk, e, d.ttl)
+// storeError counts a store failure and logs it, at most once a second per
+// Cache (with a count of what was left out). Operations refused by an open
+// circuit are counted apart and not logged: the breaker logs its changes.
+func (c *Cache) storeError(op, key string, err error) {
+	if errors.Is(err, ErrCircuitOpen) {
+		c.stats.storeSkips.Add(1)
 		return
 	}
-	idx := m.lk.index
-	if idx == nil || !slices.Equal(idx.varyNames, d.varyNames) {
-		// A new Vary list starts a new epoch: variants stored under an
-		// old list can never be reached from the new index.
-		idx = &entry{
-			kind:         kindIndex,
-			responseTime: rt,
-			expires:      e.expires,
-			url:          m.lk.material,
-			varyNames:    d.varyNames,
-			epoch:        rand.Uint64(),
-		}
-		c.put(ctx, m.lk.pk, idx, d.ttl)
-	} else if idx.expires < e.expires {
-		// The index must outlive every variant it leads to.
-		ext := *idx
-		ext.expires = e.expires
-		c.put(ctx, m.lk.pk, &ext, d.ttl)
-	}
-	e.epoch = idx.epoch
-	e.varyNames = d.varyNames
-	e.varyKey = m.rt.vary.AppendKey(nil, d.varyNames, m.req.Header)
-	c.put(ctx, variantKey(m.lk.pk, e.epoch, e.varyKey), e, d.ttl)
-}
-
-// hopByHop are the fields that describe one connection, not the response
-// (RFC 9110 §7.6.1): never stored, as RFC 9111 §3.1 requires.
-var hopByHop = map[string]bool{
-	"Connection": true, "Proxy-Connection": true, "Keep-Alive": true,
-	"Proxy-Authenticate": true, "Proxy-Authorization": true, "Te": true,
-	"Trailer": true, "Transfer-Encoding": true, "Upgrade": true,
-}
-
-// storedHeader is the header as stored: the handler's header without
-// hop-by-hop fields (and those Connection names), without Age and
-// Cache-Status (recomputed on every hit), without Set-Cookie, and without what
-// the middleware above set before the handler ran. It adds a Date when the
-// handler sent none (RFC 9110 §6.6.1), the exact Content-Length, and the
-// Content-Type net/http would have sniffed, so that HEAD hits get it too.
-func storedHeader(h, above http.Header, responseTime time.Time, body []byte) http.Header {
-	out := make(http.Header, len(h)+2)
-	named := connectionNamed(h)
-	for k, v := range h {
-		switch {
-		case hopByHop[k], named[k], k == "Age", k == "Cache-Status", k == "Set-Cookie":
-			continue
-		}
-		if a, ok := above[k]; ok && sameValues(a, v) {
-			continue
-		}
-		out[k] = v
-	}
-	if _, ok := out["Date"]; !ok {
-		out["Date"] = []string{responseTime.UTC().Format(http.TimeFormat)}
-	}
-	if _, ok := h["Content-Length"]; ok || len(body) > 0 {
-		out["Content-Length"] = []string{strconv.Itoa(len(body))}
-	}
-	_, typed := h["Content-Type"]
-	if !typed && len(body) > 0 && len(h["Content-Encoding"]) == 0 {
-		out["Content-Type"] = []string{http.DetectContentType(body)}
-	}
-	return out
-}
-
-// connectionNamed returns the fields the Connection header names.
-func connectionNamed(h http.Header) map[string]bool {
-	lines := h["Connection"]
-	if len(lines) == 0 {
-		return nil
-	}
-	named := map[string]bool{}
-	for _, line := range lines {
-		for line != "" {
-			var tok string
-			tok, line, _ = cutByte(line, ',')
-			if tok = trimOWS(tok); tok != "" {
-				named[http.CanonicalHeaderKey(tok)] = true
-			}
-		}
-	}
-	return named
-}
-
-// sameValues reports whether two header value lists are equal.
-func sameValues(a, b []string) bool { return slices.Equal(a, b) }
-
-// storeError logs a store failure, at most once a second per Cache (with a
-// count of what was left out), and counts it.
-func (c *Cache) storeError(op, key string, err error) {
 	c.stats.storeErrors.Add(1)
 	if suppressed, ok := c.errLog.allow(c.now()); ok {
 		c.log.Warn("httpcache: store operation failed; serving from the handler",

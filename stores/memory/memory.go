@@ -18,6 +18,7 @@ import (
 	"hash/maphash"
 	"math/bits"
 	"time"
+	"unsafe"
 
 	"github.com/seedcache/httpcache"
 )
@@ -90,7 +91,11 @@ type Store struct {
 	counters
 }
 
-var _ httpcache.ObjectStore = (*Store)(nil)
+var (
+	_ httpcache.ObjectStore  = (*Store)(nil)
+	_ httpcache.LocalStore   = (*Store)(nil)
+	_ httpcache.GuardedStore = (*Store)(nil)
+)
 
 // New returns a Store configured by opts. It panics if a size in opts is
 // negative.
@@ -152,6 +157,29 @@ func (s *Store) GetObject(ctx context.Context, key string) (value []byte, obj an
 	}
 	return e.value, e.obj, nil
 }
+
+// AttachObject keeps obj with the value under key if that value is still
+// the slice GetObject returned (same array and length); otherwise, or if
+// the entry has gone, it does nothing.
+func (s *Store) AttachObject(key string, value []byte, obj any) {
+	sh := s.shardFor(key)
+	sh.mu.Lock()
+	defer sh.mu.Unlock()
+	e, ok := sh.lru.Peek(key)
+	if !ok || len(e.value) != len(value) || unsafe.SliceData(e.value) != unsafe.SliceData(value) {
+		return
+	}
+	e.obj = obj
+	sh.lru.Add(key, e) // same size: the budgets do not change
+}
+
+// Local reports true: the store never waits on the network, so the
+// middleware writes to it synchronously and does not guard it.
+func (s *Store) Local() bool { return true }
+
+// Guarded reports true: an in-process store needs no timeout or circuit
+// breaker.
+func (s *Store) Guarded() bool { return true }
 
 // Set stores a copy of value under key for ttl. A value refused for its
 // size or ttl leaves the key as it was.

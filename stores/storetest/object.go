@@ -77,6 +77,24 @@ func (s *suite) testObject(t *testing.T) {
 		{"empty value", func(t *testing.T, os httpcache.ObjectStore) {
 			mustSetObject(t, os, "k", []byte{}, o1, longTTL)
 		}, []byte{}, o1},
+		{"AttachObject to the slice GetObject returned", func(t *testing.T, os httpcache.ObjectStore) {
+			mustSet(t, os, "k", v1, longTTL)
+			got, _, _ := os.GetObject(context.Background(), "k")
+			os.AttachObject("k", got, o1)
+		}, v1, o1},
+		{"AttachObject to an equal copy does nothing", func(t *testing.T, os httpcache.ObjectStore) {
+			mustSet(t, os, "k", v1, longTTL)
+			os.AttachObject("k", append([]byte(nil), v1...), o1)
+		}, v1, nil},
+		{"AttachObject after an overwrite does nothing", func(t *testing.T, os httpcache.ObjectStore) {
+			mustSet(t, os, "k", v1, longTTL)
+			old, _, _ := os.GetObject(context.Background(), "k")
+			mustSet(t, os, "k", v2, longTTL)
+			os.AttachObject("k", old, o1)
+		}, v2, nil},
+		{"AttachObject to a missing key does nothing", func(t *testing.T, os httpcache.ObjectStore) {
+			os.AttachObject("k", v1, o1)
+		}, nil, nil},
 		{"miss", func(t *testing.T, os httpcache.ObjectStore) {}, nil, nil},
 		{"Delete", func(t *testing.T, os httpcache.ObjectStore) {
 			mustSetObject(t, os, "k", v1, o1, longTTL)

@@ -5,6 +5,7 @@ import (
 	"errors"
 	"sync"
 	"time"
+	"unsafe"
 
 	"github.com/seedcache/httpcache"
 )
@@ -74,6 +75,16 @@ func (s *refStore) GetObject(ctx context.Context, key string) ([]byte, any, erro
 		it.obj = nil
 	}
 	return it.value, it.obj, nil
+}
+
+func (s *refStore) AttachObject(key string, value []byte, obj any) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	it, ok := s.items[s.key(key)]
+	if ok && len(it.value) == len(value) && unsafe.SliceData(it.value) == unsafe.SliceData(value) {
+		it.obj = obj
+		s.items[s.key(key)] = it
+	}
 }
 
 func (s *refStore) Set(ctx context.Context, key string, value []byte, ttl time.Duration) error {

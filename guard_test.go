@@ -1,0 +1,186 @@
+package httpcache_test
+
+import (
+	"context"
+	"errors"
+	"sync"
+	"sync/atomic"
+	"testing"
+	"time"
+
+	"github.com/seedcache/httpcache"
+)
+
+// scriptStore answers Get with whatever fail returns, and blocks until
+// its context ends when hang is set: a fault injector for the guard.
+type scriptStore struct {
+	calls atomic.Int64
+	fail  atomic.Pointer[error]
+	hang  atomic.Bool
+}
+
+func (s *scriptStore) Get(ctx context.Context, key string) ([]byte, error) {
+	s.calls.Add(1)
+	if s.hang.Load() {
+		<-ctx.Done()
+		return nil, ctx.Err()
+	}
+	if err := s.fail.Load(); err != nil {
+		return nil, *err
+	}
+	return []byte("v"), nil
+}
+
+func (s *scriptStore) Set(ctx context.Context, key string, v []byte, ttl time.Duration) error {
+	_, err := s.Get(ctx, key)
+	return err
+}
+
+func (s *scriptStore) Delete(ctx context.Context, keys ...string) error {
+	_, err := s.Get(ctx, "")
+	return err
+}
+
+func (s *scriptStore) failWith(err error) {
+	if err == nil {
+		s.fail.Store(nil)
+		return
+	}
+	s.fail.Store(&err)
+}
+
+func TestGuardTimeout(t *testing.T) {
+	s := &scriptStore{}
+	s.hang.Store(true)
+	g := httpcache.Guard(s, httpcache.GuardOptions{Timeout: 20 * time.Millisecond})
+	done := make(chan error, 1)
+	go func() { _, err := g.Get(context.Background(), "k"); done <- err }()
+	select {
+	case err := <-done:
+		if !errors.Is(err, context.DeadlineExceeded) {
+			t.Fatalf("err = %v, want DeadlineExceeded", err)
+		}
+	case <-time.After(5 * time.Second):
+		t.Fatal("a hanging store was not cut off by the timeout")
+	}
+}
+
+func TestGuardBreaker(t *testing.T) {
+	clk := newClock()
+	s := &scriptStore{}
+	var changes []bool
+	var mu sync.Mutex
+	g := httpcache.Guard(s, httpcache.GuardOptions{
+		Failures: 3, Cooldown: time.Second, Clock: clk.Now,
+		OnStateChange: func(open bool) { mu.Lock(); changes = append(changes, open); mu.Unlock() },
+	})
+	ctx := context.Background()
+	get := func() error { _, err := g.Get(ctx, "k"); return err }
+	boom := errors.New("boom")
+
+	// Misses and refusals are answers, not failures.
+	for _, err := range []error{httpcache.ErrNotFound, httpcache.ErrTooLarge, httpcache.ErrInvalidTTL} {
+		s.failWith(err)
+		for range 5 {
+			get()
+		}
+	}
+	// A caller that gave up is not the store's fault either.
+	s.failWith(nil)
+	s.hang.Store(true)
+	cctx, cancel := context.WithCancel(ctx)
+	go func() { time.Sleep(5 * time.Millisecond); cancel() }()
+	for range 5 {
+		g.Get(cctx, "k")
+	}
+	s.hang.Store(false)
+	if err := get(); err != nil {
+		t.Fatalf("circuit opened on answers that are not failures: %v", err)
+	}
+
+	// Failures in a row open it; a success in between resets the count.
+	s.failWith(boom)
+	get()
+	get()
+	s.failWith(nil)
+	get()
+	s.failWith(boom)
+	get()
+	get()
+	if err := get(); !errors.Is(err, boom) {
+		t.Fatalf("third failure in a row: %v", err)
+	}
+	before := s.calls.Load()
+	if err := get(); !errors.Is(err, httpcache.ErrCircuitOpen) {
+		t.Fatalf("open circuit: %v", err)
+	}
+	if s.calls.Load() != before {
+		t.Fatal("open circuit called the store")
+	}
+
+	// After the cooldown one probe goes; it fails, so the cooldown doubles.
+	clk.Advance(time.Second)
+	if err := get(); !errors.Is(err, boom) {
+		t.Fatalf("probe: %v", err)
+	}
+	clk.Advance(1999 * time.Millisecond)
+	if err := get(); !errors.Is(err, httpcache.ErrCircuitOpen) {
+		t.Fatalf("within the doubled cooldown: %v", err)
+	}
+	clk.Advance(time.Millisecond)
+	s.failWith(nil)
+	if err := get(); err != nil {
+		t.Fatalf("successful probe: %v", err)
+	}
+	if err := get(); err != nil {
+		t.Fatalf("closed again: %v", err)
+	}
+	mu.Lock()
+	defer mu.Unlock()
+	if len(changes) != 2 || !changes[0] || changes[1] {
+		t.Fatalf("state changes %v, want [open closed]", changes)
+	}
+}
+
+// TestGuardSingleProbe: while a probe is in flight, other operations fail
+// fast instead of piling onto a store that may still be down.
+func TestGuardSingleProbe(t *testing.T) {
+	clk := newClock()
+	s := &scriptStore{}
+	g := httpcache.Guard(s, httpcache.GuardOptions{Failures: 1, Cooldown: time.Second, Clock: clk.Now, Timeout: time.Minute})
+	s.failWith(errors.New("down"))
+	g.Get(context.Background(), "k")
+	clk.Advance(time.Second)
+	s.failWith(nil)
+	s.hang.Store(true)
+	probeCtx, cancel := context.WithCancel(context.Background())
+	probeDone := make(chan struct{})
+	go func() { g.Get(probeCtx, "probe"); close(probeDone) }()
+	for s.calls.Load() < 2 {
+		time.Sleep(time.Millisecond)
+	}
+	if _, err := g.Get(context.Background(), "k"); !errors.Is(err, httpcache.ErrCircuitOpen) {
+		t.Fatalf("second operation during the probe: %v", err)
+	}
+	cancel()
+	<-probeDone
+}
+
+func TestGuardKeepsMultiGetter(t *testing.T) {
+	e := newEnv(t, httpcache.Options{})
+	if _, ok := httpcache.Guard(e.store, httpcache.GuardOptions{}).(httpcache.MultiGetter); ok {
+		t.Fatal("guarding a store without GetMulti made a MultiGetter")
+	}
+	g := httpcache.Guard(&scriptStore{}, httpcache.GuardOptions{})
+	if gs, ok := g.(httpcache.GuardedStore); !ok || !gs.Guarded() {
+		t.Fatal("a guarded store does not say so")
+	}
+	m := &tripStore{Store: e.store}
+	gm, ok := httpcache.Guard(m, httpcache.GuardOptions{}).(httpcache.MultiGetter)
+	if !ok {
+		t.Fatal("guarding a MultiGetter lost GetMulti")
+	}
+	if _, err := gm.GetMulti(context.Background(), "a", "b"); err != nil || m.trips.Load() != 1 {
+		t.Fatalf("GetMulti through the guard: %v, %d trips", err, m.trips.Load())
+	}
+}

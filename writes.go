@@ -1,0 +1,124 @@
+package httpcache
+
+import (
+	"context"
+	"sync"
+	"time"
+)
+
+// defaultMaxPendingWrites bounds background writes when
+// Options.MaxPendingWrites is zero.
+const defaultMaxPendingWrites = 256
+
+// writeQueue performs store writes. For a local store they run at once, on
+// the request's goroutine. For a networked store they run in the background,
+// after the response has been handed to net/http, so that a slow store never
+// delays a client: at most max at a time, further writes being dropped (and
+// counted) rather than queued without bound.
+//
+// Writes are tracked by primary key so that an invalidation of a URL waits
+// for this process's writes to it first: otherwise a write started by a GET
+// just before a POST could land after the POST's delete and bring back the
+// old response.
+type writeQueue struct {
+	local bool
+	slots chan struct{}
+	all   sync.WaitGroup
+
+	mu      sync.Mutex
+	pending map[string]*pendingWrites
+}
+
+// pendingWrites counts the writes in flight for one primary key.
+type pendingWrites struct {
+	n    int
+	done chan struct{} // closed when n drops to zero
+}
+
+func (q *writeQueue) init(local bool, max int) {
+	q.local = local
+	q.slots = make(chan struct{}, max)
+	q.pending = make(map[string]*pendingWrites)
+}
+
+// submit writes puts, all for primary key pk, in order.
+func (q *writeQueue) submit(ctx context.Context, c *Cache, pk string, puts ...put) {
+	ctx = context.WithoutCancel(ctx) // the client leaving must not stop the write
+	if q.local {
+		for _, p := range puts {
+			c.write(ctx, p)
+		}
+		return
+	}
+	select {
+	case q.slots <- struct{}{}:
+	default:
+		c.stats.writesDropped.Add(1)
+		return
+	}
+	q.begin(pk)
+	go func() {
+		defer func() {
+			q.end(pk)
+			<-q.slots
+		}()
+		for _, p := range puts {
+			c.write(ctx, p)
+		}
+	}()
+}
+
+func (q *writeQueue) begin(pk string) {
+	q.all.Add(1)
+	q.mu.Lock()
+	p := q.pending[pk]
+	if p == nil {
+		p = &pendingWrites{done: make(chan struct{})}
+		q.pending[pk] = p
+	}
+	p.n++
+	q.mu.Unlock()
+}
+
+func (q *writeQueue) end(pk string) {
+	q.mu.Lock()
+	p := q.pending[pk]
+	if p.n--; p.n == 0 {
+		close(p.done)
+		delete(q.pending, pk)
+	}
+	q.mu.Unlock()
+	q.all.Done()
+}
+
+// waitFor waits until no write to any of keys is in flight, or until max has
+// passed (each write is bounded by the store timeout, so max is a backstop).
+func (q *writeQueue) waitFor(keys []string, max time.Duration) {
+	if q.local {
+		return
+	}
+	var timeout <-chan time.Time
+	for _, k := range keys {
+		q.mu.Lock()
+		p := q.pending[k]
+		q.mu.Unlock()
+		if p == nil {
+			continue
+		}
+		if timeout == nil {
+			t := time.NewTimer(max)
+			defer t.Stop()
+			timeout = t.C
+		}
+		select {
+		case <-p.done:
+		case <-timeout:
+			return
+		}
+	}
+}
+
+// Wait blocks until the background writes started so far have finished. Call
+// it before shutting down, so that responses fetched last are stored; tests
+// call it before expecting a hit from a networked store.
+func (c *Cache) Wait() { c.writes.all.Wait() }
