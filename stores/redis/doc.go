@@ -1,0 +1,60 @@
+// Package redis is an httpcache.Store on a go-redis client: a single node,
+// a Sentinel-managed master (failover client), a Ring or a Redis Cluster.
+//
+// # Keys and values
+//
+// A value is stored as a Redis string under Options.KeyPrefix followed by
+// the cache key, with SET key value PX ttl. The ttl is sent in whole
+// milliseconds, rounded up: a value lives at least its ttl, and a ttl under
+// a millisecond becomes 1 ms rather than 0, which Redis would refuse. A ttl
+// <= 0 is refused with httpcache.ErrInvalidTTL before any command is sent,
+// since a SET without an expiry would keep the value forever. Values over
+// Options.MaxValueSize are refused with an error wrapping
+// httpcache.ErrTooLarge, also before anything is sent.
+//
+// # Multi-key commands and Redis Cluster
+//
+// Delete and GetMulti never send a multi-key command whose keys hash to
+// different slots, which a Cluster rejects with CROSSSLOT. On a
+// *goredis.ClusterClient they group the keys by hash slot (CRC16 of the
+// key's hash tag, as the Cluster specification defines it) and send one DEL
+// or MGET per slot, all in one pipeline: one round trip to each node
+// involved. On a *goredis.Ring, which picks a shard by a key's hash tag (or
+// the whole key), they group keys by hash tag instead, the grouping that is
+// correct for any sharding that honours hash tags; other clients that are
+// not a *goredis.Client are treated the same way. A single-node or failover
+// *goredis.Client gets one command. Keys that share a hash tag, as the
+// middleware's GetMulti keys do, always make one command on one node.
+// KeyPrefix should therefore contain no "{", or it takes the place of the
+// keys' own hash tags.
+//
+// # Contexts
+//
+// go-redis ignores a context's deadline and cancellation during socket
+// reads and writes unless the client was built with ContextTimeoutEnabled
+// (see go-redis's baseClient.context); without it a call on a hung server
+// blocks for the client's ReadTimeout (5 s by default), and even with it a
+// cancellation goes unnoticed until the deadline. The store returns an
+// error wrapping ctx.Err() as soon as the context is done all the same, by
+// running each call whose context can end in a goroutine of its own,
+// except when the context has a deadline and the client honours it
+// (ContextTimeoutEnabled): then the call runs directly, and a cancellation
+// before the deadline is noticed at the deadline. Build the client with
+// ContextTimeoutEnabled: true where latency matters: the hand-off between
+// goroutines adds latency on a busy machine (see BenchmarkGuard).
+//
+// A goroutine left behind by a call whose context ended finishes within
+// the client's own timeouts (about its ReadTimeout for a server that
+// stopped answering). Only goroutines that hold a connection can linger,
+// because go-redis stops waiting for a pooled connection, dialling and
+// retrying when the context ends, so there are at most as many as the
+// client has connections. Set copies the value before handing it to such a
+// goroutine, so the caller's slice is never read after Set returns.
+//
+// # What the store never does
+//
+// It never closes the client, which stays the caller's; never sends a
+// command without a ttl, so nothing it stores lives forever; never scans
+// or flushes the keyspace; and never starts a goroutine that outlives the
+// client's timeouts.
+package redis
