@@ -1,0 +1,54 @@
+package memcached
+
+import (
+	"context"
+	"fmt"
+
+	"github.com/bradfitz/gomemcache/memcache"
+)
+
+// call returns f(c, arg), or an error wrapping ctx.Err() as soon as ctx is
+// done. A done ctx returns at once without calling f. A ctx that can be
+// done later makes f run in a goroutine of its own, which the caller may
+// leave behind: it ends within the client's timeouts (see the package
+// documentation), and its result goes into a buffered channel that no one
+// has to read. A ctx that can never be done costs no goroutine.
+//
+// f is a plain function of the client and one argument, not a closure, so
+// that the common path (no goroutine) allocates nothing for it.
+func call[A, T any](ctx context.Context, c *memcache.Client, arg A, f func(*memcache.Client, A) (T, error)) (T, error) {
+	var zero T
+	if ctx.Err() != nil {
+		return zero, ctxError(ctx)
+	}
+	done := ctx.Done()
+	if done == nil {
+		return f(c, arg)
+	}
+	type result struct {
+		v   T
+		err error
+	}
+	ch := make(chan result, 1)
+	go func() {
+		v, err := f(c, arg)
+		ch <- result{v, err}
+	}()
+	select {
+	case r := <-ch:
+		return r.v, r.err
+	case <-done:
+		return zero, ctxError(ctx)
+	}
+}
+
+// ctxError returns ctx.Err() of a done ctx, wrapping also its cause when
+// that is a different error, so that both errors.Is(err, ctx.Err()) and
+// errors.Is(err, context.Cause(ctx)) hold.
+func ctxError(ctx context.Context) error {
+	err := ctx.Err()
+	if cause := context.Cause(ctx); cause != nil && cause != err {
+		return fmt.Errorf("%w: %w", err, cause)
+	}
+	return err
+}

@@ -1,0 +1,83 @@
+// Package memcached is an httpcache.Store on a gomemcache client, so that a
+// pool of memcached servers can hold the cache.
+//
+// The store takes a *memcache.Client built by the caller (memcache.New with
+// one or more servers, or memcache.NewFromSelector) and never closes it.
+//
+// # Keys
+//
+// Store keys are arbitrary byte strings; memcached keys are at most 250
+// bytes with no spaces or control bytes. A key that is already legal and
+// short enough is sent readable, as Options.KeyPrefix + "k:" + key. Any
+// other key is sent as KeyPrefix + "h:" + the unpadded base64url SHA-256 of
+// the key (43 bytes). The byte after the prefix tells the two forms apart,
+// so a readable key can never equal a hashed one, even a readable key that
+// starts with "h:"; two keys of one form collide only if SHA-256 does.
+// Stores that share servers are kept apart by prefixes of which neither
+// starts with the other.
+//
+// # Values
+//
+// memcached refuses an item whose key, value and per-item header together
+// exceed its item size limit (its -I option, 1 MiB by default). The store
+// checks this before sending anything: a value for which
+//
+//	len(mapped key) + len(value) + ItemOverhead > Options.MaxItemSize
+//
+// is refused with an error wrapping httpcache.ErrTooLarge. It refuses such
+// values rather than splitting them into chunks across several items:
+// memcached evicts and expires each item on its own and has no transaction
+// across items, so a chunked value could be read with a chunk missing or
+// with chunks from two different writes, and every read would need a
+// multi-get and checks to detect that. The middleware treats ErrTooLarge
+// as "not stored", so an oversized response is simply served uncached.
+// Should a server still refuse an item as too large (its -I is below
+// MaxItemSize), that error wraps ErrTooLarge too.
+//
+// # Expiry
+//
+// memcached keeps time in whole seconds on a clock that ticks once a
+// second, and an item set with an expiry of n seconds is gone at the n-th
+// tick, which may come anywhere from n-1 to n seconds after the set. So
+// that a value lives at least its ttl, as httpcache.Store promises, the
+// ttl is rounded up to whole seconds and one second is added: a 1 ms or
+// 1 s ttl is sent as 2 and the value lives between 1 and 2 seconds. A ttl
+// <= 0 is refused with httpcache.ErrInvalidTTL before any command is sent.
+// memcached reads an expiry over 30 days (2 592 000 s) as an absolute Unix
+// time, so longer ttls are sent as Options.Clock() + ttl in Unix seconds
+// (rounded up, plus the same second), clamped to the largest 32-bit time
+// (January 2038); such expiries depend on the client's clock agreeing with
+// the servers' to within a second or two.
+//
+// # Reads and deletes
+//
+// GetMulti is one client.GetMulti: one "gets" command, and so one round
+// trip, to each server that any of the keys maps to, all servers asked in
+// parallel (so two keys cost one round trip of latency either way).
+// memcached has no multi-key delete, so Delete sends one "delete" per key,
+// several at a time: at most the client's MaxIdleConns (2 by default) at
+// once, so that a delete of many keys overlaps its round trips without
+// making gomemcache dial connections beyond its idle pool and close them
+// again (a TCP handshake each, and sockets left in TIME_WAIT). The keys the
+// middleware deletes together are few (a URL and its Location), so more
+// concurrency would buy nothing.
+//
+// # Contexts
+//
+// gomemcache takes no context: its own Client.Timeout (500 ms by default)
+// bounds each step of a call (dialling, and waiting for each line of the
+// reply). The middleware instead bounds each store call with a context
+// deadline and relies on the store returning promptly once it passes. So
+// every method returns an error wrapping ctx.Err() at once, without sending
+// anything, when ctx is already done; and when ctx can be done later, it
+// runs the client call in a goroutine of its own and returns an error
+// wrapping ctx.Err() as soon as ctx is done. The goroutine left behind
+// finishes on its own within the client's timeouts: about one Timeout after
+// a server stops answering, at once when it refuses connections. Until
+// then it holds its connection (a Delete of several keys also holds up to
+// MaxIdleConns workers), so a server that hangs costs one goroutine per
+// call for a Timeout each, until the middleware's circuit breaker stops
+// calling the store. Set copies the value before handing it to such a
+// goroutine, so that the caller's slice is never read after Set returns. A
+// context that can never be done (context.Background) costs no goroutine.
+package memcached

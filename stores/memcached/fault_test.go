@@ -1,0 +1,164 @@
+package memcached
+
+import (
+	"context"
+	"errors"
+	"testing"
+	"time"
+
+	"go.uber.org/goleak"
+
+	"github.com/seedcache/httpcache"
+	"github.com/seedcache/httpcache/internal/testserver"
+)
+
+// TestServerDown stops one server of a pool: calls on its keys fail
+// promptly with an error that is not a miss, calls on the other server's
+// keys go on working, and after a restart everything works again.
+func TestServerDown(t *testing.T) {
+	servers := testserver.MemcachedPool(t, 2)
+	servers[0].SkipIfExternal(t)
+	c, ss := newClient(t, addrs(servers)...)
+	s := New(c, Options{KeyPrefix: uniquePrefix()})
+	ctx := context.Background()
+	down := keyOn(t, s, ss, servers[0].Addr(), "down")
+	up := keyOn(t, s, ss, servers[1].Addr(), "up")
+	mustSet(t, s, down, []byte("d"), longTTL)
+	mustSet(t, s, up, []byte("u"), longTTL)
+
+	servers[0].Stop()
+	// More calls than the client keeps idle connections, so that every
+	// connection to the dead server has been tried and dropped.
+	failing := []struct {
+		name string
+		call func() error
+	}{
+		{"Get", func() error { _, err := s.Get(ctx, down); return err }},
+		{"Set", func() error { return s.Set(ctx, down, []byte("d2"), longTTL) }},
+		{"Delete", func() error { return s.Delete(ctx, down) }},
+		{"Delete of both", func() error { return s.Delete(ctx, up, down) }},
+		{"GetMulti", func() error { _, err := s.GetMulti(ctx, up, down); return err }},
+		{"Get again", func() error { _, err := s.Get(ctx, down); return err }},
+	}
+	for _, f := range failing {
+		err := within(t, f.name, f.call)
+		if err == nil || errors.Is(err, httpcache.ErrNotFound) {
+			t.Errorf("%s on the stopped server = %v; want an error other than ErrNotFound", f.name, err)
+		}
+		t.Logf("%s: %v", f.name, err)
+	}
+	mustSet(t, s, up, []byte("u2"), longTTL)
+	expectValue(t, s, up, []byte("u2"))
+	if v, err := s.GetMulti(ctx, up); err != nil || string(v[0]) != "u2" {
+		t.Errorf("GetMulti(up) = %q, %v; want u2", v, err)
+	}
+
+	servers[0].Start()
+	expectMiss(t, s, down) // a restarted memcached is empty
+	mustSet(t, s, down, []byte("d3"), longTTL)
+	expectValue(t, s, down, []byte("d3"))
+	if v, err := s.GetMulti(ctx, up, down); err != nil || string(v[0]) != "u2" || string(v[1]) != "d3" {
+		t.Errorf("GetMulti(up, down) = %q, %v; want u2, d3", v, err)
+	}
+}
+
+// TestBlackholedServer puts a proxy that stops forwarding between the
+// client and the server: each call with a 50 ms deadline returns the
+// deadline's error (well before a 5 s guard, which only tells a hang from
+// a return), and the goroutines left behind end within the client's
+// Timeout.
+func TestBlackholedServer(t *testing.T) {
+	const timeout = 300 * time.Millisecond
+	// Registered first, so run last: after the proxy and the server, whose
+	// goroutines would otherwise count, have been closed.
+	var before goleak.Option
+	t.Cleanup(func() {
+		if before != nil {
+			goleak.VerifyNone(t, before)
+		}
+	})
+	before = goleak.IgnoreCurrent()
+
+	srv := testserver.Memcached(t)
+	proxy := testserver.NewProxy(t, srv.Addr())
+	c, _ := newClient(t, proxy.Addr())
+	c.Timeout = timeout
+	s := New(c, Options{KeyPrefix: uniquePrefix()})
+	mustSet(t, s, "k", []byte("v"), longTTL)
+	proxy.Block()
+	running := goleak.IgnoreCurrent() // the servers' and the proxy's
+
+	calls := []struct {
+		name string
+		call func(ctx context.Context) error
+	}{
+		{"Get", func(ctx context.Context) error { _, err := s.Get(ctx, "k"); return err }},
+		{"Set", func(ctx context.Context) error { return s.Set(ctx, "k", []byte("v2"), longTTL) }},
+		{"Delete", func(ctx context.Context) error { return s.Delete(ctx, "k") }},
+		{"Delete of three", func(ctx context.Context) error { return s.Delete(ctx, "k", "l", "m") }},
+		{"GetMulti", func(ctx context.Context) error { _, err := s.GetMulti(ctx, "k", "l"); return err }},
+	}
+	for _, tt := range calls {
+		t.Run(tt.name, func(t *testing.T) {
+			ctx, cancel := context.WithTimeout(context.Background(), 50*time.Millisecond)
+			defer cancel()
+			err := within(t, tt.name, func() error { return tt.call(ctx) })
+			if !errors.Is(err, context.DeadlineExceeded) {
+				t.Fatalf("%s = %v; want an error wrapping context.DeadlineExceeded", tt.name, err)
+			}
+		})
+	}
+
+	// Every call left a goroutine waiting for the server; each gives up
+	// within the client's Timeout (dial, then one read deadline).
+	time.Sleep(2*timeout + 100*time.Millisecond)
+	goleak.VerifyNone(t, running,
+		// The proxy's goroutines for the connections the calls opened,
+		// which it holds until it is closed.
+		goleak.IgnoreAnyFunction("github.com/seedcache/httpcache/internal/testserver.(*Proxy).serve"),
+		goleak.IgnoreAnyFunction("github.com/seedcache/httpcache/internal/testserver.(*Proxy).pump"),
+	)
+
+	// On Unblock the proxy delivers the commands it held, which the server
+	// then runs late (the abandoned Delete of "k" may land after a new Set
+	// of "k"): check that the store works again on a key they never touch.
+	proxy.Unblock()
+	mustSet(t, s, "after", []byte("v"), longTTL)
+	expectValue(t, s, "after", []byte("v"))
+}
+
+// TestSetCopiesValueForLateWrite makes the client's dial wait until after
+// Set has returned with its context's error and the caller has reused the
+// slice: what the late write stores is still the value Set was given.
+func TestSetCopiesValueForLateWrite(t *testing.T) {
+	tp := &tap{gate: make(chan struct{})}
+	c, _ := newClient(t, testserver.Memcached(t).Addr())
+	c.DialContext = tp.dial
+	c.Timeout = 2 * time.Second // longer than the dial is held
+	s := New(c, Options{KeyPrefix: uniquePrefix()})
+
+	v := []byte("original")
+	ctx, cancel := context.WithTimeout(context.Background(), 50*time.Millisecond)
+	defer cancel()
+	if err := s.Set(ctx, "k", v, longTTL); !errors.Is(err, context.DeadlineExceeded) {
+		t.Fatalf("Set with the dial held = %v; want DeadlineExceeded", err)
+	}
+	copy(v, "MUTATED!")
+	close(tp.gate)
+
+	// The late write lands within the client's Timeout.
+	deadline := time.Now().Add(guard)
+	for {
+		got, err := s.Get(context.Background(), "k")
+		if err == nil {
+			if string(got) != "original" {
+				t.Fatalf("the late write stored %q; want %q", got, "original")
+			}
+			return
+		}
+		if !errors.Is(err, httpcache.ErrNotFound) || time.Now().After(deadline) {
+			t.Fatalf("Get after the late write: %v", err)
+		}
+		time.Sleep(10 * time.Millisecond)
+	}
+}
