@@ -1,0 +1,50 @@
+package tiered
+
+import (
+	"testing"
+	"time"
+
+	"github.com/bradfitz/gomemcache/memcache"
+
+	"github.com/seedcache/httpcache"
+	"github.com/seedcache/httpcache/internal/testserver"
+	"github.com/seedcache/httpcache/stores/memory"
+	"github.com/seedcache/httpcache/stores/storetest"
+)
+
+// conformanceL1TTL is short so that the suite's real sleeps stay short: a
+// copy filled from L2 may outlive the value's ttl by up to L1TTL, which the
+// suite is told as TTLGranularity.
+const conformanceL1TTL = 500 * time.Millisecond
+
+// conformanceGuard is generous: the suite writes 4 MiB values, which take
+// longer than the default 50 ms under -race on a busy machine.
+var conformanceGuard = httpcache.GuardOptions{Timeout: 5 * time.Second}
+
+func TestConformance(t *testing.T) {
+	if testing.Short() {
+		t.Skip("sleeps for real; skipped in -short mode")
+	}
+	t.Run("redis with pubsub", func(t *testing.T) {
+		client := newRedisClient(t, testserver.SharedRedis(t))
+		storetest.Run(t, func(t *testing.T) httpcache.Store {
+			p := newPrefix()
+			return newStore(t, memory.New(memory.Options{}), &redisL2{client, p}, Options{
+				L1TTL:   conformanceL1TTL,
+				PubSub:  client,
+				Channel: p + "invalidate",
+				Guard:   conformanceGuard,
+			})
+		}, storetest.Options{TTLGranularity: conformanceL1TTL})
+	})
+	t.Run("memcached", func(t *testing.T) {
+		client := memcache.New(testserver.SharedMemcached(t).Addr())
+		t.Cleanup(func() { client.Close() })
+		storetest.Run(t, func(t *testing.T) httpcache.Store {
+			return newStore(t, memory.New(memory.Options{}), &memcachedL2{client, newPrefix()}, Options{
+				L1TTL: conformanceL1TTL,
+				Guard: conformanceGuard,
+			})
+		}, storetest.Options{TTLGranularity: time.Second + conformanceL1TTL}) // memcached's clock ticks in seconds
+	})
+}

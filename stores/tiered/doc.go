@@ -1,0 +1,44 @@
+// Package tiered is an httpcache.Store with a small in-process L1
+// (stores/memory) in front of a shared L2 (Redis, Memcached): hot entries
+// cost no network round trip, and every instance still shares one cache.
+//
+// Reads try L1 first. An L1 miss reads L2 and, on a hit, keeps a copy in L1
+// for Options.L1TTL. Writes go to L2 and then to L1, deletes to L2 and then
+// L1. L2 is guarded (a timeout and a circuit breaker, httpcache.Guard), and
+// its failures are returned but never stop L1: during an L2 outage, L1 hits
+// are still served and L1 misses fail within the guard's timeout.
+//
+// # Staleness
+//
+// An L1 copy can fall behind L2 when another instance writes or deletes the
+// key. How long it can serve the old value depends on Options.PubSub:
+//
+//   - With PubSub, each write and delete is published on a Redis channel,
+//     and every other instance drops its copies of the keys as soon as the
+//     message arrives, one Redis hop after the write. Messages published
+//     while an instance's subscription is down (Redis unreachable, the
+//     connection being re-established) are lost to it, so its copies can
+//     then be stale for up to L1TTL; and when the subscription is restored,
+//     L1 is cleared, so that no copy from before the gap outlives it. This
+//     includes Redis being down when New is called. The subscription is
+//     made just after New returns; a copy made in that moment is bounded
+//     by L1TTL too, and so is one made while a write that timed out in L2
+//     (and whose invalidation went out) had yet to land there.
+//   - Without PubSub, other instances keep their copies until L1TTL
+//     (DefaultL1TTL, 2 s) has passed since they were made.
+//
+// Either way, the instance that wrote sees its own write at once, and a
+// fill from L2 that races with an invalidation never brings the old value
+// back (see the fence type in the source).
+//
+// Because a Redis GET does not return the remaining ttl, a copy filled from
+// L2 lives for L1TTL even if the value expires in L2 sooner: Get can return
+// a value up to L1TTL past its ttl. The middleware keeps each entry's own
+// freshness in the entry and checks it before serving, so this only delays
+// the moment an expired entry is noticed; it never serves one as fresh.
+//
+// The Store is a httpcache.ObjectStore (decoded entries are kept with L1
+// copies) and a httpcache.GuardedStore, but not a httpcache.LocalStore: its
+// writes cross the network, so the middleware makes them in the
+// background.
+package tiered

@@ -1,0 +1,203 @@
+package tiered
+
+import (
+	"context"
+	"crypto/sha256"
+	"encoding/hex"
+	"errors"
+	"fmt"
+	"os"
+	"sync/atomic"
+	"testing"
+	"time"
+
+	"github.com/bradfitz/gomemcache/memcache"
+	goredis "github.com/redis/go-redis/v9"
+
+	"github.com/seedcache/httpcache"
+	"github.com/seedcache/httpcache/internal/testserver"
+	"github.com/seedcache/httpcache/stores/memory"
+	"github.com/seedcache/httpcache/stores/storetest"
+)
+
+func TestMain(m *testing.M) { os.Exit(testserver.Main(m)) }
+
+// The L2 stores below are minimal stand-ins for stores/redis and
+// stores/memcached, enough to run this package's tests against real
+// servers without depending on those packages.
+
+// prefixes makes key prefixes (and channel names) unique within the test
+// binary; shared servers outlive single tests.
+var prefixes atomic.Int64
+
+func newPrefix() string { return fmt.Sprintf("tiered-test-%d-%d:", os.Getpid(), prefixes.Add(1)) }
+
+// redisL2 is an httpcache.Store on Redis with a key prefix.
+type redisL2 struct {
+	c      goredis.UniversalClient
+	prefix string
+}
+
+func (r *redisL2) Get(ctx context.Context, key string) ([]byte, error) {
+	v, err := r.c.Get(ctx, r.prefix+key).Bytes()
+	if errors.Is(err, goredis.Nil) {
+		return nil, httpcache.ErrNotFound
+	}
+	return v, err
+}
+
+func (r *redisL2) Set(ctx context.Context, key string, value []byte, ttl time.Duration) error {
+	if ttl <= 0 {
+		return httpcache.ErrInvalidTTL
+	}
+	return r.c.Set(ctx, r.prefix+key, value, ttl).Err()
+}
+
+func (r *redisL2) Delete(ctx context.Context, keys ...string) error {
+	if len(keys) == 0 {
+		return nil
+	}
+	prefixed := make([]string, len(keys))
+	for i, k := range keys {
+		prefixed[i] = r.prefix + k
+	}
+	return r.c.Del(ctx, prefixed...).Err()
+}
+
+// memcachedL2 is an httpcache.Store on Memcached: keys are hashed (so any
+// key is legal), values past the suite's default limit refused, ttls
+// rounded up to whole seconds.
+type memcachedL2 struct {
+	c      *memcache.Client
+	prefix string
+}
+
+func (m *memcachedL2) key(k string) string {
+	sum := sha256.Sum256([]byte(k))
+	return m.prefix + hex.EncodeToString(sum[:])
+}
+
+func (m *memcachedL2) Get(ctx context.Context, key string) ([]byte, error) {
+	it, err := m.c.Get(m.key(key))
+	if errors.Is(err, memcache.ErrCacheMiss) {
+		return nil, httpcache.ErrNotFound
+	}
+	if err != nil {
+		return nil, err
+	}
+	return it.Value, nil
+}
+
+func (m *memcachedL2) Set(ctx context.Context, key string, value []byte, ttl time.Duration) error {
+	if ttl <= 0 {
+		return httpcache.ErrInvalidTTL
+	}
+	if len(value) > storetest.DefaultMaxValueSize {
+		return httpcache.ErrTooLarge
+	}
+	secs := int64((ttl + time.Second - 1) / time.Second)
+	if secs > 30*24*3600 { // memcached reads these as Unix times
+		secs += time.Now().Unix()
+	}
+	return m.c.Set(&memcache.Item{Key: m.key(key), Value: value, Expiration: int32(secs)})
+}
+
+func (m *memcachedL2) Delete(ctx context.Context, keys ...string) error {
+	for _, k := range keys {
+		if err := m.c.Delete(m.key(k)); err != nil && !errors.Is(err, memcache.ErrCacheMiss) {
+			return err
+		}
+	}
+	return nil
+}
+
+// counting counts the calls that reach an L2.
+type counting struct {
+	httpcache.Store
+	gets, sets, deletes atomic.Int64
+}
+
+func (c *counting) Get(ctx context.Context, key string) ([]byte, error) {
+	c.gets.Add(1)
+	return c.Store.Get(ctx, key)
+}
+
+func (c *counting) Set(ctx context.Context, key string, value []byte, ttl time.Duration) error {
+	c.sets.Add(1)
+	return c.Store.Set(ctx, key, value, ttl)
+}
+
+func (c *counting) Delete(ctx context.Context, keys ...string) error {
+	c.deletes.Add(1)
+	return c.Store.Delete(ctx, keys...)
+}
+
+// newRedisClient returns a client of srv that the test's cleanup closes.
+func newRedisClient(t testing.TB, srv *testserver.Server) goredis.UniversalClient {
+	t.Helper()
+	opt, err := goredis.ParseURL(srv.URL())
+	if err != nil {
+		t.Fatal(err)
+	}
+	c := goredis.NewClient(opt)
+	t.Cleanup(func() { c.Close() })
+	return c
+}
+
+// newStore returns a tiered store that the test's cleanup closes.
+func newStore(t testing.TB, l1 *memory.Store, l2 httpcache.Store, opts Options) *Store {
+	t.Helper()
+	s := New(l1, l2, opts)
+	t.Cleanup(func() {
+		if err := s.Close(); err != nil {
+			t.Errorf("Close: %v", err)
+		}
+	})
+	return s
+}
+
+// waitTimeout bounds every wait for something asynchronous: a message to
+// be handled, a server to be back. It only tells a hang from progress.
+const waitTimeout = 15 * time.Second
+
+// waitFor polls cond until it holds, failing t after waitTimeout.
+func waitFor(t testing.TB, what string, cond func() bool) {
+	t.Helper()
+	deadline := time.Now().Add(waitTimeout)
+	for !cond() {
+		if time.Now().After(deadline) {
+			t.Fatalf("gave up after %v waiting for %s", waitTimeout, what)
+		}
+		time.Sleep(2 * time.Millisecond)
+	}
+}
+
+// waitSubscribed waits until s has had n subscriptions confirmed.
+func waitSubscribed(t testing.TB, s *Store, n int64) {
+	t.Helper()
+	waitFor(t, fmt.Sprintf("subscription %d", n), func() bool { return s.subscriptions.Load() >= n })
+}
+
+// mustGet fails t unless key holds want in st.
+func mustGet(t testing.TB, st httpcache.Store, key, want string) {
+	t.Helper()
+	got, err := st.Get(context.Background(), key)
+	if err != nil || string(got) != want {
+		t.Fatalf("Get(%q) = %q, %v; want %q", key, got, err, want)
+	}
+}
+
+// mustMiss fails t unless key is a miss in st.
+func mustMiss(t testing.TB, st httpcache.Store, key string) {
+	t.Helper()
+	if got, err := st.Get(context.Background(), key); !errors.Is(err, httpcache.ErrNotFound) {
+		t.Fatalf("Get(%q) = %q, %v; want ErrNotFound", key, got, err)
+	}
+}
+
+func mustSet(t testing.TB, st httpcache.Store, key, value string) {
+	t.Helper()
+	if err := st.Set(context.Background(), key, []byte(value), time.Hour); err != nil {
+		t.Fatalf("Set(%q): %v", key, err)
+	}
+}
