@@ -94,7 +94,9 @@ func TestProxyFlags(t *testing.T) {
 		{nil, "-origin is required"},
 		{[]string{"-origin", "127.0.0.1:9000"}, "absolute"},
 		{[]string{"-origin", "ftp://x"}, "absolute"},
-		{[]string{"-origin", "http://127.0.0.1:9", "-store", "memcached"}, "not yet supported"},
+		{[]string{"-origin", "http://127.0.0.1:9", "-store", "bogus"}, "unknown store"},
+		{[]string{"-origin", "http://127.0.0.1:9", "-store", "memcached", "-memcached", "nohost"}, "host:port"},
+		{[]string{"-origin", "http://127.0.0.1:9", "-store", "redis", "-redis", "http://x"}, "-redis"},
 	}
 	for _, tc := range tests {
 		if err := run(context.Background(), tc.args, io.Discard, nil); err == nil || !strings.Contains(err.Error(), tc.want) {

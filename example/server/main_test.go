@@ -79,7 +79,8 @@ func TestServerFlags(t *testing.T) {
 		args []string
 		want string
 	}{
-		{[]string{"-store", "redis"}, "not yet supported"},
+		{[]string{"-store", "redis", "-redis", "not a url"}, "-redis"},
+		{[]string{"-store", "memcached", "-memcached", " , "}, "no servers"},
 		{[]string{"-store", "bogus"}, "unknown store"},
 		{[]string{"-nope"}, "flag provided but not defined"},
 	}

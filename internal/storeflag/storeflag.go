@@ -3,12 +3,20 @@
 package storeflag
 
 import (
+	"errors"
 	"flag"
 	"fmt"
+	"net/url"
 	"strings"
 
+	"github.com/bradfitz/gomemcache/memcache"
+	goredis "github.com/redis/go-redis/v9"
+
 	"github.com/seedcache/httpcache"
+	"github.com/seedcache/httpcache/stores/memcached"
 	"github.com/seedcache/httpcache/stores/memory"
+	redisstore "github.com/seedcache/httpcache/stores/redis"
+	"github.com/seedcache/httpcache/stores/tiered"
 )
 
 // Kinds are the values -store accepts.
@@ -25,20 +33,84 @@ type Config struct {
 func Register(fs *flag.FlagSet) *Config {
 	c := &Config{}
 	fs.StringVar(&c.Kind, "store", "memory", "cache store: "+strings.Join(Kinds, "|"))
-	fs.StringVar(&c.RedisURL, "redis", "redis://127.0.0.1:6379/0", "Redis URL, for -store redis or tiered")
+	fs.StringVar(&c.RedisURL, "redis", "redis://127.0.0.1:6379/0",
+		"Redis URL, for -store redis or tiered; add ?addr=host:port for each further Cluster node to use Redis Cluster")
 	fs.StringVar(&c.Memcached, "memcached", "127.0.0.1:11211", "memcached servers host:port[,host:port…], for -store memcached")
 	return c
 }
 
 // Open builds the store the flags name. close releases what Open created
-// (clients, connections); call it after the server has shut down.
+// (clients, subscriptions); call it after the server has shut down. Open
+// does not wait for a networked store to answer: the cache fails open, so a
+// store that is down at start-up only means a slower start.
 func (c *Config) Open() (store httpcache.Store, close func(), err error) {
 	switch c.Kind {
 	case "memory":
 		return memory.New(memory.Options{}), func() {}, nil
-	case "redis", "memcached", "tiered":
-		return nil, nil, fmt.Errorf("-store %s: not yet supported (this build has the memory store only)", c.Kind)
+	case "redis":
+		client, err := RedisClient(c.RedisURL)
+		if err != nil {
+			return nil, nil, err
+		}
+		return redisstore.New(client, redisstore.Options{}), func() { client.Close() }, nil
+	case "memcached":
+		servers, err := memcachedServers(c.Memcached)
+		if err != nil {
+			return nil, nil, err
+		}
+		client := memcache.New(servers...)
+		return memcached.New(client, memcached.Options{}), func() { client.Close() }, nil
+	case "tiered":
+		client, err := RedisClient(c.RedisURL)
+		if err != nil {
+			return nil, nil, err
+		}
+		t := tiered.New(memory.New(memory.Options{}), redisstore.New(client, redisstore.Options{}),
+			tiered.Options{PubSub: client})
+		return t, func() { t.Close(); client.Close() }, nil
 	default:
 		return nil, nil, fmt.Errorf("-store %q: unknown store; want one of %s", c.Kind, strings.Join(Kinds, ", "))
 	}
+}
+
+// RedisClient builds a go-redis client from a URL: a single node
+// (redis://host:port/db, rediss:// for TLS), or a Cluster when the URL names
+// further nodes with ?addr=host:port.
+func RedisClient(raw string) (goredis.UniversalClient, error) {
+	u, err := url.Parse(raw)
+	if err != nil {
+		return nil, fmt.Errorf("-redis %q: %w", raw, err)
+	}
+	if u.Query().Has("addr") {
+		opts, err := goredis.ParseClusterURL(raw)
+		if err != nil {
+			return nil, fmt.Errorf("-redis %q: %w", raw, err)
+		}
+		opts.ContextTimeoutEnabled = true // see stores/redis: deadlines bound socket I/O
+		return goredis.NewClusterClient(opts), nil
+	}
+	opts, err := goredis.ParseURL(raw)
+	if err != nil {
+		return nil, fmt.Errorf("-redis %q: %w", raw, err)
+	}
+	opts.ContextTimeoutEnabled = true
+	return goredis.NewClient(opts), nil
+}
+
+// memcachedServers splits and checks the -memcached list.
+func memcachedServers(list string) ([]string, error) {
+	var servers []string
+	for _, s := range strings.Split(list, ",") {
+		if s = strings.TrimSpace(s); s == "" {
+			continue
+		}
+		if !strings.Contains(s, ":") && !strings.Contains(s, "/") {
+			return nil, fmt.Errorf("-memcached %q: want host:port", s)
+		}
+		servers = append(servers, s)
+	}
+	if len(servers) == 0 {
+		return nil, errors.New("-memcached: no servers given")
+	}
+	return servers, nil
 }
