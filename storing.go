@@ -38,23 +38,34 @@ func (c *Cache) storeResponse(ctx context.Context, m *miss, cw *captureWriter) {
 	}
 	var puts []put
 	idx := m.lk.index
-	if idx == nil || !slices.Equal(idx.varyNames, d.varyNames) {
+	if idx == nil || !slices.Equal(idx.varyNames, d.varyNames) || idx.expires < e.expires {
 		// A new Vary list starts a new epoch: variants stored under an
-		// old list can never be reached from the new index.
-		idx = &entry{
+		// old list can never be reached from the new index. An index
+		// that would die before this variant is rewritten with the same
+		// epoch; it is given twice the variant's lifetime so that the
+		// variants stored after it do not each rewrite it again.
+		fresh := &entry{
 			kind:         kindIndex,
 			responseTime: rt,
-			expires:      e.expires,
+			expires:      rt + 2*int64(d.ttl),
 			url:          m.lk.material,
 			varyNames:    d.varyNames,
 			epoch:        rand.Uint64(),
 		}
-		puts = append(puts, put{pk, idx.encode(), d.ttl})
-	} else if idx.expires < e.expires {
-		// The index must outlive every variant it leads to.
-		ext := *idx
-		ext.expires, ext.memo = e.expires, nil
-		puts = append(puts, put{pk, ext.encode(), d.ttl})
+		if idx != nil && slices.Equal(idx.varyNames, d.varyNames) {
+			fresh.epoch = idx.epoch
+		}
+		idx = fresh
+		raw := idx.encode()
+		puts = append(puts, put{pk, raw, 2 * d.ttl})
+		if c.multi != nil {
+			// The next hit can then read index and variant together
+			// at once; if this write fails, the index read alongside
+			// will not match the hint, and nothing wrong is served.
+			if dec, err := decodeEntry(raw); err == nil {
+				c.hints.learn(pk, raw, dec)
+			}
+		}
 	}
 	e.epoch = idx.epoch
 	e.varyNames = d.varyNames
