@@ -8,6 +8,7 @@ import (
 	"fmt"
 	"net/url"
 	"strings"
+	"time"
 
 	"github.com/bradfitz/gomemcache/memcache"
 	goredis "github.com/redis/go-redis/v9"
@@ -59,6 +60,12 @@ func (c *Config) Open() (store httpcache.Store, close func(), err error) {
 			return nil, nil, err
 		}
 		client := memcache.New(servers...)
+		// A third of the cache's 50 ms store timeout: the client's own
+		// timeouts then bound every call and the store needs no goroutine
+		// per operation (see stores/memcached). Enough idle connections
+		// that concurrent requests don't dial and close connections.
+		client.Timeout = 15 * time.Millisecond
+		client.MaxIdleConns = 64
 		return memcached.New(client, memcached.Options{}), func() { client.Close() }, nil
 	case "tiered":
 		client, err := RedisClient(c.RedisURL)

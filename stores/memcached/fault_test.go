@@ -162,3 +162,23 @@ func TestSetCopiesValueForLateWrite(t *testing.T) {
 		time.Sleep(10 * time.Millisecond)
 	}
 }
+
+// TestClientTimeoutBoundsCall: when the client's own timeouts end a call
+// before the context's deadline, the call runs on the caller's goroutine and
+// ends with the client's timeout error, not the context's.
+func TestClientTimeoutBoundsCall(t *testing.T) {
+	srv := testserver.Memcached(t)
+	proxy := testserver.NewProxy(t, srv.Addr())
+	c, _ := newClient(t, proxy.Addr())
+	c.Timeout = 20 * time.Millisecond
+	s := New(c, Options{KeyPrefix: uniquePrefix()})
+	mustSet(t, s, "k", []byte("v"), longTTL)
+	proxy.Block()
+	defer proxy.Unblock()
+	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Second)
+	defer cancel()
+	err := within(t, "Get", func() error { _, err := s.Get(ctx, "k"); return err })
+	if err == nil || errors.Is(err, context.DeadlineExceeded) || errors.Is(err, httpcache.ErrNotFound) {
+		t.Fatalf("Get = %v; want the client's own timeout error", err)
+	}
+}
