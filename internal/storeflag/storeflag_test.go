@@ -1,0 +1,68 @@
+package storeflag
+
+import (
+	"flag"
+	"strings"
+	"testing"
+
+	goredis "github.com/redis/go-redis/v9"
+)
+
+func TestRedisClient(t *testing.T) {
+	tests := []struct {
+		url     string
+		cluster bool
+		err     string
+	}{
+		{url: "redis://127.0.0.1:6379/0"},
+		{url: "rediss://user:pw@127.0.0.1:6380/2"},
+		{url: "redis://127.0.0.1:7000?addr=127.0.0.1:7001&addr=127.0.0.1:7002", cluster: true},
+		{url: "http://127.0.0.1:6379", err: "-redis"},
+		{url: "::", err: "-redis"},
+	}
+	for _, tc := range tests {
+		c, err := RedisClient(tc.url)
+		if tc.err != "" {
+			if err == nil || !strings.Contains(err.Error(), tc.err) {
+				t.Errorf("RedisClient(%q) = %v, want an error containing %q", tc.url, err, tc.err)
+			}
+			continue
+		}
+		if err != nil {
+			t.Fatalf("RedisClient(%q): %v", tc.url, err)
+		}
+		switch c := c.(type) {
+		case *goredis.ClusterClient:
+			if !tc.cluster || len(c.Options().Addrs) != 3 || !c.Options().ContextTimeoutEnabled {
+				t.Errorf("%q: cluster client %+v", tc.url, c.Options().Addrs)
+			}
+		case *goredis.Client:
+			if tc.cluster || !c.Options().ContextTimeoutEnabled {
+				t.Errorf("%q: single-node client", tc.url)
+			}
+		}
+		c.Close()
+	}
+}
+
+func TestFlags(t *testing.T) {
+	fs := flag.NewFlagSet("x", flag.ContinueOnError)
+	c := Register(fs)
+	if err := fs.Parse([]string{"-store", "memcached", "-memcached", "127.0.0.1:1, 127.0.0.1:2"}); err != nil {
+		t.Fatal(err)
+	}
+	servers, err := memcachedServers(c.Memcached)
+	if err != nil || len(servers) != 2 || servers[1] != "127.0.0.1:2" {
+		t.Fatalf("servers %q, %v", servers, err)
+	}
+	for _, bad := range []string{"", " , ", "nohost"} {
+		if _, err := memcachedServers(bad); err == nil {
+			t.Errorf("memcachedServers(%q) accepted", bad)
+		}
+	}
+	store, closeStore, err := (&Config{Kind: "memory"}).Open()
+	if err != nil || store == nil {
+		t.Fatal(err)
+	}
+	closeStore()
+}
