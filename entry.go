@@ -50,7 +50,8 @@ type entry struct {
 
 // Entry flags.
 const (
-	flagMustRevalidate = 1 << iota // must-revalidate / proxy-revalidate / s-maxage
+	flagMustRevalidate = 1 << iota // must-revalidate / proxy-revalidate / s-maxage: never served stale
+	flagNoCache                    // no-cache: revalidated before every use
 )
 
 // The encoding: magic (4 bytes) and version (1), kind (1), flags (1),

@@ -17,10 +17,8 @@ type lookup struct {
 	pk       string  // primary key
 	index    *entry  // the Vary index at pk, if there is one
 	found    *entry  // the matching response, fresh or not
-	hit      *entry  // found, when it is fresh
-	age      time.Duration
-	fwd      string // why it was not a hit
-	failed   bool   // the store failed: do not write to it either
+	fwd      string  // why it was not a hit, if it is not
+	failed   bool    // the store failed: do not write to it either
 }
 
 // release returns the lookup's buffer to the pool.
@@ -36,7 +34,7 @@ func (lk *lookup) release() {
 // when that is a Vary index, the variant matching r's normalised request
 // headers. Every candidate is checked against the full key material (not just
 // the hash) before it can be served.
-func (c *Cache) lookup(ctx context.Context, rt *route, r *http.Request, now time.Time) lookup {
+func (c *Cache) lookup(ctx context.Context, rt *route, r *http.Request) lookup {
 	lk := lookup{bufp: materialPool.Get().(*[]byte), fwd: fwdURIMiss}
 	buf := rt.keys.appendMaterial((*lk.bufp)[:0], r)
 	lk.material = buf
@@ -74,11 +72,7 @@ func (c *Cache) lookup(ctx context.Context, rt *route, r *http.Request, now time
 		return lk // a variant never sits at a primary key
 	}
 	lk.found = e
-	if age := e.age(now); age < e.lifetime {
-		lk.hit, lk.age = e, age
-	} else {
-		lk.fwd = fwdStale
-	}
+	lk.fwd = fwdStale // if it cannot be used as it is
 	return lk
 }
 

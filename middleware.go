@@ -1,9 +1,7 @@
 package httpcache
 
 import (
-	"context"
 	"log/slog"
-	"maps"
 	"net/http"
 	"sync"
 	"time"
@@ -28,6 +26,7 @@ type Cache struct {
 	errLog  rateLimiter
 	pending pendingDeletes
 	writes  writeQueue
+	flights flights
 }
 
 // route is a compiled Policy: what Handler, Page and With serve with.
@@ -211,96 +210,6 @@ func (c *Cache) markBypass(h http.Header, fwd, detail string) {
 
 // materialPool recycles key-material buffers.
 var materialPool = sync.Pool{New: func() any { b := make([]byte, 0, 256); return &b }}
-
-// serveCacheable serves a GET or HEAD: from the cache when a fresh entry
-// matches, else from the handler, storing what the policy allows.
-func (h *handler) serveCacheable(w http.ResponseWriter, r *http.Request, outer *miss) {
-	rt, c := h.rt, h.rt.c
-	now := c.now()
-	var lk lookup
-	if outer != nil && outer.rt.keys.sameKeys(rt.keys) {
-		// The enclosing layer looked this key up a moment ago and
-		// missed; its buffers stay alive until it returns.
-		lk = outer.lk
-		lk.bufp = nil
-	} else {
-		lk = c.lookup(r.Context(), rt, r, now)
-	}
-	if lk.hit != nil {
-		c.serveHit(w, r, lk.hit, lk.age)
-		lk.release()
-		return
-	}
-	c.stats.misses.Add(1)
-	h.serveMiss(w, r, lk, now)
-}
-
-// miss is the state of one request served by the handler: it decides at
-// WriteHeader whether the response is stored, and is found through the
-// request context by nested layers (which then take over) and, later, by
-// handlers adding tags.
-type miss struct {
-	rt          *route
-	req         *http.Request
-	lk          lookup
-	above       http.Header // header set by middleware above, before the handler
-	requestTime time.Time
-	// responseTime is when the final header was written.
-	responseTime time.Time
-	decision     decision
-	delegated    bool // an inner layer of the same Cache handles this request
-}
-
-func (h *handler) serveMiss(w http.ResponseWriter, r *http.Request, lk lookup, now time.Time) {
-	c := h.rt.c
-	m := &miss{rt: h.rt, req: r, lk: lk, requestTime: now}
-	if len(w.Header()) > 0 {
-		// Remember what the middleware above us already set (CORS
-		// headers, a request ID): that is theirs to set on every
-		// request, not part of this response to replay on hits.
-		m.above = maps.Clone(w.Header())
-	}
-	cw := newCaptureWriter(w, m, c.opts.MaxBodySize)
-	defer func() {
-		// Runs on panics too: nothing is stored then, and the panic
-		// goes on to the server's recovery untouched.
-		cw.release()
-		lk.release()
-	}()
-	h.next.ServeHTTP(cw, r.WithContext(context.WithValue(r.Context(), missKey{c}, m)))
-	if m.delegated {
-		return
-	}
-	if !cw.wroteHeader && !cw.hijacked {
-		cw.WriteHeader(http.StatusOK) // what net/http does for a silent handler
-	}
-	if m.decision.store && cw.complete() && !hasTrailers(w.Header()) {
-		c.storeResponse(r.Context(), m, cw)
-	}
-}
-
-// writeHeader runs the storage policy when the handler's final header is
-// about to go out, and adds this cache's Cache-Status.
-func (m *miss) writeHeader(status int, h http.Header) bool {
-	if m.delegated {
-		return false
-	}
-	c := m.rt.c
-	m.responseTime = c.now()
-	d := m.rt.policy.decide(exchange{
-		req:          m.req,
-		status:       status,
-		header:       h,
-		requestTime:  m.requestTime,
-		responseTime: m.responseTime,
-	})
-	if d.store && contentLength(h) > c.opts.MaxBodySize {
-		d = decision{reason: reasonTooLarge}
-	}
-	m.decision = d
-	appendStatus(h, c.status.forward(m.lk.fwd, d.store, d.reason))
-	return d.store
-}
 
 // hasTrailers reports whether the handler set trailers, which a stored copy
 // taken at WriteHeader would lose.

@@ -41,6 +41,18 @@ type Options struct {
 	// vary's defaults apply.
 	Codings []string
 
+	// RequestDirectives makes the cache honour the client's own
+	// Cache-Control — no-cache (and Pragma: no-cache), max-age, max-stale,
+	// min-fresh, only-if-cached — as RFC 9111 §5.2.1 describes for shared
+	// caches; example/proxy does. If false, only the request's no-store is
+	// honoured: clients cannot force requests past the cache, so a flood
+	// of no-cache requests cannot become a flood at the origin.
+	RequestDirectives bool
+
+	// RefreshTimeout bounds each background refresh of a response served
+	// under stale-while-revalidate. If zero, 30 s.
+	RefreshTimeout time.Duration
+
 	// Bypass, if set, is called for every request; when it returns true the
 	// request is neither served from nor stored in the cache.
 	Bypass func(r *http.Request) bool
@@ -99,6 +111,33 @@ type Policy struct {
 	// receives its cookies). If false, such responses are not stored: a
 	// cached Set-Cookie would hand one user's session to every other user.
 	StripSetCookie bool
+
+	// StaleWhileRevalidate is how long past freshness a response that does
+	// not say (with stale-while-revalidate, RFC 5861) may still be served
+	// at once while a background request refreshes it. If zero, none.
+	// Never applies to responses with must-revalidate, proxy-revalidate,
+	// s-maxage or no-cache.
+	StaleWhileRevalidate time.Duration
+
+	// StaleIfError is how long past freshness a response that does not
+	// say (with stale-if-error) may be served instead of a 5xx answer or
+	// a panic from the handler. If zero, none. The same exceptions apply.
+	StaleIfError time.Duration
+
+	// Keep is how long past freshness a response with a validator (ETag
+	// or Last-Modified) stays stored, so that once stale it can be
+	// revalidated with a conditional request (a 304 costs the handler
+	// little, with http.ServeContent nothing) instead of fetched whole.
+	// If zero, as long as its freshness lifetime, at most an hour. If
+	// negative, such responses are not kept past their stale windows.
+	Keep time.Duration
+
+	// GenerateETag gives stored 200 responses that have no validator a
+	// strong ETag computed from the body, so that clients can revalidate
+	// them (If-None-Match) against the cache. The response that was stored
+	// reaches its client without it; hits carry it. If false, responses
+	// are stored as they are.
+	GenerateETag bool
 
 	// VaryCookies is the cookie-name allow-list used for responses that say
 	// "Vary: Cookie": only these cookies form the variant, so analytics

@@ -54,6 +54,9 @@ type decision struct {
 	ttl        time.Duration // how long the store keeps it
 
 	varyNames []string // the response's Vary list, canonical and sorted
+
+	flags    uint8         // flagNoCache, flagMustRevalidate
+	swr, sie time.Duration // stale-while-revalidate, stale-if-error windows
 }
 
 // exchange is one request/response pair as the policy sees it.
@@ -80,9 +83,9 @@ func (p *Policy) decide(x exchange) decision {
 		return decision{reason: reasonNoStore}
 	case resp.private:
 		return decision{reason: reasonPrivate}
-	case resp.noCache:
-		// Storing is allowed, but every use needs revalidation, which
-		// this cache does not do yet: an entry never served is waste.
+	case resp.noCache && len(x.header["Etag"]) == 0 && len(x.header["Last-Modified"]) == 0:
+		// Every use needs revalidation, and there is nothing to
+		// revalidate with: an entry that could never be served.
 		return decision{reason: reasonNoCache}
 	case x.req.Header.Get("Authorization") != "" &&
 		!resp.public && !resp.sMaxAge.set && !resp.mustRevalidate:
@@ -112,12 +115,47 @@ func (p *Policy) decide(x exchange) decision {
 	default:
 		return decision{reason: reasonNoFreshness}
 	}
-	d.ttl = d.lifetime - d.initialAge
-	if d.ttl <= 0 {
+	if resp.noCache {
+		d.flags |= flagNoCache
+	}
+	// must-revalidate, proxy-revalidate and (for a shared cache) s-maxage
+	// forbid serving the response stale, whatever stale-* says (§5.2.2).
+	if resp.mustRevalidate || resp.proxyRevalidate || resp.sMaxAge.set {
+		d.flags |= flagMustRevalidate
+	}
+	if d.flags == 0 {
+		d.swr = staleWindow(resp.staleWhileRevalidate, p.StaleWhileRevalidate)
+		d.sie = staleWindow(resp.staleIfErr, p.StaleIfError)
+	}
+	fresh := d.lifetime - d.initialAge
+	if fresh <= 0 {
 		return decision{reason: reasonStale}
 	}
+	// Kept while fresh, then for as long as it may be served stale or,
+	// with a validator, revalidated.
+	var keep time.Duration
+	if len(x.header["Etag"]) > 0 || len(x.header["Last-Modified"]) > 0 || p.GenerateETag {
+		keep = p.Keep
+		if keep == 0 {
+			keep = min(d.lifetime, maxDefaultKeep)
+		}
+	}
+	d.ttl = fresh + max(d.swr, d.sie, keep, 0)
 	d.store = true
 	return d
+}
+
+// maxDefaultKeep caps the default Policy.Keep.
+const maxDefaultKeep = time.Hour
+
+// staleWindow is how long a stale response may be served under one of
+// RFC 5861's extensions: the response's own directive when it has a valid
+// one, else the route's configured grace.
+func staleWindow(directive delta, route time.Duration) time.Duration {
+	if directive.set {
+		return seconds(directive)
+	}
+	return route
 }
 
 // freshnessLifetime computes the explicit freshness lifetime of a response

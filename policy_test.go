@@ -24,10 +24,12 @@ func TestPolicyDecide(t *testing.T) {
 		reason   string
 		lifetime time.Duration
 		ttl      time.Duration
+		flags    uint8
+		swr, sie time.Duration
 	}{
 		// Explicit freshness, in RFC 9111 §4.2.1 precedence.
 		{name: "max-age", resp: h("Cache-Control", "max-age=60"), store: true, lifetime: time.Minute, ttl: time.Minute},
-		{name: "s-maxage beats max-age", resp: h("Cache-Control", "max-age=60, s-maxage=10"), store: true, lifetime: 10 * time.Second, ttl: 10 * time.Second},
+		{name: "s-maxage beats max-age", resp: h("Cache-Control", "max-age=60, s-maxage=10"), store: true, lifetime: 10 * time.Second, ttl: 10 * time.Second, flags: flagMustRevalidate},
 		{name: "max-age beats Expires", resp: h("Cache-Control", "max-age=5", "Expires", date(time.Hour), "Date", date(0)), store: true, lifetime: 5 * time.Second, ttl: 5 * time.Second},
 		{name: "Expires minus Date", resp: h("Expires", date(90*time.Second), "Date", date(30*time.Second)), store: true, lifetime: time.Minute, ttl: time.Minute - 0},
 		{name: "Expires without Date uses response time", resp: h("Expires", date(time.Minute)), store: true, lifetime: time.Minute, ttl: time.Minute},
@@ -56,7 +58,25 @@ func TestPolicyDecide(t *testing.T) {
 		{name: "no-store", resp: h("Cache-Control", "no-store, max-age=60"), reason: reasonNoStore},
 		{name: "private", resp: h("Cache-Control", "private, max-age=60"), reason: reasonPrivate},
 		{name: "qualified private is private", resp: h("Cache-Control", `private="X-User", max-age=60`), reason: reasonPrivate},
-		{name: "no-cache", resp: h("Cache-Control", "no-cache, max-age=60"), reason: reasonNoCache},
+		{name: "no-cache without a validator", resp: h("Cache-Control", "no-cache, max-age=60"), reason: reasonNoCache},
+		{name: "no-cache with an ETag: stored, always revalidated", resp: h("Cache-Control", "no-cache, max-age=60", "Etag", `"x"`), store: true, lifetime: time.Minute, ttl: 2 * time.Minute, flags: flagNoCache},
+		{name: "no-cache without freshness", resp: h("Cache-Control", "no-cache", "Etag", `"x"`), reason: reasonNoFreshness},
+
+		// Keeping validated responses for revalidation (Policy.Keep).
+		{name: "validator: kept a lifetime more", resp: h("Cache-Control", "max-age=60", "Last-Modified", date(-time.Hour)), store: true, lifetime: time.Minute, ttl: 2 * time.Minute},
+		{name: "validator: default keep capped at an hour", resp: h("Cache-Control", "max-age=86400", "Etag", `"x"`), store: true, lifetime: 24 * time.Hour, ttl: 25 * time.Hour},
+		{name: "validator: Keep set", policy: Policy{Keep: 5 * time.Minute}, resp: h("Cache-Control", "max-age=60", "Etag", `"x"`), store: true, lifetime: time.Minute, ttl: 6 * time.Minute},
+		{name: "validator: Keep negative", policy: Policy{Keep: -1}, resp: h("Cache-Control", "max-age=60", "Etag", `"x"`), store: true, lifetime: time.Minute, ttl: time.Minute},
+
+		// Stale windows (RFC 5861) and what forbids them.
+		{name: "stale-while-revalidate", resp: h("Cache-Control", "max-age=60, stale-while-revalidate=30"), store: true, lifetime: time.Minute, ttl: 90 * time.Second, swr: 30 * time.Second},
+		{name: "stale-if-error", resp: h("Cache-Control", "max-age=60, stale-if-error=600"), store: true, lifetime: time.Minute, ttl: 11 * time.Minute, sie: 10 * time.Minute},
+		{name: "route grace", policy: Policy{StaleWhileRevalidate: time.Minute, StaleIfError: time.Hour}, resp: h("Cache-Control", "max-age=60"), store: true, lifetime: time.Minute, ttl: 61 * time.Minute, swr: time.Minute, sie: time.Hour},
+		{name: "directive beats route grace", policy: Policy{StaleWhileRevalidate: time.Minute}, resp: h("Cache-Control", "max-age=60, stale-while-revalidate=5"), store: true, lifetime: time.Minute, ttl: 65 * time.Second, swr: 5 * time.Second},
+		{name: "malformed stale-while-revalidate is none", policy: Policy{StaleWhileRevalidate: time.Minute}, resp: h("Cache-Control", "max-age=60, stale-while-revalidate=soon"), store: true, lifetime: time.Minute, ttl: time.Minute},
+		{name: "must-revalidate forbids stale", resp: h("Cache-Control", "max-age=60, must-revalidate, stale-while-revalidate=30, stale-if-error=30"), store: true, lifetime: time.Minute, ttl: time.Minute, flags: flagMustRevalidate},
+		{name: "proxy-revalidate forbids stale", resp: h("Cache-Control", "max-age=60, proxy-revalidate, stale-if-error=30"), store: true, lifetime: time.Minute, ttl: time.Minute, flags: flagMustRevalidate},
+		{name: "s-maxage forbids stale", policy: Policy{StaleIfError: time.Hour}, resp: h("Cache-Control", "s-maxage=60"), store: true, lifetime: time.Minute, ttl: time.Minute, flags: flagMustRevalidate},
 		{name: "qualified no-cache is no-cache", resp: h("Cache-Control", `no-cache="Set-Cookie", max-age=60`), reason: reasonNoCache},
 		{name: "request no-store", req: h("Cache-Control", "no-store"), resp: h("Cache-Control", "max-age=60"), reason: reasonRequestStore},
 		{name: "Vary star", resp: h("Cache-Control", "max-age=60", "Vary", "Accept, *"), reason: reasonVaryStar},
@@ -89,8 +109,8 @@ func TestPolicyDecide(t *testing.T) {
 		// Authorization (§3.5).
 		{name: "Authorization without permission", req: h("Authorization", "Bearer x"), resp: h("Cache-Control", "max-age=60"), reason: reasonAuthorization},
 		{name: "Authorization with public", req: h("Authorization", "Bearer x"), resp: h("Cache-Control", "public, max-age=60"), store: true, lifetime: time.Minute, ttl: time.Minute},
-		{name: "Authorization with s-maxage", req: h("Authorization", "Bearer x"), resp: h("Cache-Control", "s-maxage=60"), store: true, lifetime: time.Minute, ttl: time.Minute},
-		{name: "Authorization with must-revalidate", req: h("Authorization", "Bearer x"), resp: h("Cache-Control", "must-revalidate, max-age=60"), store: true, lifetime: time.Minute, ttl: time.Minute},
+		{name: "Authorization with s-maxage", req: h("Authorization", "Bearer x"), resp: h("Cache-Control", "s-maxage=60"), store: true, lifetime: time.Minute, ttl: time.Minute, flags: flagMustRevalidate},
+		{name: "Authorization with must-revalidate", req: h("Authorization", "Bearer x"), resp: h("Cache-Control", "must-revalidate, max-age=60"), store: true, lifetime: time.Minute, ttl: time.Minute, flags: flagMustRevalidate},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
@@ -117,6 +137,9 @@ func TestPolicyDecide(t *testing.T) {
 			}
 			if d.lifetime != tc.lifetime || d.ttl != tc.ttl {
 				t.Fatalf("lifetime=%v ttl=%v, want %v and %v", d.lifetime, d.ttl, tc.lifetime, tc.ttl)
+			}
+			if d.flags != tc.flags || d.swr != tc.swr || d.sie != tc.sie {
+				t.Fatalf("flags=%b swr=%v sie=%v, want %b %v %v", d.flags, d.swr, d.sie, tc.flags, tc.swr, tc.sie)
 			}
 		})
 	}

@@ -13,7 +13,7 @@ import (
 // The stored header's value slices are shared with the entry, not copied:
 // they are capped (len == cap) so an append by code further out copies, and
 // net/http only reads them. This is what keeps a hit nearly free.
-func (c *Cache) serveHit(w http.ResponseWriter, r *http.Request, e *entry, age time.Duration) {
+func (c *Cache) serveHit(w http.ResponseWriter, r *http.Request, e *entry, age time.Duration, status []string) {
 	c.stats.hits.Add(1)
 	h := w.Header()
 	if notModified(r, e) {
@@ -23,7 +23,7 @@ func (c *Cache) serveHit(w http.ResponseWriter, r *http.Request, e *entry, age t
 			}
 		}
 		h["Age"] = ageValue(age)
-		h["Cache-Status"] = c.status.hit
+		h["Cache-Status"] = status
 		w.WriteHeader(http.StatusNotModified)
 		return
 	}
@@ -31,7 +31,7 @@ func (c *Cache) serveHit(w http.ResponseWriter, r *http.Request, e *entry, age t
 		h[name] = v
 	}
 	h["Age"] = ageValue(age)
-	h["Cache-Status"] = c.status.hit
+	h["Cache-Status"] = status
 	w.WriteHeader(e.status)
 	if r.Method != http.MethodHead && bodyAllowed(e.status) && len(e.body) > 0 {
 		// A failed write means the client went away; there is nobody

@@ -12,12 +12,18 @@ type Stats struct {
 	StoreSkips  uint64 // store operations not tried: the circuit was open
 	Dropped     uint64 // background writes dropped: too many in flight
 	Invalidated uint64 // invalidations after unsafe methods
+	Stale       uint64 // stale responses served (stale-while-revalidate, stale-if-error, max-stale)
+	Coalesced   uint64 // requests answered from another request's fetch
+	Revalidated uint64 // stale responses the handler confirmed with a 304
+	Waiting     int64  // requests waiting now for another request's fetch
 }
 
 // counters are updated with atomics on the request path; Stats reads them.
 type counters struct {
 	hits, misses, bypasses, stores, storeErrors, invalidated atomic.Uint64
 	storeSkips, writesDropped                                atomic.Uint64
+	stale, coalesced, revalidated                            atomic.Uint64
+	waiting                                                  atomic.Int64
 }
 
 // Stats returns the current counters.
@@ -31,5 +37,9 @@ func (c *Cache) Stats() Stats {
 		StoreSkips:  c.stats.storeSkips.Load(),
 		Dropped:     c.stats.writesDropped.Load(),
 		Invalidated: c.stats.invalidated.Load(),
+		Stale:       c.stats.stale.Load(),
+		Coalesced:   c.stats.coalesced.Load(),
+		Revalidated: c.stats.revalidated.Load(),
+		Waiting:     c.stats.waiting.Load(),
 	}
 }

@@ -2,6 +2,7 @@ package httpcache
 
 import (
 	"net/http"
+	"strconv"
 	"strings"
 )
 
@@ -12,6 +13,7 @@ const (
 	fwdURIMiss  = "uri-miss"  // nothing stored for the URI
 	fwdVaryMiss = "vary-miss" // stored, but not for these request headers
 	fwdStale    = "stale"     // stored, but stale
+	fwdRequest  = "request"   // usable, but the request's directives forbade it
 )
 
 // Bypass details.
@@ -22,19 +24,46 @@ const (
 	detailPolicy       = "policy"
 	detailCookie       = "cookie"
 	detailInvalidated  = "invalidated"
+	detailOnlyIfCached = "only-if-cached"
+	detailStaleIfError = "stale-if-error"
 )
 
 // statusValues holds the Cache-Status values used on the hit path, built once
 // per Cache so that a hit allocates none. The slices are capped (len == cap):
 // a later append by other code copies rather than writing into them.
 type statusValues struct {
-	name string
-	hit  []string
+	name            string
+	hit             []string
+	hitMaxStale     []string // served stale, as the client allowed
+	hitRevalidating []string // served stale while a refresh runs
 }
 
 func newStatusValues(name string) statusValues {
-	hit := name + "; hit"
-	return statusValues{name: name, hit: []string{hit}[:1:1]}
+	one := func(v string) []string { return []string{v}[:1:1] }
+	return statusValues{
+		name:            name,
+		hit:             one(name + "; hit"),
+		hitMaxStale:     one(name + "; hit; detail=max-stale"),
+		hitRevalidating: one(name + "; hit; detail=stale-while-revalidate"),
+	}
+}
+
+// collapsed is the value for a request answered from another request's
+// fetch (RFC 9211 §2.6).
+func (s statusValues) collapsed(fwd string) string {
+	return s.name + "; fwd=" + fwd + "; collapsed"
+}
+
+// forwardStatus builds "name; fwd=reason; fwd-status=N[; stored][; detail=…]".
+func (s statusValues) forwardStatus(fwd string, status int, stored bool, detail string) string {
+	v := s.name + "; fwd=" + fwd + "; fwd-status=" + strconv.Itoa(status)
+	if stored {
+		v += "; stored"
+	}
+	if detail != "" {
+		v += "; detail=" + detail
+	}
+	return v
 }
 
 // forward builds "name; fwd=reason[; stored][; detail=detail]".

@@ -78,6 +78,20 @@ type MultiGetter interface {
 	GetMulti(ctx context.Context, keys ...string) ([][]byte, error)
 }
 
+// Leaser is an optional interface for shared stores that can grant a short
+// exclusive lease on a name (Redis: SET NX PX). With Options.Lease, the
+// middleware takes a lease before filling a key that other processes may be
+// filling too, so that one process runs the handler while the others wait
+// for its result.
+type Leaser interface {
+	// Lease tries to take the lease called name for ttl on behalf of
+	// token, and reports whether it got it. A ttl <= 0 is an error.
+	Lease(ctx context.Context, name, token string, ttl time.Duration) (bool, error)
+	// Release gives up the lease called name if token still holds it; a
+	// lease that expired or passed to another token is left alone.
+	Release(ctx context.Context, name, token string) error
+}
+
 // Sentinel errors. Stores wrap their backend's own errors onto these so that
 // callers can test with errors.Is.
 var (

@@ -2,6 +2,8 @@ package httpcache
 
 import (
 	"context"
+	"crypto/sha256"
+	"encoding/base64"
 	"math/rand/v2"
 	"net/http"
 	"slices"
@@ -9,32 +11,47 @@ import (
 	"time"
 )
 
-// storeResponse stores a complete, storable response captured on a miss:
-// under the primary key when it has no Vary, else as a variant behind a Vary
-// index at the primary key. Entries are encoded here, while the captured
-// body is still ours; the writes themselves may go to the background.
-func (c *Cache) storeResponse(ctx context.Context, m *miss, cw *captureWriter) {
-	if m.lk.failed {
-		return // the store just failed this request: don't pile on
-	}
-	d := m.decision
-	rt := m.responseTime.UnixNano()
+// storeResponse stores a complete, storable response captured on a miss
+// and returns it as an entry other requests in this process may be served
+// from (nil if nothing was stored). onDone runs once the writes are done.
+func (c *Cache) storeResponse(ctx context.Context, m *miss, cw *captureWriter, onDone func()) *entry {
 	e := &entry{
-		kind:         kindResponse,
-		status:       cw.status,
-		header:       storedHeader(cw.header, m.above, m.responseTime, cw.body),
-		body:         cw.body,
-		requestTime:  m.requestTime.UnixNano(),
-		responseTime: rt,
-		initialAge:   d.initialAge,
-		lifetime:     d.lifetime,
-		expires:      rt + int64(d.ttl),
-		url:          m.lk.material,
+		kind:   kindResponse,
+		status: cw.status,
+		header: storedHeader(cw.header, m.above, m.responseTime, cw.body, m.rt.policy.GenerateETag && cw.status == 200),
+		body:   cw.body,
 	}
+	return c.storeEntry(ctx, m, e, m.decision, onDone)
+}
+
+// storeEntry stores e, a response with status, header and body set, under
+// decision d: under the primary key when it has no Vary, else as a variant
+// behind a Vary index at the primary key. Entries are encoded here, while
+// e's body (a pooled capture buffer) is still valid; the writes themselves
+// may go to the background. It returns the stored entry decoded from its
+// encoding, which shares nothing with e, for collapsed requests to be
+// served from; nil when the store is failing.
+func (c *Cache) storeEntry(ctx context.Context, m *miss, e *entry, d decision, onDone func()) *entry {
+	if m.lk.failed {
+		onDone()
+		return nil // the store just failed this request: don't pile on
+	}
+	rt := m.responseTime.UnixNano()
+	e.requestTime = m.requestTime.UnixNano()
+	e.responseTime = rt
+	e.initialAge = d.initialAge
+	e.lifetime = d.lifetime
+	e.expires = rt + int64(d.ttl)
+	e.staleWhileRevalidate = d.swr
+	e.staleIfError = d.sie
+	e.flags = d.flags
+	e.url = m.lk.material
 	pk := m.lk.pk
 	if len(d.varyNames) == 0 {
-		c.writes.submit(ctx, c, pk, put{pk, e.encode(), d.ttl})
-		return
+		e.varyNames, e.varyKey, e.epoch = nil, nil, 0
+		raw := e.encode()
+		c.writes.submit(ctx, c, pk, onDone, put{pk, raw, d.ttl})
+		return mustDecode(raw)
 	}
 	var puts []put
 	idx := m.lk.index
@@ -62,16 +79,25 @@ func (c *Cache) storeResponse(ctx context.Context, m *miss, cw *captureWriter) {
 			// The next hit can then read index and variant together
 			// at once; if this write fails, the index read alongside
 			// will not match the hint, and nothing wrong is served.
-			if dec, err := decodeEntry(raw); err == nil {
-				c.hints.learn(pk, raw, dec)
-			}
+			c.hints.learn(pk, raw, mustDecode(raw))
 		}
 	}
 	e.epoch = idx.epoch
 	e.varyNames = d.varyNames
 	e.varyKey = m.rt.vary.AppendKey(nil, d.varyNames, m.req.Header)
-	puts = append(puts, put{variantKey(pk, e.epoch, e.varyKey), e.encode(), d.ttl})
-	c.writes.submit(ctx, c, pk, puts...)
+	raw := e.encode()
+	puts = append(puts, put{variantKey(pk, e.epoch, e.varyKey), raw, d.ttl})
+	c.writes.submit(ctx, c, pk, onDone, puts...)
+	return mustDecode(raw)
+}
+
+// mustDecode decodes an entry this process just encoded.
+func mustDecode(raw []byte) *entry {
+	e, err := decodeEntry(raw)
+	if err != nil {
+		panic("httpcache: internal error: " + err.Error())
+	}
+	return e
 }
 
 // hopByHop are the fields that describe one connection, not the response
@@ -88,7 +114,7 @@ var hopByHop = map[string]bool{
 // the middleware above set before the handler ran. It adds a Date when the
 // handler sent none (RFC 9110 §6.6.1), the exact Content-Length, and the
 // Content-Type net/http would have sniffed, so that HEAD hits get it too.
-func storedHeader(h, above http.Header, responseTime time.Time, body []byte) http.Header {
+func storedHeader(h, above http.Header, responseTime time.Time, body []byte, etag bool) http.Header {
 	out := make(http.Header, len(h)+2)
 	named := connectionNamed(h)
 	for k, v := range h {
@@ -111,7 +137,17 @@ func storedHeader(h, above http.Header, responseTime time.Time, body []byte) htt
 	if !typed && len(body) > 0 && len(h["Content-Encoding"]) == 0 {
 		out["Content-Type"] = []string{http.DetectContentType(body)}
 	}
+	if etag && len(out["Etag"]) == 0 && len(out["Last-Modified"]) == 0 {
+		out["Etag"] = []string{bodyETag(body)}
+	}
 	return out
+}
+
+// bodyETag is a strong entity tag derived from the body: equal bodies, equal
+// tags, whichever process computed them.
+func bodyETag(body []byte) string {
+	sum := sha256.Sum256(body)
+	return `"` + base64.RawURLEncoding.EncodeToString(sum[:18]) + `"`
 }
 
 // connectionNamed returns the fields the Connection header names.

@@ -11,10 +11,24 @@ import (
 
 // headerHook is told when the final response header is about to be written,
 // before it reaches the client: it may edit the live header (to add
-// Cache-Status, say) and says whether the body should be captured.
+// Cache-Status, say) and says what to do with the response.
 type headerHook interface {
-	writeHeader(status int, header http.Header) (capture bool)
+	writeHeader(status int, header http.Header) hookAction
 }
+
+// hookAction is what the capture writer does with a response.
+type hookAction uint8
+
+const (
+	// actionPass writes the response through without keeping a copy.
+	actionPass hookAction = iota
+	// actionCapture writes it through and keeps a bounded copy.
+	actionCapture
+	// actionSuppress keeps it from the client altogether: the middleware
+	// answers instead (a 304 to its own revalidation, a 5xx replaced by a
+	// stale response).
+	actionSuppress
+)
 
 // captureWriter writes a response through to the client while keeping a
 // bounded copy of it. It never buffers before sending: every Write goes to the
@@ -37,6 +51,8 @@ type captureWriter struct {
 	body        []byte
 	bufp        *[]byte // body's pooled buffer
 	written     int64   // bytes accepted by the client's writer
+
+	suppressed bool // the response is kept from the client
 
 	overflow bool  // body exceeded limit: copy dropped
 	flushed  bool  // handler streamed: not storable
@@ -85,13 +101,20 @@ func (c *captureWriter) WriteHeader(status int) {
 	h := c.w.Header()
 	c.header = h.Clone()
 	if c.hook != nil {
-		c.capture = c.hook.writeHeader(status, h)
-	}
-	if c.capture {
-		c.startBody()
+		switch c.hook.writeHeader(status, h) {
+		case actionCapture:
+			c.capture = true
+			c.startBody()
+		case actionSuppress:
+			c.suppressed = true
+			return
+		}
 	}
 	c.w.WriteHeader(status)
 }
+
+// sent reports whether the response's header has gone to the client.
+func (c *captureWriter) sent() bool { return c.wroteHeader && !c.suppressed }
 
 // startBody takes a pooled buffer, sized from Content-Length when the
 // handler declared one within the limit.
@@ -117,6 +140,9 @@ func (c *captureWriter) Write(p []byte) (int, error) {
 	if !c.wroteHeader {
 		c.WriteHeader(http.StatusOK)
 	}
+	if c.suppressed {
+		return len(p), nil
+	}
 	n, err := c.w.Write(p)
 	c.record(p[:n], err)
 	return n, err
@@ -126,6 +152,9 @@ func (c *captureWriter) Write(p []byte) (int, error) {
 func (c *captureWriter) WriteString(s string) (int, error) {
 	if !c.wroteHeader {
 		c.WriteHeader(http.StatusOK)
+	}
+	if c.suppressed {
+		return len(s), nil
 	}
 	n, err := io.WriteString(c.w, s)
 	if c.capture && err == nil && c.fits(n) {
@@ -175,6 +204,9 @@ func (c *captureWriter) FlushError() error {
 	}
 	c.flushed = true
 	c.capture = false
+	if c.suppressed {
+		return nil
+	}
 	if err := http.NewResponseController(c.w).Flush(); err != nil {
 		return fmt.Errorf("httpcache: flush: %w", err)
 	}
@@ -185,6 +217,9 @@ func (c *captureWriter) FlushError() error {
 // response is stored. The error wraps http.ErrNotSupported when the
 // underlying writer cannot hijack (as with HTTP/2).
 func (c *captureWriter) Hijack() (net.Conn, *bufio.ReadWriter, error) {
+	if c.suppressed {
+		return nil, nil, fmt.Errorf("httpcache: hijack of a response the cache answers: %w", http.ErrNotSupported)
+	}
 	conn, rw, err := http.NewResponseController(c.w).Hijack()
 	if err != nil {
 		return nil, nil, fmt.Errorf("httpcache: hijack: %w", err)
@@ -197,7 +232,7 @@ func (c *captureWriter) Hijack() (net.Conn, *bufio.ReadWriter, error) {
 // complete reports whether the captured copy is the whole response, as
 // written, within the limit: the only kind that may be stored.
 func (c *captureWriter) complete() bool {
-	if !c.wroteHeader || c.overflow || c.flushed || c.hijacked || c.writeErr != nil {
+	if !c.wroteHeader || c.suppressed || c.overflow || c.flushed || c.hijacked || c.writeErr != nil {
 		return false
 	}
 	// A handler that declared a Content-Length and wrote fewer bytes sent

@@ -21,10 +21,13 @@ type recordHook struct {
 	capture bool
 }
 
-func (h *recordHook) writeHeader(status int, header http.Header) bool {
+func (h *recordHook) writeHeader(status int, header http.Header) hookAction {
 	h.status = status
 	header.Set("X-Hooked", "1")
-	return h.capture
+	if h.capture {
+		return actionCapture
+	}
+	return actionPass
 }
 
 // transports runs fn against a handler served over HTTP/1.1, over HTTP/2

@@ -41,24 +41,28 @@ func (q *writeQueue) init(local bool, max int) {
 	q.pending = make(map[string]*pendingWrites)
 }
 
-// submit writes puts, all for primary key pk, in order.
-func (q *writeQueue) submit(ctx context.Context, c *Cache, pk string, puts ...put) {
+// submit writes puts, all for primary key pk, in order, and then calls
+// onDone (also when the writes are dropped).
+func (q *writeQueue) submit(ctx context.Context, c *Cache, pk string, onDone func(), puts ...put) {
 	ctx = context.WithoutCancel(ctx) // the client leaving must not stop the write
 	if q.local {
 		for _, p := range puts {
 			c.write(ctx, p)
 		}
+		onDone()
 		return
 	}
 	select {
 	case q.slots <- struct{}{}:
 	default:
 		c.stats.writesDropped.Add(1)
+		onDone()
 		return
 	}
 	q.begin(pk)
 	go func() {
 		defer func() {
+			onDone()
 			q.end(pk)
 			<-q.slots
 		}()

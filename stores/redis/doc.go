@@ -28,6 +28,27 @@
 // KeyPrefix should therefore contain no "{", or it takes the place of the
 // keys' own hash tags.
 //
+// # Leases
+//
+// The store is an httpcache.Leaser, for the middleware's optional
+// cross-process fill lease (Options.Lease): before filling a key that other
+// processes sharing the Redis may be filling too, the middleware takes a
+// lease on it, so that one process runs the handler while the others wait
+// for its result. Lease sends SET name token NX PX ttl (name under
+// Options.KeyPrefix, like every key; ttl rounded up to a whole millisecond
+// and refused when <= 0, before anything is sent); Release deletes the
+// lease only if token still holds it, with a Lua script that compares and
+// deletes in one step (EVALSHA, falling back to EVAL). Each touches one
+// key, so both work on a Cluster, a Ring and a single node alike.
+//
+// A lease is only a hint, never a lock that correctness depends on: it
+// expires by itself after its ttl, so a holder that crashed, hung or lost
+// its connection before Release blocks nobody for longer than that, and a
+// holder slower than its ttl may find that another process has taken the
+// lease meanwhile (its Release then leaves the new holder's lease alone).
+// Lease names share the keyspace with cache keys, so the caller keeps them
+// apart.
+//
 // # Contexts
 //
 // go-redis ignores a context's deadline and cancellation during socket

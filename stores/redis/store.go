@@ -41,8 +41,9 @@ type Options struct {
 	MaxValueSize int
 }
 
-// Store is an httpcache.Store, and an httpcache.MultiGetter, on a go-redis
-// client. It is safe for concurrent use. Create one with New.
+// Store is an httpcache.Store, an httpcache.MultiGetter and an
+// httpcache.Leaser on a go-redis client. It is safe for concurrent use.
+// Create one with New.
 type Store struct {
 	client           goredis.UniversalClient
 	prefix           string
@@ -54,6 +55,7 @@ type Store struct {
 var (
 	_ httpcache.Store       = (*Store)(nil)
 	_ httpcache.MultiGetter = (*Store)(nil)
+	_ httpcache.Leaser      = (*Store)(nil)
 )
 
 // New returns a Store that keeps its values in client. The store never

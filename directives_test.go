@@ -1,0 +1,65 @@
+package httpcache_test
+
+import (
+	"net/http"
+	"testing"
+	"time"
+
+	"github.com/seedcache/httpcache"
+)
+
+// TestRequestDirectives: with Options.RequestDirectives, the client's
+// Cache-Control is honoured; without, only no-store is, so clients cannot
+// push requests past the cache.
+func TestRequestDirectives(t *testing.T) {
+	tests := []struct {
+		name    string
+		honour  bool
+		advance time.Duration // after the fill; the response is max-age=60
+		header  []string
+		status  int
+		cs      string // Cache-Status
+		calls   int64  // handler calls in all, the fill included
+	}{
+		{"no-cache ignored by default", false, 0, []string{"Cache-Control", "no-cache"}, 200, "httpcache; hit", 1},
+		{"max-age=0 ignored by default", false, 0, []string{"Cache-Control", "max-age=0"}, 200, "httpcache; hit", 1},
+		{"no-cache", true, 0, []string{"Cache-Control", "no-cache"}, 200, "httpcache; fwd=request; stored", 2},
+		{"Pragma: no-cache", true, 0, []string{"Pragma", "no-cache"}, 200, "httpcache; fwd=request; stored", 2},
+		{"Pragma ignored beside Cache-Control", true, 0, []string{"Pragma", "no-cache", "Cache-Control", "max-stale"}, 200, "httpcache; hit", 1},
+		{"max-age too old", true, 10 * time.Second, []string{"Cache-Control", "max-age=5"}, 200, "httpcache; fwd=request; stored", 2},
+		{"max-age young enough", true, 10 * time.Second, []string{"Cache-Control", "max-age=20"}, 200, "httpcache; hit", 1},
+		{"min-fresh unmet", true, 50 * time.Second, []string{"Cache-Control", "min-fresh=20"}, 200, "httpcache; fwd=request; stored", 2},
+		{"min-fresh met", true, 30 * time.Second, []string{"Cache-Control", "min-fresh=20"}, 200, "httpcache; hit", 1},
+		{"max-stale allows stale", true, 70 * time.Second, []string{"Cache-Control", "max-stale=20"}, 200, "httpcache; hit; detail=max-stale", 1},
+		{"max-stale too short", true, 90 * time.Second, []string{"Cache-Control", "max-stale=20"}, 200, "httpcache; fwd=stale; stored", 2},
+		{"max-stale without a value", true, 90 * time.Second, []string{"Cache-Control", "max-stale"}, 200, "httpcache; hit; detail=max-stale", 1},
+		{"only-if-cached hit", true, 0, []string{"Cache-Control", "only-if-cached"}, 200, "httpcache; hit", 1},
+		{"only-if-cached stale", true, 70 * time.Second, []string{"Cache-Control", "only-if-cached"}, 504, "httpcache; fwd=stale; detail=only-if-cached", 1},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			e := newEnv(t, httpcache.Options{})
+			e.cache = httpcache.New(e.store, httpcache.Options{Clock: e.clock.Now, RequestDirectives: tc.honour})
+			c := respond(200, map[string]string{"Cache-Control": "max-age=60", "Last-Modified": lmStr}, "x")
+			h := e.cache.Handler(c)
+			do(t, h, get("/d"))
+			e.clock.Advance(tc.advance)
+			res := do(t, h, get("/d", tc.header...))
+			if res.status != tc.status || res.cacheStatus() != tc.cs || c.n() != tc.calls {
+				t.Fatalf("got %d %q with %d calls; want %d %q with %d", res.status, res.cacheStatus(), c.n(), tc.status, tc.cs, tc.calls)
+			}
+		})
+	}
+}
+
+// TestOnlyIfCachedMiss: nothing stored at all gives 504 without calling the
+// handler.
+func TestOnlyIfCachedMiss(t *testing.T) {
+	e := newEnv(t, httpcache.Options{})
+	e.cache = httpcache.New(e.store, httpcache.Options{Clock: e.clock.Now, RequestDirectives: true})
+	c := respond(200, maxAge("60"), "x")
+	res := do(t, e.cache.Handler(c), get("/none", "Cache-Control", "only-if-cached"))
+	if res.status != http.StatusGatewayTimeout || c.n() != 0 {
+		t.Fatalf("%d, %d calls", res.status, c.n())
+	}
+}

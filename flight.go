@@ -1,0 +1,73 @@
+package httpcache
+
+import "sync"
+
+// flights collapse concurrent requests for one key into one handler call:
+// the first (the leader) runs the handler, the others wait for its result.
+//
+// golang.org/x/sync/singleflight runs the shared function on a goroutine of
+// its own, and turns a panic in it into a crash of the program. Here the
+// leader's handler must run on the leader's own request goroutine: it writes
+// through to the leader's client as it goes, reaches Flush and Hijack through
+// the leader's ResponseWriter, and a panic must reach net/http's recovery
+// like any other. So the leader runs the handler itself and publishes what
+// it stored; the waiters only wait, each bounded by its own request context.
+type flights struct {
+	mu sync.Mutex
+	m  map[string]*flight
+}
+
+// flight is one collapsed fetch of a key.
+type flight struct {
+	done chan struct{} // closed when the leader has its result
+
+	// Set by the leader before done is closed; read-only afterwards.
+	result *entry // what the leader stored (decoded), or nil
+	stale  *entry // a stale entry the leader served in place of an error
+	status string // the Cache-Status value it was served with
+}
+
+// lead makes the caller the leader of key's flight, or returns the flight
+// in progress (leader false) for the caller to wait on.
+func (fs *flights) lead(key string) (f *flight, leader bool) {
+	fs.mu.Lock()
+	defer fs.mu.Unlock()
+	if f, ok := fs.m[key]; ok {
+		return f, false
+	}
+	if fs.m == nil {
+		fs.m = make(map[string]*flight)
+	}
+	f = &flight{done: make(chan struct{})}
+	fs.m[key] = f
+	return f, true
+}
+
+// tryLead makes the caller the leader of key's flight if there is none.
+func (fs *flights) tryLead(key string) (*flight, bool) {
+	f, leader := fs.lead(key)
+	if !leader {
+		return nil, false
+	}
+	return f, true
+}
+
+// land publishes the leader's result and wakes the waiters. With keep, the
+// finished flight stays findable until forget: requests that arrive while
+// its entry is still being written to a networked store then take the
+// result instead of running the handler again.
+func (fs *flights) land(key string, f *flight, keep bool) {
+	close(f.done)
+	if !keep {
+		fs.forget(key, f)
+	}
+}
+
+// forget removes key's flight, if it is still f.
+func (fs *flights) forget(key string, f *flight) {
+	fs.mu.Lock()
+	if fs.m[key] == f {
+		delete(fs.m, key)
+	}
+	fs.mu.Unlock()
+}

@@ -1,0 +1,325 @@
+package httpcache
+
+import (
+	"bytes"
+	"context"
+	"maps"
+	"net/http"
+	"time"
+)
+
+// serveCacheable serves a GET or HEAD: from the cache when a stored response
+// may be used, else from the handler (conditionally, when a stale response
+// can be revalidated), storing what the policy allows.
+func (h *handler) serveCacheable(w http.ResponseWriter, r *http.Request, outer *miss) {
+	rt, c := h.rt, h.rt.c
+	var lk lookup
+	if outer != nil && outer.rt.keys.sameKeys(rt.keys) {
+		// The enclosing layer looked this key up a moment ago and
+		// missed; its buffers stay alive until it returns. This layer
+		// fetches in its place, leading its flight.
+		lk = outer.lk
+		lk.bufp = nil
+		// The request as the client sent it: the outer layer may have
+		// swapped its conditionals for the stale entry's validators.
+		h.fetchLed(w, outer.req.WithContext(r.Context()), lk, c.now(), outer.lead.take())
+		return
+	} else {
+		lk = c.lookup(r.Context(), rt, r)
+	}
+	now := c.now()
+	var cd clientDirectives
+	if c.opts.RequestDirectives {
+		cd = requestDirectives(r)
+	}
+	if e := lk.found; e != nil {
+		switch e.usable(now, cd) {
+		case useFresh:
+			c.serveHit(w, r, e, e.age(now), c.status.hit)
+			lk.release()
+			return
+		case useStale:
+			c.stats.stale.Add(1)
+			c.serveHit(w, r, e, e.age(now), c.status.hitMaxStale)
+			lk.release()
+			return
+		case useStaleRefresh:
+			c.stats.stale.Add(1)
+			c.serveHit(w, r, e, e.age(now), c.status.hitRevalidating)
+			h.refresh(r, lk.flightKey())
+			lk.release()
+			return
+		}
+		if cd != (clientDirectives{}) && e.usable(now, clientDirectives{}) != useForward {
+			lk.fwd = fwdRequest // usable, but not for what the client asked
+		}
+	}
+	if cd.onlyIfCached {
+		c.stats.misses.Add(1)
+		c.markBypass(w.Header(), lk.fwd, detailOnlyIfCached)
+		w.WriteHeader(http.StatusGatewayTimeout) // RFC 9111 §5.2.1.7
+		lk.release()
+		return
+	}
+	c.stats.misses.Add(1)
+	h.forward(w, r, lk, now)
+}
+
+// forward sends a request the cache cannot answer to the handler. Concurrent
+// GETs for one key collapse into one handler call: the first leads, the
+// others wait for its result and are served from it when it is storable and
+// fits their request, or else call the handler themselves.
+func (h *handler) forward(w http.ResponseWriter, r *http.Request, lk lookup, now time.Time) {
+	c := h.rt.c
+	if r.Method != http.MethodGet {
+		// A HEAD response stores nothing to share: never lead with it.
+		h.fetch(w, r, lk, now, nil, "")
+		return
+	}
+	key := lk.flightKey()
+	f, leader := c.flights.lead(key)
+	if !leader {
+		if c.await(w, r, h.rt, &lk, f) {
+			lk.release()
+			return
+		}
+		f = nil // not served from the flight: fetch alone
+	}
+	h.fetch(w, r, lk, now, f, key)
+}
+
+// flightKey names the fetch of lk's response: the primary key, narrowed to
+// the variant when the URL's Vary index is known.
+func (lk *lookup) flightKey() string {
+	if lk.index == nil {
+		return lk.pk
+	}
+	return lk.pk + "|" + string(lk.varyKey)
+}
+
+// await waits for flight f, bounded by the request's context, and serves
+// its result if that fits r. It reports whether r was answered (or its
+// client went away).
+func (c *Cache) await(w http.ResponseWriter, r *http.Request, rt *route, lk *lookup, f *flight) bool {
+	c.stats.waiting.Add(1)
+	select {
+	case <-f.done:
+		c.stats.waiting.Add(-1)
+	case <-r.Context().Done():
+		c.stats.waiting.Add(-1)
+		return true // the client has gone: there is nobody to answer
+	}
+	now := c.now()
+	if e := f.result; e != nil && c.fits(rt, e, lk, r) && e.usable(now, clientDirectives{}) == useFresh {
+		c.stats.coalesced.Add(1)
+		c.serveHit(w, r, e, e.age(now), []string{c.status.collapsed(lk.fwd)})
+		return true
+	}
+	if e := f.stale; e != nil && c.fits(rt, e, lk, r) {
+		c.stats.coalesced.Add(1)
+		c.stats.stale.Add(1)
+		c.serveHit(w, r, e, e.age(now), []string{f.status})
+		return true
+	}
+	return false
+}
+
+// fits reports whether the response e, fetched for another request, may
+// answer r: same URL, and the same normalised values for every header e
+// varies on.
+func (c *Cache) fits(rt *route, e *entry, lk *lookup, r *http.Request) bool {
+	if !bytes.Equal(e.url, lk.material) {
+		return false
+	}
+	if len(e.varyNames) == 0 {
+		return true
+	}
+	return bytes.Equal(rt.vary.AppendKey(nil, e.varyNames, r.Header), e.varyKey)
+}
+
+// miss is the state of one request served by the handler: it decides at
+// WriteHeader what happens to the response, and is found through the
+// request context by nested layers (which then take over) and by handlers
+// adding tags.
+type miss struct {
+	rt          *route
+	req         *http.Request // as the client sent it
+	lk          lookup
+	above       http.Header // header set by middleware above, before the handler
+	requestTime time.Time
+	// responseTime is when the final header was written.
+	responseTime time.Time
+	decision     decision
+	delegated    bool // an inner layer of the same Cache handles this request
+
+	stale        *entry // the stored response, being revalidated or kept for errors
+	validated    bool   // the handler was asked with stale's validators
+	staleIfError bool   // a 5xx or panic may be answered with stale
+	notModified  bool   // the handler answered 304 to the validators
+	failStatus   int    // the 5xx (500 for a panic) kept from the client
+	lead         *leadership
+}
+
+// leadership is a fetch's hold on its key's flight. A nested layer of the
+// same Cache that takes the request over takes the flight with it.
+type leadership struct {
+	f       *flight
+	key     string
+	result  *entry // what was stored, for the waiters
+	writing bool   // a write is under way; it forgets the flight when done
+}
+
+// take hands the flight to a nested layer.
+func (l *leadership) take() *leadership {
+	t := &leadership{f: l.f, key: l.key}
+	l.f = nil
+	return t
+}
+
+// land publishes the result and wakes the waiters, unless the flight was
+// handed on. It runs on panics too: the waiters then fetch for themselves.
+func (l *leadership) land(c *Cache) {
+	if l.f == nil {
+		return
+	}
+	l.f.result = l.result
+	close(l.f.done)
+	if !l.writing {
+		c.flights.forget(l.key, l.f)
+	}
+}
+
+// onDone is the callback for the writes of the result: the flight stays
+// findable until they are done.
+func (l *leadership) onDone(c *Cache) func() {
+	if l.f == nil {
+		return func() {}
+	}
+	f, key := l.f, l.key
+	return func() { c.flights.forget(key, f) }
+}
+
+// fetch runs the handler for r, as the leader of flight f when f is not
+// nil, and answers and lands the flight with what came of it.
+func (h *handler) fetch(w http.ResponseWriter, r *http.Request, lk lookup, now time.Time, f *flight, key string) {
+	h.fetchLed(w, r, lk, now, &leadership{f: f, key: key})
+}
+
+func (h *handler) fetchLed(w http.ResponseWriter, r *http.Request, lk lookup, now time.Time, lead *leadership) {
+	c := h.rt.c
+	defer lk.release()
+	defer lead.land(c)
+	stale := lk.found
+	for attempt := 0; ; attempt++ {
+		m := &miss{rt: h.rt, req: r, lk: lk, requestTime: now, stale: stale, lead: lead}
+		m.staleIfError = stale != nil && stale.mayServeOnError(now)
+		m.validated = attempt == 0 && stale != nil && stale.hasValidators()
+		if len(w.Header()) > 0 {
+			// Remember what the middleware above us already set (CORS
+			// headers, a request ID): that is theirs to set on every
+			// request, not part of this response to replay on hits.
+			m.above = maps.Clone(w.Header())
+		}
+		cw := newCaptureWriter(w, m, c.opts.MaxBodySize)
+		h.run(cw, m)
+		switch {
+		case m.delegated:
+			cw.release()
+			return
+		case m.notModified:
+			e, ok := c.freshen(r.Context(), m, cw.header, lead.onDone(c))
+			cw.release()
+			if !ok {
+				now = c.now()
+				continue // the 304 was for another representation: ask again
+			}
+			lead.writing, lead.result = true, e
+			c.stats.revalidated.Add(1)
+			restoreHeader(w.Header(), m.above)
+			c.serveHit(w, r, e, e.age(c.now()), []string{c.status.forwardStatus(fwdStale, http.StatusNotModified, true, "")})
+			return
+		case m.failStatus != 0:
+			cw.release()
+			c.stats.stale.Add(1)
+			st := c.status.forwardStatus(fwdStale, m.failStatus, false, detailStaleIfError)
+			if lead.f != nil {
+				lead.f.stale, lead.f.status = stale, st
+			}
+			restoreHeader(w.Header(), m.above)
+			c.serveHit(w, r, stale, stale.age(c.now()), []string{st})
+			return
+		}
+		if !cw.wroteHeader && !cw.hijacked {
+			cw.WriteHeader(http.StatusOK) // what net/http does for a silent handler
+		}
+		if m.decision.store && cw.complete() && !hasTrailers(w.Header()) {
+			lead.writing = true
+			lead.result = c.storeResponse(r.Context(), m, cw, lead.onDone(c))
+		}
+		cw.release()
+		return
+	}
+}
+
+// run calls the handler. A panic is recovered only when a stale response
+// may replace it and nothing has reached the client yet; otherwise it goes
+// on, untouched, to the server's recovery.
+func (h *handler) run(cw *captureWriter, m *miss) {
+	req := m.req
+	if m.validated {
+		req = withValidators(req, m.stale)
+	}
+	ctx := context.WithValue(req.Context(), missKey{h.rt.c}, m)
+	defer func() {
+		if v := recover(); v != nil {
+			if v == http.ErrAbortHandler || !m.staleIfError || cw.sent() || m.delegated {
+				panic(v)
+			}
+			m.failStatus = http.StatusInternalServerError
+			h.rt.c.log.Error("httpcache: handler panicked; serving the stale response (stale-if-error)",
+				"panic", v, "url", m.req.URL.String())
+		}
+	}()
+	h.next.ServeHTTP(cw, req.WithContext(ctx))
+}
+
+// writeHeader decides, when the handler's final header is about to go
+// out, what happens to the response, and adds this cache's Cache-Status.
+func (m *miss) writeHeader(status int, h http.Header) hookAction {
+	if m.delegated {
+		return actionPass
+	}
+	c := m.rt.c
+	m.responseTime = c.now()
+	switch {
+	case m.validated && status == http.StatusNotModified:
+		m.notModified = true
+		return actionSuppress
+	case m.staleIfError && status >= 500:
+		m.failStatus = status
+		return actionSuppress
+	}
+	d := m.rt.policy.decide(exchange{
+		req:          m.req,
+		status:       status,
+		header:       h,
+		requestTime:  m.requestTime,
+		responseTime: m.responseTime,
+	})
+	if d.store && contentLength(h) > c.opts.MaxBodySize {
+		d = decision{reason: reasonTooLarge}
+	}
+	m.decision = d
+	appendStatus(h, c.status.forward(m.lk.fwd, d.store, d.reason))
+	if d.store {
+		return actionCapture
+	}
+	return actionPass
+}
+
+// restoreHeader puts h back as the middleware above left it, dropping what
+// the handler set for a response the cache kept from the client.
+func restoreHeader(h, above http.Header) {
+	clear(h)
+	maps.Copy(h, above)
+}

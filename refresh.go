@@ -1,0 +1,59 @@
+package httpcache
+
+import (
+	"context"
+	"net/http"
+	"time"
+)
+
+// defaultRefreshTimeout bounds a background refresh when
+// Options.RefreshTimeout is zero.
+const defaultRefreshTimeout = 30 * time.Second
+
+// refresh fetches r's response again in the background, to replace the stale
+// one just served under stale-while-revalidate: one refresh per key at a time
+// (it leads the key's flight, so concurrent misses wait for it too), on a
+// context detached from r's client and bounded by Options.RefreshTimeout,
+// revalidating when the stale response has validators. An error or a panic
+// in the handler keeps the stale response; a panic is logged, not raised,
+// since no server is there to recover it.
+func (h *handler) refresh(r *http.Request, key string) {
+	c := h.rt.c
+	f, ok := c.flights.tryLead(key)
+	if !ok {
+		return // a fetch of this key is under way already
+	}
+	r2 := r.Clone(context.WithoutCancel(r.Context()))
+	for _, name := range []string{"If-None-Match", "If-Modified-Since", "Cache-Control", "Pragma"} {
+		delete(r2.Header, name) // the client's, not the refresh's
+	}
+	go func() {
+		ctx, cancel := context.WithTimeout(r2.Context(), orDefault(c.opts.RefreshTimeout, defaultRefreshTimeout))
+		defer cancel()
+		defer func() {
+			if v := recover(); v != nil {
+				c.log.Error("httpcache: handler panicked in a background refresh; the stale response stays",
+					"panic", v, "url", r2.URL.String())
+			}
+		}()
+		r3 := r2.WithContext(ctx)
+		lk := c.lookup(ctx, h.rt, r3)
+		now := c.now()
+		if e := lk.found; e != nil && e.usable(now, clientDirectives{}) == useFresh {
+			// Refreshed by another process meanwhile.
+			f.result = e
+			close(f.done)
+			c.flights.forget(key, f)
+			lk.release()
+			return
+		}
+		h.fetchLed(&discard{h: http.Header{}}, r3, lk, now, &leadership{f: f, key: key})
+	}()
+}
+
+// discard is the ResponseWriter of a background refresh: nobody reads it.
+type discard struct{ h http.Header }
+
+func (d *discard) Header() http.Header         { return d.h }
+func (d *discard) WriteHeader(int)             {}
+func (d *discard) Write(p []byte) (int, error) { return len(p), nil }

@@ -1,0 +1,107 @@
+package httpcache
+
+import (
+	"context"
+	"maps"
+	"net/http"
+)
+
+// hasValidators reports whether e can be revalidated: it has an ETag or a
+// Last-Modified to send back (RFC 9111 §4.3.1).
+func (e *entry) hasValidators() bool {
+	return len(e.header["Etag"]) > 0 || len(e.header["Last-Modified"]) > 0
+}
+
+// withValidators returns a copy of r asking the handler whether e is still
+// current: If-None-Match with its ETag, If-Modified-Since with its
+// Last-Modified. The client's own conditionals are removed: they are
+// evaluated by the cache against whatever it ends up serving. Handlers built
+// on http.ServeContent answer such requests with 304 by themselves.
+func withValidators(r *http.Request, e *entry) *http.Request {
+	r2 := r.Clone(r.Context())
+	h := r2.Header
+	delete(h, "If-None-Match")
+	delete(h, "If-Modified-Since")
+	if v := e.header["Etag"]; len(v) > 0 {
+		h["If-None-Match"] = []string{v[0]}
+	}
+	if v := e.header["Last-Modified"]; len(v) > 0 {
+		h["If-Modified-Since"] = []string{v[0]}
+	}
+	return r2
+}
+
+// notFreshened are the stored fields a 304 does not replace: the ones that
+// describe the stored body, which the 304 did not send (RFC 9111 §3.2), and
+// those never stored.
+var notFreshened = map[string]bool{
+	"Content-Length": true, "Content-Encoding": true, "Content-Type": true,
+	"Content-Range": true, "Transfer-Encoding": true,
+	"Age": true, "Cache-Status": true, "Set-Cookie": true,
+}
+
+// freshen updates the stale response m.stale with the header of the 304
+// the handler answered (RFC 9111 §4.3.4): the 304's fields replace the
+// stored ones, freshness is computed anew from the result, and it is stored
+// again unless the new header forbids it. It returns the updated entry to
+// serve, and false when the 304 names another representation (a different
+// strong ETag), which must then be fetched in full.
+func (c *Cache) freshen(ctx context.Context, m *miss, h304 http.Header, onDone func()) (*entry, bool) {
+	old := m.stale
+	if tag := h304["Etag"]; len(tag) > 0 && !sameETag(tag[0], old.header["Etag"]) {
+		return nil, false
+	}
+	merged := make(http.Header, len(old.header)+4)
+	maps.Copy(merged, old.header)
+	named := connectionNamed(h304)
+	for k, v := range h304 {
+		if hopByHop[k] || named[k] || notFreshened[k] {
+			continue
+		}
+		if a, ok := m.above[k]; ok && sameValues(a, v) {
+			continue
+		}
+		merged[k] = v
+	}
+	if len(h304["Date"]) == 0 {
+		// The stored Date would make the response look as old as the
+		// first fetch: this exchange is its new origin time.
+		merged["Date"] = []string{m.responseTime.UTC().Format(http.TimeFormat)}
+	}
+	if age := h304["Age"]; len(age) > 0 {
+		merged["Age"] = age // counts for the new freshness, is not stored
+	}
+	d := m.rt.policy.decide(exchange{
+		req:          m.req,
+		status:       old.status,
+		header:       merged,
+		requestTime:  m.requestTime,
+		responseTime: m.responseTime,
+	})
+	delete(merged, "Age")
+	e := &entry{kind: kindResponse, status: old.status, header: merged, body: old.body}
+	if !d.store {
+		// Current, but no longer storable (the 304 said no-store, say):
+		// serve it this once and drop the stored copy.
+		c.remove(context.WithoutCancel(ctx), m.lk.pk)
+		onDone()
+		e.responseTime, e.initialAge, e.lifetime = m.responseTime.UnixNano(), d.initialAge, d.lifetime
+		return e, true
+	}
+	// The variant keeps its place: same Vary list (a 304 does not change
+	// what the body varies on), same request values, same index epoch.
+	d.varyNames = old.varyNames
+	return c.storeEntry(ctx, m, e, d, onDone), true
+}
+
+// sameETag reports whether etag names the same representation as the
+// stored ETag list (weak comparison, RFC 9110 §8.8.3.2, which is what a 304
+// to If-None-Match promises).
+func sameETag(etag string, stored []string) bool {
+	if len(stored) == 0 {
+		return true // a Last-Modified validation: nothing to compare
+	}
+	a, ok1 := opaqueTag(etag)
+	b, ok2 := opaqueTag(stored[0])
+	return ok1 && ok2 && a == b
+}

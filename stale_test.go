@@ -1,0 +1,286 @@
+package httpcache_test
+
+import (
+	"bytes"
+	"fmt"
+	"io"
+	"net/http"
+	"net/http/httptest"
+	"strings"
+	"sync/atomic"
+	"testing"
+	"time"
+
+	"github.com/seedcache/httpcache"
+)
+
+// versioned answers with its current version, with the Cache-Control in cc;
+// while blocked is set, each call waits on release first.
+type versioned struct {
+	version atomic.Int64
+	calls   atomic.Int64
+	cc      atomic.Value // string
+	status  atomic.Int64 // 0: 200
+	panics  atomic.Bool
+	blocked atomic.Bool
+	release chan struct{}
+}
+
+func newVersioned(cc string) *versioned {
+	v := &versioned{release: make(chan struct{})}
+	v.cc.Store(cc)
+	return v
+}
+
+func (v *versioned) ServeHTTP(w http.ResponseWriter, r *http.Request) {
+	v.calls.Add(1)
+	if v.blocked.Load() {
+		<-v.release
+	}
+	if v.panics.Load() {
+		panic("handler failed")
+	}
+	if s := v.status.Load(); s != 0 {
+		http.Error(w, "backend down", int(s))
+		return
+	}
+	w.Header().Set("Cache-Control", v.cc.Load().(string))
+	fmt.Fprintf(w, "v%d", v.version.Load())
+}
+
+func TestStaleWhileRevalidate(t *testing.T) {
+	for _, tc := range []struct {
+		name string
+		opts httpcache.Options
+		cc   string
+	}{
+		{"directive", httpcache.Options{}, "max-age=10, stale-while-revalidate=30"},
+		{"route grace", httpcache.Options{Policy: httpcache.Policy{StaleWhileRevalidate: 30 * time.Second}}, "max-age=10"},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			e := newEnv(t, tc.opts)
+			v := newVersioned(tc.cc)
+			h := e.cache.Handler(v)
+			do(t, h, get("/swr"))
+			e.clock.Advance(15 * time.Second)
+
+			// The handler now hangs: stale responses are served at once,
+			// and only one refresh runs however many requests come.
+			v.version.Store(1)
+			v.blocked.Store(true)
+			for i := range 5 {
+				res := do(t, h, get("/swr"))
+				if res.body != "v0" || res.cacheStatus() != "httpcache; hit; detail=stale-while-revalidate" {
+					t.Fatalf("request %d: %q %q", i, res.body, res.cacheStatus())
+				}
+			}
+			waitFor(t, "the refresh", func() bool { return v.calls.Load() == 2 })
+			close(v.release)
+			waitFor(t, "the refreshed entry", func() bool { return e.cache.Stats().Stores == 2 })
+			res := do(t, h, get("/swr"))
+			if res.body != "v1" || !isHit(res) || v.calls.Load() != 2 {
+				t.Fatalf("after the refresh: %q %q, %d handler calls", res.body, res.cacheStatus(), v.calls.Load())
+			}
+			// Past the window, a stale response is not served.
+			e.clock.Advance(45 * time.Second)
+			if res := do(t, h, get("/swr")); res.body != "v1" || isHit(res) {
+				t.Fatalf("past the window: %q %q", res.body, res.cacheStatus())
+			}
+		})
+	}
+}
+
+// TestStaleWhileRevalidateRefreshFails: an error in the background refresh
+// keeps the stale response.
+func TestStaleWhileRevalidateRefreshFails(t *testing.T) {
+	for _, failure := range []string{"500", "panic"} {
+		t.Run(failure, func(t *testing.T) {
+			e := newEnv(t, httpcache.Options{Logger: discardLogger()})
+			v := newVersioned("max-age=10, stale-while-revalidate=60")
+			h := e.cache.Handler(v)
+			do(t, h, get("/r"))
+			e.clock.Advance(20 * time.Second)
+			if failure == "500" {
+				v.status.Store(500)
+			} else {
+				v.panics.Store(true)
+			}
+			do(t, h, get("/r"))
+			waitFor(t, "the failed refresh", func() bool { return v.calls.Load() == 2 })
+			e.cache.Wait()
+			time.Sleep(10 * time.Millisecond) // let the refresh goroutine unwind
+			res := do(t, h, get("/r"))
+			if res.body != "v0" || !strings.Contains(res.cacheStatus(), "stale-while-revalidate") {
+				t.Fatalf("after a failed refresh: %q %q", res.body, res.cacheStatus())
+			}
+		})
+	}
+}
+
+func TestMustRevalidateNeverServedStale(t *testing.T) {
+	for _, cc := range []string{
+		"max-age=10, must-revalidate, stale-while-revalidate=60, stale-if-error=60",
+		"max-age=10, proxy-revalidate, stale-while-revalidate=60",
+		"s-maxage=10, stale-while-revalidate=60",
+	} {
+		e := newEnv(t, httpcache.Options{Policy: httpcache.Policy{StaleWhileRevalidate: time.Minute, StaleIfError: time.Minute}})
+		v := newVersioned(cc)
+		h := e.cache.Handler(v)
+		do(t, h, get("/m"))
+		e.clock.Advance(20 * time.Second)
+		v.version.Store(1)
+		if res := do(t, h, get("/m")); res.body != "v1" {
+			t.Fatalf("%s: stale response served: %q %q", cc, res.body, res.cacheStatus())
+		}
+		e.clock.Advance(20 * time.Second)
+		v.status.Store(503)
+		if res := do(t, h, get("/m")); res.status != 503 {
+			t.Fatalf("%s: stale response served on error: %d %q", cc, res.status, res.body)
+		}
+	}
+}
+
+func TestStaleIfError(t *testing.T) {
+	for _, tc := range []struct {
+		name string
+		opts httpcache.Options
+		cc   string
+	}{
+		{"directive", httpcache.Options{}, "max-age=10, stale-if-error=60"},
+		{"route grace", httpcache.Options{Policy: httpcache.Policy{StaleIfError: time.Minute}}, "max-age=10"},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			e := newEnv(t, tc.opts)
+			e.cache = httpcache.New(e.store, httpcache.Options{Clock: e.clock.Now, Policy: tc.opts.Policy, Logger: discardLogger()})
+			v := newVersioned(tc.cc)
+			h := e.cache.Handler(v)
+			do(t, h, get("/e"))
+			e.clock.Advance(30 * time.Second)
+
+			v.status.Store(500)
+			res := do(t, h, get("/e"))
+			if res.status != 200 || res.body != "v0" || res.cacheStatus() != "httpcache; fwd=stale; fwd-status=500; detail=stale-if-error" {
+				t.Fatalf("500 inside the window: %d %q %q", res.status, res.body, res.cacheStatus())
+			}
+			if res.header.Get("X-Content-Type-Options") != "" { // set by http.Error
+				t.Fatalf("the error response's headers leaked into the stale response: %v", res.header)
+			}
+			v.status.Store(0)
+			v.panics.Store(true)
+			if res := do(t, h, get("/e")); res.status != 200 || res.body != "v0" {
+				t.Fatalf("panic inside the window: %d %q", res.status, res.body)
+			}
+
+			// Outside the window the error, and the panic, go through.
+			e.clock.Advance(time.Minute)
+			v.panics.Store(false)
+			v.status.Store(502)
+			if res := do(t, h, get("/e")); res.status != 502 {
+				t.Fatalf("502 outside the window: %d %q", res.status, res.body)
+			}
+			v.status.Store(0)
+			v.panics.Store(true)
+			func() {
+				defer func() {
+					if recover() == nil {
+						t.Fatal("a panic outside the window did not reach the server")
+					}
+				}()
+				h.ServeHTTP(httptest.NewRecorder(), httptest.NewRequest("GET", "/e", nil))
+			}()
+		})
+	}
+}
+
+// TestRevalidationWithServeContent: a handler built on http.ServeContent
+// answers the cache's conditional request with 304; the entry is
+// refreshed and the client gets the full response.
+func TestRevalidationWithServeContent(t *testing.T) {
+	e := newEnv(t, httpcache.Options{})
+	content := []byte("<h1>the page</h1>")
+	var calls, conditional atomic.Int64
+	var cc atomic.Value
+	cc.Store("max-age=10")
+	h := e.cache.Handler(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		calls.Add(1)
+		if r.Header.Get("If-None-Match") != "" {
+			conditional.Add(1)
+		}
+		w.Header().Set("Cache-Control", cc.Load().(string))
+		w.Header().Set("Etag", `"page-v1"`)
+		http.ServeContent(w, r, "page.html", lastMod, bytes.NewReader(content))
+	}))
+	do(t, h, get("/page"))
+	e.clock.Advance(15 * time.Second) // stale, and kept to be revalidated
+
+	res := do(t, h, get("/page"))
+	if res.status != 200 || res.body != string(content) || conditional.Load() != 1 {
+		t.Fatalf("revalidation: %d %q, %d conditional calls, %q", res.status, res.body, conditional.Load(), res.cacheStatus())
+	}
+	if res.cacheStatus() != "httpcache; fwd=stale; fwd-status=304; stored" || res.header.Get("Content-Type") != "text/html; charset=utf-8" {
+		t.Fatalf("revalidated response: %q %v", res.cacheStatus(), res.header)
+	}
+	if s := e.cache.Stats(); s.Revalidated != 1 {
+		t.Fatalf("stats %+v", s)
+	}
+	if res := do(t, h, get("/page")); !isHit(res) || res.header.Get("Age") != "0" || calls.Load() != 2 {
+		t.Fatalf("after revalidation: %q age %q, %d calls", res.cacheStatus(), res.header.Get("Age"), calls.Load())
+	}
+	// The client's own conditional is answered by the cache.
+	if res := do(t, h, get("/page", "If-None-Match", `"page-v1"`)); res.status != 304 || !isHit(res) {
+		t.Fatalf("client conditional: %d %q", res.status, res.cacheStatus())
+	}
+
+	// A 304 that changes Cache-Control changes freshness.
+	e.clock.Advance(15 * time.Second)
+	cc.Store("max-age=100")
+	do(t, h, get("/page"))
+	e.clock.Advance(50 * time.Second)
+	if res := do(t, h, get("/page")); !isHit(res) || res.header.Get("Cache-Control") != "max-age=100" {
+		t.Fatalf("new max-age not applied: %q %q", res.cacheStatus(), res.header.Get("Cache-Control"))
+	}
+	if calls.Load() != 3 {
+		t.Fatalf("%d handler calls", calls.Load())
+	}
+}
+
+// TestNoCacheRevalidatesEveryTime: a no-cache response with a validator is
+// stored and revalidated on every use.
+func TestNoCacheRevalidatesEveryTime(t *testing.T) {
+	e := newEnv(t, httpcache.Options{})
+	var calls atomic.Int64
+	h := e.cache.Handler(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		calls.Add(1)
+		w.Header().Set("Cache-Control", "no-cache, max-age=600")
+		w.Header().Set("Etag", `"nc"`)
+		if r.Header.Get("If-None-Match") == `"nc"` {
+			w.WriteHeader(http.StatusNotModified)
+			return
+		}
+		io.WriteString(w, "body")
+	}))
+	do(t, h, get("/nc"))
+	for i := range 3 {
+		res := do(t, h, get("/nc"))
+		if res.status != 200 || res.body != "body" || res.cacheStatus() != "httpcache; fwd=stale; fwd-status=304; stored" {
+			t.Fatalf("use %d: %d %q %q", i, res.status, res.body, res.cacheStatus())
+		}
+	}
+	if calls.Load() != 4 {
+		t.Fatalf("%d handler calls, want one per use", calls.Load())
+	}
+}
+
+func TestGenerateETag(t *testing.T) {
+	e := newEnv(t, httpcache.Options{Policy: httpcache.Policy{GenerateETag: true}})
+	h := e.cache.Handler(respond(200, maxAge("60"), "same body"))
+	do(t, h, get("/g"))
+	res := do(t, h, get("/g"))
+	etag := res.header.Get("Etag")
+	if !isHit(res) || len(etag) < 10 || etag[0] != '"' {
+		t.Fatalf("hit without a generated ETag: %q", etag)
+	}
+	if res := do(t, h, get("/g", "If-None-Match", etag)); res.status != 304 {
+		t.Fatalf("conditional with the generated ETag: %d", res.status)
+	}
+}
