@@ -19,7 +19,8 @@
 // its status is understood and it states its freshness (s-maxage, max-age or
 // Expires), or when a Policy.TTL supplies one for the statuses the RFC calls
 // heuristically cacheable. Never stored: no-store and private responses,
-// no-cache ones (until revalidation is supported), Vary: *, responses to
+// no-cache ones without a validator (with one, they are revalidated on every
+// use), Vary: *, responses to
 // requests with Authorization unless the response says public, s-maxage or
 // must-revalidate, responses that set cookies (unless Policy.StripSetCookie),
 // streamed (flushed) or hijacked responses, responses whose handler panicked
@@ -35,6 +36,14 @@
 // Methods other than GET and HEAD are passed through, and a successful
 // unsafe request (POST, PUT, DELETE, PATCH, …) invalidates the stored
 // responses for its URI.
+//
+// # Stale responses
+//
+// Concurrent misses for one URL collapse into one handler call. Inside a
+// stale-while-revalidate window a stale response is served at once while one
+// background request refreshes it; inside a stale-if-error window it
+// replaces a 5xx or a panic; a stale response with validators is
+// revalidated with a conditional request, and a 304 renews it.
 //
 // # Failure
 //

@@ -5,6 +5,7 @@ import (
 	"io"
 	"net/http"
 	"net/http/httptest"
+	"strings"
 	"time"
 
 	"github.com/go-chi/chi/v5"
@@ -87,4 +88,47 @@ func ExampleCache_With() {
 	// Output:
 	// results for go | httpcache; fwd=uri-miss; stored | cookie "seen=1"
 	// results for go | httpcache; hit | cookie ""
+}
+
+// A handler built on http.ServeContent revalidates for free: once its
+// response is stale, the cache asks with If-None-Match, ServeContent answers
+// 304 without reading the content, and the cache serves its stored copy
+// with its freshness renewed.
+func ExampleCache_revalidation() {
+	now := time.Date(2026, 1, 1, 12, 0, 0, 0, time.UTC)
+	clock := func() time.Time { return now }
+	cache := httpcache.New(memory.New(memory.Options{Clock: clock}), httpcache.Options{Clock: clock})
+
+	reads := 0
+	h := cache.Handler(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		w.Header().Set("Cache-Control", "max-age=60")
+		w.Header().Set("Etag", `"v1"`)
+		http.ServeContent(w, r, "doc.txt", now, readCounter{&reads, strings.NewReader("the document")})
+	}))
+
+	for _, wait := range []time.Duration{0, 0, 90 * time.Second} {
+		now = now.Add(wait)
+		rec := httptest.NewRecorder()
+		h.ServeHTTP(rec, httptest.NewRequest("GET", "/doc.txt", nil))
+		fmt.Printf("%d %q | %s | content read %d times\n", rec.Code, rec.Body.String(), rec.Header().Get("Cache-Status"), reads)
+	}
+	// Output:
+	// 200 "the document" | httpcache; fwd=uri-miss; stored | content read 1 times
+	// 200 "the document" | httpcache; hit | content read 1 times
+	// 200 "the document" | httpcache; fwd=stale; fwd-status=304; stored | content read 1 times
+}
+
+// readCounter is an io.ReadSeeker over s that counts the reads that return
+// content.
+type readCounter struct {
+	n *int
+	*strings.Reader
+}
+
+func (rc readCounter) Read(p []byte) (int, error) {
+	n, err := rc.Reader.Read(p)
+	if n > 0 {
+		*rc.n++
+	}
+	return n, err
 }

@@ -167,12 +167,13 @@ type leadership struct {
 	key     string
 	result  *entry // what was stored, for the waiters
 	writing bool   // a write is under way; it forgets the flight when done
+	unlease func() // gives up the cross-process lease, if one was taken
 }
 
 // take hands the flight to a nested layer.
 func (l *leadership) take() *leadership {
-	t := &leadership{f: l.f, key: l.key}
-	l.f = nil
+	t := &leadership{f: l.f, key: l.key, unlease: l.unlease}
+	l.f, l.unlease = nil, nil
 	return t
 }
 
@@ -186,6 +187,13 @@ func (l *leadership) land(c *Cache) {
 	close(l.f.done)
 	if !l.writing {
 		c.flights.forget(l.key, l.f)
+		l.release()
+	}
+}
+
+func (l *leadership) release() {
+	if l.unlease != nil {
+		l.unlease()
 	}
 }
 
@@ -196,7 +204,10 @@ func (l *leadership) onDone(c *Cache) func() {
 		return func() {}
 	}
 	f, key := l.f, l.key
-	return func() { c.flights.forget(key, f) }
+	return func() {
+		c.flights.forget(key, f)
+		l.release()
+	}
 }
 
 // fetch runs the handler for r, as the leader of flight f when f is not
@@ -209,6 +220,15 @@ func (h *handler) fetchLed(w http.ResponseWriter, r *http.Request, lk lookup, no
 	c := h.rt.c
 	defer lk.release()
 	defer lead.land(c)
+	if lead.f != nil && lead.unlease == nil && c.leaser != nil {
+		// Leading in this process; maybe another process leads already.
+		if unlease := c.takeLease(r.Context(), &lk); unlease != nil {
+			lead.unlease = unlease
+		} else if e, ok := h.awaitLeaseHolder(w, r, &lk); ok {
+			lead.result = e
+			return
+		}
+	}
 	stale := lk.found
 	for attempt := 0; ; attempt++ {
 		m := &miss{rt: h.rt, req: r, lk: lk, requestTime: now, stale: stale, lead: lead}

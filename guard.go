@@ -83,7 +83,32 @@ type guardedMulti struct {
 var (
 	_ GuardedStore = (*guarded)(nil)
 	_ MultiGetter  = (*guardedMulti)(nil)
+	_ Leaser       = (*guarded)(nil)
 )
+
+// Lease takes a lease on the guarded store. A store that is not a Leaser
+// grants every lease: there is nothing to coordinate with.
+func (g *guarded) Lease(ctx context.Context, name, token string, ttl time.Duration) (bool, error) {
+	l, ok := g.store.(Leaser)
+	if !ok {
+		return true, nil
+	}
+	var got bool
+	err := g.do(ctx, func(ctx context.Context) (err error) {
+		got, err = l.Lease(ctx, name, token, ttl)
+		return err
+	})
+	return got, err
+}
+
+// Release gives up a lease on the guarded store.
+func (g *guarded) Release(ctx context.Context, name, token string) error {
+	l, ok := g.store.(Leaser)
+	if !ok {
+		return nil
+	}
+	return g.do(ctx, func(ctx context.Context) error { return l.Release(ctx, name, token) })
+}
 
 // Guarded reports true: the store is bounded already.
 func (g *guarded) Guarded() bool { return true }

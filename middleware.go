@@ -16,6 +16,7 @@ type Cache struct {
 	store   Store       // guarded, unless it guards itself
 	objects ObjectStore // store, when it keeps decoded entries; else nil
 	multi   MultiGetter // store, when it reads several keys at once (and is not an ObjectStore)
+	leaser  Leaser      // store, when it grants leases and Options.Lease is on
 	hints   hints       // Vary hints, for multi
 	opts    Options
 	now     func() time.Time
@@ -76,6 +77,7 @@ func New(store Store, opts Options) *Cache {
 		status: newStatusValues(opts.Name),
 	}
 	c.objects, _ = store.(ObjectStore)
+	original := store
 	if g, ok := store.(GuardedStore); !ok || !g.Guarded() {
 		store = Guard(store, c.guardOptions())
 		c.objects = nil // every read goes through the guard
@@ -84,6 +86,9 @@ func New(store Store, opts Options) *Cache {
 	if m, ok := store.(MultiGetter); ok && c.objects == nil {
 		c.multi = m
 		c.hints.init()
+	}
+	if _, ok := original.(Leaser); ok && opts.Lease.TTL > 0 {
+		c.leaser = store.(Leaser) // the guard passes leases through
 	}
 	l, ok := store.(LocalStore)
 	c.writes.init(ok && l.Local(), orDefault(opts.MaxPendingWrites, defaultMaxPendingWrites))

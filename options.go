@@ -70,6 +70,12 @@ type Options struct {
 	// (stores/memory, stores/tiered, or one already wrapped by Guard).
 	Guard GuardOptions
 
+	// Lease turns on the cross-process fill lease, for stores that grant
+	// leases (stores/redis): processes sharing the store then fill a
+	// missing URL once between them, not once each. Off by default:
+	// in-process coalescing needs no lease.
+	Lease LeaseOptions
+
 	// MaxPendingWrites bounds the writes to a networked store that run in
 	// the background after the response has been sent; writes beyond it are
 	// dropped (and counted in Stats), never queued without bound. If zero,

@@ -50,8 +50,9 @@ func run(ctx context.Context, args []string, stderr io.Writer, ready chan<- stri
 
 	logger := slog.New(slog.NewTextHandler(stderr, nil))
 	// The zero Policy is an RFC 9111 shared cache: only responses that
-	// state their own freshness are stored.
-	cache := httpcache.New(store, httpcache.Options{Logger: logger})
+	// state their own freshness are stored. As a shared cache in front of
+	// an origin, it honours the clients' own Cache-Control too.
+	cache := httpcache.New(store, httpcache.Options{Logger: logger, RequestDirectives: true})
 	proxy := &httputil.ReverseProxy{
 		Rewrite: func(r *httputil.ProxyRequest) {
 			r.SetURL(origin)

@@ -58,12 +58,28 @@ func newApp(cache *httpcache.Cache) http.Handler {
 		page(w, "Logged in", "Set-Cookie — not stored.")
 	})
 
+	// Revalidation for free: http.ServeContent answers the cache's
+	// conditional requests with 304, so once the 10 s are up the cache
+	// asks "still this?" instead of fetching the file again. Up to a
+	// minute past that, a stale copy is served at once while one
+	// background request refreshes it, and for an hour it stands in for
+	// errors.
+	r.Get("/report.txt", func(w http.ResponseWriter, r *http.Request) {
+		w.Header().Set("Cache-Control", "max-age=10, stale-while-revalidate=60, stale-if-error=3600")
+		w.Header().Set("Etag", `"report-v1"`)
+		http.ServeContent(w, r, "report.txt", reportModTime, strings.NewReader(report))
+	})
+
 	// POST invalidates the stored /articles (RFC 9111 §4.4).
 	r.Post("/articles", func(w http.ResponseWriter, r *http.Request) {
 		w.WriteHeader(http.StatusNoContent)
 	})
 	return r
 }
+
+var reportModTime = time.Date(2026, 11, 1, 9, 0, 0, 0, time.UTC)
+
+const report = "Quarterly report: all systems nominal.\n"
 
 // page writes a small HTML page stamped with when it was generated, so
 // cached copies are easy to tell apart.

@@ -46,6 +46,7 @@ func TestServerRoutes(t *testing.T) {
 		{"vary on language", "/hello", []string{"Accept-Language", "fr-CH, fr;q=0.9"}, true},
 		{"private", "/account", nil, false},
 		{"sets a cookie", "/login", nil, false},
+		{"ServeContent", "/report.txt", nil, true},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {

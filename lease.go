@@ -1,0 +1,95 @@
+package httpcache
+
+import (
+	"context"
+	"crypto/rand"
+	"encoding/hex"
+	"net/http"
+	"time"
+)
+
+// LeaseOptions configure the cross-process fill lease, off unless TTL is
+// set. In-process coalescing needs none of this; a lease extends it across
+// processes sharing a store that is a Leaser (stores/redis): the first
+// process to miss a URL takes a short lease on it and fetches, and the
+// others, instead of running the handler too, wait a little for its
+// response to appear in the store.
+type LeaseOptions struct {
+	// TTL is how long a lease lasts, and so the longest one process's
+	// fetch can hold the others back (it expires by itself if its holder
+	// dies). If zero, there are no leases.
+	TTL time.Duration
+
+	// Wait is how long a process that did not get the lease waits for the
+	// holder's response before running the handler itself. If zero, TTL.
+	Wait time.Duration
+
+	// Poll is how often a waiting process looks in the store. If zero,
+	// 20 ms.
+	Poll time.Duration
+}
+
+// leaseName is the name of the fill lease on lk's URL.
+func (lk *lookup) leaseName() string { return lk.pk + ":lease" }
+
+// takeLease takes the fill lease on lk's URL for a fetch about to run. It
+// returns a release function to call once the fetch's response is stored
+// (or known not to be), or nil when the lease is held elsewhere. A store
+// that fails or cannot lease grants the lease: leases only save work.
+func (c *Cache) takeLease(ctx context.Context, lk *lookup) (release func()) {
+	noop := func() {}
+	if c.leaser == nil || c.opts.Lease.TTL <= 0 || lk.failed {
+		return noop
+	}
+	var b [12]byte
+	rand.Read(b[:])
+	token, name := hex.EncodeToString(b[:]), lk.leaseName()
+	got, err := c.leaser.Lease(ctx, name, token, c.opts.Lease.TTL)
+	if err != nil {
+		c.storeError("lease", name, err)
+		return noop
+	}
+	if !got {
+		return nil
+	}
+	return func() {
+		if err := c.leaser.Release(context.WithoutCancel(ctx), name, token); err != nil {
+			c.storeError("release", name, err)
+		}
+	}
+}
+
+// awaitLeaseHolder waits, polling the store, for the process holding the
+// lease on lk's URL to store its response, and serves it. It reports
+// whether r was answered; when the wait runs out it was not, and the
+// caller fetches after all.
+func (h *handler) awaitLeaseHolder(w http.ResponseWriter, r *http.Request, lk *lookup) (*entry, bool) {
+	c := h.rt.c
+	wait := orDefault(c.opts.Lease.Wait, c.opts.Lease.TTL)
+	poll := orDefault(c.opts.Lease.Poll, 20*time.Millisecond)
+	timer := time.NewTimer(wait)
+	defer timer.Stop()
+	tick := time.NewTicker(poll)
+	defer tick.Stop()
+	for {
+		select {
+		case <-r.Context().Done():
+			return nil, true
+		case <-timer.C:
+			return nil, false
+		case <-tick.C:
+		}
+		again := c.lookup(r.Context(), h.rt, r)
+		e := again.found
+		again.release()
+		if e == nil {
+			continue
+		}
+		now := c.now()
+		if e.usable(now, clientDirectives{}) == useFresh && (lk.found == nil || e.responseTime > lk.found.responseTime) {
+			c.stats.coalesced.Add(1)
+			c.serveHit(w, r, e, e.age(now), []string{c.status.collapsed(lk.fwd)})
+			return e, true
+		}
+	}
+}
