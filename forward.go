@@ -5,6 +5,9 @@ import (
 	"context"
 	"maps"
 	"net/http"
+	"net/url"
+	"sync"
+	"sync/atomic"
 	"time"
 )
 
@@ -13,20 +16,14 @@ import (
 // can be revalidated), storing what the policy allows.
 func (h *handler) serveCacheable(w http.ResponseWriter, r *http.Request, outer *miss) {
 	rt, c := h.rt, h.rt.c
-	var lk lookup
-	if outer != nil && outer.rt.keys.sameKeys(rt.keys) {
-		// The enclosing layer looked this key up a moment ago and
-		// missed; its buffers stay alive until it returns. This layer
-		// fetches in its place, leading its flight.
-		lk = outer.lk
-		lk.bufp = nil
-		// The request as the client sent it: the outer layer may have
-		// swapped its conditionals for the stale entry's validators.
-		h.fetchLed(w, outer.req.WithContext(r.Context()), lk, c.now(), outer.lead.take())
+	if outer != nil && bytes.Equal(rt.keys.appendMaterial(nil, r), outer.lk.material) {
+		// The enclosing layer looked this very key up a moment ago and
+		// is fetching it: this layer fetches in its place, leading its
+		// flight, under this route's policy.
+		h.fetchLed(w, r, outer.lk.clone(), c.now(), outer.lead.take())
 		return
-	} else {
-		lk = c.lookup(r.Context(), rt, r)
 	}
+	lk := c.lookup(r.Context(), rt, r)
 	now := c.now()
 	var cd clientDirectives
 	if c.opts.RequestDirectives {
@@ -150,7 +147,8 @@ type miss struct {
 	// responseTime is when the final header was written.
 	responseTime time.Time
 	decision     decision
-	delegated    bool // an inner layer of the same Cache handles this request
+	delegated    atomic.Bool // an inner layer of the same Cache handles this request
+	passed       *url.URL    // the URL of the request passed to the handler
 
 	stale        *entry // the stored response, being revalidated or kept for errors
 	validated    bool   // the handler was asked with stale's validators
@@ -161,8 +159,11 @@ type miss struct {
 }
 
 // leadership is a fetch's hold on its key's flight. A nested layer of the
-// same Cache that takes the request over takes the flight with it.
+// same Cache that takes the request over takes the flight with it; a
+// wrapper such as http.TimeoutHandler may run that layer on another
+// goroutine, hence the lock.
 type leadership struct {
+	mu      sync.Mutex
 	f       *flight
 	key     string
 	result  *entry // what was stored, for the waiters
@@ -172,6 +173,8 @@ type leadership struct {
 
 // take hands the flight to a nested layer.
 func (l *leadership) take() *leadership {
+	l.mu.Lock()
+	defer l.mu.Unlock()
 	t := &leadership{f: l.f, key: l.key, unlease: l.unlease}
 	l.f, l.unlease = nil, nil
 	return t
@@ -180,13 +183,17 @@ func (l *leadership) take() *leadership {
 // land publishes the result and wakes the waiters, unless the flight was
 // handed on. It runs on panics too: the waiters then fetch for themselves.
 func (l *leadership) land(c *Cache) {
-	if l.f == nil {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	f := l.f
+	if f == nil {
 		return
 	}
-	l.f.result = l.result
-	close(l.f.done)
+	l.f = nil // landed once
+	f.result = l.result
+	close(f.done)
 	if !l.writing {
-		c.flights.forget(l.key, l.f)
+		c.flights.forget(l.key, f)
 		l.release()
 	}
 }
@@ -200,6 +207,8 @@ func (l *leadership) release() {
 // onDone is the callback for the writes of the result: the flight stays
 // findable until they are done.
 func (l *leadership) onDone(c *Cache) func() {
+	l.mu.Lock()
+	defer l.mu.Unlock()
 	if l.f == nil {
 		return func() {}
 	}
@@ -222,11 +231,13 @@ func (h *handler) fetchLed(w http.ResponseWriter, r *http.Request, lk lookup, no
 	defer lead.land(c)
 	if lead.f != nil && lead.unlease == nil && c.leaser != nil {
 		// Leading in this process; maybe another process leads already.
-		if unlease := c.takeLease(r.Context(), &lk); unlease != nil {
+		if unlease := c.takeLease(r.Context(), lead.key); unlease != nil {
 			lead.unlease = unlease
-		} else if e, ok := h.awaitLeaseHolder(w, r, &lk); ok {
+		} else if e, unlease, ok := h.awaitLeaseHolder(w, r, &lk, lead.key); ok {
 			lead.result = e
 			return
+		} else {
+			lead.unlease = unlease // taken over from a holder that gave up, or nil
 		}
 	}
 	stale := lk.found
@@ -243,20 +254,26 @@ func (h *handler) fetchLed(w http.ResponseWriter, r *http.Request, lk lookup, no
 		cw := newCaptureWriter(w, m, c.opts.MaxBodySize)
 		h.run(cw, m)
 		switch {
-		case m.delegated:
+		case m.delegated.Load():
 			cw.release()
 			return
 		case m.notModified:
-			e, ok := c.freshen(r.Context(), m, cw.header, lead.onDone(c))
+			e, stored, ok := c.freshen(r.Context(), m, cw.header, lead.onDone(c))
 			cw.release()
 			if !ok {
+				restoreHeader(w.Header(), m.above)
 				now = c.now()
 				continue // the 304 was for another representation: ask again
 			}
-			lead.writing, lead.result = true, e
+			if stored {
+				lead.writing, lead.result = true, e
+			}
 			c.stats.revalidated.Add(1)
 			restoreHeader(w.Header(), m.above)
-			c.serveHit(w, r, e, e.age(c.now()), []string{c.status.forwardStatus(fwdStale, http.StatusNotModified, true, "")})
+			if sc := cw.header["Set-Cookie"]; len(sc) > 0 {
+				w.Header()["Set-Cookie"] = sc // this client's, never stored
+			}
+			c.serveHit(w, r, e, e.age(c.now()), []string{c.status.forwardStatus(fwdStale, http.StatusNotModified, stored, "")})
 			return
 		case m.failStatus != 0:
 			cw.release()
@@ -290,9 +307,11 @@ func (h *handler) run(cw *captureWriter, m *miss) {
 		req = withValidators(req, m.stale)
 	}
 	ctx := context.WithValue(req.Context(), missKey{h.rt.c}, m)
+	req = req.WithContext(ctx)
+	m.passed = req.URL
 	defer func() {
 		if v := recover(); v != nil {
-			if v == http.ErrAbortHandler || !m.staleIfError || cw.sent() || m.delegated {
+			if v == http.ErrAbortHandler || !m.staleIfError || cw.sent() || m.delegated.Load() {
 				panic(v)
 			}
 			m.failStatus = http.StatusInternalServerError
@@ -300,13 +319,43 @@ func (h *handler) run(cw *captureWriter, m *miss) {
 				"panic", v, "url", m.req.URL.String())
 		}
 	}()
-	h.next.ServeHTTP(cw, req.WithContext(ctx))
+	h.next.ServeHTTP(cw, req)
+}
+
+// nests reports whether r is the request m passed to its handler (the same
+// URL: middleware between layers passes the request on, perhaps with a new
+// context), reaching another layer of the same Cache, rather than a request
+// the handler made of its own.
+func (m *miss) nests(r *http.Request) bool { return r.URL == m.passed }
+
+// clientConditionals returns r with the client's own If-None-Match and
+// If-Modified-Since in place of the validators m put in to revalidate, for
+// another layer of the Cache that r reaches.
+func (m *miss) clientConditionals(r *http.Request) *http.Request {
+	if !m.validated {
+		return r
+	}
+	h := r.Header
+	inm, ims := m.stale.validators()
+	if !sameValues(h["If-None-Match"], inm) || !sameValues(h["If-Modified-Since"], ims) {
+		return r // not ours
+	}
+	r2 := r.WithContext(r.Context())
+	r2.Header = h.Clone()
+	for _, name := range []string{"If-None-Match", "If-Modified-Since"} {
+		if v, ok := m.req.Header[name]; ok {
+			r2.Header[name] = v
+		} else {
+			delete(r2.Header, name)
+		}
+	}
+	return r2
 }
 
 // writeHeader decides, when the handler's final header is about to go
 // out, what happens to the response, and adds this cache's Cache-Status.
 func (m *miss) writeHeader(status int, h http.Header) hookAction {
-	if m.delegated {
+	if m.delegated.Load() {
 		return actionPass
 	}
 	c := m.rt.c

@@ -71,15 +71,19 @@ func (e *entry) usable(now time.Time, cd clientDirectives) use {
 		}
 		return useFresh
 	}
-	if e.flags&flagMustRevalidate != 0 {
-		return useForward
+	if e.flags&flagMustRevalidate != 0 || cd.minFresh.valid() {
+		return useForward // a stale response is never fresh enough
 	}
 	stale := age - e.lifetime
+	clientAllows := !cd.maxStale.set || stale <= seconds(cd.maxStale)
 	switch {
-	case stale < e.staleWhileRevalidate:
-		return useStaleRefresh
 	case cd.maxStale.valid() && stale <= seconds(cd.maxStale):
+		if stale < e.staleWhileRevalidate {
+			return useStaleRefresh
+		}
 		return useStale
+	case stale < e.staleWhileRevalidate && clientAllows:
+		return useStaleRefresh
 	}
 	return useForward
 }

@@ -155,9 +155,14 @@ func (g *guarded) do(ctx context.Context, op func(context.Context) error) error 
 	tctx, cancel := context.WithTimeout(ctx, g.timeout)
 	err := op(tctx)
 	cancel()
+	if ctx.Err() != nil {
+		// The caller gave up: that says nothing about the store, good
+		// or bad.
+		g.breaker.abandon(probe)
+		return err
+	}
 	failed := err != nil &&
-		!errors.Is(err, ErrNotFound) && !errors.Is(err, ErrTooLarge) && !errors.Is(err, ErrInvalidTTL) &&
-		ctx.Err() == nil // the caller gave up: not the store's fault
+		!errors.Is(err, ErrNotFound) && !errors.Is(err, ErrTooLarge) && !errors.Is(err, ErrInvalidTTL)
 	g.breaker.record(probe, failed)
 	return err
 }
@@ -205,6 +210,16 @@ func (b *breaker) allow() (probe, ok bool) {
 	}
 	b.probing = true
 	return true, true
+}
+
+// abandon notes an operation whose caller gave up: a probe among them lets
+// the next operation probe instead.
+func (b *breaker) abandon(probe bool) {
+	if probe {
+		b.mu.Lock()
+		b.probing = false
+		b.mu.Unlock()
+	}
 }
 
 // record notes an operation's outcome.

@@ -184,3 +184,33 @@ func TestGuardKeepsMultiGetter(t *testing.T) {
 		t.Fatalf("GetMulti through the guard: %v, %d trips", err, m.trips.Load())
 	}
 }
+
+// TestGuardAbandonedProbe: a probe whose caller gave up proves nothing: the
+// circuit stays open and the next operation probes.
+func TestGuardAbandonedProbe(t *testing.T) {
+	clk := newClock()
+	s := &scriptStore{}
+	g := httpcache.Guard(s, httpcache.GuardOptions{Failures: 1, Cooldown: time.Second, Clock: clk.Now, Timeout: time.Minute})
+	s.failWith(errors.New("down"))
+	g.Get(context.Background(), "k")
+	clk.Advance(time.Second)
+	s.hang.Store(true)
+	ctx, cancel := context.WithCancel(context.Background())
+	go func() {
+		for s.calls.Load() < 2 {
+			time.Sleep(time.Millisecond)
+		}
+		cancel()
+	}()
+	if _, err := g.Get(ctx, "k"); !errors.Is(err, context.Canceled) {
+		t.Fatalf("abandoned probe: %v", err)
+	}
+	s.hang.Store(false)
+	// Still down: the next operation is the probe, and fails.
+	if _, err := g.Get(context.Background(), "k"); err == nil || errors.Is(err, httpcache.ErrCircuitOpen) {
+		t.Fatalf("after an abandoned probe, the next operation should probe the store: %v", err)
+	}
+	if _, err := g.Get(context.Background(), "k"); !errors.Is(err, httpcache.ErrCircuitOpen) {
+		t.Fatalf("a failed probe leaves the circuit open: %v", err)
+	}
+}

@@ -49,14 +49,6 @@ func newKeyer(prefix, schemeHeader string, q QueryOptions) *keyer {
 	return k
 }
 
-// sameKeys reports whether k and o derive identical keys for every request.
-func (k *keyer) sameKeys(o *keyer) bool {
-	return k.prefix == o.prefix && k.schemeHeader == o.schemeHeader &&
-		k.query.Sort == o.query.Sort &&
-		slices.Equal(k.query.Allow, o.query.Allow) &&
-		slices.Equal(k.query.Deny, o.query.Deny)
-}
-
 // Material field tags. The method class is always "G": GET and HEAD share
 // entries, and no other method reads the cache.
 const (

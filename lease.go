@@ -3,8 +3,10 @@ package httpcache
 import (
 	"context"
 	"crypto/rand"
+	"crypto/sha256"
 	"encoding/hex"
 	"net/http"
+	"strings"
 	"time"
 )
 
@@ -29,21 +31,29 @@ type LeaseOptions struct {
 	Poll time.Duration
 }
 
-// leaseName is the name of the fill lease on lk's URL.
-func (lk *lookup) leaseName() string { return lk.pk + ":lease" }
+// leaseName is the name of the fill lease for a flight key: the primary
+// key (keeping its hash tag), and for a variant a hash of its Vary material.
+func leaseName(flightKey string) string {
+	pk, variant, ok := strings.Cut(flightKey, "|")
+	if !ok {
+		return pk + ":lease"
+	}
+	sum := sha256.Sum256([]byte(variant))
+	return pk + ":lease:" + hex.EncodeToString(sum[:8])
+}
 
-// takeLease takes the fill lease on lk's URL for a fetch about to run. It
-// returns a release function to call once the fetch's response is stored
-// (or known not to be), or nil when the lease is held elsewhere. A store
-// that fails or cannot lease grants the lease: leases only save work.
-func (c *Cache) takeLease(ctx context.Context, lk *lookup) (release func()) {
+// takeLease takes the fill lease for a fetch about to run. It returns a
+// release function to call once the fetch's response is stored (or known
+// not to be), or nil when the lease is held elsewhere. A store that fails
+// or cannot lease grants the lease: leases only save work.
+func (c *Cache) takeLease(ctx context.Context, flightKey string) (release func()) {
 	noop := func() {}
-	if c.leaser == nil || c.opts.Lease.TTL <= 0 || lk.failed {
+	if c.leaser == nil || c.opts.Lease.TTL <= 0 {
 		return noop
 	}
 	var b [12]byte
 	rand.Read(b[:])
-	token, name := hex.EncodeToString(b[:]), lk.leaseName()
+	token, name := hex.EncodeToString(b[:]), leaseName(flightKey)
 	got, err := c.leaser.Lease(ctx, name, token, c.opts.Lease.TTL)
 	if err != nil {
 		c.storeError("lease", name, err)
@@ -60,10 +70,13 @@ func (c *Cache) takeLease(ctx context.Context, lk *lookup) (release func()) {
 }
 
 // awaitLeaseHolder waits, polling the store, for the process holding the
-// lease on lk's URL to store its response, and serves it. It reports
-// whether r was answered; when the wait runs out it was not, and the
-// caller fetches after all.
-func (h *handler) awaitLeaseHolder(w http.ResponseWriter, r *http.Request, lk *lookup) (*entry, bool) {
+// lease to store its response, and serves it. It reports whether r was
+// answered. When the holder gives the lease up without storing anything
+// usable (a private response, a failure, a crash once the lease expires),
+// this process takes the lease over and returns its release function; when
+// the wait runs out, it returns unanswered with none: the caller fetches
+// after all.
+func (h *handler) awaitLeaseHolder(w http.ResponseWriter, r *http.Request, lk *lookup, flightKey string) (*entry, func(), bool) {
 	c := h.rt.c
 	wait := orDefault(c.opts.Lease.Wait, c.opts.Lease.TTL)
 	poll := orDefault(c.opts.Lease.Poll, 20*time.Millisecond)
@@ -74,22 +87,22 @@ func (h *handler) awaitLeaseHolder(w http.ResponseWriter, r *http.Request, lk *l
 	for {
 		select {
 		case <-r.Context().Done():
-			return nil, true
+			return nil, nil, true
 		case <-timer.C:
-			return nil, false
+			return nil, nil, false
 		case <-tick.C:
 		}
 		again := c.lookup(r.Context(), h.rt, r)
 		e := again.found
 		again.release()
-		if e == nil {
-			continue
-		}
 		now := c.now()
-		if e.usable(now, clientDirectives{}) == useFresh && (lk.found == nil || e.responseTime > lk.found.responseTime) {
+		if e != nil && e.usable(now, clientDirectives{}) == useFresh && (lk.found == nil || e.responseTime > lk.found.responseTime) {
 			c.stats.coalesced.Add(1)
 			c.serveHit(w, r, e, e.age(now), []string{c.status.collapsed(lk.fwd)})
-			return e, true
+			return e, nil, true
+		}
+		if unlease := c.takeLease(r.Context(), flightKey); unlease != nil {
+			return nil, unlease, false // the holder is done, and left nothing
 		}
 	}
 }

@@ -21,6 +21,16 @@ type lookup struct {
 	failed   bool    // the store failed: do not write to it either
 }
 
+// clone copies lk without its pooled buffer, for a nested layer that may
+// outlive the layer whose lookup it was.
+func (lk *lookup) clone() lookup {
+	c := *lk
+	c.bufp = nil
+	c.material = bytes.Clone(lk.material)
+	c.varyKey = bytes.Clone(lk.varyKey)
+	return c
+}
+
 // release returns the lookup's buffer to the pool.
 func (lk *lookup) release() {
 	if lk.bufp != nil {

@@ -168,7 +168,16 @@ func (h *handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	c := h.rt.c
 	outer, _ := r.Context().Value(missKey{c}).(*miss)
 	if outer != nil {
-		outer.delegated = true
+		// A layer of this Cache is already fetching this request, or the
+		// request is one its handler makes in turn. Either way it must
+		// see the client's conditionals, not the validators that layer
+		// may have put in their place.
+		r = outer.clientConditionals(r)
+		if !outer.nests(r) {
+			outer = nil // a request of its own: nothing to take over
+		} else {
+			outer.delegated.Store(true)
+		}
 	}
 	switch r.Method {
 	case http.MethodGet, http.MethodHead:

@@ -27,27 +27,29 @@ func (h *handler) refresh(r *http.Request, key string) {
 	for _, name := range []string{"If-None-Match", "If-Modified-Since", "Cache-Control", "Pragma"} {
 		delete(r2.Header, name) // the client's, not the refresh's
 	}
+	// What is refreshed is the GET response, whichever request found it
+	// stale.
+	r2.Method = http.MethodGet
 	go func() {
-		ctx, cancel := context.WithTimeout(r2.Context(), orDefault(c.opts.RefreshTimeout, defaultRefreshTimeout))
-		defer cancel()
+		lead := &leadership{f: f, key: key}
 		defer func() {
 			if v := recover(); v != nil {
-				c.log.Error("httpcache: handler panicked in a background refresh; the stale response stays",
+				c.log.Error("httpcache: panic in a background refresh; the stale response stays",
 					"panic", v, "url", r2.URL.String())
 			}
 		}()
+		defer lead.land(c) // whatever happens, the waiters are woken
+		ctx, cancel := context.WithTimeout(r2.Context(), orDefault(c.opts.RefreshTimeout, defaultRefreshTimeout))
+		defer cancel()
 		r3 := r2.WithContext(ctx)
 		lk := c.lookup(ctx, h.rt, r3)
 		now := c.now()
 		if e := lk.found; e != nil && e.usable(now, clientDirectives{}) == useFresh {
-			// Refreshed by another process meanwhile.
-			f.result = e
-			close(f.done)
-			c.flights.forget(key, f)
+			lead.result = e // refreshed by another process meanwhile
 			lk.release()
 			return
 		}
-		h.fetchLed(&discard{h: http.Header{}}, r3, lk, now, &leadership{f: f, key: key})
+		h.fetchLed(&discard{h: http.Header{}}, r3, lk, now, lead)
 	}()
 }
 

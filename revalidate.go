@@ -22,13 +22,27 @@ func withValidators(r *http.Request, e *entry) *http.Request {
 	h := r2.Header
 	delete(h, "If-None-Match")
 	delete(h, "If-Modified-Since")
-	if v := e.header["Etag"]; len(v) > 0 {
-		h["If-None-Match"] = []string{v[0]}
+	inm, ims := e.validators()
+	if inm != nil {
+		h["If-None-Match"] = inm
 	}
-	if v := e.header["Last-Modified"]; len(v) > 0 {
-		h["If-Modified-Since"] = []string{v[0]}
+	if ims != nil {
+		h["If-Modified-Since"] = ims
 	}
 	return r2
+}
+
+// validators are the conditional header values that ask whether e is
+// current: its ETag for If-None-Match, its Last-Modified for
+// If-Modified-Since (nil when it has none).
+func (e *entry) validators() (ifNoneMatch, ifModifiedSince []string) {
+	if v := e.header["Etag"]; len(v) > 0 {
+		ifNoneMatch = []string{v[0]}
+	}
+	if v := e.header["Last-Modified"]; len(v) > 0 {
+		ifModifiedSince = []string{v[0]}
+	}
+	return ifNoneMatch, ifModifiedSince
 }
 
 // notFreshened are the stored fields a 304 does not replace: the ones that
@@ -44,12 +58,13 @@ var notFreshened = map[string]bool{
 // the handler answered (RFC 9111 §4.3.4): the 304's fields replace the
 // stored ones, freshness is computed anew from the result, and it is stored
 // again unless the new header forbids it. It returns the updated entry to
-// serve, and false when the 304 names another representation (a different
-// strong ETag), which must then be fetched in full.
-func (c *Cache) freshen(ctx context.Context, m *miss, h304 http.Header, onDone func()) (*entry, bool) {
+// serve, whether it was stored (and so may be shared with collapsed
+// requests), and false when the 304 names another representation (a
+// different ETag), which must then be fetched in full.
+func (c *Cache) freshen(ctx context.Context, m *miss, h304 http.Header, onDone func()) (e *entry, stored, ok bool) {
 	old := m.stale
 	if tag := h304["Etag"]; len(tag) > 0 && !sameETag(tag[0], old.header["Etag"]) {
-		return nil, false
+		return nil, false, false
 	}
 	merged := make(http.Header, len(old.header)+4)
 	maps.Copy(merged, old.header)
@@ -71,27 +86,34 @@ func (c *Cache) freshen(ctx context.Context, m *miss, h304 http.Header, onDone f
 	if age := h304["Age"]; len(age) > 0 {
 		merged["Age"] = age // counts for the new freshness, is not stored
 	}
+	// Decided as for a GET whatever the method: what is stored is the GET
+	// response, and a HEAD may revalidate it as well as a GET.
+	get := m.req
+	if get.Method != http.MethodGet {
+		get = get.WithContext(get.Context())
+		get.Method = http.MethodGet
+	}
 	d := m.rt.policy.decide(exchange{
-		req:          m.req,
+		req:          get,
 		status:       old.status,
 		header:       merged,
 		requestTime:  m.requestTime,
 		responseTime: m.responseTime,
 	})
 	delete(merged, "Age")
-	e := &entry{kind: kindResponse, status: old.status, header: merged, body: old.body}
+	e = &entry{kind: kindResponse, status: old.status, header: merged, body: old.body}
 	if !d.store {
 		// Current, but no longer storable (the 304 said no-store, say):
 		// serve it this once and drop the stored copy.
 		c.remove(context.WithoutCancel(ctx), m.lk.pk)
 		onDone()
 		e.responseTime, e.initialAge, e.lifetime = m.responseTime.UnixNano(), d.initialAge, d.lifetime
-		return e, true
+		return e, false, true
 	}
 	// The variant keeps its place: same Vary list (a 304 does not change
 	// what the body varies on), same request values, same index epoch.
 	d.varyNames = old.varyNames
-	return c.storeEntry(ctx, m, e, d, onDone), true
+	return c.storeEntry(ctx, m, e, d, onDone), true, true
 }
 
 // sameETag reports whether etag names the same representation as the

@@ -32,10 +32,6 @@ func (c *Cache) storeResponse(ctx context.Context, m *miss, cw *captureWriter, o
 // encoding, which shares nothing with e, for collapsed requests to be
 // served from; nil when the store is failing.
 func (c *Cache) storeEntry(ctx context.Context, m *miss, e *entry, d decision, onDone func()) *entry {
-	if m.lk.failed {
-		onDone()
-		return nil // the store just failed this request: don't pile on
-	}
 	rt := m.responseTime.UnixNano()
 	e.requestTime = m.requestTime.UnixNano()
 	e.responseTime = rt
@@ -47,6 +43,17 @@ func (c *Cache) storeEntry(ctx context.Context, m *miss, e *entry, d decision, o
 	e.flags = d.flags
 	e.url = m.lk.material
 	pk := m.lk.pk
+	if m.lk.failed {
+		// The store just failed this request: don't pile on. The
+		// response can still answer the requests collapsed into this
+		// one, which matters most while the store is down.
+		if len(d.varyNames) > 0 {
+			e.varyNames = d.varyNames
+			e.varyKey = m.rt.vary.AppendKey(nil, d.varyNames, m.req.Header)
+		}
+		onDone()
+		return mustDecode(e.encode())
+	}
 	if len(d.varyNames) == 0 {
 		e.varyNames, e.varyKey, e.epoch = nil, nil, 0
 		raw := e.encode()

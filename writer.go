@@ -113,8 +113,9 @@ func (c *captureWriter) WriteHeader(status int) {
 	c.w.WriteHeader(status)
 }
 
-// sent reports whether the response's header has gone to the client.
-func (c *captureWriter) sent() bool { return c.wroteHeader && !c.suppressed }
+// sent reports whether anything of the response has gone to the client (or
+// the handler took the connection over).
+func (c *captureWriter) sent() bool { return c.wroteHeader && !c.suppressed || c.hijacked }
 
 // startBody takes a pooled buffer, sized from Content-Length when the
 // handler declared one within the limit.
