@@ -39,6 +39,7 @@ type entry struct {
 
 	url       []byte   // primary key material, checked on every hit
 	epoch     uint64   // index generation; variants carry their index's
+	seq       uint64   // the purge sequence when its fetch began
 	varyNames []string // canonical, sorted
 	varyKey   []byte   // the vary material of the request that stored it
 	tags      []string
@@ -83,6 +84,7 @@ func (e *entry) encode() []byte {
 	b = binary.AppendVarint(b, int64(e.staleWhileRevalidate))
 	b = binary.AppendVarint(b, int64(e.staleIfError))
 	b = binary.AppendUvarint(b, e.epoch)
+	b = binary.AppendUvarint(b, e.seq)
 	b = appendBytes(b, e.url)
 	b = appendStrings(b, e.varyNames)
 	b = appendBytes(b, e.varyKey)
@@ -161,6 +163,7 @@ func decodeEntry(b []byte) (*entry, error) {
 	e.staleWhileRevalidate = time.Duration(d.varint())
 	e.staleIfError = time.Duration(d.varint())
 	e.epoch = d.uvarint()
+	e.seq = d.uvarint()
 	e.url = d.bytes()
 	e.varyNames = d.strings()
 	e.varyKey = d.bytes()

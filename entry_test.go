@@ -31,6 +31,7 @@ func sampleEntry() *entry {
 		flags:                flagMustRevalidate,
 		url:                  []byte("G\x04http\x0bexample.com\x01/e"),
 		epoch:                0xdeadbeefcafe,
+		seq:                  42,
 		varyNames:            []string{"Accept-Encoding", "Accept-Language"},
 		varyKey:              []byte("\x0faccept-encoding\x01\x04gzip"),
 		tags:                 []string{"article:42", "author:7"},

@@ -107,18 +107,36 @@ func (c *Cache) await(w http.ResponseWriter, r *http.Request, rt *route, lk *loo
 		return true // the client has gone: there is nobody to answer
 	}
 	now := c.now()
-	if e := f.result; e != nil && c.fits(rt, e, lk, r) && e.usable(now, clientDirectives{}) == useFresh {
+	if e := f.result; e != nil && c.fits(rt, e, lk, r) && c.notPurged(r, lk, e) && e.usable(now, clientDirectives{}) == useFresh {
 		c.stats.coalesced.Add(1)
 		c.serveHit(w, r, e, e.age(now), []string{c.status.collapsed(lk.fwd)})
 		return true
 	}
-	if e := f.stale; e != nil && c.fits(rt, e, lk, r) {
+	if e := f.stale; e != nil && c.fits(rt, e, lk, r) && c.notPurged(r, lk, e) {
 		c.stats.coalesced.Add(1)
 		c.stats.stale.Add(1)
 		c.serveHit(w, r, e, e.age(now), []string{f.status})
 		return true
 	}
 	return false
+}
+
+// notPurged reports whether e, fetched for another request, has not been
+// purged since: a purge may have finished while the waiters waited.
+//
+// If the store cannot say (it is failing), the purge clock read with the
+// waiter's own lookup stands in; failing that, the fresh result is served:
+// a purge cannot be recorded while the store fails either.
+func (c *Cache) notPurged(r *http.Request, lk *lookup, e *entry) bool {
+	seq, err := c.purges.current(r.Context())
+	switch {
+	case err == nil:
+	case lk.seqRead:
+		seq = lk.seq
+	default:
+		return true
+	}
+	return c.checkPurges(r.Context(), "", lk.pk, e, seq) == e
 }
 
 // fits reports whether the response e, fetched for another request, may
@@ -156,6 +174,7 @@ type miss struct {
 	notModified  bool   // the handler answered 304 to the validators
 	failStatus   int    // the 5xx (500 for a panic) kept from the client
 	lead         *leadership
+	tags         tagSet // from Tag and the tag header
 }
 
 // leadership is a fetch's hold on its key's flight. A nested layer of the
@@ -290,8 +309,13 @@ func (h *handler) fetchLed(w http.ResponseWriter, r *http.Request, lk lookup, no
 			cw.WriteHeader(http.StatusOK) // what net/http does for a silent handler
 		}
 		if m.decision.store && cw.complete() && !hasTrailers(w.Header()) {
-			lead.writing = true
-			lead.result = c.storeResponse(r.Context(), m, cw, lead.onDone(c))
+			if tags, ok := m.tags.list(); !ok {
+				c.log.Warn("httpcache: response not stored: too many tags, or a tag too long or with control characters",
+					"url", r.URL.String(), "max_tags", maxTags, "max_tag_len", maxTagLen)
+			} else {
+				lead.writing = true
+				lead.result = c.storeResponse(r.Context(), m, cw, tags, lead.onDone(c))
+			}
 		}
 		cw.release()
 		return
@@ -307,6 +331,7 @@ func (h *handler) run(cw *captureWriter, m *miss) {
 		req = withValidators(req, m.stale)
 	}
 	ctx := context.WithValue(req.Context(), missKey{h.rt.c}, m)
+	ctx = context.WithValue(ctx, tagsKey{}, m)
 	req = req.WithContext(ctx)
 	m.passed = req.URL
 	defer func() {
@@ -360,6 +385,11 @@ func (m *miss) writeHeader(status int, h http.Header) hookAction {
 	}
 	c := m.rt.c
 	m.responseTime = c.now()
+	// Tags are for the cache, not for the client.
+	if th := h[c.opts.TagHeader]; len(th) > 0 {
+		m.tags.parseHeader(th)
+		delete(h, c.opts.TagHeader)
+	}
 	switch {
 	case m.validated && status == http.StatusNotModified:
 		m.notModified = true

@@ -3,6 +3,7 @@ package httpcache
 import (
 	"context"
 	"errors"
+	"fmt"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -85,6 +86,61 @@ var (
 	_ MultiGetter  = (*guardedMulti)(nil)
 	_ Leaser       = (*guarded)(nil)
 )
+
+// errUnsupported is returned by a guarded store for an optional operation
+// the store underneath does not have.
+var errUnsupported = fmt.Errorf("httpcache: the store does not support this operation: %w", errors.ErrUnsupported)
+
+var (
+	_ Counter  = (*guarded)(nil)
+	_ TagIndex = (*guarded)(nil)
+)
+
+// Advance advances a counter on the guarded store, if it is a Counter.
+func (g *guarded) Advance(ctx context.Context, name string, floor int64) (int64, error) {
+	s, ok := g.store.(Counter)
+	if !ok {
+		return 0, errUnsupported
+	}
+	var n int64
+	err := g.do(ctx, func(ctx context.Context) (err error) {
+		n, err = s.Advance(ctx, name, floor)
+		return err
+	})
+	return n, err
+}
+
+// AddTags records tags on the guarded store, if it is a TagIndex.
+func (g *guarded) AddTags(ctx context.Context, key string, tags []string, ttl time.Duration) error {
+	s, ok := g.store.(TagIndex)
+	if !ok {
+		return errUnsupported
+	}
+	return g.do(ctx, func(ctx context.Context) error { return s.AddTags(ctx, key, tags, ttl) })
+}
+
+// TaggedKeys lists a tag's keys on the guarded store, if it is a TagIndex.
+func (g *guarded) TaggedKeys(ctx context.Context, tag string) ([]string, error) {
+	s, ok := g.store.(TagIndex)
+	if !ok {
+		return nil, errUnsupported
+	}
+	var keys []string
+	err := g.do(ctx, func(ctx context.Context) (err error) {
+		keys, err = s.TaggedKeys(ctx, tag)
+		return err
+	})
+	return keys, err
+}
+
+// RemoveTags forgets tags on the guarded store, if it is a TagIndex.
+func (g *guarded) RemoveTags(ctx context.Context, tags ...string) error {
+	s, ok := g.store.(TagIndex)
+	if !ok {
+		return errUnsupported
+	}
+	return g.do(ctx, func(ctx context.Context) error { return s.RemoveTags(ctx, tags...) })
+}
 
 // Lease takes a lease on the guarded store. A store that is not a Leaser
 // grants every lease: there is nothing to coordinate with.

@@ -3,7 +3,6 @@ package httpcache
 import (
 	"bytes"
 	"context"
-	"errors"
 	"net/http"
 	"slices"
 	"time"
@@ -19,6 +18,8 @@ type lookup struct {
 	found    *entry  // the matching response, fresh or not
 	fwd      string  // why it was not a hit, if it is not
 	failed   bool    // the store failed: do not write to it either
+	seq      uint64  // the purge sequence, read with the entry
+	seqRead  bool
 }
 
 // clone copies lk without its pooled buffer, for a nested layer that may
@@ -57,9 +58,20 @@ func (c *Cache) lookup(ctx context.Context, rt *route, r *http.Request) lookup {
 	}
 	var pre prefetched
 	e, ok := c.loadPrimary(ctx, rt, r, &lk, &pre)
-	if !ok || !bytes.Equal(e.url, lk.material) {
+	if !lk.seqRead && !lk.failed {
+		// Read along with the entry where the store allows; else now.
+		// A fetch stores its response with the sequence read here.
+		seq, err := c.purges.current(ctx)
+		if err != nil {
+			c.readFailed(lk.pk, err, &lk)
+			return lk
+		}
+		lk.seq, lk.seqRead = seq, true
+	}
+	if !ok || lk.failed || !bytes.Equal(e.url, lk.material) {
 		return lk
 	}
+	foundKey := lk.pk
 	if e.kind == kindIndex {
 		lk.index = e
 		lk.fwd = fwdVaryMiss
@@ -77,13 +89,28 @@ func (c *Cache) lookup(ctx context.Context, rt *route, r *http.Request) lookup {
 			!slices.Equal(v.varyNames, e.varyNames) {
 			return lk
 		}
-		e = v
+		e, foundKey = v, vk
 	} else if len(e.varyNames) != 0 {
 		return lk // a variant never sits at a primary key
+	}
+	if e = c.checkPurges(ctx, foundKey, lk.pk, e, lk.seq); e == nil {
+		lk.fwd = fwdURIMiss
+		return lk
 	}
 	lk.found = e
 	lk.fwd = fwdStale // if it cannot be used as it is
 	return lk
+}
+
+// readSeq takes the purge clock from a value read with the entry,
+// re-creating it if it is missing.
+func (c *Cache) readSeq(ctx context.Context, lk *lookup, v []byte) error {
+	seq, err := parseSeq(v, nil)
+	if err == nil && seq == 0 {
+		seq, err = c.purges.(*storePurges).restart(ctx)
+	}
+	lk.seq, lk.seqRead = seq, err == nil
+	return err
 }
 
 // prefetched is a variant read together with its index.
@@ -100,14 +127,27 @@ func (c *Cache) loadPrimary(ctx context.Context, rt *route, r *http.Request, lk 
 	if c.multi == nil {
 		return c.load(ctx, lk.pk, lk)
 	}
+	// The purge clock comes along in the same round trip, when purges can
+	// be recorded at all.
+	sp, _ := c.purges.(*storePurges)
+	withSeq := sp != nil && sp.canPurge()
 	h, ok := c.hints.get(lk.pk)
 	if !ok {
-		v, err := c.store.Get(ctx, lk.pk)
+		keys := []string{lk.pk}
+		if withSeq {
+			keys = append(keys, sp.seqKey())
+		}
+		vals, err := c.multi.GetMulti(ctx, keys...)
+		if err == nil && withSeq {
+			err = c.readSeq(ctx, lk, vals[1])
+		}
 		if err != nil {
 			c.readFailed(lk.pk, err, lk)
-			if errors.Is(err, ErrNotFound) {
-				c.hints.learn(lk.pk, nil, nil)
-			}
+			return nil, false
+		}
+		v := vals[0]
+		if v == nil {
+			c.hints.learn(lk.pk, nil, nil)
 			return nil, false
 		}
 		e, ok := c.decode(ctx, lk.pk, v)
@@ -115,7 +155,14 @@ func (c *Cache) loadPrimary(ctx context.Context, rt *route, r *http.Request, lk 
 		return e, ok
 	}
 	vk := c.variantKeyFor(rt, r, lk, h.index)
-	vals, err := c.multi.GetMulti(ctx, lk.pk, vk)
+	keys := []string{lk.pk, vk}
+	if withSeq {
+		keys = append(keys, sp.seqKey())
+	}
+	vals, err := c.multi.GetMulti(ctx, keys...)
+	if err == nil && withSeq {
+		err = c.readSeq(ctx, lk, vals[2])
+	}
 	if err != nil {
 		c.readFailed(lk.pk, err, lk)
 		return nil, false

@@ -4,6 +4,7 @@ import (
 	"log/slog"
 	"net/http"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/seedcache/httpcache/vary"
@@ -13,21 +14,26 @@ import (
 // the site-wide middleware; Page and With give per-route policies. A Cache is
 // safe for concurrent use.
 type Cache struct {
-	store   Store       // guarded, unless it guards itself
-	objects ObjectStore // store, when it keeps decoded entries; else nil
-	multi   MultiGetter // store, when it reads several keys at once (and is not an ObjectStore)
-	leaser  Leaser      // store, when it grants leases and Options.Lease is on
-	hints   hints       // Vary hints, for multi
-	opts    Options
-	now     func() time.Time
-	log     *slog.Logger
-	status  statusValues
-	site    *route
-	stats   counters
-	errLog  rateLimiter
-	pending pendingDeletes
-	writes  writeQueue
-	flights flights
+	store    Store       // guarded, unless it guards itself
+	objects  ObjectStore // store, when it keeps decoded entries; else nil
+	multi    MultiGetter // store, when it reads several keys at once (and is not an ObjectStore)
+	leaser   Leaser      // store, when it grants leases and Options.Lease is on
+	tagIdx   TagIndex    // store, when it indexes keys by tag
+	noTagIdx atomic.Bool // tagIdx turned out not to be one
+	purges   purges      // where purges are recorded
+	memo     checkMemo   // entries found not purged (shared stores)
+	routes   routeList   // every compiled route, for purges by URL
+	hints    hints       // Vary hints, for multi
+	opts     Options
+	now      func() time.Time
+	log      *slog.Logger
+	status   statusValues
+	site     *route
+	stats    counters
+	errLog   rateLimiter
+	pending  pendingDeletes
+	writes   writeQueue
+	flights  flights
 }
 
 // route is a compiled Policy: what Handler, Page and With serve with.
@@ -39,6 +45,13 @@ type route struct {
 }
 
 const defaultMaxBody = 1 << 20
+
+// defaultMaxTTL is Options.MaxTTL's default: 30 days.
+const defaultMaxTTL = 30 * 24 * time.Hour
+
+// markerTTL is how long purge markers live: longer than any entry they may
+// have to refuse.
+func markerTTL(maxTTL time.Duration) time.Duration { return maxTTL + time.Hour }
 
 // New returns a Cache storing responses in store. It panics if store is nil
 // or opts is invalid, which are programming errors.
@@ -67,6 +80,16 @@ func New(store Store, opts Options) *Cache {
 	if opts.Logger == nil {
 		opts.Logger = slog.Default()
 	}
+	if opts.TagHeader == "" {
+		opts.TagHeader = "Cache-Tag"
+	}
+	opts.TagHeader = http.CanonicalHeaderKey(opts.TagHeader)
+	switch {
+	case opts.MaxTTL < 0:
+		panic("httpcache: Options.MaxTTL is negative")
+	case opts.MaxTTL == 0:
+		opts.MaxTTL = defaultMaxTTL
+	}
 	if opts.MaxPendingWrites < 0 {
 		panic("httpcache: Options.MaxPendingWrites is negative")
 	}
@@ -91,7 +114,21 @@ func New(store Store, opts Options) *Cache {
 		c.leaser = store.(Leaser) // the guard passes leases through
 	}
 	l, ok := store.(LocalStore)
-	c.writes.init(ok && l.Local(), orDefault(opts.MaxPendingWrites, defaultMaxPendingWrites))
+	local := ok && l.Local()
+	c.writes.init(local, orDefault(opts.MaxPendingWrites, defaultMaxPendingWrites))
+	if _, ok := original.(TagIndex); ok {
+		c.tagIdx = store.(TagIndex) // the guard passes it through
+	}
+	if local {
+		c.purges = &localPurges{}
+	} else {
+		sp := &storePurges{store: store, admin: original, prefix: opts.KeyPrefix + keyVersion, ttl: markerTTL(opts.MaxTTL)}
+		if oc, ok := original.(Counter); ok {
+			sp.counter, sp.adminCounter = store.(Counter), oc
+		}
+		c.purges = sp
+		c.memo.init()
+	}
 	c.site = c.compile(opts.Policy)
 	return c
 }
@@ -120,12 +157,33 @@ func (c *Cache) compile(p Policy) *route {
 	if p.TTL < 0 {
 		panic("httpcache: Policy.TTL is negative")
 	}
-	return &route{
+	p.maxTTL = c.opts.MaxTTL
+	rt := &route{
 		c:      c,
 		policy: p,
 		keys:   newKeyer(c.opts.KeyPrefix, c.opts.SchemeHeader, p.Query),
 		vary:   vary.New(vary.Config{Codings: c.opts.Codings, Cookies: p.VaryCookies}),
 	}
+	c.routes.add(rt)
+	return rt
+}
+
+// routeList is every route compiled for a Cache.
+type routeList struct {
+	mu     sync.Mutex
+	routes []*route
+}
+
+func (l *routeList) add(rt *route) {
+	l.mu.Lock()
+	l.routes = append(l.routes, rt)
+	l.mu.Unlock()
+}
+
+func (l *routeList) all() []*route {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	return append([]*route(nil), l.routes...)
 }
 
 // Handler is the site-wide middleware: it caches next under Options.Policy.

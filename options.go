@@ -53,6 +53,16 @@ type Options struct {
 	// under stale-while-revalidate. If zero, 30 s.
 	RefreshTimeout time.Duration
 
+	// TagHeader names the response header from which handlers may tag
+	// responses for purges (comma- or space-separated tags). It is removed
+	// before the response reaches the client, and never stored. If empty,
+	// "Cache-Tag". Handlers can also call Tag.
+	TagHeader string
+
+	// MaxTTL caps how long any response is kept, whatever its headers
+	// say; purge markers are kept this long. If zero, 30 days.
+	MaxTTL time.Duration
+
 	// Bypass, if set, is called for every request; when it returns true the
 	// request is neither served from nor stored in the cache.
 	Bypass func(r *http.Request) bool
@@ -150,6 +160,8 @@ type Policy struct {
 	// cookies do not split the cache. If empty, the whole Cookie header is
 	// the variant value.
 	VaryCookies []string
+
+	maxTTL time.Duration // Options.MaxTTL, set when the policy is compiled
 }
 
 // QueryOptions says how the query string becomes part of the cache key.

@@ -141,6 +141,9 @@ func (p *Policy) decide(x exchange) decision {
 		}
 	}
 	d.ttl = fresh + max(d.swr, d.sie, keep, 0)
+	if p.maxTTL > 0 && d.ttl > p.maxTTL {
+		d.ttl = p.maxTTL
+	}
 	d.store = true
 	return d
 }

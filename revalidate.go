@@ -101,7 +101,12 @@ func (c *Cache) freshen(ctx context.Context, m *miss, h304 http.Header, onDone f
 		responseTime: m.responseTime,
 	})
 	delete(merged, "Age")
-	e = &entry{kind: kindResponse, status: old.status, header: merged, body: old.body}
+	tags := old.tags
+	if t, ok := m.tags.list(); ok && len(t) > 0 {
+		tags = t // the 304 tagged it anew: the new tags win
+	}
+	delete(merged, c.opts.TagHeader)
+	e = &entry{kind: kindResponse, status: old.status, header: merged, body: old.body, tags: tags}
 	if !d.store {
 		// Current, but no longer storable (the 304 said no-store, say):
 		// serve it this once and drop the stored copy.

@@ -92,6 +92,51 @@ type Leaser interface {
 	Release(ctx context.Context, name, token string) error
 }
 
+// Counter is an optional interface for stores with atomic counters. The
+// middleware keeps its purge clock in one: a number that only grows, which
+// every purge advances to at least the current time in microseconds, and
+// every lookup reads (with Get, as a decimal number) to tell entries stored
+// before a purge from those stored after. Because it follows the clock, a
+// counter lost with its server is re-created past every value it had. A
+// shared store without a Counter cannot take purges (Cache.Purge returns an
+// error).
+type Counter interface {
+	// Advance atomically sets the counter called name to the larger of
+	// floor and its current value plus one (creating it, as if it were
+	// zero, when missing), and returns the new value. The counter never
+	// expires and reads back with Get as its plain decimal value.
+	Advance(ctx context.Context, name string, floor int64) (int64, error)
+}
+
+// TagIndex is an optional interface for stores that can index keys by tag,
+// so that a purge removes tagged entries at once instead of leaving them to
+// be found purged when next read (Redis sets, the memory store's in-process
+// index). Purges are correct without it; it only reclaims space sooner.
+type TagIndex interface {
+	// AddTags records that key, stored for ttl, carries tags. The
+	// record may outlive the key; it lasts at least ttl, or until the key
+	// is written again, deleted or evicted.
+	AddTags(ctx context.Context, key string, tags []string, ttl time.Duration) error
+	// TaggedKeys returns the keys recorded for tag (possibly including
+	// keys since deleted or stored again with other tags).
+	TaggedKeys(ctx context.Context, tag string) ([]string, error)
+	// RemoveTags forgets the records of tags.
+	RemoveTags(ctx context.Context, tags ...string) error
+}
+
+// A composite store (stores/tiered) implements these optional interfaces
+// whether or not the store behind it can: its methods then return an error
+// wrapping errors.ErrUnsupported, and the middleware does without.
+
+// LocalCopies is an optional interface for stores that keep copies of
+// shared entries in each process (stores/tiered). After a purge the
+// middleware calls DropLocalCopies, which must not return before no
+// process sharing the store can serve a copy taken before the call — or
+// return an error saying it could not make sure.
+type LocalCopies interface {
+	DropLocalCopies(ctx context.Context) error
+}
+
 // Sentinel errors. Stores wrap their backend's own errors onto these so that
 // callers can test with errors.Is.
 var (

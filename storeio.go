@@ -72,6 +72,7 @@ type put struct {
 	key   string
 	value []byte
 	ttl   time.Duration
+	tags  []string // recorded in the store's TagIndex, if it has one
 }
 
 // write stores an encoded entry. In-process stores also keep the decoded
@@ -91,6 +92,14 @@ func (c *Cache) write(ctx context.Context, p put) {
 	switch {
 	case err == nil:
 		c.stats.stores.Add(1)
+		if len(p.tags) > 0 && c.tagIdx != nil && !c.noTagIdx.Load() {
+			switch err := c.tagIdx.AddTags(ctx, p.key, p.tags, p.ttl); {
+			case errors.Is(err, errors.ErrUnsupported):
+				c.noTagIdx.Store(true) // a composite store without one behind it
+			case err != nil:
+				c.storeError("tag", p.key, err) // purges stay correct without it
+			}
+		}
 	case errors.Is(err, ErrTooLarge):
 		// The store's own limit: not stored, and not a failure.
 	default:

@@ -14,12 +14,15 @@ import (
 // storeResponse stores a complete, storable response captured on a miss
 // and returns it as an entry other requests in this process may be served
 // from (nil if nothing was stored). onDone runs once the writes are done.
-func (c *Cache) storeResponse(ctx context.Context, m *miss, cw *captureWriter, onDone func()) *entry {
+func (c *Cache) storeResponse(ctx context.Context, m *miss, cw *captureWriter, tags []string, onDone func()) *entry {
+	h := storedHeader(cw.header, m.above, m.responseTime, cw.body, m.rt.policy.GenerateETag && cw.status == 200)
+	delete(h, c.opts.TagHeader)
 	e := &entry{
 		kind:   kindResponse,
 		status: cw.status,
-		header: storedHeader(cw.header, m.above, m.responseTime, cw.body, m.rt.policy.GenerateETag && cw.status == 200),
+		header: h,
 		body:   cw.body,
+		tags:   tags,
 	}
 	return c.storeEntry(ctx, m, e, m.decision, onDone)
 }
@@ -42,6 +45,7 @@ func (c *Cache) storeEntry(ctx context.Context, m *miss, e *entry, d decision, o
 	e.staleIfError = d.sie
 	e.flags = d.flags
 	e.url = m.lk.material
+	e.seq = m.lk.seq
 	pk := m.lk.pk
 	if m.lk.failed {
 		// The store just failed this request: don't pile on. The
@@ -57,7 +61,7 @@ func (c *Cache) storeEntry(ctx context.Context, m *miss, e *entry, d decision, o
 	if len(d.varyNames) == 0 {
 		e.varyNames, e.varyKey, e.epoch = nil, nil, 0
 		raw := e.encode()
-		c.writes.submit(ctx, c, pk, onDone, put{pk, raw, d.ttl})
+		c.writes.submit(ctx, c, pk, onDone, put{pk, raw, d.ttl, e.tags})
 		return mustDecode(raw)
 	}
 	var puts []put
@@ -81,7 +85,7 @@ func (c *Cache) storeEntry(ctx context.Context, m *miss, e *entry, d decision, o
 		}
 		idx = fresh
 		raw := idx.encode()
-		puts = append(puts, put{pk, raw, 2 * d.ttl})
+		puts = append(puts, put{key: pk, value: raw, ttl: 2 * d.ttl})
 		if c.multi != nil {
 			// The next hit can then read index and variant together
 			// at once; if this write fails, the index read alongside
@@ -93,7 +97,7 @@ func (c *Cache) storeEntry(ctx context.Context, m *miss, e *entry, d decision, o
 	e.varyNames = d.varyNames
 	e.varyKey = m.rt.vary.AppendKey(nil, d.varyNames, m.req.Header)
 	raw := e.encode()
-	puts = append(puts, put{variantKey(pk, e.epoch, e.varyKey), raw, d.ttl})
+	puts = append(puts, put{variantKey(pk, e.epoch, e.varyKey), raw, d.ttl, e.tags})
 	c.writes.submit(ctx, c, pk, onDone, puts...)
 	return mustDecode(raw)
 }

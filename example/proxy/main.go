@@ -5,6 +5,11 @@
 //
 //	go run ./example/proxy -listen 127.0.0.1:8081 -origin http://127.0.0.1:9000
 //
+// With -purge-token TOKEN it answers the PURGE method itself:
+//
+//	curl -X PURGE -H 'Authorization: Bearer TOKEN' http://127.0.0.1:8081/page
+//	curl -X PURGE -H 'Authorization: Bearer TOKEN' -H 'Cache-Tag: a, b' http://127.0.0.1:8081/
+//
 // It is ready when its port accepts connections, and exits cleanly on SIGINT
 // or SIGTERM.
 package main
@@ -17,6 +22,7 @@ import (
 	"io"
 	"log/slog"
 	"net"
+	"net/http"
 	"net/http/httputil"
 	"net/url"
 
@@ -34,6 +40,7 @@ func run(ctx context.Context, args []string, stderr io.Writer, ready chan<- stri
 	fs.SetOutput(stderr)
 	listen := fs.String("listen", "127.0.0.1:8081", "listen address")
 	originFlag := fs.String("origin", "", "origin base URL, e.g. http://127.0.0.1:9000 (required)")
+	purgeToken := fs.String("purge-token", "", "if set, answer PURGE requests authorised with \"Authorization: Bearer TOKEN\" instead of forwarding them")
 	stores := storeflag.Register(fs)
 	if err := fs.Parse(args); err != nil {
 		return err
@@ -68,7 +75,11 @@ func run(ctx context.Context, args []string, stderr io.Writer, ready chan<- stri
 	if ready != nil {
 		ready <- ln.Addr().String()
 	}
-	return serve.Serve(ctx, ln, cache.Handler(proxy))
+	handler := cache.Handler(proxy)
+	if *purgeToken != "" {
+		handler = withPurge(handler, cache.PurgeHandler(*purgeToken))
+	}
+	return serve.Serve(ctx, ln, handler)
 }
 
 // parseOrigin checks -origin: an absolute http or https URL.
@@ -81,4 +92,16 @@ func parseOrigin(s string) (*url.URL, error) {
 		return nil, fmt.Errorf("-origin %q: want an absolute http:// or https:// URL", s)
 	}
 	return u, nil
+}
+
+// withPurge answers the PURGE method with purge and passes every other
+// request to next.
+func withPurge(next, purge http.Handler) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if r.Method == httpcache.MethodPurge {
+			purge.ServeHTTP(w, r)
+			return
+		}
+		next.ServeHTTP(w, r)
+	})
 }

@@ -154,3 +154,46 @@ func TestProxySignals(t *testing.T) {
 		}
 	}
 }
+
+// TestProxyPurge: with -purge-token the proxy answers PURGE itself.
+func TestProxyPurge(t *testing.T) {
+	o := &origin{}
+	srv := httptest.NewServer(o)
+	defer srv.Close()
+	base := startProxy(t, "-origin", srv.URL, "-purge-token", "T")
+	purge := func(auth string) int {
+		req, _ := http.NewRequest("PURGE", base+"/cacheable", nil)
+		if auth != "" {
+			req.Header.Set("Authorization", auth)
+		}
+		resp, err := http.DefaultClient.Do(req)
+		if err != nil {
+			t.Fatal(err)
+		}
+		resp.Body.Close()
+		return resp.StatusCode
+	}
+	cached := func() bool {
+		resp, _ := fetch(t, "GET", base+"/cacheable")
+		return resp.Header.Get("Cache-Status") == "httpcache; hit"
+	}
+	fetch(t, "GET", base+"/cacheable")
+	if !cached() {
+		t.Fatal("not cached")
+	}
+	for _, auth := range []string{"", "Bearer wrong"} {
+		if code := purge(auth); code != 401 || !cached() {
+			t.Fatalf("PURGE with %q: %d (and the page must stay cached)", auth, code)
+		}
+	}
+	hits := o.hits.Load()
+	if code := purge("Bearer T"); code != 200 {
+		t.Fatalf("PURGE with the token: %d", code)
+	}
+	if o.hits.Load() != hits {
+		t.Fatal("PURGE was forwarded to the origin")
+	}
+	if cached() || o.hits.Load() != hits+1 {
+		t.Fatal("the purged page was not fetched from the origin again")
+	}
+}

@@ -1,6 +1,7 @@
 package main
 
 import (
+	"crypto/subtle"
 	"fmt"
 	"html"
 	"net/http"
@@ -13,8 +14,9 @@ import (
 	"github.com/seedcache/httpcache"
 )
 
-// newApp returns the demo application with cache in front of it.
-func newApp(cache *httpcache.Cache) http.Handler {
+// newApp returns the demo application with cache in front of it;
+// purgeToken guards the admin routes.
+func newApp(cache *httpcache.Cache, purgeToken string) http.Handler {
 	r := chi.NewRouter()
 	r.Use(middleware.Recoverer)
 	r.Use(cache.Handler) // site-wide cache, under Options.Policy
@@ -26,9 +28,12 @@ func newApp(cache *httpcache.Cache) http.Handler {
 
 	// cache_page: this route keeps its response for a minute even though
 	// the response itself says max-age=5 (Django's semantics).
+	// It is tagged "articles", so publishing can purge it (and every
+	// other page showing articles) at once.
 	r.With(cache.Page(time.Minute)).Get("/articles", func(w http.ResponseWriter, r *http.Request) {
+		httpcache.Tag(r, "articles")
 		w.Header().Set("Cache-Control", "public, max-age=5")
-		page(w, "Articles", "Kept for 60 seconds by cache.Page, whatever max-age says.")
+		page(w, "Articles", "Kept for 60 seconds by cache.Page, whatever max-age says; purged by tag on publish.")
 	})
 
 	// Vary: one stored variant per preferred language.
@@ -70,11 +75,41 @@ func newApp(cache *httpcache.Cache) http.Handler {
 		http.ServeContent(w, r, "report.txt", reportModTime, strings.NewReader(report))
 	})
 
+	// Admin: publishing purges every page tagged "articles", in every
+	// process sharing the store; /admin/purge takes PURGE requests (a URL,
+	// or tags in a Cache-Tag header). Both want the bearer token.
+	r.Group(func(r chi.Router) {
+		r.Use(bearer(purgeToken))
+		r.Post("/admin/publish", func(w http.ResponseWriter, r *http.Request) {
+			if err := cache.PurgeTags(r.Context(), "articles"); err != nil {
+				http.Error(w, err.Error(), http.StatusServiceUnavailable)
+				return
+			}
+			fmt.Fprintln(w, "published; pages tagged \"articles\" purged")
+		})
+	})
+	chi.RegisterMethod(httpcache.MethodPurge) // chi routes only the methods it knows
+	r.Method(httpcache.MethodPurge, "/admin/purge", cache.PurgeHandler(purgeToken))
+
 	// POST invalidates the stored /articles (RFC 9111 §4.4).
 	r.Post("/articles", func(w http.ResponseWriter, r *http.Request) {
 		w.WriteHeader(http.StatusNoContent)
 	})
 	return r
+}
+
+// bearer admits requests with "Authorization: Bearer token".
+func bearer(token string) func(http.Handler) http.Handler {
+	want := []byte("Bearer " + token)
+	return func(next http.Handler) http.Handler {
+		return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+			if subtle.ConstantTimeCompare([]byte(r.Header.Get("Authorization")), want) != 1 {
+				http.Error(w, "unauthorized", http.StatusUnauthorized)
+				return
+			}
+			next.ServeHTTP(w, r)
+		})
+	}
 }
 
 var reportModTime = time.Date(2026, 11, 1, 9, 0, 0, 0, time.UTC)

@@ -30,6 +30,7 @@ func run(ctx context.Context, args []string, stderr io.Writer, ready chan<- stri
 	fs := flag.NewFlagSet("server", flag.ContinueOnError)
 	fs.SetOutput(stderr)
 	addr := fs.String("addr", "127.0.0.1:8080", "listen address")
+	purgeToken := fs.String("purge-token", "demo-token", "bearer token for the /admin routes")
 	stores := storeflag.Register(fs)
 	if err := fs.Parse(args); err != nil {
 		return err
@@ -55,5 +56,5 @@ func run(ctx context.Context, args []string, stderr io.Writer, ready chan<- stri
 	if ready != nil {
 		ready <- ln.Addr().String()
 	}
-	return serve.Serve(ctx, ln, newApp(cache))
+	return serve.Serve(ctx, ln, newApp(cache, *purgeToken))
 }

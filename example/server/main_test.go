@@ -92,3 +92,23 @@ func TestServerFlags(t *testing.T) {
 		}
 	}
 }
+
+func TestServerAdminPurge(t *testing.T) {
+	base := startServer(t, "-purge-token", "tok")
+	fetch(t, "GET", base+"/articles")
+	if resp, _ := fetch(t, "GET", base+"/articles"); resp.Header.Get("Cache-Status") != "httpcache; hit" {
+		t.Fatal("not cached")
+	}
+	if resp, _ := fetch(t, "POST", base+"/admin/publish"); resp.StatusCode != 401 {
+		t.Fatalf("publish without the token: %d", resp.StatusCode)
+	}
+	if resp, _ := fetch(t, "POST", base+"/admin/publish", "Authorization", "Bearer tok"); resp.StatusCode != 200 {
+		t.Fatalf("publish: %d", resp.StatusCode)
+	}
+	if resp, _ := fetch(t, "GET", base+"/articles"); resp.Header.Get("Cache-Status") == "httpcache; hit" {
+		t.Fatal("/articles survived the tag purge")
+	}
+	if resp, _ := fetch(t, "PURGE", base+"/admin/purge", "Authorization", "Bearer tok", "Cache-Tag", "articles"); resp.StatusCode != 200 {
+		t.Fatalf("PURGE by tag: %d", resp.StatusCode)
+	}
+}

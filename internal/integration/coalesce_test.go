@@ -65,7 +65,7 @@ func TestCoalesceWithRedis(t *testing.T) {
 	close(g.release)
 	wg.Wait()
 	if g.calls.Load() != 1 {
-		t.Fatalf("handler called %d times", g.calls.Load())
+		t.Fatalf("handler called %d times (%+v)", g.calls.Load(), c.Stats())
 	}
 	for i, b := range bodies {
 		if b != "filled once" {

@@ -213,8 +213,8 @@ func TestCorruptValueInRedis(t *testing.T) {
 		}
 	}
 	ctx := context.Background()
-	keys, err := client.Keys(ctx, "*").Result()
-	if err != nil || len(keys) != 3 { // a response, an index and a variant
+	keys, err := client.Keys(ctx, "*}*").Result() // the entries, not the purge clock
+	if err != nil || len(keys) != 3 {             // a response, an index and a variant
 		t.Fatalf("keys %q, %v", keys, err)
 	}
 	for _, garbage := range []string{"", "garbage", "\x89HCE\x01\x01", "\x89HCE\x01" + string(make([]byte, 64))} {

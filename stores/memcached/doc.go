@@ -62,6 +62,35 @@
 // middleware deletes together are few (a URL and its Location), so more
 // concurrency would buy nothing.
 //
+// # Counters, and no tag index
+//
+// The store is an httpcache.Counter, in which the middleware keeps its
+// purge clock. memcached has no command that sets a number to the larger
+// of two, so Advance reads the counter with gets and writes the next value
+// with cas, which the server refuses if anyone wrote the counter since the
+// gets; it then reads it again, after a random pause that doubles each
+// time (at most ten attempts, 51 ms of pauses in all, then an error). A
+// missing counter is created with add, expiry 0 (which memcached reads as
+// "never expires"); add never overwrites, so when several clients create
+// a counter at once one add wins and the others advance it from there.
+// Advance calls of one Store on a counter take turns, so a cas only ever
+// loses to another process, and a call costs two round trips. The value is
+// always written whole as plain decimal ("42"), which Get reads back as it
+// is (memcached's incr and decr would rewrite a number in place, padded
+// with spaces when it gets shorter). A counter without an expiry can still
+// be evicted for space, like any item, and is lost with its server: the
+// middleware reads its purge clock on every lookup, which keeps it at the
+// busy end of memcached's LRU, and since every purge advances the counter
+// to at least the current time, a counter lost with its server is
+// re-created past every value it had.
+//
+// The store is not an httpcache.TagIndex: memcached has no sets, and a tag
+// index kept in plain items (a read-modify-write of a key list per tag)
+// would lose records under concurrent writes and split across items as it
+// grew. The middleware then relies on its purge markers alone, as it is
+// designed to: purged entries are never served, and their space is
+// reclaimed when they expire or are evicted rather than at once.
+//
 // # Contexts
 //
 // gomemcache takes no context: its own Client.Timeout (500 ms by default)

@@ -5,6 +5,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"hash/maphash"
 	"strings"
 	"time"
 
@@ -33,18 +34,23 @@ type Options struct {
 	Clock func() time.Time
 }
 
-// Store is an httpcache.Store and httpcache.MultiGetter on a memcached
-// client. It is safe for concurrent use. Create one with New.
+// Store is an httpcache.Store, an httpcache.MultiGetter and an
+// httpcache.Counter on a memcached client; not an httpcache.TagIndex, since
+// memcached has no sets (see the package documentation). It is safe for
+// concurrent use. Create one with New.
 type Store struct {
 	client      *memcache.Client
 	prefix      string
 	maxItemSize int
 	clock       func() time.Time
+	seed        maphash.Seed                // picks a key's turn in advancing
+	advancing   [advanceTurns]chan struct{} // see Advance
 }
 
 var (
 	_ httpcache.Store       = (*Store)(nil)
 	_ httpcache.MultiGetter = (*Store)(nil)
+	_ httpcache.Counter     = (*Store)(nil)
 )
 
 // errNotFound is what Get returns on a miss; one value, so that a miss
@@ -73,6 +79,10 @@ func New(client *memcache.Client, opts Options) *Store {
 		prefix:      opts.KeyPrefix,
 		maxItemSize: opts.MaxItemSize,
 		clock:       opts.Clock,
+		seed:        maphash.MakeSeed(),
+	}
+	for i := range s.advancing {
+		s.advancing[i] = make(chan struct{}, 1)
 	}
 	if s.maxItemSize == 0 {
 		s.maxItemSize = DefaultMaxItemSize

@@ -20,6 +20,13 @@ func TestHitDoesNotAllocate(t *testing.T) {
 		if err := s.SetObject(live, "key", []byte("value"), "obj", time.Hour); err != nil {
 			t.Fatal(err)
 		}
+		// Tags and counters in the store do not change the hit path.
+		if err := s.AddTags(live, "key", []string{"tag"}, time.Hour); err != nil {
+			t.Fatal(err)
+		}
+		if _, err := s.Advance(live, "counter", 0); err != nil {
+			t.Fatal(err)
+		}
 		calls := []struct {
 			name string
 			f    func()
@@ -27,6 +34,7 @@ func TestHitDoesNotAllocate(t *testing.T) {
 			{"Get", func() { _, _ = s.Get(live, "key") }},
 			{"GetObject", func() { _, _, _ = s.GetObject(live, "key") }},
 			{"Get miss", func() { _, _ = s.Get(live, "missing") }},
+			{"Get of a counter", func() { _, _ = s.Get(live, "counter") }},
 		}
 		for _, c := range calls {
 			if n := testing.AllocsPerRun(1000, c.f); n != 0 {
@@ -64,5 +72,71 @@ func TestEntryOverhead(t *testing.T) {
 	t.Logf("measured overhead: %.0f bytes per entry; EntryOverhead = %d", perEntry, EntryOverhead)
 	if perEntry > EntryOverhead+16 || perEntry < EntryOverhead/2 {
 		t.Errorf("measured overhead %.0f bytes per entry; EntryOverhead = %d is off", perEntry, EntryOverhead)
+	}
+}
+
+// TestTagOverhead checks that what the tag index counts against MaxBytes
+// covers what it really costs on the heap, without overstating it much
+// where TagOverhead is meant to be exact (tags no other key carries).
+func TestTagOverhead(t *testing.T) {
+	if testing.Short() {
+		t.Skip("measures the heap; skipped in -short mode")
+	}
+	tests := []struct {
+		name       string
+		tagsPerKey int
+		shared     bool // every key carries the same tags
+	}{
+		{"one tag of its own", 1, false},
+		{"eight tags of its own", 8, false},
+		{"eight shared tags", 8, true},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			const n = 10000
+			keys, tags := make([]string, n), make([][]string, n)
+			for i := range keys {
+				keys[i] = fmt.Sprintf("key-%012d", i)
+				for j := range tt.tagsPerKey {
+					if tt.shared {
+						tags[i] = append(tags[i], fmt.Sprintf("tag-%d", j))
+					} else {
+						tags[i] = append(tags[i], fmt.Sprintf("tag-%d-%d", i, j))
+					}
+				}
+			}
+			ctx := context.Background()
+			s := New(Options{MaxEntries: n, Shards: 1})
+			for _, k := range keys {
+				if err := s.Set(ctx, k, nil, time.Hour); err != nil {
+					t.Fatal(err)
+				}
+			}
+			var before, after runtime.MemStats
+			runtime.GC()
+			runtime.ReadMemStats(&before)
+			charged := s.Stats().Bytes
+			for i, k := range keys {
+				if err := s.AddTags(ctx, k, tags[i], time.Hour); err != nil {
+					t.Fatal(err)
+				}
+			}
+			runtime.GC()
+			runtime.ReadMemStats(&after)
+			charged = s.Stats().Bytes - charged
+			runtime.KeepAlive(s)
+			runtime.KeepAlive(keys) // the caller's strings, which the store must not pin
+			runtime.KeepAlive(tags)
+			used := float64(after.HeapAlloc - before.HeapAlloc)
+			t.Logf("%.0f bytes on the heap per key; %.0f charged (TagOverhead = %d)", used/n, float64(charged)/n, TagOverhead)
+			if used > float64(charged)+16*n {
+				t.Errorf("the index uses %.0f bytes per key but charges %.0f: TagOverhead = %d is too small",
+					used/n, float64(charged)/n, TagOverhead)
+			}
+			if !tt.shared && float64(charged) > 1.25*used {
+				t.Errorf("the index uses %.0f bytes per key but charges %.0f: TagOverhead = %d is too large",
+					used/n, float64(charged)/n, TagOverhead)
+			}
+		})
 	}
 }

@@ -1,17 +1,28 @@
 package memory
 
-// Clear removes every entry. The budgets are relieved of exactly what the
-// entries counted, and the removals are not counted as evictions. Entries
-// stored concurrently with Clear may or may not survive it; each is either
-// wholly there or wholly gone.
+// Clear removes every entry and the whole tag index. The budgets are
+// relieved of exactly what the entries counted, and the removals are not
+// counted as evictions. Entries stored concurrently with Clear may or may
+// not survive it; each is either wholly there or wholly gone.
+//
+// Counters (see Advance) survive Clear: they must only grow, and a purge
+// clock that went back would make entries stored before a purge look
+// newer than it. Delete removes a counter.
 func (s *Store) Clear() {
 	for i := range s.shards {
 		sh := &s.shards[i]
 		sh.mu.Lock()
 		for _, e := range sh.lru.Values() {
-			s.release(e.size)
+			s.bytes.Add(-e.size)
+			s.entries.Add(-1)
+		}
+		for _, kt := range sh.tagged {
+			s.bytes.Add(-kt.bytes)
 		}
 		sh.lru.Purge()
+		clear(sh.tags)
+		clear(sh.tagged)
+		sh.orphans = orphans{}
 		sh.mu.Unlock()
 	}
 }

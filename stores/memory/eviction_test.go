@@ -27,7 +27,8 @@ func order(s *Store) []string {
 }
 
 // recount checks that the store's counters agree with its contents and
-// budgets.
+// budgets, and that its tag index holds records of stored keys only, each
+// in its tag's set and its key's list.
 func recount(t *testing.T, s *Store) {
 	t.Helper()
 	var bytes, entries int64
@@ -38,6 +39,37 @@ func recount(t *testing.T, s *Store) {
 			bytes += e.size
 			entries++
 		}
+		for key, kt := range sh.tagged {
+			bytes += kt.bytes
+			if kt.key != key || sh.lru.Contains(key) == kt.orphan || kt.orphan != inOrphans(sh, kt) || len(kt.recs) == 0 {
+				sh.mu.Unlock()
+				t.Fatalf("tagged key %q (orphan %v, %d records) does not match the store", key, kt.orphan, len(kt.recs))
+			}
+			want := keyCost(key)
+			for _, r := range kt.recs {
+				want += recordCost(r.set.tag)
+				if r.owner != kt || sh.tags[r.set.tag] != r.set || !inSet(r) {
+					sh.mu.Unlock()
+					t.Fatalf("a record of key %q and tag %q is not in its set", key, r.set.tag)
+				}
+			}
+			if kt.bytes != want {
+				sh.mu.Unlock()
+				t.Fatalf("key %q counts %d bytes of tags; its records make %d", key, kt.bytes, want)
+			}
+		}
+		for tag, set := range sh.tags {
+			if set.tag != tag || set.head == nil {
+				sh.mu.Unlock()
+				t.Fatalf("tag %q has a set for %q with head %p", tag, set.tag, set.head)
+			}
+			for r := set.head; r != nil; r = r.next {
+				if r.set != set || sh.tagged[r.owner.key] != r.owner || !slices.Contains(r.owner.recs, r) {
+					sh.mu.Unlock()
+					t.Fatalf("tag %q has a record of %q that its key does not", tag, r.owner.key)
+				}
+			}
+		}
 		sh.mu.Unlock()
 	}
 	st := s.Stats()
@@ -47,6 +79,26 @@ func recount(t *testing.T, s *Store) {
 	if bytes > s.maxBytes || entries > s.maxEntries {
 		t.Fatalf("store holds %d entries of %d bytes; budgets are %d entries, %d bytes", entries, bytes, s.maxEntries, s.maxBytes)
 	}
+}
+
+// inSet reports whether r is in its set's list.
+func inSet(r *tagRecord) bool {
+	for x := r.set.head; x != nil; x = x.next {
+		if x == r {
+			return x.prev == nil || x.prev.next == x
+		}
+	}
+	return false
+}
+
+// inOrphans reports whether kt is in its shard's orphan list.
+func inOrphans(sh *shard, kt *keyTags) bool {
+	for x := sh.orphans.head; x != nil; x = x.next {
+		if x == kt {
+			return true
+		}
+	}
+	return false
 }
 
 // step is one operation of an eviction scenario and the LRU order after it.

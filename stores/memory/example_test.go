@@ -51,3 +51,35 @@ func ExampleOptions_clock() {
 	// just before the ttl: <nil>
 	// at the ttl: httpcache: not found
 }
+
+// Counters read back with Get as decimal numbers, and are never evicted.
+func ExampleStore_Advance() {
+	ctx := context.Background()
+	store := memory.New(memory.Options{MaxEntries: 1})
+
+	_, _ = store.Advance(ctx, "purges", 0)    // 1
+	_, _ = store.Advance(ctx, "purges", 1000) // the floor: 1000
+	_, _ = store.Advance(ctx, "purges", 10)   // one more: 1001
+	_ = store.Set(ctx, "a", []byte("x"), time.Minute)
+	_ = store.Set(ctx, "b", []byte("x"), time.Minute) // evicts a, not the counter
+	v, err := store.Get(ctx, "purges")
+	fmt.Printf("%s %v\n", v, err)
+	// Output:
+	// 1001 <nil>
+}
+
+// Tag records leave with their entries.
+func ExampleStore_AddTags() {
+	ctx := context.Background()
+	store := memory.New(memory.Options{})
+
+	for _, key := range []string{"/a", "/b"} {
+		_ = store.Set(ctx, key, []byte("page"), time.Minute)
+		_ = store.AddTags(ctx, key, []string{"product-1"}, time.Minute)
+	}
+	_ = store.Delete(ctx, "/a")
+	keys, err := store.TaggedKeys(ctx, "product-1")
+	fmt.Println(keys, err)
+	// Output:
+	// [/b] <nil>
+}

@@ -17,20 +17,30 @@ type entry struct {
 	value   []byte
 	obj     any
 	expires time.Time // gone at and after this instant
-	size    int64     // bytes counted against MaxBytes
+	size    int64     // bytes counted against MaxBytes, besides tags
 }
 
-// shard is one lock and the LRU list it guards.
+// shard is one lock and what it guards: an LRU list of entries, the
+// counters and the tag index of the keys that hash to it.
 //
 // simplelru is used rather than golang-lru's locked Cache because the store
 // needs its own lock anyway: a byte budget shared by all shards is charged
 // and relieved in the same critical section as the list change, which the
 // locked Cache's eviction callback (run after its lock is released, without
 // the size of what it replaced) cannot do exactly.
+//
+// Counters and tag records live under the shard lock of their key, so that
+// a Set, Delete or Advance of one name, and the removal of an entry with its
+// tag records, each take one lock that the hit path takes anyway: neither
+// feature adds a lock, global or not, to Get.
 type shard struct {
-	mu  sync.Mutex
-	lru *simplelru.LRU[string, entry]
-	_   [64 - 16]byte // keep neighbouring shards' locks off one cache line
+	mu       sync.Mutex
+	lru      *simplelru.LRU[string, entry]
+	counters map[string]*counter // outside the LRU: never evicted (see Advance)
+	tags     map[string]*tagSet  // tag -> its records of this shard's keys
+	tagged   map[string]*keyTags // key -> its records, for tagged keys only
+	orphans  orphans             // tagged keys without an entry (see AddTags)
+	_        [64 - 56]byte       // keep neighbouring shards' locks off one cache line
 }
 
 func (sh *shard) init() {
@@ -43,17 +53,22 @@ func (sh *shard) init() {
 	sh.lru = lru
 }
 
-// counters are the store-wide budgets and statistics, shared by all shards.
-type counters struct {
+// tallies are the store-wide budgets and statistics, shared by all shards
+// (not to be confused with the counters of Advance).
+type tallies struct {
 	bytes     atomic.Int64
 	entries   atomic.Int64
 	evictions atomic.Uint64
 }
 
-// release uncounts an entry that has left its shard.
-func (c *counters) release(size int64) {
-	c.bytes.Add(-size)
-	c.entries.Add(-1)
+// forget uncounts the entry e that has left sh's list under key (deleted,
+// expired, evicted or overwritten) and removes its tag records, so that
+// the tag index never holds a key the store does not. The caller holds
+// sh's lock. It does not allocate: Get calls it for an entry found
+// expired.
+func (s *Store) forget(sh *shard, key string, e entry) {
+	s.bytes.Add(-e.size - sh.untag(key))
+	s.entries.Add(-1)
 }
 
 func (s *Store) overBudget() bool {
@@ -70,23 +85,33 @@ func (s *Store) overBudget() bool {
 // entry or two, and it is above them only while an insert is running.
 func (s *Store) insert(sh *shard, key string, e entry) {
 	sh.mu.Lock()
+	// A counter of that name is replaced, as a Redis SET replaces one.
+	delete(sh.counters, key)
 	if old, ok := sh.lru.Peek(key); ok {
-		s.release(old.size)
+		s.forget(sh, key, old) // an overwrite keeps none of the old tags
 	} else {
 		// A new key is cloned so that the store does not pin a larger
 		// string that key may be a slice of, which would make the byte
 		// accounting untrue. An overwrite keeps the stored key.
 		key = strings.Clone(key)
+		s.bytes.Add(-sh.untag(key)) // an orphan's records describe no value
 	}
 	sh.lru.Add(key, e) // replaces and refreshes an existing entry in place
 	s.bytes.Add(e.size)
 	s.entries.Add(1)
-	for sh.lru.Len() > 1 && s.overBudget() {
-		s.evictOldest(sh)
-	}
+	s.evictFrom(sh)
 	sh.mu.Unlock()
 	if s.overBudget() {
 		s.evictElsewhere(sh)
+	}
+}
+
+// evictFrom evicts from sh, whose lock the caller holds, while the store
+// is over budget: orphan tag records, then least recently used entries,
+// leaving at least one entry.
+func (s *Store) evictFrom(sh *shard) {
+	for (sh.lru.Len() > 1 || sh.orphans.head != nil) && s.overBudget() {
+		s.evictOldest(sh)
 	}
 }
 
@@ -101,7 +126,7 @@ func (s *Store) evictElsewhere(sh *shard) {
 				continue
 			}
 			o.mu.Lock()
-			if o.lru.Len() > 0 && s.overBudget() {
+			if (o.lru.Len() > 0 || o.orphans.head != nil) && s.overBudget() {
 				s.evictOldest(o)
 				evicted = true
 			}
@@ -113,11 +138,16 @@ func (s *Store) evictElsewhere(sh *shard) {
 	}
 }
 
-// evictOldest evicts the least recently used entry of sh, whose lock the
-// caller holds.
+// evictOldest evicts the oldest orphan tag records of sh (see AddTags), or
+// if there are none its least recently used entry. The caller holds sh's
+// lock. Only entries count as evictions in Stats.
 func (s *Store) evictOldest(sh *shard) {
-	if _, e, ok := sh.lru.RemoveOldest(); ok {
-		s.release(e.size)
+	if kt := sh.orphans.head; kt != nil {
+		s.bytes.Add(-sh.untag(kt.key))
+		return
+	}
+	if key, e, ok := sh.lru.RemoveOldest(); ok {
+		s.forget(sh, key, e)
 		s.evictions.Add(1)
 	}
 }

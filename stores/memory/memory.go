@@ -9,6 +9,11 @@
 // Values are kept as slices and handed back without copying, so a hit
 // does not allocate; callers must treat them as read-only, as
 // httpcache.Store requires.
+//
+// The store is also a httpcache.Counter, whose counters are never evicted
+// (see Advance), and a httpcache.TagIndex whose records leave with their
+// entries and count against MaxBytes (see AddTags). Both live under the
+// shard locks the entries use: neither adds a lock to Get.
 package memory
 
 import (
@@ -55,9 +60,11 @@ const EntryOverhead = 192
 // Options configures a Store. The zero value is ready to use.
 type Options struct {
 	// MaxBytes bounds the bytes held: the sum over entries of key length,
-	// value length and EntryOverhead. The least recently used entries are
-	// evicted to stay under it, and an entry larger than MaxBytes on its
-	// own is refused with an error wrapping httpcache.ErrTooLarge.
+	// value length and EntryOverhead, and the tag index's bytes (see
+	// TagOverhead). The least recently used entries are evicted to stay
+	// under it, and an entry larger than MaxBytes on its own is refused
+	// with an error wrapping httpcache.ErrTooLarge. Counters (see Advance)
+	// are not counted.
 	// If zero, DefaultMaxBytes (64 MiB).
 	MaxBytes int64
 
@@ -88,13 +95,15 @@ type Store struct {
 	seed       maphash.Seed
 	shardMask  uint64
 	shards     []shard
-	counters
+	tallies
 }
 
 var (
 	_ httpcache.ObjectStore  = (*Store)(nil)
 	_ httpcache.LocalStore   = (*Store)(nil)
 	_ httpcache.GuardedStore = (*Store)(nil)
+	_ httpcache.Counter      = (*Store)(nil)
+	_ httpcache.TagIndex     = (*Store)(nil)
 )
 
 // New returns a Store configured by opts. It panics if a size in opts is
@@ -148,8 +157,15 @@ func (s *Store) GetObject(ctx context.Context, key string) (value []byte, obj an
 	e, ok := sh.lru.Get(key)
 	if ok && !now.Before(e.expires) {
 		sh.lru.Remove(key)
-		s.release(e.size)
+		s.forget(sh, key, e)
 		ok = false
+	}
+	if !ok {
+		// A counter is read like an entry. The lookup is one probe of
+		// a map that is empty in all shards but a counter's.
+		if c := sh.counters[key]; c != nil {
+			e, ok = entry{value: c.text}, true
+		}
 	}
 	sh.mu.Unlock()
 	if !ok {
@@ -213,7 +229,8 @@ func (s *Store) set(ctx context.Context, key string, value []byte, obj any, ttl 
 	return nil
 }
 
-// Delete removes keys. Keys that are not stored are not an error.
+// Delete removes keys, with their tag records, and counters of those
+// names. Keys that are not stored are not an error.
 func (s *Store) Delete(ctx context.Context, keys ...string) error {
 	if err := ctx.Err(); err != nil {
 		return err
@@ -223,8 +240,11 @@ func (s *Store) Delete(ctx context.Context, keys ...string) error {
 		sh.mu.Lock()
 		if e, ok := sh.lru.Peek(key); ok {
 			sh.lru.Remove(key)
-			s.release(e.size)
+			s.forget(sh, key, e)
+		} else {
+			s.bytes.Add(-sh.untag(key)) // an orphan's records
 		}
+		delete(sh.counters, key)
 		sh.mu.Unlock()
 	}
 	return nil

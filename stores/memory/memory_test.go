@@ -116,6 +116,10 @@ func TestDoneContext(t *testing.T) {
 		{"Set", func() error { return s.Set(ctx, "k", []byte("new"), time.Hour) }},
 		{"SetObject", func() error { return s.SetObject(ctx, "k", []byte("new"), 1, time.Hour) }},
 		{"Delete", func() error { return s.Delete(ctx, "k") }},
+		{"Advance", func() error { _, err := s.Advance(ctx, "k", 0); return err }},
+		{"AddTags", func() error { return s.AddTags(ctx, "k", []string{"t"}, time.Hour) }},
+		{"TaggedKeys", func() error { _, err := s.TaggedKeys(ctx, "t"); return err }},
+		{"RemoveTags", func() error { return s.RemoveTags(ctx, "t") }},
 	}
 	for _, c := range calls {
 		if err := c.call(); err != context.Canceled {

@@ -3,10 +3,12 @@ package memory
 // Stats is a snapshot of a Store's counters.
 type Stats struct {
 	// Entries is the number of entries held, including expired entries
-	// that have not been read or evicted since they expired.
+	// that have not been read or evicted since they expired. Counters
+	// and tag records are not entries.
 	Entries int64
 	// Bytes is the sum over those entries of key length, value length and
-	// EntryOverhead: what Options.MaxBytes bounds.
+	// EntryOverhead, plus the tag index's bytes: what Options.MaxBytes
+	// bounds.
 	Bytes int64
 	// Evictions counts entries removed to keep within Options.MaxBytes or
 	// Options.MaxEntries since the store was created; expiries, deletes

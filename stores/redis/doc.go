@@ -49,6 +49,57 @@
 // Lease names share the keyspace with cache keys, so the caller keeps them
 // apart.
 //
+// # Counters and tag sets
+//
+// The store is an httpcache.Counter, in which the middleware keeps its
+// purge clock: Advance runs a Lua script on the counter's one key under
+// Options.KeyPrefix (EVALSHA, falling back to EVAL) that reads it, a
+// missing one as 0, and SETs it to the larger of the floor and its value
+// plus one, without an expiry, as a decimal integer that Get reads back
+// ("42"). Lua's numbers are doubles, exact for integers up to 2^53
+// (MaxCounter), which microsecond times stay below until the year 2255:
+// Advance refuses a floor beyond it, and a counter at it or beyond, rather
+// than count wrong. The script writes the value with string.format('%d'),
+// since Lua's own conversion of a number to a string keeps 14 significant
+// digits ("1.795e+15").
+//
+// It is an httpcache.TagIndex too, with one Redis set per tag, named
+// KeyPrefix + "tag:{" + the first 128 bits of SHA-256 of the tag in hex +
+// "}", whose members are the keys recorded for the tag as the caller passed
+// them (the prefix is in the set's name already). The tag is hashed because
+// tags may hold braces, which would end the Cluster hash tag early and pile
+// families of tags ("{t}a", "{t}b") onto one slot; the hash spreads the
+// sets evenly and keeps their names short and printable. Like lease names,
+// set names share the keyspace with cache keys, which the middleware's
+// keys never collide with. Every tag command touches one key, so none is
+// ever a cross-slot command:
+//
+//   - AddTags sends, for each tag, PEXPIRE set ms GT, SADD set key,
+//     PEXPIRE set ms NX and PEXPIRE set ms GT again, all in one pipeline
+//     (on a Cluster, one per node involved). A set thus gets its first
+//     expiry from NX, since GT never sets one on a set that has none (Redis
+//     compares a missing expiry as an infinite one), and later calls only
+//     extend it: a set lives as long as the longest ttl recorded in it, so
+//     it expires with, or after, the entries it lists, and no record is cut
+//     short by a later shorter one. The first GT extends a set that exists
+//     before the SADD adds to it, so that it cannot expire between the two;
+//     the last one covers another AddTags's NX landing first with a shorter
+//     ttl. Only two such calls interleaving inside a pipeline that the server
+//     reads in several parts, the other's ttl shorter than that gap, can
+//     still lose a record: the middleware never depends on one (its purge
+//     markers keep purged entries from being served; the index only
+//     reclaims their space at once). A set left without an expiry, by a
+//     connection lost between the SADD and the PEXPIRE NX, gets one from
+//     the next AddTags of its tag.
+//   - PEXPIRE NX and GT need Redis 7.0. An older server refuses them after
+//     running the SADD, so AddTags then sends a plain PEXPIRE to each set it
+//     added to, leaving none without an expiry, and returns an error: sets
+//     there expire with the latest ttl given, which may cut older records
+//     short.
+//   - TaggedKeys sends SMEMBERS, RemoveTags one UNLINK per group of sets
+//     that may share one (as Delete groups its DELs). UNLINK frees a large
+//     set in the background rather than holding up the server.
+//
 // # Contexts
 //
 // go-redis ignores a context's deadline and cancellation during socket
@@ -74,8 +125,9 @@
 //
 // # What the store never does
 //
-// It never closes the client, which stays the caller's; never sends a
-// command without a ttl, so nothing it stores lives forever; never scans
-// or flushes the keyspace; and never starts a goroutine that outlives the
-// client's timeouts.
+// It never closes the client, which stays the caller's; never stores
+// anything without a ttl except the counters that Advance keeps, which
+// httpcache.Counter requires to live for ever (the middleware keeps one per
+// cache); never scans or flushes the keyspace; and never starts a
+// goroutine that outlives the client's timeouts.
 package redis

@@ -52,6 +52,12 @@ var ops = []struct {
 		return err
 	}},
 	{"Release", func(ctx context.Context, st *redis.Store) error { return st.Release(ctx, "lease", "tok") }},
+	{"Advance", func(ctx context.Context, st *redis.Store) error { _, err := st.Advance(ctx, "counter", 0); return err }},
+	{"AddTags", func(ctx context.Context, st *redis.Store) error {
+		return st.AddTags(ctx, "k", []string{"a", "b"}, time.Minute)
+	}},
+	{"TaggedKeys", func(ctx context.Context, st *redis.Store) error { _, err := st.TaggedKeys(ctx, "a"); return err }},
+	{"RemoveTags", func(ctx context.Context, st *redis.Store) error { return st.RemoveTags(ctx, "a", "b") }},
 }
 
 // TestServerDown stops the server under a store: every call fails with an

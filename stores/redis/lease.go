@@ -59,23 +59,28 @@ func (s *Store) Release(ctx context.Context, name, token string) error {
 	if err := ctx.Err(); err != nil {
 		return fmt.Errorf("httpcache/redis: release: %w", err)
 	}
-	// The commands are built here rather than with Script.Run, which calls
-	// the client directly, so that both go through exec and its handling of
-	// contexts. EVALSHA first, as Script.Run does: it sends 40 bytes where
-	// EVAL sends the script; EVAL runs it on a server that lacks it (a new,
-	// restarted or flushed one: each Cluster node has its own script cache)
-	// and adds it to that server's cache for the next EVALSHA.
-	key := s.key(name)
-	cmd := scriptCmd(ctx, "evalsha", releaseScript.Hash(), key, token)
-	err := s.exec(ctx, cmd)
-	if err != nil && goredis.HasErrorPrefix(err, "NOSCRIPT") {
-		cmd = scriptCmd(ctx, "eval", releaseSource, key, token)
-		err = s.exec(ctx, cmd)
-	}
-	if err != nil {
+	if _, err := s.runScript(ctx, releaseScript, releaseSource, s.key(name), token); err != nil {
 		return s.fail(ctx, "release", err)
 	}
 	return nil
+}
+
+// runScript runs script, whose source is source, on the one key key with
+// arg as ARGV[1], and returns its command, whose integer reply is the
+// script's. The commands are built here rather than with Script.Run,
+// which calls the client directly, so that both go through exec and its
+// handling of contexts. EVALSHA first, as Script.Run does: it sends 40
+// bytes where EVAL sends the script; EVAL runs it on a server that lacks it
+// (a new, restarted or flushed one: each Cluster node has its own script
+// cache) and adds it to that server's cache for the next EVALSHA.
+func (s *Store) runScript(ctx context.Context, script *goredis.Script, source, key, arg string) (*goredis.IntCmd, error) {
+	cmd := scriptCmd(ctx, "evalsha", script.Hash(), key, arg)
+	err := s.exec(ctx, cmd)
+	if err != nil && goredis.HasErrorPrefix(err, "NOSCRIPT") {
+		cmd = scriptCmd(ctx, "eval", source, key, arg)
+		err = s.exec(ctx, cmd)
+	}
+	return cmd, err
 }
 
 // scriptCmd returns the EVAL or EVALSHA (verb) of script on the one key

@@ -41,9 +41,9 @@ type Options struct {
 	MaxValueSize int
 }
 
-// Store is an httpcache.Store, an httpcache.MultiGetter and an
-// httpcache.Leaser on a go-redis client. It is safe for concurrent use.
-// Create one with New.
+// Store is an httpcache.Store, an httpcache.MultiGetter, an
+// httpcache.Leaser, an httpcache.Counter and an httpcache.TagIndex on a
+// go-redis client. It is safe for concurrent use. Create one with New.
 type Store struct {
 	client           goredis.UniversalClient
 	prefix           string
@@ -56,6 +56,8 @@ var (
 	_ httpcache.Store       = (*Store)(nil)
 	_ httpcache.MultiGetter = (*Store)(nil)
 	_ httpcache.Leaser      = (*Store)(nil)
+	_ httpcache.Counter     = (*Store)(nil)
+	_ httpcache.TagIndex    = (*Store)(nil)
 )
 
 // New returns a Store that keeps its values in client. The store never
@@ -152,22 +154,28 @@ func (s *Store) Delete(ctx context.Context, keys ...string) error {
 	if len(keys) == 0 {
 		return nil
 	}
+	return s.del(ctx, "delete", "del", s.keys(keys))
+}
+
+// del deletes the Redis keys full (at least one) for op (Delete,
+// RemoveTags) with verb (DEL or UNLINK): one command per group of keys that
+// may share one, all in one pipeline.
+func (s *Store) del(ctx context.Context, op, verb string, full []string) error {
 	if err := ctx.Err(); err != nil {
-		return fmt.Errorf("httpcache/redis: delete: %w", err)
+		return fmt.Errorf("httpcache/redis: %s: %w", op, err)
 	}
-	full := s.keys(keys)
 	groups := s.route.partition(full)
 	var cmds []goredis.Cmder
 	if groups == nil {
-		cmds = []goredis.Cmder{goredis.NewIntCmd(ctx, keyArgs("del", full)...)}
+		cmds = []goredis.Cmder{goredis.NewIntCmd(ctx, keyArgs(verb, full)...)}
 	} else {
 		cmds = make([]goredis.Cmder, len(groups))
 		for i, g := range groups {
-			cmds[i] = goredis.NewIntCmd(ctx, keyArgs("del", pick(full, g))...)
+			cmds[i] = goredis.NewIntCmd(ctx, keyArgs(verb, pick(full, g))...)
 		}
 	}
 	if err := s.exec(ctx, cmds...); err != nil {
-		return s.fail(ctx, "delete", err)
+		return s.fail(ctx, op, err)
 	}
 	return nil
 }

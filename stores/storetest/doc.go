@@ -13,7 +13,8 @@
 //
 // A store backed by a shared server gives each call of newStore its own key
 // space, for example with a key prefix made from t.Name() and a counter, and
-// leaves Advance nil so that the TTL cases sleep for real (about 2 s in all).
+// leaves Advance nil so that the TTL cases sleep for real (about 2 s in all;
+// counters and tag records are checked during the same sleep).
 //
 // # The contract the suite checks
 //
@@ -46,6 +47,43 @@
 //   - A store that implements httpcache.ObjectStore returns the object stored
 //     by SetObject with its value, nil for a value stored by Set, drops the
 //     object when Set overwrites the value, and expires both together.
+//   - A store that implements httpcache.Counter advances a counter to the
+//     larger of the floor and its value plus one, a missing counter counting
+//     as 0: Advance(name, 0) of a name with no value returns 1, then 2,
+//     3…; Advance(name, 100) on 3 returns 100, and Advance(name, 50) on
+//     100 returns 101. Get of the name returns the value as plain decimal
+//     ASCII ("3": no sign, padding, spaces or exponent). Values up to 2^53
+//     (and microsecond times, about 2^50) are kept exactly; past 2^53, where
+//     double-precision arithmetic (Redis's Lua) stops holding every
+//     integer, Advance may return an error, but never a wrong value. Names
+//     are arbitrary byte strings, as keys are, and counters of different
+//     names are independent. Concurrent Advance calls on one name never
+//     return a value twice: with floor 0 they return every value from 1 up
+//     exactly once; with mixed floors each returns at least its floor and
+//     more than its goroutine's previous call, and the counter ends at the
+//     largest value returned. A counter never
+//     expires and needs no ttl; Delete removes it, and the next
+//     Advance(name, 0) returns 1. Called with a done context, Advance
+//     returns an error wrapping ctx.Err() (the counter then advanced once
+//     or not at all) or does what it does with a live context.
+//   - A store that implements httpcache.TagIndex lists for a tag (TaggedKeys)
+//     every key that AddTags recorded for it within that record's ttl and
+//     that RemoveTags has not removed since, byte for byte as it was passed,
+//     and no key never recorded for the tag. Keys come in any order and may
+//     come more than once: callers treat the list as a set (the middleware
+//     deletes the keys, and Delete takes a key twice). An unknown tag lists
+//     nothing, without an error. A record lasts at least its ttl and may
+//     outlive it, so nothing checks that it goes; a later AddTags of the
+//     same tag, for the same key or another, may extend it but never cuts
+//     it short. Tags are arbitrary non-empty byte strings (spaces, braces,
+//     NUL, invalid UTF-8, 1 KiB) and keys as for Get; AddTags of no tags
+//     and RemoveTags of no or unknown tags do nothing and are not errors.
+//     RemoveTags forgets every record of the tags given and no others.
+//     Called with a done context, AddTags and RemoveTags return nil or an
+//     error wrapping ctx.Err() having recorded (or removed) each tag whole
+//     or not at all, and TaggedKeys returns such an error or the right keys.
+//     Concurrent AddTags, TaggedKeys and RemoveTags are safe, and a
+//     goroutine reads its own records of a tag no one else touches.
 //
 // The suite assumes that the store can hold its small working set (a few
 // values of Options.MaxValueSize bytes and a few hundred small ones) without

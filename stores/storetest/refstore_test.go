@@ -3,6 +3,10 @@ package storetest_test
 import (
 	"context"
 	"errors"
+	"math"
+	"runtime"
+	"strconv"
+	"strings"
 	"sync"
 	"time"
 	"unsafe"
@@ -18,18 +22,23 @@ type refStore struct {
 
 	mu    sync.Mutex
 	items map[string]refItem
+	tags  map[string]map[string]time.Time // tag -> key -> record's expiry
 }
 
 type refItem struct {
 	value   []byte
 	obj     any
-	expires time.Time
+	expires time.Time // zero: never
 }
 
-var _ httpcache.ObjectStore = (*refStore)(nil)
+var (
+	_ httpcache.ObjectStore = (*refStore)(nil)
+	_ httpcache.Counter     = (*refStore)(nil)
+	_ httpcache.TagIndex    = (*refStore)(nil)
+)
 
 func newRefStore(now func() time.Time, mutant string) *refStore {
-	return &refStore{now: now, mutant: mutant, items: map[string]refItem{}}
+	return &refStore{now: now, mutant: mutant, items: map[string]refItem{}, tags: map[string]map[string]time.Time{}}
 }
 
 func (s *refStore) key(key string) string {
@@ -64,6 +73,9 @@ func (s *refStore) GetObject(ctx context.Context, key string) ([]byte, any, erro
 	expired := !s.now().Before(it.expires)
 	if s.mutant == "expires late" {
 		expired = s.now().After(it.expires)
+	}
+	if it.expires.IsZero() {
+		expired = false
 	}
 	if !ok || expired {
 		if s.mutant == "own miss error" {
@@ -134,6 +146,110 @@ func (s *refStore) Delete(ctx context.Context, keys ...string) error {
 			return httpcache.ErrNotFound
 		}
 		delete(s.items, s.key(k))
+	}
+	return nil
+}
+
+func (s *refStore) Advance(ctx context.Context, name string, floor int64) (int64, error) {
+	if err := s.ctxErr(ctx); err != nil {
+		return 0, err
+	}
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	var cur int64
+	it, ok := s.items[s.key(name)]
+	if ok && (it.expires.IsZero() || s.now().Before(it.expires)) {
+		var err error
+		if cur, err = strconv.ParseInt(strings.TrimSpace(string(it.value)), 10, 64); err != nil {
+			return 0, err
+		}
+	}
+	if cur == math.MaxInt64 {
+		return 0, errors.New("refstore: counter at MaxInt64")
+	}
+	n := max(cur+1, floor)
+	switch s.mutant {
+	case "counter ignores floor":
+		n = cur + 1
+	case "floor replaces the +1":
+		if floor > 0 {
+			n = max(cur, floor)
+		}
+	case "counter in float64": // as Lua computes, without a bound
+		n = int64(math.Max(float64(cur)+1, float64(floor)))
+	case "Advance not atomic": // reads and writes under separate locks
+		s.mu.Unlock()
+		runtime.Gosched()
+		s.mu.Lock()
+	}
+	it = refItem{value: []byte(strconv.FormatInt(n, 10))}
+	switch s.mutant {
+	case "counter expires":
+		it.expires = s.now().Add(time.Hour)
+	case "counter padded": // as memcached pads a decr
+		it.value = append(it.value, ' ')
+	case "counter formatted as float": // as Lua's tostring does
+		it.value = []byte(strconv.FormatFloat(float64(n), 'g', 14, 64))
+	}
+	s.items[s.key(name)] = it
+	return n, nil
+}
+
+func (s *refStore) AddTags(ctx context.Context, key string, tags []string, ttl time.Duration) error {
+	if err := s.ctxErr(ctx); err != nil {
+		return err
+	}
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	expires := s.now().Add(ttl)
+	for _, tag := range tags {
+		recs := s.tags[tag]
+		if recs == nil {
+			recs = map[string]time.Time{}
+			s.tags[tag] = recs
+		}
+		if s.mutant == "tag ttl replaced" { // as PEXPIRE without GT would
+			for k := range recs {
+				recs[k] = expires
+			}
+		}
+		if old, ok := recs[key]; !ok || old.Before(expires) || s.mutant == "tag ttl replaced" {
+			recs[key] = expires
+		}
+	}
+	return nil
+}
+
+func (s *refStore) TaggedKeys(ctx context.Context, tag string) ([]string, error) {
+	if err := s.ctxErr(ctx); err != nil {
+		return nil, err
+	}
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	recs, ok := s.tags[tag]
+	if !ok && s.mutant == "unknown tag is an error" {
+		return nil, httpcache.ErrNotFound
+	}
+	var keys []string
+	for k, expires := range recs {
+		if s.now().Before(expires) {
+			keys = append(keys, k)
+		}
+	}
+	return keys, nil
+}
+
+func (s *refStore) RemoveTags(ctx context.Context, tags ...string) error {
+	if err := s.ctxErr(ctx); err != nil {
+		return err
+	}
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if s.mutant == "RemoveTags removes all" && len(tags) > 0 {
+		clear(s.tags)
+	}
+	for _, tag := range tags {
+		delete(s.tags, tag)
 	}
 	return nil
 }

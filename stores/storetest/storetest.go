@@ -73,6 +73,8 @@ func Run(t *testing.T, newStore func(t *testing.T) httpcache.Store, opts Options
 		{"DoneContext", s.testDoneContext},
 		{"Concurrent", s.testConcurrent},
 		{"Object", s.testObject},
+		{"Counter", s.testCounter},
+		{"TagIndex", s.testTagIndex},
 	}
 	for _, c := range cases {
 		t.Run(c.name, c.run)

@@ -33,6 +33,17 @@ func TestReference(t *testing.T) {
 	runRef(t, "")
 }
 
+// TestReferenceRealClock shows that a correct store passes the cases that
+// sleep instead of advancing a clock (for values, counters and tags alike).
+func TestReferenceRealClock(t *testing.T) {
+	if testing.Short() {
+		t.Skip("sleeps for real; skipped in -short mode")
+	}
+	storetest.Run(t, func(t *testing.T) httpcache.Store {
+		return newRefStore(time.Now, "")
+	}, storetest.Options{})
+}
+
 const mutantEnv = "STORETEST_MUTANT"
 
 // TestMutantChild runs the suite against a broken store when
@@ -64,6 +75,16 @@ func TestMutants(t *testing.T) {
 		{"missing key is an error", "Delete"},
 		{"objects lost", "Object"},
 		{"Set keeps the object", "Object"},
+		{"counter padded", "Counter"},
+		{"counter expires", "Counter"},
+		{"counter ignores floor", "Counter"},
+		{"floor replaces the +1", "Counter"},
+		{"counter in float64", "Counter"},
+		{"counter formatted as float", "Counter"},
+		{"Advance not atomic", "Counter"},
+		{"tag ttl replaced", "TagIndex"},
+		{"RemoveTags removes all", "TagIndex"},
+		{"unknown tag is an error", "TagIndex"},
 	}
 	for _, tt := range tests {
 		t.Run(tt.mutant+"/"+tt.subtest, func(t *testing.T) {

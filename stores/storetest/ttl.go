@@ -122,6 +122,20 @@ func (s *suite) testTTLSleeping(t *testing.T) {
 			t.Fatalf("SetObject: %v", err)
 		}
 	}
+	counter, isCounter := st.(httpcache.Counter)
+	if isCounter && mustAdvance(t, counter, "counter", 0) != 1 {
+		t.Fatalf("Advance of a new counter did not return 1")
+	}
+	ti, isTagIndex := st.(httpcache.TagIndex)
+	if isTagIndex {
+		// A record lasts its ttl; a later shorter ttl does not cut it
+		// short, and a later longer one makes the tag outlive the first.
+		mustAddTags(t, ti, "own", 3*(ttl+g), "own")
+		mustAddTags(t, ti, "long", longTTL, "kept")
+		mustAddTags(t, ti, "short", tick, "kept")
+		mustAddTags(t, ti, "short", tick, "grown")
+		mustAddTags(t, ti, "long", longTTL, "grown")
+	}
 	setDone := time.Now()
 
 	if time.Since(start) < ttl {
@@ -144,5 +158,13 @@ func (s *suite) testTTLSleeping(t *testing.T) {
 	}
 	if isObjectStore {
 		expectObjectMiss(t, os, "object")
+	}
+	if isCounter { // counters never expire
+		expectCount(t, st, "counter", 1)
+	}
+	if isTagIndex {
+		expectTagged(t, ti, "own", "own")
+		expectTaggedSome(t, ti, "kept", []string{"long"}, []string{"short"})
+		expectTaggedSome(t, ti, "grown", []string{"long"}, []string{"short"})
 	}
 }

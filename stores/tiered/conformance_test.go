@@ -41,10 +41,21 @@ func TestConformance(t *testing.T) {
 		client := memcache.New(testserver.SharedMemcached(t).Addr())
 		t.Cleanup(func() { client.Close() })
 		storetest.Run(t, func(t *testing.T) httpcache.Store {
-			return newStore(t, memory.New(memory.Options{}), &memcachedL2{client, newPrefix()}, Options{
+			s := newStore(t, memory.New(memory.Options{}), &memcachedL2{client, newPrefix()}, Options{
 				L1TTL: conformanceL1TTL,
 				Guard: conformanceGuard,
 			})
+			// The Store is a TagIndex whatever its L2, as Go's
+			// interfaces are static, but over memcached every tag
+			// operation fails with errors.ErrUnsupported: show the
+			// suite the store without it, so that it skips those cases.
+			return withoutTagIndex{s, s}
 		}, storetest.Options{TTLGranularity: time.Second + conformanceL1TTL}) // memcached's clock ticks in seconds
 	})
+}
+
+// withoutTagIndex is a Store seen without its TagIndex methods.
+type withoutTagIndex struct {
+	httpcache.ObjectStore
+	httpcache.Counter
 }

@@ -37,6 +37,19 @@
 // freshness in the entry and checks it before serving, so this only delays
 // the moment an expired entry is noticed; it never serves one as fresh.
 //
+// # Purges
+//
+// Counters (httpcache.Counter) and the tag index (httpcache.TagIndex) are
+// L2's: the Store passes them through, and without them in L2 its methods
+// fail with errors.ErrUnsupported. A counter reads back with Get like any
+// value, so an instance may read it from its L1 copy; the middleware's
+// purge sequence changes only in a purge, and the middleware ends every
+// purge with DropLocalCopies (httpcache.LocalCopies), which returns once
+// no instance can serve a copy taken before it: with PubSub, as soon as
+// every subscribed instance has acknowledged clearing its L1 (a few
+// milliseconds); without, after L1TTL. See DropLocalCopies for what it
+// guarantees and what it costs.
+//
 // The Store is a httpcache.ObjectStore (decoded entries are kept with L1
 // copies) and a httpcache.GuardedStore, but not a httpcache.LocalStore: its
 // writes cross the network, so the middleware makes them in the

@@ -7,6 +7,7 @@ import (
 	"errors"
 	"fmt"
 	"os"
+	"strconv"
 	"sync/atomic"
 	"testing"
 	"time"
@@ -64,6 +65,58 @@ func (r *redisL2) Delete(ctx context.Context, keys ...string) error {
 	return r.c.Del(ctx, prefixed...).Err()
 }
 
+// advanceScript sets KEYS[1] to the larger of ARGV[1] and its value plus
+// one, refusing where Lua's doubles would no longer count exactly (from
+// 2^53, the suite's largest counter).
+var advanceScript = goredis.NewScript(`local v = tonumber(redis.call('GET', KEYS[1]) or '0')
+if v >= 2^53 then
+	return redis.error_reply('ERR counter at 2^53')
+end
+local n = math.max(v + 1, tonumber(ARGV[1]))
+redis.call('SET', KEYS[1], string.format('%d', n))
+return n`)
+
+// Advance makes redisL2 an httpcache.Counter.
+func (r *redisL2) Advance(ctx context.Context, name string, floor int64) (int64, error) {
+	return advanceScript.Run(ctx, r.c, []string{r.prefix + name}, floor).Int64()
+}
+
+// AddTags, TaggedKeys and RemoveTags make redisL2 an httpcache.TagIndex: a
+// Redis set per tag, whose expiry is only ever extended.
+func (r *redisL2) AddTags(ctx context.Context, key string, tags []string, ttl time.Duration) error {
+	if ttl <= 0 {
+		return httpcache.ErrInvalidTTL
+	}
+	_, err := r.c.Pipelined(ctx, func(p goredis.Pipeliner) error {
+		for _, tag := range tags {
+			k := r.tagKey(tag)
+			p.SAdd(ctx, k, key)
+			ms := ttl.Milliseconds() + 1
+			p.Do(ctx, "pexpire", k, ms, "nx")
+			p.Do(ctx, "pexpire", k, ms, "gt")
+		}
+		return nil
+	})
+	return err
+}
+
+func (r *redisL2) TaggedKeys(ctx context.Context, tag string) ([]string, error) {
+	return r.c.SMembers(ctx, r.tagKey(tag)).Result()
+}
+
+func (r *redisL2) RemoveTags(ctx context.Context, tags ...string) error {
+	if len(tags) == 0 {
+		return nil
+	}
+	keys := make([]string, len(tags))
+	for i, tag := range tags {
+		keys[i] = r.tagKey(tag)
+	}
+	return r.c.Del(ctx, keys...).Err()
+}
+
+func (r *redisL2) tagKey(tag string) string { return r.prefix + "tag:" + tag }
+
 // memcachedL2 is an httpcache.Store on Memcached: keys are hashed (so any
 // key is legal), values past the suite's default limit refused, ttls
 // rounded up to whole seconds.
@@ -110,6 +163,49 @@ func (m *memcachedL2) Delete(ctx context.Context, keys ...string) error {
 	}
 	return nil
 }
+
+// Advance makes memcachedL2 an httpcache.Counter: gets and cas, or add
+// for a missing counter, until no other client got in between. It has no
+// tag index.
+func (m *memcachedL2) Advance(ctx context.Context, name string, floor int64) (int64, error) {
+	key := m.key(name)
+	for {
+		if err := ctx.Err(); err != nil {
+			return 0, err
+		}
+		it, err := m.c.Get(key)
+		switch {
+		case errors.Is(err, memcache.ErrCacheMiss):
+			n := max(1, floor)
+			err = m.c.Add(&memcache.Item{Key: key, Value: []byte(strconv.FormatInt(n, 10))})
+			if err == nil {
+				return n, nil
+			}
+			if !errors.Is(err, memcache.ErrNotStored) {
+				return 0, err
+			}
+		case err != nil:
+			return 0, err
+		default:
+			v, err := strconv.ParseInt(string(it.Value), 10, 64)
+			if err != nil {
+				return 0, err
+			}
+			n := max(v+1, floor)
+			it.Value = []byte(strconv.FormatInt(n, 10))
+			err = m.c.CompareAndSwap(it)
+			if err == nil {
+				return n, nil
+			}
+			if !errors.Is(err, memcache.ErrCASConflict) && !errors.Is(err, memcache.ErrNotStored) {
+				return 0, err
+			}
+		}
+	}
+}
+
+// plainL2 hides every optional interface of the store it holds.
+type plainL2 struct{ httpcache.Store }
 
 // counting counts the calls that reach an L2.
 type counting struct {

@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"strings"
 
 	goredis "github.com/redis/go-redis/v9"
 
@@ -92,6 +93,10 @@ func (s *Store) subscribed(afterGap bool) {
 // receive applies one message from the channel.
 func (s *Store) receive(payload string) {
 	defer s.messages.Add(1)
+	if strings.HasPrefix(payload, dropAllPrefix) {
+		s.receiveDropAll(payload)
+		return
+	}
 	id, keys, err := decodeInvalidation(payload)
 	switch {
 	case err != nil:

@@ -72,3 +72,37 @@ func cutField(s string) (field, rest string, ok bool) {
 	}
 	return "", "", false
 }
+
+// dropAllPrefix starts every "drop all" message, which DropLocalCopies
+// publishes. Its prefix is not messagePrefix, so that an instance of an
+// older version, which knows only invalidations, takes it for a malformed
+// message, and so clears its L1 all the same (without acknowledging).
+const dropAllPrefix = "httpcache-drop-all/1\n"
+
+// encodeDropAll returns the message that tells the other instances to
+// clear their L1s and acknowledge under ackID: dropAllPrefix, then the
+// sender's id and ackID, each as a uvarint length and its bytes.
+func encodeDropAll(id, ackID string) string {
+	b := make([]byte, 0, len(dropAllPrefix)+2*binary.MaxVarintLen64+len(id)+len(ackID))
+	b = append(b, dropAllPrefix...)
+	for _, f := range []string{id, ackID} {
+		b = binary.AppendUvarint(b, uint64(len(f)))
+		b = append(b, f...)
+	}
+	return string(b)
+}
+
+// decodeDropAll reads a message made by encodeDropAll.
+func decodeDropAll(msg string) (id, ackID string, err error) {
+	rest, ok := cutPrefix(msg, dropAllPrefix)
+	if !ok {
+		return "", "", errMalformed
+	}
+	if id, rest, ok = cutField(rest); !ok || id == "" {
+		return "", "", errMalformed
+	}
+	if ackID, rest, ok = cutField(rest); !ok || ackID == "" || rest != "" {
+		return "", "", errMalformed
+	}
+	return id, ackID, nil
+}

@@ -53,3 +53,29 @@ func TestInvalidationMalformed(t *testing.T) {
 		})
 	}
 }
+
+func TestDropAllRoundTrip(t *testing.T) {
+	msg := encodeDropAll("instance-1", "ack-id")
+	id, ackID, err := decodeDropAll(msg)
+	if err != nil || id != "instance-1" || ackID != "ack-id" {
+		t.Fatalf("decodeDropAll(encodeDropAll) = %q, %q, %v", id, ackID, err)
+	}
+	// An instance that knows only invalidations takes it for a malformed
+	// one, and so clears its L1.
+	if _, _, err := decodeInvalidation(msg); err == nil {
+		t.Fatal("a drop-all message decodes as an invalidation")
+	}
+	for _, bad := range []string{
+		dropAllPrefix,
+		dropAllPrefix + "\x00",
+		encodeDropAll("id", ""),
+		encodeDropAll("", "ack"),
+		msg + "x",
+		msg[:len(msg)-1],
+		encodeInvalidation("id", []string{"ack"}),
+	} {
+		if id, ackID, err := decodeDropAll(bad); err == nil {
+			t.Errorf("decodeDropAll(%q) = %q, %q, nil; want an error", bad, id, ackID)
+		}
+	}
+}

@@ -43,9 +43,13 @@ type Options struct {
 	// PubSub is the Redis client used to tell other instances about writes
 	// and deletes, so that they drop their L1 copies at once, and to hear
 	// theirs. It may be the client behind L2 or another one. It is never
-	// closed by the Store.
+	// closed by the Store. DropLocalCopies also counts acknowledgements
+	// in it, in short-lived keys named Channel + ":ack:" + a random id;
+	// that count is exact with a single-node or Sentinel client
+	// (*redis.Client) only (see DropLocalCopies).
 	// If nil, there is no cross-instance invalidation: another instance's
-	// L1 copy of a key written or deleted here stays until its L1TTL ends.
+	// L1 copy of a key written or deleted here stays until its L1TTL ends,
+	// and DropLocalCopies waits that long.
 	PubSub goredis.UniversalClient
 
 	// Channel is the Redis channel of invalidations; every instance that
@@ -54,8 +58,10 @@ type Options struct {
 
 	// Guard bounds L2's operations with a timeout and a circuit breaker
 	// (httpcache.Guard), unless L2 is a httpcache.GuardedStore already.
-	// Its Timeout also bounds each publish of an invalidation. The zero
-	// value is httpcache.Guard's defaults.
+	// Its Timeout also bounds each publish of an invalidation, each
+	// acknowledgement of DropLocalCopies, and L2's counter and tag calls
+	// if the guard does not pass them through. The zero value is
+	// httpcache.Guard's defaults.
 	Guard httpcache.GuardOptions
 
 	// Logger receives subscription changes and malformed invalidation
@@ -68,6 +74,8 @@ type Options struct {
 type Store struct {
 	l1         *memory.Store
 	l2         httpcache.Store // guarded
+	counter    optional[httpcache.Counter]
+	tags       optional[httpcache.TagIndex]
 	l1TTL      time.Duration
 	fence      *fence
 	log        *slog.Logger
@@ -80,9 +88,17 @@ type Store struct {
 	stop      func() error  // ends the subscriber; nil without PubSub
 	done      chan struct{} // closed when the subscriber has returned
 
+	// The DropLocalCopies calls of this instance waiting for their own
+	// message to come back, by message id.
+	dropsMu sync.Mutex
+	drops   map[string]chan struct{}
+
 	// Counters for tests: subscriptions confirmed, messages handled.
 	subscriptions atomic.Int64
 	messages      atomic.Int64
+	// A test hook run by the subscriber on another instance's "drop all"
+	// message before it clears L1 and acknowledges.
+	onDropAll atomic.Pointer[func()]
 }
 
 var (
@@ -107,12 +123,15 @@ func New(l1 *memory.Store, l2 httpcache.Store, opts Options) *Store {
 	if opts.L1TTL < 0 || opts.Guard.Timeout < 0 {
 		panic(fmt.Sprintf("tiered: negative L1TTL %v or Guard.Timeout %v", opts.L1TTL, opts.Guard.Timeout))
 	}
+	given := l2
 	if g, ok := l2.(httpcache.GuardedStore); !ok || !g.Guarded() {
 		l2 = httpcache.Guard(l2, opts.Guard)
 	}
 	s := &Store{
 		l1:         l1,
 		l2:         l2,
+		counter:    reach[httpcache.Counter](given, l2),
+		tags:       reach[httpcache.TagIndex](given, l2),
 		l1TTL:      cmp.Or(opts.L1TTL, DefaultL1TTL),
 		fence:      newFence(),
 		log:        cmp.Or(opts.Logger, slog.Default()),

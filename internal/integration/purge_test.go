@@ -1,0 +1,129 @@
+package integration_test
+
+import (
+	"context"
+	"fmt"
+	"net/http"
+	"net/http/httptest"
+	"sync"
+	"sync/atomic"
+	"testing"
+
+	"github.com/seedcache/httpcache"
+)
+
+// tagged serves pages tagged "page:<path>" and "all-pages", rendered from
+// the current version.
+type tagged struct {
+	version atomic.Int64
+	calls   atomic.Int64
+}
+
+func (t *tagged) ServeHTTP(w http.ResponseWriter, r *http.Request) {
+	t.calls.Add(1)
+	w.Header().Set("Cache-Control", "max-age=600")
+	w.Header().Set("Cache-Tag", "page:"+r.URL.Path+", all-pages")
+	fmt.Fprintf(w, "%s v%d", r.URL.Path, t.version.Load())
+}
+
+// TestPurgeAcrossInstances: two caches sharing a store; a purge through
+// one is never served by the other afterwards — for tags, URLs and
+// everything, on Redis, Memcached and tiered (whose L1 copies are dropped
+// in every instance before the purge returns).
+func TestPurgeAcrossInstances(t *testing.T) {
+	for _, b := range backends {
+		t.Run(b.name, func(t *testing.T) {
+			srv := b.start(t)
+			app := &tagged{}
+			c1, c2 := newCache(b.open(t, srv.Addr())), newCache(b.open(t, srv.Addr()))
+			h1, h2 := c1.Handler(app), c2.Handler(app)
+			fill := func(p string) {
+				get(t, h1, p)
+				c1.Wait()
+				if _, status := get(t, h2, p); status != "httpcache; hit" {
+					t.Fatalf("%s not shared: %q", p, status)
+				}
+			}
+			purges := []struct {
+				name  string
+				purge httpcache.Purge
+				hit   []string // still served from cache afterwards
+				miss  []string
+			}{
+				{"tag", httpcache.Purge{Tags: []string{"page:/a"}}, []string{"/b"}, []string{"/a"}},
+				{"url", httpcache.Purge{URLs: []string{"http://example.com/b"}}, []string{"/a"}, []string{"/b"}},
+				{"shared tag", httpcache.Purge{Tags: []string{"all-pages"}}, nil, []string{"/a", "/b"}},
+				{"everything", httpcache.Purge{All: true}, nil, []string{"/a", "/b"}},
+			}
+			for _, p := range purges {
+				fill("/a")
+				fill("/b")
+				app.version.Add(1)
+				if err := c1.Purge(context.Background(), p.purge); err != nil {
+					t.Fatalf("%s: %v", p.name, err)
+				}
+				for _, path := range p.miss {
+					calls := app.calls.Load()
+					body, status := get(t, h2, path)
+					if status == "httpcache; hit" || app.calls.Load() != calls+1 || body != fmt.Sprintf("%s v%d", path, app.version.Load()) {
+						t.Fatalf("%s: %s served by the other instance after the purge: %q %q", p.name, path, body, status)
+					}
+					c2.Wait()
+				}
+				for _, path := range p.hit {
+					if _, status := get(t, h2, path); status != "httpcache; hit" {
+						t.Fatalf("%s: %s was purged too: %q", p.name, path, status)
+					}
+				}
+			}
+		})
+	}
+}
+
+// TestPurgeRaceShared: purges and re-stores of one tagged URL running
+// concurrently on a shared store; once a purge returns, nothing older is
+// served.
+func TestPurgeRaceShared(t *testing.T) {
+	for _, b := range backends[:2] { // redis, memcached
+		t.Run(b.name, func(t *testing.T) {
+			srv := b.start(t)
+			c := newCache(b.open(t, srv.Addr()))
+			var version atomic.Int64
+			h := c.Handler(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+				v := version.Load()
+				w.Header().Set("Cache-Control", "max-age=600")
+				w.Header().Set("Cache-Tag", "hot")
+				fmt.Fprintf(w, "%d", v)
+			}))
+			stop := make(chan struct{})
+			var wg sync.WaitGroup
+			for range 3 {
+				wg.Add(1)
+				go func() {
+					defer wg.Done()
+					for {
+						select {
+						case <-stop:
+							return
+						default:
+						}
+						h.ServeHTTP(httptest.NewRecorder(), httptest.NewRequest("GET", "/hot", nil))
+					}
+				}()
+			}
+			defer func() { close(stop); wg.Wait(); c.Wait() }()
+			for n := int64(1); n <= 200; n++ {
+				version.Store(n)
+				if err := c.PurgeTags(context.Background(), "hot"); err != nil {
+					t.Fatal(err)
+				}
+				body, status := get(t, h, "/hot")
+				var got int64
+				fmt.Sscan(body, &got)
+				if got < n {
+					t.Fatalf("iteration %d: served version %d after its purge returned (%s)", n, got, status)
+				}
+			}
+		})
+	}
+}

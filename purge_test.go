@@ -1,0 +1,307 @@
+package httpcache_test
+
+import (
+	"context"
+	"fmt"
+	"net/http"
+	"net/http/httptest"
+	"strings"
+	"sync"
+	"sync/atomic"
+	"testing"
+	"time"
+
+	"github.com/seedcache/httpcache"
+)
+
+// catalog serves /articles/{id} tagged with "article:{id}" (through the tag
+// header) and "articles" (through Tag), and /home untagged; the body names
+// the version of the data it was rendered from.
+type catalog struct {
+	version atomic.Int64
+	calls   atomic.Int64
+	cc      string
+}
+
+func (c *catalog) ServeHTTP(w http.ResponseWriter, r *http.Request) {
+	c.calls.Add(1)
+	cc := c.cc
+	if cc == "" {
+		cc = "max-age=600"
+	}
+	w.Header().Set("Cache-Control", cc)
+	if id, ok := strings.CutPrefix(r.URL.Path, "/articles/"); ok {
+		w.Header().Set("Cache-Tag", "article:"+id+" section:news")
+		httpcache.Tag(r, "articles")
+	}
+	fmt.Fprintf(w, "%s v%d", r.URL.Path, c.version.Load())
+}
+
+func TestPurgeTags(t *testing.T) {
+	e := newEnv(t, httpcache.Options{})
+	cat := &catalog{}
+	h := e.cache.Handler(cat)
+	for _, p := range []string{"/articles/1", "/articles/2", "/home"} {
+		res := do(t, h, get(p))
+		if res.header.Get("Cache-Tag") != "" {
+			t.Fatalf("the tag header reached the client: %q", res.header.Get("Cache-Tag"))
+		}
+		if !isHit(do(t, h, get(p))) {
+			t.Fatalf("%s not cached", p)
+		}
+		if res := do(t, h, get(p)); res.header.Get("Cache-Tag") != "" {
+			t.Fatal("the tag header was stored")
+		}
+	}
+	cat.version.Store(1)
+	if err := e.cache.PurgeTags(context.Background(), "article:1"); err != nil {
+		t.Fatal(err)
+	}
+	expect := map[string]string{"/articles/1": "/articles/1 v1", "/articles/2": "/articles/2 v0", "/home": "/home v0"}
+	for p, want := range expect {
+		if res := do(t, h, get(p)); res.body != want {
+			t.Fatalf("after purging article:1, %s = %q, want %q", p, res.body, want)
+		}
+	}
+	// A tag given with Tag, and one shared by several responses.
+	if err := e.cache.PurgeTags(context.Background(), "articles"); err != nil {
+		t.Fatal(err)
+	}
+	for _, p := range []string{"/articles/1", "/articles/2"} {
+		if res := do(t, h, get(p)); res.body != p+" v1" {
+			t.Fatalf("after purging articles, %s = %q", p, res.body)
+		}
+	}
+	if res := do(t, h, get("/home")); !isHit(res) {
+		t.Fatalf("an untagged page was purged: %q", res.cacheStatus())
+	}
+}
+
+func TestPurgeURL(t *testing.T) {
+	e := newEnv(t, httpcache.Options{})
+	cat := &catalog{}
+	route := e.cache.With(httpcache.Policy{Query: httpcache.QueryOptions{Deny: []string{"utm_source"}}})
+	h := e.cache.Handler(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		w.Header().Set("Vary", "Accept-Language")
+		cat.ServeHTTP(w, r)
+	}))
+	hr := route(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		w.Header().Set("Vary", "Accept-Language")
+		cat.ServeHTTP(w, r)
+	}))
+	for _, l := range []string{"en", "fr"} {
+		do(t, h, get("http://example.com/home?x=1", "Accept-Language", l))
+		do(t, hr, get("http://example.com/home?x=1&utm_source=a", "Accept-Language", l))
+	}
+	do(t, h, get("http://example.com/other"))
+	cat.version.Store(1)
+	if err := e.cache.PurgeURL(context.Background(), "http://example.com/home?x=1"); err != nil {
+		t.Fatal(err)
+	}
+	for _, l := range []string{"en", "fr"} {
+		if res := do(t, h, get("http://example.com/home?x=1", "Accept-Language", l).with("HEAD")); isHit(res) {
+			t.Fatalf("HEAD %s variant survived the purge", l)
+		}
+		if res := do(t, hr, get("http://example.com/home?x=1&utm_source=b", "Accept-Language", l)); res.body != "/home v1" {
+			t.Fatalf("route-keyed %s variant survived the purge: %q", l, res.body)
+		}
+	}
+	if res := do(t, h, get("http://example.com/other")); !isHit(res) {
+		t.Fatal("another URL was purged")
+	}
+	if err := e.cache.PurgeURL(context.Background(), "/relative"); err == nil {
+		t.Fatal("a relative URL was accepted")
+	}
+}
+
+func TestPurgeAll(t *testing.T) {
+	e := newEnv(t, httpcache.Options{})
+	cat := &catalog{}
+	h := e.cache.Handler(cat)
+	for _, p := range []string{"/a", "/b", "/articles/3"} {
+		do(t, h, get(p))
+	}
+	cat.version.Store(1)
+	if err := e.cache.Purge(context.Background(), httpcache.Purge{All: true}); err != nil {
+		t.Fatal(err)
+	}
+	for _, p := range []string{"/a", "/b", "/articles/3"} {
+		if res := do(t, h, get(p)); res.body != p+" v1" {
+			t.Fatalf("%s survived purging everything: %q", p, res.body)
+		}
+	}
+}
+
+// TestSoftPurge: a soft purge makes the response stale, so that
+// stale-while-revalidate serves it once while refreshing it.
+func TestSoftPurge(t *testing.T) {
+	e := newEnv(t, httpcache.Options{})
+	cat := &catalog{cc: "max-age=600, stale-while-revalidate=60"}
+	h := e.cache.Handler(cat)
+	do(t, h, get("/articles/9"))
+	e.clock.Advance(10 * time.Second)
+	cat.version.Store(1)
+	if err := e.cache.Purge(context.Background(), httpcache.Purge{Tags: []string{"article:9"}, Soft: true}); err != nil {
+		t.Fatal(err)
+	}
+	res := do(t, h, get("/articles/9"))
+	if res.body != "/articles/9 v0" || res.cacheStatus() != "httpcache; hit; detail=stale-while-revalidate" {
+		t.Fatalf("after a soft purge: %q %q (want the stale copy while it refreshes)", res.body, res.cacheStatus())
+	}
+	waitFor(t, "the refresh", func() bool { return e.cache.Stats().Stores == 2 })
+	if res := do(t, h, get("/articles/9")); res.body != "/articles/9 v1" || !isHit(res) {
+		t.Fatalf("after the refresh: %q %q", res.body, res.cacheStatus())
+	}
+}
+
+// TestPurgeDuringFetch: a response whose fetch began before a purge and is
+// stored after it is never served.
+func TestPurgeDuringFetch(t *testing.T) {
+	e := newEnv(t, httpcache.Options{})
+	var version atomic.Int64
+	g := newGate(func(w http.ResponseWriter, r *http.Request) {
+		w.Header().Set("Cache-Control", "max-age=600")
+		w.Header().Set("Cache-Tag", "t")
+		fmt.Fprintf(w, "v%d", version.Load())
+	})
+	h := e.cache.Handler(g)
+	done := make(chan struct{})
+	go func() { do(t, h, get("/p")); close(done) }()
+	waitFor(t, "the fetch", func() bool { return g.calls.Load() == 1 })
+	if err := e.cache.PurgeTags(context.Background(), "t"); err != nil {
+		t.Fatal(err)
+	}
+	close(g.release) // renders v0 — read before the purge — and stores it
+	<-done
+	version.Store(1)
+	if res := do(t, h, get("/p")); res.body != "v1" {
+		t.Fatalf("a response fetched before the purge was served after it: %q %q", res.body, res.cacheStatus())
+	}
+}
+
+// TestReplacedEntryKeepsItsOwnTags: an entry stored again with other tags
+// answers to its new tags only.
+func TestReplacedEntryKeepsItsOwnTags(t *testing.T) {
+	e := newEnv(t, httpcache.Options{})
+	var tag atomic.Value
+	tag.Store("old")
+	var calls atomic.Int64
+	h := e.cache.Handler(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		calls.Add(1)
+		w.Header().Set("Cache-Control", "max-age=60")
+		w.Header().Set("Cache-Tag", tag.Load().(string))
+		fmt.Fprintf(w, "tagged %s", tag.Load())
+	}))
+	do(t, h, get("/r"))
+	tag.Store("new")
+	e.clock.Advance(61 * time.Second) // expired: the next request stores it anew
+	do(t, h, get("/r"))
+	if err := e.cache.PurgeTags(context.Background(), "old"); err != nil {
+		t.Fatal(err)
+	}
+	if res := do(t, h, get("/r")); !isHit(res) || res.body != "tagged new" {
+		t.Fatalf("purging the old tag dropped the entry stored with the new one: %q %q", res.body, res.cacheStatus())
+	}
+	if err := e.cache.PurgeTags(context.Background(), "new"); err != nil {
+		t.Fatal(err)
+	}
+	if res := do(t, h, get("/r")); isHit(res) {
+		t.Fatal("purging the new tag left the entry")
+	}
+}
+
+// TestPurgeRace runs purges and re-stores of one tagged URL concurrently:
+// once a purge of version n returns, no response older than n is served.
+func TestPurgeRace(t *testing.T) {
+	const iterations = 1000
+	e := newEnv(t, httpcache.Options{})
+	var version atomic.Int64
+	h := e.cache.Handler(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		v := version.Load() // the data the response is rendered from
+		w.Header().Set("Cache-Control", "max-age=600")
+		w.Header().Set("Cache-Tag", "hot")
+		fmt.Fprintf(w, "%d", v)
+	}))
+	stop := make(chan struct{})
+	var wg sync.WaitGroup
+	for range 4 { // re-storing the URL all along
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			for {
+				select {
+				case <-stop:
+					return
+				default:
+				}
+				rec := httptest.NewRecorder()
+				h.ServeHTTP(rec, httptest.NewRequest("GET", "/hot", nil))
+			}
+		}()
+	}
+	for n := int64(1); n <= iterations; n++ {
+		version.Store(n)
+		if err := e.cache.PurgeTags(context.Background(), "hot"); err != nil {
+			t.Fatal(err)
+		}
+		rec := httptest.NewRecorder()
+		h.ServeHTTP(rec, httptest.NewRequest("GET", "/hot", nil))
+		var got int64
+		fmt.Sscan(rec.Body.String(), &got)
+		if got < n {
+			close(stop)
+			wg.Wait()
+			t.Fatalf("iteration %d: served version %d after its purge returned (%s)", n, got, rec.Header().Get("Cache-Status"))
+		}
+	}
+	close(stop)
+	wg.Wait()
+}
+
+func TestPurgeHandler(t *testing.T) {
+	e := newEnv(t, httpcache.Options{})
+	cat := &catalog{}
+	h := e.cache.Handler(cat)
+	ph := e.cache.PurgeHandler("s3cret")
+	purge := func(target string, hdr ...string) *httptest.ResponseRecorder {
+		r := httptest.NewRequest("PURGE", target, nil)
+		for i := 0; i+1 < len(hdr); i += 2 {
+			r.Header.Set(hdr[i], hdr[i+1])
+		}
+		rec := httptest.NewRecorder()
+		ph.ServeHTTP(rec, r)
+		return rec
+	}
+	cached := func(p string) bool { return isHit(do(t, h, get(p))) }
+	for _, p := range []string{"/articles/1", "/articles/2", "/home"} {
+		do(t, h, get(p))
+	}
+	for _, auth := range []string{"", "Bearer wrong", "s3cret", "Bearer s3cret "} {
+		rec := purge("/home", "Authorization", auth)
+		if rec.Code != 401 || !cached("/home") {
+			t.Fatalf("Authorization %q: %d, and /home cached = %v", auth, rec.Code, cached("/home"))
+		}
+	}
+	if rec := purge("/home", "Authorization", "Bearer s3cret"); rec.Code != 200 || cached("/home") {
+		t.Fatalf("purge of a URL: %d %q", rec.Code, rec.Body.String())
+	}
+	if rec := purge("/", "Authorization", "Bearer s3cret", "Cache-Tag", "article:1, article:2"); rec.Code != 200 || cached("/articles/1") || cached("/articles/2") {
+		t.Fatalf("purge of tags: %d %q", rec.Code, rec.Body.String())
+	}
+	if rec := purge("/", "Authorization", "Bearer s3cret", "Cache-Tag", "a\x7fb"); rec.Code != 400 {
+		t.Fatalf("invalid tag: %d", rec.Code)
+	}
+	rec := httptest.NewRecorder()
+	ph.ServeHTTP(rec, httptest.NewRequest("GET", "/home", nil))
+	if rec.Code != http.StatusMethodNotAllowed {
+		t.Fatalf("GET to the purge handler: %d", rec.Code)
+	}
+	func() {
+		defer func() {
+			if recover() == nil {
+				t.Fatal("an empty token was accepted")
+			}
+		}()
+		e.cache.PurgeHandler("")
+	}()
+}

@@ -1,0 +1,305 @@
+package httpcache
+
+import (
+	"context"
+	"crypto/sha256"
+	"encoding/hex"
+	"errors"
+	"fmt"
+	"strconv"
+	"strings"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	lru "github.com/hashicorp/golang-lru/v2"
+	"golang.org/x/sync/singleflight"
+)
+
+// How purges work, on every store alike.
+//
+// A purge clock (the "sequence") only grows. Every lookup reads it along
+// with the entry, and a fetch stores its response with the value it read
+// before the handler ran (entry.seq). A purge of tag t (a URL is a tag too,
+// and so is "everything") reads the clock (g), picks m = max(g+1, now in
+// microseconds), writes t's marker "m <time>", and only then advances the
+// clock to at least m. An entry carrying t that was fetched before the purge
+// finished has seq < m and is never served again; one fetched after it has
+// seq >= m. Hits that read a clock equal to their entry's seq need no more:
+// no purge finished since. Others read their tags' markers (a second round
+// trip, once per entry and purge: the result is memoised).
+//
+// The clock follows time so that losing it (a memcached eviction, a server
+// restarting) cannot let a later purge write markers below the seq of
+// entries stored before the loss: a missing clock is re-created at the
+// current time, past every value it had (for clocks agreeing within the
+// time between two purges).
+//
+// This holds whatever order writes land in: a response fetched before a
+// purge and written after it (a slow background write, a command a timed-out
+// client left on the wire) carries its old seq, and is refused. Deleting
+// entries (the URL's primary key, a TagIndex's keys) only reclaims space.
+
+// marker is a recorded purge of one tag.
+type marker struct {
+	seq  uint64 // entries with seq below it are purged
+	unix int64  // when (Unix ns): a soft purge makes entries stale from then
+}
+
+func (m marker) String() string {
+	return strconv.FormatUint(m.seq, 10) + " " + strconv.FormatInt(m.unix, 10)
+}
+
+func parseMarker(b []byte) (marker, bool) {
+	s, t, ok := strings.Cut(string(b), " ")
+	seq, err1 := strconv.ParseUint(s, 10, 64)
+	unix, err2 := strconv.ParseInt(t, 10, 64)
+	return marker{seq, unix}, ok && err1 == nil && err2 == nil
+}
+
+// Implicit tags: every entry carries its URL's and the "everything" tag.
+// They start with a NUL, which user tags cannot contain.
+const (
+	allTag       = "\x00all"
+	urlTagPrefix = "\x00url\x00"
+)
+
+func urlTag(pk string) string { return urlTagPrefix + pk }
+
+// purgeTags are the tags whose purge reaches e, read under primary key pk.
+func purgeTags(e *entry, pk string) []string {
+	tags := make([]string, 0, len(e.tags)+2)
+	tags = append(tags, allTag, urlTag(pk))
+	return append(tags, e.tags...)
+}
+
+// purges records and answers purges: in the store (shared by every process
+// using it), or in this process for a local store.
+type purges interface {
+	// current returns the purge sequence.
+	current(ctx context.Context) (uint64, error)
+	// marks returns the hard and soft markers of tags (zero: none).
+	marks(ctx context.Context, tags []string) (hard, soft []marker, err error)
+	// record purges tags as described above.
+	record(ctx context.Context, tags []string, soft bool, now time.Time) error
+}
+
+// localPurges keeps purges in process, for a local store that no other
+// process reads.
+type localPurges struct {
+	seq  atomic.Uint64
+	mu   sync.RWMutex
+	hard map[string]marker
+	soft map[string]marker
+}
+
+func (l *localPurges) current(context.Context) (uint64, error) { return l.seq.Load(), nil }
+
+func (l *localPurges) marks(_ context.Context, tags []string) (hard, soft []marker, err error) {
+	hard, soft = make([]marker, len(tags)), make([]marker, len(tags))
+	l.mu.RLock()
+	defer l.mu.RUnlock()
+	for i, t := range tags {
+		hard[i], soft[i] = l.hard[t], l.soft[t]
+	}
+	return hard, soft, nil
+}
+
+func (l *localPurges) record(_ context.Context, tags []string, soft bool, now time.Time) error {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	if l.hard == nil {
+		l.hard, l.soft = map[string]marker{}, map[string]marker{}
+	}
+	m := marker{seq: l.seq.Load() + 1, unix: now.UnixNano()}
+	into := l.hard
+	if soft {
+		into = l.soft
+	}
+	for _, t := range tags {
+		into[t] = m
+	}
+	l.seq.Add(1)
+	return nil
+}
+
+// storePurges keeps purges in a shared store with a Counter.
+type storePurges struct {
+	restarts    singleflight.Group // one restart of a missing clock at a time
+	unsupported atomic.Bool        // the Counter turned out not to be one
+
+	store   Store   // guarded: for lookups
+	counter Counter // store's; nil: the store cannot take purges
+	// admin is the store without the middleware's guard: a purge is not
+	// on a request's path, so it is bounded by its caller's context, not
+	// by the 50 ms meant for lookups.
+	admin        Store
+	adminCounter Counter
+	prefix       string // KeyPrefix + key version
+	ttl          time.Duration
+}
+
+// errNoCounter is returned by purges on a shared store without a Counter.
+var errNoCounter = errors.New("httpcache: the store has no atomic counter (Counter), so it cannot record purges")
+
+func (s *storePurges) seqKey() string { return s.prefix + "purge:seq" }
+
+func (s *storePurges) markerKey(tag string, soft bool) string {
+	sum := sha256.Sum256([]byte(tag))
+	kind := "h:"
+	if soft {
+		kind = "s:"
+	}
+	return s.prefix + "purge:" + kind + hex.EncodeToString(sum[:16])
+}
+
+// parseSeq reads a stored purge sequence; a missing one is zero.
+func parseSeq(v []byte, err error) (uint64, error) {
+	if errors.Is(err, ErrNotFound) || (err == nil && v == nil) {
+		return 0, nil
+	}
+	if err != nil {
+		return 0, err
+	}
+	n, perr := strconv.ParseUint(strings.TrimSpace(string(v)), 10, 64)
+	if perr != nil {
+		return 0, fmt.Errorf("%w: purge sequence %q", ErrCorruptEntry, v)
+	}
+	return n, nil
+}
+
+func (s *storePurges) current(ctx context.Context) (uint64, error) {
+	if !s.canPurge() {
+		return 0, nil // no purges can have been recorded
+	}
+	seq, err := parseSeq(s.store.Get(ctx, s.seqKey()))
+	if err == nil && seq == 0 {
+		return s.restart(ctx)
+	}
+	return seq, err
+}
+
+// restart re-creates a missing purge clock at the current time: it was
+// never set, or it was lost, and then entries may hold any seq below now.
+func (s *storePurges) restart(ctx context.Context) (uint64, error) {
+	if !s.canPurge() {
+		return 0, nil // no purges can have been recorded
+	}
+	v, err, _ := s.restarts.Do("", func() (any, error) {
+		return s.counter.Advance(ctx, s.seqKey(), time.Now().UnixMicro())
+	})
+	if errors.Is(err, errors.ErrUnsupported) {
+		s.unsupported.Store(true) // a composite store whose back end has none
+		return 0, nil
+	}
+	if err != nil {
+		return 0, err
+	}
+	return uint64(v.(int64)), nil
+}
+
+// canPurge reports whether purges can be recorded in the store.
+func (s *storePurges) canPurge() bool { return s.counter != nil && !s.unsupported.Load() }
+
+func (s *storePurges) marks(ctx context.Context, tags []string) (hard, soft []marker, err error) {
+	keys := make([]string, 0, 2*len(tags))
+	for _, t := range tags {
+		keys = append(keys, s.markerKey(t, false), s.markerKey(t, true))
+	}
+	vals, err := getAll(ctx, s.store, keys)
+	if err != nil {
+		return nil, nil, err
+	}
+	hard, soft = make([]marker, len(tags)), make([]marker, len(tags))
+	for i := range tags {
+		for j, into := range [][]marker{hard, soft} {
+			if v := vals[2*i+j]; v != nil {
+				m, ok := parseMarker(v)
+				if !ok {
+					// Unreadable: assume the worst, a purge just now.
+					m = marker{seq: ^uint64(0)}
+				}
+				into[i] = m
+			}
+		}
+	}
+	return hard, soft, nil
+}
+
+func (s *storePurges) record(ctx context.Context, tags []string, soft bool, now time.Time) error {
+	if !s.canPurge() {
+		return errNoCounter
+	}
+	g, err := parseSeq(s.admin.Get(ctx, s.seqKey()))
+	if err != nil {
+		return err
+	}
+	m := marker{seq: max(g+1, uint64(now.UnixMicro())), unix: now.UnixNano()}
+	for _, t := range tags {
+		if err := s.mark(ctx, s.markerKey(t, soft), m); err != nil {
+			return err
+		}
+	}
+	_, err = s.adminCounter.Advance(ctx, s.seqKey(), int64(m.seq))
+	return err
+}
+
+// mark writes marker m under key unless a later one is there, and checks
+// that it stuck: two purges of one tag racing must leave the later marker.
+func (s *storePurges) mark(ctx context.Context, key string, m marker) error {
+	for range 5 {
+		if v, err := s.admin.Get(ctx, key); err == nil {
+			if have, ok := parseMarker(v); ok && have.seq >= m.seq {
+				return nil
+			}
+		} else if !errors.Is(err, ErrNotFound) {
+			return err
+		}
+		if err := s.admin.Set(ctx, key, []byte(m.String()), s.ttl); err != nil {
+			return err
+		}
+	}
+	return fmt.Errorf("httpcache: purge marker %s kept being overwritten", key)
+}
+
+// getAll reads keys in one round trip when the store can, else one by one.
+// A missing key gives a nil value.
+func getAll(ctx context.Context, s Store, keys []string) ([][]byte, error) {
+	if m, ok := s.(MultiGetter); ok {
+		return m.GetMulti(ctx, keys...)
+	}
+	vals := make([][]byte, len(keys))
+	for i, k := range keys {
+		v, err := s.Get(ctx, k)
+		switch {
+		case err == nil:
+			vals[i] = v
+		case !errors.Is(err, ErrNotFound):
+			return nil, err
+		}
+	}
+	return vals, nil
+}
+
+// maxCheckMemo bounds the memo of entries found not purged.
+const maxCheckMemo = 10000
+
+// checkMemo remembers, per stored key, the purge sequence up to which its
+// entry was found not purged, so that each entry costs the marker round
+// trip once per purge, not on every hit.
+type checkMemo struct{ cache *lru.Cache[string, checked] }
+
+type checked struct {
+	responseTime int64  // which entry was checked: a key stored anew is
+	entrySeq     uint64 // checked anew
+	seq          uint64 // no purge up to this sequence reaches it
+	soft         int64  // soft-purged at (Unix ns), or 0
+}
+
+func (m *checkMemo) init() {
+	c, err := lru.New[string, checked](maxCheckMemo)
+	if err != nil {
+		panic("httpcache: " + err.Error())
+	}
+	m.cache = c
+}

@@ -1,0 +1,128 @@
+package tiered
+
+import (
+	"context"
+	"errors"
+	"slices"
+	"testing"
+	"time"
+
+	"github.com/seedcache/httpcache"
+	"github.com/seedcache/httpcache/stores/memory"
+)
+
+// TestCounterPassThrough: counters live in L2. The instance that
+// increments drops its own copy at once, and the others on its message.
+func TestCounterPassThrough(t *testing.T) {
+	ctx := context.Background()
+	_, l2, st, l1s := pubsubGroup(t, 2)
+	a, b := st[0], st[1]
+	if n, err := a.Advance(ctx, "seq", 0); err != nil || n != 1 {
+		t.Fatalf("Advance = %d, %v; want 1", n, err)
+	}
+	mustGet(t, l2, "seq", "1")
+	mustGet(t, a, "seq", "1")
+	mustGet(t, b, "seq", "1")
+	mustGet(t, l1s[1], "seq", "1") // B keeps a copy
+
+	if n, err := a.Advance(ctx, "seq", 2); err != nil || n != 2 {
+		t.Fatalf("Advance(2) = %d, %v; want 2", n, err)
+	}
+	mustGet(t, a, "seq", "2") // no wait: A dropped its own copy
+	waitFor(t, "B to drop its copy of the counter", func() bool {
+		v, err := b.Get(ctx, "seq")
+		return err == nil && string(v) == "2"
+	})
+	if n, err := b.Advance(ctx, "seq", 0); err != nil || n != 3 {
+		t.Fatalf("B's Advance = %d, %v; want 3", n, err)
+	}
+}
+
+// TestTagIndexPassThrough: tags recorded through one instance are seen by
+// the others, since they live in L2.
+func TestTagIndexPassThrough(t *testing.T) {
+	ctx := context.Background()
+	_, _, st, _ := pubsubGroup(t, 2)
+	a, b := st[0], st[1]
+	mustSet(t, a, "k1", "v")
+	if err := a.AddTags(ctx, "k1", []string{"t", "u"}, time.Hour); err != nil {
+		t.Fatal(err)
+	}
+	if err := b.AddTags(ctx, "k2", []string{"t"}, time.Hour); err != nil {
+		t.Fatal(err)
+	}
+	keys, err := b.TaggedKeys(ctx, "t")
+	slices.Sort(keys)
+	if err != nil || !slices.Equal(keys, []string{"k1", "k2"}) {
+		t.Fatalf("TaggedKeys(t) = %q, %v; want k1, k2", keys, err)
+	}
+	if err := b.RemoveTags(ctx, "t"); err != nil {
+		t.Fatal(err)
+	}
+	for tag, want := range map[string][]string{"t": nil, "u": {"k1"}} {
+		if keys, err := a.TaggedKeys(ctx, tag); err != nil || !slices.Equal(keys, want) {
+			t.Fatalf("TaggedKeys(%q) = %q, %v; want %q", tag, keys, err, want)
+		}
+	}
+}
+
+// TestWithoutCounterOrTagIndex: over an L2 that has neither, the Store's
+// methods fail with errors.ErrUnsupported, without calling L2.
+func TestWithoutCounterOrTagIndex(t *testing.T) {
+	ctx := context.Background()
+	l2 := &counting{Store: plainL2{memory.New(memory.Options{})}}
+	s := newStore(t, memory.New(memory.Options{}), l2, Options{})
+	_, advanceErr := s.Advance(ctx, "n", 0)
+	_, taggedErr := s.TaggedKeys(ctx, "t")
+	for name, err := range map[string]error{
+		"Advance":    advanceErr,
+		"AddTags":    s.AddTags(ctx, "k", []string{"t"}, time.Hour),
+		"TaggedKeys": taggedErr,
+		"RemoveTags": s.RemoveTags(ctx, "t"),
+	} {
+		if !errors.Is(err, errors.ErrUnsupported) {
+			t.Errorf("%s = %v; want an error wrapping errors.ErrUnsupported", name, err)
+		}
+	}
+	if n := l2.gets.Load() + l2.sets.Load() + l2.deletes.Load(); n != 0 {
+		t.Errorf("%d calls reached L2", n)
+	}
+}
+
+// fakeCounter is an L2 with counters whose Advance waits for ctx to end.
+type fakeCounter struct{ httpcache.Store }
+
+func (fakeCounter) Advance(ctx context.Context, name string, floor int64) (int64, error) {
+	<-ctx.Done()
+	return 0, ctx.Err()
+}
+
+// guardWithCounter stands for a guard that passes Advance through.
+type guardWithCounter struct{ fakeCounter }
+
+// TestReach: an optional interface of L2 is reached through the guard when
+// the guard passes it through, and else on L2 itself, under the Store's
+// own timeout; whether L2 has it at all is decided on L2 itself.
+func TestReach(t *testing.T) {
+	given := fakeCounter{memory.New(memory.Options{})}
+	if o := reach[httpcache.Counter](plainL2{given}, guardWithCounter{given}); o.ok {
+		t.Error("an L2 without counters was found to have them, because its guard does")
+	}
+	if o := reach[httpcache.Counter](given, guardWithCounter{given}); !o.ok || !o.bounded || o.impl != (guardWithCounter{given}) {
+		t.Errorf("through a guard that passes Advance: %+v; want the guard's, bounded", o)
+	}
+	o := reach[httpcache.Counter](given, plainL2{given})
+	if !o.ok || o.bounded || o.impl != httpcache.Counter(given) {
+		t.Errorf("through a guard that does not pass Advance: %+v; want L2's own, unbounded", o)
+	}
+
+	// Unbounded, a call gets the Store's timeout.
+	s := newStore(t, memory.New(memory.Options{}), memory.New(memory.Options{}), Options{
+		Guard: httpcache.GuardOptions{Timeout: 20 * time.Millisecond},
+	})
+	s.counter = o
+	err := within(t, waitTimeout, func() error { _, err := s.Advance(context.Background(), "n", 0); return err })
+	if !errors.Is(err, context.DeadlineExceeded) {
+		t.Fatalf("Advance on a hanging L2 = %v; want context.DeadlineExceeded from the Store's timeout", err)
+	}
+}

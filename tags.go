@@ -1,0 +1,86 @@
+package httpcache
+
+import (
+	"net/http"
+	"slices"
+	"strings"
+	"sync"
+)
+
+// Tag tags the response being produced for r, so that Cache.Purge with any
+// of tags drops it. Handlers call it on the request they were given, before
+// or while writing the response; calls for a request the cache is not
+// storing do nothing. It is the in-code form of the Cache-Tag header.
+func Tag(r *http.Request, tags ...string) {
+	if m, ok := r.Context().Value(tagsKey{}).(*miss); ok {
+		m.tags.add(tags...)
+	}
+}
+
+// tagsKey finds the fetch a handler's response belongs to.
+type tagsKey struct{}
+
+// Tag limits: a response over them is not stored (with Cache-Status
+// detail=tags), since storing it without some of its tags would let it
+// survive their purge.
+const (
+	maxTags   = 64
+	maxTagLen = 256
+)
+
+// tagSet collects a response's tags, from Tag (possibly called from the
+// handler's own goroutines) and from the tag header.
+type tagSet struct {
+	mu   sync.Mutex
+	tags []string
+}
+
+func (s *tagSet) add(tags ...string) {
+	s.mu.Lock()
+	s.tags = append(s.tags, tags...)
+	s.mu.Unlock()
+}
+
+// parseTagHeader adds the tags in a Cache-Tag style header: comma- or
+// space-separated.
+func (s *tagSet) parseHeader(lines []string) {
+	for _, line := range lines {
+		s.add(strings.FieldsFunc(line, func(r rune) bool { return r == ',' || r == ' ' || r == '\t' })...)
+	}
+}
+
+// list returns the tags sorted and without duplicates, and false when they
+// break the limits.
+func (s *tagSet) list() ([]string, bool) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if len(s.tags) == 0 {
+		return nil, true
+	}
+	tags := slices.Clone(s.tags)
+	slices.Sort(tags)
+	tags = slices.Compact(tags)
+	if len(tags) > maxTags {
+		return nil, false
+	}
+	for _, t := range tags {
+		if !validTag(t) {
+			return nil, false
+		}
+	}
+	return tags, true
+}
+
+// validTag reports whether t can be a tag: not empty, not too long, no
+// control bytes (which keeps user tags apart from the implicit ones).
+func validTag(t string) bool {
+	if t == "" || len(t) > maxTagLen {
+		return false
+	}
+	for i := 0; i < len(t); i++ {
+		if t[i] < 0x20 || t[i] == 0x7f {
+			return false
+		}
+	}
+	return true
+}
