@@ -45,6 +45,15 @@
 // replaces a 5xx or a panic; a stale response with validators is
 // revalidated with a conditional request, and a 304 renews it.
 //
+// # Purging
+//
+// Handlers tag responses with Tag or a Cache-Tag header; Cache.Purge drops
+// (or, softly, marks stale) responses by URL, key, tag or all at once, in
+// every process sharing the store, and PurgeHandler takes purges over HTTP.
+// A purge clock read with every entry, and per-tag markers, make purges
+// immediate and total even for responses stored after the purge from a
+// fetch that began before it.
+//
 // # Failure
 //
 // A store that fails never fails a request: the handler serves it, the
