@@ -294,6 +294,13 @@ func (h *handler) fetchLed(w http.ResponseWriter, r *http.Request, lk lookup, no
 			}
 			c.serveHit(w, r, e, e.age(c.now()), []string{c.status.forwardStatus(fwdStale, http.StatusNotModified, stored, "")})
 			return
+		case m.failStatus != 0 && !c.notPurged(r, &lk, stale):
+			// A purge finished while the handler ran: the stale response
+			// may not stand in for its error.
+			cw.release()
+			restoreHeader(w.Header(), m.above)
+			http.Error(w, http.StatusText(m.failStatus), m.failStatus)
+			return
 		case m.failStatus != 0:
 			cw.release()
 			c.stats.stale.Add(1)

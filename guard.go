@@ -97,14 +97,14 @@ var (
 )
 
 // Advance advances a counter on the guarded store, if it is a Counter.
-func (g *guarded) Advance(ctx context.Context, name string, floor int64) (int64, error) {
+func (g *guarded) Advance(ctx context.Context, name string, floor int64, ttl time.Duration) (int64, error) {
 	s, ok := g.store.(Counter)
 	if !ok {
 		return 0, errUnsupported
 	}
 	var n int64
 	err := g.do(ctx, func(ctx context.Context) (err error) {
-		n, err = s.Advance(ctx, name, floor)
+		n, err = s.Advance(ctx, name, floor, ttl)
 		return err
 	})
 	return n, err

@@ -63,7 +63,11 @@ func (k *keyer) appendMaterial(dst []byte, r *http.Request) []byte {
 	dst = append(dst, matGET)
 	dst = appendString(dst, scheme)
 	dst = k.appendHost(dst, scheme, r)
-	dst = appendString(dst, r.URL.EscapedPath())
+	path := r.URL.EscapedPath()
+	if path == "" {
+		path = "/" // "http://example.com" is "http://example.com/"
+	}
+	dst = appendString(dst, path)
 	if k.query.exact() {
 		dst = append(dst, matQueryExact)
 		return appendString(dst, r.URL.RawQuery)

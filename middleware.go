@@ -120,9 +120,9 @@ func New(store Store, opts Options) *Cache {
 		c.tagIdx = store.(TagIndex) // the guard passes it through
 	}
 	if local {
-		c.purges = &localPurges{}
+		c.purges = &localPurges{maxAge: markerTTL(opts.MaxTTL)}
 	} else {
-		sp := &storePurges{store: store, admin: original, prefix: opts.KeyPrefix + keyVersion, ttl: markerTTL(opts.MaxTTL)}
+		sp := &storePurges{store: store, admin: original, prefix: opts.KeyPrefix + keyVersion, ttl: markerTTL(opts.MaxTTL), now: opts.Clock}
 		if oc, ok := original.(Counter); ok {
 			sp.counter, sp.adminCounter = store.(Counter), oc
 		}

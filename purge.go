@@ -2,7 +2,6 @@ package httpcache
 
 import (
 	"context"
-	"errors"
 	"fmt"
 	"net/url"
 )
@@ -91,6 +90,7 @@ func (c *Cache) Purge(ctx context.Context, p Purge) error {
 			return fmt.Errorf("httpcache: purge recorded, but copies kept in other processes may still be served: %w", err)
 		}
 	}
+	c.stats.purges.Add(1)
 	return nil
 }
 
@@ -114,11 +114,16 @@ func (c *Cache) Keys(rawURL string) ([]string, error) {
 	return keys, nil
 }
 
+// reclaimBatch is how many tagged keys reclaim reads and deletes at a time.
+const reclaimBatch = 100
+
 // reclaim deletes what a purge made unservable, where the store lets it be
 // found: the URLs' primary keys (and with them, their variants' index), and
-// the keys a TagIndex recorded for the tags. Entries are only deleted if they
-// still carry the tag and were fetched before the purge: a key stored again
-// since with other tags keeps its new entry. Failures are logged: the purge
+// the keys a TagIndex recorded for the tags. Tagged entries are deleted if
+// they still carry the tag and were fetched before the purge: a key stored
+// again since with other tags keeps its new entry. It works in batches on
+// the store without the request guard (a purge is not on a request's path),
+// and always forgets the tags' records. Failures are logged: the purge
 // markers already keep purged entries from being served.
 func (c *Cache) reclaim(ctx context.Context, keys, tags []string) {
 	ctx = context.WithoutCancel(ctx)
@@ -127,6 +132,10 @@ func (c *Cache) reclaim(ctx context.Context, keys, tags []string) {
 	}
 	if c.tagIdx == nil || c.noTagIdx.Load() || len(tags) == 0 {
 		return
+	}
+	store := c.store
+	if sp, ok := c.purges.(*storePurges); ok {
+		store = sp.admin
 	}
 	seq, err := c.purges.current(ctx)
 	if err != nil {
@@ -137,27 +146,32 @@ func (c *Cache) reclaim(ctx context.Context, keys, tags []string) {
 		tagged, err := c.tagIdx.TaggedKeys(ctx, tag)
 		if err != nil {
 			c.storeError("purge", tag, err)
-			continue
 		}
-		vals, err := getAll(ctx, c.store, tagged)
-		if err != nil {
-			c.storeError("purge", tag, err)
-			continue
-		}
-		var drop []string
-		for i, v := range vals {
-			if v == nil {
+		for len(tagged) > 0 {
+			batch := tagged[:min(reclaimBatch, len(tagged))]
+			tagged = tagged[len(batch):]
+			vals, err := getAll(ctx, store, batch)
+			if err != nil {
+				c.storeError("purge", tag, err)
 				continue
 			}
-			e, err := decodeEntry(v)
-			if err != nil || (e.seq < seq && hasTag(e.tags, tag)) {
-				drop = append(drop, tagged[i])
+			var drop []string
+			for i, v := range vals {
+				if v == nil {
+					continue
+				}
+				e, err := decodeEntry(v)
+				if err != nil || (e.seq < seq && hasTag(e.tags, tag)) {
+					drop = append(drop, batch[i])
+				}
+			}
+			if len(drop) > 0 {
+				if err := store.Delete(ctx, drop...); err != nil {
+					c.storeError("purge", tag, err)
+				}
 			}
 		}
-		if len(drop) > 0 {
-			c.remove(ctx, drop...)
-		}
-		if err := c.tagIdx.RemoveTags(ctx, tag); err != nil && !errors.Is(err, ErrNotFound) {
+		if err := c.tagIdx.RemoveTags(ctx, tag); err != nil {
 			c.storeError("purge", tag, err)
 		}
 	}

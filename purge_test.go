@@ -112,6 +112,14 @@ func TestPurgeURL(t *testing.T) {
 	if err := e.cache.PurgeURL(context.Background(), "/relative"); err == nil {
 		t.Fatal("a relative URL was accepted")
 	}
+	// A URL without a path is its root.
+	do(t, h, get("http://example.com/"))
+	if err := e.cache.PurgeURL(context.Background(), "http://example.com"); err != nil {
+		t.Fatal(err)
+	}
+	if isHit(do(t, h, get("http://example.com/"))) {
+		t.Fatal("purging http://example.com left http://example.com/")
+	}
 }
 
 func TestPurgeAll(t *testing.T) {
@@ -290,6 +298,19 @@ func TestPurgeHandler(t *testing.T) {
 	}
 	if rec := purge("/", "Authorization", "Bearer s3cret", "Cache-Tag", "a\x7fb"); rec.Code != 400 {
 		t.Fatalf("invalid tag: %d", rec.Code)
+	}
+	if rec := purge("/", "Authorization", "Bearer s3cret", "Cache-Tag", " , "); rec.Code != 400 {
+		t.Fatalf("a tag header naming no tags: %d (it must not purge the URL instead)", rec.Code)
+	}
+	// The auth scheme is case-insensitive; a relative target purges the
+	// URL under both schemes.
+	do(t, h, request{method: "GET", url: "https://example.com/home", tls: true})
+	do(t, h, get("http://example.com/home"))
+	if rec := purge("/home", "Authorization", "bearer s3cret"); rec.Code != 200 {
+		t.Fatalf("lower-case scheme: %d", rec.Code)
+	}
+	if isHit(do(t, h, request{method: "GET", url: "https://example.com/home", tls: true})) || cached("/home") {
+		t.Fatal("a PURGE over http left the https (or http) entry")
 	}
 	rec := httptest.NewRecorder()
 	ph.ServeHTTP(rec, httptest.NewRequest("GET", "/home", nil))

@@ -26,14 +26,14 @@ func (c *Cache) checkPurges(ctx context.Context, key, pk string, e *entry, seq u
 	}
 	var softAt int64
 	for i := range hard {
-		if hard[i].seq > e.seq {
+		if uint64(hard[i]) > e.seq {
 			if key != "" {
 				c.remove(context.WithoutCancel(ctx), key)
 			}
 			return nil
 		}
-		if m := soft[i]; m.seq > e.seq && (softAt == 0 || m.unix < softAt) {
-			softAt = m.unix
+		if m := soft[i]; uint64(m) > e.seq && (softAt == 0 || m.unixNano() < softAt) {
+			softAt = m.unixNano()
 		}
 	}
 	if c.memo.cache != nil && key != "" {

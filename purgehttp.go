@@ -28,29 +28,32 @@ func (c *Cache) PurgeHandler(token string) http.Handler {
 	if token == "" {
 		panic("httpcache: PurgeHandler needs a token")
 	}
-	want := []byte("Bearer " + token)
+	want := []byte(token)
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		if r.Method != MethodPurge {
 			w.Header().Set("Allow", MethodPurge)
 			http.Error(w, "use the PURGE method", http.StatusMethodNotAllowed)
 			return
 		}
-		if subtle.ConstantTimeCompare([]byte(r.Header.Get("Authorization")), want) != 1 {
+		if !bearerMatches(r.Header.Get("Authorization"), want) {
 			w.Header().Set("WWW-Authenticate", `Bearer realm="httpcache purge"`)
 			http.Error(w, "unauthorized", http.StatusUnauthorized)
 			return
 		}
 		p := Purge{Soft: strings.EqualFold(r.Header.Get("Purge-Mode"), "soft")}
-		var tagLines tagSet
-		tagLines.parseHeader(r.Header.Values(c.opts.TagHeader))
-		what := ""
-		if len(tagLines.tags) > 0 {
-			p.Tags = tagLines.tags
+		var what string
+		if lines := r.Header.Values(c.opts.TagHeader); len(lines) > 0 {
+			var tags tagSet
+			tags.parseHeader(lines)
+			if len(tags.tags) == 0 {
+				http.Error(w, "the "+c.opts.TagHeader+" header names no tags", http.StatusBadRequest)
+				return
+			}
+			p.Tags = tags.tags
 			what = fmt.Sprintf("tags %q", p.Tags)
 		} else {
-			target := c.site.absoluteURL(r)
-			p.URLs = []string{target}
-			what = "URL " + target
+			p.URLs = c.site.purgeURLs(r)
+			what = "URL " + strings.Join(p.URLs, " and ")
 		}
 		if err := c.Purge(r.Context(), p); err != nil {
 			status := http.StatusServiceUnavailable
@@ -70,15 +73,27 @@ func (c *Cache) PurgeHandler(token string) http.Handler {
 	})
 }
 
-// absoluteURL is the URL a request names: its own when absolute (a proxy
-// request), else built from its scheme, as the keys see it, and Host.
-func (rt *route) absoluteURL(r *http.Request) string {
+// purgeURLs are the URLs a PURGE request names: its own target when
+// absolute (a proxy request); else its path on its Host, for both http and
+// https — a PURGE sent over one must not leave the other cached.
+func (rt *route) purgeURLs(r *http.Request) []string {
 	if r.URL.IsAbs() {
-		return r.URL.String()
+		return []string{r.URL.String()}
 	}
 	host := r.Host
 	if host == "" {
 		host = r.URL.Host
 	}
-	return rt.keys.scheme(r) + "://" + host + r.URL.RequestURI()
+	return []string{"http://" + host + r.URL.RequestURI(), "https://" + host + r.URL.RequestURI()}
+}
+
+// bearerMatches reports whether an Authorization header carries token with
+// the Bearer scheme (whose name is case-insensitive, RFC 9110 §11.1),
+// comparing the token in constant time.
+func bearerMatches(header string, token []byte) bool {
+	scheme, cred, ok := strings.Cut(header, " ")
+	if !ok || !strings.EqualFold(scheme, "Bearer") {
+		return false
+	}
+	return subtle.ConstantTimeCompare([]byte(cred), token) == 1
 }

@@ -22,8 +22,9 @@ import (
 // with the entry, and a fetch stores its response with the value it read
 // before the handler ran (entry.seq). A purge of tag t (a URL is a tag too,
 // and so is "everything") reads the clock (g), picks m = max(g+1, now in
-// microseconds), writes t's marker "m <time>", and only then advances the
-// clock to at least m. An entry carrying t that was fetched before the purge
+// microseconds), advances t's marker to at least m (markers are counters
+// too, so two purges of one tag racing leave the later one), and only then
+// advances the clock to at least m. An entry carrying t that was fetched before the purge
 // finished has seq < m and is never served again; one fetched after it has
 // seq >= m. Hits that read a clock equal to their entry's seq need no more:
 // no purge finished since. Others read their tags' markers (a second round
@@ -40,21 +41,18 @@ import (
 // client left on the wire) carries its old seq, and is refused. Deleting
 // entries (the URL's primary key, a TagIndex's keys) only reclaims space.
 
-// marker is a recorded purge of one tag.
-type marker struct {
-	seq  uint64 // entries with seq below it are purged
-	unix int64  // when (Unix ns): a soft purge makes entries stale from then
-}
+// marker is a recorded purge of one tag: entries with a lower seq are
+// purged. Its value is a purge clock reading, and so a time in Unix
+// microseconds (or just above, when purges come faster than microseconds):
+// a soft purge makes entries stale from then.
+type marker uint64
 
-func (m marker) String() string {
-	return strconv.FormatUint(m.seq, 10) + " " + strconv.FormatInt(m.unix, 10)
-}
+// unixNano is when the purge happened, for soft purges.
+func (m marker) unixNano() int64 { return int64(m) * 1000 }
 
 func parseMarker(b []byte) (marker, bool) {
-	s, t, ok := strings.Cut(string(b), " ")
-	seq, err1 := strconv.ParseUint(s, 10, 64)
-	unix, err2 := strconv.ParseInt(t, 10, 64)
-	return marker{seq, unix}, ok && err1 == nil && err2 == nil
+	n, err := strconv.ParseUint(strings.TrimSpace(string(b)), 10, 64)
+	return marker(n), err == nil
 }
 
 // Implicit tags: every entry carries its URL's and the "everything" tag.
@@ -85,12 +83,16 @@ type purges interface {
 }
 
 // localPurges keeps purges in process, for a local store that no other
-// process reads.
+// process reads. Its clock and markers follow the same rules as the shared
+// ones; markers are forgotten once older than maxAge (no entry lives that
+// long), so that the maps stay bounded.
 type localPurges struct {
-	seq  atomic.Uint64
-	mu   sync.RWMutex
-	hard map[string]marker
-	soft map[string]marker
+	seq    atomic.Uint64
+	maxAge time.Duration
+	mu     sync.RWMutex
+	hard   map[string]marker
+	soft   map[string]marker
+	pruned time.Time
 }
 
 func (l *localPurges) current(context.Context) (uint64, error) { return l.seq.Load(), nil }
@@ -111,16 +113,32 @@ func (l *localPurges) record(_ context.Context, tags []string, soft bool, now ti
 	if l.hard == nil {
 		l.hard, l.soft = map[string]marker{}, map[string]marker{}
 	}
-	m := marker{seq: l.seq.Load() + 1, unix: now.UnixNano()}
+	m := marker(max(l.seq.Load()+1, uint64(now.UnixMicro())))
 	into := l.hard
 	if soft {
 		into = l.soft
 	}
 	for _, t := range tags {
-		into[t] = m
+		into[t] = max(into[t], m)
 	}
-	l.seq.Add(1)
+	l.seq.Store(uint64(m))
+	if now.Sub(l.pruned) > l.maxAge/16 {
+		l.prune(now)
+	}
 	return nil
+}
+
+// prune forgets markers older than maxAge.
+func (l *localPurges) prune(now time.Time) {
+	oldest := marker(now.Add(-l.maxAge).UnixMicro())
+	for _, m := range []map[string]marker{l.hard, l.soft} {
+		for t, v := range m {
+			if v < oldest {
+				delete(m, t)
+			}
+		}
+	}
+	l.pruned = now
 }
 
 // storePurges keeps purges in a shared store with a Counter.
@@ -137,6 +155,7 @@ type storePurges struct {
 	adminCounter Counter
 	prefix       string // KeyPrefix + key version
 	ttl          time.Duration
+	now          func() time.Time
 }
 
 // errNoCounter is returned by purges on a shared store without a Counter.
@@ -186,7 +205,7 @@ func (s *storePurges) restart(ctx context.Context) (uint64, error) {
 		return 0, nil // no purges can have been recorded
 	}
 	v, err, _ := s.restarts.Do("", func() (any, error) {
-		return s.counter.Advance(ctx, s.seqKey(), time.Now().UnixMicro())
+		return s.counter.Advance(ctx, s.seqKey(), s.now().UnixMicro(), 0)
 	})
 	if errors.Is(err, errors.ErrUnsupported) {
 		s.unsupported.Store(true) // a composite store whose back end has none
@@ -217,7 +236,7 @@ func (s *storePurges) marks(ctx context.Context, tags []string) (hard, soft []ma
 				m, ok := parseMarker(v)
 				if !ok {
 					// Unreadable: assume the worst, a purge just now.
-					m = marker{seq: ^uint64(0)}
+					m = ^marker(0) >> 1
 				}
 				into[i] = m
 			}
@@ -234,32 +253,14 @@ func (s *storePurges) record(ctx context.Context, tags []string, soft bool, now 
 	if err != nil {
 		return err
 	}
-	m := marker{seq: max(g+1, uint64(now.UnixMicro())), unix: now.UnixNano()}
+	m := int64(max(g+1, uint64(now.UnixMicro())))
 	for _, t := range tags {
-		if err := s.mark(ctx, s.markerKey(t, soft), m); err != nil {
+		if _, err := s.adminCounter.Advance(ctx, s.markerKey(t, soft), m, s.ttl); err != nil {
 			return err
 		}
 	}
-	_, err = s.adminCounter.Advance(ctx, s.seqKey(), int64(m.seq))
+	_, err = s.adminCounter.Advance(ctx, s.seqKey(), m, 0)
 	return err
-}
-
-// mark writes marker m under key unless a later one is there, and checks
-// that it stuck: two purges of one tag racing must leave the later marker.
-func (s *storePurges) mark(ctx context.Context, key string, m marker) error {
-	for range 5 {
-		if v, err := s.admin.Get(ctx, key); err == nil {
-			if have, ok := parseMarker(v); ok && have.seq >= m.seq {
-				return nil
-			}
-		} else if !errors.Is(err, ErrNotFound) {
-			return err
-		}
-		if err := s.admin.Set(ctx, key, []byte(m.String()), s.ttl); err != nil {
-			return err
-		}
-	}
-	return fmt.Errorf("httpcache: purge marker %s kept being overwritten", key)
 }
 
 // getAll reads keys in one round trip when the store can, else one by one.

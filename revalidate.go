@@ -102,8 +102,14 @@ func (c *Cache) freshen(ctx context.Context, m *miss, h304 http.Header, onDone f
 	})
 	delete(merged, "Age")
 	tags := old.tags
-	if t, ok := m.tags.list(); ok && len(t) > 0 {
-		tags = t // the 304 tagged it anew: the new tags win
+	newTags, tagsOK := m.tags.list()
+	if len(newTags) > 0 {
+		tags = newTags // the 304 tagged it anew: the new tags win
+	}
+	if !tagsOK {
+		// Tags over the limits: storing it without them would let it
+		// survive their purge. Served this once, not stored.
+		d.store = false
 	}
 	delete(merged, c.opts.TagHeader)
 	e = &entry{kind: kindResponse, status: old.status, header: merged, body: old.body, tags: tags}

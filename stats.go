@@ -15,6 +15,7 @@ type Stats struct {
 	Stale       uint64 // stale responses served (stale-while-revalidate, stale-if-error, max-stale)
 	Coalesced   uint64 // requests answered from another request's fetch
 	Revalidated uint64 // stale responses the handler confirmed with a 304
+	Purges      uint64 // purges recorded (Cache.Purge calls that returned nil)
 	Waiting     int64  // requests waiting now for another request's fetch
 }
 
@@ -22,7 +23,7 @@ type Stats struct {
 type counters struct {
 	hits, misses, bypasses, stores, storeErrors, invalidated atomic.Uint64
 	storeSkips, writesDropped                                atomic.Uint64
-	stale, coalesced, revalidated                            atomic.Uint64
+	stale, coalesced, revalidated, purges                    atomic.Uint64
 	waiting                                                  atomic.Int64
 }
 
@@ -40,6 +41,7 @@ func (c *Cache) Stats() Stats {
 		Stale:       c.stats.stale.Load(),
 		Coalesced:   c.stats.coalesced.Load(),
 		Revalidated: c.stats.revalidated.Load(),
+		Purges:      c.stats.purges.Load(),
 		Waiting:     c.stats.waiting.Load(),
 	}
 }

@@ -92,20 +92,23 @@ type Leaser interface {
 	Release(ctx context.Context, name, token string) error
 }
 
-// Counter is an optional interface for stores with atomic counters. The
-// middleware keeps its purge clock in one: a number that only grows, which
-// every purge advances to at least the current time in microseconds, and
-// every lookup reads (with Get, as a decimal number) to tell entries stored
-// before a purge from those stored after. Because it follows the clock, a
-// counter lost with its server is re-created past every value it had. A
-// shared store without a Counter cannot take purges (Cache.Purge returns an
-// error).
+// Counter is an optional interface for stores with atomic counters that
+// only grow. The middleware keeps its purge clock in one — a number every
+// purge advances to at least the current time in microseconds, and every
+// lookup reads (with Get, as a decimal number) to tell entries stored
+// before a purge from those stored after; because it follows the clock, a
+// counter lost with its server is re-created past every value it had — and
+// its per-tag purge markers, so that two purges of one tag racing leave the
+// later one. A shared store without a Counter cannot take purges
+// (Cache.Purge returns an error).
 type Counter interface {
 	// Advance atomically sets the counter called name to the larger of
 	// floor and its current value plus one (creating it, as if it were
-	// zero, when missing), and returns the new value. The counter never
-	// expires and reads back with Get as its plain decimal value.
-	Advance(ctx context.Context, name string, floor int64) (int64, error)
+	// zero, when missing), and returns the new value. With ttl > 0 the
+	// counter expires ttl after this call (each Advance renews it); with
+	// ttl == 0 it never expires. It reads back with Get as its plain
+	// decimal value.
+	Advance(ctx context.Context, name string, floor int64, ttl time.Duration) (int64, error)
 }
 
 // TagIndex is an optional interface for stores that can index keys by tag,

@@ -5,11 +5,16 @@ import (
 	"fmt"
 	"net/http"
 	"net/http/httptest"
+	"strings"
 	"sync"
 	"sync/atomic"
 	"testing"
 
+	goredis "github.com/redis/go-redis/v9"
+
 	"github.com/seedcache/httpcache"
+	"github.com/seedcache/httpcache/internal/testserver"
+	redisstore "github.com/seedcache/httpcache/stores/redis"
 )
 
 // tagged serves pages tagged "page:<path>" and "all-pages", rendered from
@@ -125,5 +130,53 @@ func TestPurgeRaceShared(t *testing.T) {
 				}
 			}
 		})
+	}
+}
+
+// TestReclaimLargeTag: purging a tag carried by many sizeable entries
+// deletes them all from Redis and forgets the tag's set, without tripping
+// the request guard (a purge reads and deletes in batches, unguarded).
+func TestReclaimLargeTag(t *testing.T) {
+	srv := testserver.Redis(t)
+	client := goredis.NewClient(&goredis.Options{Addr: srv.Addr(), ContextTimeoutEnabled: true})
+	defer client.Close()
+	c := newCache(redisstore.New(client, redisstore.Options{}))
+	body := strings.Repeat("x", 50_000)
+	h := c.Handler(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		w.Header().Set("Cache-Control", "max-age=3600")
+		w.Header().Set("Cache-Tag", "big")
+		fmt.Fprint(w, body)
+	}))
+	const n = 300
+	for i := range n {
+		get(t, h, fmt.Sprintf("/p/%d", i))
+		if i%50 == 0 {
+			c.Wait()
+		}
+	}
+	c.Wait()
+	ctx := context.Background()
+	entries := func() int {
+		keys, err := client.Keys(ctx, "httpcache:v1:{*").Result()
+		if err != nil {
+			t.Fatal(err)
+		}
+		return len(keys)
+	}
+	if got := entries(); got != n {
+		t.Fatalf("%d entries stored, want %d", got, n)
+	}
+	errs := c.Stats().StoreErrors
+	if err := c.PurgeTags(ctx, "big"); err != nil {
+		t.Fatal(err)
+	}
+	if got := entries(); got != 0 {
+		t.Fatalf("%d tagged entries left after the purge", got)
+	}
+	if sets, _ := client.Keys(ctx, "*tag:*").Result(); len(sets) != 0 {
+		t.Fatalf("tag sets left: %q", sets)
+	}
+	if c.Stats().StoreErrors != errs {
+		t.Fatalf("the purge caused %d store errors", c.Stats().StoreErrors-errs)
 	}
 }

@@ -11,6 +11,8 @@ import (
 	"time"
 
 	"github.com/bradfitz/gomemcache/memcache"
+
+	"github.com/seedcache/httpcache"
 )
 
 // Advance sets the counter called name (mapped like every key) to the
@@ -21,14 +23,22 @@ import (
 // a short random pause; a missing counter is created with add, which never
 // overwrites (see the package documentation). The Advance calls of one
 // Store on one counter take turns, so that only other processes' writes
-// can make a cas fail. The counter has no expiry and reads back with Get
-// as plain decimal ("42"). A counter holding anything but a decimal
-// integer is an error, and is left as it was. Once ctx is done no further
-// attempt starts; the counter advanced once or not at all.
-func (s *Store) Advance(ctx context.Context, name string, floor int64) (int64, error) {
+// can make a cas fail. The cas or add sets the counter's expiry: with
+// ttl > 0 the same as Set gives a value of that ttl (rounded up to whole
+// seconds plus one, an absolute time past 30 days), so that each Advance
+// renews it; with ttl 0 none, which memcached reads as "never expires". A
+// negative ttl is refused with an error wrapping httpcache.ErrInvalidTTL,
+// before anything is sent. The counter reads back with Get as plain
+// decimal ("42"). A counter holding anything but a decimal integer is an
+// error, and is left as it was. Once ctx is done no further attempt
+// starts; the counter advanced once or not at all.
+func (s *Store) Advance(ctx context.Context, name string, floor int64, ttl time.Duration) (int64, error) {
+	if ttl < 0 {
+		return 0, fmt.Errorf("memcached: advance with ttl %v: %w", ttl, httpcache.ErrInvalidTTL)
+	}
 	key := s.key(name)
 	turn := s.advancing[maphash.String(s.seed, key)%uint64(len(s.advancing))]
-	n, err := call(ctx, s.client, advanceArgs{ctx, key, floor, turn}, advance)
+	n, err := call(ctx, s.client, advanceArgs{ctx, key, floor, ttl, s.clock, turn}, advance)
 	if err != nil {
 		return 0, fmt.Errorf("memcached: advance: %w", err)
 	}
@@ -58,7 +68,21 @@ type advanceArgs struct {
 	ctx   context.Context
 	key   string
 	floor int64
+	ttl   time.Duration // 0: never expires
+	clock func() time.Time
 	turn  chan struct{} // holds a token while a call of the Store advances key
+}
+
+// expiration returns the expiry to send for the counter: computed at each
+// attempt, so that one that waited for its turn, or retried, still gives
+// the counter its whole ttl where the expiry is an absolute time.
+func (a advanceArgs) expiration() int32 {
+	if a.ttl == 0 {
+		// gomemcache sends 0 as it is, and memcached reads it as
+		// "never expires".
+		return 0
+	}
+	return expiration(a.ttl, a.clock)
 }
 
 // advance advances the counter a.key to at least a.floor, as Advance
@@ -84,11 +108,10 @@ func advance(c *memcache.Client, a advanceArgs) (int64, error) {
 		}
 		it, err := c.Get(a.key)
 		if errors.Is(err, memcache.ErrCacheMiss) {
-			// Expiration 0: gomemcache sends it as is, and memcached
-			// reads it as "never expires". ErrNotStored means another
-			// client created the counter first: advance theirs.
+			// ErrNotStored means another client created the counter
+			// first: advance theirs.
 			n := max(a.floor, 1)
-			err = c.Add(&memcache.Item{Key: a.key, Value: strconv.AppendInt(nil, n, 10), Expiration: 0})
+			err = c.Add(&memcache.Item{Key: a.key, Value: strconv.AppendInt(nil, n, 10), Expiration: a.expiration()})
 			if err == nil {
 				return n, nil
 			}
@@ -108,7 +131,7 @@ func advance(c *memcache.Client, a advanceArgs) (int64, error) {
 		// The item keeps its flags and cas id; the value is ours to
 		// reuse, since gomemcache reads each into a fresh slice.
 		it.Value = strconv.AppendInt(it.Value[:0], n, 10)
-		it.Expiration = 0
+		it.Expiration = a.expiration() // replaces the one it had: renewed, or cleared by 0
 		err = c.CompareAndSwap(it)
 		switch {
 		case err == nil:

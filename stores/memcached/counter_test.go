@@ -24,33 +24,46 @@ import (
 const clockFloor = 1_795_000_000_000_000
 
 // TestAdvanceOnWire checks the commands Advance sends: gets, then add of
-// the first value with no expiry (0) for a new counter, or cas of the next
-// one with no expiry for an existing one. The server's view of the counter
-// is an item without an expiry.
+// the first value for a new counter, or cas of the next one for an
+// existing one, each with the expiry of the ttl as Set would send it (an
+// absolute time past 30 days), or 0 (never) for ttl 0, which also clears
+// the expiry a counter had. The server's view of the counter's expiry
+// follows.
 func TestAdvanceOnWire(t *testing.T) {
 	srv := testserver.Memcached(t)
 	tp := &tap{}
 	c, _ := newClient(t, srv.Addr())
 	c.DialContext = tp.dial
-	s := New(c, Options{KeyPrefix: uniquePrefix()})
+	at := time.Now().Truncate(time.Second)
+	s := New(c, Options{KeyPrefix: uniquePrefix(), Clock: func() time.Time { return at }})
 	ctx := context.Background()
 	raw := regexp.QuoteMeta(s.key("seq"))
+	const month = 31 * 24 * time.Hour
+	absolute := at.Add(month).Unix() + 1
 	tests := []struct {
 		name        string
 		floor, want int64
-		sent        string // a regexp
+		ttl         time.Duration
+		sent        string   // a regexp
+		left        [2]int64 // the server's remaining ttl in seconds, at least and at most; -1: none
 	}{
-		{"new counter", 0, 1, fmt.Sprintf(`gets %s\r\nadd %[1]s 0 0 1\r\n1\r\n`, raw)},
-		{"existing counter", 0, 2, fmt.Sprintf(`gets %s\r\ncas %[1]s 0 0 1 [0-9]+\r\n2\r\n`, raw)},
-		{"floor ahead", clockFloor, clockFloor, fmt.Sprintf(`gets %s\r\ncas %[1]s 0 0 16 [0-9]+\r\n1795000000000000\r\n`, raw)},
-		{"floor behind", 5, clockFloor + 1, fmt.Sprintf(`gets %s\r\ncas %[1]s 0 0 16 [0-9]+\r\n1795000000000001\r\n`, raw)},
+		{"new counter", 0, 1, 0, fmt.Sprintf(`gets %s\r\nadd %[1]s 0 0 1\r\n1\r\n`, raw), [2]int64{-1, -1}},
+		{"existing counter", 0, 2, 0, fmt.Sprintf(`gets %s\r\ncas %[1]s 0 0 1 [0-9]+\r\n2\r\n`, raw), [2]int64{-1, -1}},
+		{"given a ttl", 0, 3, time.Minute, fmt.Sprintf(`gets %s\r\ncas %[1]s 0 61 1 [0-9]+\r\n3\r\n`, raw), [2]int64{59, 61}},
+		{"ttl renewed", 0, 4, time.Hour, fmt.Sprintf(`gets %s\r\ncas %[1]s 0 3601 1 [0-9]+\r\n4\r\n`, raw), [2]int64{3599, 3601}},
+		{"ttl shortened", 0, 5, 1500 * time.Millisecond, fmt.Sprintf(`gets %s\r\ncas %[1]s 0 3 1 [0-9]+\r\n5\r\n`, raw), [2]int64{1, 3}},
+		{"ttl cleared", 0, 6, 0, fmt.Sprintf(`gets %s\r\ncas %[1]s 0 0 1 [0-9]+\r\n6\r\n`, raw), [2]int64{-1, -1}},
+		{"floor ahead", clockFloor, clockFloor, 0, fmt.Sprintf(`gets %s\r\ncas %[1]s 0 0 16 [0-9]+\r\n1795000000000000\r\n`, raw), [2]int64{-1, -1}},
+		{"floor behind", 5, clockFloor + 1, 0, fmt.Sprintf(`gets %s\r\ncas %[1]s 0 0 16 [0-9]+\r\n1795000000000001\r\n`, raw), [2]int64{-1, -1}},
+		{"past 30 days", 0, clockFloor + 2, month, fmt.Sprintf(`gets %s\r\ncas %[1]s 0 %d 16 [0-9]+\r\n1795000000000002\r\n`, raw, absolute),
+			[2]int64{int64(month/time.Second) - 5, int64(month/time.Second) + 5}},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			tp.take()
-			n, err := s.Advance(ctx, "seq", tt.floor)
+			n, err := s.Advance(ctx, "seq", tt.floor, tt.ttl)
 			if err != nil || n != tt.want {
-				t.Fatalf("Advance(%d) = %d, %v; want %d", tt.floor, n, err, tt.want)
+				t.Fatalf("Advance(%d, ttl %v) = %d, %v; want %d", tt.floor, tt.ttl, n, err, tt.want)
 			}
 			counts, sent := tp.take()
 			if !regexp.MustCompile(`^` + tt.sent + `$`).MatchString(sent) {
@@ -59,11 +72,42 @@ func TestAdvanceOnWire(t *testing.T) {
 			if counts.flights != 2 {
 				t.Errorf("Advance made %d round trips; want 2", counts.flights)
 			}
+			if left := serverTTL(t, srv.Addr(), s.key("seq")); left < tt.left[0] || left > tt.left[1] {
+				t.Errorf("server's remaining ttl of the counter = %d; want %d to %d (-1: none)", left, tt.left[0], tt.left[1])
+			}
 		})
 	}
-	if ttl := serverTTL(t, srv.Addr(), s.key("seq")); ttl != -1 {
-		t.Errorf("server's remaining ttl of the counter = %d; want -1 (none)", ttl)
-	}
+
+	t.Run("new counter with a ttl", func(t *testing.T) {
+		if err := s.Delete(ctx, "seq"); err != nil {
+			t.Fatal(err)
+		}
+		tp.take()
+		if n, err := s.Advance(ctx, "seq", 0, time.Minute); err != nil || n != 1 {
+			t.Fatalf("Advance = %d, %v; want 1", n, err)
+		}
+		want := fmt.Sprintf(`gets %s\r\nadd %[1]s 0 61 1\r\n1\r\n`, raw)
+		if _, sent := tp.take(); !regexp.MustCompile(`^` + want + `$`).MatchString(sent) {
+			t.Errorf("Advance sent %q; want %q", sent, want)
+		}
+		if left := serverTTL(t, srv.Addr(), s.key("seq")); left < 59 || left > 61 {
+			t.Errorf("server's remaining ttl of the counter = %d; want about 61", left)
+		}
+	})
+
+	t.Run("negative ttl", func(t *testing.T) {
+		for _, ttl := range []time.Duration{-1, -time.Hour, math.MinInt64} {
+			tp.take()
+			n, err := s.Advance(ctx, "seq", 100, ttl)
+			if !errors.Is(err, httpcache.ErrInvalidTTL) {
+				t.Errorf("Advance with ttl %v = %d, %v; want an error wrapping ErrInvalidTTL", ttl, n, err)
+			}
+			if counts, sent := tp.take(); counts.flights != 0 || sent != "" {
+				t.Errorf("Advance with ttl %v sent %q in %d round trips; want nothing", ttl, sent, counts.flights)
+			}
+		}
+		expectValue(t, s, "seq", []byte("1"))
+	})
 }
 
 // TestAdvanceDecimal checks that the counter reads back with Get as plain
@@ -74,7 +118,7 @@ func TestAdvanceDecimal(t *testing.T) {
 	s, _ := newStore(t, Options{})
 	ctx := context.Background()
 	for want := int64(1); want <= 1001; want++ {
-		n, err := s.Advance(ctx, "n", 0)
+		n, err := s.Advance(ctx, "n", 0, 0)
 		if err != nil || n != want {
 			t.Fatalf("Advance = %d, %v; want %d", n, err, want)
 		}
@@ -88,45 +132,48 @@ func TestAdvanceDecimal(t *testing.T) {
 		{math.MaxInt64 - 1, math.MaxInt64 - 1},
 		{0, math.MaxInt64},
 	} {
-		n, err := s.Advance(ctx, "n", step.floor)
+		n, err := s.Advance(ctx, "n", step.floor, 0)
 		if err != nil || n != step.want {
 			t.Fatalf("Advance(%d) = %d, %v; want %d", step.floor, n, err, step.want)
 		}
 		expectValue(t, s, "n", []byte(strconv.FormatInt(step.want, 10)))
 	}
-	if n, err := s.Advance(ctx, "n", 0); err == nil {
+	if n, err := s.Advance(ctx, "n", 0, 0); err == nil {
 		t.Errorf("Advance past the largest int64 = %d; want an error", n)
 	}
 	expectValue(t, s, "n", []byte(strconv.FormatInt(math.MaxInt64, 10)))
 }
 
 // TestAdvanceStoredValues runs Advance on items it did not write: a
-// decimal integer counts, with leading zeros or a sign, and loses its
-// expiry; anything else, including the space-padded numbers memcached's
-// decr leaves, is an error that leaves the item as it was (and is not a
-// miss).
+// decimal integer counts, with leading zeros or a sign, and takes the
+// expiry of Advance's ttl (none for 0) in place of its own; anything else,
+// including the space-padded numbers memcached's decr leaves, is an error
+// that leaves the item as it was (and is not a miss).
 func TestAdvanceStoredValues(t *testing.T) {
 	tests := []struct {
 		name   string
 		stored string
 		floor  int64
 		want   int64 // 0: an error
+		ttl    time.Duration
 	}{
-		{"decimal", "41", 0, 42},
-		{"leading zeros", "007", 0, 8},
-		{"negative", "-5", -10, -4},
-		{"negative below floor", "-5", 3, 3},
-		{"text", "not a number", 0, 0},
-		{"empty", "", 0, 0},
-		{"fraction", "1.5", 0, 0},
-		{"leading space", " 12", 0, 0},
-		{"padded by decr", "99 ", 0, 0},
-		{"plus sign", "+12", 0, 0},
-		{"underscore", "1_000", 0, 0},
-		{"hex", "0x10", 0, 0},
-		{"exponent", "1e3", 0, 0},
-		{"largest int64", "9223372036854775807", 0, 0},
-		{"beyond int64", "99999999999999999999", 0, 0},
+		{"decimal", "41", 0, 42, 0},
+		{"decimal, with a ttl", "41", 0, 42, time.Minute},
+		{"leading zeros", "007", 0, 8, 0},
+		{"negative", "-5", -10, -4, 0},
+		{"negative below floor", "-5", 3, 3, 0},
+		{"text", "not a number", 0, 0, 0},
+		{"text, with a ttl", "not a number", 0, 0, time.Minute},
+		{"empty", "", 0, 0, 0},
+		{"fraction", "1.5", 0, 0, 0},
+		{"leading space", " 12", 0, 0, 0},
+		{"padded by decr", "99 ", 0, 0, 0},
+		{"plus sign", "+12", 0, 0, 0},
+		{"underscore", "1_000", 0, 0, 0},
+		{"hex", "0x10", 0, 0, 0},
+		{"exponent", "1e3", 0, 0, 0},
+		{"largest int64", "9223372036854775807", 0, 0, 0},
+		{"beyond int64", "99999999999999999999", 0, 0, 0},
 	}
 	srv := testserver.Memcached(t)
 	c, _ := newClient(t, srv.Addr())
@@ -139,7 +186,7 @@ func TestAdvanceStoredValues(t *testing.T) {
 			if err := c.Set(&memcache.Item{Key: key, Value: []byte(tt.stored), Expiration: 3600}); err != nil {
 				t.Fatal(err)
 			}
-			n, err := s.Advance(ctx, name, tt.floor)
+			n, err := s.Advance(ctx, name, tt.floor, tt.ttl)
 			if tt.want == 0 {
 				if err == nil || errors.Is(err, httpcache.ErrNotFound) {
 					t.Errorf("Advance of %q = %d, %v; want an error other than ErrNotFound", tt.stored, n, err)
@@ -154,8 +201,12 @@ func TestAdvanceStoredValues(t *testing.T) {
 				t.Fatalf("Advance of %q = %d, %v; want %d", tt.stored, n, err, tt.want)
 			}
 			expectValue(t, s, name, []byte(strconv.FormatInt(tt.want, 10)))
-			if ttl := serverTTL(t, srv.Addr(), key); ttl != -1 {
-				t.Errorf("server's remaining ttl after Advance = %d; want -1 (none)", ttl)
+			left := serverTTL(t, srv.Addr(), key)
+			if tt.ttl == 0 && left != -1 {
+				t.Errorf("server's remaining ttl after Advance = %d; want -1 (none)", left)
+			}
+			if tt.ttl != 0 && (left < 59 || left > 61) {
+				t.Errorf("server's remaining ttl after Advance with a 1m ttl = %d; want about 61", left)
 			}
 		})
 	}
@@ -260,14 +311,14 @@ func TestAdvanceConflicts(t *testing.T) {
 		t.Run(tt.name, func(t *testing.T) {
 			name := fmt.Sprintf("c%d", i)
 			if tt.verb == "cas" {
-				if _, err := s.Advance(ctx, name, 0); err != nil {
+				if _, err := s.Advance(ctx, name, 0, 0); err != nil {
 					t.Fatal(err)
 				}
 			}
 			meddle(name, tt.verb, tt.times, tt.value)
 			defer func() { m.before = nil }()
 			m.sent()
-			n, err := s.Advance(ctx, name, tt.floor)
+			n, err := s.Advance(ctx, name, tt.floor, 0)
 			sent := m.sent()
 			if tt.want == 0 {
 				if err == nil {
@@ -299,7 +350,7 @@ func TestAdvanceStopsWhenAbandoned(t *testing.T) {
 	c, _ := newClient(t, srv.Addr())
 	c.DialContext = m.dial
 	s := New(c, Options{KeyPrefix: uniquePrefix()})
-	if _, err := s.Advance(context.Background(), "n", 0); err != nil {
+	if _, err := s.Advance(context.Background(), "n", 0, 0); err != nil {
 		t.Fatal(err)
 	}
 	ctx, cancel := context.WithCancel(context.Background())
@@ -313,7 +364,7 @@ func TestAdvanceStopsWhenAbandoned(t *testing.T) {
 		}
 	}
 	m.sent()
-	n, err := advance(c, advanceArgs{ctx, s.key("n"), 0, make(chan struct{}, 1)})
+	n, err := advance(c, advanceArgs{ctx: ctx, key: s.key("n"), clock: time.Now, turn: make(chan struct{}, 1)})
 	if !errors.Is(err, context.Canceled) {
 		t.Errorf("advance = %d, %v; want an error wrapping context.Canceled", n, err)
 	}
@@ -337,7 +388,7 @@ func TestAdvanceTakesTurns(t *testing.T) {
 	for range goroutines {
 		wg.Go(func() {
 			for range calls {
-				if _, err := s.Advance(context.Background(), "n", 0); err != nil {
+				if _, err := s.Advance(context.Background(), "n", 0, 0); err != nil {
 					t.Errorf("Advance: %v", err)
 					return
 				}
@@ -363,7 +414,7 @@ func TestAdvanceWaitsForTurn(t *testing.T) {
 	c, _ := newClient(t, testserver.Memcached(t).Addr())
 	c.DialContext = m.dial
 	s := New(c, Options{KeyPrefix: uniquePrefix()})
-	if _, err := s.Advance(context.Background(), "n", 0); err != nil {
+	if _, err := s.Advance(context.Background(), "n", 0, 0); err != nil {
 		t.Fatal(err)
 	}
 	holding, release := make(chan struct{}), make(chan struct{})
@@ -375,7 +426,7 @@ func TestAdvanceWaitsForTurn(t *testing.T) {
 	}
 	first := make(chan error, 1)
 	go func() {
-		_, err := s.Advance(context.Background(), "n", 0)
+		_, err := s.Advance(context.Background(), "n", 0, 0)
 		first <- err
 	}()
 	<-holding
@@ -398,7 +449,7 @@ func TestAdvanceWaitsForTurn(t *testing.T) {
 		t.Run(tt.name, func(t *testing.T) {
 			ctx, cancel := tt.ctx()
 			defer cancel()
-			err := within(t, "Advance", func() error { _, err := s.Advance(ctx, "n", 0); return err })
+			err := within(t, "Advance", func() error { _, err := s.Advance(ctx, "n", 0, 0); return err })
 			if err == nil || !errors.Is(err, ctx.Err()) {
 				t.Errorf("Advance while another holds the turn = %v; want the context's error", err)
 			}

@@ -70,18 +70,23 @@
 // with cas, which the server refuses if anyone wrote the counter since the
 // gets; it then reads it again, after a random pause that doubles each
 // time (at most ten attempts, 51 ms of pauses in all, then an error). A
-// missing counter is created with add, expiry 0 (which memcached reads as
-// "never expires"); add never overwrites, so when several clients create
-// a counter at once one add wins and the others advance it from there.
+// missing counter is created with add; add never overwrites, so when
+// several clients create a counter at once one add wins and the others
+// advance it from there. The add or cas carries the counter's expiry: for
+// a ttl > 0 the one Set would send for it (see Expiry), so that each
+// Advance renews it and memcached drops it once it has passed, and for ttl
+// 0 none (expiry 0, which memcached reads as "never expires"), which also
+// clears one the counter had. The middleware keeps its purge clock in a
+// counter with ttl 0 and its per-tag purge markers in counters with a ttl.
 // Advance calls of one Store on a counter take turns, so a cas only ever
 // loses to another process, and a call costs two round trips. The value is
 // always written whole as plain decimal ("42"), which Get reads back as it
 // is (memcached's incr and decr would rewrite a number in place, padded
-// with spaces when it gets shorter). A counter without an expiry can still
-// be evicted for space, like any item, and is lost with its server: the
-// middleware reads its purge clock on every lookup, which keeps it at the
-// busy end of memcached's LRU, and since every purge advances the counter
-// to at least the current time, a counter lost with its server is
+// with spaces when it gets shorter). A counter, with or without an expiry,
+// can still be evicted for space, like any item, and is lost with its
+// server: the middleware reads its purge clock on every lookup, which keeps
+// it at the busy end of memcached's LRU, and since every purge advances the
+// counter to at least the current time, a counter lost with its server is
 // re-created past every value it had.
 //
 // The store is not an httpcache.TagIndex: memcached has no sets, and a tag

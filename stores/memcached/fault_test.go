@@ -38,7 +38,7 @@ func TestServerDown(t *testing.T) {
 		{"Delete", func() error { return s.Delete(ctx, down) }},
 		{"Delete of both", func() error { return s.Delete(ctx, up, down) }},
 		{"GetMulti", func() error { _, err := s.GetMulti(ctx, up, down); return err }},
-		{"Advance", func() error { _, err := s.Advance(ctx, down, 0); return err }},
+		{"Advance", func() error { _, err := s.Advance(ctx, down, 0, 0); return err }},
 		{"Get again", func() error { _, err := s.Get(ctx, down); return err }},
 	}
 	for _, f := range failing {
@@ -98,7 +98,7 @@ func TestBlackholedServer(t *testing.T) {
 		{"Delete", func(ctx context.Context) error { return s.Delete(ctx, "k") }},
 		{"Delete of three", func(ctx context.Context) error { return s.Delete(ctx, "k", "l", "m") }},
 		{"GetMulti", func(ctx context.Context) error { _, err := s.GetMulti(ctx, "k", "l"); return err }},
-		{"Advance", func(ctx context.Context) error { _, err := s.Advance(ctx, "counter", 0); return err }},
+		{"Advance", func(ctx context.Context) error { _, err := s.Advance(ctx, "counter", 0, time.Minute); return err }},
 	}
 	for _, tt := range calls {
 		t.Run(tt.name, func(t *testing.T) {

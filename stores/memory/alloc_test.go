@@ -24,7 +24,10 @@ func TestHitDoesNotAllocate(t *testing.T) {
 		if err := s.AddTags(live, "key", []string{"tag"}, time.Hour); err != nil {
 			t.Fatal(err)
 		}
-		if _, err := s.Advance(live, "counter", 0); err != nil {
+		if _, err := s.Advance(live, "counter", 0, 0); err != nil {
+			t.Fatal(err)
+		}
+		if _, err := s.Advance(live, "marker", 0, time.Hour); err != nil {
 			t.Fatal(err)
 		}
 		calls := []struct {
@@ -35,6 +38,7 @@ func TestHitDoesNotAllocate(t *testing.T) {
 			{"GetObject", func() { _, _, _ = s.GetObject(live, "key") }},
 			{"Get miss", func() { _, _ = s.Get(live, "missing") }},
 			{"Get of a counter", func() { _, _ = s.Get(live, "counter") }},
+			{"Get of a counter with a ttl", func() { _, _ = s.Get(live, "marker") }},
 		}
 		for _, c := range calls {
 			if n := testing.AllocsPerRun(1000, c.f); n != 0 {

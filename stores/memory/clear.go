@@ -7,11 +7,14 @@ package memory
 //
 // Counters (see Advance) survive Clear: they must only grow, and a purge
 // clock that went back would make entries stored before a purge look
-// newer than it. Delete removes a counter.
+// newer than it. Delete removes a counter; Clear only removes those that
+// have expired.
 func (s *Store) Clear() {
+	now := s.clock().UnixNano()
 	for i := range s.shards {
 		sh := &s.shards[i]
 		sh.mu.Lock()
+		sh.sweepCounters(now)
 		for _, e := range sh.lru.Values() {
 			s.bytes.Add(-e.size)
 			s.entries.Add(-1)

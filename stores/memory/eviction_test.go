@@ -70,6 +70,10 @@ func recount(t *testing.T, s *Store) {
 				}
 			}
 		}
+		if err := checkCounters(sh); err != nil {
+			sh.mu.Unlock()
+			t.Fatal(err)
+		}
 		sh.mu.Unlock()
 	}
 	st := s.Stats()

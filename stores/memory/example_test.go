@@ -52,20 +52,27 @@ func ExampleOptions_clock() {
 	// at the ttl: httpcache: not found
 }
 
-// Counters read back with Get as decimal numbers, and are never evicted.
+// Counters read back with Get as decimal numbers, and are never evicted;
+// one advanced with a ttl expires a ttl after its last Advance.
 func ExampleStore_Advance() {
 	ctx := context.Background()
-	store := memory.New(memory.Options{MaxEntries: 1})
+	now := time.Date(2026, 11, 1, 0, 0, 0, 0, time.UTC)
+	store := memory.New(memory.Options{MaxEntries: 1, Clock: func() time.Time { return now }})
 
-	_, _ = store.Advance(ctx, "purges", 0)    // 1
-	_, _ = store.Advance(ctx, "purges", 1000) // the floor: 1000
-	_, _ = store.Advance(ctx, "purges", 10)   // one more: 1001
+	_, _ = store.Advance(ctx, "purges", 0, 0)    // 1
+	_, _ = store.Advance(ctx, "purges", 1000, 0) // the floor: 1000
+	_, _ = store.Advance(ctx, "purges", 10, 0)   // one more: 1001
+	_, _ = store.Advance(ctx, "marker", 7, time.Minute)
 	_ = store.Set(ctx, "a", []byte("x"), time.Minute)
-	_ = store.Set(ctx, "b", []byte("x"), time.Minute) // evicts a, not the counter
+	_ = store.Set(ctx, "b", []byte("x"), time.Minute) // evicts a, not the counters
+	now = now.Add(time.Minute)
 	v, err := store.Get(ctx, "purges")
 	fmt.Printf("%s %v\n", v, err)
+	_, err = store.Get(ctx, "marker")
+	fmt.Println(err)
 	// Output:
 	// 1001 <nil>
+	// httpcache: not found
 }
 
 // Tag records leave with their entries.

@@ -37,10 +37,14 @@ type shard struct {
 	mu       sync.Mutex
 	lru      *simplelru.LRU[string, entry]
 	counters map[string]*counter // outside the LRU: never evicted (see Advance)
+	expiring *counterHeap        // the counters with an expiry, earliest first; nil if none
 	tags     map[string]*tagSet  // tag -> its records of this shard's keys
 	tagged   map[string]*keyTags // key -> its records, for tagged keys only
 	orphans  orphans             // tagged keys without an entry (see AddTags)
-	_        [64 - 56]byte       // keep neighbouring shards' locks off one cache line
+	// No padding: on 64-bit platforms the fields fill 64 bytes, a cache
+	// line, exactly, which keeps neighbouring shards' locks off one
+	// (TestShardSize checks it); a trailing padding field of zero bytes
+	// would itself add padding.
 }
 
 func (sh *shard) init() {
@@ -83,10 +87,13 @@ func (s *Store) overBudget() bool {
 // Concurrent inserts into different shards may each see the store over
 // budget and evict, so the store can briefly dip below its budgets by an
 // entry or two, and it is above them only while an insert is running.
-func (s *Store) insert(sh *shard, key string, e entry) {
+func (s *Store) insert(sh *shard, key string, e entry, now int64) {
 	sh.mu.Lock()
-	// A counter of that name is replaced, as a Redis SET replaces one.
-	delete(sh.counters, key)
+	// A counter of that name is replaced, as a Redis SET replaces one;
+	// and counters found expired go, so that a shard's expired counters
+	// leave even if it sees no more Advance.
+	sh.dropCounterNamed(key)
+	sh.sweepCounters(now)
 	if old, ok := sh.lru.Peek(key); ok {
 		s.forget(sh, key, old) // an overwrite keeps none of the old tags
 	} else {

@@ -11,7 +11,7 @@
 // httpcache.Store requires.
 //
 // The store is also a httpcache.Counter, whose counters are never evicted
-// (see Advance), and a httpcache.TagIndex whose records leave with their
+// while they are alive (see Advance), and a httpcache.TagIndex whose records leave with their
 // entries and count against MaxBytes (see AddTags). Both live under the
 // shard locks the entries use: neither adds a lock to Get.
 package memory
@@ -164,7 +164,11 @@ func (s *Store) GetObject(ctx context.Context, key string) (value []byte, obj an
 		// A counter is read like an entry. The lookup is one probe of
 		// a map that is empty in all shards but a counter's.
 		if c := sh.counters[key]; c != nil {
-			e, ok = entry{value: c.text}, true
+			if c.expired(now.UnixNano()) {
+				sh.dropCounter(c)
+			} else {
+				e, ok = entry{value: c.text}, true
+			}
 		}
 	}
 	sh.mu.Unlock()
@@ -224,8 +228,9 @@ func (s *Store) set(ctx context.Context, key string, value []byte, obj any, ttl 
 	if copyValue {
 		value = bytes.Clone(value)
 	}
-	e := entry{value: value, obj: obj, expires: s.clock().Add(ttl), size: size}
-	s.insert(s.shardFor(key), key, e)
+	now := s.clock()
+	e := entry{value: value, obj: obj, expires: now.Add(ttl), size: size}
+	s.insert(s.shardFor(key), key, e, now.UnixNano())
 	return nil
 }
 
@@ -244,7 +249,7 @@ func (s *Store) Delete(ctx context.Context, keys ...string) error {
 		} else {
 			s.bytes.Add(-sh.untag(key)) // an orphan's records
 		}
-		delete(sh.counters, key)
+		sh.dropCounterNamed(key)
 		sh.mu.Unlock()
 	}
 	return nil

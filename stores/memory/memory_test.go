@@ -6,6 +6,7 @@ import (
 	"sync/atomic"
 	"testing"
 	"time"
+	"unsafe"
 
 	"go.uber.org/goleak"
 
@@ -116,7 +117,7 @@ func TestDoneContext(t *testing.T) {
 		{"Set", func() error { return s.Set(ctx, "k", []byte("new"), time.Hour) }},
 		{"SetObject", func() error { return s.SetObject(ctx, "k", []byte("new"), 1, time.Hour) }},
 		{"Delete", func() error { return s.Delete(ctx, "k") }},
-		{"Advance", func() error { _, err := s.Advance(ctx, "k", 0); return err }},
+		{"Advance", func() error { _, err := s.Advance(ctx, "k", 0, 0); return err }},
 		{"AddTags", func() error { return s.AddTags(ctx, "k", []string{"t"}, time.Hour) }},
 		{"TaggedKeys", func() error { _, err := s.TaggedKeys(ctx, "t"); return err }},
 		{"RemoveTags", func() error { return s.RemoveTags(ctx, "t") }},
@@ -162,5 +163,17 @@ func TestClockDefaultsToTimeNow(t *testing.T) {
 	time.Sleep(time.Millisecond)
 	if _, err := s.Get(ctx, "k"); !errors.Is(err, httpcache.ErrNotFound) {
 		t.Errorf("Get 1ms after a 1ns ttl = %v; want ErrNotFound", err)
+	}
+}
+
+// TestShardSize checks that a shard fills a 64-byte cache line exactly on
+// 64-bit platforms, so that neighbouring shards' locks never share one
+// (lru.go lays the fields out for it).
+func TestShardSize(t *testing.T) {
+	if unsafe.Sizeof(uintptr(0)) != 8 {
+		t.Skip("laid out for 64-bit platforms")
+	}
+	if n := unsafe.Sizeof(shard{}); n != 64 {
+		t.Errorf("a shard is %d bytes; want 64", n)
 	}
 }

@@ -212,7 +212,7 @@ func TestTagIndexOrphans(t *testing.T) {
 		if err := s.Delete(ctx, "b"); err != nil {
 			t.Fatal(err)
 		}
-		if _, err := s.Advance(ctx, "c", 0); err != nil { // a counter is not an entry: c stays tagged
+		if _, err := s.Advance(ctx, "c", 0, 0); err != nil { // a counter is not an entry: c stays tagged
 			t.Fatal(err)
 		}
 		expectTagged(t, s, "t", "c")
@@ -348,7 +348,7 @@ func TestTagIndexConcurrent(t *testing.T) {
 						case op < 18:
 							clock.Advance(time.Millisecond)
 						case op < 19:
-							_, err = s.Advance(ctx, "counter", int64(r.IntN(3000)))
+							_, err = s.Advance(ctx, "counter", int64(r.IntN(3000)), time.Duration(r.IntN(3))*time.Millisecond)
 						default:
 							if r.IntN(10) == 0 {
 								s.Clear()

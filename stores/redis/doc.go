@@ -52,11 +52,15 @@
 // # Counters and tag sets
 //
 // The store is an httpcache.Counter, in which the middleware keeps its
-// purge clock: Advance runs a Lua script on the counter's one key under
+// purge clock (with ttl 0) and its per-tag purge markers (with a ttl):
+// Advance runs a Lua script on the counter's one key under
 // Options.KeyPrefix (EVALSHA, falling back to EVAL) that reads it, a
 // missing one as 0, and SETs it to the larger of the floor and its value
-// plus one, without an expiry, as a decimal integer that Get reads back
-// ("42"). Lua's numbers are doubles, exact for integers up to 2^53
+// plus one, as a decimal integer that Get reads back ("42"): with PX and
+// the ttl in whole milliseconds, rounded up, for a ttl > 0, so that each
+// Advance renews the expiry; without PX for ttl 0, which leaves the
+// counter without one (clearing any it had). A negative ttl is refused
+// with httpcache.ErrInvalidTTL before anything is sent. Lua's numbers are doubles, exact for integers up to 2^53
 // (MaxCounter), which microsecond times stay below until the year 2255:
 // Advance refuses a floor beyond it, and a counter at it or beyond, rather
 // than count wrong. The script writes the value with string.format('%d'),
@@ -96,6 +100,21 @@
 //     added to, leaving none without an expiry, and returns an error: sets
 //     there expire with the latest ttl given, which may cut older records
 //     short.
+//   - A set that is written all the time never expires, and would keep
+//     every key ever recorded in it: a key stored again without the tag,
+//     deleted, expired or evicted stays a member. So every
+//     Options.TagPruneInterval-th AddTags call (32 by default) prunes one
+//     of its tags' sets, the tags taking turns: its pipeline also sends
+//     SRANDMEMBER set 100, then AddTags checks those members' keys with
+//     one EXISTS each (single-key commands in one pipeline: the keys live
+//     in other slots than the set, and go-redis splits the pipeline by
+//     node on a Cluster or Ring) and removes the missing ones with one
+//     SREM. Those it finds stored again when it checks them once more
+//     after the SREM (a fill that stored and recorded the key in between)
+//     it adds back. The work is bounded (100 members; one more round
+//     trip, or three or four when it removes some; on one call in 32) and
+//     stops when the call's context ends; its failures are not AddTags's. Pruning only forgets records
+//     of keys the store no longer holds, which httpcache.TagIndex allows.
 //   - TaggedKeys sends SMEMBERS, RemoveTags one UNLINK per group of sets
 //     that may share one (as Delete groups its DELs). UNLINK frees a large
 //     set in the background rather than holding up the server.
@@ -126,8 +145,9 @@
 // # What the store never does
 //
 // It never closes the client, which stays the caller's; never stores
-// anything without a ttl except the counters that Advance keeps, which
-// httpcache.Counter requires to live for ever (the middleware keeps one per
-// cache); never scans or flushes the keyspace; and never starts a
-// goroutine that outlives the client's timeouts.
+// anything without a ttl except the counters that Advance keeps with ttl
+// 0, which httpcache.Counter requires to live for ever (the middleware
+// keeps one per cache); never scans or flushes the keyspace (pruning reads
+// random members of one tag set); and never starts a goroutine that
+// outlives the client's timeouts.
 package redis

@@ -52,7 +52,10 @@ var ops = []struct {
 		return err
 	}},
 	{"Release", func(ctx context.Context, st *redis.Store) error { return st.Release(ctx, "lease", "tok") }},
-	{"Advance", func(ctx context.Context, st *redis.Store) error { _, err := st.Advance(ctx, "counter", 0); return err }},
+	{"Advance", func(ctx context.Context, st *redis.Store) error {
+		_, err := st.Advance(ctx, "counter", 0, time.Minute)
+		return err
+	}},
 	{"AddTags", func(ctx context.Context, st *redis.Store) error {
 		return st.AddTags(ctx, "k", []string{"a", "b"}, time.Minute)
 	}},

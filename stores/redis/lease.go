@@ -66,28 +66,33 @@ func (s *Store) Release(ctx context.Context, name, token string) error {
 }
 
 // runScript runs script, whose source is source, on the one key key with
-// arg as ARGV[1], and returns its command, whose integer reply is the
+// args as ARGV, and returns its command, whose integer reply is the
 // script's. The commands are built here rather than with Script.Run,
 // which calls the client directly, so that both go through exec and its
 // handling of contexts. EVALSHA first, as Script.Run does: it sends 40
 // bytes where EVAL sends the script; EVAL runs it on a server that lacks it
 // (a new, restarted or flushed one: each Cluster node has its own script
 // cache) and adds it to that server's cache for the next EVALSHA.
-func (s *Store) runScript(ctx context.Context, script *goredis.Script, source, key, arg string) (*goredis.IntCmd, error) {
-	cmd := scriptCmd(ctx, "evalsha", script.Hash(), key, arg)
+func (s *Store) runScript(ctx context.Context, script *goredis.Script, source, key string, args ...string) (*goredis.IntCmd, error) {
+	cmd := scriptCmd(ctx, "evalsha", script.Hash(), key, args)
 	err := s.exec(ctx, cmd)
 	if err != nil && goredis.HasErrorPrefix(err, "NOSCRIPT") {
-		cmd = scriptCmd(ctx, "eval", source, key, arg)
+		cmd = scriptCmd(ctx, "eval", source, key, args)
 		err = s.exec(ctx, cmd)
 	}
 	return cmd, err
 }
 
 // scriptCmd returns the EVAL or EVALSHA (verb) of script on the one key
-// key, with arg as ARGV[1]. It marks the key's position, as go-redis's own
+// key, with args as ARGV. It marks the key's position, as go-redis's own
 // Eval does, for a ClusterClient to route it by.
-func scriptCmd(ctx context.Context, verb, script, key, arg string) *goredis.IntCmd {
-	cmd := goredis.NewIntCmd(ctx, verb, script, 1, key, arg)
+func scriptCmd(ctx context.Context, verb, script, key string, args []string) *goredis.IntCmd {
+	cmdArgs := make([]any, 0, 4+len(args))
+	cmdArgs = append(cmdArgs, verb, script, 1, key)
+	for _, a := range args {
+		cmdArgs = append(cmdArgs, a)
+	}
+	cmd := goredis.NewIntCmd(ctx, cmdArgs...)
 	cmd.SetFirstKeyPos(3)
 	return cmd
 }

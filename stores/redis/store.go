@@ -5,6 +5,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"sync/atomic"
 	"time"
 	"unsafe"
 
@@ -39,6 +40,14 @@ type Options struct {
 	// values are refused with an error wrapping httpcache.ErrTooLarge.
 	// If zero, DefaultMaxValueSize (16 MiB).
 	MaxValueSize int
+
+	// TagPruneInterval is how many AddTags calls of the Store go by
+	// between two prunings of a tag set: every TagPruneInterval-th call
+	// also checks up to 100 random members of one of its tags' sets and
+	// removes those whose keys are gone (see AddTags). 1 prunes on every
+	// call; a negative value never prunes.
+	// If zero, DefaultTagPruneInterval (32).
+	TagPruneInterval int
 }
 
 // Store is an httpcache.Store, an httpcache.MultiGetter, an
@@ -49,7 +58,9 @@ type Store struct {
 	prefix           string
 	maxValueSize     int
 	route            route
-	honoursDeadlines bool // see guarded
+	honoursDeadlines bool          // see guarded
+	pruneEvery       uint64        // Options.TagPruneInterval; 0: never
+	addTagsCalls     atomic.Uint64 // picks the AddTags calls that prune
 }
 
 var (
@@ -80,6 +91,12 @@ func New(client goredis.UniversalClient, opts Options) *Store {
 	}
 	if s.maxValueSize == 0 {
 		s.maxValueSize = DefaultMaxValueSize
+	}
+	switch {
+	case opts.TagPruneInterval == 0:
+		s.pruneEvery = DefaultTagPruneInterval
+	case opts.TagPruneInterval > 0:
+		s.pruneEvery = uint64(opts.TagPruneInterval)
 	}
 	return s
 }

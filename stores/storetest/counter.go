@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"math"
 	"strconv"
 	"sync"
 	"testing"
@@ -30,21 +31,34 @@ func (s *suite) counterStore(t *testing.T) (httpcache.Store, httpcache.Counter) 
 	return st, c
 }
 
+// mustAdvance advances a counter that never expires (ttl 0).
 func mustAdvance(t *testing.T, c httpcache.Counter, name string, floor int64) int64 {
 	t.Helper()
-	n, err := c.Advance(context.Background(), name, floor)
+	return mustAdvanceTTL(t, c, name, floor, 0)
+}
+
+func mustAdvanceTTL(t *testing.T, c httpcache.Counter, name string, floor int64, ttl time.Duration) int64 {
+	t.Helper()
+	n, err := c.Advance(context.Background(), name, floor, ttl)
 	if err != nil {
-		t.Fatalf("Advance(%s, %d): %v", showKey(name), floor, err)
+		t.Fatalf("Advance(%s, %d, ttl %v): %v", showKey(name), floor, ttl, err)
 	}
 	return n
 }
 
-// expectAdvance checks that Advance(name, floor) returns want and leaves
+// expectAdvance checks that Advance(name, floor, 0) returns want and leaves
 // the counter reading want.
 func expectAdvance(t *testing.T, st httpcache.Store, c httpcache.Counter, name string, floor, want int64) {
 	t.Helper()
-	if got := mustAdvance(t, c, name, floor); got != want {
-		t.Fatalf("Advance(%s, %d) = %d; want %d", showKey(name), floor, got, want)
+	expectAdvanceTTL(t, st, c, name, floor, 0, want)
+}
+
+// expectAdvanceTTL checks that Advance(name, floor, ttl) returns want and
+// leaves the counter reading want.
+func expectAdvanceTTL(t *testing.T, st httpcache.Store, c httpcache.Counter, name string, floor int64, ttl time.Duration, want int64) {
+	t.Helper()
+	if got := mustAdvanceTTL(t, c, name, floor, ttl); got != want {
+		t.Fatalf("Advance(%s, %d, ttl %v) = %d; want %d", showKey(name), floor, ttl, got, want)
 	}
 	expectCount(t, st, name, want)
 }
@@ -111,7 +125,7 @@ func (s *suite) testCounter(t *testing.T) {
 		expectAdvance(t, st, c, "n", 0, maxCounter-1)
 		expectAdvance(t, st, c, "n", 0, maxCounter)
 		// Past maxCounter a store may refuse, but never count wrong.
-		switch n, err := c.Advance(context.Background(), "n", 0); {
+		switch n, err := c.Advance(context.Background(), "n", 0, 0); {
 		case err != nil:
 			expectCount(t, st, "n", maxCounter)
 		case n != maxCounter+1:
@@ -208,9 +222,10 @@ func (s *suite) testCounter(t *testing.T) {
 				for _, tt := range []struct {
 					name       string
 					old, floor int64 // old 0: missing
-				}{{"n", 5, 0}, {"m", 5, 100}, {"fresh", 0, 0}, {"fresh floor", 0, 100}} {
+					ttl        time.Duration
+				}{{"n", 5, 0, 0}, {"m", 5, 100, longTTL}, {"fresh", 0, 0, 0}, {"fresh floor", 0, 100, longTTL}} {
 					next := max(tt.old+1, tt.floor)
-					n, err := within(t, "Advance", func() (int64, error) { return c.Advance(ctx, tt.name, tt.floor) })
+					n, err := within(t, "Advance", func() (int64, error) { return c.Advance(ctx, tt.name, tt.floor, tt.ttl) })
 					switch {
 					case err == nil:
 						if n != next {
@@ -232,6 +247,23 @@ func (s *suite) testCounter(t *testing.T) {
 			})
 		}
 	})
+	t.Run("invalid ttl", func(t *testing.T) {
+		st, c := s.counterStore(t)
+		mustAdvance(t, c, "n", 5)
+		mustAdvanceTTL(t, c, "limited", 5, longTTL)
+		for _, ttl := range []time.Duration{-1, -time.Second, math.MinInt64} {
+			for _, name := range []string{"n", "limited", "fresh"} {
+				n, err := c.Advance(context.Background(), name, 100, ttl)
+				if !errors.Is(err, httpcache.ErrInvalidTTL) {
+					t.Fatalf("Advance(%q, 100, ttl %v) = %d, %v; want an error wrapping ErrInvalidTTL", name, ttl, n, err)
+				}
+			}
+			// Refused, so nothing changed.
+			expectCount(t, st, "n", 5)
+			expectCount(t, st, "limited", 5)
+			expectMiss(t, st, "fresh")
+		}
+	})
 	if s.opts.Advance != nil { // the sleeping TTL case checks counters too
 		t.Run("no expiry", func(t *testing.T) {
 			st, c := s.counterStore(t)
@@ -240,7 +272,76 @@ func (s *suite) testCounter(t *testing.T) {
 			expectCount(t, st, "n", 1)
 			expectAdvance(t, st, c, "n", 0, 2)
 		})
+		t.Run("ttl", s.testCounterTTL)
 	}
+}
+
+// testCounterTTL checks, on the injected clock, that a counter advanced
+// with a ttl lives at least that long after its last Advance and is gone
+// at most TTLGranularity later, and that ttl 0 makes it permanent again.
+func (s *suite) testCounterTTL(t *testing.T) {
+	g := s.opts.TTLGranularity
+	advance := s.opts.Advance
+	// A counter is there until ttl-tick and gone at ttl+g; then it
+	// starts again from nothing.
+	for _, ttl := range []time.Duration{tick, time.Second, 1500 * time.Millisecond, 31 * day, 365 * day} {
+		t.Run(fmt.Sprint(ttl), func(t *testing.T) {
+			st, c := s.counterStore(t)
+			expectAdvanceTTL(t, st, c, "n", 0, ttl, 1)
+			expectAdvanceTTL(t, st, c, "n", clockFloor, ttl, clockFloor)
+			advance(ttl - tick)
+			expectCount(t, st, "n", clockFloor)
+			advance(tick + g)
+			expectMiss(t, st, "n")
+			expectAdvanceTTL(t, st, c, "n", 0, ttl, 1)
+		})
+	}
+	// Long enough that a renewal just before the first expiry outlives
+	// it by more than the granularity: 2*ttl-2*tick > ttl+g.
+	ttl := time.Second + g
+	t.Run("each Advance renews", func(t *testing.T) {
+		st, c := s.counterStore(t)
+		mustAdvanceTTL(t, c, "n", 0, ttl)
+		advance(ttl - tick)
+		expectAdvanceTTL(t, st, c, "n", 0, ttl, 2)
+		advance(ttl - tick) // past the first Advance's expiry
+		expectCount(t, st, "n", 2)
+		expectAdvanceTTL(t, st, c, "n", 0, ttl, 3)
+		advance(ttl - tick)
+		expectCount(t, st, "n", 3)
+		advance(tick + g)
+		expectMiss(t, st, "n")
+		expectAdvanceTTL(t, st, c, "n", 0, ttl, 1)
+	})
+	t.Run("ttl 0 makes it permanent", func(t *testing.T) {
+		st, c := s.counterStore(t)
+		mustAdvanceTTL(t, c, "n", 0, ttl)
+		expectAdvanceTTL(t, st, c, "n", 0, 0, 2)
+		advance(400 * day)
+		expectCount(t, st, "n", 2)
+		expectAdvance(t, st, c, "n", 0, 3)
+	})
+	t.Run("ttl after none", func(t *testing.T) {
+		st, c := s.counterStore(t)
+		mustAdvance(t, c, "n", 0)
+		expectAdvanceTTL(t, st, c, "n", 0, ttl, 2)
+		advance(ttl - tick)
+		expectCount(t, st, "n", 2)
+		advance(tick + g)
+		expectMiss(t, st, "n")
+	})
+	t.Run("counters expire apart", func(t *testing.T) {
+		st, c := s.counterStore(t)
+		mustAdvanceTTL(t, c, "short", 0, ttl)
+		mustAdvanceTTL(t, c, "long", 0, 3*ttl)
+		mustAdvance(t, c, "forever", 0)
+		advance(ttl + g)
+		expectMiss(t, st, "short")
+		expectCount(t, st, "long", 1)
+		advance(2 * ttl)
+		expectMiss(t, st, "long")
+		expectCount(t, st, "forever", 1)
+	})
 }
 
 // advanceConcurrently calls Advance on name from counterGoroutines
@@ -258,7 +359,7 @@ func advanceConcurrently(t *testing.T, c httpcache.Counter, name string, floor f
 			got := make([]int64, 0, counterCalls)
 			for i := range counterCalls {
 				f := floor(g, i)
-				n, err := c.Advance(context.Background(), name, f)
+				n, err := c.Advance(context.Background(), name, f, 0)
 				if err != nil {
 					t.Errorf("Advance(%d): %v", f, err)
 					return

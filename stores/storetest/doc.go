@@ -13,8 +13,10 @@
 //
 // A store backed by a shared server gives each call of newStore its own key
 // space, for example with a key prefix made from t.Name() and a counter, and
-// leaves Advance nil so that the TTL cases sleep for real (about 2 s in all;
-// counters and tag records are checked during the same sleep).
+// leaves Advance nil so that the TTL cases sleep for real (about 2 s in all
+// for a store without counters; counters and tag records are checked during
+// the same sleep, and it takes longer to see an Advance renew a counter:
+// about 2 s in all, or 5 s with a one-second TTLGranularity).
 //
 // # The contract the suite checks
 //
@@ -49,9 +51,10 @@
 //     object when Set overwrites the value, and expires both together.
 //   - A store that implements httpcache.Counter advances a counter to the
 //     larger of the floor and its value plus one, a missing counter counting
-//     as 0: Advance(name, 0) of a name with no value returns 1, then 2,
-//     3…; Advance(name, 100) on 3 returns 100, and Advance(name, 50) on
-//     100 returns 101. Get of the name returns the value as plain decimal
+//     as 0 (Advance(name, floor) stands here for a call with ttl 0):
+//     Advance(name, 0) of a name with no value returns 1, then 2, 3…;
+//     Advance(name, 100) on 3 returns 100, and Advance(name, 50) on 100
+//     returns 101, whatever the ttl. Get of the name returns the value as plain decimal
 //     ASCII ("3": no sign, padding, spaces or exponent). Values up to 2^53
 //     (and microsecond times, about 2^50) are kept exactly; past 2^53, where
 //     double-precision arithmetic (Redis's Lua) stops holding every
@@ -61,15 +64,28 @@
 //     return a value twice: with floor 0 they return every value from 1 up
 //     exactly once; with mixed floors each returns at least its floor and
 //     more than its goroutine's previous call, and the counter ends at the
-//     largest value returned. A counter never
-//     expires and needs no ttl; Delete removes it, and the next
-//     Advance(name, 0) returns 1. Called with a done context, Advance
-//     returns an error wrapping ctx.Err() (the counter then advanced once
-//     or not at all) or does what it does with a live context.
+//     largest value returned. A counter advanced with ttl 0 never expires
+//     (checked 400 days on, and past any ttl it had: ttl 0 clears one).
+//     One advanced with a ttl > 0 lives at least ttl after that Advance
+//     and at most ttl plus Options.TTLGranularity, each Advance renewing it
+//     with its own ttl; once it is gone, Get misses and the next
+//     Advance(name, 0) returns 1, as after Delete, which removes any
+//     counter. A negative ttl is refused with an error wrapping
+//     httpcache.ErrInvalidTTL and changes nothing. Called with a done
+//     context, Advance returns an error wrapping ctx.Err() (the counter
+//     then advanced once or not at all) or does what it does with a live
+//     context.
 //   - A store that implements httpcache.TagIndex lists for a tag (TaggedKeys)
-//     every key that AddTags recorded for it within that record's ttl and
-//     that RemoveTags has not removed since, byte for byte as it was passed,
-//     and no key never recorded for the tag. Keys come in any order and may
+//     every key that AddTags recorded for it within that record's ttl, that
+//     RemoveTags has not removed since and that the store holds a value
+//     under, byte for byte as it was passed, and no key never recorded for
+//     the tag. The suite stores each key before recording it, as the
+//     middleware stores an entry before recording its tags, and never
+//     overwrites it afterwards: a store may forget the records of a key it
+//     does not hold (never stored, or deleted, expired or evicted since), at
+//     any time, as httpcache.TagIndex allows and the Redis store's pruning
+//     of its tag sets does, but never those of a key it holds, however many
+//     records come and go around them. Keys come in any order and may
 //     come more than once: callers treat the list as a set (the middleware
 //     deletes the keys, and Delete takes a key twice). An unknown tag lists
 //     nothing, without an error. A record lasts at least its ttl and may

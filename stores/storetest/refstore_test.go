@@ -20,9 +20,11 @@ type refStore struct {
 	now    func() time.Time
 	mutant string
 
-	mu    sync.Mutex
-	items map[string]refItem
-	tags  map[string]map[string]time.Time // tag -> key -> record's expiry
+	mu      sync.Mutex
+	items   map[string]refItem
+	tags    map[string]map[string]time.Time // tag -> key -> record's expiry
+	tagged  int                             // AddTags calls, for the pruning ones
+	pruning bool                            // forget records of keys not held, as a store may
 }
 
 type refItem struct {
@@ -39,6 +41,13 @@ var (
 
 func newRefStore(now func() time.Time, mutant string) *refStore {
 	return &refStore{now: now, mutant: mutant, items: map[string]refItem{}, tags: map[string]map[string]time.Time{}}
+}
+
+// holds reports whether the store holds a live value under key. The
+// caller holds s.mu.
+func (s *refStore) holds(key string) bool {
+	it, ok := s.items[s.key(key)]
+	return ok && (it.expires.IsZero() || s.now().Before(it.expires))
 }
 
 func (s *refStore) key(key string) string {
@@ -150,15 +159,23 @@ func (s *refStore) Delete(ctx context.Context, keys ...string) error {
 	return nil
 }
 
-func (s *refStore) Advance(ctx context.Context, name string, floor int64) (int64, error) {
+func (s *refStore) Advance(ctx context.Context, name string, floor int64, ttl time.Duration) (int64, error) {
 	if err := s.ctxErr(ctx); err != nil {
 		return 0, err
+	}
+	if ttl < 0 {
+		if s.mutant != "negative counter ttl is forever" {
+			return 0, httpcache.ErrInvalidTTL
+		}
+		ttl = 0
 	}
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	var cur int64
 	it, ok := s.items[s.key(name)]
-	if ok && (it.expires.IsZero() || s.now().Before(it.expires)) {
+	alive := ok && (it.expires.IsZero() || s.now().Before(it.expires))
+	old := it.expires
+	if alive {
 		var err error
 		if cur, err = strconv.ParseInt(strings.TrimSpace(string(it.value)), 10, 64); err != nil {
 			return 0, err
@@ -183,9 +200,22 @@ func (s *refStore) Advance(ctx context.Context, name string, floor int64) (int64
 		s.mu.Lock()
 	}
 	it = refItem{value: []byte(strconv.FormatInt(n, 10))}
+	if ttl > 0 {
+		it.expires = s.now().Add(ttl)
+	}
 	switch s.mutant {
 	case "counter expires":
 		it.expires = s.now().Add(time.Hour)
+	case "counter ttl ignored":
+		it.expires = time.Time{}
+	case "counter ttl not renewed": // a ttl is kept from the Advance that set it
+		if alive && !old.IsZero() && ttl > 0 {
+			it.expires = old
+		}
+	case "counter keeps its ttl": // ttl 0 leaves the one it had
+		if alive && ttl == 0 {
+			it.expires = old
+		}
 	case "counter padded": // as memcached pads a decr
 		it.value = append(it.value, ' ')
 	case "counter formatted as float": // as Lua's tostring does
@@ -201,6 +231,19 @@ func (s *refStore) AddTags(ctx context.Context, key string, tags []string, ttl t
 	}
 	s.mu.Lock()
 	defer s.mu.Unlock()
+	s.tagged++
+	if s.pruning {
+		for _, recs := range s.tags {
+			for k := range recs {
+				if !s.holds(k) {
+					delete(recs, k)
+				}
+			}
+		}
+	}
+	if s.mutant == "pruning drops held records" && s.tagged%32 == 0 && len(tags) > 0 {
+		clear(s.tags[tags[0]])
+	}
 	expires := s.now().Add(ttl)
 	for _, tag := range tags {
 		recs := s.tags[tag]

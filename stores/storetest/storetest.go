@@ -22,8 +22,8 @@ const DefaultMaxValueSize = 1<<20 - 1<<10
 type Options struct {
 	// Advance moves the clock of every store that newStore returns
 	// forward by d (subtests run one at a time, so one fake clock can
-	// serve them all). If nil, the TTL cases sleep for real, about 2 s in
-	// all.
+	// serve them all). If nil, the TTL cases sleep for real: about 2 s
+	// (5 s for a Counter with a TTLGranularity of 1s).
 	Advance func(d time.Duration)
 
 	// MaxValueSize is the largest value the store promises to hold.

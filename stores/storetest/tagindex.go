@@ -25,6 +25,20 @@ func (s *suite) tagIndex(t *testing.T) httpcache.TagIndex {
 	return ti
 }
 
+// storeKeys stores a value under each of keys for ttl, as the middleware
+// stores an entry before recording its tags: a TagIndex need only keep the
+// records of keys the store holds (see the package documentation).
+func storeKeys(t *testing.T, ti httpcache.TagIndex, ttl time.Duration, keys ...string) {
+	t.Helper()
+	st, ok := ti.(httpcache.Store)
+	if !ok {
+		t.Fatalf("the TagIndex %T is not a Store", ti)
+	}
+	for _, k := range keys {
+		mustSet(t, st, k, []byte("tagged"), ttl)
+	}
+}
+
 func mustAddTags(t *testing.T, ti httpcache.TagIndex, key string, ttl time.Duration, tags ...string) {
 	t.Helper()
 	if err := ti.AddTags(context.Background(), key, tags, ttl); err != nil {
@@ -108,6 +122,7 @@ func (s *suite) testTagIndex(t *testing.T) {
 
 	t.Run("record and list", func(t *testing.T) {
 		ti := s.tagIndex(t)
+		storeKeys(t, ti, longTTL, "k1", "k2", "k3")
 		mustAddTags(t, ti, "k1", longTTL, "a", "b")
 		mustAddTags(t, ti, "k2", longTTL, "a")
 		mustAddTags(t, ti, "k3", longTTL, "c", "a", "b")
@@ -131,6 +146,7 @@ func (s *suite) testTagIndex(t *testing.T) {
 	})
 	t.Run("remove", func(t *testing.T) {
 		ti := s.tagIndex(t)
+		storeKeys(t, ti, longTTL, "k1", "k2", "k3")
 		mustAddTags(t, ti, "k1", longTTL, "a", "b", "c", "d")
 		mustAddTags(t, ti, "k2", longTTL, "a", "b", "c", "d")
 		mustRemoveTags(t, ti, "a")
@@ -152,7 +168,9 @@ func (s *suite) testTagIndex(t *testing.T) {
 	t.Run("odd tags", func(t *testing.T) {
 		ti := s.tagIndex(t)
 		tags := oddTags()
+		storeKeys(t, ti, longTTL, "all")
 		for i, tag := range tags {
+			storeKeys(t, ti, longTTL, fmt.Sprintf("key of %d", i))
 			mustAddTags(t, ti, fmt.Sprintf("key of %d", i), longTTL, tag)
 		}
 		mustAddTags(t, ti, "all", longTTL, tags...)
@@ -176,12 +194,14 @@ func (s *suite) testTagIndex(t *testing.T) {
 	t.Run("odd keys", func(t *testing.T) {
 		ti := s.tagIndex(t)
 		keys := oddKeys()
+		storeKeys(t, ti, longTTL, keys...)
 		for _, k := range keys {
 			mustAddTags(t, ti, k, longTTL, "odd")
 		}
 		// Keys come back byte for byte, as they were passed.
 		expectTagged(t, ti, "odd", keys...)
 	})
+	t.Run("many records", s.testTagIndexMany)
 	t.Run("done context", s.testTagIndexDoneContext)
 	t.Run("concurrent", s.testTagIndexConcurrent)
 	if s.opts.Advance != nil { // the sleeping TTL case checks records too
@@ -196,6 +216,7 @@ func (s *suite) testTagIndexExpiry(t *testing.T) {
 	for _, ttl := range []time.Duration{tick, time.Second, 31 * day, 365 * day} {
 		t.Run(fmt.Sprint(ttl), func(t *testing.T) {
 			ti := s.tagIndex(t)
+			storeKeys(t, ti, max(ttl, longTTL), "k")
 			mustAddTags(t, ti, "k", ttl, "t")
 			advance(ttl - tick)
 			expectTagged(t, ti, "t", "k")
@@ -203,6 +224,7 @@ func (s *suite) testTagIndexExpiry(t *testing.T) {
 	}
 	t.Run("shorter ttl does not shorten", func(t *testing.T) {
 		ti := s.tagIndex(t)
+		storeKeys(t, ti, longTTL, "long", "short")
 		mustAddTags(t, ti, "long", 10*time.Second, "t")
 		mustAddTags(t, ti, "short", tick, "t")
 		mustAddTags(t, ti, "long", tick, "t") // the same key again
@@ -211,6 +233,7 @@ func (s *suite) testTagIndexExpiry(t *testing.T) {
 	})
 	t.Run("longer ttl extends", func(t *testing.T) {
 		ti := s.tagIndex(t)
+		storeKeys(t, ti, longTTL, "first", "second")
 		mustAddTags(t, ti, "first", time.Second, "t")
 		mustAddTags(t, ti, "second", 10*time.Second, "t")
 		advance(800 * time.Millisecond)
@@ -222,6 +245,7 @@ func (s *suite) testTagIndexExpiry(t *testing.T) {
 	})
 	t.Run("tags of one key expire apart", func(t *testing.T) {
 		ti := s.tagIndex(t)
+		storeKeys(t, ti, longTTL, "k")
 		mustAddTags(t, ti, "k", tick, "short")
 		mustAddTags(t, ti, "k", 10*time.Second, "long")
 		advance(10*time.Second - tick)
@@ -230,12 +254,55 @@ func (s *suite) testTagIndexExpiry(t *testing.T) {
 	})
 }
 
+// Records of one tag in testTagIndexMany.
+const (
+	manyHeld    = 60  // keys the store holds all along
+	manyDeleted = 60  // keys deleted after they were recorded
+	manyCalls   = 300 // AddTags calls of held keys after that
+)
+
+// testTagIndexMany records many keys under one tag, deletes some of them,
+// and keeps recording the others: a store that prunes records of keys it
+// no longer holds (as it may, in AddTags or anywhere) must never take a
+// record of a key it holds with them.
+func (s *suite) testTagIndexMany(t *testing.T) {
+	ti := s.tagIndex(t)
+	st := ti.(httpcache.Store)
+	var held, deleted []string
+	for i := range manyHeld {
+		held = append(held, fmt.Sprintf("held-%d", i))
+	}
+	for i := range manyDeleted {
+		deleted = append(deleted, fmt.Sprintf("deleted-%d", i))
+	}
+	storeKeys(t, ti, longTTL, held...)
+	storeKeys(t, ti, longTTL, deleted...)
+	for i := range max(manyHeld, manyDeleted) {
+		if i < manyHeld {
+			mustAddTags(t, ti, held[i], longTTL, "many", "other")
+		}
+		if i < manyDeleted {
+			mustAddTags(t, ti, deleted[i], longTTL, "many", "other")
+		}
+	}
+	mustDelete(t, st, deleted...)
+	for i := range manyCalls {
+		mustAddTags(t, ti, held[i%manyHeld], longTTL, "other", "many")
+		if i%50 == 49 {
+			expectTaggedSome(t, ti, "many", held, deleted)
+		}
+	}
+	expectTaggedSome(t, ti, "many", held, deleted)
+	expectTaggedSome(t, ti, "other", held, deleted)
+}
+
 func (s *suite) testTagIndexDoneContext(t *testing.T) {
 	for _, dc := range doneContexts(t) {
 		t.Run(dc.name, func(t *testing.T) {
 			ctx := dc.ctx
 			isCtxErr := func(err error) bool { return err != nil && errors.Is(err, ctx.Err()) }
 			ti := s.tagIndex(t)
+			storeKeys(t, ti, longTTL, "old", "new")
 			mustAddTags(t, ti, "old", longTTL, "a", "b", "gone")
 
 			got, err := within(t, "TaggedKeys", func() ([]string, error) { return ti.TaggedKeys(ctx, "a") })
@@ -295,6 +362,7 @@ func sharedTag(n int) string { return fmt.Sprintf("shared-%d", n) }
 
 func (s *suite) testTagIndexConcurrent(t *testing.T) {
 	ti := s.tagIndex(t)
+	st := ti.(httpcache.Store)
 	ctx := context.Background()
 	var wg sync.WaitGroup
 	for g := range goroutines {
@@ -302,7 +370,7 @@ func (s *suite) testTagIndexConcurrent(t *testing.T) {
 			r := rand.New(rand.NewPCG(uint64(g), 7))
 			private := fmt.Sprintf(privateTagPattern, g)
 			for i := range tagIterations {
-				if err := concurrentTagStep(ctx, ti, r, g, i, private); err != nil {
+				if err := concurrentTagStep(ctx, st, ti, r, g, i, private); err != nil {
 					t.Errorf("goroutine %d, iteration %d: %v", g, i, err)
 					return
 				}
@@ -322,12 +390,17 @@ func (s *suite) testTagIndexConcurrent(t *testing.T) {
 }
 
 // concurrentTagStep does one random operation on a shared tag, or records
-// and reads back a key under the goroutine's private tag.
-func concurrentTagStep(ctx context.Context, ti httpcache.TagIndex, r *rand.Rand, g, i int, private string) error {
+// and reads back a key under the goroutine's private tag. Keys are stored
+// before they are recorded.
+func concurrentTagStep(ctx context.Context, st httpcache.Store, ti httpcache.TagIndex, r *rand.Rand, g, i int, private string) error {
 	n := r.IntN(sharedTagCount)
 	switch op := r.IntN(10); {
 	case op < 4:
-		return ti.AddTags(ctx, taggedKey(n, g, i), []string{sharedTag(n)}, longTTL)
+		key := taggedKey(n, g, i)
+		if err := st.Set(ctx, key, []byte("tagged"), longTTL); err != nil {
+			return err
+		}
+		return ti.AddTags(ctx, key, []string{sharedTag(n)}, longTTL)
 	case op < 7:
 		got, err := ti.TaggedKeys(ctx, sharedTag(n))
 		if err != nil {
@@ -340,6 +413,9 @@ func concurrentTagStep(ctx context.Context, ti httpcache.TagIndex, r *rand.Rand,
 		// Records under a shared and the private tag at once; the
 		// private one is read back at once, and sometimes removed.
 		key := fmt.Sprintf("%s/%d/%d", private, n, i)
+		if err := st.Set(ctx, key, []byte("tagged"), longTTL); err != nil {
+			return err
+		}
 		if err := ti.AddTags(ctx, key, []string{sharedTag(n), private}, longTTL); err != nil {
 			return err
 		}

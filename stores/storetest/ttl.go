@@ -96,12 +96,22 @@ func (s *suite) testTTL(t *testing.T) {
 	})
 }
 
-// testTTLSleeping checks expiry on the store's own clock with one short
-// sleep: every key is set first, then checked once before and once after
-// the sleep.
+// testTTLSleeping checks expiry on the store's own clock with short
+// sleeps: every key is set first, then checked once before and once after
+// the sleep. Counters take more sleeps, to show that an Advance renews a
+// counter's ttl: one advanced again before its ttl is over is still there
+// when it could no longer be without the renewal, and gone some time after
+// its last Advance.
 func (s *suite) testTTLSleeping(t *testing.T) {
 	g := s.opts.TTLGranularity
 	ttl := max(time.Second, g)
+	// The renewed counter's ttl, in whole seconds as TTLGranularity
+	// assumes: long enough for a renewal that comes after the moment
+	// from which the check below could no longer find the first Advance's
+	// counter (g+sleepMargin), and still before its ttl is over, with
+	// time to spare on both sides.
+	renewTTL := max(ttl, (g + sleepMargin + ttl/2 + time.Second - 1).Truncate(time.Second))
+	renewAt := (g + sleepMargin + renewTTL) / 2 // after setDone
 	st := s.newStore(t)
 	v := []byte("expiring")
 
@@ -123,13 +133,32 @@ func (s *suite) testTTLSleeping(t *testing.T) {
 		}
 	}
 	counter, isCounter := st.(httpcache.Counter)
-	if isCounter && mustAdvance(t, counter, "counter", 0) != 1 {
-		t.Fatalf("Advance of a new counter did not return 1")
+	var first time.Time // before the renewed counter's first Advance
+	if isCounter {
+		first = time.Now()
+		for _, step := range []struct {
+			name string
+			ttl  time.Duration
+			want int64
+		}{
+			{"counter renewed", renewTTL, 1},
+			{"counter", 0, 1},
+			{"counter with ttl", ttl, 1},
+			{"counter made permanent", ttl, 1},
+			{"counter made permanent", 0, 2},
+			{"counter given a ttl", 0, 1},
+			{"counter given a ttl", ttl, 2},
+		} {
+			if n := mustAdvanceTTL(t, counter, step.name, 0, step.ttl); n != step.want {
+				t.Fatalf("Advance(%q, 0, ttl %v) = %d; want %d", step.name, step.ttl, n, step.want)
+			}
+		}
 	}
 	ti, isTagIndex := st.(httpcache.TagIndex)
 	if isTagIndex {
 		// A record lasts its ttl; a later shorter ttl does not cut it
 		// short, and a later longer one makes the tag outlive the first.
+		storeKeys(t, ti, longTTL, "own", "long", "short")
 		mustAddTags(t, ti, "own", 3*(ttl+g), "own")
 		mustAddTags(t, ti, "long", longTTL, "kept")
 		mustAddTags(t, ti, "short", tick, "kept")
@@ -145,8 +174,29 @@ func (s *suite) testTTLSleeping(t *testing.T) {
 		if isObjectStore {
 			expectObject(t, os, "object", v, obj)
 		}
+		if isCounter {
+			expectCount(t, st, "counter with ttl", 1)
+			expectCount(t, st, "counter given a ttl", 2)
+		}
 	} else {
 		t.Logf("the machine is too slow to check values before their %v ttl", ttl)
+	}
+
+	// Renew one counter halfway between the moment from which, were it
+	// not renewed, it could be gone by the check below (renewTTL+g after
+	// its first Advance) and the end of its first ttl.
+	var renewed, renewDone time.Time
+	if isCounter {
+		time.Sleep(time.Until(setDone.Add(renewAt)))
+		renewed = time.Now()
+		if renewed.Sub(first) < renewTTL {
+			if n := mustAdvanceTTL(t, counter, "counter renewed", 0, renewTTL); n != 2 {
+				t.Fatalf("Advance of a counter renewed before its ttl = %d; want 2", n)
+			}
+			renewDone = time.Now()
+		} else {
+			t.Logf("the machine is too slow to renew a counter within its %v ttl", renewTTL)
+		}
 	}
 
 	time.Sleep(time.Until(setDone.Add(ttl + g + sleepMargin)))
@@ -159,12 +209,33 @@ func (s *suite) testTTLSleeping(t *testing.T) {
 	if isObjectStore {
 		expectObjectMiss(t, os, "object")
 	}
-	if isCounter { // counters never expire
-		expectCount(t, st, "counter", 1)
+	if isCounter {
+		expectCount(t, st, "counter", 1) // ttl 0: never expires
+		expectCount(t, st, "counter made permanent", 2)
+		expectMiss(t, st, "counter given a ttl")
+		expectMiss(t, st, "counter with ttl")
+		// An expired counter starts again from nothing.
+		if n := mustAdvanceTTL(t, counter, "counter with ttl", 0, ttl); n != 1 {
+			t.Errorf("Advance of an expired counter = %d; want 1", n)
+		}
 	}
 	if isTagIndex {
 		expectTagged(t, ti, "own", "own")
 		expectTaggedSome(t, ti, "kept", []string{"long"}, []string{"short"})
 		expectTaggedSome(t, ti, "grown", []string{"long"}, []string{"short"})
+	}
+
+	if isCounter && !renewDone.IsZero() {
+		// Past the latest moment the first Advance's ttl could keep
+		// it, and within the renewal's.
+		time.Sleep(time.Until(setDone.Add(renewTTL + g + sleepMargin)))
+		if time.Since(renewed) < renewTTL {
+			expectCount(t, st, "counter renewed", 2)
+		} else {
+			t.Logf("the machine is too slow to check a renewed counter within its %v ttl", renewTTL)
+		}
+		time.Sleep(time.Until(renewDone.Add(renewTTL + g + sleepMargin)))
+		expectMiss(t, st, "counter renewed")
+		expectCount(t, st, "counter made permanent", 2)
 	}
 }

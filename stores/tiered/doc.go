@@ -6,7 +6,9 @@
 // for Options.L1TTL. Writes go to L2 and then to L1, deletes to L2 and then
 // L1. L2 is guarded (a timeout and a circuit breaker, httpcache.Guard), and
 // its failures are returned but never stop L1: during an L2 outage, L1 hits
-// are still served and L1 misses fail within the guard's timeout.
+// are still served (with PubSub in the same Redis, for up to 4/5 of
+// Options.InstanceTTL, until the registration described below lapses) and
+// L1 misses fail within the guard's timeout.
 //
 // # Staleness
 //
@@ -15,15 +17,20 @@
 //
 //   - With PubSub, each write and delete is published on a Redis channel,
 //     and every other instance drops its copies of the keys as soon as the
-//     message arrives, one Redis hop after the write. Messages published
-//     while an instance's subscription is down (Redis unreachable, the
-//     connection being re-established) are lost to it, so its copies can
-//     then be stale for up to L1TTL; and when the subscription is restored,
-//     L1 is cleared, so that no copy from before the gap outlives it. This
-//     includes Redis being down when New is called. The subscription is
-//     made just after New returns; a copy made in that moment is bounded
-//     by L1TTL too, and so is one made while a write that timed out in L2
-//     (and whose invalidation went out) had yet to land there.
+//     message arrives, one Redis hop after the write. An instance uses its
+//     L1 only while it is registered in Redis as listening (see
+//     Options.PubSub and Options.InstanceTTL): its heartbeats go round
+//     through its own subscription, so one whose subscription is not made
+//     yet (just after New, or with Redis down since) reads and writes L2
+//     alone, and one whose subscription dies stops using L1 within
+//     InstanceTTL. Messages published while an instance's subscription is
+//     down (Redis unreachable, the connection being re-established) are
+//     lost to it, so until then its copies can be stale for up to L1TTL;
+//     and when the subscription is restored, or the instance registers
+//     again, L1 is cleared, so that no copy from before the gap outlives
+//     it. A copy made while a write that timed out in L2 (and whose
+//     invalidation went out) had yet to land there is bounded by L1TTL
+//     too.
 //   - Without PubSub, other instances keep their copies until L1TTL
 //     (DefaultL1TTL, 2 s) has passed since they were made.
 //
@@ -46,9 +53,10 @@
 // purge sequence changes only in a purge, and the middleware ends every
 // purge with DropLocalCopies (httpcache.LocalCopies), which returns once
 // no instance can serve a copy taken before it: with PubSub, as soon as
-// every subscribed instance has acknowledged clearing its L1 (a few
-// milliseconds); without, after L1TTL. See DropLocalCopies for what it
-// guarantees and what it costs.
+// every registered instance has acknowledged clearing its L1 (a few
+// milliseconds) or stopped being registered; without, after L1TTL. See
+// DropLocalCopies for what it guarantees and what it costs, and the
+// comment at the top of registry.go for why it holds.
 //
 // The Store is a httpcache.ObjectStore (decoded entries are kept with L1
 // copies) and a httpcache.GuardedStore, but not a httpcache.LocalStore: its

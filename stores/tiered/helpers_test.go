@@ -67,18 +67,31 @@ func (r *redisL2) Delete(ctx context.Context, keys ...string) error {
 
 // advanceScript sets KEYS[1] to the larger of ARGV[1] and its value plus
 // one, refusing where Lua's doubles would no longer count exactly (from
-// 2^53, the suite's largest counter).
+// 2^53, the suite's largest counter), to expire in ARGV[2] milliseconds
+// (never, if 0).
 var advanceScript = goredis.NewScript(`local v = tonumber(redis.call('GET', KEYS[1]) or '0')
 if v >= 2^53 then
 	return redis.error_reply('ERR counter at 2^53')
 end
 local n = math.max(v + 1, tonumber(ARGV[1]))
-redis.call('SET', KEYS[1], string.format('%d', n))
+local ms = tonumber(ARGV[2])
+if ms > 0 then
+	redis.call('SET', KEYS[1], string.format('%d', n), 'PX', ms)
+else
+	redis.call('SET', KEYS[1], string.format('%d', n))
+end
 return n`)
 
 // Advance makes redisL2 an httpcache.Counter.
-func (r *redisL2) Advance(ctx context.Context, name string, floor int64) (int64, error) {
-	return advanceScript.Run(ctx, r.c, []string{r.prefix + name}, floor).Int64()
+func (r *redisL2) Advance(ctx context.Context, name string, floor int64, ttl time.Duration) (int64, error) {
+	if ttl < 0 {
+		return 0, httpcache.ErrInvalidTTL
+	}
+	ms := int64(0)
+	if ttl > 0 {
+		ms = max(1, ttl.Milliseconds())
+	}
+	return advanceScript.Run(ctx, r.c, []string{r.prefix + name}, floor, ms).Int64()
 }
 
 // AddTags, TaggedKeys and RemoveTags make redisL2 an httpcache.TagIndex: a
@@ -148,11 +161,19 @@ func (m *memcachedL2) Set(ctx context.Context, key string, value []byte, ttl tim
 	if len(value) > storetest.DefaultMaxValueSize {
 		return httpcache.ErrTooLarge
 	}
-	secs := int64((ttl + time.Second - 1) / time.Second)
-	if secs > 30*24*3600 { // memcached reads these as Unix times
+	return m.c.Set(&memcache.Item{Key: m.key(key), Value: value, Expiration: memcachedExpiration(ttl)})
+}
+
+// memcachedExpiration is ttl as memcached's Expiration, as stores/memcached
+// makes it: whole seconds, rounded up, plus one for memcached's clock,
+// which may tick right after the set; past 30 days, a Unix time, which
+// memcached reads as one.
+func memcachedExpiration(ttl time.Duration) int32 {
+	secs := int64((ttl+time.Second-1)/time.Second) + 1
+	if secs > 30*24*3600 {
 		secs += time.Now().Unix()
 	}
-	return m.c.Set(&memcache.Item{Key: m.key(key), Value: value, Expiration: int32(secs)})
+	return int32(secs)
 }
 
 func (m *memcachedL2) Delete(ctx context.Context, keys ...string) error {
@@ -167,8 +188,15 @@ func (m *memcachedL2) Delete(ctx context.Context, keys ...string) error {
 // Advance makes memcachedL2 an httpcache.Counter: gets and cas, or add
 // for a missing counter, until no other client got in between. It has no
 // tag index.
-func (m *memcachedL2) Advance(ctx context.Context, name string, floor int64) (int64, error) {
+func (m *memcachedL2) Advance(ctx context.Context, name string, floor int64, ttl time.Duration) (int64, error) {
+	if ttl < 0 {
+		return 0, httpcache.ErrInvalidTTL
+	}
 	key := m.key(name)
+	exp := int32(0)
+	if ttl > 0 {
+		exp = memcachedExpiration(ttl)
+	}
 	for {
 		if err := ctx.Err(); err != nil {
 			return 0, err
@@ -177,7 +205,7 @@ func (m *memcachedL2) Advance(ctx context.Context, name string, floor int64) (in
 		switch {
 		case errors.Is(err, memcache.ErrCacheMiss):
 			n := max(1, floor)
-			err = m.c.Add(&memcache.Item{Key: key, Value: []byte(strconv.FormatInt(n, 10))})
+			err = m.c.Add(&memcache.Item{Key: key, Value: []byte(strconv.FormatInt(n, 10)), Expiration: exp})
 			if err == nil {
 				return n, nil
 			}
@@ -193,6 +221,7 @@ func (m *memcachedL2) Advance(ctx context.Context, name string, floor int64) (in
 			}
 			n := max(v+1, floor)
 			it.Value = []byte(strconv.FormatInt(n, 10))
+			it.Expiration = exp
 			err = m.c.CompareAndSwap(it)
 			if err == nil {
 				return n, nil
@@ -272,6 +301,12 @@ func waitFor(t testing.TB, what string, cond func() bool) {
 func waitSubscribed(t testing.TB, s *Store, n int64) {
 	t.Helper()
 	waitFor(t, fmt.Sprintf("subscription %d", n), func() bool { return s.subscriptions.Load() >= n })
+}
+
+// waitLive waits until s is registered and may use its L1.
+func waitLive(t testing.TB, s *Store) {
+	t.Helper()
+	waitFor(t, "the store to be registered", s.member.usable)
 }
 
 // mustGet fails t unless key holds want in st.

@@ -25,8 +25,8 @@ func TestTwoInstancesWithPubSub(t *testing.T) {
 	l1a, l1b := memory.New(memory.Options{}), memory.New(memory.Options{})
 	a := newStore(t, l1a, &redisL2{client, p}, opts)
 	b := newStore(t, l1b, &redisL2{client, p}, opts)
-	waitSubscribed(t, a, 1)
-	waitSubscribed(t, b, 1)
+	waitLive(t, a)
+	waitLive(t, b)
 
 	// B hears of A's first write before it reads, so that the message
 	// cannot drop the copy B is about to make.

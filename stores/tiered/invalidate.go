@@ -30,17 +30,21 @@ func (s *Store) publish(ctx context.Context, l2err error, keys ...string) error 
 	return nil
 }
 
-// subscribe starts the goroutine that applies the other instances'
-// invalidations; Close ends it.
+// subscribe starts the goroutines that apply the other instances'
+// invalidations and renew this instance's registration; Close ends them.
 func (s *Store) subscribe() {
 	ctx, cancel := context.WithCancel(context.Background())
 	ps := s.pub.Subscribe(ctx) // no channel yet: no network
 	s.done = make(chan struct{})
+	s.hbDone = make(chan struct{})
+	s.kick = make(chan struct{}, 1)
+	s.beatHeard = make(chan struct{}, 1)
 	s.stop = func() error {
 		cancel()
 		return ps.Close()
 	}
 	go s.listen(ctx, ps)
+	go s.heartbeat(ctx)
 }
 
 // listen applies invalidations until ps is closed.
@@ -52,35 +56,47 @@ func (s *Store) subscribe() {
 // be reached at once (it may have been down for hours since New).
 //
 // A first subscription made at once leaves only the moment between New and
-// Redis taking the SUBSCRIBE unheard: a copy made then is stale at most
-// L1TTL, the bound that holds without pub/sub. Clearing L1 at the first
-// confirmation would close that moment, but would also drop what the first
-// requests stored, objects included, for a gap of microseconds.
+// Redis taking the SUBSCRIBE unheard. L1 is not used in that moment, as
+// this instance is not registered until a heartbeat has come back through
+// the subscription (see registry.go), and its first registration clears
+// L1.
+//
+// The same subscription carries this instance's heartbeats, on a channel
+// of its own: a beat comes back only while the subscription delivers
+// messages and this loop reads them.
 func (s *Store) listen(ctx context.Context, ps *goredis.PubSub) {
 	defer close(s.done)
 	// Subscribing here rather than in New keeps New off the network. If it
-	// fails, go-redis keeps the channel and subscribes once it reconnects.
+	// fails, go-redis keeps the channels and subscribes once it reconnects.
 	gap := false
-	if err := ps.Subscribe(ctx, s.channel); err != nil && ctx.Err() == nil {
+	beats := s.beatChannel()
+	if err := ps.Subscribe(ctx, s.channel, beats); err != nil && ctx.Err() == nil {
 		gap = true
-		s.log.Warn("tiered: cannot subscribe to invalidations yet; L1 copies live up to L1TTL until then",
+		s.log.Warn("tiered: cannot subscribe to invalidations yet; L1 is not used until then",
 			slog.String("channel", s.channel), slog.Any("error", err))
 	}
 	for m := range ps.ChannelWithSubscriptions() {
 		switch m := m.(type) {
 		case *goredis.Subscription:
-			if m.Kind == "subscribe" {
+			// One SUBSCRIBE names both channels, and Redis takes it
+			// whole: the confirmation of the first means both.
+			if m.Kind == "subscribe" && m.Channel == s.channel {
 				s.subscribed(gap)
 				gap = true // every later confirmation follows a reconnection
 			}
 		case *goredis.Message:
-			s.receive(m.Payload)
+			if m.Channel == beats {
+				s.receiveBeat(m.Payload)
+			} else {
+				s.receive(m.Payload)
+			}
 		}
 	}
 }
 
 // subscribed notes a confirmed subscription, clearing L1 if it follows a
-// gap in which invalidations may have been missed.
+// gap in which invalidations may have been missed, and asks for a
+// heartbeat at once.
 func (s *Store) subscribed(afterGap bool) {
 	if afterGap {
 		s.fence.invalidateAll(s.l1.Clear)
@@ -88,6 +104,12 @@ func (s *Store) subscribed(afterGap bool) {
 			slog.String("channel", s.channel))
 	}
 	s.subscriptions.Add(1)
+	if s.kick != nil {
+		select {
+		case s.kick <- struct{}{}:
+		default:
+		}
+	}
 }
 
 // receive applies one message from the channel.

@@ -76,12 +76,15 @@ func cutField(s string) (field, rest string, ok bool) {
 // dropAllPrefix starts every "drop all" message, which DropLocalCopies
 // publishes. Its prefix is not messagePrefix, so that an instance of an
 // older version, which knows only invalidations, takes it for a malformed
-// message, and so clears its L1 all the same (without acknowledging).
-const dropAllPrefix = "httpcache-drop-all/1\n"
+// message, and so clears its L1 all the same (without acknowledging). The
+// version is 2 since acknowledgements became members of a set (version 1
+// counted them): an instance of version 1 treats it likewise.
+const dropAllPrefix = "httpcache-drop-all/2\n"
 
 // encodeDropAll returns the message that tells the other instances to
-// clear their L1s and acknowledge under ackID: dropAllPrefix, then the
-// sender's id and ackID, each as a uvarint length and its bytes.
+// clear their L1s and acknowledge under ackID (see Store.ack):
+// dropAllPrefix, then the sender's id and ackID, each as a uvarint length
+// and its bytes.
 func encodeDropAll(id, ackID string) string {
 	b := make([]byte, 0, len(dropAllPrefix)+2*binary.MaxVarintLen64+len(id)+len(ackID))
 	b = append(b, dropAllPrefix...)

@@ -23,6 +23,7 @@ func TestNewPanics(t *testing.T) {
 		{"nil l1", func() { New(nil, l2, Options{}) }},
 		{"nil l2", func() { New(l1, nil, Options{}) }},
 		{"negative L1TTL", func() { New(l1, l2, Options{L1TTL: -time.Second}) }},
+		{"negative InstanceTTL", func() { New(l1, l2, Options{InstanceTTL: -time.Second}) }},
 		{"negative publish timeout", func() { New(l1, l2, Options{Guard: httpcache.GuardOptions{Timeout: -1}}) }},
 	}
 	for _, tt := range tests {
@@ -40,9 +41,12 @@ func TestNewPanics(t *testing.T) {
 func TestNewDefaults(t *testing.T) {
 	s := New(memory.New(memory.Options{}), memory.New(memory.Options{}), Options{})
 	if s.l1TTL != DefaultL1TTL || s.channel != DefaultChannel || s.log != slog.Default() ||
-		s.pubTimeout != defaultPublishTimeout || s.pub != nil || s.stop != nil {
-		t.Fatalf("New with zero Options: L1TTL %v, channel %q, logger %p, publish timeout %v, pubsub %v, subscriber %v",
-			s.l1TTL, s.channel, s.log, s.pubTimeout, s.pub, s.stop != nil)
+		s.pubTimeout != defaultPublishTimeout || s.instanceTTL != DefaultInstanceTTL || s.pub != nil || s.stop != nil {
+		t.Fatalf("New with zero Options: L1TTL %v, channel %q, logger %p, publish timeout %v, instance ttl %v, pubsub %v, subscriber %v",
+			s.l1TTL, s.channel, s.log, s.pubTimeout, s.instanceTTL, s.pub, s.stop != nil)
+	}
+	if !s.member.usable() {
+		t.Fatal("without PubSub, L1 is not in use")
 	}
 }
 

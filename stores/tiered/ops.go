@@ -12,6 +12,9 @@ import (
 
 // Get returns the value stored under key: L1's copy if there is one, at no
 // network cost, or else L2's, which then fills L1. The slice is read-only.
+// While this instance may not use L1 (with PubSub: before it is
+// registered, or once its registration is failing; see Options.PubSub),
+// Get reads L2 alone.
 func (s *Store) Get(ctx context.Context, key string) ([]byte, error) {
 	v, _, err := s.GetObject(ctx, key)
 	return v, err
@@ -20,6 +23,10 @@ func (s *Store) Get(ctx context.Context, key string) ([]byte, error) {
 // GetObject is Get that also returns the object kept with L1's copy: the
 // one given to SetObject or AttachObject, or nil.
 func (s *Store) GetObject(ctx context.Context, key string) ([]byte, any, error) {
+	if !s.member.usable() {
+		v, err := s.l2.Get(ctx, key)
+		return v, nil, err
+	}
 	v, obj, err := s.l1.GetObject(ctx, key)
 	if err == nil || !errors.Is(err, httpcache.ErrNotFound) {
 		return v, obj, err // a hit, or ctx is done
@@ -37,7 +44,13 @@ func (s *Store) GetObject(ctx context.Context, key string) ([]byte, any, error) 
 	// L2's remaining ttl is unknown (a Redis GET does not return it), so
 	// the copy may outlive the value in L2 by up to L1TTL. That is safe:
 	// the middleware checks every entry's own freshness before serving it.
-	st.fill(gen, func() { _ = s.l1.SetObject(context.Background(), key, v, nil, s.l1TTL) })
+	// A fill that L1 went out of use during is dropped: L1 is cleared
+	// before it is used again, and the fence would refuse it then anyway.
+	st.fill(gen, func() {
+		if s.member.usable() {
+			_ = s.l1.SetObject(context.Background(), key, v, nil, s.l1TTL)
+		}
+	})
 	return v, nil, nil
 }
 
@@ -50,7 +63,8 @@ func (s *Store) AttachObject(key string, value []byte, obj any) {
 // Set stores value under key in L2 and a copy in L1, and tells the other
 // instances to drop their copies. An error from L2 or from publishing is
 // returned, but L1 is written all the same (unless L2 refused the value as
-// too large), so that this instance keeps caching through an L2 outage.
+// too large, or L1 is out of use), so that this instance keeps caching
+// through an L2 outage for as long as it may use L1.
 func (s *Store) Set(ctx context.Context, key string, value []byte, ttl time.Duration) error {
 	return s.set(ctx, key, value, nil, ttl, true)
 }
@@ -76,11 +90,13 @@ func (s *Store) set(ctx context.Context, key string, value []byte, obj any, ttl 
 	gen := st.begin()
 	err := s.l2.Set(ctx, key, value, ttl)
 	st.invalidateSince(gen, func(untouched bool) {
-		if untouched && !errors.Is(err, httpcache.ErrTooLarge) && s.setL1(key, value, obj, ttl, clone) == nil {
+		if untouched && !errors.Is(err, httpcache.ErrTooLarge) && s.member.usable() &&
+			s.setL1(key, value, obj, ttl, clone) == nil {
 			return
 		}
 		// A stale copy must not stay behind a value L2 refused, one L1
-		// refused, or one another write may have overtaken.
+		// refused, or one another write may have overtaken; and while
+		// L1 is out of use, nothing is written to it.
 		_ = s.l1.Delete(context.Background(), key)
 	})
 	return errors.Join(err, s.publish(ctx, err, key))

@@ -72,9 +72,10 @@ func TestFillKeepsTheReturnedSlice(t *testing.T) {
 	}
 }
 
-// TestL2Outage stops Redis under a running store: L1 hits go on, L1 misses
-// fail within the guard's timeout, and when Redis is back the subscription
-// is restored and L1, which may have missed invalidations, is cleared.
+// TestL2Outage stops Redis under a running store: L1 hits go on (for as
+// long as the registration would last, an hour here), L1 misses fail
+// within the guard's timeout, and when Redis is back the subscription is
+// restored and L1, which may have missed invalidations, is cleared.
 func TestL2Outage(t *testing.T) {
 	ctx := context.Background()
 	srv := testserver.Redis(t)
@@ -84,8 +85,8 @@ func TestL2Outage(t *testing.T) {
 	l1 := memory.New(memory.Options{})
 	l2 := &counting{Store: &redisL2{client, p}}
 	guard := httpcache.GuardOptions{Timeout: 250 * time.Millisecond, Cooldown: 20 * time.Millisecond}
-	s := newStore(t, l1, l2, Options{L1TTL: time.Hour, PubSub: client, Channel: p + "invalidate", Guard: guard})
-	waitSubscribed(t, s, 1)
+	s := newStore(t, l1, l2, Options{L1TTL: time.Hour, InstanceTTL: time.Hour, PubSub: client, Channel: p + "invalidate", Guard: guard})
+	waitLive(t, s)
 	mustSet(t, s, "hot", "v")
 
 	srv.Stop()
@@ -120,8 +121,10 @@ func TestL2Outage(t *testing.T) {
 	mustGet(t, s, "after", "a")
 }
 
-// TestRedisDownAtNew: New does not wait for Redis; L1 works meanwhile, and
-// the first subscription, coming after a gap, clears L1.
+// TestRedisDownAtNew: New does not wait for Redis. Until the store has
+// subscribed and registered, it does not use L1 (another instance's purge
+// could not reach it, nor wait for it): a write that fails in L2 is not
+// kept. Once Redis is back, it registers and uses L1.
 func TestRedisDownAtNew(t *testing.T) {
 	ctx := context.Background()
 	srv := testserver.Redis(t)
@@ -137,12 +140,16 @@ func TestRedisDownAtNew(t *testing.T) {
 	if err := within(t, 10*guard.Timeout, func() error { return s.Set(ctx, "k", []byte("v"), time.Hour) }); err == nil {
 		t.Fatal("Set with Redis down succeeded")
 	}
-	mustGet(t, s, "k", "v")
+	mustMiss(t, l1, "k")
+	err := within(t, 10*guard.Timeout, func() error { _, err := s.Get(ctx, "k"); return err })
+	if err == nil || errors.Is(err, httpcache.ErrNotFound) {
+		t.Fatalf("Get with Redis down before registering = %v; want a store error", err)
+	}
 
 	srv.Start()
-	waitSubscribed(t, s, 1)
-	mustMiss(t, l1, "k")
+	waitLive(t, s)
 	waitFor(t, "L2 to take writes", func() bool { return s.Set(ctx, "k", []byte("v2"), time.Hour) == nil })
+	mustGet(t, l1, "k", "v2")
 	mustGet(t, s, "k", "v2")
 }
 

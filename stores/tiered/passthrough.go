@@ -57,9 +57,10 @@ func (o optional[T]) bound(ctx context.Context, timeout time.Duration) (context.
 }
 
 // Advance advances the counter called name in L2, the store every
-// instance shares (see httpcache.Counter), and drops this instance's copy
-// of it, telling the others to drop theirs. With an L2 that has no
-// counters it returns an error wrapping errors.ErrUnsupported.
+// instance shares (see httpcache.Counter), with ttl passed through, and
+// drops this instance's copy of it, telling the others to drop theirs.
+// With an L2 that has no counters it returns an error wrapping
+// errors.ErrUnsupported.
 //
 // Get reads a counter like any value: from L1 when L1 has a copy. The
 // middleware reads its purge clock on every lookup, and a copy keeps that
@@ -68,7 +69,9 @@ func (o optional[T]) bound(ctx context.Context, timeout time.Duration) (context.
 // before the purge returns (the message Advance publishes removes them
 // sooner still, one Redis hop after it). So a copy is current between
 // purges, and during one it may lag by at most the purge's own duration.
-func (s *Store) Advance(ctx context.Context, name string, floor int64) (int64, error) {
+// Like any copy filled from L2, one of a counter with a ttl may outlive
+// the counter in L2 by up to L1TTL.
+func (s *Store) Advance(ctx context.Context, name string, floor int64, ttl time.Duration) (int64, error) {
 	if !s.counter.ok {
 		return 0, errNoCounter
 	}
@@ -76,7 +79,7 @@ func (s *Store) Advance(ctx context.Context, name string, floor int64) (int64, e
 		return 0, err
 	}
 	bctx, cancel := s.counter.bound(ctx, s.pubTimeout)
-	n, err := s.counter.impl.Advance(bctx, name, floor)
+	n, err := s.counter.impl.Advance(bctx, name, floor, ttl)
 	cancel()
 	s.drop([]string{name})
 	// A lost message only delays the other instances' dropping of their

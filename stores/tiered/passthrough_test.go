@@ -17,7 +17,7 @@ func TestCounterPassThrough(t *testing.T) {
 	ctx := context.Background()
 	_, l2, st, l1s := pubsubGroup(t, 2)
 	a, b := st[0], st[1]
-	if n, err := a.Advance(ctx, "seq", 0); err != nil || n != 1 {
+	if n, err := a.Advance(ctx, "seq", 0, 0); err != nil || n != 1 {
 		t.Fatalf("Advance = %d, %v; want 1", n, err)
 	}
 	mustGet(t, l2, "seq", "1")
@@ -25,7 +25,7 @@ func TestCounterPassThrough(t *testing.T) {
 	mustGet(t, b, "seq", "1")
 	mustGet(t, l1s[1], "seq", "1") // B keeps a copy
 
-	if n, err := a.Advance(ctx, "seq", 2); err != nil || n != 2 {
+	if n, err := a.Advance(ctx, "seq", 2, 0); err != nil || n != 2 {
 		t.Fatalf("Advance(2) = %d, %v; want 2", n, err)
 	}
 	mustGet(t, a, "seq", "2") // no wait: A dropped its own copy
@@ -33,8 +33,19 @@ func TestCounterPassThrough(t *testing.T) {
 		v, err := b.Get(ctx, "seq")
 		return err == nil && string(v) == "2"
 	})
-	if n, err := b.Advance(ctx, "seq", 0); err != nil || n != 3 {
+	if n, err := b.Advance(ctx, "seq", 0, 0); err != nil || n != 3 {
 		t.Fatalf("B's Advance = %d, %v; want 3", n, err)
+	}
+
+	// The ttl reaches L2.
+	if n, err := a.Advance(ctx, "marker", 7, time.Hour); err != nil || n != 7 {
+		t.Fatalf("Advance with a ttl = %d, %v; want 7", n, err)
+	}
+	if ttl, err := l2.c.PTTL(ctx, l2.prefix+"marker").Result(); err != nil || ttl <= 0 || ttl > time.Hour {
+		t.Fatalf("the counter's ttl in L2 = %v, %v; want up to an hour", ttl, err)
+	}
+	if ttl, err := l2.c.PTTL(ctx, l2.prefix+"seq").Result(); err != nil || ttl != -1 {
+		t.Fatalf("ttl in L2 of a counter advanced with ttl 0 = %v, %v; want none", ttl, err)
 	}
 }
 
@@ -72,7 +83,7 @@ func TestWithoutCounterOrTagIndex(t *testing.T) {
 	ctx := context.Background()
 	l2 := &counting{Store: plainL2{memory.New(memory.Options{})}}
 	s := newStore(t, memory.New(memory.Options{}), l2, Options{})
-	_, advanceErr := s.Advance(ctx, "n", 0)
+	_, advanceErr := s.Advance(ctx, "n", 0, 0)
 	_, taggedErr := s.TaggedKeys(ctx, "t")
 	for name, err := range map[string]error{
 		"Advance":    advanceErr,
@@ -92,7 +103,7 @@ func TestWithoutCounterOrTagIndex(t *testing.T) {
 // fakeCounter is an L2 with counters whose Advance waits for ctx to end.
 type fakeCounter struct{ httpcache.Store }
 
-func (fakeCounter) Advance(ctx context.Context, name string, floor int64) (int64, error) {
+func (fakeCounter) Advance(ctx context.Context, name string, floor int64, ttl time.Duration) (int64, error) {
 	<-ctx.Done()
 	return 0, ctx.Err()
 }
@@ -121,7 +132,7 @@ func TestReach(t *testing.T) {
 		Guard: httpcache.GuardOptions{Timeout: 20 * time.Millisecond},
 	})
 	s.counter = o
-	err := within(t, waitTimeout, func() error { _, err := s.Advance(context.Background(), "n", 0); return err })
+	err := within(t, waitTimeout, func() error { _, err := s.Advance(context.Background(), "n", 0, 0); return err })
 	if !errors.Is(err, context.DeadlineExceeded) {
 		t.Fatalf("Advance on a hanging L2 = %v; want context.DeadlineExceeded from the Store's timeout", err)
 	}

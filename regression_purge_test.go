@@ -1,0 +1,153 @@
+package httpcache_test
+
+// Regression tests for defects found in review of the purge code.
+
+import (
+	"context"
+	"crypto/sha256"
+	"encoding/hex"
+	"fmt"
+	"net/http"
+	"net/http/httptest"
+	"strings"
+	"sync/atomic"
+	"testing"
+	"time"
+
+	"github.com/seedcache/httpcache"
+	"github.com/seedcache/httpcache/stores/memory"
+)
+
+// sharedMem is a memory store seen as a shared store with a Counter, whose
+// Advance of one key can be held on the wire.
+type sharedMem struct {
+	m       *memory.Store
+	block   atomic.Pointer[string]
+	blocked chan struct{}
+	release chan struct{}
+}
+
+func (s *sharedMem) Get(ctx context.Context, k string) ([]byte, error) { return s.m.Get(ctx, k) }
+func (s *sharedMem) Delete(ctx context.Context, k ...string) error     { return s.m.Delete(ctx, k...) }
+func (s *sharedMem) Set(ctx context.Context, k string, v []byte, ttl time.Duration) error {
+	return s.m.Set(ctx, k, v, ttl)
+}
+func (s *sharedMem) Advance(ctx context.Context, n string, f int64, ttl time.Duration) (int64, error) {
+	if b := s.block.Load(); b != nil && *b == n && s.block.CompareAndSwap(b, nil) {
+		close(s.blocked)
+		<-s.release // a slow write: the command is on the wire
+	}
+	return s.m.Advance(ctx, n, f, ttl)
+}
+
+func hardMarkerKey(tag string) string {
+	sum := sha256.Sum256([]byte(tag))
+	return "httpcache:v1:purge:h:" + hex.EncodeToString(sum[:16])
+}
+
+// TestRegressionMarkerNeverLowered: purge A's marker write is slow; purge B
+// of the same tag finishes first; A's write landing afterwards must not
+// lower the marker below B's.
+func TestRegressionMarkerNeverLowered(t *testing.T) {
+	st := &sharedMem{m: memory.New(memory.Options{}), blocked: make(chan struct{}), release: make(chan struct{})}
+	c := httpcache.New(st, httpcache.Options{})
+	var version atomic.Int64
+	h := c.Handler(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		w.Header().Set("Cache-Control", "max-age=600")
+		w.Header().Set("Cache-Tag", "t")
+		fmt.Fprintf(w, "v%d", version.Load())
+	}))
+	getx := func() (string, string) {
+		rec := httptest.NewRecorder()
+		h.ServeHTTP(rec, httptest.NewRequest("GET", "/x", nil))
+		c.Wait()
+		return rec.Body.String(), rec.Header().Get("Cache-Status")
+	}
+	getx() // the clock exists
+	k := hardMarkerKey("t")
+	st.block.Store(&k)
+	aDone := make(chan error)
+	go func() { aDone <- c.PurgeTags(context.Background(), "t") }() // purge A, slow marker write
+	<-st.blocked
+	if err := c.PurgeURL(context.Background(), "http://example.com/x"); err != nil { // another purge moves the clock
+		t.Fatal(err)
+	}
+	getx() // fetched now: v0
+	version.Store(1)
+	if err := c.PurgeTags(context.Background(), "t"); err != nil { // purge B returns nil
+		t.Fatal(err)
+	}
+	close(st.release) // A's write lands now
+	if err := <-aDone; err != nil {
+		t.Fatal(err)
+	}
+	if b, s := getx(); b == "v0" {
+		t.Fatalf("a response fetched before purge B was served after it returned (%s)", s)
+	}
+}
+
+// TestRegression304WithTooManyTags: a 304 whose tags break the limits must
+// not re-store the entry with its old tags.
+func TestRegression304WithTooManyTags(t *testing.T) {
+	e := newEnv(t, httpcache.Options{})
+	var n atomic.Int64
+	h := e.cache.Handler(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		w.Header().Set("Cache-Control", "max-age=10")
+		w.Header().Set("Etag", `"x"`)
+		if n.Add(1) == 1 {
+			w.Header().Set("Cache-Tag", "old")
+			fmt.Fprint(w, "body")
+			return
+		}
+		var tags []string
+		for i := range 70 {
+			tags = append(tags, fmt.Sprintf("t%d", i))
+		}
+		w.Header().Set("Cache-Tag", strings.Join(append(tags, "new"), " "))
+		w.WriteHeader(http.StatusNotModified)
+	}))
+	do(t, h, get("/p"))
+	e.clock.Advance(11 * time.Second)
+	if res := do(t, h, get("/p")); res.body != "body" {
+		t.Fatalf("revalidated: %q %q", res.body, res.cacheStatus())
+	}
+	if err := e.cache.PurgeTags(context.Background(), "new"); err != nil {
+		t.Fatal(err)
+	}
+	if res := do(t, h, get("/p")); isHit(res) {
+		t.Fatal("stored without the tags the 304 gave: it survived their purge")
+	}
+}
+
+// TestRegressionStaleIfErrorAfterPurge: a purge that finishes while the
+// handler fails keeps the stale response from standing in for the error.
+func TestRegressionStaleIfErrorAfterPurge(t *testing.T) {
+	e := newEnv(t, httpcache.Options{})
+	var failing atomic.Bool
+	g := newGate(func(w http.ResponseWriter, r *http.Request) {
+		if failing.Load() {
+			http.Error(w, "down", http.StatusBadGateway)
+			return
+		}
+		w.Header().Set("Cache-Control", "max-age=10, stale-if-error=600")
+		w.Header().Set("Cache-Tag", "t")
+		fmt.Fprint(w, "old")
+	})
+	close(g.release)
+	h := e.cache.Handler(g)
+	do(t, h, get("/s"))
+	e.clock.Advance(20 * time.Second)
+	failing.Store(true)
+	g2 := newGate(g.respond)
+	h2 := e.cache.Handler(g2)
+	done := make(chan result)
+	go func() { done <- do(t, h2, get("/s")) }()
+	waitFor(t, "the fetch", func() bool { return g2.calls.Load() == 1 })
+	if err := e.cache.PurgeTags(context.Background(), "t"); err != nil {
+		t.Fatal(err)
+	}
+	close(g2.release)
+	if res := <-done; res.body == "old" || res.status != http.StatusBadGateway {
+		t.Fatalf("a purged stale response stood in for the error: %d %q", res.status, res.body)
+	}
+}
