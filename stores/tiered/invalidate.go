@@ -122,13 +122,18 @@ func (s *Store) receive(payload string) {
 	id, keys, err := decodeInvalidation(payload)
 	switch {
 	case err != nil:
-		// Which keys it meant cannot be told: every copy goes.
-		s.log.Warn("tiered: malformed message on the invalidation channel; cleared L1",
-			slog.String("channel", s.channel), slog.Any("error", err))
-		s.fence.invalidateAll(s.l1.Clear)
+		s.dropAllMalformed(err)
 	case id == s.id:
 		// Our own write: L1 is up to date already.
 	default:
 		s.drop(keys)
 	}
+}
+
+// dropAllMalformed clears L1 on a message that could not be read: which
+// keys it meant cannot be told, so every copy goes.
+func (s *Store) dropAllMalformed(err error) {
+	s.log.Warn("tiered: malformed message on the invalidation channel; cleared L1",
+		slog.String("channel", s.channel), slog.Any("error", err))
+	s.fence.invalidateAll(s.l1.Clear)
 }

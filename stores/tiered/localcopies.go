@@ -233,9 +233,7 @@ func (s *Store) receiveDropAll(payload string) {
 	id, ackID, err := decodeDropAll(payload)
 	switch {
 	case err != nil:
-		s.log.Warn("tiered: malformed message on the invalidation channel; cleared L1",
-			slog.String("channel", s.channel), slog.Any("error", err))
-		s.fence.invalidateAll(s.l1.Clear)
+		s.dropAllMalformed(err)
 	case id == s.id:
 		// Our own: L1 was cleared before it was sent.
 	default:
