@@ -120,7 +120,7 @@ func New(store Store, opts Options) *Cache {
 		c.tagIdx = store.(TagIndex) // the guard passes it through
 	}
 	if local {
-		c.purges = &localPurges{maxAge: markerTTL(opts.MaxTTL)}
+		c.purges = sharedLocalPurges(original, opts.KeyPrefix, markerTTL(opts.MaxTTL))
 	} else {
 		sp := &storePurges{store: store, admin: original, prefix: opts.KeyPrefix + keyVersion, ttl: markerTTL(opts.MaxTTL), now: opts.Clock}
 		if oc, ok := original.(Counter); ok {

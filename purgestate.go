@@ -85,14 +85,38 @@ type purges interface {
 // localPurges keeps purges in process, for a local store that no other
 // process reads. Its clock and markers follow the same rules as the shared
 // ones; markers are forgotten once older than maxAge (no entry lives that
-// long), so that the maps stay bounded.
+// long), so that the maps stay bounded. Every Cache on one store with one
+// KeyPrefix shares one (see sharedLocalPurges).
 type localPurges struct {
 	seq    atomic.Uint64
-	maxAge time.Duration
+	maxAge atomic.Int64 // a time.Duration
 	mu     sync.RWMutex
 	hard   map[string]marker
 	soft   map[string]marker
 	pruned time.Time
+}
+
+// localPurgesKey names the localPurges of a key prefix in a LocalState.
+type localPurgesKey struct{ prefix string }
+
+// sharedLocalPurges returns the purge records of the Caches using store
+// with prefix: kept in the store if it is a LocalState, so that a purge
+// through one Cache reaches the others, else this Cache's own. maxAge is
+// raised to the longest any of those Caches needs.
+func sharedLocalPurges(store Store, prefix string, maxAge time.Duration) *localPurges {
+	fresh := func() any { return new(localPurges) }
+	var l *localPurges
+	if ls, ok := store.(LocalState); ok {
+		l = ls.LocalState(localPurgesKey{prefix}, fresh).(*localPurges)
+	} else {
+		l = fresh().(*localPurges)
+	}
+	for {
+		old := l.maxAge.Load()
+		if int64(maxAge) <= old || l.maxAge.CompareAndSwap(old, int64(maxAge)) {
+			return l
+		}
+	}
 }
 
 func (l *localPurges) current(context.Context) (uint64, error) { return l.seq.Load(), nil }
@@ -122,7 +146,7 @@ func (l *localPurges) record(_ context.Context, tags []string, soft bool, now ti
 		into[t] = max(into[t], m)
 	}
 	l.seq.Store(uint64(m))
-	if now.Sub(l.pruned) > l.maxAge/16 {
+	if now.Sub(l.pruned) > time.Duration(l.maxAge.Load())/16 {
 		l.prune(now)
 	}
 	return nil
@@ -130,7 +154,7 @@ func (l *localPurges) record(_ context.Context, tags []string, soft bool, now ti
 
 // prune forgets markers older than maxAge.
 func (l *localPurges) prune(now time.Time) {
-	oldest := marker(now.Add(-l.maxAge).UnixMicro())
+	oldest := marker(now.Add(-time.Duration(l.maxAge.Load())).UnixMicro())
 	for _, m := range []map[string]marker{l.hard, l.soft} {
 		for t, v := range m {
 			if v < oldest {

@@ -76,7 +76,10 @@ func TestStaleWhileRevalidate(t *testing.T) {
 			}
 			waitFor(t, "the refresh", func() bool { return v.calls.Load() == 2 })
 			close(v.release)
-			waitFor(t, "the refreshed entry", func() bool { return e.cache.Stats().Stores == 2 })
+			e.cache.Wait() // waits for the refresh, and its write
+			if n := e.cache.Stats().Stores; n != 2 {
+				t.Fatalf("Wait returned before the refresh was stored: %d stores", n)
+			}
 			res := do(t, h, get("/swr"))
 			if res.body != "v1" || !isHit(res) || v.calls.Load() != 2 {
 				t.Fatalf("after the refresh: %q %q, %d handler calls", res.body, res.cacheStatus(), v.calls.Load())

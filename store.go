@@ -58,6 +58,19 @@ type LocalStore interface {
 	Local() bool
 }
 
+// LocalState is an optional interface for local stores, through which
+// every Cache using one store shares state kept in process, as Caches
+// sharing a networked store share what they keep in it. The middleware
+// keeps its purge records there, so that a purge through one Cache reaches
+// every Cache on the store. A local store without it is fine for a single
+// Cache; a purge then reaches only the Cache it went through.
+type LocalState interface {
+	// LocalState returns the value kept under key (a comparable value of a
+	// type the caller owns), first storing fresh() if there is none.
+	// Concurrent calls for one key all return the same value.
+	LocalState(key any, fresh func() any) any
+}
+
 // GuardedStore is an optional interface for stores that already bound their
 // own operations: local stores, stores returned by Guard, and composite
 // stores (stores/tiered) that guard their network calls themselves. New

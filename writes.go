@@ -122,7 +122,9 @@ func (q *writeQueue) waitFor(keys []string, max time.Duration) {
 	}
 }
 
-// Wait blocks until the background writes started so far have finished. Call
-// it before shutting down, so that responses fetched last are stored; tests
-// call it before expecting a hit from a networked store.
+// Wait blocks until the background work started so far — writes to the
+// store, and stale-while-revalidate refreshes with their writes — has
+// finished. Call it after the server has shut down, so that responses
+// fetched last are stored; tests call it before expecting a hit from a
+// networked store.
 func (c *Cache) Wait() { c.writes.all.Wait() }

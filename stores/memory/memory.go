@@ -22,6 +22,7 @@ import (
 	"fmt"
 	"hash/maphash"
 	"math/bits"
+	"sync"
 	"time"
 	"unsafe"
 
@@ -96,6 +97,7 @@ type Store struct {
 	shardMask  uint64
 	shards     []shard
 	tallies
+	state sync.Map // LocalState
 }
 
 var (
@@ -104,6 +106,7 @@ var (
 	_ httpcache.GuardedStore = (*Store)(nil)
 	_ httpcache.Counter      = (*Store)(nil)
 	_ httpcache.TagIndex     = (*Store)(nil)
+	_ httpcache.LocalState   = (*Store)(nil)
 )
 
 // New returns a Store configured by opts. It panics if a size in opts is
@@ -196,6 +199,18 @@ func (s *Store) AttachObject(key string, value []byte, obj any) {
 // Local reports true: the store never waits on the network, so the
 // middleware writes to it synchronously and does not guard it.
 func (s *Store) Local() bool { return true }
+
+// LocalState returns the value kept under key, first storing fresh() if
+// there is none: state that every Cache using the store shares (their
+// purge records), as Caches sharing a Redis server share what they keep in
+// it. Clear leaves it.
+func (s *Store) LocalState(key any, fresh func() any) any {
+	if v, ok := s.state.Load(key); ok {
+		return v
+	}
+	v, _ := s.state.LoadOrStore(key, fresh())
+	return v
+}
 
 // Guarded reports true: an in-process store needs no timeout or circuit
 // breaker.

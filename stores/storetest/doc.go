@@ -100,6 +100,17 @@
 //     or not at all, and TaggedKeys returns such an error or the right keys.
 //     Concurrent AddTags, TaggedKeys and RemoveTags are safe, and a
 //     goroutine reads its own records of a tag no one else touches.
+//   - Purges work through the middleware on the store: two httpcache.Caches
+//     sharing one store (as two processes share a server) store and serve
+//     each other's responses, and once Purge returns through one of them
+//     the other serves nothing purged — by a tag given in the tag header
+//     or with httpcache.Tag, by URL (every Vary variant, GET and HEAD), or
+//     everything — and nothing else is purged; a soft purge makes
+//     stale-while-revalidate serve the old response once while one refresh
+//     replaces it; an entry stored again with other tags answers to its new
+//     tags only; and a response fetched before a purge and stored after it
+//     is never served. A local store shares the middleware's purge records
+//     between Caches through httpcache.LocalState.
 //
 // The suite assumes that the store can hold its small working set (a few
 // values of Options.MaxValueSize bytes and a few hundred small ones) without

@@ -75,6 +75,7 @@ func Run(t *testing.T, newStore func(t *testing.T) httpcache.Store, opts Options
 		{"Object", s.testObject},
 		{"Counter", s.testCounter},
 		{"TagIndex", s.testTagIndex},
+		{"Purge", s.testPurge},
 	}
 	for _, c := range cases {
 		t.Run(c.name, c.run)
