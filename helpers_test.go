@@ -1,13 +1,13 @@
 package httpcache_test
 
 import (
+	"github.com/seedcache/httpcache/internal/fakeclock"
 	"io"
 	"log/slog"
 	"net/http"
 	"net/http/httptest"
 	"strconv"
 	"strings"
-	"sync"
 	"sync/atomic"
 	"testing"
 	"time"
@@ -16,30 +16,12 @@ import (
 	"github.com/seedcache/httpcache/stores/memory"
 )
 
-// clock is an injected clock for tests: time moves only when told to.
-type clock struct {
-	mu sync.Mutex
-	t  time.Time
-}
-
-func newClock() *clock { return &clock{t: time.Date(2026, 1, 2, 3, 4, 5, 0, time.UTC)} }
-
-func (c *clock) Now() time.Time {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	return c.t
-}
-
-func (c *clock) Advance(d time.Duration) {
-	c.mu.Lock()
-	c.t = c.t.Add(d)
-	c.mu.Unlock()
-}
+func newClock() *fakeclock.Clock { return fakeclock.New(time.Date(2026, 1, 2, 3, 4, 5, 0, time.UTC)) }
 
 // env is one cache over a memory store with an injected clock.
 type env struct {
 	t     *testing.T
-	clock *clock
+	clock *fakeclock.Clock
 	store *memory.Store
 	cache *httpcache.Cache
 }

@@ -3,7 +3,7 @@ package memory
 import (
 	"context"
 	"errors"
-	"sync/atomic"
+	"github.com/seedcache/httpcache/internal/fakeclock"
 	"testing"
 	"time"
 	"unsafe"
@@ -20,20 +20,9 @@ func TestMain(m *testing.M) {
 	goleak.VerifyTestMain(m)
 }
 
-// fakeClock is a clock that moves only when told to. It is safe for
-// concurrent use.
-type fakeClock struct {
-	base   time.Time
-	offset atomic.Int64
-}
+type fakeClock = fakeclock.Clock
 
-func newFakeClock() *fakeClock {
-	return &fakeClock{base: time.Date(2024, 1, 2, 3, 4, 5, 6, time.UTC)}
-}
-
-func (c *fakeClock) Now() time.Time { return c.base.Add(time.Duration(c.offset.Load())) }
-
-func (c *fakeClock) Advance(d time.Duration) { c.offset.Add(int64(d)) }
+func newFakeClock() *fakeClock { return fakeclock.New(time.Date(2024, 1, 2, 3, 4, 5, 6, time.UTC)) }
 
 func TestConformance(t *testing.T) {
 	clock := newFakeClock()

@@ -3,6 +3,7 @@ package storetest
 import (
 	"context"
 	"fmt"
+	"github.com/seedcache/httpcache/internal/fakeclock"
 	"io"
 	"log/slog"
 	"net/http"
@@ -23,27 +24,6 @@ import (
 // middleware uses — Get, Set, Delete, and Counter, TagIndex, MultiGetter
 // and LocalCopies where the store has them — so a store that passes the
 // cases above and these can carry purges.
-
-// purgeClock is the Caches' clock: it starts at the real time and moves
-// only when a case advances it (entries then expire for the middleware
-// while the store, which counts its ttls on its own clock, still holds
-// them: re-stores need no sleeping).
-type purgeClock struct {
-	mu  sync.Mutex
-	now time.Time
-}
-
-func (c *purgeClock) Now() time.Time {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	return c.now
-}
-
-func (c *purgeClock) advance(d time.Duration) {
-	c.mu.Lock()
-	c.now = c.now.Add(d)
-	c.mu.Unlock()
-}
 
 // page is the application the Caches front. /untagged/… carries no tags;
 // every other path carries "page:<path>" and "all" in the tag header and
@@ -78,10 +58,13 @@ func (p *page) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	fmt.Fprintf(w, "%s v%d", r.URL.Path, p.version.Load())
 }
 
-// purgeRig is two Caches over one store in front of one page.
+// purgeRig is two Caches over one store in front of one page. The Caches'
+// clock starts at the real time and moves only when a case advances it:
+// entries then expire for the middleware while the store, which counts its
+// ttls on its own clock, still holds them (re-stores need no sleeping).
 type purgeRig struct {
 	t      *testing.T
-	clock  *purgeClock
+	clock  *fakeclock.Clock
 	app    *page
 	caches [2]*httpcache.Cache
 	h      [2]http.Handler
@@ -89,7 +72,7 @@ type purgeRig struct {
 
 func (s *suite) purgeRig(t *testing.T) *purgeRig {
 	store := s.newStore(t)
-	r := &purgeRig{t: t, clock: &purgeClock{now: time.Now()}, app: &page{}}
+	r := &purgeRig{t: t, clock: fakeclock.New(time.Now()), app: &page{}}
 	for i := range r.caches {
 		r.caches[i] = httpcache.New(store, httpcache.Options{
 			Clock:  r.clock.Now,
@@ -261,7 +244,7 @@ func (s *suite) testSoftPurge(t *testing.T) {
 	r.app.cc.Store("max-age=600, stale-while-revalidate=60")
 	r.fill("/a")
 	r.fill("/b")
-	r.clock.advance(time.Second)
+	r.clock.Advance(time.Second)
 	r.app.version.Add(1)
 	r.purge(httpcache.Purge{Tags: []string{"page:/a"}, Soft: true})
 	r.expectKept("/b")
@@ -291,7 +274,7 @@ func (s *suite) testPurgeReplacedEntry(t *testing.T) {
 	r.fill("/r")
 	r.app.extraTag.Store("new")
 	r.app.version.Add(1)
-	r.clock.advance(601 * time.Second) // stale for the middleware: stored anew
+	r.clock.Advance(601 * time.Second) // stale for the middleware: stored anew
 	if got := r.do(0, "GET", "/r"); !got.ran {
 		t.Fatalf("the expired entry was served: %q", got.status)
 	}
@@ -308,7 +291,7 @@ func (s *suite) testPurgeReplacedEntry(t *testing.T) {
 // stored after it is never served.
 func (s *suite) testPurgeDuringFetch(t *testing.T) {
 	store := s.newStore(t)
-	clock := &purgeClock{now: time.Now()}
+	clock := fakeclock.New(time.Now())
 	var caches [2]*httpcache.Cache
 	for i := range caches {
 		caches[i] = httpcache.New(store, httpcache.Options{Clock: clock.Now, Logger: slog.New(slog.DiscardHandler)})

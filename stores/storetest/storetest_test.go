@@ -1,10 +1,10 @@
 package storetest_test
 
 import (
+	"github.com/seedcache/httpcache/internal/fakeclock"
 	"os"
 	"os/exec"
 	"strings"
-	"sync/atomic"
 	"testing"
 	"time"
 
@@ -12,17 +12,9 @@ import (
 	"github.com/seedcache/httpcache/stores/storetest"
 )
 
-type fakeClock struct{ offset atomic.Int64 }
-
-func (c *fakeClock) Now() time.Time {
-	return time.Unix(1_700_000_000, 0).Add(time.Duration(c.offset.Load()))
-}
-
-func (c *fakeClock) Advance(d time.Duration) { c.offset.Add(int64(d)) }
-
 // runRef runs the suite against refStores with the given mutation.
 func runRef(t *testing.T, mutant string) {
-	clock := new(fakeClock)
+	clock := fakeclock.New(time.Unix(1_700_000_000, 0))
 	storetest.Run(t, func(t *testing.T) httpcache.Store {
 		return newRefStore(clock.Now, mutant)
 	}, storetest.Options{Advance: clock.Advance})
@@ -37,7 +29,7 @@ func TestReference(t *testing.T) {
 // keys it does not hold, as the Redis store prunes its tag sets: the suite
 // stores every key it records.
 func TestReferencePruning(t *testing.T) {
-	clock := new(fakeClock)
+	clock := fakeclock.New(time.Unix(1_700_000_000, 0))
 	storetest.Run(t, func(t *testing.T) httpcache.Store {
 		s := newRefStore(clock.Now, "")
 		s.pruning = true

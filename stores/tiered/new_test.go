@@ -4,9 +4,9 @@ import (
 	"bytes"
 	"context"
 	"errors"
+	"github.com/seedcache/httpcache/internal/fakeclock"
 	"log/slog"
 	"strings"
-	"sync/atomic"
 	"testing"
 	"time"
 
@@ -69,11 +69,7 @@ func TestInterfaces(t *testing.T) {
 	}
 }
 
-// fakeClock is a clock that moves only when told to.
-type fakeClock struct{ ns atomic.Int64 }
-
-func (c *fakeClock) Now() time.Time          { return time.Unix(0, c.ns.Load()) }
-func (c *fakeClock) Advance(d time.Duration) { c.ns.Add(int64(d)) }
+type fakeClock = fakeclock.Clock
 
 // TestL1Lifetime: L1 keeps a written copy for the smaller of its ttl and
 // L1TTL, and a filled one for L1TTL.
@@ -104,7 +100,7 @@ func TestL1Lifetime(t *testing.T) {
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			clock := &fakeClock{}
+			clock := fakeclock.New(time.Unix(0, 0))
 			l1 := memory.New(memory.Options{Clock: clock.Now})
 			l2 := memory.New(memory.Options{Clock: clock.Now})
 			s := New(l1, l2, Options{L1TTL: l1TTL})
