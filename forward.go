@@ -75,7 +75,9 @@ func (h *handler) forward(w http.ResponseWriter, r *http.Request, lk lookup, now
 	}
 	key := lk.flightKey()
 	f, leader := c.flights.lead(key)
-	if !leader {
+	if leader {
+		f.purged = lk.purged // read by waiters only once the flight lands
+	} else {
 		if c.await(w, r, h.rt, &lk, f) {
 			lk.release()
 			return
@@ -107,12 +109,12 @@ func (c *Cache) await(w http.ResponseWriter, r *http.Request, rt *route, lk *loo
 		return true // the client has gone: there is nobody to answer
 	}
 	now := c.now()
-	if e := f.result; e != nil && c.fits(rt, e, lk, r) && c.notPurged(r, lk, e) && e.usable(now, clientDirectives{}) == useFresh {
+	if e := f.result; e != nil && c.fits(rt, e, lk, r) && c.notPurged(r, lk, e, f.purged) && e.usable(now, clientDirectives{}) == useFresh {
 		c.stats.coalesced.Add(1)
 		c.serveHit(w, r, e, e.age(now), []string{c.status.collapsed(lk.fwd)})
 		return true
 	}
-	if e := f.stale; e != nil && c.fits(rt, e, lk, r) && c.notPurged(r, lk, e) {
+	if e := f.stale; e != nil && c.fits(rt, e, lk, r) && c.notPurged(r, lk, e, f.purged) {
 		c.stats.coalesced.Add(1)
 		c.stats.stale.Add(1)
 		c.serveHit(w, r, e, e.age(now), []string{f.status})
@@ -121,20 +123,25 @@ func (c *Cache) await(w http.ResponseWriter, r *http.Request, rt *route, lk *loo
 	return false
 }
 
-// notPurged reports whether e, fetched for another request, has not been
-// purged since: a purge may have finished while the waiters waited.
+// notPurged reports whether e, fetched for another request (or kept to
+// stand in for an error), has not been purged since: a purge may have
+// finished while the waiters waited.
 //
 // If the store cannot say (it is failing), the purge clock read with the
-// waiter's own lookup stands in; failing that, the fresh result is served:
-// a purge cannot be recorded while the store fails either.
-func (c *Cache) notPurged(r *http.Request, lk *lookup, e *entry) bool {
+// waiter's own lookup stands in; failing that, e is served only if this
+// Cache has finished no purge since purged (its count when e's fetch
+// began): a purge can still be recorded while this process's reads time
+// out (its own purges, unguarded, wait longer). A purge through another
+// process meanwhile goes unseen, as it does by the leader's own client:
+// the window is one handler call, during a store failure.
+func (c *Cache) notPurged(r *http.Request, lk *lookup, e *entry, purged uint64) bool {
 	seq, err := c.purges.current(r.Context())
 	switch {
 	case err == nil:
 	case lk.seqRead:
 		seq = lk.seq
 	default:
-		return true
+		return c.purgesDone.Load() == purged
 	}
 	return c.checkPurges(r.Context(), "", lk.pk, e, seq) == e
 }
@@ -294,7 +301,7 @@ func (h *handler) fetchLed(w http.ResponseWriter, r *http.Request, lk lookup, no
 			}
 			c.serveHit(w, r, e, e.age(c.now()), []string{c.status.forwardStatus(fwdStale, http.StatusNotModified, stored, "")})
 			return
-		case m.failStatus != 0 && !c.notPurged(r, &lk, stale):
+		case m.failStatus != 0 && !c.notPurged(r, &lk, stale, lk.purged):
 			// A purge finished while the handler ran: the stale response
 			// may not stand in for its error.
 			cw.release()

@@ -24,10 +24,10 @@ func (h *handler) serveOtherMethod(w http.ResponseWriter, r *http.Request) {
 	c.markBypass(w.Header(), fwdMethod, "")
 	switch r.Method {
 	case http.MethodOptions, http.MethodTrace:
-		h.next.ServeHTTP(w, r)
+		h.next.ServeHTTP(newCaptureWriter(w, c.stripTags, 0), r)
 		return
 	}
-	cw := newCaptureWriter(w, nil, 0)
+	cw := newCaptureWriter(w, c.stripTags, 0)
 	h.next.ServeHTTP(cw, r)
 	status := cw.status
 	if !cw.wroteHeader {

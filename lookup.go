@@ -20,6 +20,10 @@ type lookup struct {
 	failed   bool    // the store failed: do not write to it either
 	seq      uint64  // the purge sequence, read with the entry
 	seqRead  bool
+	// purged is how many purges this Cache had finished before the
+	// lookup: what a waiter goes by when the store cannot tell (see
+	// notPurged).
+	purged uint64
 }
 
 // clone copies lk without its pooled buffer, for a nested layer that may
@@ -46,7 +50,7 @@ func (lk *lookup) release() {
 // headers. Every candidate is checked against the full key material (not just
 // the hash) before it can be served.
 func (c *Cache) lookup(ctx context.Context, rt *route, r *http.Request) lookup {
-	lk := lookup{bufp: materialPool.Get().(*[]byte), fwd: fwdURIMiss}
+	lk := lookup{bufp: materialPool.Get().(*[]byte), fwd: fwdURIMiss, purged: c.purgesDone.Load()}
 	buf := rt.keys.appendMaterial((*lk.bufp)[:0], r)
 	lk.material = buf
 	lk.pk = rt.keys.primaryKey(buf)

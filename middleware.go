@@ -34,6 +34,12 @@ type Cache struct {
 	pending  pendingDeletes
 	writes   writeQueue
 	flights  flights
+	// stripTags removes the tag header from responses the cache passes
+	// through without a miss of its own (bypasses, other methods).
+	stripTags headerHook
+	// purgesDone counts the purges through this Cache that have been
+	// recorded (see notPurged).
+	purgesDone atomic.Uint64
 }
 
 // route is a compiled Policy: what Handler, Page and With serve with.
@@ -99,6 +105,7 @@ func New(store Store, opts Options) *Cache {
 		log:    opts.Logger,
 		status: newStatusValues(opts.Name),
 	}
+	c.stripTags = &tagStripper{opts.TagHeader}
 	c.objects, _ = store.(ObjectStore)
 	original := store
 	if g, ok := store.(GuardedStore); !ok || !g.Guarded() {
@@ -246,7 +253,7 @@ func (h *handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	if detail := c.bypassDetail(r); detail != "" {
 		c.stats.bypasses.Add(1)
 		c.markBypass(w.Header(), fwdBypass, detail)
-		h.next.ServeHTTP(w, r)
+		h.next.ServeHTTP(newCaptureWriter(w, c.stripTags, 0), r)
 		return
 	}
 	h.serveCacheable(w, r, outer)

@@ -72,9 +72,12 @@ func (c *Cache) Purge(ctx context.Context, p Purge) error {
 	if len(tags) == 0 {
 		return nil
 	}
-	var err error
+	var (
+		m   marker
+		err error
+	)
 	for attempt := range 3 { // recording again is harmless: markers only grow
-		if err = c.purges.record(ctx, tags, p.Soft, c.now()); err == nil || ctx.Err() != nil {
+		if m, err = c.purges.record(ctx, tags, p.Soft, c.now()); err == nil || ctx.Err() != nil {
 			break
 		}
 		c.log.Warn("httpcache: purge failed; retrying", "attempt", attempt+1, "error", err)
@@ -82,8 +85,9 @@ func (c *Cache) Purge(ctx context.Context, p Purge) error {
 	if err != nil {
 		return fmt.Errorf("httpcache: purge: %w", err)
 	}
+	c.purgesDone.Add(1)
 	if !p.Soft {
-		c.reclaim(ctx, keys, p.Tags)
+		c.reclaim(ctx, keys, p.Tags, m)
 	}
 	if lc, ok := c.store.(LocalCopies); ok {
 		if err := lc.DropLocalCopies(ctx); err != nil {
@@ -123,9 +127,10 @@ const reclaimBatch = 100
 // they still carry the tag and were fetched before the purge: a key stored
 // again since with other tags keeps its new entry. It works in batches on
 // the store without the request guard (a purge is not on a request's path),
-// and always forgets the tags' records. Failures are logged: the purge
+// and always forgets the tags' records. m is the purge's marker: entries
+// with a lower seq were fetched before it. Failures are logged: the purge
 // markers already keep purged entries from being served.
-func (c *Cache) reclaim(ctx context.Context, keys, tags []string) {
+func (c *Cache) reclaim(ctx context.Context, keys, tags []string, m marker) {
 	ctx = context.WithoutCancel(ctx)
 	if len(keys) > 0 {
 		c.remove(ctx, keys...)
@@ -137,43 +142,48 @@ func (c *Cache) reclaim(ctx context.Context, keys, tags []string) {
 	if sp, ok := c.purges.(*storePurges); ok {
 		store = sp.admin
 	}
-	seq, err := c.purges.current(ctx)
+	// Tags are reclaimed in parallel on a networked store, as their
+	// markers were recorded.
+	_, local := c.purges.(*localPurges)
+	inParallel(!local, tags, func(tag string) error {
+		c.reclaimTag(ctx, store, tag, m)
+		return nil
+	})
+}
+
+// reclaimTag deletes the entries the TagIndex lists for tag that still
+// carry it and were fetched before marker m, and forgets the tag's records.
+func (c *Cache) reclaimTag(ctx context.Context, store Store, tag string, m marker) {
+	tagged, err := c.tagIdx.TaggedKeys(ctx, tag)
 	if err != nil {
-		c.storeError("purge", "", err)
-		return
+		c.storeError("purge", tag, err)
 	}
-	for _, tag := range tags {
-		tagged, err := c.tagIdx.TaggedKeys(ctx, tag)
+	for len(tagged) > 0 {
+		batch := tagged[:min(reclaimBatch, len(tagged))]
+		tagged = tagged[len(batch):]
+		vals, err := getAll(ctx, store, batch)
 		if err != nil {
 			c.storeError("purge", tag, err)
+			continue
 		}
-		for len(tagged) > 0 {
-			batch := tagged[:min(reclaimBatch, len(tagged))]
-			tagged = tagged[len(batch):]
-			vals, err := getAll(ctx, store, batch)
-			if err != nil {
-				c.storeError("purge", tag, err)
+		var drop []string
+		for i, v := range vals {
+			if v == nil {
 				continue
 			}
-			var drop []string
-			for i, v := range vals {
-				if v == nil {
-					continue
-				}
-				e, err := decodeEntry(v)
-				if err != nil || (e.seq < seq && hasTag(e.tags, tag)) {
-					drop = append(drop, batch[i])
-				}
-			}
-			if len(drop) > 0 {
-				if err := store.Delete(ctx, drop...); err != nil {
-					c.storeError("purge", tag, err)
-				}
+			e, err := decodeEntry(v)
+			if err != nil || (e.seq < uint64(m) && hasTag(e.tags, tag)) {
+				drop = append(drop, batch[i])
 			}
 		}
-		if err := c.tagIdx.RemoveTags(ctx, tag); err != nil {
-			c.storeError("purge", tag, err)
+		if len(drop) > 0 {
+			if err := store.Delete(ctx, drop...); err != nil {
+				c.storeError("purge", tag, err)
+			}
 		}
+	}
+	if err := c.tagIdx.RemoveTags(ctx, tag); err != nil {
+		c.storeError("purge", tag, err)
 	}
 }
 

@@ -13,6 +13,7 @@ import (
 	"time"
 
 	lru "github.com/hashicorp/golang-lru/v2"
+	"golang.org/x/sync/errgroup"
 	"golang.org/x/sync/singleflight"
 )
 
@@ -78,8 +79,9 @@ type purges interface {
 	current(ctx context.Context) (uint64, error)
 	// marks returns the hard and soft markers of tags (zero: none).
 	marks(ctx context.Context, tags []string) (hard, soft []marker, err error)
-	// record purges tags as described above.
-	record(ctx context.Context, tags []string, soft bool, now time.Time) error
+	// record purges tags as described above, and returns the marker it
+	// recorded: entries carrying one of tags with a lower seq are purged.
+	record(ctx context.Context, tags []string, soft bool, now time.Time) (marker, error)
 }
 
 // localPurges keeps purges in process, for a local store that no other
@@ -131,7 +133,7 @@ func (l *localPurges) marks(_ context.Context, tags []string) (hard, soft []mark
 	return hard, soft, nil
 }
 
-func (l *localPurges) record(_ context.Context, tags []string, soft bool, now time.Time) error {
+func (l *localPurges) record(_ context.Context, tags []string, soft bool, now time.Time) (marker, error) {
 	l.mu.Lock()
 	defer l.mu.Unlock()
 	if l.hard == nil {
@@ -149,7 +151,7 @@ func (l *localPurges) record(_ context.Context, tags []string, soft bool, now ti
 	if now.Sub(l.pruned) > time.Duration(l.maxAge.Load())/16 {
 		l.prune(now)
 	}
-	return nil
+	return m, nil
 }
 
 // prune forgets markers older than maxAge.
@@ -269,22 +271,54 @@ func (s *storePurges) marks(ctx context.Context, tags []string) (hard, soft []ma
 	return hard, soft, nil
 }
 
-func (s *storePurges) record(ctx context.Context, tags []string, soft bool, now time.Time) error {
+// purgeCalls is how many store calls of one kind (marker advances, tag
+// reclaims) a purge makes at a time.
+const purgeCalls = 8
+
+// inParallel calls fn for each item, purgeCalls at a time if parallel and
+// there is more than one (a goroutine costs more than the call on a local
+// store), and returns the first error once all calls have returned.
+func inParallel(parallel bool, items []string, fn func(string) error) error {
+	if !parallel || len(items) == 1 {
+		var first error
+		for _, it := range items {
+			if err := fn(it); err != nil && first == nil {
+				first = err
+			}
+		}
+		return first
+	}
+	var eg errgroup.Group
+	eg.SetLimit(purgeCalls)
+	for _, it := range items {
+		eg.Go(func() error { return fn(it) })
+	}
+	return eg.Wait()
+}
+
+func (s *storePurges) record(ctx context.Context, tags []string, soft bool, now time.Time) (marker, error) {
 	if !s.canPurge() {
-		return errNoCounter
+		return 0, errNoCounter
 	}
 	g, err := parseSeq(s.admin.Get(ctx, s.seqKey()))
 	if err != nil {
-		return err
+		return 0, err
 	}
 	m := int64(max(g+1, uint64(now.UnixMicro())))
-	for _, t := range tags {
-		if _, err := s.adminCounter.Advance(ctx, s.markerKey(t, soft), m, s.ttl); err != nil {
-			return err
-		}
+	// The markers are independent of each other: they are advanced in
+	// parallel (a purge of many tags or URLs costs a few round trips, not
+	// one per tag), and all of them before the clock.
+	err = inParallel(true, tags, func(t string) error {
+		_, err := s.adminCounter.Advance(ctx, s.markerKey(t, soft), m, s.ttl)
+		return err
+	})
+	if err != nil {
+		return 0, err
 	}
-	_, err = s.adminCounter.Advance(ctx, s.seqKey(), m, 0)
-	return err
+	if _, err := s.adminCounter.Advance(ctx, s.seqKey(), m, 0); err != nil {
+		return 0, err
+	}
+	return marker(m), nil
 }
 
 // getAll reads keys in one round trip when the store can, else one by one.

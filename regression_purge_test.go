@@ -7,6 +7,8 @@ import (
 	"crypto/sha256"
 	"encoding/hex"
 	"fmt"
+	"io"
+	"net"
 	"net/http"
 	"net/http/httptest"
 	"strings"
@@ -149,5 +151,134 @@ func TestRegressionStaleIfErrorAfterPurge(t *testing.T) {
 	close(g2.release)
 	if res := <-done; res.body == "old" || res.status != http.StatusBadGateway {
 		t.Fatalf("a purged stale response stood in for the error: %d %q", res.status, res.body)
+	}
+}
+
+// slowReads is a shared store with a Counter whose reads time out in the
+// middleware's guard while slow is set; calls without a deadline (a
+// purge's, which are not guarded) go through.
+type slowReads struct {
+	m    *memory.Store
+	slow atomic.Bool
+}
+
+func (s *slowReads) wait(ctx context.Context) error {
+	if _, ok := ctx.Deadline(); ok && s.slow.Load() {
+		<-ctx.Done()
+		return ctx.Err()
+	}
+	return nil
+}
+
+func (s *slowReads) Get(ctx context.Context, k string) ([]byte, error) {
+	if err := s.wait(ctx); err != nil {
+		return nil, err
+	}
+	return s.m.Get(context.Background(), k)
+}
+func (s *slowReads) Delete(ctx context.Context, k ...string) error { return s.m.Delete(ctx, k...) }
+func (s *slowReads) Set(ctx context.Context, k string, v []byte, ttl time.Duration) error {
+	return s.m.Set(ctx, k, v, ttl)
+}
+func (s *slowReads) Advance(ctx context.Context, n string, f int64, ttl time.Duration) (int64, error) {
+	return s.m.Advance(ctx, n, f, ttl)
+}
+
+// TestRegressionWaiterAfterPurgeWithSlowStore: while the store's reads time
+// out, a request made after a purge returned joins a fetch that began
+// before it; it must not be answered with that fetch's response.
+func TestRegressionWaiterAfterPurgeWithSlowStore(t *testing.T) {
+	st := &slowReads{m: memory.New(memory.Options{})}
+	c := httpcache.New(st, httpcache.Options{Logger: discardLogger()})
+	var version atomic.Int64
+	g := newGate(func(w http.ResponseWriter, r *http.Request) {
+		w.Header().Set("Cache-Control", "max-age=600")
+		w.Header().Set("Cache-Tag", "t")
+		fmt.Fprintf(w, "v%d", r.Context().Value(versionKey{}).(int64))
+	})
+	h := c.Handler(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		// The data is read when the handler starts, before the gate.
+		g.ServeHTTP(w, r.WithContext(context.WithValue(r.Context(), versionKey{}, version.Load())))
+	}))
+	st.slow.Store(true)
+	leader := make(chan result)
+	go func() { leader <- do(t, h, get("/p")) }()
+	waitFor(t, "the leader's fetch", func() bool { return g.calls.Load() == 1 })
+	version.Store(1)
+	if err := c.PurgeTags(context.Background(), "t"); err != nil {
+		t.Fatal(err)
+	}
+	waiter := make(chan result)
+	go func() { waiter <- do(t, h, get("/p")) }()
+	waitFor(t, "the waiter", func() bool { return c.Stats().Waiting == 1 })
+	close(g.release)
+	if res := <-leader; res.body != "v0" {
+		t.Fatalf("leader: %q", res.body)
+	}
+	if res := <-waiter; res.body != "v1" {
+		t.Fatalf("a request made after the purge returned was answered with a response fetched before it: %q %q", res.body, res.cacheStatus())
+	}
+}
+
+type versionKey struct{}
+
+// TestRegressionTagHeaderNeverReachesClient: the tag header is removed
+// from every response that goes through the cache, stored or not.
+func TestRegressionTagHeaderNeverReachesClient(t *testing.T) {
+	e := newEnv(t, httpcache.Options{Bypass: func(r *http.Request) bool { return r.URL.Query().Has("bypass") }})
+	h := e.cache.Handler(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		w.Header().Set("Cache-Control", "max-age=60")
+		w.Header().Set("Cache-Tag", "tenant:42")
+		fmt.Fprint(w, "x")
+	}))
+	for _, req := range []request{
+		get("/a"),
+		get("/a").with("HEAD"),
+		get("/b", "Range", "bytes=0-0"),
+		get("/b", "If-Match", `"x"`),
+		get("/b?bypass"),
+		get("/b").with(http.MethodPost),
+		get("/b").with(http.MethodDelete),
+		get("/b").with(http.MethodOptions),
+	} {
+		if res := do(t, h, req); res.header.Get("Cache-Tag") != "" {
+			t.Errorf("%s %s %v: the tag header reached the client: %q", req.method, req.url, req.header, res.header.Get("Cache-Tag"))
+		}
+	}
+}
+
+// TestRegressionBypassKeepsHijack: an upgrade request bypasses the cache
+// through a writer that strips the tag header; the handler can still take
+// the connection over, by type assertion or ResponseController.
+func TestRegressionBypassKeepsHijack(t *testing.T) {
+	e := newEnv(t, httpcache.Options{})
+	for _, how := range []string{"assertion", "controller"} {
+		h := e.cache.Handler(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+			var conn net.Conn
+			var err error
+			if how == "assertion" {
+				conn, _, err = w.(http.Hijacker).Hijack()
+			} else {
+				conn, _, err = http.NewResponseController(w).Hijack()
+			}
+			if err != nil {
+				http.Error(w, err.Error(), 500)
+				return
+			}
+			defer conn.Close()
+			io.WriteString(conn, "HTTP/1.1 101 Switching Protocols\r\nUpgrade: test\r\nConnection: Upgrade\r\n\r\nhello")
+		}))
+		srv := httptest.NewServer(h)
+		conn, err := net.Dial("tcp", srv.Listener.Addr().String())
+		if err != nil {
+			t.Fatal(err)
+		}
+		io.WriteString(conn, "GET /ws HTTP/1.1\r\nHost: x\r\nUpgrade: test\r\nConnection: Upgrade\r\n\r\n")
+		got, _ := io.ReadAll(conn)
+		conn.Close()
+		srv.Close()
+		if !strings.HasPrefix(string(got), "HTTP/1.1 101") || !strings.HasSuffix(string(got), "hello") {
+			t.Fatalf("%s: the upgrade did not go through: %q", how, got)
+		}
 	}
 }

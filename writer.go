@@ -16,6 +16,15 @@ type headerHook interface {
 	writeHeader(status int, header http.Header) hookAction
 }
 
+// tagStripper is the hook of a response the cache passes through: it only
+// removes the tag header, which is for the cache, not for the client.
+type tagStripper struct{ name string }
+
+func (t *tagStripper) writeHeader(_ int, h http.Header) hookAction {
+	delete(h, t.name)
+	return actionPass
+}
+
 // hookAction is what the capture writer does with a response.
 type hookAction uint8
 

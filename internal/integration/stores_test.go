@@ -44,7 +44,9 @@ var backends = []backend{
 		return redisstore.New(client, redisstore.Options{})
 	}},
 	{"memcached", testserver.Memcached, func(tb testing.TB, addr string) httpcache.Store {
-		return memcached.New(memcache.New(addr), memcached.Options{})
+		client := memcache.New(addr)
+		client.MaxIdleConns = 16 // as stores/memcached recommends: about the peak parallel calls
+		return memcached.New(client, memcached.Options{})
 	}},
 	{"tiered", testserver.Redis, func(tb testing.TB, addr string) httpcache.Store {
 		client := goredis.NewClient(&goredis.Options{Addr: addr, MaxRetries: -1})
