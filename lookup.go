@@ -3,6 +3,7 @@ package httpcache
 import (
 	"bytes"
 	"context"
+	"errors"
 	"net/http"
 	"slices"
 	"time"
@@ -109,9 +110,13 @@ func (c *Cache) lookup(ctx context.Context, rt *route, r *http.Request) lookup {
 // readSeq takes the purge clock from a value read with the entry,
 // re-creating it if it is missing.
 func (c *Cache) readSeq(ctx context.Context, lk *lookup, v []byte) error {
+	sp := c.purges.(*storePurges)
 	seq, err := parseSeq(v, nil)
+	if errors.Is(err, ErrCorruptEntry) {
+		err = sp.dropCorrupt(ctx, sp.store, err)
+	}
 	if err == nil && seq == 0 {
-		seq, err = c.purges.(*storePurges).restart(ctx)
+		seq, err = sp.restart(ctx)
 	}
 	lk.seq, lk.seqRead = seq, err == nil
 	return err

@@ -60,7 +60,11 @@ type Options struct {
 	TagHeader string
 
 	// MaxTTL caps how long any response is kept, whatever its headers
-	// say; purge markers are kept this long. If zero, 30 days.
+	// say; purge markers are kept this long, plus an hour. If zero, 30
+	// days. Processes sharing a store should agree on it: a marker written
+	// by one with a shorter MaxTTL can expire while an entry it purged,
+	// stored by another, is still kept, and that entry is then served
+	// again.
 	MaxTTL time.Duration
 
 	// Bypass, if set, is called for every request; when it returns true the

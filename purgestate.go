@@ -6,6 +6,7 @@ import (
 	"encoding/hex"
 	"errors"
 	"fmt"
+	"log/slog"
 	"strconv"
 	"strings"
 	"sync"
@@ -182,6 +183,7 @@ type storePurges struct {
 	prefix       string // KeyPrefix + key version
 	ttl          time.Duration
 	now          func() time.Time
+	log          *slog.Logger
 }
 
 // errNoCounter is returned by purges on a shared store without a Counter.
@@ -218,10 +220,26 @@ func (s *storePurges) current(ctx context.Context) (uint64, error) {
 		return 0, nil // no purges can have been recorded
 	}
 	seq, err := parseSeq(s.store.Get(ctx, s.seqKey()))
+	if errors.Is(err, ErrCorruptEntry) {
+		err = s.dropCorrupt(ctx, s.store, err)
+	}
 	if err == nil && seq == 0 {
 		return s.restart(ctx)
 	}
 	return seq, err
+}
+
+// dropCorrupt deletes from st a purge clock that cannot be read (err says
+// why), so that it is re-created as if lost, at the current time: past
+// every value it can have had. Otherwise every lookup would fail on it
+// until someone repaired the key by hand. It returns nil once the clock is
+// gone.
+func (s *storePurges) dropCorrupt(ctx context.Context, st Store, err error) error {
+	if derr := st.Delete(ctx, s.seqKey()); derr != nil {
+		return errors.Join(err, derr)
+	}
+	s.log.Warn("httpcache: the purge clock in the store could not be read; re-created it", "error", err)
+	return nil
 }
 
 // restart re-creates a missing purge clock at the current time: it was
@@ -301,6 +319,9 @@ func (s *storePurges) record(ctx context.Context, tags []string, soft bool, now 
 		return 0, errNoCounter
 	}
 	g, err := parseSeq(s.admin.Get(ctx, s.seqKey()))
+	if errors.Is(err, ErrCorruptEntry) {
+		err = s.dropCorrupt(ctx, s.admin, err) // then g = 0: m is now
+	}
 	if err != nil {
 		return 0, err
 	}

@@ -282,3 +282,52 @@ func TestRegressionBypassKeepsHijack(t *testing.T) {
 		}
 	}
 }
+
+// TestRegressionCorruptPurgeClock: a purge clock holding garbage is
+// dropped and re-created, by a lookup or by a purge, instead of failing
+// every lookup (and opening the circuit breaker) until repaired by hand.
+func TestRegressionCorruptPurgeClock(t *testing.T) {
+	const clockKey = "httpcache:v1:purge:seq"
+	for _, healer := range []string{"lookup", "purge"} {
+		t.Run(healer, func(t *testing.T) {
+			st := &sharedMem{m: memory.New(memory.Options{})}
+			c := httpcache.New(st, httpcache.Options{Logger: discardLogger()})
+			var version atomic.Int64
+			h := c.Handler(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+				w.Header().Set("Cache-Control", "max-age=600")
+				w.Header().Set("Cache-Tag", "t")
+				fmt.Fprintf(w, "v%d", version.Load())
+			}))
+			do(t, h, get("/p"))
+			c.Wait()
+			if err := st.m.Set(context.Background(), clockKey, []byte("garbage"), time.Hour); err != nil {
+				t.Fatal(err)
+			}
+			if healer == "lookup" {
+				for i := range 10 {
+					if res := do(t, h, get("/p")); res.body != "v0" || (i > 0 && !isHit(res)) {
+						t.Fatalf("request %d with a corrupt clock: %q %q", i, res.body, res.cacheStatus())
+					}
+					c.Wait()
+				}
+			}
+			version.Store(1)
+			if err := c.PurgeTags(context.Background(), "t"); err != nil {
+				t.Fatalf("purge with a corrupt clock: %v", err)
+			}
+			if res := do(t, h, get("/p")); res.body != "v1" {
+				t.Fatalf("after the purge: %q %q", res.body, res.cacheStatus())
+			}
+			c.Wait()
+			if res := do(t, h, get("/p")); !isHit(res) {
+				t.Fatalf("not cached again: %q", res.cacheStatus())
+			}
+			if v, _ := st.m.Get(context.Background(), clockKey); string(v) == "garbage" {
+				t.Fatal("the corrupt clock is still there")
+			}
+			if n := c.Stats().StoreErrors; n > 1 {
+				t.Fatalf("%d store errors: the corrupt clock kept failing lookups", n)
+			}
+		})
+	}
+}

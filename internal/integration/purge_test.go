@@ -9,6 +9,7 @@ import (
 	"sync"
 	"sync/atomic"
 	"testing"
+	"time"
 
 	goredis "github.com/redis/go-redis/v9"
 
@@ -190,5 +191,41 @@ func TestReclaimLargeTag(t *testing.T) {
 	}
 	if c.Stats().StoreErrors != errs {
 		t.Fatalf("the purge caused %d store errors", c.Stats().StoreErrors-errs)
+	}
+}
+
+// TestCorruptPurgeClock: garbage under the purge clock's key (written by
+// something else sharing the server) is dropped and the clock re-created,
+// on every shared store: lookups keep hitting and purges keep working.
+func TestCorruptPurgeClock(t *testing.T) {
+	for _, b := range backends {
+		t.Run(b.name, func(t *testing.T) {
+			srv := b.start(t)
+			store := b.open(t, srv.Addr())
+			c := newCache(store)
+			app := &tagged{}
+			h := c.Handler(app)
+			get(t, h, "/a")
+			c.Wait()
+			ctx := context.Background()
+			if err := store.Set(ctx, "httpcache:v1:purge:seq", []byte("not a number"), time.Hour); err != nil {
+				t.Fatal(err)
+			}
+			get(t, h, "/a") // heals the clock
+			c.Wait()
+			if _, status := get(t, h, "/a"); status != "httpcache; hit" {
+				t.Fatalf("with the clock re-created: %q", status)
+			}
+			app.version.Add(1)
+			if err := c.PurgeTags(ctx, "page:/a"); err != nil {
+				t.Fatal(err)
+			}
+			if body, status := get(t, h, "/a"); body != "/a v1" {
+				t.Fatalf("after the purge: %q %q", body, status)
+			}
+			if n := c.Stats().StoreErrors; n > 1 {
+				t.Fatalf("%d store errors", n)
+			}
+		})
 	}
 }
