@@ -182,6 +182,7 @@ type miss struct {
 	failStatus   int    // the 5xx (500 for a panic) kept from the client
 	lead         *leadership
 	tags         tagSet // from Tag and the tag header
+	enclosing    *miss  // another Cache's fetch this one's response is for
 }
 
 // leadership is a fetch's hold on its key's flight. A nested layer of the
@@ -344,6 +345,7 @@ func (h *handler) run(cw *captureWriter, m *miss) {
 	if m.validated {
 		req = withValidators(req, m.stale)
 	}
+	m.enclosing = enclosingMiss(req, h.rt.c)
 	ctx := context.WithValue(req.Context(), missKey{h.rt.c}, m)
 	ctx = context.WithValue(ctx, tagsKey{}, m)
 	req = req.WithContext(ctx)
@@ -401,7 +403,7 @@ func (m *miss) writeHeader(status int, h http.Header) hookAction {
 	m.responseTime = c.now()
 	// Tags are for the cache, not for the client.
 	if th := h[c.opts.TagHeader]; len(th) > 0 {
-		m.tags.parseHeader(th)
+		m.addTags(splitTagHeader(th)...)
 		delete(h, c.opts.TagHeader)
 	}
 	switch {

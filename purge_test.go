@@ -326,3 +326,28 @@ func TestPurgeHandler(t *testing.T) {
 		e.cache.PurgeHandler("")
 	}()
 }
+
+// TestPurgeHandlerBehindStripPrefix: mounted at a path of its own behind
+// http.StripPrefix, the rest of the path names the URL to purge.
+func TestPurgeHandlerBehindStripPrefix(t *testing.T) {
+	e := newEnv(t, httpcache.Options{})
+	h := e.cache.Handler(&catalog{})
+	mux := http.NewServeMux()
+	mux.Handle("/_purge/", http.StripPrefix("/_purge", e.cache.PurgeHandler("s3cret")))
+	mux.Handle("/", h)
+	do(t, mux, get("/articles/1?x=1"))
+	do(t, mux, get("/home"))
+	r := httptest.NewRequest("PURGE", "/_purge/articles/1?x=1", nil)
+	r.Header.Set("Authorization", "Bearer s3cret")
+	rec := httptest.NewRecorder()
+	mux.ServeHTTP(rec, r)
+	if rec.Code != 200 {
+		t.Fatalf("PURGE: %d %q", rec.Code, rec.Body.String())
+	}
+	if isHit(do(t, mux, get("/articles/1?x=1"))) {
+		t.Fatalf("the URL after the prefix was not purged: %q", rec.Body.String())
+	}
+	if !isHit(do(t, mux, get("/home"))) {
+		t.Fatal("another URL was purged")
+	}
+}

@@ -12,7 +12,10 @@ import (
 const MethodPurge = "PURGE"
 
 // PurgeHandler returns a handler that takes purges over HTTP, for the user to
-// mount (at a path of its own, or for the PURGE method in front of a proxy):
+// mount: for the PURGE method in front of a proxy, or at a path of its own
+// behind http.StripPrefix, so that what follows the prefix is the URL to
+// purge (mux.Handle("/_purge/", http.StripPrefix("/_purge", h)) purges
+// /articles/42 for "PURGE /_purge/articles/42"):
 //
 //	PURGE /articles/42 HTTP/1.1            purge that URL (with this request's scheme and host)
 //	PURGE http://example.com/a HTTP/1.1    purge that absolute URL

@@ -331,3 +331,48 @@ func TestRegressionCorruptPurgeClock(t *testing.T) {
 		})
 	}
 }
+
+// TestRegressionStackedCachesShareTags: with two Caches stacked, the outer
+// one stores what the inner one serves, with the same tags — whether the
+// inner one fetched it (tags from the header and from Tag) or served it
+// from its store — so a tag purge of the outer Cache reaches it.
+func TestRegressionStackedCachesShareTags(t *testing.T) {
+	outer := newEnv(t, httpcache.Options{})
+	inner := newEnv(t, httpcache.Options{})
+	var calls atomic.Int64
+	h := outer.cache.Handler(inner.cache.Handler(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		calls.Add(1)
+		w.Header().Set("Cache-Control", "max-age=600")
+		w.Header().Set("Cache-Tag", "header-tag")
+		httpcache.Tag(r, "code-tag")
+		fmt.Fprint(w, "x")
+	})))
+	if res := do(t, h, get("/n")); res.header.Get("Cache-Tag") != "" {
+		t.Fatalf("the tag header reached the client: %q", res.header.Get("Cache-Tag"))
+	}
+	for _, tag := range []string{"header-tag", "code-tag", "header-tag"} {
+		if res := do(t, h, get("/n")); !isHit(res) {
+			t.Fatalf("not stored by the outer Cache: %q", res.header.Values("Cache-Status"))
+		}
+		if err := outer.cache.PurgeTags(context.Background(), tag); err != nil {
+			t.Fatal(err)
+		}
+		// The outer Cache misses; the inner one serves its stored copy,
+		// which the outer one stores again, with its tags.
+		n := calls.Load()
+		if res := do(t, h, get("/n")); isHit(res) || calls.Load() != n {
+			t.Fatalf("after purging %s from the outer Cache: %q, %d handler calls", tag, res.header.Values("Cache-Status"), calls.Load()-n)
+		}
+	}
+	if err := inner.cache.PurgeTags(context.Background(), "code-tag"); err != nil {
+		t.Fatal(err)
+	}
+	if err := outer.cache.PurgeTags(context.Background(), "code-tag"); err != nil {
+		t.Fatal(err)
+	}
+	n := calls.Load()
+	do(t, h, get("/n"))
+	if calls.Load() != n+1 {
+		t.Fatal("purged from both Caches, yet the handler did not run")
+	}
+}

@@ -15,6 +15,11 @@ import (
 // net/http only reads them. This is what keeps a hit nearly free.
 func (c *Cache) serveHit(w http.ResponseWriter, r *http.Request, e *entry, age time.Duration, status []string) {
 	c.stats.hits.Add(1)
+	if len(e.tags) > 0 {
+		if m := enclosingMiss(r, c); m != nil {
+			m.addTags(e.tags...) // another Cache stores this response too
+		}
+	}
 	h := w.Header()
 	if notModified(r, e) {
 		for _, name := range notModifiedHeaders {

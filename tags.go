@@ -10,11 +10,32 @@ import (
 // Tag tags the response being produced for r, so that Cache.Purge with any
 // of tags drops it. Handlers call it on the request they were given, before
 // or while writing the response; calls for a request the cache is not
-// storing do nothing. It is the in-code form of the Cache-Tag header.
+// storing do nothing. It is the in-code form of the Cache-Tag header. A tag
+// holding a comma or a space can be purged with Cache.Purge, but not named
+// in that header (which splits on them) or through PurgeHandler.
 func Tag(r *http.Request, tags ...string) {
 	if m, ok := r.Context().Value(tagsKey{}).(*miss); ok {
+		m.addTags(tags...)
+	}
+}
+
+// addTags tags m's response, and the response of every other Cache's
+// fetch enclosing it: with two Caches stacked, the outer one stores what
+// the inner one serves, and must answer to the same tags.
+func (m *miss) addTags(tags ...string) {
+	for ; m != nil; m = m.enclosing {
 		m.tags.add(tags...)
 	}
+}
+
+// enclosingMiss returns the fetch of another Cache that r's response is
+// for, if any (see addTags).
+func enclosingMiss(r *http.Request, c *Cache) *miss {
+	m, _ := r.Context().Value(tagsKey{}).(*miss)
+	for m != nil && m.rt.c == c {
+		m = m.enclosing // a layer of this Cache: it stands aside
+	}
+	return m
 }
 
 // tagsKey finds the fetch a handler's response belongs to.
@@ -44,9 +65,16 @@ func (s *tagSet) add(tags ...string) {
 // parseTagHeader adds the tags in a Cache-Tag style header: comma- or
 // space-separated.
 func (s *tagSet) parseHeader(lines []string) {
+	s.add(splitTagHeader(lines)...)
+}
+
+// splitTagHeader returns the tags in a Cache-Tag style header.
+func splitTagHeader(lines []string) []string {
+	var tags []string
 	for _, line := range lines {
-		s.add(strings.FieldsFunc(line, func(r rune) bool { return r == ',' || r == ' ' || r == '\t' })...)
+		tags = append(tags, strings.FieldsFunc(line, func(r rune) bool { return r == ',' || r == ' ' || r == '\t' })...)
 	}
+	return tags
 }
 
 // list returns the tags sorted and without duplicates, and false when they
