@@ -132,8 +132,8 @@ func (c *Cache) await(w http.ResponseWriter, r *http.Request, rt *route, lk *loo
 // Cache has finished no purge since purged (its count when e's fetch
 // began): a purge can still be recorded while this process's reads time
 // out (its own purges, unguarded, wait longer). A purge through another
-// process meanwhile goes unseen, as it does by the leader's own client:
-// the window is one handler call, during a store failure.
+// Cache or process meanwhile goes unseen, as it does by the leader's own
+// client: the window is one handler call, during a store failure.
 func (c *Cache) notPurged(r *http.Request, lk *lookup, e *entry, purged uint64) bool {
 	seq, err := c.purges.current(r.Context())
 	switch {
@@ -391,6 +391,18 @@ func (m *miss) clientConditionals(r *http.Request) *http.Request {
 		}
 	}
 	return r2
+}
+
+// informational takes the tags out of the header before a 1xx response
+// sends it: tags are for the cache, not for the client.
+func (m *miss) informational(h http.Header) {
+	if m.delegated.Load() {
+		return // the inner layer's writer has done it
+	}
+	if th := h[m.rt.c.opts.TagHeader]; len(th) > 0 {
+		m.addTags(splitTagHeader(th)...)
+		delete(h, m.rt.c.opts.TagHeader)
+	}
 }
 
 // writeHeader decides, when the handler's final header is about to go

@@ -24,13 +24,13 @@ func (h *handler) serveOtherMethod(w http.ResponseWriter, r *http.Request) {
 	c.markBypass(w.Header(), fwdMethod, "")
 	switch r.Method {
 	case http.MethodOptions, http.MethodTrace:
-		h.next.ServeHTTP(newCaptureWriter(w, c.stripTags, 0), r)
+		h.next.ServeHTTP(c.passThrough(w, r), r)
 		return
 	}
-	cw := newCaptureWriter(w, c.stripTags, 0)
-	h.next.ServeHTTP(cw, r)
-	status := cw.status
-	if !cw.wroteHeader {
+	sw := &stripWriter{w: w, tag: c.opts.TagHeader}
+	h.next.ServeHTTP(sw, r)
+	status := sw.status
+	if status == 0 {
 		status = http.StatusOK // net/http's implicit 200
 	}
 	if status < 200 || status > 399 {

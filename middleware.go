@@ -34,9 +34,8 @@ type Cache struct {
 	pending  pendingDeletes
 	writes   writeQueue
 	flights  flights
-	// stripTags removes the tag header from responses the cache passes
-	// through without a miss of its own (bypasses, other methods).
-	stripTags headerHook
+	// background counts writes and refreshes still running (Wait).
+	background background
 	// purgesDone counts the purges through this Cache that have been
 	// recorded (see notPurged).
 	purgesDone atomic.Uint64
@@ -105,7 +104,6 @@ func New(store Store, opts Options) *Cache {
 		log:    opts.Logger,
 		status: newStatusValues(opts.Name),
 	}
-	c.stripTags = &tagStripper{opts.TagHeader}
 	c.objects, _ = store.(ObjectStore)
 	original := store
 	if g, ok := store.(GuardedStore); !ok || !g.Guarded() {
@@ -122,7 +120,7 @@ func New(store Store, opts Options) *Cache {
 	}
 	l, ok := store.(LocalStore)
 	local := ok && l.Local()
-	c.writes.init(local, orDefault(opts.MaxPendingWrites, defaultMaxPendingWrites))
+	c.writes.init(local, orDefault(opts.MaxPendingWrites, defaultMaxPendingWrites), &c.background)
 	if _, ok := original.(TagIndex); ok {
 		c.tagIdx = store.(TagIndex) // the guard passes it through
 	}
@@ -253,7 +251,7 @@ func (h *handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	if detail := c.bypassDetail(r); detail != "" {
 		c.stats.bypasses.Add(1)
 		c.markBypass(w.Header(), fwdBypass, detail)
-		h.next.ServeHTTP(newCaptureWriter(w, c.stripTags, 0), r)
+		h.next.ServeHTTP(c.passThrough(w, r), r)
 		return
 	}
 	h.serveCacheable(w, r, outer)

@@ -234,11 +234,22 @@ func (s *storePurges) current(ctx context.Context) (uint64, error) {
 // every value it can have had. Otherwise every lookup would fail on it
 // until someone repaired the key by hand. It returns nil once the clock is
 // gone.
+//
+// Lookups that read the garbage at once share one deletion and one log
+// line. One that read it earlier and deletes later removes a re-created
+// clock: that is harmless, as it is re-created again at the then current
+// time, past it too.
 func (s *storePurges) dropCorrupt(ctx context.Context, st Store, err error) error {
-	if derr := st.Delete(ctx, s.seqKey()); derr != nil {
+	_, derr, _ := s.restarts.Do("drop", func() (any, error) {
+		if derr := st.Delete(ctx, s.seqKey()); derr != nil {
+			return nil, derr
+		}
+		s.log.Warn("httpcache: the purge clock in the store could not be read; re-created it", "error", err)
+		return nil, nil
+	})
+	if derr != nil {
 		return errors.Join(err, derr)
 	}
-	s.log.Warn("httpcache: the purge clock in the store could not be read; re-created it", "error", err)
 	return nil
 }
 

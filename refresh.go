@@ -30,9 +30,10 @@ func (h *handler) refresh(r *http.Request, key string) {
 	// What is refreshed is the GET response, whichever request found it
 	// stale.
 	r2.Method = http.MethodGet
-	c.writes.all.Add(1) // Cache.Wait waits for refreshes too
+	f.purged = c.purgesDone.Load() // read by waiters only once the flight lands
+	c.background.add()             // Cache.Wait waits for refreshes too
 	go func() {
-		defer c.writes.all.Done()
+		defer c.background.done()
 		lead := &leadership{f: f, key: key}
 		defer func() {
 			if v := recover(); v != nil {

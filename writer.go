@@ -16,13 +16,11 @@ type headerHook interface {
 	writeHeader(status int, header http.Header) hookAction
 }
 
-// tagStripper is the hook of a response the cache passes through: it only
-// removes the tag header, which is for the cache, not for the client.
-type tagStripper struct{ name string }
-
-func (t *tagStripper) writeHeader(_ int, h http.Header) hookAction {
-	delete(h, t.name)
-	return actionPass
+// informationalHook is a headerHook that also sees the header of 1xx
+// responses (103 Early Hints) before they go out: net/http sends the
+// header as it stands with them.
+type informationalHook interface {
+	informational(header http.Header)
 }
 
 // hookAction is what the capture writer does with a response.
@@ -102,6 +100,9 @@ func (c *captureWriter) WriteHeader(status int) {
 		return
 	}
 	if status >= 100 && status <= 199 && status != http.StatusSwitchingProtocols {
+		if ih, ok := c.hook.(informationalHook); ok {
+			ih.informational(c.w.Header())
+		}
 		c.w.WriteHeader(status)
 		return
 	}

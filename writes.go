@@ -23,7 +23,7 @@ const defaultMaxPendingWrites = 256
 type writeQueue struct {
 	local bool
 	slots chan struct{}
-	all   sync.WaitGroup
+	all   *background // the Cache's
 
 	mu      sync.Mutex
 	pending map[string]*pendingWrites
@@ -35,8 +35,8 @@ type pendingWrites struct {
 	done chan struct{} // closed when n drops to zero
 }
 
-func (q *writeQueue) init(local bool, max int) {
-	q.local = local
+func (q *writeQueue) init(local bool, max int, all *background) {
+	q.local, q.all = local, all
 	q.slots = make(chan struct{}, max)
 	q.pending = make(map[string]*pendingWrites)
 }
@@ -73,7 +73,7 @@ func (q *writeQueue) submit(ctx context.Context, c *Cache, pk string, onDone fun
 }
 
 func (q *writeQueue) begin(pk string) {
-	q.all.Add(1)
+	q.all.add()
 	q.mu.Lock()
 	p := q.pending[pk]
 	if p == nil {
@@ -92,7 +92,7 @@ func (q *writeQueue) end(pk string) {
 		delete(q.pending, pk)
 	}
 	q.mu.Unlock()
-	q.all.Done()
+	q.all.done()
 }
 
 // waitFor waits until no write to any of keys is in flight, or until max has
@@ -121,10 +121,3 @@ func (q *writeQueue) waitFor(keys []string, max time.Duration) {
 		}
 	}
 }
-
-// Wait blocks until the background work started so far — writes to the
-// store, and stale-while-revalidate refreshes with their writes — has
-// finished. Call it after the server has shut down, so that responses
-// fetched last are stored; tests call it before expecting a hit from a
-// networked store.
-func (c *Cache) Wait() { c.writes.all.Wait() }

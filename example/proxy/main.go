@@ -79,7 +79,7 @@ func run(ctx context.Context, args []string, stderr io.Writer, ready chan<- stri
 	if *purgeToken != "" {
 		handler = withPurge(handler, cache.PurgeHandler(*purgeToken))
 	}
-	return serve.Serve(ctx, ln, handler)
+	return serve.Serve(ctx, ln, handler, cache)
 }
 
 // parseOrigin checks -origin: an absolute http or https URL.

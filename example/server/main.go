@@ -56,5 +56,5 @@ func run(ctx context.Context, args []string, stderr io.Writer, ready chan<- stri
 	if ready != nil {
 		ready <- ln.Addr().String()
 	}
-	return serve.Serve(ctx, ln, newApp(cache, *purgeToken))
+	return serve.Serve(ctx, ln, newApp(cache, *purgeToken), cache)
 }

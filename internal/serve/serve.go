@@ -13,15 +13,19 @@ import (
 	"os/signal"
 	"syscall"
 	"time"
+
+	"github.com/seedcache/httpcache"
 )
 
 // ShutdownTimeout bounds how long in-flight requests get to finish.
 const ShutdownTimeout = 10 * time.Second
 
 // Serve serves h on ln until ctx is done, then shuts down: it stops
-// accepting, lets in-flight requests finish (within ShutdownTimeout) and
-// returns nil. It returns early with the error if serving fails.
-func Serve(ctx context.Context, ln net.Listener, h http.Handler) error {
+// accepting, lets in-flight requests finish, then lets the cache finish its
+// background writes and refreshes (cache.WaitContext), all within
+// ShutdownTimeout, and returns nil. It returns early with the error if
+// serving fails.
+func Serve(ctx context.Context, ln net.Listener, h http.Handler, cache *httpcache.Cache) error {
 	srv := &http.Server{Handler: h, ReadHeaderTimeout: 10 * time.Second}
 	errc := make(chan error, 1)
 	go func() { errc <- srv.Serve(ln) }()
@@ -37,6 +41,9 @@ func Serve(ctx context.Context, ln net.Listener, h http.Handler) error {
 	}
 	if err := <-errc; !errors.Is(err, http.ErrServerClosed) {
 		return err
+	}
+	if err := cache.WaitContext(shutdownCtx); err != nil {
+		return fmt.Errorf("cache writes and refreshes still running at shutdown: %w", err)
 	}
 	return nil
 }

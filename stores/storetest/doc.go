@@ -110,7 +110,9 @@
 //     replaces it; an entry stored again with other tags answers to its new
 //     tags only; and a response fetched before a purge and stored after it
 //     is never served. A local store shares the middleware's purge records
-//     between Caches through httpcache.LocalState.
+//     between Caches through httpcache.LocalState; without it the cases run
+//     on one Cache. A shared store without httpcache.Counter cannot record
+//     purges, and the cases skip.
 //
 // The suite assumes that the store can hold its small working set (a few
 // values of Options.MaxValueSize bytes and a few hundred small ones) without

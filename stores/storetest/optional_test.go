@@ -1,0 +1,47 @@
+package storetest_test
+
+import (
+	"context"
+	"testing"
+	"time"
+
+	"github.com/seedcache/httpcache"
+	"github.com/seedcache/httpcache/internal/fakeclock"
+	"github.com/seedcache/httpcache/stores/memory"
+	"github.com/seedcache/httpcache/stores/storetest"
+)
+
+// plainStore is a store with only the required methods: Counter, TagIndex
+// and the rest are optional (and their cases skip without them).
+type plainStore struct{ m *memory.Store }
+
+func (s plainStore) Get(ctx context.Context, k string) ([]byte, error) { return s.m.Get(ctx, k) }
+func (s plainStore) Set(ctx context.Context, k string, v []byte, ttl time.Duration) error {
+	return s.m.Set(ctx, k, v, ttl)
+}
+func (s plainStore) Delete(ctx context.Context, k ...string) error { return s.m.Delete(ctx, k...) }
+
+// localPlain is a local store without LocalState: fine for a single
+// Cache.
+type localPlain struct{ plainStore }
+
+func (localPlain) Local() bool   { return true }
+func (localPlain) Guarded() bool { return true }
+
+// TestWithoutOptionalInterfaces: a store with only Get, Set and Delete
+// passes, its cases of optional interfaces skipped; the purge cases run on
+// one Cache for a local store without LocalState, and skip for a shared
+// store without a Counter.
+func TestWithoutOptionalInterfaces(t *testing.T) {
+	for name, wrap := range map[string]func(*memory.Store) httpcache.Store{
+		"networked, no Counter": func(m *memory.Store) httpcache.Store { return plainStore{m} },
+		"local, no LocalState":  func(m *memory.Store) httpcache.Store { return localPlain{plainStore{m}} },
+	} {
+		t.Run(name, func(t *testing.T) {
+			clock := fakeclock.New(time.Unix(1_700_000_000, 0))
+			storetest.Run(t, func(t *testing.T) httpcache.Store {
+				return wrap(memory.New(memory.Options{Clock: clock.Now}))
+			}, storetest.Options{Advance: clock.Advance})
+		})
+	}
+}
