@@ -2,53 +2,67 @@ package httpcache
 
 import (
 	"context"
+	"slices"
 	"sync"
 )
 
 // background counts work running after the response that started it (store
-// writes, stale-while-revalidate refreshes), for Cache.Wait. Unlike a
-// sync.WaitGroup it may be waited on while new work starts: a refresh
-// begun by a request that came in during the wait is simply waited for
-// too, or not, without a panic.
+// writes, stale-while-revalidate refreshes), for Cache.Wait. Work is counted
+// in epochs: a wait closes the current one, so that it waits for the work
+// started before it and not for work that keeps starting under load. Unlike
+// a sync.WaitGroup it may be waited on while new work starts.
 type background struct {
 	mu   sync.Mutex
+	cur  *epoch   // where new work is counted; nil: start a new one
+	open []*epoch // epochs with work still running, cur among them
+}
+
+// epoch is the work started between two waits.
+type epoch struct {
 	n    int
-	idle chan struct{} // closed when n drops to zero; nil while it is zero
+	idle chan struct{} // closed when n drops to zero
 }
 
-func (b *background) add() {
+// add counts new work; the caller passes what it returns to done.
+func (b *background) add() *epoch {
 	b.mu.Lock()
-	if b.n == 0 {
-		b.idle = make(chan struct{})
+	defer b.mu.Unlock()
+	if b.cur == nil {
+		b.cur = &epoch{idle: make(chan struct{})}
+		b.open = append(b.open, b.cur)
 	}
-	b.n++
-	b.mu.Unlock()
+	b.cur.n++
+	return b.cur
 }
 
-func (b *background) done() {
+func (b *background) done(e *epoch) {
 	b.mu.Lock()
-	if b.n--; b.n == 0 {
-		close(b.idle)
-		b.idle = nil
+	defer b.mu.Unlock()
+	if e.n--; e.n > 0 {
+		return
 	}
-	b.mu.Unlock()
+	close(e.idle)
+	b.open = slices.DeleteFunc(b.open, func(o *epoch) bool { return o == e })
+	if b.cur == e {
+		b.cur = nil
+	}
 }
 
-// wait returns nil once no work is running, or ctx's error when it ends
-// first.
+// wait returns nil once the work started before the call has finished, or
+// ctx's error when it ends first.
 func (b *background) wait(ctx context.Context) error {
 	b.mu.Lock()
-	idle := b.idle
+	started := slices.Clone(b.open)
+	b.cur = nil // work from now on is counted apart
 	b.mu.Unlock()
-	if idle == nil {
-		return nil
+	for _, e := range started {
+		select {
+		case <-e.idle:
+		case <-ctx.Done():
+			return ctx.Err()
+		}
 	}
-	select {
-	case <-idle:
-		return nil
-	case <-ctx.Done():
-		return ctx.Err()
-	}
+	return nil
 }
 
 // Wait blocks until the background work started so far has finished: writes

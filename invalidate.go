@@ -27,7 +27,7 @@ func (h *handler) serveOtherMethod(w http.ResponseWriter, r *http.Request) {
 		h.next.ServeHTTP(c.passThrough(w, r), r)
 		return
 	}
-	sw := &stripWriter{w: w, tag: c.opts.TagHeader}
+	sw := c.passThrough(w, r)
 	h.next.ServeHTTP(sw, r)
 	status := sw.status
 	if status == 0 {

@@ -31,9 +31,9 @@ func (h *handler) refresh(r *http.Request, key string) {
 	// stale.
 	r2.Method = http.MethodGet
 	f.purged = c.purgesDone.Load() // read by waiters only once the flight lands
-	c.background.add()             // Cache.Wait waits for refreshes too
+	work := c.background.add()     // Cache.Wait waits for refreshes too
 	go func() {
-		defer c.background.done()
+		defer c.background.done(work)
 		lead := &leadership{f: f, key: key}
 		defer func() {
 			if v := recover(); v != nil {

@@ -148,3 +148,78 @@ func TestRegressionPassThroughKeepsReadFrom(t *testing.T) {
 		}
 	}
 }
+
+// TestRegressionInnerBypassOtherTagHeader: stacked Caches with different
+// tag headers; the inner one's bypass hands its tags to the outer one and
+// removes its header, which the outer one would neither read nor remove.
+func TestRegressionInnerBypassOtherTagHeader(t *testing.T) {
+	outer := newEnv(t, httpcache.Options{})
+	inner := newEnv(t, httpcache.Options{TagHeader: "Surrogate-Key", Bypass: func(*http.Request) bool { return true }})
+	var version atomic.Int64
+	h := outer.cache.Handler(inner.cache.Handler(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		w.Header().Set("Cache-Control", "max-age=600")
+		w.Header().Set("Surrogate-Key", "t")
+		fmt.Fprintf(w, "v%d", version.Load())
+	})))
+	if v := do(t, h, get("/p")).header.Get("Surrogate-Key"); v != "" {
+		t.Fatalf("the inner Cache's tag header reached the client: %q", v)
+	}
+	res := do(t, h, get("/p"))
+	if !isHit(res) || res.header.Get("Surrogate-Key") != "" {
+		t.Fatalf("stored by the outer Cache: %v, with the header %q", isHit(res), res.header.Get("Surrogate-Key"))
+	}
+	version.Store(1)
+	if err := outer.cache.PurgeTags(context.Background(), "t"); err != nil {
+		t.Fatal(err)
+	}
+	if res := do(t, h, get("/p")); res.body != "v1" {
+		t.Fatalf("the outer Cache did not learn the inner Cache's tags: %q %q", res.body, res.cacheStatus())
+	}
+}
+
+// TestRegressionNothingSentYet: a flush the writer below cannot do, or a
+// copy of nothing, sends no header: the tag header set afterwards is still
+// removed, and the status that does go out (an error) is the one that
+// decides the invalidation of a POST.
+func TestRegressionNothingSentYet(t *testing.T) {
+	for _, how := range []string{"failed flush", "empty copy"} {
+		t.Run(how, func(t *testing.T) {
+			e := newEnv(t, httpcache.Options{})
+			var h http.Handler = e.cache.Handler(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+				if r.Method == http.MethodGet {
+					w.Header().Set("Cache-Control", "max-age=600")
+					io.WriteString(w, "stored")
+					return
+				}
+				if how == "failed flush" {
+					http.NewResponseController(w).Flush() // http.TimeoutHandler's writer cannot
+				} else {
+					io.Copy(w, struct{ io.Reader }{strings.NewReader("")}) // net/http sends nothing
+				}
+				w.Header().Set("Cache-Tag", "secret")
+				w.WriteHeader(http.StatusInternalServerError)
+			}))
+			if how == "failed flush" {
+				h = http.TimeoutHandler(h, time.Minute, "timeout")
+			}
+			srv := httptest.NewServer(h)
+			defer srv.Close()
+			send := func(method string) *http.Response {
+				req, _ := http.NewRequest(method, srv.URL+"/r", nil)
+				resp, err := srv.Client().Do(req)
+				if err != nil {
+					t.Fatal(err)
+				}
+				resp.Body.Close()
+				return resp
+			}
+			send("GET")
+			if resp := send("POST"); resp.StatusCode != 500 || resp.Header.Get("Cache-Tag") != "" {
+				t.Fatalf("POST: %d, tag header %q", resp.StatusCode, resp.Header.Get("Cache-Tag"))
+			}
+			if st := send("GET").Header.Get("Cache-Status"); st != "httpcache; hit" {
+				t.Fatalf("a POST answered 500 invalidated the stored response: %q", st)
+			}
+		})
+	}
+}

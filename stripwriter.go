@@ -15,9 +15,10 @@ import (
 // Hijack, Push and ReadFrom (so that files still go out with sendfile)
 // reach it, and http.ResponseController finds the rest through Unwrap.
 type stripWriter struct {
-	w      http.ResponseWriter
-	tag    string // the tag header's canonical name
-	status int    // the final status; 0 until one is written
+	w         http.ResponseWriter
+	tag       string // the tag header's canonical name
+	enclosing *miss  // another Cache's fetch this response is for: it gets the tags
+	status    int    // the final status; 0 until one has gone out
 }
 
 var (
@@ -29,14 +30,21 @@ var (
 )
 
 // passThrough returns the writer for a response to r that the cache passes
-// through: w itself when a fetch of another Cache encloses r (that Cache
-// reads the tag header for its own copy, and removes it), else w wrapped to
-// remove the header.
-func (c *Cache) passThrough(w http.ResponseWriter, r *http.Request) http.ResponseWriter {
-	if enclosingMiss(r, c) != nil {
-		return w
+// through. When a fetch of another Cache encloses r, that Cache stores the
+// response: the tags are handed to it as the header is removed.
+func (c *Cache) passThrough(w http.ResponseWriter, r *http.Request) *stripWriter {
+	return &stripWriter{w: w, tag: c.opts.TagHeader, enclosing: enclosingMiss(r, c)}
+}
+
+// strip takes the tag header out before the header goes out.
+func (s *stripWriter) strip() {
+	h := s.w.Header()
+	if th := h[s.tag]; len(th) > 0 {
+		if s.enclosing != nil {
+			s.enclosing.addTags(splitTagHeader(th)...)
+		}
+		delete(h, s.tag)
 	}
-	return &stripWriter{w: w, tag: c.opts.TagHeader}
 }
 
 func (s *stripWriter) Header() http.Header { return s.w.Header() }
@@ -46,7 +54,7 @@ func (s *stripWriter) Unwrap() http.ResponseWriter { return s.w }
 
 func (s *stripWriter) WriteHeader(code int) {
 	if s.status == 0 {
-		delete(s.w.Header(), s.tag)
+		s.strip()
 		if code >= 200 || code == http.StatusSwitchingProtocols {
 			s.status = code
 		}
@@ -54,33 +62,45 @@ func (s *stripWriter) WriteHeader(code int) {
 	s.w.WriteHeader(code)
 }
 
-// started strips the header before the first byte of the body goes out
-// with net/http's implicit 200.
-func (s *stripWriter) started() {
+// start sends the header with the implicit 200 before the body, as
+// net/http does at the first Write.
+func (s *stripWriter) start() {
 	if s.status == 0 {
-		delete(s.w.Header(), s.tag)
-		s.status = http.StatusOK
+		s.WriteHeader(http.StatusOK)
 	}
 }
 
 func (s *stripWriter) Write(p []byte) (int, error) {
-	s.started()
+	s.start()
 	return s.w.Write(p)
 }
 
 func (s *stripWriter) WriteString(str string) (int, error) {
-	s.started()
+	s.start()
 	return io.WriteString(s.w, str)
 }
 
 // ReadFrom lets the writer below copy from src itself (net/http uses
-// sendfile for files).
+// sendfile for files). The header is stripped first; the response counts
+// as started only once bytes went out (net/http sends nothing for an empty
+// src).
 func (s *stripWriter) ReadFrom(src io.Reader) (int64, error) {
-	s.started()
-	if rf, ok := s.w.(io.ReaderFrom); ok {
+	if s.status != 0 {
+		return readFrom(s.w, src)
+	}
+	s.strip()
+	n, err := readFrom(s.w, src)
+	if n > 0 {
+		s.status = http.StatusOK
+	}
+	return n, err
+}
+
+func readFrom(w http.ResponseWriter, src io.Reader) (int64, error) {
+	if rf, ok := w.(io.ReaderFrom); ok {
 		return rf.ReadFrom(src)
 	}
-	return io.Copy(struct{ io.Writer }{s.w}, src)
+	return io.Copy(struct{ io.Writer }{w}, src)
 }
 
 // Flush sends buffered data to the client; errors are dropped, as
@@ -90,9 +110,14 @@ func (s *stripWriter) Flush() { _ = s.FlushError() }
 // FlushError is Flush returning the error, which wraps
 // http.ErrNotSupported when the writer below cannot flush.
 func (s *stripWriter) FlushError() error {
-	s.started()
+	if s.status == 0 {
+		s.strip()
+	}
 	if err := http.NewResponseController(s.w).Flush(); err != nil {
-		return fmt.Errorf("httpcache: flush: %w", err)
+		return fmt.Errorf("httpcache: flush: %w", err) // nothing went out
+	}
+	if s.status == 0 {
+		s.status = http.StatusOK // a flush sends the header
 	}
 	return nil
 }
@@ -107,10 +132,16 @@ func (s *stripWriter) Hijack() (net.Conn, *bufio.ReadWriter, error) {
 	return conn, rw, nil
 }
 
-// Push initiates an HTTP/2 server push when the writer below can.
+// Push initiates an HTTP/2 server push when a writer below can.
 func (s *stripWriter) Push(target string, opts *http.PushOptions) error {
-	if p, ok := s.w.(http.Pusher); ok {
-		return p.Push(target, opts)
+	for w := s.w; ; {
+		if p, ok := w.(http.Pusher); ok {
+			return p.Push(target, opts)
+		}
+		u, ok := w.(interface{ Unwrap() http.ResponseWriter })
+		if !ok {
+			return http.ErrNotSupported
+		}
+		w = u.Unwrap()
 	}
-	return http.ErrNotSupported
 }

@@ -59,11 +59,11 @@ func (q *writeQueue) submit(ctx context.Context, c *Cache, pk string, onDone fun
 		onDone()
 		return
 	}
-	q.begin(pk)
+	work := q.begin(pk)
 	go func() {
 		defer func() {
 			onDone()
-			q.end(pk)
+			q.end(pk, work)
 			<-q.slots
 		}()
 		for _, p := range puts {
@@ -72,8 +72,8 @@ func (q *writeQueue) submit(ctx context.Context, c *Cache, pk string, onDone fun
 	}()
 }
 
-func (q *writeQueue) begin(pk string) {
-	q.all.add()
+func (q *writeQueue) begin(pk string) *epoch {
+	work := q.all.add()
 	q.mu.Lock()
 	p := q.pending[pk]
 	if p == nil {
@@ -82,9 +82,10 @@ func (q *writeQueue) begin(pk string) {
 	}
 	p.n++
 	q.mu.Unlock()
+	return work
 }
 
-func (q *writeQueue) end(pk string) {
+func (q *writeQueue) end(pk string, work *epoch) {
 	q.mu.Lock()
 	p := q.pending[pk]
 	if p.n--; p.n == 0 {
@@ -92,7 +93,7 @@ func (q *writeQueue) end(pk string) {
 		delete(q.pending, pk)
 	}
 	q.mu.Unlock()
-	q.all.done()
+	q.all.done(work)
 }
 
 // waitFor waits until no write to any of keys is in flight, or until max has
