@@ -67,8 +67,8 @@ func TestWaitDuringTraffic(t *testing.T) {
 		}
 		e.cache.Wait()
 	}
-	if v.calls.Load() < 10 {
-		t.Fatalf("only %d handler calls: too few refreshes to overlap the waits", v.calls.Load())
+	if v.calls.Load() < 2 {
+		t.Fatal("no refresh ran: nothing overlapped the waits")
 	}
 	t.Logf("%d waits during %d handler calls", waits, v.calls.Load())
 }
