@@ -5,6 +5,8 @@ import (
 	"errors"
 	"testing"
 	"time"
+
+	"github.com/seedcache/httpcache/internal/testwait"
 )
 
 // TestBackgroundWaitsForWorkStartedBefore: a wait returns once the work
@@ -15,17 +17,11 @@ func TestBackgroundWaitsForWorkStartedBefore(t *testing.T) {
 	waited := make(chan error, 1)
 	go func() { waited <- b.wait(context.Background()) }()
 	// The wait has begun once it has closed a's epoch to new work.
-	for deadline := time.Now().Add(10 * time.Second); ; time.Sleep(time.Millisecond) {
+	testwait.For(t, "the wait to begin", func() bool {
 		b.mu.Lock()
-		begun := b.cur == nil
-		b.mu.Unlock()
-		if begun {
-			break
-		}
-		if time.Now().After(deadline) {
-			t.Fatal("the wait did not begin")
-		}
-	}
+		defer b.mu.Unlock()
+		return b.cur == nil
+	})
 	later := b.add() // started after the wait began
 	if later == a {
 		t.Fatal("work started after the wait was counted with the work before it")

@@ -12,6 +12,7 @@ import (
 	"time"
 
 	"github.com/seedcache/httpcache"
+	"github.com/seedcache/httpcache/internal/testwait"
 )
 
 // gate is a handler that counts calls and blocks each until released.
@@ -29,20 +30,6 @@ func (g *gate) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	g.calls.Add(1)
 	<-g.release
 	g.respond(w, r)
-}
-
-// waitFor polls cond until it holds, failing the test after a generous
-// bound: synchronisation with goroutines the test cannot see, not a timing
-// assertion.
-func waitFor(t *testing.T, what string, cond func() bool) {
-	t.Helper()
-	deadline := time.Now().Add(10 * time.Second)
-	for !cond() {
-		if time.Now().After(deadline) {
-			t.Fatalf("timed out waiting for %s", what)
-		}
-		time.Sleep(time.Millisecond)
-	}
 }
 
 // parallel serves n copies of req through h concurrently, and returns the
@@ -74,7 +61,7 @@ func TestCoalesceColdRequests(t *testing.T) {
 	go func() {
 		done <- parallel(h, n, func(int) *http.Request { return httptest.NewRequest("GET", "/cold", nil) })
 	}()
-	waitFor(t, "the leader to call the handler and the rest to wait", func() bool {
+	testwait.For(t, "the leader to call the handler and the rest to wait", func() bool {
 		return g.calls.Load() == 1 && e.cache.Stats().Waiting == n-1
 	})
 	close(g.release)
@@ -136,7 +123,7 @@ func TestCoalesceNeverSharesUnstorable(t *testing.T) {
 					return r
 				})
 			}()
-			waitFor(t, "the waiters", func() bool { return e.cache.Stats().Waiting == n-1 })
+			testwait.For(t, "the waiters", func() bool { return e.cache.Stats().Waiting == n-1 })
 			close(g.release)
 			recs := <-done
 			if g.calls.Load() != n {
@@ -171,7 +158,7 @@ func TestCoalesceVaryMismatch(t *testing.T) {
 			return r
 		})
 	}()
-	waitFor(t, "the waiters", func() bool { return e.cache.Stats().Waiting == int64(len(langs)-1) })
+	testwait.For(t, "the waiters", func() bool { return e.cache.Stats().Waiting == int64(len(langs)-1) })
 	close(g.release)
 	for i, rec := range <-done {
 		if rec.Body.String() != "in "+langs[i] {
@@ -188,14 +175,14 @@ func TestCoalesceWaiterCancelled(t *testing.T) {
 	defer close(g.release)
 	h := e.cache.Handler(g)
 	go h.ServeHTTP(httptest.NewRecorder(), httptest.NewRequest("GET", "/slow", nil))
-	waitFor(t, "the leader", func() bool { return g.calls.Load() == 1 })
+	testwait.For(t, "the leader", func() bool { return g.calls.Load() == 1 })
 	ctx, cancel := context.WithCancel(context.Background())
 	returned := make(chan struct{})
 	go func() {
 		h.ServeHTTP(httptest.NewRecorder(), httptest.NewRequest("GET", "/slow", nil).WithContext(ctx))
 		close(returned)
 	}()
-	waitFor(t, "the waiter", func() bool { return e.cache.Stats().Waiting == 1 })
+	testwait.For(t, "the waiter", func() bool { return e.cache.Stats().Waiting == 1 })
 	cancel()
 	select {
 	case <-returned:
@@ -220,7 +207,7 @@ func TestSlowKeyDoesNotBlockOthers(t *testing.T) {
 	do(t, h, get("/fast"))
 	go h.ServeHTTP(httptest.NewRecorder(), httptest.NewRequest("GET", "/slow", nil))
 	go h.ServeHTTP(httptest.NewRecorder(), httptest.NewRequest("GET", "/slow", nil))
-	waitFor(t, "the slow key's waiter", func() bool { return e.cache.Stats().Waiting == 1 })
+	testwait.For(t, "the slow key's waiter", func() bool { return e.cache.Stats().Waiting == 1 })
 	finished := make(chan struct{})
 	go func() {
 		if res := do(t, h, get("/fast")); !isHit(res) {

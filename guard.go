@@ -14,10 +14,14 @@ import (
 // succeeds.
 var ErrCircuitOpen = errors.New("httpcache: store circuit open")
 
+// DefaultGuardTimeout bounds each guarded store operation when
+// GuardOptions.Timeout is zero: a cache that waits longer than that for its
+// store makes slow pages slower.
+const DefaultGuardTimeout = 50 * time.Millisecond
+
 // GuardOptions configures Guard. The zero value is what New uses.
 type GuardOptions struct {
-	// Timeout bounds each store operation. If zero, 50 ms: a cache that
-	// waits longer than that for its store makes slow pages slower.
+	// Timeout bounds each store operation. If zero, DefaultGuardTimeout.
 	Timeout time.Duration
 
 	// Failures is how many operations in a row must fail to open the
@@ -55,7 +59,7 @@ func Guard(s Store, o GuardOptions) Store {
 	if o.Timeout < 0 || o.Failures < 0 || o.Cooldown < 0 {
 		panic("httpcache: GuardOptions has a negative field")
 	}
-	g := &guarded{store: s, timeout: orDefault(o.Timeout, 50*time.Millisecond)}
+	g := &guarded{store: s, timeout: orDefault(o.Timeout, DefaultGuardTimeout)}
 	g.breaker.init(o)
 	if m, ok := s.(MultiGetter); ok {
 		return &guardedMulti{guarded: g, multi: m}

@@ -9,6 +9,7 @@ import (
 	"time"
 
 	"github.com/seedcache/httpcache"
+	"github.com/seedcache/httpcache/internal/testwait"
 )
 
 // scriptStore answers Get with whatever fail returns, and blocks until
@@ -156,9 +157,7 @@ func TestGuardSingleProbe(t *testing.T) {
 	probeCtx, cancel := context.WithCancel(context.Background())
 	probeDone := make(chan struct{})
 	go func() { g.Get(probeCtx, "probe"); close(probeDone) }()
-	for s.calls.Load() < 2 {
-		time.Sleep(time.Millisecond)
-	}
+	testwait.For(t, "the probe", func() bool { return s.calls.Load() >= 2 })
 	if _, err := g.Get(context.Background(), "k"); !errors.Is(err, httpcache.ErrCircuitOpen) {
 		t.Fatalf("second operation during the probe: %v", err)
 	}

@@ -12,6 +12,7 @@ import (
 	"time"
 
 	"github.com/seedcache/httpcache"
+	"github.com/seedcache/httpcache/internal/testwait"
 )
 
 // catalog serves /articles/{id} tagged with "article:{id}" (through the tag
@@ -156,7 +157,7 @@ func TestSoftPurge(t *testing.T) {
 	if res.body != "/articles/9 v0" || res.cacheStatus() != "httpcache; hit; detail=stale-while-revalidate" {
 		t.Fatalf("after a soft purge: %q %q (want the stale copy while it refreshes)", res.body, res.cacheStatus())
 	}
-	waitFor(t, "the refresh", func() bool { return e.cache.Stats().Stores == 2 })
+	testwait.For(t, "the refresh", func() bool { return e.cache.Stats().Stores == 2 })
 	if res := do(t, h, get("/articles/9")); res.body != "/articles/9 v1" || !isHit(res) {
 		t.Fatalf("after the refresh: %q %q", res.body, res.cacheStatus())
 	}
@@ -175,7 +176,7 @@ func TestPurgeDuringFetch(t *testing.T) {
 	h := e.cache.Handler(g)
 	done := make(chan struct{})
 	go func() { do(t, h, get("/p")); close(done) }()
-	waitFor(t, "the fetch", func() bool { return g.calls.Load() == 1 })
+	testwait.For(t, "the fetch", func() bool { return g.calls.Load() == 1 })
 	if err := e.cache.PurgeTags(context.Background(), "t"); err != nil {
 		t.Fatal(err)
 	}

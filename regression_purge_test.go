@@ -17,19 +17,29 @@ import (
 	"time"
 
 	"github.com/seedcache/httpcache"
+	"github.com/seedcache/httpcache/internal/testwait"
 	"github.com/seedcache/httpcache/stores/memory"
 )
 
 // sharedMem is a memory store seen as a shared store with a Counter, whose
-// Advance of one key can be held on the wire.
+// Advance of one key can be held on the wire, and whose reads time out in
+// the middleware's guard while slow is set (calls without a deadline, a
+// purge's, which are not guarded, go through).
 type sharedMem struct {
 	m       *memory.Store
 	block   atomic.Pointer[string]
 	blocked chan struct{}
 	release chan struct{}
+	slow    atomic.Bool
 }
 
-func (s *sharedMem) Get(ctx context.Context, k string) ([]byte, error) { return s.m.Get(ctx, k) }
+func (s *sharedMem) Get(ctx context.Context, k string) ([]byte, error) {
+	if _, ok := ctx.Deadline(); ok && s.slow.Load() {
+		<-ctx.Done()
+		return nil, ctx.Err()
+	}
+	return s.m.Get(ctx, k)
+}
 func (s *sharedMem) Delete(ctx context.Context, k ...string) error     { return s.m.Delete(ctx, k...) }
 func (s *sharedMem) Set(ctx context.Context, k string, v []byte, ttl time.Duration) error {
 	return s.m.Set(ctx, k, v, ttl)
@@ -144,7 +154,7 @@ func TestRegressionStaleIfErrorAfterPurge(t *testing.T) {
 	h2 := e.cache.Handler(g2)
 	done := make(chan result)
 	go func() { done <- do(t, h2, get("/s")) }()
-	waitFor(t, "the fetch", func() bool { return g2.calls.Load() == 1 })
+	testwait.For(t, "the fetch", func() bool { return g2.calls.Load() == 1 })
 	if err := e.cache.PurgeTags(context.Background(), "t"); err != nil {
 		t.Fatal(err)
 	}
@@ -154,41 +164,11 @@ func TestRegressionStaleIfErrorAfterPurge(t *testing.T) {
 	}
 }
 
-// slowReads is a shared store with a Counter whose reads time out in the
-// middleware's guard while slow is set; calls without a deadline (a
-// purge's, which are not guarded) go through.
-type slowReads struct {
-	m    *memory.Store
-	slow atomic.Bool
-}
-
-func (s *slowReads) wait(ctx context.Context) error {
-	if _, ok := ctx.Deadline(); ok && s.slow.Load() {
-		<-ctx.Done()
-		return ctx.Err()
-	}
-	return nil
-}
-
-func (s *slowReads) Get(ctx context.Context, k string) ([]byte, error) {
-	if err := s.wait(ctx); err != nil {
-		return nil, err
-	}
-	return s.m.Get(context.Background(), k)
-}
-func (s *slowReads) Delete(ctx context.Context, k ...string) error { return s.m.Delete(ctx, k...) }
-func (s *slowReads) Set(ctx context.Context, k string, v []byte, ttl time.Duration) error {
-	return s.m.Set(ctx, k, v, ttl)
-}
-func (s *slowReads) Advance(ctx context.Context, n string, f int64, ttl time.Duration) (int64, error) {
-	return s.m.Advance(ctx, n, f, ttl)
-}
-
 // TestRegressionWaiterAfterPurgeWithSlowStore: while the store's reads time
 // out, a request made after a purge returned joins a fetch that began
 // before it; it must not be answered with that fetch's response.
 func TestRegressionWaiterAfterPurgeWithSlowStore(t *testing.T) {
-	st := &slowReads{m: memory.New(memory.Options{})}
+	st := &sharedMem{m: memory.New(memory.Options{})}
 	c := httpcache.New(st, httpcache.Options{Logger: discardLogger()})
 	var version atomic.Int64
 	g := newGate(func(w http.ResponseWriter, r *http.Request) {
@@ -203,14 +183,14 @@ func TestRegressionWaiterAfterPurgeWithSlowStore(t *testing.T) {
 	st.slow.Store(true)
 	leader := make(chan result)
 	go func() { leader <- do(t, h, get("/p")) }()
-	waitFor(t, "the leader's fetch", func() bool { return g.calls.Load() == 1 })
+	testwait.For(t, "the leader's fetch", func() bool { return g.calls.Load() == 1 })
 	version.Store(1)
 	if err := c.PurgeTags(context.Background(), "t"); err != nil {
 		t.Fatal(err)
 	}
 	waiter := make(chan result)
 	go func() { waiter <- do(t, h, get("/p")) }()
-	waitFor(t, "the waiter", func() bool { return c.Stats().Waiting == 1 })
+	testwait.For(t, "the waiter", func() bool { return c.Stats().Waiting == 1 })
 	close(g.release)
 	if res := <-leader; res.body != "v0" {
 		t.Fatalf("leader: %q", res.body)

@@ -14,6 +14,7 @@ import (
 	"time"
 
 	"github.com/seedcache/httpcache"
+	"github.com/seedcache/httpcache/internal/testwait"
 	"github.com/seedcache/httpcache/stores/memory"
 )
 
@@ -130,7 +131,7 @@ func TestRegressionHeadSWRRefresh(t *testing.T) {
 	do(t, h, get("/s"))
 	e.clock.Advance(15 * time.Second)
 	do(t, h, get("/s").with("HEAD"))
-	waitFor(t, "refresh", func() bool { return c.n() == 2 })
+	testwait.For(t, "refresh", func() bool { return c.n() == 2 })
 	time.Sleep(20 * time.Millisecond)
 	if res := do(t, h, get("/s")); heads.Load() != 0 || !isHit(res) {
 		t.Fatalf("refresh ran as HEAD %d times; next GET %q, calls %d", heads.Load(), res.cacheStatus(), c.n())

@@ -12,6 +12,7 @@ import (
 	"time"
 
 	"github.com/seedcache/httpcache"
+	"github.com/seedcache/httpcache/internal/testwait"
 )
 
 // versioned answers with its current version, with the Cache-Control in cc;
@@ -74,7 +75,7 @@ func TestStaleWhileRevalidate(t *testing.T) {
 					t.Fatalf("request %d: %q %q", i, res.body, res.cacheStatus())
 				}
 			}
-			waitFor(t, "the refresh", func() bool { return v.calls.Load() == 2 })
+			testwait.For(t, "the refresh", func() bool { return v.calls.Load() == 2 })
 			close(v.release)
 			e.cache.Wait() // waits for the refresh, and its write
 			if n := e.cache.Stats().Stores; n != 2 {
@@ -109,7 +110,7 @@ func TestStaleWhileRevalidateRefreshFails(t *testing.T) {
 				v.panics.Store(true)
 			}
 			do(t, h, get("/r"))
-			waitFor(t, "the failed refresh", func() bool { return v.calls.Load() == 2 })
+			testwait.For(t, "the failed refresh", func() bool { return v.calls.Load() == 2 })
 			e.cache.Wait()
 			time.Sleep(10 * time.Millisecond) // let the refresh goroutine unwind
 			res := do(t, h, get("/r"))

@@ -9,6 +9,7 @@ import (
 	"time"
 
 	"github.com/seedcache/httpcache"
+	"github.com/seedcache/httpcache/internal/testwait"
 )
 
 // TestWaitContextBoundsARefresh: a refresh that takes long holds Wait, but
@@ -22,7 +23,7 @@ func TestWaitContextBoundsARefresh(t *testing.T) {
 	e.clock.Advance(15 * time.Second)
 	v.blocked.Store(true)
 	do(t, h, get("/swr")) // stale, and a refresh that hangs
-	waitFor(t, "the refresh", func() bool { return v.calls.Load() == 2 })
+	testwait.For(t, "the refresh", func() bool { return v.calls.Load() == 2 })
 	ctx, cancel := context.WithTimeout(context.Background(), 20*time.Millisecond)
 	defer cancel()
 	if err := e.cache.WaitContext(ctx); !errors.Is(err, context.DeadlineExceeded) {

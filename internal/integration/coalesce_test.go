@@ -13,6 +13,7 @@ import (
 
 	"github.com/seedcache/httpcache"
 	"github.com/seedcache/httpcache/internal/testserver"
+	"github.com/seedcache/httpcache/internal/testwait"
 	redisstore "github.com/seedcache/httpcache/stores/redis"
 )
 
@@ -27,17 +28,6 @@ func (g *gated) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	<-g.release
 	w.Header().Set("Cache-Control", "max-age=60")
 	io.WriteString(w, "filled once")
-}
-
-func until(t *testing.T, what string, cond func() bool) {
-	t.Helper()
-	deadline := time.Now().Add(10 * time.Second)
-	for !cond() {
-		if time.Now().After(deadline) {
-			t.Fatalf("timed out waiting for %s", what)
-		}
-		time.Sleep(time.Millisecond)
-	}
 }
 
 // TestCoalesceWithRedis: concurrent cold requests in one process call the
@@ -61,7 +51,7 @@ func TestCoalesceWithRedis(t *testing.T) {
 			bodies[i] = rec.Body.String()
 		}()
 	}
-	until(t, "the waiters", func() bool { return c.Stats().Waiting == n-1 })
+	testwait.For(t, "the waiters", func() bool { return c.Stats().Waiting == n-1 })
 	close(g.release)
 	wg.Wait()
 	if g.calls.Load() != 1 {
@@ -106,7 +96,7 @@ func TestLeaseAcrossInstances(t *testing.T) {
 	}
 	// One instance's leader holds the lease and the handler; the other's
 	// leader polls the store; everyone else waits in process.
-	until(t, "both instances to be waiting", func() bool {
+	testwait.For(t, "both instances to be waiting", func() bool {
 		return g.calls.Load() == 1 && caches[0].Stats().Waiting+caches[1].Stats().Waiting == 2*perInstance-2
 	})
 	close(g.release)
@@ -132,7 +122,7 @@ func TestLeaseOffByDefault(t *testing.T) {
 			h.ServeHTTP(httptest.NewRecorder(), httptest.NewRequest("GET", "/each", nil))
 		}()
 	}
-	until(t, "both instances to call the handler", func() bool { return g.calls.Load() == 2 })
+	testwait.For(t, "both instances to call the handler", func() bool { return g.calls.Load() == 2 })
 	close(g.release)
 	wg.Wait()
 }

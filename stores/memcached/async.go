@@ -18,14 +18,25 @@ import (
 // f is a plain function of the client and one argument, not a closure, so
 // that the common path (no goroutine) allocates nothing for it.
 func call[A, T any](ctx context.Context, c *memcache.Client, arg A, f func(*memcache.Client, A) (T, error)) (T, error) {
+	return callOn(ctx, c, runsApart(ctx, c), arg, f)
+}
+
+// runsApart reports whether call runs f on a goroutine of its own, which
+// may outlive the call: f must then not use memory the caller reuses.
+func runsApart(ctx context.Context, c *memcache.Client) bool {
+	return ctx.Done() != nil && !boundedByClient(ctx, c)
+}
+
+// callOn is call with runsApart decided by the caller.
+func callOn[A, T any](ctx context.Context, c *memcache.Client, apart bool, arg A, f func(*memcache.Client, A) (T, error)) (T, error) {
 	var zero T
 	if ctx.Err() != nil {
 		return zero, ctxError(ctx)
 	}
-	done := ctx.Done()
-	if done == nil || boundedByClient(ctx, c) {
+	if !apart {
 		return f(c, arg)
 	}
+	done := ctx.Done()
 	type result struct {
 		v   T
 		err error

@@ -25,11 +25,7 @@ func (s *Store) Delete(ctx context.Context, keys ...string) error {
 	case 1:
 		_, err = call(ctx, s.client, s.key(keys[0]), deleteOne)
 	default:
-		mapped := make([]string, len(keys))
-		for i, k := range keys {
-			mapped[i] = s.key(k)
-		}
-		_, err = call(ctx, s.client, mapped, func(c *memcache.Client, keys []string) (struct{}, error) {
+		_, err = call(ctx, s.client, s.keys(keys), func(c *memcache.Client, keys []string) (struct{}, error) {
 			return struct{}{}, deleteAll(ctx, c, keys)
 		})
 	}

@@ -49,7 +49,11 @@ func legalBytes(s string) bool {
 	return true
 }
 
-// legalKey reports whether s is a key memcached accepts.
-func legalKey(s string) bool {
-	return len(s) <= maxKeyLen && legalBytes(s)
+// keys maps store keys to memcached keys (see key).
+func (s *Store) keys(keys []string) []string {
+	mapped := make([]string, len(keys))
+	for i, k := range keys {
+		mapped[i] = s.key(k)
+	}
+	return mapped
 }

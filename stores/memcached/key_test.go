@@ -145,3 +145,8 @@ func FuzzKey(f *testing.F) {
 		}
 	})
 }
+
+// legalKey reports whether s is a key memcached accepts.
+func legalKey(s string) bool {
+	return len(s) <= maxKeyLen && legalBytes(s)
+}

@@ -116,10 +116,7 @@ func (s *Store) Get(ctx context.Context, key string) ([]byte, error) {
 // "gets" command to each server that holds any of the keys, in parallel.
 // If any server fails, it returns only an error.
 func (s *Store) GetMulti(ctx context.Context, keys ...string) ([][]byte, error) {
-	mapped := make([]string, len(keys))
-	for i, k := range keys {
-		mapped[i] = s.key(k)
-	}
+	mapped := s.keys(keys)
 	items, err := call(ctx, s.client, mapped, (*memcache.Client).GetMulti)
 	if err != nil {
 		return nil, fmt.Errorf("memcached: get multi: %w", err)
@@ -149,13 +146,14 @@ func (s *Store) Set(ctx context.Context, key string, value []byte, ttl time.Dura
 	if ctx.Err() != nil {
 		return fmt.Errorf("memcached: set: %w", ctxError(ctx))
 	}
-	if ctx.Done() != nil {
-		// The write may outlive Set (see call): it must not read the
-		// caller's slice after Set has returned.
+	apart := runsApart(ctx, s.client)
+	if apart {
+		// The write may outlive Set: it must not read the caller's
+		// slice after Set has returned.
 		value = bytes.Clone(value)
 	}
 	item := &memcache.Item{Key: k, Value: value, Expiration: expiration(ttl, s.clock)}
-	if _, err := call(ctx, s.client, item, set); err != nil {
+	if _, err := callOn(ctx, s.client, apart, item, set); err != nil {
 		if isTooLarge(err) {
 			return fmt.Errorf("memcached: set: the server refused a %d-byte item (is its -I below MaxItemSize %d?): %w: %w",
 				len(k)+len(value)+ItemOverhead, s.maxItemSize, httpcache.ErrTooLarge, err)

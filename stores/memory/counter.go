@@ -103,10 +103,7 @@ func (s *Store) Advance(ctx context.Context, name string, floor int64, ttl time.
 	c.text = strconv.AppendInt(make([]byte, 0, 20), c.n, 10)
 	var expires int64 // never
 	if ttl > 0 {
-		expires = nowNano + int64(ttl)
-		if expires < nowNano {
-			expires = math.MaxInt64
-		}
+		expires = expiryNano(nowNano, ttl)
 	}
 	sh.setCounterExpiry(c, expires)
 	return c.n, nil
@@ -188,4 +185,13 @@ func (sh *shard) sweepCounters(now int64) {
 	if len(*h) == 0 && cap(*h) > 64 {
 		sh.expiring = nil // let a heap grown by a burst of markers go
 	}
+}
+
+// expiryNano is ttl after now, both in Unix nanoseconds, saturating at the
+// largest time there is.
+func expiryNano(now int64, ttl time.Duration) int64 {
+	if until := now + int64(ttl); until >= now {
+		return until
+	}
+	return math.MaxInt64
 }

@@ -3,7 +3,6 @@ package memory
 import (
 	"context"
 	"fmt"
-	"math"
 	"slices"
 	"strings"
 	"time"
@@ -98,8 +97,11 @@ func recordCost(tag string) int64 { return TagOverhead + int64(len(tag)) }
 // records.
 func keyCost(key string) int64 { return TagOverhead + int64(len(key)) }
 
-// record returns kt's record of tag, or nil.
+// record returns kt's record of tag, or nil (also for a nil kt).
 func (kt *keyTags) record(tag string) *tagRecord {
+	if kt == nil {
+		return nil
+	}
 	for _, r := range kt.recs {
 		if r.set.tag == tag {
 			return r
@@ -182,10 +184,7 @@ func (s *Store) AddTags(ctx context.Context, key string, tags []string, ttl time
 		return nil
 	}
 	now := s.clock()
-	until := now.UnixNano() + int64(ttl)
-	if until < now.UnixNano() {
-		until = math.MaxInt64
-	}
+	until := expiryNano(now.UnixNano(), ttl)
 	sh := s.shardFor(key)
 	sh.mu.Lock()
 	defer func() {
@@ -211,7 +210,7 @@ func (s *Store) AddTags(ctx context.Context, key string, tags []string, ttl time
 	}
 	var fresh []string
 	for _, tag := range tags {
-		if kt.recordOrNil(tag) == nil && !slices.Contains(fresh, tag) {
+		if kt.record(tag) == nil && !slices.Contains(fresh, tag) {
 			fresh = append(fresh, tag)
 			add += recordCost(tag)
 		}
@@ -221,7 +220,7 @@ func (s *Store) AddTags(ctx context.Context, key string, tags []string, ttl time
 			len(tags), key, total, s.maxBytes, httpcache.ErrTooLarge)
 	}
 	for _, tag := range tags {
-		if r := kt.recordOrNil(tag); r != nil {
+		if r := kt.record(tag); r != nil {
 			r.expires = max(r.expires, until)
 		}
 	}
@@ -258,14 +257,6 @@ func (s *Store) AddTags(ctx context.Context, key string, tags []string, ttl time
 	s.bytes.Add(add)
 	s.evictFrom(sh) // orphans first, oldest first
 	return nil
-}
-
-// recordOrNil is record on a possibly nil kt.
-func (kt *keyTags) recordOrNil(tag string) *tagRecord {
-	if kt == nil {
-		return nil
-	}
-	return kt.record(tag)
 }
 
 // size is kt.bytes on a possibly nil kt.

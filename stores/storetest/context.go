@@ -35,6 +35,16 @@ func within[T any](t *testing.T, what string, f func() (T, error)) (T, error) {
 	}
 }
 
+// withinErr is within for a call that returns only an error.
+func withinErr(t *testing.T, what string, f func() error) error {
+	t.Helper()
+	_, err := within(t, what, func() (struct{}, error) { return struct{}{}, f() })
+	return err
+}
+
+// isCtxErr reports whether err is, or wraps, the error of ctx (done).
+func isCtxErr(ctx context.Context, err error) bool { return err != nil && errors.Is(err, ctx.Err()) }
+
 // doneContexts returns contexts that are already done, in each way a
 // context can be.
 func doneContexts(t *testing.T) []struct {
@@ -78,7 +88,6 @@ func (s *suite) testDoneContext(t *testing.T) {
 	for _, c := range doneContexts(t) {
 		t.Run(c.name, func(t *testing.T) {
 			ctx := c.ctx
-			isCtxErr := func(err error) bool { return err != nil && errors.Is(err, ctx.Err()) }
 			st := s.newStore(t)
 			old, nu := []byte("old"), []byte("new")
 			for _, k := range []string{"get", "set", "delete"} {
@@ -86,7 +95,7 @@ func (s *suite) testDoneContext(t *testing.T) {
 			}
 
 			got, err := within(t, "Get", func() ([]byte, error) { return st.Get(ctx, "get") })
-			if !isCtxErr(err) {
+			if !isCtxErr(ctx, err) {
 				if err != nil {
 					t.Fatalf("Get(present key) = %v; want the value or an error wrapping %v", err, ctx.Err())
 				}
@@ -95,56 +104,56 @@ func (s *suite) testDoneContext(t *testing.T) {
 				}
 			}
 			_, err = within(t, "Get", func() ([]byte, error) { return st.Get(ctx, "missing") })
-			if !isCtxErr(err) && !errors.Is(err, httpcache.ErrNotFound) {
+			if !isCtxErr(ctx, err) && !errors.Is(err, httpcache.ErrNotFound) {
 				t.Fatalf("Get(missing key) = %v; want ErrNotFound or an error wrapping %v", err, ctx.Err())
 			}
 
-			_, err = within(t, "Set", func() (struct{}, error) { return struct{}{}, st.Set(ctx, "set", nu, longTTL) })
+			err = withinErr(t, "Set", func() error { return st.Set(ctx, "set", nu, longTTL) })
 			switch {
 			case err == nil:
 				expectValue(t, st, "set", nu)
-			case isCtxErr(err):
+			case isCtxErr(ctx, err):
 				checkHolds(t, st, "set", false, old, nu)
 			default:
 				t.Fatalf("Set = %v; want nil or an error wrapping %v", err, ctx.Err())
 			}
-			_, err = within(t, "Set", func() (struct{}, error) { return struct{}{}, st.Set(ctx, "fresh", nu, longTTL) })
+			err = withinErr(t, "Set", func() error { return st.Set(ctx, "fresh", nu, longTTL) })
 			switch {
 			case err == nil:
 				expectValue(t, st, "fresh", nu)
-			case isCtxErr(err):
+			case isCtxErr(ctx, err):
 				checkHolds(t, st, "fresh", true, nu)
 			default:
 				t.Fatalf("Set = %v; want nil or an error wrapping %v", err, ctx.Err())
 			}
 
-			_, err = within(t, "Delete", func() (struct{}, error) { return struct{}{}, st.Delete(ctx, "delete", "missing") })
+			err = withinErr(t, "Delete", func() error { return st.Delete(ctx, "delete", "missing") })
 			switch {
 			case err == nil:
 				expectMiss(t, st, "delete")
-			case isCtxErr(err):
+			case isCtxErr(ctx, err):
 				checkHolds(t, st, "delete", true, old)
 			default:
 				t.Fatalf("Delete = %v; want nil or an error wrapping %v", err, ctx.Err())
 			}
 
 			if os, ok := st.(httpcache.ObjectStore); ok {
-				s.checkObjectDoneContext(t, ctx, os, isCtxErr)
+				s.checkObjectDoneContext(t, ctx, os)
 			}
 		})
 	}
 }
 
-func (s *suite) checkObjectDoneContext(t *testing.T, ctx context.Context, os httpcache.ObjectStore, isCtxErr func(error) bool) {
+func (s *suite) checkObjectDoneContext(t *testing.T, ctx context.Context, os httpcache.ObjectStore) {
 	t.Helper()
 	v, obj := []byte("object value"), &object{"done context"}
-	_, err := within(t, "SetObject", func() (struct{}, error) {
-		return struct{}{}, os.SetObject(ctx, "object", v, obj, longTTL)
+	err := withinErr(t, "SetObject", func() error {
+		return os.SetObject(ctx, "object", v, obj, longTTL)
 	})
 	switch {
 	case err == nil:
 		expectObject(t, os, "object", v, obj)
-	case isCtxErr(err):
+	case isCtxErr(ctx, err):
 		checkHolds(t, os, "object", true, v)
 	default:
 		t.Fatalf("SetObject = %v; want nil or an error wrapping %v", err, ctx.Err())
@@ -162,7 +171,7 @@ func (s *suite) checkObjectDoneContext(t *testing.T, ctx context.Context, os htt
 		v, obj, err := os.GetObject(ctx, "stored")
 		return pair{v, obj}, err
 	})
-	if !isCtxErr(err) {
+	if !isCtxErr(ctx, err) {
 		if err != nil {
 			t.Fatalf("GetObject(present key) = %v; want the value or an error wrapping %v", err, ctx.Err())
 		}

@@ -2,7 +2,6 @@ package storetest
 
 import (
 	"context"
-	"errors"
 	"fmt"
 	"math/rand/v2"
 	"slices"
@@ -300,13 +299,12 @@ func (s *suite) testTagIndexDoneContext(t *testing.T) {
 	for _, dc := range doneContexts(t) {
 		t.Run(dc.name, func(t *testing.T) {
 			ctx := dc.ctx
-			isCtxErr := func(err error) bool { return err != nil && errors.Is(err, ctx.Err()) }
 			ti := s.tagIndex(t)
 			storeKeys(t, ti, longTTL, "old", "new")
 			mustAddTags(t, ti, "old", longTTL, "a", "b", "gone")
 
 			got, err := within(t, "TaggedKeys", func() ([]string, error) { return ti.TaggedKeys(ctx, "a") })
-			if !isCtxErr(err) {
+			if !isCtxErr(ctx, err) {
 				if err != nil {
 					t.Fatalf("TaggedKeys = %v; want the keys or an error wrapping %v", err, ctx.Err())
 				}
@@ -316,27 +314,27 @@ func (s *suite) testTagIndexDoneContext(t *testing.T) {
 			}
 
 			// Each tag is recorded or not, never in part.
-			_, err = within(t, "AddTags", func() (struct{}, error) {
-				return struct{}{}, ti.AddTags(ctx, "new", []string{"a", "fresh"}, longTTL)
+			err = withinErr(t, "AddTags", func() error {
+				return ti.AddTags(ctx, "new", []string{"a", "fresh"}, longTTL)
 			})
 			switch {
 			case err == nil:
 				expectTagged(t, ti, "a", "old", "new")
 				expectTagged(t, ti, "fresh", "new")
-			case isCtxErr(err):
+			case isCtxErr(ctx, err):
 				expectTaggedSome(t, ti, "a", []string{"old"}, []string{"new"})
 				expectTaggedSome(t, ti, "fresh", nil, []string{"new"})
 			default:
 				t.Fatalf("AddTags = %v; want nil or an error wrapping %v", err, ctx.Err())
 			}
 
-			_, err = within(t, "RemoveTags", func() (struct{}, error) {
-				return struct{}{}, ti.RemoveTags(ctx, "gone", "never recorded")
+			err = withinErr(t, "RemoveTags", func() error {
+				return ti.RemoveTags(ctx, "gone", "never recorded")
 			})
 			switch {
 			case err == nil:
 				expectTagged(t, ti, "gone")
-			case isCtxErr(err):
+			case isCtxErr(ctx, err):
 				expectTaggedSome(t, ti, "gone", nil, []string{"old"})
 			default:
 				t.Fatalf("RemoveTags = %v; want nil or an error wrapping %v", err, ctx.Err())

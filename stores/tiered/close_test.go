@@ -8,6 +8,7 @@ import (
 	"go.uber.org/goleak"
 
 	"github.com/seedcache/httpcache/internal/testserver"
+	"github.com/seedcache/httpcache/internal/testwait"
 	"github.com/seedcache/httpcache/stores/memory"
 )
 
@@ -48,14 +49,14 @@ func TestCloseStopsSubscriber(t *testing.T) {
 			} else {
 				waitLive(t, s)
 				mustSet(t, s, "k", "v")
-				waitFor(t, "the store to hear its own message", func() bool { return s.messages.Load() > 0 })
+				testwait.For(t, "the store to hear its own message", func() bool { return s.messages.Load() > 0 })
 			}
 			if tt.hang {
 				proxy.Block()
 				// Let a heartbeat start and hang.
 				beats := s.beatsSent.Load()
 				s.kick <- struct{}{}
-				waitFor(t, "a heartbeat to start", func() bool { return s.beatsSent.Load() > beats })
+				testwait.For(t, "a heartbeat to start", func() bool { return s.beatsSent.Load() > beats })
 			}
 
 			if err := s.Close(); err != nil {

@@ -17,6 +17,7 @@ import (
 
 	"github.com/seedcache/httpcache"
 	"github.com/seedcache/httpcache/internal/testserver"
+	"github.com/seedcache/httpcache/internal/testwait"
 	"github.com/seedcache/httpcache/stores/memory"
 	"github.com/seedcache/httpcache/stores/storetest"
 )
@@ -283,30 +284,18 @@ func newStore(t testing.TB, l1 *memory.Store, l2 httpcache.Store, opts Options) 
 
 // waitTimeout bounds every wait for something asynchronous: a message to
 // be handled, a server to be back. It only tells a hang from progress.
-const waitTimeout = 15 * time.Second
-
-// waitFor polls cond until it holds, failing t after waitTimeout.
-func waitFor(t testing.TB, what string, cond func() bool) {
-	t.Helper()
-	deadline := time.Now().Add(waitTimeout)
-	for !cond() {
-		if time.Now().After(deadline) {
-			t.Fatalf("gave up after %v waiting for %s", waitTimeout, what)
-		}
-		time.Sleep(2 * time.Millisecond)
-	}
-}
+const waitTimeout = testwait.Timeout
 
 // waitSubscribed waits until s has had n subscriptions confirmed.
 func waitSubscribed(t testing.TB, s *Store, n int64) {
 	t.Helper()
-	waitFor(t, fmt.Sprintf("subscription %d", n), func() bool { return s.subscriptions.Load() >= n })
+	testwait.For(t, fmt.Sprintf("subscription %d", n), func() bool { return s.subscriptions.Load() >= n })
 }
 
 // waitLive waits until s is registered and may use its L1.
 func waitLive(t testing.TB, s *Store) {
 	t.Helper()
-	waitFor(t, "the store to be registered", s.member.usable)
+	testwait.For(t, "the store to be registered", s.member.usable)
 }
 
 // mustGet fails t unless key holds want in st.

@@ -11,6 +11,7 @@ import (
 
 	"github.com/seedcache/httpcache"
 	"github.com/seedcache/httpcache/internal/testserver"
+	"github.com/seedcache/httpcache/internal/testwait"
 	"github.com/seedcache/httpcache/stores/memory"
 )
 
@@ -36,7 +37,7 @@ func TestTwoInstancesWithPubSub(t *testing.T) {
 	mustGet(t, l1b, "k", "v1") // B has its own copy now
 
 	mustSet(t, a, "k", "v2")
-	waitFor(t, "B to drop its copy of v1 and read v2", func() bool {
+	testwait.For(t, "B to drop its copy of v1 and read v2", func() bool {
 		v, err := b.Get(ctx, "k")
 		return err == nil && string(v) == "v2"
 	})
@@ -45,7 +46,7 @@ func TestTwoInstancesWithPubSub(t *testing.T) {
 	if err := a.Delete(ctx, "k"); err != nil {
 		t.Fatal(err)
 	}
-	waitFor(t, "B to drop its copy of v2", func() bool {
+	testwait.For(t, "B to drop its copy of v2", func() bool {
 		_, err := b.Get(ctx, "k")
 		return errors.Is(err, httpcache.ErrNotFound)
 	})
@@ -62,7 +63,7 @@ func TestTwoInstancesWithPubSub(t *testing.T) {
 // waitMessages waits until s has handled n messages.
 func waitMessages(t *testing.T, s *Store, n int64) {
 	t.Helper()
-	waitFor(t, fmt.Sprintf("message %d", n), func() bool { return s.messages.Load() >= n })
+	testwait.For(t, fmt.Sprintf("message %d", n), func() bool { return s.messages.Load() >= n })
 }
 
 // TestTwoInstancesWithoutPubSub: with no pub/sub, an instance's L1 copy of
@@ -99,7 +100,7 @@ func TestTwoInstancesWithoutPubSub(t *testing.T) {
 			if time.Since(copied) < l1TTL && (err != nil || string(v) != "v1") {
 				t.Fatalf("B read %q, %v within L1TTL of copying v1; want its stale copy", v, err)
 			}
-			waitFor(t, "B's copy to expire", func() bool {
+			testwait.For(t, "B's copy to expire", func() bool {
 				v, err := b.Get(ctx, key)
 				if tt.want == "" {
 					return errors.Is(err, httpcache.ErrNotFound)

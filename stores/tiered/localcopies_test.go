@@ -14,6 +14,7 @@ import (
 	goredis "github.com/redis/go-redis/v9"
 
 	"github.com/seedcache/httpcache/internal/testserver"
+	"github.com/seedcache/httpcache/internal/testwait"
 	"github.com/seedcache/httpcache/stores/memory"
 )
 
@@ -154,7 +155,7 @@ func TestDropLocalCopiesWaitsForEveryInstance(t *testing.T) {
 	defer cancel()
 	done := dropped(ctx, a)
 	<-entered
-	waitFor(t, "B's acknowledgement", func() bool {
+	testwait.For(t, "B's acknowledgement", func() bool {
 		keys, _ := l2.c.Keys(ctx, a.channel+":acks:*").Result()
 		return len(keys) == 1
 	})
@@ -363,7 +364,7 @@ func TestDropLocalCopiesWaitsForDeadSubscription(t *testing.T) {
 			mustGet(t, b, "k", "new")   // ...but does not serve it
 
 			revive()
-			waitFor(t, "B to register again", func() bool { return b.member.usable() })
+			testwait.For(t, "B to register again", func() bool { return b.member.usable() })
 			mustMiss(t, l1b, "k")
 			mustGet(t, b, "k", "new")
 		})

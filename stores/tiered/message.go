@@ -3,6 +3,7 @@ package tiered
 import (
 	"encoding/binary"
 	"errors"
+	"strings"
 )
 
 // messagePrefix starts every invalidation message; its last part is the
@@ -33,7 +34,7 @@ var errMalformed = errors.New("tiered: malformed invalidation message")
 
 // decodeInvalidation reads a message made by encodeInvalidation.
 func decodeInvalidation(msg string) (id string, keys []string, err error) {
-	rest, ok := cutPrefix(msg, messagePrefix)
+	rest, ok := strings.CutPrefix(msg, messagePrefix)
 	if !ok {
 		return "", nil, errMalformed
 	}
@@ -48,13 +49,6 @@ func decodeInvalidation(msg string) (id string, keys []string, err error) {
 		keys = append(keys, key)
 	}
 	return id, keys, nil
-}
-
-func cutPrefix(s, prefix string) (string, bool) {
-	if len(s) < len(prefix) || s[:len(prefix)] != prefix {
-		return s, false
-	}
-	return s[len(prefix):], true
 }
 
 // cutField splits a uvarint-length-prefixed field off the front of s.
@@ -97,7 +91,7 @@ func encodeDropAll(id, ackID string) string {
 
 // decodeDropAll reads a message made by encodeDropAll.
 func decodeDropAll(msg string) (id, ackID string, err error) {
-	rest, ok := cutPrefix(msg, dropAllPrefix)
+	rest, ok := strings.CutPrefix(msg, dropAllPrefix)
 	if !ok {
 		return "", "", errMalformed
 	}

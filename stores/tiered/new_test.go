@@ -41,7 +41,7 @@ func TestNewPanics(t *testing.T) {
 func TestNewDefaults(t *testing.T) {
 	s := New(memory.New(memory.Options{}), memory.New(memory.Options{}), Options{})
 	if s.l1TTL != DefaultL1TTL || s.channel != DefaultChannel || s.log != slog.Default() ||
-		s.pubTimeout != defaultPublishTimeout || s.instanceTTL != DefaultInstanceTTL || s.pub != nil || s.stop != nil {
+		s.pubTimeout != httpcache.DefaultGuardTimeout || s.instanceTTL != DefaultInstanceTTL || s.pub != nil || s.stop != nil {
 		t.Fatalf("New with zero Options: L1TTL %v, channel %q, logger %p, publish timeout %v, instance ttl %v, pubsub %v, subscriber %v",
 			s.l1TTL, s.channel, s.log, s.pubTimeout, s.instanceTTL, s.pub, s.stop != nil)
 	}

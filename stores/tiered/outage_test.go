@@ -10,6 +10,7 @@ import (
 
 	"github.com/seedcache/httpcache"
 	"github.com/seedcache/httpcache/internal/testserver"
+	"github.com/seedcache/httpcache/internal/testwait"
 	"github.com/seedcache/httpcache/stores/memory"
 )
 
@@ -116,7 +117,7 @@ func TestL2Outage(t *testing.T) {
 	waitSubscribed(t, s, 2)
 	mustMiss(t, l1, "hot")
 	mustMiss(t, l1, "during")
-	waitFor(t, "L2 to take writes again", func() bool { return s.Set(ctx, "after", []byte("a"), time.Hour) == nil })
+	testwait.For(t, "L2 to take writes again", func() bool { return s.Set(ctx, "after", []byte("a"), time.Hour) == nil })
 	mustGet(t, &redisL2{client, p}, "after", "a")
 	mustGet(t, s, "after", "a")
 }
@@ -148,7 +149,7 @@ func TestRedisDownAtNew(t *testing.T) {
 
 	srv.Start()
 	waitLive(t, s)
-	waitFor(t, "L2 to take writes", func() bool { return s.Set(ctx, "k", []byte("v2"), time.Hour) == nil })
+	testwait.For(t, "L2 to take writes", func() bool { return s.Set(ctx, "k", []byte("v2"), time.Hour) == nil })
 	mustGet(t, l1, "k", "v2")
 	mustGet(t, s, "k", "v2")
 }

@@ -8,6 +8,7 @@ import (
 	"time"
 
 	"github.com/seedcache/httpcache"
+	"github.com/seedcache/httpcache/internal/testwait"
 	"github.com/seedcache/httpcache/stores/memory"
 )
 
@@ -29,7 +30,7 @@ func TestCounterPassThrough(t *testing.T) {
 		t.Fatalf("Advance(2) = %d, %v; want 2", n, err)
 	}
 	mustGet(t, a, "seq", "2") // no wait: A dropped its own copy
-	waitFor(t, "B to drop its copy of the counter", func() bool {
+	testwait.For(t, "B to drop its copy of the counter", func() bool {
 		v, err := b.Get(ctx, "seq")
 		return err == nil && string(v) == "2"
 	})

@@ -9,6 +9,7 @@ import (
 	goredis "github.com/redis/go-redis/v9"
 
 	"github.com/seedcache/httpcache/internal/testserver"
+	"github.com/seedcache/httpcache/internal/testwait"
 )
 
 // TestMembership steps a membership through registrations on a clock that
@@ -104,7 +105,7 @@ func TestRegistry(t *testing.T) {
 	}
 	beats := a.heartbeats.Load()
 	a.kick <- struct{}{}
-	waitFor(t, "a heartbeat", func() bool { return a.heartbeats.Load() > beats })
+	testwait.For(t, "a heartbeat", func() bool { return a.heartbeats.Load() > beats })
 	if _, err := client.ZScore(ctx, key, "ended").Result(); err != goredis.Nil {
 		t.Errorf("an ended registration is still in the registry after a heartbeat (%v)", err)
 	}
@@ -128,7 +129,7 @@ func TestLapsedInstanceClearsL1(t *testing.T) {
 	staleCopies(t, l2, "k", b)
 
 	proxy.Block()
-	waitFor(t, "B's registration to end", func() bool { return !b.member.usable() })
+	testwait.For(t, "B's registration to end", func() bool { return !b.member.usable() })
 	mustGet(t, l1b, "k", "old")
 	mustGet(t, b, "k", "new")
 	proxy.Unblock()

@@ -35,10 +35,6 @@ const (
 	DefaultInstanceTTL = 10 * time.Second
 )
 
-// defaultPublishTimeout bounds a publish when Options.Guard.Timeout is
-// zero; it is httpcache.GuardOptions' own default timeout.
-const defaultPublishTimeout = 50 * time.Millisecond
-
 // Options configures a Store. The zero value is ready to use: no
 // cross-instance invalidation, L1 copies kept for DefaultL1TTL.
 type Options struct {
@@ -172,7 +168,7 @@ func New(l1 *memory.Store, l2 httpcache.Store, opts Options) *Store {
 		id:          rand.Text(),
 		pub:         opts.PubSub,
 		channel:     cmp.Or(opts.Channel, DefaultChannel),
-		pubTimeout:  cmp.Or(opts.Guard.Timeout, defaultPublishTimeout),
+		pubTimeout:  cmp.Or(opts.Guard.Timeout, httpcache.DefaultGuardTimeout),
 		instanceTTL: cmp.Or(opts.InstanceTTL, DefaultInstanceTTL),
 	}
 	if s.pub != nil {
