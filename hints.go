@@ -39,8 +39,5 @@ func (h *hints) learn(pk string, raw []byte, e *entry) {
 		h.cache.Remove(pk)
 		return
 	}
-	if e.memo == nil {
-		e.memo = &variantMemo{}
-	}
-	h.cache.Add(pk, &hint{raw: append([]byte(nil), raw...), index: e})
+	h.cache.Add(pk, &hint{raw: append([]byte(nil), raw...), index: e.share()})
 }

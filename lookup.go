@@ -3,7 +3,6 @@ package httpcache
 import (
 	"bytes"
 	"context"
-	"errors"
 	"net/http"
 	"slices"
 	"time"
@@ -107,21 +106,6 @@ func (c *Cache) lookup(ctx context.Context, rt *route, r *http.Request) lookup {
 	return lk
 }
 
-// readSeq takes the purge clock from a value read with the entry,
-// re-creating it if it is missing.
-func (c *Cache) readSeq(ctx context.Context, lk *lookup, v []byte) error {
-	sp := c.purges.(*storePurges)
-	seq, err := parseSeq(v, nil)
-	if errors.Is(err, ErrCorruptEntry) {
-		err = sp.dropCorrupt(ctx, sp.store, err)
-	}
-	if err == nil && seq == 0 {
-		seq, err = sp.restart(ctx)
-	}
-	lk.seq, lk.seqRead = seq, err == nil
-	return err
-}
-
 // prefetched is a variant read together with its index.
 type prefetched struct {
 	key   string
@@ -129,63 +113,47 @@ type prefetched struct {
 }
 
 // loadPrimary reads the entry at the primary key. With a MultiGetter store
-// and a hint of the URL's Vary index, it reads the index and the variant the
-// hint points to in one round trip; the variant is returned in pre only if
-// the index read is byte for byte the hinted one.
+// it reads, in the same round trip, the purge clock (when purges can be
+// recorded at all) and, given a hint of the URL's Vary index, the variant
+// the hint points to; the variant is returned in pre only if the index
+// read is byte for byte the hinted one.
 func (c *Cache) loadPrimary(ctx context.Context, rt *route, r *http.Request, lk *lookup, pre *prefetched) (*entry, bool) {
 	if c.multi == nil {
 		return c.load(ctx, lk.pk, lk)
 	}
-	// The purge clock comes along in the same round trip, when purges can
-	// be recorded at all.
 	sp, _ := c.purges.(*storePurges)
 	withSeq := sp != nil && sp.canPurge()
-	h, ok := c.hints.get(lk.pk)
-	if !ok {
-		keys := []string{lk.pk}
-		if withSeq {
-			keys = append(keys, sp.seqKey())
-		}
-		vals, err := c.multi.GetMulti(ctx, keys...)
-		if err == nil && withSeq {
-			err = c.readSeq(ctx, lk, vals[1])
-		}
-		if err != nil {
-			c.readFailed(lk.pk, err, lk)
-			return nil, false
-		}
-		v := vals[0]
-		if v == nil {
-			c.hints.learn(lk.pk, nil, nil)
-			return nil, false
-		}
-		e, ok := c.decode(ctx, lk.pk, v)
-		c.hints.learn(lk.pk, v, e)
-		return e, ok
+	h, hinted := c.hints.get(lk.pk)
+	keys := make([]string, 1, 3)
+	keys[0] = lk.pk
+	var vk string
+	if hinted {
+		vk = c.variantKeyFor(rt, r, lk, h.index)
+		keys = append(keys, vk)
 	}
-	vk := c.variantKeyFor(rt, r, lk, h.index)
-	keys := []string{lk.pk, vk}
 	if withSeq {
 		keys = append(keys, sp.seqKey())
 	}
 	vals, err := c.multi.GetMulti(ctx, keys...)
 	if err == nil && withSeq {
-		err = c.readSeq(ctx, lk, vals[2])
+		lk.seq, err = sp.seqFrom(ctx, vals[len(vals)-1], nil)
+		lk.seqRead = err == nil
 	}
 	if err != nil {
 		c.readFailed(lk.pk, err, lk)
 		return nil, false
 	}
-	if vals[0] == nil {
+	v := vals[0]
+	if v == nil {
 		c.hints.learn(lk.pk, nil, nil)
 		return nil, false
 	}
-	if bytes.Equal(vals[0], h.raw) {
+	if hinted && bytes.Equal(v, h.raw) {
 		pre.key, pre.value = vk, vals[1]
 		return h.index, true
 	}
-	e, ok := c.decode(ctx, lk.pk, vals[0])
-	c.hints.learn(lk.pk, vals[0], e)
+	e, ok := c.decode(ctx, lk.pk, v)
+	c.hints.learn(lk.pk, v, e)
 	return e, ok
 }
 

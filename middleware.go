@@ -127,7 +127,8 @@ func New(store Store, opts Options) *Cache {
 	if local {
 		c.purges = sharedLocalPurges(original, opts.KeyPrefix, markerTTL(opts.MaxTTL))
 	} else {
-		sp := &storePurges{store: store, admin: original, prefix: opts.KeyPrefix + keyVersion, ttl: markerTTL(opts.MaxTTL), now: opts.Clock, log: opts.Logger}
+		sp := &storePurges{store: store, admin: original, ttl: markerTTL(opts.MaxTTL), now: opts.Clock, log: opts.Logger}
+		sp.setPrefix(opts.KeyPrefix + keyVersion)
 		if oc, ok := original.(Counter); ok {
 			sp.counter, sp.adminCounter = store.(Counter), oc
 		}

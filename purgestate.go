@@ -181,6 +181,7 @@ type storePurges struct {
 	admin        Store
 	adminCounter Counter
 	prefix       string // KeyPrefix + key version
+	seqName      string // the clock's key
 	ttl          time.Duration
 	now          func() time.Time
 	log          *slog.Logger
@@ -189,7 +190,12 @@ type storePurges struct {
 // errNoCounter is returned by purges on a shared store without a Counter.
 var errNoCounter = errors.New("httpcache: the store has no atomic counter (Counter), so it cannot record purges")
 
-func (s *storePurges) seqKey() string { return s.prefix + "purge:seq" }
+func (s *storePurges) setPrefix(prefix string) {
+	s.prefix, s.seqName = prefix, prefix+"purge:seq"
+}
+
+// seqKey is the purge clock's key, built once: every lookup reads it.
+func (s *storePurges) seqKey() string { return s.seqName }
 
 func (s *storePurges) markerKey(tag string, soft bool) string {
 	sum := sha256.Sum256([]byte(tag))
@@ -219,7 +225,15 @@ func (s *storePurges) current(ctx context.Context) (uint64, error) {
 	if !s.canPurge() {
 		return 0, nil // no purges can have been recorded
 	}
-	seq, err := parseSeq(s.store.Get(ctx, s.seqKey()))
+	v, err := s.store.Get(ctx, s.seqKey())
+	return s.seqFrom(ctx, v, err)
+}
+
+// seqFrom takes the purge clock from v, as read by Get (err) or with an
+// entry (err nil, v nil if missing): dropping it if it cannot be read, and
+// re-creating it if it is missing.
+func (s *storePurges) seqFrom(ctx context.Context, v []byte, err error) (uint64, error) {
+	seq, err := parseSeq(v, err)
 	if errors.Is(err, ErrCorruptEntry) {
 		err = s.dropCorrupt(ctx, s.store, err)
 	}

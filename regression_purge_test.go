@@ -40,7 +40,7 @@ func (s *sharedMem) Get(ctx context.Context, k string) ([]byte, error) {
 	}
 	return s.m.Get(ctx, k)
 }
-func (s *sharedMem) Delete(ctx context.Context, k ...string) error     { return s.m.Delete(ctx, k...) }
+func (s *sharedMem) Delete(ctx context.Context, k ...string) error { return s.m.Delete(ctx, k...) }
 func (s *sharedMem) Set(ctx context.Context, k string, v []byte, ttl time.Duration) error {
 	return s.m.Set(ctx, k, v, ttl)
 }

@@ -53,18 +53,18 @@ func (c *Cache) decode(ctx context.Context, key string, v []byte) (*entry, bool)
 		return nil, false
 	}
 	if c.objects != nil {
-		c.share(e)
-		c.objects.AttachObject(key, v, e)
+		c.objects.AttachObject(key, v, e.share())
 	}
 	return e, true
 }
 
 // share readies a decoded entry for being shared by every request in the
-// process: an index gets its memo of variant keys.
-func (c *Cache) share(e *entry) {
+// process: an index gets its memo of variant keys. It returns e.
+func (e *entry) share() *entry {
 	if e.kind == kindIndex && e.memo == nil {
 		e.memo = &variantMemo{}
 	}
+	return e
 }
 
 // put is one write of an encoded entry.
@@ -73,6 +73,7 @@ type put struct {
 	value []byte
 	ttl   time.Duration
 	tags  []string // recorded in the store's TagIndex, if it has one
+	obj   *entry   // value decoded and shared (see storeEntry)
 }
 
 // write stores an encoded entry. In-process stores also keep the decoded
@@ -81,11 +82,7 @@ type put struct {
 func (c *Cache) write(ctx context.Context, p put) {
 	var err error
 	if c.objects != nil {
-		var obj *entry
-		if obj, err = decodeEntry(p.value); err == nil {
-			c.share(obj)
-			err = c.objects.SetObject(ctx, p.key, p.value, obj, p.ttl)
-		}
+		err = c.objects.SetObject(ctx, p.key, p.value, p.obj, p.ttl)
 	} else {
 		err = c.store.Set(ctx, p.key, p.value, p.ttl)
 	}

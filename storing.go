@@ -61,8 +61,9 @@ func (c *Cache) storeEntry(ctx context.Context, m *miss, e *entry, d decision, o
 	if len(d.varyNames) == 0 {
 		e.varyNames, e.varyKey, e.epoch = nil, nil, 0
 		raw := e.encode()
-		c.writes.submit(ctx, c, pk, onDone, put{pk, raw, d.ttl, e.tags})
-		return mustDecode(raw)
+		dec := mustDecode(raw)
+		c.writes.submit(ctx, c, pk, onDone, put{pk, raw, d.ttl, e.tags, dec})
+		return dec
 	}
 	var puts []put
 	idx := m.lk.index
@@ -85,30 +86,34 @@ func (c *Cache) storeEntry(ctx context.Context, m *miss, e *entry, d decision, o
 		}
 		idx = fresh
 		raw := idx.encode()
-		puts = append(puts, put{key: pk, value: raw, ttl: 2 * d.ttl})
+		dec := mustDecode(raw)
+		puts = append(puts, put{key: pk, value: raw, ttl: 2 * d.ttl, obj: dec})
 		if c.multi != nil {
 			// The next hit can then read index and variant together
 			// at once; if this write fails, the index read alongside
 			// will not match the hint, and nothing wrong is served.
-			c.hints.learn(pk, raw, mustDecode(raw))
+			c.hints.learn(pk, raw, dec)
 		}
 	}
 	e.epoch = idx.epoch
 	e.varyNames = d.varyNames
 	e.varyKey = m.rt.vary.AppendKey(nil, d.varyNames, m.req.Header)
 	raw := e.encode()
-	puts = append(puts, put{variantKey(pk, e.epoch, e.varyKey), raw, d.ttl, e.tags})
+	dec := mustDecode(raw)
+	puts = append(puts, put{variantKey(pk, e.epoch, e.varyKey), raw, d.ttl, e.tags, dec})
 	c.writes.submit(ctx, c, pk, onDone, puts...)
-	return mustDecode(raw)
+	return dec
 }
 
-// mustDecode decodes an entry this process just encoded.
+// mustDecode decodes an entry this process just encoded, ready to be
+// shared (see share): written to an in-process store with its bytes, and
+// served to the requests collapsed into the fetch.
 func mustDecode(raw []byte) *entry {
 	e, err := decodeEntry(raw)
 	if err != nil {
 		panic("httpcache: internal error: " + err.Error())
 	}
-	return e
+	return e.share()
 }
 
 // hopByHop are the fields that describe one connection, not the response
