@@ -13,36 +13,39 @@ import (
 // a sync.WaitGroup it may be waited on while new work starts.
 type background struct {
 	mu   sync.Mutex
-	cur  *epoch   // where new work is counted; nil: start a new one
-	open []*epoch // epochs with work still running, cur among them
+	cur  *inFlight   // where new work is counted; nil: start a new one
+	open []*inFlight // epochs with work still running, cur among them
 }
 
-// epoch is the work started between two waits.
-type epoch struct {
+// inFlight counts work under way: an epoch of background work, or the
+// writes to one primary key (writeQueue).
+type inFlight struct {
 	n    int
 	idle chan struct{} // closed when n drops to zero
 }
 
+func newInFlight() *inFlight { return &inFlight{idle: make(chan struct{})} }
+
 // add counts new work; the caller passes what it returns to done.
-func (b *background) add() *epoch {
+func (b *background) add() *inFlight {
 	b.mu.Lock()
 	defer b.mu.Unlock()
 	if b.cur == nil {
-		b.cur = &epoch{idle: make(chan struct{})}
+		b.cur = newInFlight()
 		b.open = append(b.open, b.cur)
 	}
 	b.cur.n++
 	return b.cur
 }
 
-func (b *background) done(e *epoch) {
+func (b *background) done(e *inFlight) {
 	b.mu.Lock()
 	defer b.mu.Unlock()
 	if e.n--; e.n > 0 {
 		return
 	}
 	close(e.idle)
-	b.open = slices.DeleteFunc(b.open, func(o *epoch) bool { return o == e })
+	b.open = slices.DeleteFunc(b.open, func(o *inFlight) bool { return o == e })
 	if b.cur == e {
 		b.cur = nil
 	}

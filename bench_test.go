@@ -2,6 +2,7 @@ package httpcache_test
 
 import (
 	"bytes"
+	"context"
 	"io"
 	"net/http"
 	"net/http/httptest"
@@ -163,5 +164,22 @@ func BenchmarkLoopback(b *testing.B) {
 				resp.Body.Close()
 			}
 		})
+	}
+}
+
+// BenchmarkHitAfterPurge: a memory-store hit on an entry stored before a
+// purge (of another tag): its purge check is made once and remembered, so
+// the hit costs what any hit does.
+func BenchmarkHitAfterPurge(b *testing.B) {
+	c := httpcache.New(memory.New(memory.Options{}), httpcache.Options{})
+	h := c.Handler(pageHandler(bytes.Repeat([]byte("x"), 1<<10), false))
+	req := httptest.NewRequest("GET", "http://example.com/articles/42", nil)
+	h.ServeHTTP(httptest.NewRecorder(), req)
+	if err := c.PurgeTags(context.Background(), "other"); err != nil {
+		b.Fatal(err)
+	}
+	run(b, h, req)
+	if s := c.Stats(); s.Hits != uint64(b.N) {
+		b.Fatalf("hits %d of %d", s.Hits, b.N)
 	}
 }

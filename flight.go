@@ -44,26 +44,6 @@ func (fs *flights) lead(key string) (f *flight, leader bool) {
 	return f, true
 }
 
-// tryLead makes the caller the leader of key's flight if there is none.
-func (fs *flights) tryLead(key string) (*flight, bool) {
-	f, leader := fs.lead(key)
-	if !leader {
-		return nil, false
-	}
-	return f, true
-}
-
-// land publishes the leader's result and wakes the waiters. With keep, the
-// finished flight stays findable until forget: requests that arrive while
-// its entry is still being written to a networked store then take the
-// result instead of running the handler again.
-func (fs *flights) land(key string, f *flight, keep bool) {
-	close(f.done)
-	if !keep {
-		fs.forget(key, f)
-	}
-}
-
 // forget removes key's flight, if it is still f.
 func (fs *flights) forget(key string, f *flight) {
 	fs.mu.Lock()

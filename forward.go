@@ -220,9 +220,15 @@ func (l *leadership) land(c *Cache) {
 	f.result = l.result
 	close(f.done)
 	if !l.writing {
-		c.flights.forget(l.key, f)
-		l.release()
+		l.finish(c, l.key, f)
 	}
+}
+
+// finish forgets flight f of key, once its result is stored (or will not
+// be), and gives up the lease.
+func (l *leadership) finish(c *Cache, key string, f *flight) {
+	c.flights.forget(key, f)
+	l.release()
 }
 
 func (l *leadership) release() {
@@ -240,10 +246,7 @@ func (l *leadership) onDone(c *Cache) func() {
 		return func() {}
 	}
 	f, key := l.f, l.key
-	return func() {
-		c.flights.forget(key, f)
-		l.release()
-	}
+	return func() { l.finish(c, key, f) }
 }
 
 // fetch runs the handler for r, as the leader of flight f when f is not
@@ -399,10 +402,7 @@ func (m *miss) informational(h http.Header) {
 	if m.delegated.Load() {
 		return // the inner layer's writer has done it
 	}
-	if th := h[m.rt.c.opts.TagHeader]; len(th) > 0 {
-		m.addTags(splitTagHeader(th)...)
-		delete(h, m.rt.c.opts.TagHeader)
-	}
+	takeTags(h, m.rt.c.opts.TagHeader, m)
 }
 
 // writeHeader decides, when the handler's final header is about to go
@@ -413,11 +413,7 @@ func (m *miss) writeHeader(status int, h http.Header) hookAction {
 	}
 	c := m.rt.c
 	m.responseTime = c.now()
-	// Tags are for the cache, not for the client.
-	if th := h[c.opts.TagHeader]; len(th) > 0 {
-		m.addTags(splitTagHeader(th)...)
-		delete(h, c.opts.TagHeader)
-	}
+	takeTags(h, c.opts.TagHeader, m)
 	switch {
 	case m.validated && status == http.StatusNotModified:
 		m.notModified = true

@@ -48,9 +48,6 @@ func leaseName(flightKey string) string {
 // or cannot lease grants the lease: leases only save work.
 func (c *Cache) takeLease(ctx context.Context, flightKey string) (release func()) {
 	noop := func() {}
-	if c.leaser == nil || c.opts.Lease.TTL <= 0 {
-		return noop
-	}
 	var b [12]byte
 	rand.Read(b[:])
 	token, name := hex.EncodeToString(b[:]), leaseName(flightKey)

@@ -34,6 +34,9 @@ type Cache struct {
 	pending  pendingDeletes
 	writes   writeQueue
 	flights  flights
+	// admin is the store as given, without the guard: for purges, which
+	// are not on a request's path.
+	admin Store
 	// background counts writes and refreshes still running (Wait).
 	background background
 	// purgesDone counts the purges through this Cache that have been
@@ -110,7 +113,7 @@ func New(store Store, opts Options) *Cache {
 		store = Guard(store, c.guardOptions())
 		c.objects = nil // every read goes through the guard
 	}
-	c.store = store
+	c.store, c.admin = store, original
 	if m, ok := store.(MultiGetter); ok && c.objects == nil {
 		c.multi = m
 		c.hints.init()
@@ -133,8 +136,8 @@ func New(store Store, opts Options) *Cache {
 			sp.counter, sp.adminCounter = store.(Counter), oc
 		}
 		c.purges = sp
-		c.memo.init()
 	}
+	c.memo.init() // after a purge, each older entry is checked once, not on every hit
 	c.site = c.compile(opts.Policy)
 	return c
 }

@@ -138,15 +138,10 @@ func (c *Cache) reclaim(ctx context.Context, keys, tags []string, m marker) {
 	if c.tagIdx == nil || c.noTagIdx.Load() || len(tags) == 0 {
 		return
 	}
-	store := c.store
-	if sp, ok := c.purges.(*storePurges); ok {
-		store = sp.admin
-	}
 	// Tags are reclaimed in parallel on a networked store, as their
 	// markers were recorded.
-	_, local := c.purges.(*localPurges)
-	inParallel(!local, tags, func(tag string) error {
-		c.reclaimTag(ctx, store, tag, m)
+	inParallel(!c.writes.local, tags, func(tag string) error {
+		c.reclaimTag(ctx, c.admin, tag, m)
 		return nil
 	})
 }

@@ -46,16 +46,15 @@ func (c *Cache) PurgeHandler(token string) http.Handler {
 		p := Purge{Soft: strings.EqualFold(r.Header.Get("Purge-Mode"), "soft")}
 		var what string
 		if lines := r.Header.Values(c.opts.TagHeader); len(lines) > 0 {
-			var tags tagSet
-			tags.parseHeader(lines)
-			if len(tags.tags) == 0 {
+			tags := splitTagHeader(lines)
+			if len(tags) == 0 {
 				http.Error(w, "the "+c.opts.TagHeader+" header names no tags", http.StatusBadRequest)
 				return
 			}
-			p.Tags = tags.tags
+			p.Tags = tags
 			what = fmt.Sprintf("tags %q", p.Tags)
 		} else {
-			p.URLs = c.site.purgeURLs(r)
+			p.URLs = purgeURLs(r)
 			what = "URL " + strings.Join(p.URLs, " and ")
 		}
 		if err := c.Purge(r.Context(), p); err != nil {
@@ -79,7 +78,7 @@ func (c *Cache) PurgeHandler(token string) http.Handler {
 // purgeURLs are the URLs a PURGE request names: its own target when
 // absolute (a proxy request); else its path on its Host, for both http and
 // https — a PURGE sent over one must not leave the other cached.
-func (rt *route) purgeURLs(r *http.Request) []string {
+func purgeURLs(r *http.Request) []string {
 	if r.URL.IsAbs() {
 		return []string{r.URL.String()}
 	}

@@ -52,11 +52,6 @@ type marker uint64
 // unixNano is when the purge happened, for soft purges.
 func (m marker) unixNano() int64 { return int64(m) * 1000 }
 
-func parseMarker(b []byte) (marker, bool) {
-	n, err := strconv.ParseUint(strings.TrimSpace(string(b)), 10, 64)
-	return marker(n), err == nil
-}
-
 // Implicit tags: every entry carries its URL's and the "everything" tag.
 // They start with a NUL, which user tags cannot contain.
 const (
@@ -302,12 +297,12 @@ func (s *storePurges) marks(ctx context.Context, tags []string) (hard, soft []ma
 	for i := range tags {
 		for j, into := range [][]marker{hard, soft} {
 			if v := vals[2*i+j]; v != nil {
-				m, ok := parseMarker(v)
-				if !ok {
+				n, err := parseSeq(v, nil)
+				if err != nil {
 					// Unreadable: assume the worst, a purge just now.
-					m = ^marker(0) >> 1
+					n = uint64(^marker(0) >> 1)
 				}
-				into[i] = m
+				into[i] = marker(n)
 			}
 		}
 	}

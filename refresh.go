@@ -19,8 +19,8 @@ const defaultRefreshTimeout = 30 * time.Second
 // since no server is there to recover it.
 func (h *handler) refresh(r *http.Request, key string) {
 	c := h.rt.c
-	f, ok := c.flights.tryLead(key)
-	if !ok {
+	f, leader := c.flights.lead(key)
+	if !leader {
 		return // a fetch of this key is under way already
 	}
 	r2 := r.Clone(context.WithoutCancel(r.Context()))

@@ -56,23 +56,25 @@ func (s statusValues) collapsed(fwd string) string {
 
 // forwardStatus builds "name; fwd=reason; fwd-status=N[; stored][; detail=…]".
 func (s statusValues) forwardStatus(fwd string, status int, stored bool, detail string) string {
-	v := s.name + "; fwd=" + fwd + "; fwd-status=" + strconv.Itoa(status)
-	if stored {
-		v += "; stored"
-	}
-	if detail != "" {
-		v += "; detail=" + detail
-	}
-	return v
+	return s.build(fwd, status, stored, detail)
 }
 
 // forward builds "name; fwd=reason[; stored][; detail=detail]".
 func (s statusValues) forward(fwd string, stored bool, detail string) string {
+	return s.build(fwd, 0, stored, detail)
+}
+
+// build builds a forward value, with fwd-status unless status is 0.
+func (s statusValues) build(fwd string, status int, stored bool, detail string) string {
 	var b strings.Builder
-	b.Grow(len(s.name) + len(fwd) + len(detail) + 24)
+	b.Grow(len(s.name) + len(fwd) + len(detail) + 40)
 	b.WriteString(s.name)
 	b.WriteString("; fwd=")
 	b.WriteString(fwd)
+	if status != 0 {
+		b.WriteString("; fwd-status=")
+		b.WriteString(strconv.Itoa(status))
+	}
 	if stored {
 		b.WriteString("; stored")
 	}

@@ -37,15 +37,7 @@ func (c *Cache) passThrough(w http.ResponseWriter, r *http.Request) *stripWriter
 }
 
 // strip takes the tag header out before the header goes out.
-func (s *stripWriter) strip() {
-	h := s.w.Header()
-	if th := h[s.tag]; len(th) > 0 {
-		if s.enclosing != nil {
-			s.enclosing.addTags(splitTagHeader(th)...)
-		}
-		delete(h, s.tag)
-	}
-}
+func (s *stripWriter) strip() { takeTags(s.w.Header(), s.tag, s.enclosing) }
 
 func (s *stripWriter) Header() http.Header { return s.w.Header() }
 

@@ -28,6 +28,16 @@ func (m *miss) addTags(tags ...string) {
 	}
 }
 
+// takeTags removes the tag header name from h, giving its tags to m and
+// the fetches enclosing it (to none if m is nil): tags are for caches, not
+// for clients.
+func takeTags(h http.Header, name string, m *miss) {
+	if th := h[name]; len(th) > 0 {
+		m.addTags(splitTagHeader(th)...)
+		delete(h, name)
+	}
+}
+
 // enclosingMiss returns the fetch of another Cache that r's response is
 // for, if any (see addTags).
 func enclosingMiss(r *http.Request, c *Cache) *miss {
@@ -60,12 +70,6 @@ func (s *tagSet) add(tags ...string) {
 	s.mu.Lock()
 	s.tags = append(s.tags, tags...)
 	s.mu.Unlock()
-}
-
-// parseTagHeader adds the tags in a Cache-Tag style header: comma- or
-// space-separated.
-func (s *tagSet) parseHeader(lines []string) {
-	s.add(splitTagHeader(lines)...)
 }
 
 // splitTagHeader returns the tags in a Cache-Tag style header.

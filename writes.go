@@ -26,19 +26,13 @@ type writeQueue struct {
 	all   *background // the Cache's
 
 	mu      sync.Mutex
-	pending map[string]*pendingWrites
-}
-
-// pendingWrites counts the writes in flight for one primary key.
-type pendingWrites struct {
-	n    int
-	done chan struct{} // closed when n drops to zero
+	pending map[string]*inFlight // the writes to each primary key
 }
 
 func (q *writeQueue) init(local bool, max int, all *background) {
 	q.local, q.all = local, all
 	q.slots = make(chan struct{}, max)
-	q.pending = make(map[string]*pendingWrites)
+	q.pending = make(map[string]*inFlight)
 }
 
 // submit writes puts, all for primary key pk, in order, and then calls
@@ -72,12 +66,12 @@ func (q *writeQueue) submit(ctx context.Context, c *Cache, pk string, onDone fun
 	}()
 }
 
-func (q *writeQueue) begin(pk string) *epoch {
+func (q *writeQueue) begin(pk string) *inFlight {
 	work := q.all.add()
 	q.mu.Lock()
 	p := q.pending[pk]
 	if p == nil {
-		p = &pendingWrites{done: make(chan struct{})}
+		p = newInFlight()
 		q.pending[pk] = p
 	}
 	p.n++
@@ -85,11 +79,11 @@ func (q *writeQueue) begin(pk string) *epoch {
 	return work
 }
 
-func (q *writeQueue) end(pk string, work *epoch) {
+func (q *writeQueue) end(pk string, work *inFlight) {
 	q.mu.Lock()
 	p := q.pending[pk]
 	if p.n--; p.n == 0 {
-		close(p.done)
+		close(p.idle)
 		delete(q.pending, pk)
 	}
 	q.mu.Unlock()
@@ -116,7 +110,7 @@ func (q *writeQueue) waitFor(keys []string, max time.Duration) {
 			timeout = t.C
 		}
 		select {
-		case <-p.done:
+		case <-p.idle:
 		case <-timeout:
 			return
 		}
