@@ -31,11 +31,13 @@ func keyArgs(name string, keys []string) []any {
 	return args
 }
 
-// pick returns keys[i] for each i in idx.
-func pick(keys []string, idx []int) []string {
-	out := make([]string, len(idx))
+// keyArgsAt returns the arguments of the command name applied to keys[i]
+// for each i in idx (a group of partition).
+func keyArgsAt(name string, keys []string, idx []int) []any {
+	args := make([]any, 1+len(idx))
+	args[0] = name
 	for j, i := range idx {
-		out[j] = keys[i]
+		args[1+j] = keys[i]
 	}
-	return out
+	return args
 }

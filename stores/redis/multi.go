@@ -34,7 +34,7 @@ func (s *Store) GetMulti(ctx context.Context, keys ...string) ([][]byte, error) 
 	}
 	cmds := make([]goredis.Cmder, len(groups))
 	for i, g := range groups {
-		cmds[i] = goredis.NewSliceCmd(ctx, keyArgs("mget", pick(full, g))...)
+		cmds[i] = goredis.NewSliceCmd(ctx, keyArgsAt("mget", full, g)...)
 	}
 	if err := s.exec(ctx, cmds...); err != nil {
 		return nil, s.fail(ctx, "getmulti", err)

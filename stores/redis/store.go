@@ -188,7 +188,7 @@ func (s *Store) del(ctx context.Context, op, verb string, full []string) error {
 	} else {
 		cmds = make([]goredis.Cmder, len(groups))
 		for i, g := range groups {
-			cmds[i] = goredis.NewIntCmd(ctx, keyArgs(verb, pick(full, g))...)
+			cmds[i] = goredis.NewIntCmd(ctx, keyArgsAt(verb, full, g)...)
 		}
 	}
 	if err := s.exec(ctx, cmds...); err != nil {

@@ -23,12 +23,7 @@ const maxCounter = 1 << 53
 // skipping t if the store does not implement it.
 func (s *suite) counterStore(t *testing.T) (httpcache.Store, httpcache.Counter) {
 	t.Helper()
-	st := s.newStore(t)
-	c, ok := st.(httpcache.Counter)
-	if !ok {
-		t.Skip("store does not implement httpcache.Counter")
-	}
-	return st, c
+	return storeAs[httpcache.Counter](t, s, "Counter")
 }
 
 // mustAdvance advances a counter that never expires (ttl 0).

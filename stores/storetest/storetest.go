@@ -92,11 +92,20 @@ type suite struct {
 // store does not implement it.
 func (s *suite) objectStore(t *testing.T) httpcache.ObjectStore {
 	t.Helper()
-	os, ok := s.newStore(t).(httpcache.ObjectStore)
-	if !ok {
-		t.Skip("store does not implement httpcache.ObjectStore")
-	}
+	_, os := storeAs[httpcache.ObjectStore](t, s, "ObjectStore")
 	return os
+}
+
+// storeAs returns a new store, also as the optional interface T (named
+// name), skipping t if the store does not implement it.
+func storeAs[T any](t *testing.T, s *suite, name string) (httpcache.Store, T) {
+	t.Helper()
+	st := s.newStore(t)
+	v, ok := st.(T)
+	if !ok {
+		t.Skip("store does not implement httpcache." + name)
+	}
+	return st, v
 }
 
 // longTTL is the ttl of values that must outlive a subtest.

@@ -17,10 +17,7 @@ import (
 // not implement it.
 func (s *suite) tagIndex(t *testing.T) httpcache.TagIndex {
 	t.Helper()
-	ti, ok := s.newStore(t).(httpcache.TagIndex)
-	if !ok {
-		t.Skip("store does not implement httpcache.TagIndex")
-	}
+	_, ti := storeAs[httpcache.TagIndex](t, s, "TagIndex")
 	return ti
 }
 
