@@ -75,21 +75,14 @@ func benchServe(b *testing.B, sizeName string, size int, vary bool) {
 	})
 	b.Run(name+"/kind=hit", func(b *testing.B) {
 		c := httpcache.New(memory.New(memory.Options{}), httpcache.Options{})
-		h := c.Handler(handler)
-		run(b, h, req) // the first iteration stores; the rest hit
-		if s := c.Stats(); s.Hits != uint64(b.N-1) {
-			b.Fatalf("hits %d of %d", s.Hits, b.N)
-		}
+		benchHits(b, c, c.Handler(handler), req)
 	})
 	b.Run(name+"/kind=hit-decode", func(b *testing.B) {
 		// The same store seen only as a Store: every hit decodes the
 		// stored bytes, as it must with a networked store.
+		// Such a store is written after the response, in the background.
 		c := httpcache.New(bytesOnly{memory.New(memory.Options{})}, httpcache.Options{})
-		h := c.Handler(handler)
-		run(b, h, req)
-		if s := c.Stats(); s.Hits != uint64(b.N-1) {
-			b.Fatalf("hits %d of %d", s.Hits, b.N)
-		}
+		benchHits(b, c, c.Handler(handler), req)
 	})
 	b.Run(name+"/kind=miss", func(b *testing.B) {
 		clk := newClock()
@@ -104,6 +97,17 @@ func benchServe(b *testing.B, sizeName string, size int, vary bool) {
 			b.Fatalf("stats %+v for %d iterations", s, b.N)
 		}
 	})
+}
+
+// benchHits stores the response before timing (waiting for a write made
+// in the background), then measures hits only.
+func benchHits(b *testing.B, c *httpcache.Cache, h http.Handler, req *http.Request) {
+	h.ServeHTTP(&sink{h: make(http.Header)}, req)
+	c.Wait()
+	run(b, h, req)
+	if s := c.Stats(); s.Hits != uint64(b.N) {
+		b.Fatalf("hits %d of %d", s.Hits, b.N)
+	}
 }
 
 func run(b *testing.B, h http.Handler, req *http.Request) {
