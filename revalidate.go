@@ -115,8 +115,13 @@ func (c *Cache) freshen(ctx context.Context, m *miss, h304 http.Header, onDone f
 	e = &entry{kind: kindResponse, status: old.status, header: merged, body: old.body, tags: tags}
 	if !d.store {
 		// Current, but no longer storable (the 304 said no-store, say):
-		// serve it this once and drop the stored copy.
-		c.remove(context.WithoutCancel(ctx), m.lk.pk)
+		// serve it this once and drop the stored copy: the variant
+		// alone, the URL's other variants are not the 304's business.
+		key := m.lk.pk
+		if len(old.varyNames) > 0 {
+			key = variantKey(m.lk.pk, old.epoch, old.varyKey)
+		}
+		c.remove(context.WithoutCancel(ctx), key)
 		onDone()
 		e.responseTime, e.initialAge, e.lifetime = m.responseTime.UnixNano(), d.initialAge, d.lifetime
 		return e, false, true

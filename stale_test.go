@@ -288,3 +288,55 @@ func TestGenerateETag(t *testing.T) {
 		t.Fatalf("conditional with the generated ETag: %d", res.status)
 	}
 }
+
+// TestNotModifiedNoLongerStorable: a 304 that makes its variant
+// unstorable (no-store) serves the stored body this once and drops that
+// variant alone; the URL's other variants stay hits.
+func TestNotModifiedNoLongerStorable(t *testing.T) {
+	e := newEnv(t, httpcache.Options{})
+	var calls, conditional atomic.Int64
+	var noStore atomic.Bool
+	h := e.cache.Handler(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		calls.Add(1)
+		lang := r.Header.Get("Accept-Language")
+		w.Header().Set("Vary", "Accept-Language")
+		w.Header().Set("Etag", `"`+lang+`"`)
+		if lang == "fr" {
+			w.Header().Set("Cache-Control", "max-age=1000")
+		} else {
+			w.Header().Set("Cache-Control", "max-age=10")
+		}
+		if r.Header.Get("If-None-Match") == `"`+lang+`"` {
+			conditional.Add(1)
+			if noStore.Load() {
+				w.Header().Set("Cache-Control", "no-store")
+			}
+			w.WriteHeader(http.StatusNotModified)
+			return
+		}
+		io.WriteString(w, "page in "+lang)
+	}))
+	do(t, h, get("/page", "Accept-Language", "en"))
+	do(t, h, get("/page", "Accept-Language", "fr"))
+	e.clock.Advance(15 * time.Second) // en stale, fr fresh
+	noStore.Store(true)
+
+	res := do(t, h, get("/page", "Accept-Language", "en"))
+	if res.status != 200 || res.body != "page in en" || conditional.Load() != 1 {
+		t.Fatalf("revalidated: %d %q, %d conditional calls, %q", res.status, res.body, conditional.Load(), res.cacheStatus())
+	}
+	if res.cacheStatus() != "httpcache; fwd=stale; fwd-status=304" {
+		t.Fatalf("Cache-Status %q, want the stale copy served, not stored", res.cacheStatus())
+	}
+	if res := do(t, h, get("/page", "Accept-Language", "fr")); !isHit(res) || res.body != "page in fr" {
+		t.Fatalf("the other variant: %q %q", res.cacheStatus(), res.body)
+	}
+	noStore.Store(false)
+	res = do(t, h, get("/page", "Accept-Language", "en"))
+	if res.status != 200 || res.body != "page in en" || conditional.Load() != 1 || isHit(res) {
+		t.Fatalf("after the drop: %d %q %q, %d conditional calls", res.status, res.body, res.cacheStatus(), conditional.Load())
+	}
+	if calls.Load() != 4 {
+		t.Fatalf("%d handler calls, want 4", calls.Load())
+	}
+}
