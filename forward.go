@@ -274,7 +274,7 @@ func (h *handler) fetchLed(w http.ResponseWriter, r *http.Request, lk lookup, no
 	for attempt := 0; ; attempt++ {
 		m := &miss{rt: h.rt, req: r, lk: lk, requestTime: now, stale: stale, lead: lead}
 		m.staleIfError = stale != nil && stale.mayServeOnError(now)
-		m.validated = attempt == 0 && stale != nil && stale.hasValidators()
+		m.validated = attempt == 0 && stale != nil && hasValidators(stale.header)
 		if len(w.Header()) > 0 {
 			// Remember what the middleware above us already set (CORS
 			// headers, a request ID): that is theirs to set on every

@@ -83,7 +83,7 @@ func (p *Policy) decide(x exchange) decision {
 		return decision{reason: reasonNoStore}
 	case resp.private:
 		return decision{reason: reasonPrivate}
-	case resp.noCache && len(x.header["Etag"]) == 0 && len(x.header["Last-Modified"]) == 0:
+	case resp.noCache && !hasValidators(x.header):
 		// Every use needs revalidation, and there is nothing to
 		// revalidate with: an entry that could never be served.
 		return decision{reason: reasonNoCache}
@@ -134,7 +134,7 @@ func (p *Policy) decide(x exchange) decision {
 	// Kept while fresh, then for as long as it may be served stale or,
 	// with a validator, revalidated.
 	var keep time.Duration
-	if len(x.header["Etag"]) > 0 || len(x.header["Last-Modified"]) > 0 || p.GenerateETag {
+	if hasValidators(x.header) || p.GenerateETag {
 		keep = p.Keep
 		if keep == 0 {
 			keep = min(d.lifetime, maxDefaultKeep)

@@ -6,10 +6,11 @@ import (
 	"net/http"
 )
 
-// hasValidators reports whether e can be revalidated: it has an ETag or a
-// Last-Modified to send back (RFC 9111 §4.3.1).
-func (e *entry) hasValidators() bool {
-	return len(e.header["Etag"]) > 0 || len(e.header["Last-Modified"]) > 0
+// hasValidators reports whether a response with header h can be
+// revalidated: it has an ETag or a Last-Modified to send back (RFC 9111
+// §4.3.1). h has canonical names.
+func hasValidators(h http.Header) bool {
+	return len(h["Etag"]) > 0 || len(h["Last-Modified"]) > 0
 }
 
 // withValidators returns a copy of r asking the handler whether e is still

@@ -153,7 +153,7 @@ func storedHeader(h, above http.Header, responseTime time.Time, body []byte, eta
 	if !typed && len(body) > 0 && len(h["Content-Encoding"]) == 0 {
 		out["Content-Type"] = []string{http.DetectContentType(body)}
 	}
-	if etag && len(out["Etag"]) == 0 && len(out["Last-Modified"]) == 0 {
+	if etag && !hasValidators(out) {
 		out["Etag"] = []string{bodyETag(body)}
 	}
 	return out
