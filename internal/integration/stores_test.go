@@ -18,6 +18,7 @@ import (
 
 	"github.com/bradfitz/gomemcache/memcache"
 	goredis "github.com/redis/go-redis/v9"
+	"go.uber.org/goleak"
 
 	"github.com/seedcache/httpcache"
 	"github.com/seedcache/httpcache/internal/testserver"
@@ -27,31 +28,51 @@ import (
 	"github.com/seedcache/httpcache/stores/tiered"
 )
 
-func TestMain(m *testing.M) { os.Exit(testserver.Main(m)) }
+// TestMain stops the shared servers, then fails the package if a goroutine
+// is left behind: a Cache's background work, or a store call abandoned to
+// a dead or blackholed server, must end once the test has closed its
+// clients.
+func TestMain(m *testing.M) {
+	code := testserver.Main(m)
+	if code == 0 {
+		if err := goleak.Find(); err != nil {
+			fmt.Fprintln(os.Stderr, err)
+			code = 1
+		}
+	}
+	os.Exit(code)
+}
 
 // backend is one kind of shared store, built on a server address (the real
 // server's, or a fault proxy's in front of it).
 type backend struct {
 	name  string
 	start func(tb testing.TB) *testserver.Server
-	open  func(tb testing.TB, addr string) httpcache.Store
+	// dial builds the store. guard configures the guard of a store that
+	// guards its own calls (tiered, on L2); the Cache guards the others.
+	dial func(tb testing.TB, addr string, guard httpcache.GuardOptions) httpcache.Store
+}
+
+// open builds the store with the default guard.
+func (b backend) open(tb testing.TB, addr string) httpcache.Store {
+	return b.dial(tb, addr, httpcache.GuardOptions{})
 }
 
 var backends = []backend{
-	{"redis", testserver.Redis, func(tb testing.TB, addr string) httpcache.Store {
+	{"redis", testserver.Redis, func(tb testing.TB, addr string, _ httpcache.GuardOptions) httpcache.Store {
 		client := goredis.NewClient(&goredis.Options{Addr: addr, MaxRetries: -1})
 		tb.Cleanup(func() { client.Close() })
 		return redisstore.New(client, redisstore.Options{})
 	}},
-	{"memcached", testserver.Memcached, func(tb testing.TB, addr string) httpcache.Store {
+	{"memcached", testserver.Memcached, func(tb testing.TB, addr string, _ httpcache.GuardOptions) httpcache.Store {
 		client := memcache.New(addr)
 		client.MaxIdleConns = 16 // as stores/memcached recommends: about the peak parallel calls
 		return memcached.New(client, memcached.Options{})
 	}},
-	{"tiered", testserver.Redis, func(tb testing.TB, addr string) httpcache.Store {
+	{"tiered", testserver.Redis, func(tb testing.TB, addr string, guard httpcache.GuardOptions) httpcache.Store {
 		client := goredis.NewClient(&goredis.Options{Addr: addr, MaxRetries: -1})
 		s := tiered.New(memory.New(memory.Options{}), redisstore.New(client, redisstore.Options{}),
-			tiered.Options{PubSub: client, L1TTL: 100 * time.Millisecond, Logger: quiet()})
+			tiered.Options{PubSub: client, L1TTL: 100 * time.Millisecond, Logger: quiet(), Guard: guard})
 		tb.Cleanup(func() { s.Close(); client.Close() })
 		return s
 	}},
