@@ -279,6 +279,7 @@ func (h *handler) fetchLed(w http.ResponseWriter, r *http.Request, lk lookup, no
 			// Remember what the middleware above us already set (CORS
 			// headers, a request ID): that is theirs to set on every
 			// request, not part of this response to replay on hits.
+			canonicalizeHeader(w.Header())
 			m.above = maps.Clone(w.Header())
 		}
 		cw := newCaptureWriter(w, m, c.opts.MaxBodySize)

@@ -71,13 +71,13 @@ func (c *Cache) freshen(ctx context.Context, m *miss, h304 http.Header, onDone f
 	maps.Copy(merged, old.header)
 	named := connectionNamed(h304)
 	for k, v := range h304 {
-		if hopByHop[k] || named[k] || notFreshened[k] {
+		if hopByHop[k] || named[k] || notFreshened[k] || !validToken(k) {
 			continue
 		}
 		if a, ok := m.above[k]; ok && sameValues(a, v) {
 			continue
 		}
-		merged[k] = v
+		merged[k] = sentValues(v)
 	}
 	if len(h304["Date"]) == 0 {
 		// The stored Date would make the response look as old as the
@@ -130,7 +130,10 @@ func (c *Cache) freshen(ctx context.Context, m *miss, h304 http.Header, onDone f
 	// The variant keeps its place: same Vary list (a 304 does not change
 	// what the body varies on), same request values, same index epoch.
 	d.varyNames = old.varyNames
-	return c.storeEntry(ctx, m, e, d, onDone), true, true
+	if dec := c.storeEntry(ctx, m, e, d, onDone); dec != nil {
+		return dec, true, true
+	}
+	return e, false, true // not stored: served this once
 }
 
 // sameETag reports whether etag names the same representation as the

@@ -4,6 +4,7 @@ import (
 	"context"
 	"crypto/sha256"
 	"encoding/base64"
+	"log/slog"
 	"math/rand/v2"
 	"net/http"
 	"slices"
@@ -33,7 +34,7 @@ func (c *Cache) storeResponse(ctx context.Context, m *miss, cw *captureWriter, t
 // e's body (a pooled capture buffer) is still valid; the writes themselves
 // may go to the background. It returns the stored entry decoded from its
 // encoding, which shares nothing with e, for collapsed requests to be
-// served from; nil when the store is failing.
+// served from; nil when nothing was stored.
 func (c *Cache) storeEntry(ctx context.Context, m *miss, e *entry, d decision, onDone func()) *entry {
 	rt := m.responseTime.UnixNano()
 	e.requestTime = m.requestTime.UnixNano()
@@ -56,12 +57,17 @@ func (c *Cache) storeEntry(ctx context.Context, m *miss, e *entry, d decision, o
 			e.varyKey = m.rt.vary.AppendKey(nil, d.varyNames, m.req.Header)
 		}
 		onDone()
-		return mustDecode(e.encode())
+		dec, _ := c.ownDecode(e.encode())
+		return dec
 	}
 	if len(d.varyNames) == 0 {
 		e.varyNames, e.varyKey, e.epoch = nil, nil, 0
 		raw := e.encode()
-		dec := mustDecode(raw)
+		dec, ok := c.ownDecode(raw)
+		if !ok {
+			onDone()
+			return nil
+		}
 		c.writes.submit(ctx, c, pk, onDone, put{pk, raw, d.ttl, e.tags, dec})
 		return dec
 	}
@@ -86,7 +92,11 @@ func (c *Cache) storeEntry(ctx context.Context, m *miss, e *entry, d decision, o
 		}
 		idx = fresh
 		raw := idx.encode()
-		dec := mustDecode(raw)
+		dec, ok := c.ownDecode(raw)
+		if !ok {
+			onDone()
+			return nil
+		}
 		puts = append(puts, put{key: pk, value: raw, ttl: 2 * d.ttl, obj: dec})
 		if c.multi != nil {
 			// The next hit can then read index and variant together
@@ -99,21 +109,28 @@ func (c *Cache) storeEntry(ctx context.Context, m *miss, e *entry, d decision, o
 	e.varyNames = d.varyNames
 	e.varyKey = m.rt.vary.AppendKey(nil, d.varyNames, m.req.Header)
 	raw := e.encode()
-	dec := mustDecode(raw)
+	dec, ok := c.ownDecode(raw)
+	if !ok {
+		onDone()
+		return nil
+	}
 	puts = append(puts, put{variantKey(pk, e.epoch, e.varyKey), raw, d.ttl, e.tags, dec})
 	c.writes.submit(ctx, c, pk, onDone, puts...)
 	return dec
 }
 
-// mustDecode decodes an entry this process just encoded, ready to be
-// shared (see share): written to an in-process store with its bytes, and
-// served to the requests collapsed into the fetch.
-func mustDecode(raw []byte) *entry {
+// ownDecode decodes an entry this process just encoded, ready to be shared
+// (see share): written to an in-process store with its bytes, and served to
+// the requests collapsed into the fetch. An entry that does not decode is a
+// bug of this package's: it is logged and not stored, and the response,
+// already sent, is left alone.
+func (c *Cache) ownDecode(raw []byte) (*entry, bool) {
 	e, err := decodeEntry(raw)
 	if err != nil {
-		panic("httpcache: internal error: " + err.Error())
+		c.log.Error("httpcache: internal error: an entry does not decode as encoded; not stored", slog.Any("error", err))
+		return nil, false
 	}
-	return e.share()
+	return e.share(), true
 }
 
 // hopByHop are the fields that describe one connection, not the response
@@ -127,7 +144,9 @@ var hopByHop = map[string]bool{
 // storedHeader is the header as stored: the handler's header without
 // hop-by-hop fields (and those Connection names), without Age and
 // Cache-Status (recomputed on every hit), without Set-Cookie, and without what
-// the middleware above set before the handler ran. It adds a Date when the
+// the middleware above set before the handler ran; names that are not tokens
+// are dropped and invalid values mended, as net/http does when it writes
+// them (see sentValues). It adds a Date when the
 // handler sent none (RFC 9110 §6.6.1), the exact Content-Length, and the
 // Content-Type net/http would have sniffed, so that HEAD hits get it too.
 func storedHeader(h, above http.Header, responseTime time.Time, body []byte, etag bool) http.Header {
@@ -138,10 +157,13 @@ func storedHeader(h, above http.Header, responseTime time.Time, body []byte, eta
 		case hopByHop[k], named[k], k == "Age", k == "Cache-Status", k == "Set-Cookie":
 			continue
 		}
+		if !validToken(k) {
+			continue // net/http does not send it either
+		}
 		if a, ok := above[k]; ok && sameValues(a, v) {
 			continue
 		}
-		out[k] = v
+		out[k] = sentValues(v)
 	}
 	if _, ok := out["Date"]; !ok {
 		out["Date"] = []string{responseTime.UTC().Format(http.TimeFormat)}

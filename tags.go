@@ -32,6 +32,7 @@ func (m *miss) addTags(tags ...string) {
 // the fetches enclosing it (to none if m is nil): tags are for caches, not
 // for clients.
 func takeTags(h http.Header, name string, m *miss) {
+	canonicalizeHeader(h) // the tag header may be spelled any way
 	if th := h[name]; len(th) > 0 {
 		m.addTags(splitTagHeader(th)...)
 		delete(h, name)

@@ -109,6 +109,7 @@ func (c *captureWriter) WriteHeader(status int) {
 	c.wroteHeader = true
 	c.status = status
 	h := c.w.Header()
+	canonicalizeHeader(h)
 	c.header = h.Clone()
 	if c.hook != nil {
 		switch c.hook.writeHeader(status, h) {

@@ -1,0 +1,140 @@
+package httpcache_test
+
+import (
+	"context"
+	"io"
+	"net/http"
+	"net/http/httptest"
+	"testing"
+	"time"
+
+	"github.com/seedcache/httpcache"
+	"github.com/seedcache/httpcache/stores/memory"
+)
+
+// downStore is a networked store that is down.
+type downStore struct{}
+
+func (downStore) Get(context.Context, string) ([]byte, error) { return nil, io.ErrUnexpectedEOF }
+func (downStore) Set(context.Context, string, []byte, time.Duration) error {
+	return io.ErrUnexpectedEOF
+}
+func (downStore) Delete(context.Context, ...string) error { return io.ErrUnexpectedEOF }
+
+// TestResponseHeaderSpelling: a storable response whose header net/http
+// sends without complaint — a name set through the map in another case
+// (w.Header()["ETag"]), a name that is not a token, a value with a newline
+// — reaches the client whole, on the miss and on the hit, with the store
+// up or down. (The stored copy once failed to decode, and the request
+// panicked after its response had been written.)
+func TestResponseHeaderSpelling(t *testing.T) {
+	cases := map[string]struct {
+		set   func(http.Header)
+		check func(t *testing.T, h http.Header)
+	}{
+		"ETag set directly": {
+			func(h http.Header) { h["ETag"] = []string{`"v1"`} },
+			func(t *testing.T, h http.Header) {
+				if h.Get("Etag") != `"v1"` {
+					t.Errorf("ETag %q", h.Get("Etag"))
+				}
+			},
+		},
+		"X-XSS-Protection": {
+			func(h http.Header) { h["X-XSS-Protection"] = []string{"0"} },
+			func(t *testing.T, h http.Header) {
+				if h.Get("X-Xss-Protection") != "0" {
+					t.Errorf("X-XSS-Protection %q", h.Get("X-Xss-Protection"))
+				}
+			},
+		},
+		"value with newline": {
+			func(h http.Header) { h.Set("X-Note", "a\nb") },
+			func(t *testing.T, h http.Header) {
+				if h.Get("X-Note") != "a b" {
+					t.Errorf("X-Note %q, want %q as net/http sends it", h.Get("X-Note"), "a b")
+				}
+			},
+		},
+		"name with space": {
+			func(h http.Header) { h["X Bad"] = []string{"v"} },
+			func(t *testing.T, h http.Header) {},
+		},
+	}
+	stores := map[string]func() httpcache.Store{
+		"memory":     func() httpcache.Store { return memory.New(memory.Options{}) },
+		"store down": func() httpcache.Store { return downStore{} },
+	}
+	for sname, newStore := range stores {
+		for name, tc := range cases {
+			t.Run(sname+"/"+name, func(t *testing.T) {
+				app := http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+					w.Header().Set("Cache-Control", "max-age=60")
+					tc.set(w.Header())
+					io.WriteString(w, "hello")
+				})
+				c := httpcache.New(newStore(), httpcache.Options{Logger: discardLogger()})
+				srv := httptest.NewServer(c.Handler(app))
+				defer srv.Close()
+				for i := range 2 {
+					resp, err := srv.Client().Get(srv.URL + "/a")
+					if err != nil {
+						t.Fatalf("request %d: %v", i, err)
+					}
+					b, _ := io.ReadAll(resp.Body)
+					resp.Body.Close()
+					if resp.StatusCode != 200 || string(b) != "hello" {
+						t.Fatalf("request %d: %d %q", i, resp.StatusCode, b)
+					}
+					if want := sname == "memory" && i == 1; isHitStatus(resp.Header) != want {
+						t.Fatalf("request %d: Cache-Status %q", i, resp.Header.Get("Cache-Status"))
+					}
+					tc.check(t, resp.Header)
+				}
+			})
+		}
+	}
+}
+
+func isHitStatus(h http.Header) bool { return h.Get("Cache-Status") == "httpcache; hit" }
+
+// TestResponseHeaderSpellingDecides: the fields that decide whether a
+// response is stored, and for whom, count whatever the case of their
+// names, as they do for every client and cache downstream.
+func TestResponseHeaderSpellingDecides(t *testing.T) {
+	e := newEnv(t, httpcache.Options{})
+	h := e.cache.Handler(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		w.Header()["cache-control"] = []string{"max-age=60"}
+		switch r.URL.Path {
+		case "/private":
+			w.Header()["cache-control"] = []string{"private, max-age=60"}
+		case "/cookie":
+			w.Header()["set-cookie"] = []string{"session=" + r.Header.Get("X-User")}
+		case "/vary":
+			w.Header()["vary"] = []string{"X-User"}
+		case "/tagged":
+			w.Header()["cache-tag"] = []string{"t1"}
+		}
+		io.WriteString(w, "for "+r.Header.Get("X-User"))
+	}))
+	for _, path := range []string{"/private", "/cookie", "/vary"} {
+		do(t, h, get(path, "X-User", "alice"))
+		res := do(t, h, get(path, "X-User", "bob"))
+		if res.body != "for bob" || len(res.header["Set-Cookie"]) > 0 && res.header.Get("Set-Cookie") != "session=bob" {
+			t.Fatalf("%s: bob got %q, Set-Cookie %q (%s)", path, res.body, res.header.Values("Set-Cookie"), res.cacheStatus())
+		}
+	}
+	res := do(t, h, get("/tagged"))
+	if len(res.header["Cache-Tag"]) > 0 || len(res.header["cache-tag"]) > 0 {
+		t.Fatalf("the tag header reached the client: %v", res.header)
+	}
+	if res := do(t, h, get("/tagged")); !isHit(res) {
+		t.Fatalf("/tagged not stored: %q", res.cacheStatus())
+	}
+	if err := e.cache.PurgeTags(context.Background(), "t1"); err != nil {
+		t.Fatal(err)
+	}
+	if res := do(t, h, get("/tagged")); isHit(res) {
+		t.Fatalf("/tagged served after its tag was purged")
+	}
+}
