@@ -21,8 +21,9 @@
 // heuristically cacheable. Never stored: no-store and private responses,
 // no-cache ones without a validator (with one, they are revalidated on every
 // use), Vary: *, responses to
-// requests with Authorization unless the response says public, s-maxage or
-// must-revalidate, responses that set cookies (unless Policy.StripSetCookie),
+// requests with Authorization unless the response says public, or says
+// s-maxage or must-revalidate with an explicit lifetime (which no route TTL
+// then overrides), responses that set cookies (unless Policy.StripSetCookie),
 // streamed (flushed) or hijacked responses, responses whose handler panicked
 // or whose write failed, and bodies over Options.MaxBodySize. The client
 // always receives the whole response either way: the middleware writes

@@ -72,6 +72,13 @@ type exchange struct {
 func (p *Policy) decide(x exchange) decision {
 	resp := parseCacheControl(x.header.Values("Cache-Control"))
 	req := parseCacheControl(x.req.Header.Values("Cache-Control"))
+	// A request with Authorization (present, even empty: an origin may
+	// read any of its lines) whose response is stored only because it
+	// says must-revalidate or s-maxage (§3.5): those promise that the
+	// origin checks the credentials again once the response is stale, so
+	// it is kept for its own explicit lifetime, never a route's or a
+	// heuristic one that would hand it to other users unchecked.
+	authorized := len(x.req.Header["Authorization"]) > 0 && !resp.public
 	switch {
 	case x.req.Method == http.MethodHead:
 		return decision{reason: reasonHEAD}
@@ -87,8 +94,7 @@ func (p *Policy) decide(x exchange) decision {
 		// Every use needs revalidation, and there is nothing to
 		// revalidate with: an entry that could never be served.
 		return decision{reason: reasonNoCache}
-	case x.req.Header.Get("Authorization") != "" &&
-		!resp.public && !resp.sMaxAge.set && !resp.mustRevalidate:
+	case authorized && !resp.sMaxAge.set && !resp.mustRevalidate:
 		return decision{reason: reasonAuthorization}
 	case len(x.header.Values("Set-Cookie")) > 0 && !p.StripSetCookie:
 		return decision{reason: reasonSetCookie}
@@ -103,6 +109,11 @@ func (p *Policy) decide(x exchange) decision {
 
 	d := decision{varyNames: names, initialAge: initialAge(x)}
 	switch lifetime, explicit := freshnessLifetime(resp, x); {
+	case authorized:
+		if !explicit {
+			return decision{reason: reasonAuthorization}
+		}
+		d.lifetime = lifetime
 	case p.OverrideMaxAge:
 		if p.TTL <= 0 {
 			return decision{reason: reasonRouteTTL}

@@ -138,3 +138,65 @@ func TestResponseHeaderSpellingDecides(t *testing.T) {
 		t.Fatalf("/tagged served after its tag was purged")
 	}
 }
+
+// TestAuthorizationKeepsItsOwnLifetime: a response to a request with
+// Authorization that is stored only because it says must-revalidate or
+// s-maxage keeps its own lifetime — a route TTL or a heuristic one would
+// hand it to anonymous users without the origin checking again.
+func TestAuthorizationKeepsItsOwnLifetime(t *testing.T) {
+	secret := func(cc string) http.Handler {
+		return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+			w.Header().Set("Cache-Control", cc)
+			auth := ""
+			for _, v := range r.Header.Values("Authorization") { // any line
+				if v != "" {
+					auth = v
+				}
+			}
+			if auth == "" {
+				w.WriteHeader(http.StatusUnauthorized)
+				io.WriteString(w, "login required")
+				return
+			}
+			io.WriteString(w, "secret for "+auth)
+		})
+	}
+	cases := []struct {
+		name, cc string
+		opts     httpcache.Options
+		page     bool
+		auth     []string
+	}{
+		{"must-revalidate max-age=0 under Page", "max-age=0, must-revalidate", httpcache.Options{}, true, []string{"Bearer alice"}},
+		{"s-maxage=0 under Page", "s-maxage=0", httpcache.Options{}, true, []string{"Bearer alice"}},
+		{"must-revalidate with a heuristic TTL", "must-revalidate", httpcache.Options{Policy: httpcache.Policy{TTL: time.Minute}}, false, []string{"Bearer alice"}},
+		{"an empty first Authorization line", "max-age=60", httpcache.Options{}, false, []string{"", "Bearer alice"}},
+	}
+	for _, tc := range cases {
+		t.Run(tc.name, func(t *testing.T) {
+			e := newEnv(t, tc.opts)
+			h := e.cache.Handler(secret(tc.cc))
+			if tc.page {
+				h = e.cache.Page(10 * time.Minute)(secret(tc.cc))
+			}
+			r := httptest.NewRequest("GET", "http://example.com/account", nil)
+			r.Header["Authorization"] = tc.auth
+			h.ServeHTTP(httptest.NewRecorder(), r)
+			if res := do(t, h, get("http://example.com/account")); res.status != http.StatusUnauthorized {
+				t.Fatalf("anonymous got %d %q (%s)", res.status, res.body, res.cacheStatus())
+			}
+		})
+	}
+	// With a lifetime of its own, must-revalidate still lets it be stored
+	// for that long (§3.5), under Page too.
+	e := newEnv(t, httpcache.Options{})
+	h := e.cache.Page(10 * time.Minute)(secret("max-age=60, must-revalidate"))
+	do(t, h, get("http://example.com/account", "Authorization", "Bearer alice"))
+	if res := do(t, h, get("http://example.com/account")); !isHit(res) {
+		t.Fatalf("not stored for its own max-age: %q", res.cacheStatus())
+	}
+	e.clock.Advance(61 * time.Second)
+	if res := do(t, h, get("http://example.com/account")); res.status != http.StatusUnauthorized {
+		t.Fatalf("served past its own lifetime: %d %q (%s)", res.status, res.body, res.cacheStatus())
+	}
+}
