@@ -312,7 +312,8 @@ func hasCookie(h http.Header, names []string) bool {
 		for line != "" {
 			var part string
 			part, line, _ = cutByte(line, ';')
-			name, _, _ := cutByte(trimOWS(part), '=')
+			name, _, _ := cutByte(part, '=')
+			name = trimOWS(name) // "sessionid =x" is sessionid to net/http
 			for _, n := range names {
 				if name == n {
 					return true

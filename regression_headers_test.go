@@ -200,3 +200,27 @@ func TestAuthorizationKeepsItsOwnLifetime(t *testing.T) {
 		t.Fatalf("served past its own lifetime: %d %q (%s)", res.status, res.body, res.cacheStatus())
 	}
 }
+
+// TestBypassCookieNameSpacing: a session cookie written "sessionid =alice"
+// is sessionid to net/http, and so to BypassCookies.
+func TestBypassCookieNameSpacing(t *testing.T) {
+	for _, ck := range []string{"sessionid =alice", "sessionid\t=alice", " a=b ;sessionid = alice"} {
+		t.Run(ck, func(t *testing.T) {
+			e := newEnv(t, httpcache.Options{BypassCookies: []string{"sessionid"}})
+			h := e.cache.Handler(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+				w.Header().Set("Cache-Control", "max-age=60") // the site relies on BypassCookies
+				if c, err := r.Cookie("sessionid"); err == nil {
+					io.WriteString(w, "account page of "+c.Value)
+					return
+				}
+				io.WriteString(w, "anonymous home")
+			}))
+			if first := do(t, h, get("/", "Cookie", ck)); first.body == "anonymous home" {
+				t.Fatalf("precondition: net/http did not read the cookie: %q", first.body)
+			}
+			if res := do(t, h, get("/")); res.body != "anonymous home" {
+				t.Fatalf("anonymous visitor got %q (%s)", res.body, res.cacheStatus())
+			}
+		})
+	}
+}

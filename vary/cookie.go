@@ -40,7 +40,9 @@ func (n *Normalizer) appendCookie(dst []byte, values []string) ([]byte, bool) {
 				found = true
 				dst = append(dst, name...)
 				dst = append(dst, '=')
-				dst = append(dst, trimOWS(val)...)
+				// net/http trims the pair, then cuts it: a space after
+				// "=" is part of the value the handler reads.
+				dst = append(dst, trimRightOWS(val)...)
 			}
 		}
 	}
