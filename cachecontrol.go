@@ -27,6 +27,12 @@ type directives struct {
 	mustRevalidate, proxyRevalidate        bool
 	mustUnderstand, immutable, onlyIfCache bool
 	noTransform                            bool
+
+	// malformed: a directive that is not `token[=token|quoted-string]`
+	// ("private;", "max-age=60 junk", an unclosed quote). What its
+	// sender meant cannot be known ("private;" is private to most
+	// readers), so such a response is never stored.
+	malformed bool
 }
 
 // parseCacheControl parses every Cache-Control field line. It never fails:
@@ -38,8 +44,11 @@ func parseCacheControl(lines []string) directives {
 	for _, line := range lines {
 		for line != "" {
 			var name, value string
-			var hasValue bool
-			name, value, hasValue, line = nextDirective(line)
+			var hasValue, ok bool
+			name, value, hasValue, ok, line = nextDirective(line)
+			if !ok {
+				d.malformed = true
+			}
 			if name == "" {
 				continue
 			}
@@ -139,30 +148,33 @@ func parseDelta(s string) (int64, bool) {
 
 // nextDirective splits the first directive off a Cache-Control list:
 // `name[=token|quoted-string]`, separated by commas with optional whitespace.
-// It returns the rest of the list. Quoted strings may contain commas and
-// backslash escapes (RFC 9110 §5.6.4).
-func nextDirective(s string) (name, value string, hasValue bool, rest string) {
+// It returns the rest of the list, and ok false when the directive is not
+// well-formed (an empty list element is). Quoted strings may contain commas
+// and backslash escapes (RFC 9110 §5.6.4).
+func nextDirective(s string) (name, value string, hasValue, ok bool, rest string) {
 	s = trimOWS(s)
 	i := 0
 	for i < len(s) && s[i] != ',' && s[i] != '=' && s[i] != ' ' && s[i] != '\t' {
 		i++
 	}
 	name = s[:i]
+	ok = name == "" || validToken(name)
 	s = trimLeftOWS(s[i:])
 	if s == "" || s[0] == ',' {
 		if s != "" {
 			s = s[1:]
 		}
-		return name, "", false, s
+		return name, "", false, ok, s
 	}
+	ok = ok && name != ""
 	if s[0] != '=' {
 		// Junk after the name ("max-age 10"): keep the name, drop the
 		// junk up to the next comma so it cannot smuggle a directive.
 		j := strings.IndexByte(s, ',')
 		if j < 0 {
-			return name, "", false, ""
+			return name, "", false, false, ""
 		}
-		return name, "", false, s[j+1:]
+		return name, "", false, false, s[j+1:]
 	}
 	s = trimLeftOWS(s[1:])
 	hasValue = true
@@ -178,6 +190,8 @@ func nextDirective(s string) (name, value string, hasValue bool, rest string) {
 		value = b.String()
 		if j < len(s) {
 			j++ // closing quote
+		} else {
+			ok = false // unclosed
 		}
 		s = s[j:]
 	} else {
@@ -186,6 +200,7 @@ func nextDirective(s string) (name, value string, hasValue bool, rest string) {
 			j++
 		}
 		value, s = s[:j], s[j:]
+		ok = ok && validToken(value)
 	}
 	// Anything after the value other than a comma is junk: the value is
 	// then malformed (a delta parse of "\x00" fails), and the junk is
@@ -193,13 +208,14 @@ func nextDirective(s string) (name, value string, hasValue bool, rest string) {
 	s = trimLeftOWS(s)
 	if s != "" && s[0] != ',' {
 		value = "\x00"
+		ok = false
 	}
 	if j := strings.IndexByte(s, ','); j >= 0 {
 		s = s[j+1:]
 	} else {
 		s = ""
 	}
-	return name, value, hasValue, s
+	return name, value, hasValue, ok, s
 }
 
 func trimOWS(s string) string { return trimRightOWS(trimLeftOWS(s)) }

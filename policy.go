@@ -24,6 +24,7 @@ const (
 	reasonRouteTTL      = "ttl-zero"         // route TTL 0 with override
 	reasonTooLarge      = "too-large"        // Content-Length over the limit
 	reasonHEAD          = "head"             // HEAD responses carry no body
+	reasonCacheControl  = "cache-control"    // malformed Cache-Control
 )
 
 // heuristicStatus lists the statuses RFC 9110 §15.1 defines as heuristically
@@ -90,6 +91,8 @@ func (p *Policy) decide(x exchange) decision {
 		return decision{reason: reasonNoStore}
 	case resp.private:
 		return decision{reason: reasonPrivate}
+	case resp.malformed:
+		return decision{reason: reasonCacheControl}
 	case resp.noCache && !hasValidators(x.header):
 		// Every use needs revalidation, and there is nothing to
 		// revalidate with: an entry that could never be served.

@@ -5,6 +5,7 @@ import (
 	"io"
 	"net/http"
 	"net/http/httptest"
+	"strings"
 	"testing"
 	"time"
 
@@ -220,6 +221,40 @@ func TestBypassCookieNameSpacing(t *testing.T) {
 			}
 			if res := do(t, h, get("/")); res.body != "anonymous home" {
 				t.Fatalf("anonymous visitor got %q (%s)", res.body, res.cacheStatus())
+			}
+		})
+	}
+}
+
+// TestMalformedCacheControlNotStored: "private;" is private to most
+// readers (nginx, Varnish and Django match the word); a Cache-Control that
+// is not a well-formed list is never stored, with or without a route TTL.
+func TestMalformedCacheControlNotStored(t *testing.T) {
+	cases := []struct {
+		cc   string
+		page bool
+	}{
+		{"max-age=600, private;", false}, {"max-age=600, no-store;", false},
+		{"private; max-age=0", true}, {"no-store; no-cache", true},
+		{`max-age=600, private="X-Field`, false},
+	}
+	for _, tc := range cases {
+		t.Run(tc.cc, func(t *testing.T) {
+			e := newEnv(t, httpcache.Options{})
+			var h http.Handler = http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+				w.Header().Set("Cache-Control", tc.cc)
+				io.WriteString(w, "hello "+r.Header.Get("X-User"))
+			})
+			if tc.page {
+				h = e.cache.Page(time.Minute)(h)
+			} else {
+				h = e.cache.Handler(h)
+			}
+			if res := do(t, h, get("/me", "X-User", "alice")); !strings.HasPrefix(res.cacheStatus(), "httpcache; fwd=uri-miss; detail=") {
+				t.Fatalf("Cache-Status %q", res.cacheStatus())
+			}
+			if res := do(t, h, get("/me", "X-User", "bob")); res.body != "hello bob" {
+				t.Fatalf("bob got %q (%s)", res.body, res.cacheStatus())
 			}
 		})
 	}
