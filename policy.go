@@ -1,6 +1,7 @@
 package httpcache
 
 import (
+	"math"
 	"net/http"
 	"time"
 
@@ -154,7 +155,9 @@ func (p *Policy) decide(x exchange) decision {
 			keep = min(d.lifetime, maxDefaultKeep)
 		}
 	}
-	d.ttl = fresh + max(d.swr, d.sie, keep, 0)
+	// The sum saturates: a "never expires" Expires (year 9999) gives a
+	// lifetime near the largest Duration, which a window would overflow.
+	d.ttl = fresh + min(max(d.swr, d.sie, keep, 0), math.MaxInt64-fresh)
 	if p.maxTTL > 0 && d.ttl > p.maxTTL {
 		d.ttl = p.maxTTL
 	}

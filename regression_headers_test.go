@@ -259,3 +259,26 @@ func TestMalformedCacheControlNotStored(t *testing.T) {
 		})
 	}
 }
+
+// TestFarFutureExpires: "never expires" (a year-9999 Expires) with a
+// validator or a stale window is stored, for MaxTTL; the sum of its
+// lifetime and the window once overflowed to a negative TTL.
+func TestFarFutureExpires(t *testing.T) {
+	for name, header := range map[string]map[string]string{
+		"with an ETag":                 {"Expires": "Fri, 31 Dec 9999 23:59:59 GMT", "Etag": `"v1"`},
+		"with stale-while-revalidate":  {"Expires": "Fri, 31 Dec 9999 23:59:59 GMT", "Cache-Control": "stale-while-revalidate=60"},
+		"max-age at its cap, with SWR": {"Cache-Control": "max-age=99999999999, stale-while-revalidate=99999999999"},
+	} {
+		t.Run(name, func(t *testing.T) {
+			e := newEnv(t, httpcache.Options{Logger: discardLogger()})
+			h := e.cache.Handler(respond(200, header, "body"))
+			first := do(t, h, get("http://example.com/far"))
+			if second := do(t, h, get("http://example.com/far")); !isHit(second) {
+				t.Fatalf("not stored: %q, then %q", first.cacheStatus(), second.cacheStatus())
+			}
+			if s := e.cache.Stats(); s.StoreErrors != 0 {
+				t.Fatalf("stats %+v", s)
+			}
+		})
+	}
+}
