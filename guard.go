@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"runtime/debug"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -213,7 +214,7 @@ func (g *guarded) do(ctx context.Context, op func(context.Context) error) error 
 		return ErrCircuitOpen
 	}
 	tctx, cancel := context.WithTimeout(ctx, g.timeout)
-	err := op(tctx)
+	err := recovering(tctx, op)
 	cancel()
 	if ctx.Err() != nil {
 		// The caller gave up: that says nothing about the store, good
@@ -225,6 +226,18 @@ func (g *guarded) do(ctx context.Context, op func(context.Context) error) error 
 		!errors.Is(err, ErrNotFound) && !errors.Is(err, ErrTooLarge) && !errors.Is(err, ErrInvalidTTL)
 	g.breaker.record(probe, failed)
 	return err
+}
+
+// recovering runs op, turning a panic (a bug in a store's client, say) into
+// an error: a failure the breaker counts, on a request served by the handler
+// or a background write that would otherwise take the process down.
+func recovering(ctx context.Context, op func(context.Context) error) (err error) {
+	defer func() {
+		if v := recover(); v != nil {
+			err = fmt.Errorf("httpcache: store panicked: %v\n%s", v, debug.Stack())
+		}
+	}()
+	return op(ctx)
 }
 
 // breaker is a consecutive-failure circuit breaker. Closed, it costs one

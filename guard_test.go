@@ -3,6 +3,9 @@ package httpcache_test
 import (
 	"context"
 	"errors"
+	"io"
+	"net/http"
+	"net/http/httptest"
 	"sync"
 	"sync/atomic"
 	"testing"
@@ -211,5 +214,47 @@ func TestGuardAbandonedProbe(t *testing.T) {
 	}
 	if _, err := g.Get(context.Background(), "k"); !errors.Is(err, httpcache.ErrCircuitOpen) {
 		t.Fatalf("a failed probe leaves the circuit open: %v", err)
+	}
+}
+
+// panickyStore is a networked store whose client panics (a bug in it, a
+// nil connection in a pool): Get when getPanics, Set always.
+type panickyStore struct{ getPanics bool }
+
+func (s panickyStore) Get(ctx context.Context, key string) ([]byte, error) {
+	if s.getPanics {
+		panic("store client bug in Get")
+	}
+	return nil, httpcache.ErrNotFound
+}
+func (panickyStore) Set(ctx context.Context, key string, v []byte, ttl time.Duration) error {
+	panic("store client bug in Set")
+}
+func (panickyStore) Delete(ctx context.Context, keys ...string) error { return nil }
+
+// TestGuardRecoversStorePanics: a store that panics is a store that fails:
+// the request is served by the handler, a background write does not take
+// the process down, and the breaker counts the panics.
+func TestGuardRecoversStorePanics(t *testing.T) {
+	for _, getPanics := range []bool{false, true} {
+		c := httpcache.New(panickyStore{getPanics: getPanics}, httpcache.Options{Logger: discardLogger()})
+		h := c.Handler(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+			w.Header().Set("Cache-Control", "max-age=60")
+			io.WriteString(w, "hello")
+		}))
+		for i := range 8 {
+			rec := httptest.NewRecorder()
+			h.ServeHTTP(rec, httptest.NewRequest("GET", "http://example.com/a", nil))
+			if rec.Code != 200 || rec.Body.String() != "hello" {
+				t.Fatalf("getPanics %v, request %d: %d %q", getPanics, i, rec.Code, rec.Body.String())
+			}
+			c.Wait() // the write, which panics, has run
+		}
+		// Each panic is a failure; when every call panics, the breaker
+		// opens after five (Gets that miss in between close it again).
+		s := c.Stats()
+		if !getPanics && s.StoreErrors != 8 || getPanics && (s.StoreErrors != 5 || s.StoreSkips == 0) {
+			t.Fatalf("getPanics %v: stats %+v: the panics were not counted as failures", getPanics, s)
+		}
 	}
 }
