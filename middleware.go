@@ -271,6 +271,11 @@ func (c *Cache) bypassDetail(r *http.Request) string {
 		return detailRange
 	case len(hd["If-Match"]) > 0, len(hd["If-Unmodified-Since"]) > 0, len(hd["If-Range"]) > 0:
 		return detailPrecondition
+	case r.ContentLength != 0:
+		// A GET with content (or of unknown length): the key does not
+		// cover the content, which a handler may read (RFC 9110 §9.3.1
+		// gives it no meaning; caches have been poisoned through it).
+		return detailBody
 	case c.opts.Bypass != nil && c.opts.Bypass(r):
 		return detailPolicy
 	case len(c.opts.BypassCookies) > 0 && hasCookie(hd, c.opts.BypassCookies):

@@ -282,3 +282,32 @@ func TestFarFutureExpires(t *testing.T) {
 		})
 	}
 }
+
+// TestGETWithContentBypasses: the key does not cover a GET's content, so a
+// GET that has some is not looked up or stored ("fat GET" poisoning).
+func TestGETWithContentBypasses(t *testing.T) {
+	e := newEnv(t, httpcache.Options{})
+	h := e.cache.Handler(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		b, _ := io.ReadAll(r.Body)
+		w.Header().Set("Cache-Control", "max-age=60")
+		io.WriteString(w, "q="+string(b))
+	}))
+	rec := httptest.NewRecorder()
+	h.ServeHTTP(rec, httptest.NewRequest("GET", "/search", strings.NewReader("evil")))
+	if cs := rec.Header().Get("Cache-Status"); cs != "httpcache; fwd=bypass; detail=body" || rec.Body.String() != "q=evil" {
+		t.Fatalf("GET with content: %q %q", cs, rec.Body.String())
+	}
+	chunked := httptest.NewRequest("GET", "/search", strings.NewReader("evil"))
+	chunked.ContentLength = -1 // Transfer-Encoding: chunked
+	rec = httptest.NewRecorder()
+	h.ServeHTTP(rec, chunked)
+	if cs := rec.Header().Get("Cache-Status"); cs != "httpcache; fwd=bypass; detail=body" {
+		t.Fatalf("GET with content of unknown length: %q", cs)
+	}
+	if res := do(t, h, get("/search")); res.body != "q=" {
+		t.Fatalf("GET without content got %q (%s)", res.body, res.cacheStatus())
+	}
+	if res := do(t, h, get("/search")); !isHit(res) {
+		t.Fatalf("GET without content not stored: %q", res.cacheStatus())
+	}
+}

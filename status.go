@@ -23,6 +23,7 @@ const (
 	detailPrecondition = "precondition"
 	detailPolicy       = "policy"
 	detailCookie       = "cookie"
+	detailBody         = "body"
 	detailInvalidated  = "invalidated"
 	detailOnlyIfCached = "only-if-cached"
 	detailStaleIfError = "stale-if-error"
