@@ -11,6 +11,12 @@ import (
 // distinct values cannot grow memory.
 const maxMemoVariants = 64
 
+// maxMemoBytes bounds one memo record (raw values and normalised material):
+// request values are the client's to choose, and large ones, rare in real
+// traffic, are not kept outside the store's budget. Each index's memo thus
+// holds at most 32 KiB.
+const maxMemoBytes = 512
+
 // variantMemo remembers, for one Vary index shared in process (decoded
 // once and kept by an ObjectStore), which variant key each combination of
 // raw request values leads to. A hit then skips normalising the values and
@@ -49,6 +55,9 @@ func (m *variantMemo) get(raw []byte) (memoVariant, bool) {
 }
 
 func (m *variantMemo) add(raw []byte, v memoVariant) {
+	if len(raw)+len(v.varyKey) > maxMemoBytes {
+		return
+	}
 	m.mu.Lock()
 	defer m.mu.Unlock()
 	if m.m == nil {
