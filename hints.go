@@ -4,7 +4,9 @@ import (
 	lru "github.com/hashicorp/golang-lru/v2"
 )
 
-// maxHints bounds the Vary hints a Cache keeps: about 200 bytes each.
+// maxHints bounds the Vary hints a Cache keeps: about 200 bytes each, plus
+// the memo of the decoded index, whose bytes all memos share a budget for
+// (memoBudget).
 const maxHints = 10000
 
 // hints remember, per primary key, the Vary index last read from a

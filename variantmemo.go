@@ -3,7 +3,9 @@ package httpcache
 import (
 	"encoding/binary"
 	"net/http"
+	"runtime"
 	"sync"
+	"sync/atomic"
 )
 
 // maxMemoVariants bounds each index's memo: request values past it are
@@ -13,9 +15,23 @@ const maxMemoVariants = 64
 
 // maxMemoBytes bounds one memo record (raw values and normalised material):
 // request values are the client's to choose, and large ones, rare in real
-// traffic, are not kept outside the store's budget. Each index's memo thus
-// holds at most 32 KiB.
+// traffic, are not memoised.
 const maxMemoBytes = 512
+
+// memoBudget bounds the bytes all memos in the process hold together (the
+// stores' budgets do not count them): past it, variant keys are computed
+// each time until memos of collected indexes give their share back.
+var memoBudget int64 = 8 << 20
+
+// memoBytes is what all memos hold now, records counted with their map
+// overhead (see memoCost).
+var memoBytes atomic.Int64
+
+// memoCost is what one record costs: its bytes and an estimate of the map
+// slot and headers.
+func memoCost(raw []byte, v memoVariant) int64 {
+	return int64(len(raw)+len(v.varyKey)+len(v.key)) + 96
+}
 
 // variantMemo remembers, for one Vary index shared in process (decoded
 // once and kept by an ObjectStore), which variant key each combination of
@@ -23,9 +39,14 @@ const maxMemoBytes = 512
 // hashing the variant key, the two dearest steps of a Vary'd hit. It holds
 // keys only, never entries: what is served is always read from the store.
 type variantMemo struct {
-	mu sync.RWMutex
-	m  map[string]memoVariant
+	mu    sync.RWMutex
+	m     map[string]memoVariant
+	usage *memoUsage // what it holds of memoBudget; nil until the first record
 }
+
+// memoUsage is kept apart from its memo so that the memo's cleanup can
+// read it once the memo is unreachable.
+type memoUsage struct{ n int64 }
 
 type memoVariant struct {
 	varyKey []byte // the normalised Vary material
@@ -60,10 +81,23 @@ func (m *variantMemo) add(raw []byte, v memoVariant) {
 	}
 	m.mu.Lock()
 	defer m.mu.Unlock()
+	if len(m.m) >= maxMemoVariants {
+		return
+	}
+	cost := memoCost(raw, v)
+	if memoBytes.Add(cost) > memoBudget {
+		memoBytes.Add(-cost)
+		return
+	}
 	if m.m == nil {
 		m.m = make(map[string]memoVariant)
+		m.usage = &memoUsage{}
+		runtime.AddCleanup(m, func(u *memoUsage) { memoBytes.Add(-u.n) }, m.usage)
 	}
-	if len(m.m) < maxMemoVariants {
-		m.m[string(raw)] = v
+	if _, ok := m.m[string(raw)]; ok {
+		memoBytes.Add(-cost) // raced with another request: kept once
+		return
 	}
+	m.m[string(raw)] = v
+	m.usage.n += cost
 }

@@ -2,8 +2,11 @@ package httpcache
 
 import (
 	"bytes"
+	"fmt"
+	"runtime"
 	"strconv"
 	"testing"
+	"time"
 )
 
 // TestVariantMemoBounds: a memo keeps at most maxMemoVariants records, and
@@ -29,5 +32,44 @@ func TestVariantMemoBounds(t *testing.T) {
 	}
 	if v, ok := m.get([]byte("v0")); !ok || v.key != "k" {
 		t.Fatalf("get v0 = %+v, %v", v, ok)
+	}
+}
+
+// TestVariantMemoBudget: memos share one process-wide budget; a memo's
+// share comes back once its index is collected. (No test in this package
+// runs in parallel with it, so the count moves only by its own memos and
+// the collection of earlier tests'.)
+func TestVariantMemoBudget(t *testing.T) {
+	defer func(b int64) { memoBudget = b }(memoBudget)
+	small := memoVariant{varyKey: []byte("en"), key: "k"}
+	cost := memoCost([]byte("v00"), small)
+	fill := func() (*variantMemo, int) {
+		m := &variantMemo{}
+		for i := range 20 {
+			m.add(fmt.Appendf(nil, "v%02d", i), small)
+		}
+		return m, len(m.m)
+	}
+	start := memoBytes.Load()
+	memoBudget = start + 10*cost
+	m, n := fill()
+	if n != 10 {
+		t.Fatalf("%d records kept, want the budget's 10", n)
+	}
+	if _, n2 := fill(); n2 != 0 {
+		t.Fatalf("a second memo kept %d records past the budget", n2)
+	}
+	runtime.KeepAlive(m)
+	m = nil
+	for i := 0; i < 100 && memoBytes.Load() > start; i++ {
+		runtime.GC()
+		time.Sleep(10 * time.Millisecond)
+	}
+	if got := memoBytes.Load(); got > start {
+		t.Fatalf("memo bytes %d after the memos were collected, want at most %d", got, start)
+	}
+	memoBudget = memoBytes.Load() + 10*cost
+	if _, n := fill(); n != 10 {
+		t.Fatalf("%d records kept once the budget came back, want 10", n)
 	}
 }
