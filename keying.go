@@ -59,7 +59,10 @@ const (
 
 // appendMaterial appends r's primary key material to dst.
 func (k *keyer) appendMaterial(dst []byte, r *http.Request) []byte {
-	scheme := k.scheme(r)
+	return k.appendMaterialScheme(dst, r, k.scheme(r))
+}
+
+func (k *keyer) appendMaterialScheme(dst []byte, r *http.Request, scheme string) []byte {
 	dst = append(dst, matGET)
 	dst = appendString(dst, scheme)
 	dst = k.appendHost(dst, scheme, r)
@@ -79,9 +82,19 @@ func (k *keyer) appendMaterial(dst []byte, r *http.Request) []byte {
 // in a purge or a Location header), with r supplying what u lacks.
 func (k *keyer) appendMaterialFor(dst []byte, u *url.URL) []byte {
 	r := &http.Request{Method: http.MethodGet, URL: u, Host: u.Host, Header: http.Header{}}
-	return k.appendMaterial(dst, r)
+	scheme := "http"
+	if strings.EqualFold(u.Scheme, "https") {
+		scheme = "https"
+	}
+	return k.appendMaterialScheme(dst, r, scheme)
 }
 
+// scheme is the scheme r arrived over: https over TLS, else what the
+// trusted SchemeHeader says, else http. The request target's own scheme
+// (absolute-form, "GET https://host/ HTTP/1.1") is the client's to choose
+// on any connection, and is not believed: a response to a plain-HTTP
+// request (a redirect to https, say) stored under the https key would be
+// served to every HTTPS client.
 func (k *keyer) scheme(r *http.Request) string {
 	if r.TLS != nil {
 		return "https"
@@ -93,11 +106,6 @@ func (k *keyer) scheme(r *http.Request) string {
 		case strings.EqualFold(v, "http"):
 			return "http"
 		}
-	}
-	// An absolute-form request target (a forward proxy request) or a
-	// URL built for a purge carries its own scheme.
-	if s := r.URL.Scheme; strings.EqualFold(s, "https") {
-		return "https"
 	}
 	return "http"
 }

@@ -1,0 +1,50 @@
+package httpcache_test
+
+import (
+	"bufio"
+	"io"
+	"net"
+	"net/http"
+	"net/http/httptest"
+	"testing"
+	"time"
+
+	"github.com/seedcache/httpcache"
+)
+
+// TestAbsoluteFormSchemeNotBelieved: "GET https://host/ HTTP/1.1" sent over
+// plain HTTP is keyed as http: the redirect to https the handler answers
+// such a request with must never reach HTTPS clients.
+func TestAbsoluteFormSchemeNotBelieved(t *testing.T) {
+	e := newEnv(t, httpcache.Options{})
+	h := e.cache.Handler(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if r.TLS == nil { // the usual HTTP->HTTPS redirect
+			w.Header().Set("Cache-Control", "max-age=3600")
+			http.Redirect(w, r, "https://"+r.Host+r.URL.RequestURI(), http.StatusMovedPermanently)
+			return
+		}
+		w.Header().Set("Cache-Control", "max-age=60")
+		io.WriteString(w, "secure home")
+	}))
+	plain := httptest.NewServer(h)
+	defer plain.Close()
+	conn, err := net.Dial("tcp", plain.Listener.Addr().String())
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer conn.Close()
+	conn.SetDeadline(time.Now().Add(10 * time.Second))
+	io.WriteString(conn, "GET https://example.com/ HTTP/1.1\r\nHost: example.com\r\nConnection: close\r\n\r\n")
+	resp, err := http.ReadResponse(bufio.NewReader(conn), nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	resp.Body.Close()
+	if resp.StatusCode != http.StatusMovedPermanently {
+		t.Fatalf("precondition: plain-HTTP request answered %d", resp.StatusCode)
+	}
+	res := do(t, h, request{method: "GET", url: "https://example.com/", header: map[string]string{}, tls: true})
+	if res.status != 200 || res.body != "secure home" {
+		t.Fatalf("HTTPS client got %d Location=%q (%s)", res.status, res.header.Get("Location"), res.cacheStatus())
+	}
+}
