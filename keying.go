@@ -110,9 +110,13 @@ func (k *keyer) scheme(r *http.Request) string {
 	return "http"
 }
 
-// appendHost appends the request's host, lower-cased, without a trailing dot
-// or the scheme's default port, so that "Example.com:80" and "example.com"
-// share entries while two virtual hosts never do.
+// appendHost appends the request's host without the scheme's default port,
+// so that "example.com:80" and "example.com" share entries while two
+// virtual hosts never do. The host is otherwise kept as received: case and
+// a trailing dot are not folded, because handlers may route on the host as
+// it is (http.ServeMux matches host patterns exactly, so "EXAMPLE.COM" is
+// not its "example.com/"), and one host's response must not be stored
+// under another's key. Browsers send hosts lower-cased.
 func (k *keyer) appendHost(dst []byte, scheme string, r *http.Request) []byte {
 	host := r.Host
 	if host == "" {
@@ -124,16 +128,7 @@ func (k *keyer) appendHost(dst []byte, scheme string, r *http.Request) []byte {
 			host = host[:i]
 		}
 	}
-	host = strings.TrimSuffix(host, ".")
-	dst = binary.AppendUvarint(dst, uint64(len(host)))
-	for i := 0; i < len(host); i++ {
-		c := host[i]
-		if 'A' <= c && c <= 'Z' {
-			c += 'a' - 'A'
-		}
-		dst = append(dst, c)
-	}
-	return dst
+	return appendString(dst, host)
 }
 
 // queryPair is one name=value pair of a query string: the name decoded (so

@@ -48,3 +48,35 @@ func TestAbsoluteFormSchemeNotBelieved(t *testing.T) {
 		t.Fatalf("HTTPS client got %d Location=%q (%s)", res.status, res.header.Get("Location"), res.cacheStatus())
 	}
 }
+
+// TestHostKeptAsReceived: http.ServeMux routes "EXAMPLE.COM" and
+// "example.com." to its catch-all, not to its "example.com/" pattern; the
+// key keeps the host as received, so their responses never reach
+// example.com's visitors.
+func TestHostKeptAsReceived(t *testing.T) {
+	for _, other := range []string{"EXAMPLE.COM", "example.com."} {
+		t.Run(other, func(t *testing.T) {
+			e := newEnv(t, httpcache.Options{})
+			mux := http.NewServeMux()
+			mux.HandleFunc("example.com/", func(w http.ResponseWriter, r *http.Request) {
+				w.Header().Set("Cache-Control", "max-age=60")
+				io.WriteString(w, "example.com home")
+			})
+			mux.HandleFunc("/", func(w http.ResponseWriter, r *http.Request) {
+				w.Header().Set("Cache-Control", "max-age=60")
+				io.WriteString(w, "default site")
+			})
+			h := e.cache.Handler(mux)
+			r := httptest.NewRequest("GET", "http://example.com/", nil)
+			r.Host = other
+			rec := httptest.NewRecorder()
+			h.ServeHTTP(rec, r)
+			if rec.Body.String() != "default site" {
+				t.Fatalf("precondition: the mux served %q to Host %q", rec.Body.String(), other)
+			}
+			if res := do(t, h, get("http://example.com/")); res.body != "example.com home" {
+				t.Fatalf("Host example.com got %q (%s): the response for Host %q", res.body, res.cacheStatus(), other)
+			}
+		})
+	}
+}
