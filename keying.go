@@ -148,7 +148,10 @@ func (k *keyer) appendQuery(dst []byte, raw string) []byte {
 		if dec, err := url.QueryUnescape(name); err == nil {
 			name = dec
 		}
-		if k.allow != nil && !k.allow[name] || k.deny[name] {
+		// A pair with a ';' is never dropped: origins that also split
+		// on ';' (Rack before 3, some PHP and Python setups) would read
+		// the parameters hidden behind it ("utm_source=x;id=666").
+		if (k.allow != nil && !k.allow[name] || k.deny[name]) && !strings.Contains(part, ";") {
 			continue
 		}
 		pairs = append(pairs, queryPair{name, value})

@@ -179,10 +179,13 @@ type QueryOptions struct {
 	Sort bool
 
 	// Allow, if not empty, lists the only parameters that enter the key.
+	// Pairs are split at "&"; a pair containing ";" always enters the
+	// key, since some origins split at ";" too.
 	Allow []string
 
 	// Deny lists parameters left out of the key, such as "utm_source" or
-	// "fbclid". If empty, none are left out.
+	// "fbclid". If empty, none are left out. As with Allow, a pair
+	// containing ";" is never left out.
 	Deny []string
 }
 

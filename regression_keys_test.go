@@ -6,6 +6,7 @@ import (
 	"net"
 	"net/http"
 	"net/http/httptest"
+	"strings"
 	"testing"
 	"time"
 
@@ -78,5 +79,45 @@ func TestHostKeptAsReceived(t *testing.T) {
 				t.Fatalf("Host example.com got %q (%s): the response for Host %q", res.body, res.cacheStatus(), other)
 			}
 		})
+	}
+}
+
+// TestQueryAllowDenySemicolon: Allow and Deny never drop a pair containing
+// ';', behind which an origin that also splits at ';' reads another
+// parameter.
+func TestQueryAllowDenySemicolon(t *testing.T) {
+	// An origin reading '&' and ';' alike, the last value winning.
+	origin := http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		id := ""
+		for _, p := range strings.FieldsFunc(r.URL.RawQuery, func(c rune) bool { return c == '&' || c == ';' }) {
+			if k, v, _ := strings.Cut(p, "="); k == "id" {
+				id = v
+			}
+		}
+		w.Header().Set("Cache-Control", "max-age=60")
+		io.WriteString(w, "item "+id)
+	})
+	for _, tc := range []struct {
+		q    httpcache.QueryOptions
+		evil string
+	}{
+		{httpcache.QueryOptions{Deny: []string{"utm_source"}}, "/p?id=1&utm_source=x;id=666"},
+		{httpcache.QueryOptions{Allow: []string{"id"}}, "/p?id=1&x=y;id=666"},
+	} {
+		e := newEnv(t, httpcache.Options{Policy: httpcache.Policy{Query: tc.q}})
+		h := e.cache.Handler(origin)
+		do(t, h, get(tc.evil))
+		if res := do(t, h, get("/p?id=1")); res.body != "item 1" {
+			t.Errorf("%+v: /p?id=1 got %q (%s)", tc.q, res.body, res.cacheStatus())
+		}
+		// The options still do their work on ordinary pairs.
+		do(t, h, get("/p?id=2&utm_source=a&x=a"))
+		if res := do(t, h, get("/p?id=2&utm_source=b&x=b")); tc.q.Allow != nil && !isHit(res) {
+			t.Errorf("%+v: an ordinary pair not allowed was keyed: %q", tc.q, res.cacheStatus())
+		}
+		do(t, h, get("/p?id=3&utm_source=a"))
+		if res := do(t, h, get("/p?id=3&utm_source=b")); !isHit(res) {
+			t.Errorf("%+v: the ordinary pair was keyed: %q", tc.q, res.cacheStatus())
+		}
 	}
 }
