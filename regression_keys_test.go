@@ -121,3 +121,32 @@ func TestQueryAllowDenySemicolon(t *testing.T) {
 		}
 	}
 }
+
+// TestVaryLinesKeptApart: for a header that is not a list, a value split
+// across two field lines at its comma is another request: a handler
+// reading Header.Get sees the first line alone.
+func TestVaryLinesKeptApart(t *testing.T) {
+	const chrome = "Mozilla/5.0 (X11; Linux x86_64) AppleWebKit/537.36 (KHTML, like Gecko) Chrome/120.0 Safari/537.36"
+	e := newEnv(t, httpcache.Options{})
+	h := e.cache.Handler(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		w.Header().Set("Cache-Control", "max-age=60")
+		w.Header().Set("Vary", "User-Agent")
+		if r.Header.Get("User-Agent") == chrome {
+			io.WriteString(w, "page for chrome")
+			return
+		}
+		io.WriteString(w, "unsupported browser")
+	}))
+	r := httptest.NewRequest("GET", "/", nil)
+	r.Header["User-Agent"] = []string{ // the Chrome UA split at its comma
+		"Mozilla/5.0 (X11; Linux x86_64) AppleWebKit/537.36 (KHTML",
+		"like Gecko) Chrome/120.0 Safari/537.36",
+	}
+	h.ServeHTTP(httptest.NewRecorder(), r)
+	if res := do(t, h, get("/", "User-Agent", chrome)); res.body != "page for chrome" {
+		t.Fatalf("Chrome got %q (%s)", res.body, res.cacheStatus())
+	}
+	if res := do(t, h, get("/", "User-Agent", chrome)); !isHit(res) || res.body != "page for chrome" {
+		t.Fatalf("Chrome's variant not stored: %q %q", res.body, res.cacheStatus())
+	}
+}

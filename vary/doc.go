@@ -31,19 +31,22 @@
 //
 // Two requests whose normalised values are equal share a variant, so a
 // normaliser may merge only values that every correct origin must treat
-// alike. Several field lines of one header are read as one comma-separated
-// list (RFC 9110 §5.3), except Cookie, whose lines are joined with "; "
-// (RFC 9113 §8.2.3).
+// alike.
 //
-//   - Every header: whitespace folding. Leading and trailing spaces and tabs
-//     are trimmed, those around commas removed, and runs of them collapsed to
-//     one space. Quoted strings are kept byte for byte.
-//   - Headers whose values are case-insensitive by specification (Accept,
+//   - Every header: leading and trailing spaces and tabs are trimmed, as
+//     net/http does when it reads a request.
+//   - Headers that are case-insensitive lists by specification (Accept,
 //     Accept-Charset, Accept-Encoding, Accept-Language and
-//     Access-Control-Request-Headers) are also lower-cased outside quoted
-//     strings. Other values keep their case: lower-casing an arbitrary
-//     header such as X-User could merge two users and serve one's response
-//     to the other.
+//     Access-Control-Request-Headers): several field lines are read as one
+//     comma-separated list (RFC 9110 §5.3), whitespace is folded (that
+//     around commas removed, runs collapsed to one space) and letters
+//     lower-cased, outside quoted strings, which are kept byte for byte.
+//   - Every other header is kept as received: case, inner whitespace and
+//     field lines apart. A handler reading Header.Get sees the first line
+//     alone, so one value split across two lines at a comma is another
+//     request; and lower-casing an arbitrary header such as X-User could
+//     merge two users and serve one's response to the other. Cookie's
+//     lines are joined with "; " (RFC 9113 §8.2.3).
 //   - Accept-Encoding: the set of candidate codings ([Config.Codings] plus
 //     identity) that the request accepts, sorted and comma-joined.
 //   - Accept-Language: the request's most preferred language range,

@@ -114,11 +114,15 @@ func FuzzAppendKey(f *testing.F) {
 			"Accept":          strings.Split(other, "\n"),
 		}
 		// The same header as single lines: "," joins lists, "; " cookies.
-		joined := http.Header{}
+		// X-Other is no list: its lines stay apart.
+		joined := http.Header{"X-Other": h["X-Other"]}
 		for k, v := range h {
 			sep := ","
-			if k == "Cookie" {
+			switch k {
+			case "Cookie":
 				sep = ";"
+			case "X-Other":
+				continue
 			}
 			joined[k] = []string{strings.Join(v, sep)}
 		}
@@ -131,6 +135,12 @@ func FuzzAppendKey(f *testing.F) {
 			checkMaterialMatchesValues(t, n, names, h, m)
 			if mj := n.AppendKey(nil, names, joined); !bytes.Equal(m, mj) {
 				t.Fatalf("field lines not combined as one list:\n%q\n%q", m, mj)
+			}
+			if lines := h["X-Other"]; len(lines) > 1 && n.custom["X-Other"] == nil {
+				one := http.Header{"X-Other": {strings.Join(lines, ",")}}
+				if a, b := n.AppendKey(nil, []string{"X-Other"}, h), n.AppendKey(nil, []string{"X-Other"}, one); bytes.Equal(a, b) {
+					t.Fatalf("X-Other's lines %q keyed as one line %q", lines, one["X-Other"])
+				}
 			}
 
 			v, _ := n.Value("Accept-Encoding", h)

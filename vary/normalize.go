@@ -1,6 +1,7 @@
 package vary
 
 import (
+	"encoding/binary"
 	"fmt"
 	"net/http"
 	"net/textproto"
@@ -162,13 +163,39 @@ func (n *Normalizer) appendValue(dst []byte, name string, values []string) ([]by
 	case "Accept-Language":
 		return appendAcceptLanguage(dst, values), true
 	}
-	return appendFolded(dst, values, caseInsensitive(name)), true
+	if caseInsensitive(name) { // lists by specification, all of them
+		return appendFolded(dst, values, true), true
+	}
+	return appendLines(dst, values), true
+}
+
+// appendLines appends the field lines of a header not known to be a list
+// as a handler reading them sees them: each trimmed of leading and trailing
+// whitespace (as net/http reads it), nothing else changed. Lines are not
+// combined: a handler reading Header.Get sees the first line alone, so a
+// value split across two lines at its comma is not the same request as
+// that value on one line. One line is appended as it is; several, or one
+// with a NUL (which a line never has on the wire), behind a NUL, counted
+// and length-prefixed, so that they can never look like one line.
+func appendLines(dst []byte, values []string) []byte {
+	if len(values) == 1 && strings.IndexByte(values[0], 0) < 0 {
+		return append(dst, trimOWS(values[0])...)
+	}
+	dst = append(dst, 0)
+	dst = binary.AppendUvarint(dst, uint64(len(values)))
+	for _, v := range values {
+		v = trimOWS(v)
+		dst = binary.AppendUvarint(dst, uint64(len(v)))
+		dst = append(dst, v...)
+	}
+	return dst
 }
 
 // caseInsensitive reports whether the values of request header name are
-// case-insensitive by specification, so that lower-casing them (outside
-// quoted strings) cannot merge values an origin may tell apart. The list is
-// deliberately short: a header missing from it is only split more finely.
+// case-insensitive lists by specification, so that combining their lines,
+// folding whitespace and lower-casing them (outside quoted strings) cannot
+// merge values an origin may tell apart. The list is deliberately short: a
+// header missing from it is only split more finely.
 //
 //   - Accept: media type and subtype, and parameter names, are
 //     case-insensitive (RFC 9110 §8.3.1); quoted parameter values, which may
