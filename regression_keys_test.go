@@ -150,3 +150,20 @@ func TestVaryLinesKeptApart(t *testing.T) {
 		t.Fatalf("Chrome's variant not stored: %q %q", res.body, res.cacheStatus())
 	}
 }
+
+// TestVaryCookieValuesKept: without an allow-list, Vary: Cookie keys the
+// cookies byte for byte within each pair: net/http hands a value's spaces
+// and commas to the handler, so "sid=a, b" and "sid=a,b" are two users.
+func TestVaryCookieValuesKept(t *testing.T) {
+	e := newEnv(t, httpcache.Options{})
+	h := e.cache.Handler(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		ck, _ := r.Cookie("sid")
+		w.Header().Set("Cache-Control", "max-age=600")
+		w.Header().Set("Vary", "Cookie")
+		io.WriteString(w, "account of "+ck.Value)
+	}))
+	do(t, h, get("/account", "Cookie", "sid=a, b"))
+	if res := do(t, h, get("/account", "Cookie", "sid=a,b")); res.body != "account of a,b" {
+		t.Fatalf(`Cookie "sid=a,b" got %q (%s)`, res.body, res.cacheStatus())
+	}
+}

@@ -8,8 +8,9 @@ package vary
 // chose by path specificity), joined with "; ". The header counts as present
 // only when it carries an allowed cookie: the allow-list says nothing else in
 // it affects the response. Without one it is the whole header, the pairs
-// trimmed and whitespace-folded but keeping their case and order, joined
-// with "; ".
+// trimmed but otherwise byte for byte (a cookie value may hold spaces and
+// commas, which net/http hands to the handler as they are), in their order,
+// joined with "; ".
 //
 // Field lines are joined with "; ", not ",", because that is how HTTP/2
 // splits one Cookie header into several (RFC 9113 §8.2.3).
@@ -49,8 +50,8 @@ func (n *Normalizer) appendCookie(dst []byte, values []string) ([]byte, bool) {
 	return dst, found
 }
 
-// appendCookieFolded appends every cookie pair, trimmed, whitespace-folded
-// and joined with "; "; empty pairs are dropped.
+// appendCookieFolded appends every cookie pair, trimmed and joined with
+// "; "; empty pairs are dropped.
 func appendCookieFolded(dst []byte, values []string) []byte {
 	first := true
 	for _, v := range values {
@@ -64,8 +65,7 @@ func appendCookieFolded(dst []byte, values []string) []byte {
 				dst = append(dst, "; "...)
 			}
 			first = false
-			f := folder{sep: true}
-			dst = f.append(dst, pair)
+			dst = append(dst, pair...)
 		}
 	}
 	return dst
