@@ -46,8 +46,10 @@ func (h *handler) serveOtherMethod(w http.ResponseWriter, r *http.Request) {
 func (c *Cache) invalidate(ctx context.Context, rt *route, r *http.Request, resp http.Header) {
 	bufp := materialPool.Get().(*[]byte)
 	defer func() { *bufp = (*bufp)[:0]; materialPool.Put(bufp) }()
-	keys := []string{rt.keys.primaryKey(rt.keys.appendMaterial((*bufp)[:0], r))}
+	// Keyed as a purge of the URL is: whatever the spelling of the host
+	// in this request, the plain one is the one stored.
 	base := requestURL(rt.keys, r)
+	keys := []string{rt.keys.primaryKey(rt.keys.appendMaterialFor((*bufp)[:0], base))}
 	for _, field := range []string{"Location", "Content-Location"} {
 		v := resp.Get(field)
 		if v == "" {

@@ -79,9 +79,17 @@ func (k *keyer) appendMaterialScheme(dst []byte, r *http.Request, scheme string)
 }
 
 // appendMaterialFor appends the material of a GET for u (an absolute URL, as
-// in a purge or a Location header), with r supplying what u lacks.
+// in a purge or a Location header), with r supplying what u lacks. The host
+// is lower-cased and loses a trailing dot: that spelling is the only one
+// stored (see plainHost), whichever one the URL uses.
 func (k *keyer) appendMaterialFor(dst []byte, u *url.URL) []byte {
-	r := &http.Request{Method: http.MethodGet, URL: u, Host: u.Host, Header: http.Header{}}
+	host := strings.ToLower(u.Host)
+	if h, port, ok := strings.Cut(host, ":"); ok && !strings.HasPrefix(host, "[") {
+		host = strings.TrimSuffix(h, ".") + ":" + port
+	} else {
+		host = strings.TrimSuffix(host, ".")
+	}
+	r := &http.Request{Method: http.MethodGet, URL: u, Host: host, Header: http.Header{}}
 	scheme := "http"
 	if strings.EqualFold(u.Scheme, "https") {
 		scheme = "https"
@@ -112,11 +120,8 @@ func (k *keyer) scheme(r *http.Request) string {
 
 // appendHost appends the request's host without the scheme's default port,
 // so that "example.com:80" and "example.com" share entries while two
-// virtual hosts never do. The host is otherwise kept as received: case and
-// a trailing dot are not folded, because handlers may route on the host as
-// it is (http.ServeMux matches host patterns exactly, so "EXAMPLE.COM" is
-// not its "example.com/"), and one host's response must not be stored
-// under another's key. Browsers send hosts lower-cased.
+// virtual hosts never do. The host is otherwise as received; only plain
+// hosts (see plainHost) reach the cache.
 func (k *keyer) appendHost(dst []byte, scheme string, r *http.Request) []byte {
 	host := r.Host
 	if host == "" {
@@ -202,4 +207,29 @@ func variantKey(pk string, epoch uint64, varyMaterial []byte) string {
 func appendString(dst []byte, s string) []byte {
 	dst = binary.AppendUvarint(dst, uint64(len(s)))
 	return append(dst, s...)
+}
+
+// plainHost reports whether r's host is spelled as browsers send it: no
+// upper-case letter, no trailing dot. Any other spelling bypasses the
+// cache: a handler may route it elsewhere (http.ServeMux matches host
+// patterns exactly, so "EXAMPLE.COM" is not its "example.com/"), and a
+// purge or an invalidation of the URL could not reach a copy stored under
+// it.
+func plainHost(r *http.Request) bool {
+	host := r.Host
+	if host == "" {
+		host = r.URL.Host
+	}
+	if i := strings.LastIndexByte(host, ':'); i >= 0 && !strings.Contains(host[i:], "]") {
+		host = host[:i]
+	}
+	if strings.HasSuffix(host, ".") {
+		return false
+	}
+	for i := 0; i < len(host); i++ {
+		if 'A' <= host[i] && host[i] <= 'Z' {
+			return false
+		}
+	}
+	return true
 }

@@ -271,6 +271,8 @@ func (c *Cache) bypassDetail(r *http.Request) string {
 		return detailRange
 	case len(hd["If-Match"]) > 0, len(hd["If-Unmodified-Since"]) > 0, len(hd["If-Range"]) > 0:
 		return detailPrecondition
+	case !plainHost(r):
+		return detailHost
 	case r.ContentLength != 0:
 		// A GET with content (or of unknown length): the key does not
 		// cover the content, which a handler may read (RFC 9110 §9.3.1

@@ -2,11 +2,14 @@ package httpcache_test
 
 import (
 	"bufio"
+	"context"
+	"fmt"
 	"io"
 	"net"
 	"net/http"
 	"net/http/httptest"
 	"strings"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -50,11 +53,11 @@ func TestAbsoluteFormSchemeNotBelieved(t *testing.T) {
 	}
 }
 
-// TestHostKeptAsReceived: http.ServeMux routes "EXAMPLE.COM" and
-// "example.com." to its catch-all, not to its "example.com/" pattern; the
-// key keeps the host as received, so their responses never reach
-// example.com's visitors.
-func TestHostKeptAsReceived(t *testing.T) {
+// TestHostSpellings: http.ServeMux routes "EXAMPLE.COM" and "example.com."
+// to its catch-all, not to its "example.com/" pattern; requests with such
+// a host bypass the cache, so their responses never reach example.com's
+// visitors.
+func TestHostSpellings(t *testing.T) {
 	for _, other := range []string{"EXAMPLE.COM", "example.com."} {
 		t.Run(other, func(t *testing.T) {
 			e := newEnv(t, httpcache.Options{})
@@ -74,6 +77,9 @@ func TestHostKeptAsReceived(t *testing.T) {
 			h.ServeHTTP(rec, r)
 			if rec.Body.String() != "default site" {
 				t.Fatalf("precondition: the mux served %q to Host %q", rec.Body.String(), other)
+			}
+			if cs := rec.Header().Get("Cache-Status"); cs != "httpcache; fwd=bypass; detail=host" {
+				t.Fatalf("Host %q: Cache-Status %q", other, cs)
 			}
 			if res := do(t, h, get("http://example.com/")); res.body != "example.com home" {
 				t.Fatalf("Host example.com got %q (%s): the response for Host %q", res.body, res.cacheStatus(), other)
@@ -165,5 +171,46 @@ func TestVaryCookieValuesKept(t *testing.T) {
 	do(t, h, get("/account", "Cookie", "sid=a, b"))
 	if res := do(t, h, get("/account", "Cookie", "sid=a,b")); res.body != "account of a,b" {
 		t.Fatalf(`Cookie "sid=a,b" got %q (%s)`, res.body, res.cacheStatus())
+	}
+}
+
+// TestPurgeReachesHostSpellings: a purge or an invalidation of a URL
+// reaches every spelling of its host that a request may use: only the
+// plain one is ever stored, and the purge URL's host is read as plain.
+func TestPurgeReachesHostSpellings(t *testing.T) {
+	var version atomic.Int64
+	e := newEnv(t, httpcache.Options{})
+	h := e.cache.Handler(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		w.Header().Set("Cache-Control", "max-age=600")
+		fmt.Fprintf(w, "v%d", version.Load())
+	}))
+	spellings := []string{"example.com", "Example.COM", "example.com.", "example.com:80"}
+	serve := func(host string) string {
+		r := httptest.NewRequest("GET", "http://example.com/a", nil)
+		r.Host = host
+		rec := httptest.NewRecorder()
+		h.ServeHTTP(rec, r)
+		return rec.Body.String()
+	}
+	for _, host := range spellings {
+		serve(host)
+	}
+	version.Add(1)
+	if err := e.cache.PurgeURL(context.Background(), "http://EXAMPLE.com./a"); err != nil {
+		t.Fatal(err)
+	}
+	for _, host := range spellings {
+		if body := serve(host); body != "v1" {
+			t.Errorf("Host %q after the purge: %q, want v1", host, body)
+		}
+	}
+	version.Add(1)
+	r := httptest.NewRequest("POST", "http://example.com/a", nil)
+	r.Host = "Example.com"
+	h.ServeHTTP(httptest.NewRecorder(), r)
+	for _, host := range spellings {
+		if body := serve(host); body != "v2" {
+			t.Errorf("Host %q after a POST: %q, want v2", host, body)
+		}
 	}
 }

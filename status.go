@@ -24,6 +24,7 @@ const (
 	detailPolicy       = "policy"
 	detailCookie       = "cookie"
 	detailBody         = "body"
+	detailHost         = "host"
 	detailInvalidated  = "invalidated"
 	detailOnlyIfCached = "only-if-cached"
 	detailStaleIfError = "stale-if-error"
