@@ -179,7 +179,7 @@ type miss struct {
 	validated    bool   // the handler was asked with stale's validators
 	staleIfError bool   // a 5xx or panic may be answered with stale
 	notModified  bool   // the handler answered 304 to the validators
-	failStatus   int    // the 5xx (500 for a panic) kept from the client
+	failStatus   int    // the error (500 for a panic) kept from the client
 	lead         *leadership
 	tags         tagSet // from Tag and the tag header
 	enclosing    *miss  // another Cache's fetch this one's response is for
@@ -419,7 +419,7 @@ func (m *miss) writeHeader(status int, h http.Header) hookAction {
 	case m.validated && status == http.StatusNotModified:
 		m.notModified = true
 		return actionSuppress
-	case m.staleIfError && status >= 500:
+	case m.staleIfError && staleIfErrorStatus(status):
 		m.failStatus = status
 		return actionSuppress
 	}
@@ -446,4 +446,16 @@ func (m *miss) writeHeader(status int, h http.Header) hookAction {
 func restoreHeader(h, above http.Header) {
 	clear(h)
 	maps.Copy(h, above)
+}
+
+// staleIfErrorStatus reports whether a stale response may stand in for a
+// response with status under stale-if-error: the errors RFC 5861 §4 names
+// (500, 502, 503, 504). Others, such as 501 Not Implemented, are answers.
+func staleIfErrorStatus(status int) bool {
+	switch status {
+	case http.StatusInternalServerError, http.StatusBadGateway,
+		http.StatusServiceUnavailable, http.StatusGatewayTimeout:
+		return true
+	}
+	return false
 }

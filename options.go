@@ -140,7 +140,7 @@ type Policy struct {
 	StaleWhileRevalidate time.Duration
 
 	// StaleIfError is how long past freshness a response that does not
-	// say (with stale-if-error) may be served instead of a 5xx answer or
+	// say (with stale-if-error) may be served instead of a 500, 502, 503 or 504 answer or
 	// a panic from the handler. If zero, none. The same exceptions apply.
 	StaleIfError time.Duration
 

@@ -340,3 +340,23 @@ func TestNotModifiedNoLongerStorable(t *testing.T) {
 		t.Fatalf("%d handler calls, want 4", calls.Load())
 	}
 }
+
+// TestStaleIfErrorStatuses: stale-if-error stands in for the errors RFC
+// 5861 §4 names (500, 502, 503, 504), not for other 5xx answers.
+func TestStaleIfErrorStatuses(t *testing.T) {
+	for _, tc := range []struct {
+		status int
+		stale  bool
+	}{{500, true}, {502, true}, {503, true}, {504, true}, {501, false}, {505, false}, {507, false}} {
+		e := newEnv(t, httpcache.Options{})
+		v := newVersioned("max-age=10, stale-if-error=100")
+		h := e.cache.Handler(v)
+		do(t, h, get("/a"))
+		e.clock.Advance(15 * time.Second)
+		v.status.Store(int64(tc.status))
+		res := do(t, h, get("/a"))
+		if got := res.status == 200 && res.body == "v0"; got != tc.stale {
+			t.Errorf("handler answered %d: client got %d %q (%s)", tc.status, res.status, res.body, res.cacheStatus())
+		}
+	}
+}
