@@ -43,8 +43,8 @@
 // Concurrent misses for one URL collapse into one handler call. Inside a
 // stale-while-revalidate window a stale response is served at once while one
 // background request refreshes it; inside a stale-if-error window it
-// replaces a 500, 502, 503 or 504 or a panic; a stale response with validators is
-// revalidated with a conditional request, and a 304 renews it.
+// replaces a 500, 502, 503 or 504 or a panic; a stale response with
+// validators is revalidated with a conditional request, and a 304 renews it.
 //
 // # Purging
 //

@@ -140,8 +140,9 @@ type Policy struct {
 	StaleWhileRevalidate time.Duration
 
 	// StaleIfError is how long past freshness a response that does not
-	// say (with stale-if-error) may be served instead of a 500, 502, 503 or 504 answer or
-	// a panic from the handler. If zero, none. The same exceptions apply.
+	// say (with stale-if-error) may be served instead of a 500, 502, 503
+	// or 504 answer or a panic from the handler. If zero, none. The same
+	// exceptions apply.
 	StaleIfError time.Duration
 
 	// Keep is how long past freshness a response with a validator (ETag
