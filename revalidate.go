@@ -4,6 +4,7 @@ import (
 	"context"
 	"maps"
 	"net/http"
+	"strings"
 )
 
 // hasValidators reports whether a response with header h can be
@@ -64,7 +65,7 @@ var notFreshened = map[string]bool{
 // different ETag), which must then be fetched in full.
 func (c *Cache) freshen(ctx context.Context, m *miss, h304 http.Header, onDone func()) (e *entry, stored, ok bool) {
 	old := m.stale
-	if tag := h304["Etag"]; len(tag) > 0 && !sameETag(tag[0], old.header["Etag"]) {
+	if !identifies(h304, old.header) {
 		return nil, false, false
 	}
 	merged := make(http.Header, len(old.header)+4)
@@ -136,14 +137,42 @@ func (c *Cache) freshen(ctx context.Context, m *miss, h304 http.Header, onDone f
 	return e, false, true // not stored: served this once
 }
 
-// sameETag reports whether etag names the same representation as the
-// stored ETag list (weak comparison, RFC 9110 §8.8.3.2, which is what a 304
-// to If-None-Match promises).
-func sameETag(etag string, stored []string) bool {
-	if len(stored) == 0 {
-		return true // a Last-Modified validation: nothing to compare
+// identifies reports whether a 304 with header h304 may update the stored
+// response with header stored (RFC 9111 §4.3.4): a strong ETag must be the
+// stored one by strong comparison, a weak one by weak comparison, and a
+// Last-Modified must be the stored one. A 304 with neither answered the
+// conditional request made with the stored validators, and is taken at its
+// word. Otherwise the stored response is not updated, and the handler is
+// asked again without conditions.
+func identifies(h304, stored http.Header) bool {
+	if tag := h304["Etag"]; len(tag) > 0 {
+		st := stored["Etag"]
+		if len(st) == 0 {
+			return false
+		}
+		a, ok1 := opaqueTag(tag[0])
+		b, ok2 := opaqueTag(st[0])
+		if !ok1 || !ok2 || a != b {
+			return false
+		}
+		if !isWeak(tag[0]) && isWeak(st[0]) {
+			return false // strong comparison: both must be strong
+		}
 	}
-	a, ok1 := opaqueTag(etag)
-	b, ok2 := opaqueTag(stored[0])
-	return ok1 && ok2 && a == b
+	if lm := h304["Last-Modified"]; len(lm) > 0 {
+		st := stored["Last-Modified"]
+		if len(st) == 0 {
+			return false
+		}
+		t1, err1 := http.ParseTime(lm[0])
+		t2, err2 := http.ParseTime(st[0])
+		if err1 != nil || err2 != nil {
+			return trimOWS(lm[0]) == trimOWS(st[0])
+		}
+		return t1.Equal(t2)
+	}
+	return true
 }
+
+// isWeak reports whether an entity-tag is weak (W/"x").
+func isWeak(etag string) bool { return strings.HasPrefix(trimOWS(etag), "W/") }

@@ -360,3 +360,81 @@ func TestStaleIfErrorStatuses(t *testing.T) {
 		}
 	}
 }
+
+// TestNotModifiedMustIdentifyStored: a 304 updates the stored response
+// only when its validators identify it (RFC 9111 §4.3.4); otherwise the
+// handler is asked again without conditions.
+func TestNotModifiedMustIdentifyStored(t *testing.T) {
+	for _, tc := range []struct {
+		name         string
+		first, on304 map[string]string
+		field, bad   string
+	}{
+		{
+			name:  "stored has no ETag, 304 has a strong one",
+			first: map[string]string{"Cache-Control": "max-age=10", "Last-Modified": "Mon, 01 Jan 2024 00:00:00 GMT"},
+			on304: map[string]string{"Cache-Control": "max-age=10", "ETag": `"new"`},
+			field: "Etag", bad: `"new"`,
+		},
+		{
+			name:  "stored ETag is weak, 304 has the strong one",
+			first: map[string]string{"Cache-Control": "max-age=10", "ETag": `W/"x"`},
+			on304: map[string]string{"Cache-Control": "max-age=10", "ETag": `"x"`},
+			field: "Etag", bad: `"x"`,
+		},
+		{
+			name:  "no ETags, 304 has another Last-Modified",
+			first: map[string]string{"Cache-Control": "max-age=10", "Last-Modified": "Mon, 01 Jan 2024 00:00:00 GMT"},
+			on304: map[string]string{"Cache-Control": "max-age=10", "Last-Modified": "Tue, 02 Jan 2024 00:00:00 GMT"},
+			field: "Last-Modified", bad: "Tue, 02 Jan 2024 00:00:00 GMT",
+		},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			e := newEnv(t, httpcache.Options{})
+			calls := 0
+			h := e.cache.Handler(&counter{fn: func(w http.ResponseWriter, r *http.Request) {
+				calls++
+				hd := tc.first
+				if calls > 1 {
+					hd = tc.on304
+				}
+				for k, v := range hd {
+					w.Header().Set(k, v)
+				}
+				if calls > 1 && (r.Header.Get("If-None-Match") != "" || r.Header.Get("If-Modified-Since") != "") {
+					w.WriteHeader(http.StatusNotModified)
+					return
+				}
+				io.WriteString(w, fmt.Sprintf("body %d", calls))
+			}})
+			do(t, h, get("/a"))
+			e.clock.Advance(15 * time.Second) // stale, still kept
+			res := do(t, h, get("/a"))
+			if res.body != "body 3" || res.header.Get(tc.field) != tc.bad {
+				t.Errorf("got %q with %s %q (%s), want the handler's full answer", res.body, tc.field, res.header.Get(tc.field), res.cacheStatus())
+			}
+			if res := do(t, h, get("/a")); !isHit(res) || res.body != "body 3" {
+				t.Errorf("then %q (%s), want a hit on the full answer", res.body, res.cacheStatus())
+			}
+		})
+	}
+	// A 304 whose validators do identify it still updates it.
+	e := newEnv(t, httpcache.Options{})
+	calls := 0
+	h := e.cache.Handler(&counter{fn: func(w http.ResponseWriter, r *http.Request) {
+		calls++
+		w.Header().Set("Cache-Control", "max-age=10")
+		w.Header().Set("ETag", `W/"x"`)
+		w.Header().Set("Last-Modified", "Mon, 01 Jan 2024 00:00:00 GMT")
+		if r.Header.Get("If-None-Match") == `W/"x"` {
+			w.WriteHeader(http.StatusNotModified)
+			return
+		}
+		io.WriteString(w, "body")
+	}})
+	do(t, h, get("/a"))
+	e.clock.Advance(15 * time.Second)
+	if res := do(t, h, get("/a")); res.cacheStatus() != "httpcache; fwd=stale; fwd-status=304; stored" || calls != 2 {
+		t.Fatalf("matching 304: %q after %d calls", res.cacheStatus(), calls)
+	}
+}
