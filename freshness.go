@@ -74,6 +74,11 @@ func (e *entry) usable(now time.Time, cd clientDirectives) use {
 	if e.flags&flagMustRevalidate != 0 || cd.minFresh.valid() {
 		return useForward // a stale response is never fresh enough
 	}
+	if cd.maxAge.valid() && !cd.maxStale.set {
+		// A client's max-age without max-stale says it does not want a
+		// stale response (RFC 9111 §5.2.1.1).
+		return useForward
+	}
 	stale := age - e.lifetime
 	clientAllows := !cd.maxStale.set || stale <= seconds(cd.maxStale)
 	switch {

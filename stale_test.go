@@ -438,3 +438,28 @@ func TestNotModifiedMustIdentifyStored(t *testing.T) {
 		t.Fatalf("matching 304: %q after %d calls", res.cacheStatus(), calls)
 	}
 }
+
+// TestRequestMaxAgeRefusesStale: with RequestDirectives, a client's
+// max-age without max-stale refuses a stale response, even one the
+// response's stale-while-revalidate allows (RFC 9111 §5.2.1.1).
+func TestRequestMaxAgeRefusesStale(t *testing.T) {
+	e := newEnv(t, httpcache.Options{RequestDirectives: true})
+	v := newVersioned("max-age=10, stale-while-revalidate=60")
+	h := e.cache.Handler(v)
+	do(t, h, get("/a"))
+	e.clock.Advance(20 * time.Second) // age 20 > lifetime 10: stale
+	v.version.Store(1)
+	res := do(t, h, get("/a", "Cache-Control", "max-age=100"))
+	e.cache.Wait()
+	if res.body != "v1" {
+		t.Fatalf("stale response served to max-age=100 without max-stale: %q (%s)", res.body, res.cacheStatus())
+	}
+	// With max-stale, it may be.
+	e.clock.Advance(20 * time.Second)
+	v.version.Store(2)
+	res = do(t, h, get("/a", "Cache-Control", "max-age=100, max-stale=60"))
+	e.cache.Wait()
+	if res.body != "v1" {
+		t.Fatalf("max-stale=60 did not allow the stale response: %q (%s)", res.body, res.cacheStatus())
+	}
+}
