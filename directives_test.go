@@ -1,6 +1,7 @@
 package httpcache_test
 
 import (
+	"io"
 	"net/http"
 	"testing"
 	"time"
@@ -34,7 +35,10 @@ func TestRequestDirectives(t *testing.T) {
 		{"max-stale too short", true, 90 * time.Second, []string{"Cache-Control", "max-stale=20"}, 200, "httpcache; fwd=stale; stored", 2},
 		{"max-stale without a value", true, 90 * time.Second, []string{"Cache-Control", "max-stale"}, 200, "httpcache; hit; detail=max-stale", 1},
 		{"only-if-cached hit", true, 0, []string{"Cache-Control", "only-if-cached"}, 200, "httpcache; hit", 1},
-		{"only-if-cached stale", true, 70 * time.Second, []string{"Cache-Control", "only-if-cached"}, 504, "httpcache; fwd=stale; detail=only-if-cached", 1},
+		{"only-if-cached stale", true, 70 * time.Second, []string{"Cache-Control", "only-if-cached"}, 504, "httpcache; detail=only-if-cached", 1},
+		// A stale entry within its stale-while-revalidate window, refused
+		// by the client's no-cache, is reported stale (RFC 9211 §2.2).
+		{"no-cache on a stale entry", true, 70 * time.Second, []string{"Cache-Control", "no-cache"}, 200, "httpcache; fwd=stale; stored", 2},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
@@ -59,7 +63,41 @@ func TestOnlyIfCachedMiss(t *testing.T) {
 	e.cache = httpcache.New(e.store, httpcache.Options{Clock: e.clock.Now, RequestDirectives: true})
 	c := respond(200, maxAge("60"), "x")
 	res := do(t, e.cache.Handler(c), get("/none", "Cache-Control", "only-if-cached"))
-	if res.status != http.StatusGatewayTimeout || c.n() != 0 {
-		t.Fatalf("%d, %d calls", res.status, c.n())
+	if res.status != http.StatusGatewayTimeout || c.n() != 0 || res.cacheStatus() != "httpcache; detail=only-if-cached" {
+		t.Fatalf("%d %q, %d calls", res.status, res.cacheStatus(), c.n())
 	}
+}
+
+// TestCacheStatusFwdReasons: fwd says why the request went forward (RFC
+// 9211 §2.2): stale when the stored response was stale (even one
+// stale-while-revalidate would have served), request when it was fresh
+// but the client asked for more — through a revalidation too.
+func TestCacheStatusFwdReasons(t *testing.T) {
+	t.Run("stale in its SWR window, client no-cache", func(t *testing.T) {
+		e := newEnv(t, httpcache.Options{RequestDirectives: true})
+		v := newVersioned("max-age=10, stale-while-revalidate=60")
+		h := e.cache.Handler(v)
+		do(t, h, get("/a"))
+		e.clock.Advance(20 * time.Second)
+		if res := do(t, h, get("/a", "Cache-Control", "no-cache")); res.cacheStatus() != "httpcache; fwd=stale; stored" {
+			t.Errorf("got %q", res.cacheStatus())
+		}
+	})
+	t.Run("fresh, revalidated for the client's no-cache", func(t *testing.T) {
+		e := newEnv(t, httpcache.Options{RequestDirectives: true})
+		h := e.cache.Handler(&counter{fn: func(w http.ResponseWriter, r *http.Request) {
+			w.Header().Set("Cache-Control", "max-age=60")
+			w.Header().Set("ETag", `"a"`)
+			if r.Header.Get("If-None-Match") == `"a"` {
+				w.WriteHeader(http.StatusNotModified)
+				return
+			}
+			io.WriteString(w, "body")
+		}})
+		do(t, h, get("/a"))
+		e.clock.Advance(5 * time.Second)
+		if res := do(t, h, get("/a", "Cache-Control", "no-cache")); res.cacheStatus() != "httpcache; fwd=request; fwd-status=304; stored" {
+			t.Errorf("got %q", res.cacheStatus())
+		}
+	})
 }

@@ -47,13 +47,14 @@ func (h *handler) serveCacheable(w http.ResponseWriter, r *http.Request, outer *
 			lk.release()
 			return
 		}
-		if cd != (clientDirectives{}) && e.usable(now, clientDirectives{}) != useForward {
-			lk.fwd = fwdRequest // usable, but not for what the client asked
+		if cd != (clientDirectives{}) && e.usable(now, clientDirectives{}) == useFresh {
+			lk.fwd = fwdRequest // fresh, but not for what the client asked
 		}
 	}
 	if cd.onlyIfCached {
+		// The 504 is the cache's own: nothing went forward (RFC 9211 §2.2).
 		c.stats.misses.Add(1)
-		c.markBypass(w.Header(), lk.fwd, detailOnlyIfCached)
+		c.markBypass(w.Header(), "", detailOnlyIfCached)
 		w.WriteHeader(http.StatusGatewayTimeout) // RFC 9111 §5.2.1.7
 		lk.release()
 		return
@@ -304,7 +305,7 @@ func (h *handler) fetchLed(w http.ResponseWriter, r *http.Request, lk lookup, no
 			if sc := cw.header["Set-Cookie"]; len(sc) > 0 {
 				w.Header()["Set-Cookie"] = sc // this client's, never stored
 			}
-			c.serveHit(w, r, e, e.age(c.now()), []string{c.status.forwardStatus(fwdStale, http.StatusNotModified, stored, "")})
+			c.serveHit(w, r, e, e.age(c.now()), []string{c.status.forwardStatus(lk.fwd, http.StatusNotModified, stored, "")})
 			return
 		case m.failStatus != 0 && !c.notPurged(r, &lk, stale, lk.purged):
 			// A purge finished while the handler ran: the stale response
@@ -316,7 +317,7 @@ func (h *handler) fetchLed(w http.ResponseWriter, r *http.Request, lk lookup, no
 		case m.failStatus != 0:
 			cw.release()
 			c.stats.stale.Add(1)
-			st := c.status.forwardStatus(fwdStale, m.failStatus, false, detailStaleIfError)
+			st := c.status.forwardStatus(lk.fwd, m.failStatus, false, detailStaleIfError)
 			if lead.f != nil {
 				lead.f.stale, lead.f.status = stale, st
 			}

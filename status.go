@@ -66,13 +66,16 @@ func (s statusValues) forward(fwd string, stored bool, detail string) string {
 	return s.build(fwd, 0, stored, detail)
 }
 
-// build builds a forward value, with fwd-status unless status is 0.
+// build builds a forward value, with fwd-status unless status is 0, and
+// without fwd when fwd is "" (a response the cache made itself).
 func (s statusValues) build(fwd string, status int, stored bool, detail string) string {
 	var b strings.Builder
 	b.Grow(len(s.name) + len(fwd) + len(detail) + 40)
 	b.WriteString(s.name)
-	b.WriteString("; fwd=")
-	b.WriteString(fwd)
+	if fwd != "" {
+		b.WriteString("; fwd=")
+		b.WriteString(fwd)
+	}
 	if status != 0 {
 		b.WriteString("; fwd-status=")
 		b.WriteString(strconv.Itoa(status))
