@@ -214,3 +214,46 @@ func TestPurgeReachesHostSpellings(t *testing.T) {
 		}
 	}
 }
+
+// TestInvalidatedIndexNotRewritten: a GET that read a URL's Vary index
+// before a POST invalidated the URL, and whose variant outlives that
+// index, must not rewrite it: the variants stored before the POST would
+// be reachable again.
+func TestInvalidatedIndexNotRewritten(t *testing.T) {
+	var version atomic.Int64
+	var h http.Handler
+	e := newEnv(t, httpcache.Options{})
+	h = e.cache.Handler(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if r.Method == http.MethodPost {
+			version.Add(1)
+			w.WriteHeader(http.StatusNoContent)
+			return
+		}
+		lang := r.Header.Get("Accept-Language")
+		maxAge := 100
+		if lang == "en" {
+			maxAge = 1000 // outlives the index the fr response wrote
+			if r.Header.Get("X-Post-Meanwhile") != "" {
+				h.ServeHTTP(httptest.NewRecorder(), httptest.NewRequest("POST", "http://example.com/a", nil))
+			}
+		}
+		w.Header().Set("Cache-Control", fmt.Sprintf("max-age=%d", maxAge))
+		w.Header().Set("Vary", "Accept-Language")
+		fmt.Fprintf(w, "%s v%d", lang, version.Load())
+	}))
+	do(t, h, get("http://example.com/a", "Accept-Language", "fr"))
+	if res := do(t, h, get("http://example.com/a", "Accept-Language", "fr")); !isHit(res) {
+		t.Fatalf("fr not stored: %q", res.cacheStatus())
+	}
+	if res := do(t, h, get("http://example.com/a", "Accept-Language", "en", "X-Post-Meanwhile", "1")); res.body != "en v1" {
+		t.Fatalf("en: %q", res.body)
+	}
+	if res := do(t, h, get("http://example.com/a", "Accept-Language", "fr")); res.body != "fr v1" {
+		t.Fatalf("after the POST invalidated /a, fr served %q (%s)", res.body, res.cacheStatus())
+	}
+	// The URL is cached again afterwards.
+	do(t, h, get("http://example.com/a", "Accept-Language", "en"))
+	if res := do(t, h, get("http://example.com/a", "Accept-Language", "en")); !isHit(res) || res.body != "en v1" {
+		t.Fatalf("en after: %q (%s)", res.body, res.cacheStatus())
+	}
+}

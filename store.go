@@ -151,6 +151,13 @@ type TagIndex interface {
 // return an error saying it could not make sure.
 type LocalCopies interface {
 	DropLocalCopies(ctx context.Context) error
+
+	// GetShared reads key from the shared store alone, past this
+	// process's copies, which may lag a deletion made by another process.
+	// The middleware uses it where such a lag would mislead it: before
+	// rewriting a URL's Vary index, to check that no invalidation deleted
+	// it meanwhile.
+	GetShared(ctx context.Context, key string) ([]byte, error)
 }
 
 // Sentinel errors. Stores wrap their backend's own errors onto these so that

@@ -74,6 +74,45 @@ type put struct {
 	ttl   time.Duration
 	tags  []string // recorded in the store's TagIndex, if it has one
 	obj   *entry   // value decoded and shared (see storeEntry)
+	// ifEpoch, when not zero, makes this write (an index) and the ones
+	// after it conditional: they are made only if key still holds the
+	// index of that epoch (see writeAll).
+	ifEpoch uint64
+}
+
+// writeAll makes the writes of one stored response in order. An index
+// rewritten with the epoch it was read with (to outlive a new variant)
+// would bring back every variant of that epoch if the index had been
+// deleted since — by an invalidation, here or in another process — so it
+// is rewritten, and the variant written, only if the store still holds
+// that index. Otherwise neither is: the next request stores anew, under a
+// new epoch. (A deletion landing between the check and the write, one
+// round trip, is not seen; one from this process waits for the write.)
+func (c *Cache) writeAll(ctx context.Context, puts []put) {
+	for _, p := range puts {
+		if p.ifEpoch != 0 && !c.holdsIndex(ctx, p.key, p.ifEpoch) {
+			return
+		}
+		c.write(ctx, p)
+	}
+}
+
+// holdsIndex reports whether the store holds at key the Vary index of
+// epoch (false too when it cannot tell).
+func (c *Cache) holdsIndex(ctx context.Context, key string, epoch uint64) bool {
+	get := c.store.Get
+	if lc, ok := c.store.(LocalCopies); ok {
+		get = lc.GetShared // a local copy may lag another process's delete
+	}
+	v, err := get(ctx, key)
+	if err != nil {
+		if !errors.Is(err, ErrNotFound) {
+			c.storeError("get", key, err)
+		}
+		return false
+	}
+	e, err := decodeEntry(v)
+	return err == nil && e.kind == kindIndex && e.epoch == epoch
 }
 
 // write stores an encoded entry. In-process stores also keep the decoded

@@ -68,7 +68,7 @@ func (c *Cache) storeEntry(ctx context.Context, m *miss, e *entry, d decision, o
 			onDone()
 			return nil
 		}
-		c.writes.submit(ctx, c, pk, onDone, put{pk, raw, d.ttl, e.tags, dec})
+		c.writes.submit(ctx, c, pk, onDone, put{key: pk, value: raw, ttl: d.ttl, tags: e.tags, obj: dec})
 		return dec
 	}
 	var puts []put
@@ -87,8 +87,10 @@ func (c *Cache) storeEntry(ctx context.Context, m *miss, e *entry, d decision, o
 			varyNames:    d.varyNames,
 			epoch:        rand.Uint64(),
 		}
+		var ifEpoch uint64
 		if idx != nil && slices.Equal(idx.varyNames, d.varyNames) {
 			fresh.epoch = idx.epoch
+			ifEpoch = idx.epoch // only if it is still there (see writeAll)
 		}
 		idx = fresh
 		raw := idx.encode()
@@ -97,7 +99,7 @@ func (c *Cache) storeEntry(ctx context.Context, m *miss, e *entry, d decision, o
 			onDone()
 			return nil
 		}
-		puts = append(puts, put{key: pk, value: raw, ttl: 2 * d.ttl, obj: dec})
+		puts = append(puts, put{key: pk, value: raw, ttl: 2 * d.ttl, obj: dec, ifEpoch: ifEpoch})
 		if c.multi != nil {
 			// The next hit can then read index and variant together
 			// at once; if this write fails, the index read alongside
@@ -114,7 +116,7 @@ func (c *Cache) storeEntry(ctx context.Context, m *miss, e *entry, d decision, o
 		onDone()
 		return nil
 	}
-	puts = append(puts, put{variantKey(pk, e.epoch, e.varyKey), raw, d.ttl, e.tags, dec})
+	puts = append(puts, put{key: variantKey(pk, e.epoch, e.varyKey), value: raw, ttl: d.ttl, tags: e.tags, obj: dec})
 	c.writes.submit(ctx, c, pk, onDone, puts...)
 	return dec
 }

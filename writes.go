@@ -40,9 +40,7 @@ func (q *writeQueue) init(local bool, max int, all *background) {
 func (q *writeQueue) submit(ctx context.Context, c *Cache, pk string, onDone func(), puts ...put) {
 	ctx = context.WithoutCancel(ctx) // the client leaving must not stop the write
 	if q.local {
-		for _, p := range puts {
-			c.write(ctx, p)
-		}
+		c.writeAll(ctx, puts)
 		onDone()
 		return
 	}
@@ -60,9 +58,7 @@ func (q *writeQueue) submit(ctx context.Context, c *Cache, pk string, onDone fun
 			q.end(pk, work)
 			<-q.slots
 		}()
-		for _, p := range puts {
-			c.write(ctx, p)
-		}
+		c.writeAll(ctx, puts)
 	}()
 }
 

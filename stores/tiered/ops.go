@@ -54,6 +54,13 @@ func (s *Store) GetObject(ctx context.Context, key string) ([]byte, any, error) 
 	return v, nil, nil
 }
 
+// GetShared reads key from L2 alone (httpcache.LocalCopies): this
+// instance's L1 copy may lag a deletion another instance made, whose
+// message has not arrived yet.
+func (s *Store) GetShared(ctx context.Context, key string) ([]byte, error) {
+	return s.l2.Get(ctx, key)
+}
+
 // AttachObject keeps obj with L1's copy of key, if that copy is still the
 // slice GetObject returned; otherwise it does nothing.
 func (s *Store) AttachObject(key string, value []byte, obj any) {

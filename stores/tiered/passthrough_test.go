@@ -138,3 +138,26 @@ func TestReach(t *testing.T) {
 		t.Fatalf("Advance on a hanging L2 = %v; want context.DeadlineExceeded from the Store's timeout", err)
 	}
 }
+
+// TestGetShared: GetShared reads L2 alone, past an L1 copy that lags a
+// change made behind this instance's back.
+func TestGetShared(t *testing.T) {
+	ctx := context.Background()
+	_, l2, st, _ := pubsubGroup(t, 1)
+	a := st[0]
+	mustSet(t, a, "k", "old")
+	mustGet(t, a, "k", "old")
+	if err := l2.Set(ctx, "k", []byte("new"), time.Hour); err != nil { // no message
+		t.Fatal(err)
+	}
+	mustGet(t, a, "k", "old") // L1's copy
+	if v, err := a.GetShared(ctx, "k"); err != nil || string(v) != "new" {
+		t.Fatalf("GetShared = %q, %v; want L2's %q", v, err, "new")
+	}
+	if err := l2.Delete(ctx, "k"); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := a.GetShared(ctx, "k"); !errors.Is(err, httpcache.ErrNotFound) {
+		t.Fatalf("GetShared after L2's delete: %v, want ErrNotFound", err)
+	}
+}
