@@ -18,7 +18,6 @@ import (
 
 	"github.com/bradfitz/gomemcache/memcache"
 	goredis "github.com/redis/go-redis/v9"
-	"go.uber.org/goleak"
 
 	"github.com/seedcache/httpcache"
 	"github.com/seedcache/httpcache/internal/testserver"
@@ -32,16 +31,7 @@ import (
 // is left behind: a Cache's background work, or a store call abandoned to
 // a dead or blackholed server, must end once the test has closed its
 // clients.
-func TestMain(m *testing.M) {
-	code := testserver.Main(m)
-	if code == 0 {
-		if err := goleak.Find(); err != nil {
-			fmt.Fprintln(os.Stderr, err)
-			code = 1
-		}
-	}
-	os.Exit(code)
-}
+func TestMain(m *testing.M) { os.Exit(testserver.MainNoLeaks(m)) }
 
 // backend is one kind of shared store, built on a server address (the real
 // server's, or a fault proxy's in front of it).

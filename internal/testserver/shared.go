@@ -6,6 +6,8 @@ import (
 	"os"
 	"sync"
 	"testing"
+
+	"go.uber.org/goleak"
 )
 
 // sharedSlot holds one server shared by the whole test binary: started by
@@ -120,6 +122,20 @@ func Main(m *testing.M) int {
 	if err := StopShared(); err != nil {
 		fmt.Fprintln(os.Stderr, err)
 		if code == 0 {
+			code = 1
+		}
+	}
+	return code
+}
+
+// MainNoLeaks is Main, and then fails the run if a goroutine is left
+// behind once the servers are stopped: a store's calls abandoned to their
+// context, or a Cache's background work, must end with their test.
+func MainNoLeaks(m *testing.M) int {
+	code := Main(m)
+	if code == 0 {
+		if err := goleak.Find(); err != nil {
+			fmt.Fprintln(os.Stderr, "goroutines left after the tests:", err)
 			code = 1
 		}
 	}

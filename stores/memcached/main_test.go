@@ -11,7 +11,6 @@ import (
 	"time"
 
 	"github.com/bradfitz/gomemcache/memcache"
-	"go.uber.org/goleak"
 
 	"github.com/seedcache/httpcache"
 	"github.com/seedcache/httpcache/internal/testserver"
@@ -20,16 +19,7 @@ import (
 // TestMain stops the shared servers and then fails the package if any
 // goroutine is left: every goroutine the store starts must have ended
 // within the client's timeouts.
-func TestMain(m *testing.M) {
-	code := testserver.Main(m)
-	if code == 0 {
-		if err := goleak.Find(); err != nil {
-			fmt.Fprintln(os.Stderr, "memcached: goroutines left after the tests:", err)
-			code = 1
-		}
-	}
-	os.Exit(code)
-}
+func TestMain(m *testing.M) { os.Exit(testserver.MainNoLeaks(m)) }
 
 // runID keeps the keys of this test binary apart from those of earlier runs
 // on external servers (HTTPCACHE_MEMCACHED_ADDR).

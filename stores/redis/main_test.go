@@ -8,7 +8,6 @@ import (
 	"testing"
 
 	goredis "github.com/redis/go-redis/v9"
-	"go.uber.org/goleak"
 
 	"github.com/seedcache/httpcache/internal/testserver"
 )
@@ -16,16 +15,7 @@ import (
 // TestMain stops the shared servers, then fails the package if a goroutine
 // is left behind: a call abandoned to its context must not leave one
 // running once its client and connections are closed.
-func TestMain(m *testing.M) {
-	code := testserver.Main(m)
-	if code == 0 {
-		if err := goleak.Find(); err != nil {
-			fmt.Fprintln(os.Stderr, err)
-			code = 1
-		}
-	}
-	os.Exit(code)
-}
+func TestMain(m *testing.M) { os.Exit(testserver.MainNoLeaks(m)) }
 
 // prefixes makes key prefixes that no other store in the test binary uses,
 // so that tests can share one server.
