@@ -56,12 +56,16 @@ func (c *Cache) invalidate(ctx context.Context, rt *route, r *http.Request, resp
 			continue
 		}
 		u, err := base.Parse(v)
-		if err != nil || !strings.EqualFold(u.Host, base.Host) || !strings.EqualFold(u.Scheme, base.Scheme) {
-			continue
+		if err != nil || !strings.EqualFold(u.Scheme, base.Scheme) ||
+			plainAuthority(u.Host, base.Scheme) != plainAuthority(base.Host, base.Scheme) {
+			continue // another origin's: not this one's to invalidate
 		}
 		keys = append(keys, rt.keys.primaryKey(rt.keys.appendMaterialFor((*bufp)[:0], u)))
 	}
 	c.stats.invalidated.Add(1)
+	for _, k := range keys {
+		c.invGen.bump(k) // before the delete: see writeAll
+	}
 	c.writes.waitFor(keys, time.Second)
 	if err := c.store.Delete(ctx, keys...); err != nil {
 		c.storeError("delete", keys[0], err)
@@ -149,3 +153,32 @@ func (p *pendingDeletes) done(key string) {
 	p.n.Store(int64(len(p.keys)))
 	p.mu.Unlock()
 }
+
+// invalidations counts, in stripes of primary keys, the invalidations this
+// Cache has made. A lookup notes its key's count before reading the store;
+// a write that would rewrite the Vary index it read checks it did not move
+// (see writeAll), so that an invalidation made meanwhile in this process is
+// never undone, whatever the timing.
+type invalidations struct{ gen [256]atomic.Uint64 }
+
+// stripe picks pk's counter from the last two hex digits of its hash.
+func (v *invalidations) stripe(pk string) *atomic.Uint64 {
+	n := len(pk)
+	if n < 3 || pk[n-1] != '}' {
+		return &v.gen[0]
+	}
+	return &v.gen[unhex(pk[n-3])<<4|unhex(pk[n-2])]
+}
+
+func unhex(c byte) byte {
+	switch {
+	case '0' <= c && c <= '9':
+		return c - '0'
+	case 'a' <= c && c <= 'f':
+		return c - 'a' + 10
+	}
+	return 0
+}
+
+func (v *invalidations) load(pk string) uint64 { return v.stripe(pk).Load() }
+func (v *invalidations) bump(pk string)        { v.stripe(pk).Add(1) }

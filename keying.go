@@ -83,18 +83,27 @@ func (k *keyer) appendMaterialScheme(dst []byte, r *http.Request, scheme string)
 // is lower-cased and loses a trailing dot: that spelling is the only one
 // stored (see plainHost), whichever one the URL uses.
 func (k *keyer) appendMaterialFor(dst []byte, u *url.URL) []byte {
-	host := strings.ToLower(u.Host)
-	if h, port, ok := strings.Cut(host, ":"); ok && !strings.HasPrefix(host, "[") {
-		host = strings.TrimSuffix(h, ".") + ":" + port
-	} else {
-		host = strings.TrimSuffix(host, ".")
-	}
-	r := &http.Request{Method: http.MethodGet, URL: u, Host: host, Header: http.Header{}}
 	scheme := "http"
 	if strings.EqualFold(u.Scheme, "https") {
 		scheme = "https"
 	}
+	r := &http.Request{Method: http.MethodGet, URL: u, Host: plainAuthority(u.Host, scheme), Header: http.Header{}}
 	return k.appendMaterialScheme(dst, r, scheme)
+}
+
+// plainAuthority is host (with its port, if any) as the cache stores it:
+// lower-cased, without a trailing dot or scheme's default port.
+func plainAuthority(host, scheme string) string {
+	host = strings.ToLower(host)
+	port := ""
+	if i := strings.LastIndexByte(host, ':'); i >= 0 && !strings.Contains(host[i:], "]") {
+		host, port = host[:i], host[i+1:]
+	}
+	host = strings.TrimSuffix(host, ".")
+	if port == "" || scheme == "http" && port == "80" || scheme == "https" && port == "443" {
+		return host
+	}
+	return host + ":" + port
 }
 
 // scheme is the scheme r arrived over: https over TLS, else what the
@@ -209,16 +218,20 @@ func appendString(dst []byte, s string) []byte {
 	return append(dst, s...)
 }
 
-// plainHost reports whether r's host is spelled as browsers send it: no
-// upper-case letter, no trailing dot. Any other spelling bypasses the
-// cache: a handler may route it elsewhere (http.ServeMux matches host
+// plainHost reports whether r's host is spelled as browsers send it: not
+// empty, no upper-case letter, no trailing dot. Any other spelling bypasses
+// the cache: a handler may route it elsewhere (http.ServeMux matches host
 // patterns exactly, so "EXAMPLE.COM" is not its "example.com/"), and a
 // purge or an invalidation of the URL could not reach a copy stored under
-// it.
+// it (no purge URL names an empty host, which an HTTP/1.0 request may
+// have).
 func plainHost(r *http.Request) bool {
 	host := r.Host
 	if host == "" {
 		host = r.URL.Host
+	}
+	if host == "" {
+		return false
 	}
 	if i := strings.LastIndexByte(host, ':'); i >= 0 && !strings.Contains(host[i:], "]") {
 		host = host[:i]

@@ -24,6 +24,9 @@ type lookup struct {
 	// lookup: what a waiter goes by when the store cannot tell (see
 	// notPurged).
 	purged uint64
+	// invGen is the invalidation generation of pk before the lookup (see
+	// invalidations).
+	invGen uint64
 }
 
 // clone copies lk without its pooled buffer, for a nested layer that may
@@ -55,6 +58,7 @@ func (c *Cache) lookup(ctx context.Context, rt *route, r *http.Request) lookup {
 	lk.material = buf
 	lk.pk = rt.keys.primaryKey(buf)
 	*lk.bufp = buf
+	lk.invGen = c.invGen.load(lk.pk)
 
 	if c.pending.has(lk.pk) && !c.retryDelete(context.WithoutCancel(ctx), lk.pk) {
 		lk.failed = true // still not invalidated: neither read nor write

@@ -32,6 +32,7 @@ type Cache struct {
 	stats    counters
 	errLog   rateLimiter
 	pending  pendingDeletes
+	invGen   invalidations
 	writes   writeQueue
 	flights  flights
 	// admin is the store as given, without the guard: for purges, which

@@ -139,25 +139,22 @@ func (c *Cache) freshen(ctx context.Context, m *miss, h304 http.Header, onDone f
 
 // identifies reports whether a 304 with header h304 may update the stored
 // response with header stored (RFC 9111 §4.3.4): a strong ETag must be the
-// stored one by strong comparison, a weak one by weak comparison, and a
-// Last-Modified must be the stored one. A 304 with neither answered the
-// conditional request made with the stored validators, and is taken at its
-// word. Otherwise the stored response is not updated, and the handler is
-// asked again without conditions.
+// stored one by strong comparison, a weak one by weak comparison; without
+// an ETag, a Last-Modified must be the stored one. A 304 with neither
+// answered the conditional request made with the stored validators, and is
+// taken at its word. Otherwise the stored response is not updated, and the
+// handler is asked again without conditions.
 func identifies(h304, stored http.Header) bool {
 	if tag := h304["Etag"]; len(tag) > 0 {
+		// The entity-tag decides; a Last-Modified beside it may move
+		// (an updated_at) while the representation does not.
 		st := stored["Etag"]
 		if len(st) == 0 {
 			return false
 		}
 		a, ok1 := opaqueTag(tag[0])
 		b, ok2 := opaqueTag(st[0])
-		if !ok1 || !ok2 || a != b {
-			return false
-		}
-		if !isWeak(tag[0]) && isWeak(st[0]) {
-			return false // strong comparison: both must be strong
-		}
+		return ok1 && ok2 && a == b && (isWeak(tag[0]) || !isWeak(st[0]))
 	}
 	if lm := h304["Last-Modified"]; len(lm) > 0 {
 		st := stored["Last-Modified"]

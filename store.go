@@ -151,12 +151,15 @@ type TagIndex interface {
 // return an error saying it could not make sure.
 type LocalCopies interface {
 	DropLocalCopies(ctx context.Context) error
+}
 
-	// GetShared reads key from the shared store alone, past this
-	// process's copies, which may lag a deletion made by another process.
-	// The middleware uses it where such a lag would mislead it: before
-	// rewriting a URL's Vary index, to check that no invalidation deleted
-	// it meanwhile.
+// SharedGetter is an optional interface for stores that keep copies of
+// shared entries in each process (stores/tiered, with LocalCopies).
+// GetShared reads key from the shared store alone, past this process's
+// copies, which may lag a deletion another process made. The middleware
+// uses it where such a lag would mislead it: before rewriting a URL's Vary
+// index, to check that no invalidation deleted it meanwhile.
+type SharedGetter interface {
 	GetShared(ctx context.Context, key string) ([]byte, error)
 }
 

@@ -76,8 +76,10 @@ type put struct {
 	obj   *entry   // value decoded and shared (see storeEntry)
 	// ifEpoch, when not zero, makes this write (an index) and the ones
 	// after it conditional: they are made only if key still holds the
-	// index of that epoch (see writeAll).
+	// index of that epoch, and no invalidation of key by this Cache moved
+	// ifGen (see writeAll).
 	ifEpoch uint64
+	ifGen   uint64
 }
 
 // writeAll makes the writes of one stored response in order. An index
@@ -85,15 +87,29 @@ type put struct {
 // would bring back every variant of that epoch if the index had been
 // deleted since — by an invalidation, here or in another process — so it
 // is rewritten, and the variant written, only if the store still holds
-// that index. Otherwise neither is: the next request stores anew, under a
-// new epoch. (A deletion landing between the check and the write, one
-// round trip, is not seen; one from this process waits for the write.)
+// that index and this Cache has not invalidated the URL since its lookup.
+// Otherwise neither is: the next request stores anew, under a new epoch.
+// An invalidation by this Cache that lands during the writes is seen
+// afterwards, and they are undone (it counts before it deletes). One by
+// another process landing between the check and the write, one round trip,
+// is not seen.
 func (c *Cache) writeAll(ctx context.Context, puts []put) {
-	for _, p := range puts {
-		if p.ifEpoch != 0 && !c.holdsIndex(ctx, p.key, p.ifEpoch) {
-			return
+	var cond *put
+	for i, p := range puts {
+		if p.ifEpoch != 0 {
+			if c.invGen.load(p.key) != p.ifGen || !c.holdsIndex(ctx, p.key, p.ifEpoch) {
+				return
+			}
+			cond = &puts[i]
 		}
 		c.write(ctx, p)
+	}
+	if cond != nil && c.invGen.load(cond.key) != cond.ifGen {
+		keys := make([]string, len(puts))
+		for i, p := range puts {
+			keys[i] = p.key
+		}
+		c.remove(ctx, keys...)
 	}
 }
 
@@ -101,8 +117,8 @@ func (c *Cache) writeAll(ctx context.Context, puts []put) {
 // epoch (false too when it cannot tell).
 func (c *Cache) holdsIndex(ctx context.Context, key string, epoch uint64) bool {
 	get := c.store.Get
-	if lc, ok := c.store.(LocalCopies); ok {
-		get = lc.GetShared // a local copy may lag another process's delete
+	if sg, ok := c.store.(SharedGetter); ok {
+		get = sg.GetShared // a local copy may lag another process's delete
 	}
 	v, err := get(ctx, key)
 	if err != nil {

@@ -99,7 +99,7 @@ func (c *Cache) storeEntry(ctx context.Context, m *miss, e *entry, d decision, o
 			onDone()
 			return nil
 		}
-		puts = append(puts, put{key: pk, value: raw, ttl: 2 * d.ttl, obj: dec, ifEpoch: ifEpoch})
+		puts = append(puts, put{key: pk, value: raw, ttl: 2 * d.ttl, obj: dec, ifEpoch: ifEpoch, ifGen: m.lk.invGen})
 		if c.multi != nil {
 			// The next hit can then read index and variant together
 			// at once; if this write fails, the index read alongside

@@ -11,9 +11,10 @@ import (
 )
 
 var (
-	_ httpcache.Counter     = (*Store)(nil)
-	_ httpcache.TagIndex    = (*Store)(nil)
-	_ httpcache.LocalCopies = (*Store)(nil)
+	_ httpcache.Counter      = (*Store)(nil)
+	_ httpcache.TagIndex     = (*Store)(nil)
+	_ httpcache.LocalCopies  = (*Store)(nil)
+	_ httpcache.SharedGetter = (*Store)(nil)
 )
 
 // errNoCounter and errNoTagIndex are returned when L2 lacks the optional

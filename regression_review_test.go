@@ -1,0 +1,167 @@
+package httpcache_test
+
+import (
+	"context"
+	"io"
+	"net/http"
+	"net/http/httptest"
+	"sync"
+	"sync/atomic"
+	"testing"
+	"time"
+
+	"github.com/seedcache/httpcache"
+	"github.com/seedcache/httpcache/stores/memory"
+)
+
+// TestNotModifiedStrongETagDecides: a 304 whose strong ETag is the stored
+// one identifies it, even when its Last-Modified moved (an updated_at
+// beside a content hash): one handler call per revalidation.
+func TestNotModifiedStrongETagDecides(t *testing.T) {
+	e := newEnv(t, httpcache.Options{})
+	calls := 0
+	h := e.cache.Handler(&counter{fn: func(w http.ResponseWriter, r *http.Request) {
+		calls++
+		w.Header().Set("Cache-Control", "max-age=10")
+		w.Header().Set("ETag", `"content-v1"`)
+		w.Header().Set("Last-Modified", time.Date(2024, 1, calls, 0, 0, 0, 0, time.UTC).Format(http.TimeFormat))
+		if r.Header.Get("If-None-Match") == `"content-v1"` {
+			w.WriteHeader(http.StatusNotModified)
+			return
+		}
+		io.WriteString(w, "body")
+	}})
+	do(t, h, get("/a"))
+	for i := range 3 {
+		e.clock.Advance(15 * time.Second)
+		before := calls
+		res := do(t, h, get("/a"))
+		if calls-before != 1 || res.cacheStatus() != "httpcache; fwd=stale; fwd-status=304; stored" {
+			t.Errorf("revalidation %d: %d handler calls, %q", i, calls-before, res.cacheStatus())
+		}
+	}
+}
+
+// TestLocationInvalidationHostSpellings: a POST's Location on the same
+// origin is invalidated however either host is spelled (case, trailing
+// dot, default port).
+func TestLocationInvalidationHostSpellings(t *testing.T) {
+	for _, tc := range []struct{ post, location string }{
+		{"http://example.com./articles", "http://example.com/articles/1"},
+		{"http://example.com:80/articles", "http://example.com/articles/1"},
+		{"http://example.com/articles", "http://example.com:80/articles/1"},
+		{"http://example.com/articles", "http://Example.com./articles/1"},
+	} {
+		e := newEnv(t, httpcache.Options{})
+		n := 0
+		h := e.cache.Handler(&counter{fn: func(w http.ResponseWriter, r *http.Request) {
+			if r.Method == http.MethodPost {
+				w.Header().Set("Location", tc.location)
+				w.WriteHeader(http.StatusSeeOther)
+				return
+			}
+			n++
+			w.Header().Set("Cache-Control", "max-age=600")
+			io.WriteString(w, "v"+itoa(int64(n)))
+		}})
+		do(t, h, get("http://example.com/articles/1"))
+		if res := do(t, h, get("http://example.com/articles/1")); !isHit(res) {
+			t.Fatalf("setup: %q", res.cacheStatus())
+		}
+		do(t, h, get(tc.post).with(http.MethodPost))
+		if res := do(t, h, get("http://example.com/articles/1")); isHit(res) {
+			t.Errorf("POST %s with Location %s: /articles/1 still a hit", tc.post, tc.location)
+		}
+	}
+}
+
+// dropCounting is a store with local copies that has only DropLocalCopies:
+// it must still be asked to drop them after a purge.
+type dropCounting struct {
+	*memory.Store
+	drops atomic.Int64
+}
+
+func (s *dropCounting) DropLocalCopies(ctx context.Context) error { s.drops.Add(1); return nil }
+
+func TestLocalCopiesAskedToDrop(t *testing.T) {
+	s := &dropCounting{Store: memory.New(memory.Options{})}
+	c := httpcache.New(s, httpcache.Options{})
+	if err := c.PurgeURL(context.Background(), "http://example.com/a"); err != nil {
+		t.Fatal(err)
+	}
+	if s.drops.Load() != 1 {
+		t.Errorf("DropLocalCopies called %d times after a purge, want 1", s.drops.Load())
+	}
+}
+
+// hookedStore calls onGet after each Get (with an ObjectStore, the
+// middleware calls Get only to check an index before rewriting it).
+type hookedStore struct {
+	*memory.Store
+	onGet func(key string)
+}
+
+func (s *hookedStore) Get(ctx context.Context, key string) ([]byte, error) {
+	v, err := s.Store.Get(ctx, key)
+	if s.onGet != nil {
+		s.onGet(key)
+	}
+	return v, err
+}
+
+// TestInvalidationDuringIndexRewrite: an invalidation by this Cache that
+// lands between the check of a Vary index and its rewrite is not undone.
+func TestInvalidationDuringIndexRewrite(t *testing.T) {
+	clk := newClock()
+	s := &hookedStore{Store: memory.New(memory.Options{Clock: clk.Now})}
+	c := httpcache.New(s, httpcache.Options{Clock: clk.Now})
+	n := 0
+	h := c.Handler(&counter{fn: func(w http.ResponseWriter, r *http.Request) {
+		if r.Method == http.MethodPost {
+			w.WriteHeader(http.StatusNoContent)
+			return
+		}
+		n++
+		w.Header().Set("Cache-Control", "max-age=60")
+		w.Header().Set("Vary", "Accept-Language")
+		io.WriteString(w, r.Header.Get("Accept-Language")+" v"+itoa(int64(n)))
+	}})
+	pks, _ := c.Keys("http://example.com/a")
+	do(t, h, get("http://example.com/a", "Accept-Language", "en")) // index until t0+120s
+	clk.Advance(10 * time.Second)
+	do(t, h, get("http://example.com/a", "Accept-Language", "fr")) // fr until t0+70s
+	clk.Advance(55 * time.Second)
+	var done sync.WaitGroup
+	s.onGet = func(key string) {
+		if key != pks[0] {
+			return
+		}
+		s.onGet = nil
+		done.Add(1)
+		go func() { // a POST landing between the check and the write
+			defer done.Done()
+			do(t, h, get("http://example.com/a").with(http.MethodPost))
+		}()
+		done.Wait()
+	}
+	do(t, h, get("http://example.com/a", "Accept-Language", "de")) // outlives the index: rewrite
+	if res := do(t, h, get("http://example.com/a", "Accept-Language", "fr")); isHit(res) {
+		t.Errorf("after the POST, fr served from cache: %q %q", res.body, res.cacheStatus())
+	}
+}
+
+// TestEmptyHostBypasses: a request without a host (HTTP/1.0 without Host)
+// is not cached: no purge URL could name its entry.
+func TestEmptyHostBypasses(t *testing.T) {
+	e := newEnv(t, httpcache.Options{})
+	h := e.cache.Handler(respond(200, maxAge("600"), "x"))
+	r := httptest.NewRequest("GET", "/a", nil)
+	r.Proto, r.ProtoMajor, r.ProtoMinor = "HTTP/1.0", 1, 0
+	r.Host = ""
+	rec := httptest.NewRecorder()
+	h.ServeHTTP(rec, r)
+	if cs := rec.Header().Get("Cache-Status"); cs != "httpcache; fwd=bypass; detail=host" {
+		t.Fatalf("Cache-Status %q", cs)
+	}
+}
