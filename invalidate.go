@@ -44,12 +44,13 @@ func (h *handler) serveOtherMethod(w http.ResponseWriter, r *http.Request) {
 // key is enough for URLs with variants too: variants are only reachable
 // through the Vary index stored there, and a new index starts a new epoch.
 func (c *Cache) invalidate(ctx context.Context, rt *route, r *http.Request, resp http.Header) {
-	bufp := materialPool.Get().(*[]byte)
-	defer func() { *bufp = (*bufp)[:0]; materialPool.Put(bufp) }()
 	// Keyed as a purge of the URL is: whatever the spelling of the host
-	// in this request, the plain one is the one stored.
+	// in this request, the plain one is the one stored; and under every
+	// route's key options, since the GETs of the URL may be cached by a
+	// With route with options of its own that this request did not pass.
+	routes := c.routes.all()
 	base := requestURL(rt.keys, r)
-	keys := []string{rt.keys.primaryKey(rt.keys.appendMaterialFor((*bufp)[:0], base))}
+	keys := c.keysFor(nil, routes, base)
 	for _, field := range []string{"Location", "Content-Location"} {
 		v := resp.Get(field)
 		if v == "" {
@@ -60,12 +61,17 @@ func (c *Cache) invalidate(ctx context.Context, rt *route, r *http.Request, resp
 			plainAuthority(u.Host, base.Scheme) != plainAuthority(base.Host, base.Scheme) {
 			continue // another origin's: not this one's to invalidate
 		}
-		keys = append(keys, rt.keys.primaryKey(rt.keys.appendMaterialFor((*bufp)[:0], u)))
+		keys = c.keysFor(keys, routes, u)
 	}
 	c.stats.invalidated.Add(1)
 	for _, k := range keys {
-		c.invGen.bump(k) // before the delete: see writeAll
+		c.invGen.begin(k) // see writeAll
 	}
+	defer func() {
+		for _, k := range keys {
+			c.invGen.end(k)
+		}
+	}()
 	c.writes.waitFor(keys, time.Second)
 	if err := c.store.Delete(ctx, keys...); err != nil {
 		c.storeError("delete", keys[0], err)
@@ -154,20 +160,31 @@ func (p *pendingDeletes) done(key string) {
 	p.mu.Unlock()
 }
 
-// invalidations counts, in stripes of primary keys, the invalidations this
-// Cache has made. A lookup notes its key's count before reading the store;
-// a write that would rewrite the Vary index it read checks it did not move
-// (see writeAll), so that an invalidation made meanwhile in this process is
-// never undone, whatever the timing.
-type invalidations struct{ gen [256]atomic.Uint64 }
+// invalidations tracks, in stripes of primary keys, the invalidations this
+// Cache makes: how many are under way, and how many have finished. A
+// lookup notes its key's finished count before reading the store; a write
+// that would rewrite the Vary index it read is made only if, before and
+// after it, none is under way and none has finished since (see writeAll).
+// An invalidation that deleted before the lookup read is invisible to it
+// and harmless; any other is under way or finished by the write's second
+// check, or deletes after the write. So one made in this process is never
+// undone, whatever the timing.
+type invalidations struct {
+	stripes [256]invalidationStripe
+}
 
-// stripe picks pk's counter from the last two hex digits of its hash.
-func (v *invalidations) stripe(pk string) *atomic.Uint64 {
+type invalidationStripe struct {
+	running  atomic.Int64  // under way
+	finished atomic.Uint64 // done: deleted, or failed and remembered
+}
+
+// stripe picks pk's stripe from the last two hex digits of its hash.
+func (v *invalidations) stripe(pk string) *invalidationStripe {
 	n := len(pk)
 	if n < 3 || pk[n-1] != '}' {
-		return &v.gen[0]
+		return &v.stripes[0]
 	}
-	return &v.gen[unhex(pk[n-3])<<4|unhex(pk[n-2])]
+	return &v.stripes[unhex(pk[n-3])<<4|unhex(pk[n-2])]
 }
 
 func unhex(c byte) byte {
@@ -180,5 +197,20 @@ func unhex(c byte) byte {
 	return 0
 }
 
-func (v *invalidations) load(pk string) uint64 { return v.stripe(pk).Load() }
-func (v *invalidations) bump(pk string)        { v.stripe(pk).Add(1) }
+// load is what a lookup notes: the invalidations of pk's stripe finished.
+func (v *invalidations) load(pk string) uint64 { return v.stripe(pk).finished.Load() }
+
+// quiet reports whether no invalidation of pk's stripe is under way and
+// none has finished since a lookup noted gen.
+func (v *invalidations) quiet(pk string, gen uint64) bool {
+	s := v.stripe(pk)
+	return s.running.Load() == 0 && s.finished.Load() == gen
+}
+
+func (v *invalidations) begin(pk string) { v.stripe(pk).running.Add(1) }
+
+func (v *invalidations) end(pk string) {
+	s := v.stripe(pk)
+	s.finished.Add(1)
+	s.running.Add(-1)
+}

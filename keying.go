@@ -219,7 +219,7 @@ func appendString(dst []byte, s string) []byte {
 }
 
 // plainHost reports whether r's host is spelled as browsers send it: not
-// empty, no upper-case letter, no trailing dot. Any other spelling bypasses
+// empty, no upper-case letter, no '%', no trailing dot. Any other spelling bypasses
 // the cache: a handler may route it elsewhere (http.ServeMux matches host
 // patterns exactly, so "EXAMPLE.COM" is not its "example.com/"), and a
 // purge or an invalidation of the URL could not reach a copy stored under
@@ -240,7 +240,9 @@ func plainHost(r *http.Request) bool {
 		return false
 	}
 	for i := 0; i < len(host); i++ {
-		if 'A' <= host[i] && host[i] <= 'Z' {
+		// '%': an escape, or an IPv6 zone ("[fe80::1%25eth0]"), which a
+		// purge URL, once parsed, would name otherwise.
+		if 'A' <= host[i] && host[i] <= 'Z' || host[i] == '%' {
 			return false
 		}
 	}

@@ -4,6 +4,7 @@ import (
 	"context"
 	"fmt"
 	"net/url"
+	"slices"
 )
 
 // Purge says what Cache.Purge drops.
@@ -105,17 +106,20 @@ func (c *Cache) Keys(rawURL string) ([]string, error) {
 	if err != nil || u.Host == "" || (u.Scheme != "http" && u.Scheme != "https") {
 		return nil, badPurge(fmt.Sprintf("%q is not an absolute http(s) URL", rawURL))
 	}
-	var keys []string
-	seen := map[string]bool{}
+	return c.keysFor(nil, c.routes.all(), u), nil
+}
+
+// keysFor appends to keys the primary keys of a GET for u under each of
+// routes' key options, once each.
+func (c *Cache) keysFor(keys []string, routes []*route, u *url.URL) []string {
 	buf := make([]byte, 0, 256)
-	for _, rt := range c.routes.all() {
+	for _, rt := range routes {
 		pk := rt.keys.primaryKey(rt.keys.appendMaterialFor(buf[:0], u))
-		if !seen[pk] {
-			seen[pk] = true
+		if !slices.Contains(keys, pk) {
 			keys = append(keys, pk)
 		}
 	}
-	return keys, nil
+	return keys
 }
 
 // reclaimBatch is how many tagged keys reclaim reads and deletes at a time.

@@ -165,3 +165,207 @@ func TestEmptyHostBypasses(t *testing.T) {
 		t.Fatalf("Cache-Status %q", cs)
 	}
 }
+
+// gatedStore is a memory store whose Delete runs onDelete first and whose
+// SetObject of gateKey waits (bounded) until that Delete has finished: a
+// GET's lookup made after an invalidation began, whose index write lands
+// after the invalidation's delete.
+type gatedStore struct {
+	*memory.Store
+	mu       sync.Mutex
+	onDelete func()
+	gateKey  string
+	reached  chan struct{}
+	deleted  chan struct{}
+}
+
+func (s *gatedStore) Delete(ctx context.Context, keys ...string) error {
+	s.mu.Lock()
+	f := s.onDelete
+	s.onDelete = nil
+	s.mu.Unlock()
+	if f != nil {
+		f()
+	}
+	err := s.Store.Delete(ctx, keys...)
+	if f != nil {
+		close(s.deleted)
+	}
+	return err
+}
+
+func (s *gatedStore) SetObject(ctx context.Context, key string, value []byte, obj any, ttl time.Duration) error {
+	s.mu.Lock()
+	gate := s.gateKey != "" && key == s.gateKey
+	if gate {
+		s.gateKey = ""
+	}
+	s.mu.Unlock()
+	if gate {
+		close(s.reached)
+		select {
+		case <-s.deleted:
+		case <-time.After(2 * time.Second):
+		}
+	}
+	return s.Store.SetObject(ctx, key, value, obj, ttl)
+}
+
+// TestInvalidationUnderWayDuringLookup: a lookup made while an invalidation
+// by this Cache is under way (begun, not yet deleted) must not rewrite the
+// index it read after the delete.
+func TestInvalidationUnderWayDuringLookup(t *testing.T) {
+	clk := newClock()
+	s := &gatedStore{Store: memory.New(memory.Options{Clock: clk.Now}),
+		reached: make(chan struct{}), deleted: make(chan struct{})}
+	c := httpcache.New(s, httpcache.Options{Clock: clk.Now})
+	var version atomic.Int64
+	version.Store(1)
+	h := c.Handler(&counter{fn: func(w http.ResponseWriter, r *http.Request) {
+		if r.Method == http.MethodPost {
+			version.Add(1)
+			w.WriteHeader(http.StatusNoContent)
+			return
+		}
+		w.Header().Set("Cache-Control", "max-age=60")
+		w.Header().Set("Vary", "Accept-Language")
+		io.WriteString(w, r.Header.Get("Accept-Language")+" v"+itoa(version.Load()))
+	}})
+	pks, _ := c.Keys("http://example.com/a")
+	do(t, h, get("http://example.com/a", "Accept-Language", "en")) // index until t0+120s
+	clk.Advance(10 * time.Second)
+	do(t, h, get("http://example.com/a", "Accept-Language", "fr")) // fr v1
+	clk.Advance(55 * time.Second)
+	done := make(chan struct{})
+	s.onDelete = func() { // the POST's invalidation has begun, and is about to delete
+		s.mu.Lock()
+		s.gateKey = pks[0]
+		s.mu.Unlock()
+		go func() {
+			defer close(done)
+			do(t, h, get("http://example.com/a", "Accept-Language", "de")) // would rewrite the index
+		}()
+		select {
+		case <-s.reached:
+		case <-done: // it did not try to rewrite: fine too
+		case <-time.After(2 * time.Second):
+			t.Error("the GET neither wrote nor finished")
+		}
+	}
+	do(t, h, get("http://example.com/a").with(http.MethodPost))
+	select {
+	case <-done:
+	case <-time.After(3 * time.Second):
+		t.Fatal("the GET did not finish")
+	}
+	if res := do(t, h, get("http://example.com/a", "Accept-Language", "fr")); isHit(res) {
+		t.Errorf("after the POST, fr served from cache: %q (%s)", res.body, res.cacheStatus())
+	}
+}
+
+// TestInvalidationReachesWithRouteKeys: an unsafe method invalidates what a
+// With route with key options of its own stored, though the method's
+// request does not pass through that route.
+func TestInvalidationReachesWithRouteKeys(t *testing.T) {
+	e := newEnv(t, httpcache.Options{})
+	var version atomic.Int64
+	version.Store(1)
+	mux := http.NewServeMux()
+	route := e.cache.With(httpcache.Policy{Query: httpcache.QueryOptions{Sort: true}})
+	mux.Handle("GET /articles/{id}", route(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		w.Header().Set("Cache-Control", "max-age=600")
+		io.WriteString(w, "v"+itoa(version.Load()))
+	})))
+	mux.HandleFunc("PUT /articles/{id}", func(w http.ResponseWriter, r *http.Request) {
+		version.Add(1)
+		w.WriteHeader(http.StatusNoContent)
+	})
+	h := e.cache.Handler(mux)
+	do(t, h, get("http://example.com/articles/1"))
+	if res := do(t, h, get("http://example.com/articles/1")); !isHit(res) {
+		t.Fatalf("setup: %q", res.cacheStatus())
+	}
+	do(t, h, get("http://example.com/articles/1").with(http.MethodPut))
+	if res := do(t, h, get("http://example.com/articles/1")); res.body != "v2" {
+		t.Errorf("after PUT: %q (%s), want v2", res.body, res.cacheStatus())
+	}
+}
+
+// TestPercentHostBypasses: a host with '%' (an escape, an IPv6 zone) is
+// named otherwise by a parsed purge URL: it bypasses the cache.
+func TestPercentHostBypasses(t *testing.T) {
+	for _, host := range []string{"[fe80::1%25eth0]", "%65xample.com"} {
+		e := newEnv(t, httpcache.Options{})
+		h := e.cache.Handler(respond(200, maxAge("600"), "x"))
+		r := httptest.NewRequest("GET", "/b", nil)
+		r.Host = host
+		rec := httptest.NewRecorder()
+		h.ServeHTTP(rec, r)
+		if cs := rec.Header().Get("Cache-Status"); cs != "httpcache; fwd=bypass; detail=host" {
+			t.Errorf("Host %s: Cache-Status %q", host, cs)
+		}
+	}
+}
+
+// gatedRemote is gatedStore seen as a networked store (bytes only): its
+// writes run in the background.
+type gatedRemote struct{ g *gatedStore }
+
+func (s gatedRemote) Get(ctx context.Context, key string) ([]byte, error) {
+	return s.g.Store.Get(ctx, key)
+}
+func (s gatedRemote) Set(ctx context.Context, key string, v []byte, ttl time.Duration) error {
+	return s.g.SetObject(ctx, key, v, nil, ttl)
+}
+func (s gatedRemote) Delete(ctx context.Context, keys ...string) error {
+	return s.g.Delete(ctx, keys...)
+}
+
+// TestInvalidationUnderWayDuringLookupNetworked: the same with background
+// writes, whose index write lands after the invalidation's delete.
+func TestInvalidationUnderWayDuringLookupNetworked(t *testing.T) {
+	clk := newClock()
+	g := &gatedStore{Store: memory.New(memory.Options{Clock: clk.Now}),
+		reached: make(chan struct{}), deleted: make(chan struct{})}
+	c := httpcache.New(gatedRemote{g}, httpcache.Options{Clock: clk.Now,
+		Guard: httpcache.GuardOptions{Timeout: 5 * time.Second, Clock: clk.Now}})
+	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+	defer cancel()
+	var version atomic.Int64
+	version.Store(1)
+	h := c.Handler(&counter{fn: func(w http.ResponseWriter, r *http.Request) {
+		if r.Method == http.MethodPost {
+			version.Add(1)
+			w.WriteHeader(http.StatusNoContent)
+			return
+		}
+		w.Header().Set("Cache-Control", "max-age=60")
+		w.Header().Set("Vary", "Accept-Language")
+		io.WriteString(w, r.Header.Get("Accept-Language")+" v"+itoa(version.Load()))
+	}})
+	pks, _ := c.Keys("http://example.com/a")
+	do(t, h, get("http://example.com/a", "Accept-Language", "en"))
+	c.WaitContext(ctx)
+	clk.Advance(10 * time.Second)
+	do(t, h, get("http://example.com/a", "Accept-Language", "fr"))
+	c.WaitContext(ctx)
+	if res := do(t, h, get("http://example.com/a", "Accept-Language", "fr")); !isHit(res) {
+		t.Fatalf("setup: %q", res.cacheStatus())
+	}
+	clk.Advance(55 * time.Second)
+	g.onDelete = func() {
+		g.mu.Lock()
+		g.gateKey = pks[0]
+		g.mu.Unlock()
+		do(t, h, get("http://example.com/a", "Accept-Language", "de")) // writes in the background
+		select {
+		case <-g.reached:
+		case <-time.After(500 * time.Millisecond): // it did not try to rewrite: fine too
+		}
+	}
+	do(t, h, get("http://example.com/a").with(http.MethodPost))
+	c.WaitContext(ctx)
+	if res := do(t, h, get("http://example.com/a", "Accept-Language", "fr")); isHit(res) {
+		t.Errorf("after the POST, fr served from cache: %q (%s)", res.body, res.cacheStatus())
+	}
+}

@@ -87,24 +87,24 @@ type put struct {
 // would bring back every variant of that epoch if the index had been
 // deleted since — by an invalidation, here or in another process — so it
 // is rewritten, and the variant written, only if the store still holds
-// that index and this Cache has not invalidated the URL since its lookup.
-// Otherwise neither is: the next request stores anew, under a new epoch.
-// An invalidation by this Cache that lands during the writes is seen
-// afterwards, and they are undone (it counts before it deletes). One by
+// that index and no invalidation by this Cache is under way or has
+// finished since its lookup. Otherwise neither is: the next request stores
+// anew, under a new epoch. The same check after the writes undoes them if
+// an invalidation by this Cache began meanwhile (see invalidations). One by
 // another process landing between the check and the write, one round trip,
 // is not seen.
 func (c *Cache) writeAll(ctx context.Context, puts []put) {
 	var cond *put
 	for i, p := range puts {
 		if p.ifEpoch != 0 {
-			if c.invGen.load(p.key) != p.ifGen || !c.holdsIndex(ctx, p.key, p.ifEpoch) {
+			if !c.invGen.quiet(p.key, p.ifGen) || !c.holdsIndex(ctx, p.key, p.ifEpoch) {
 				return
 			}
 			cond = &puts[i]
 		}
 		c.write(ctx, p)
 	}
-	if cond != nil && c.invGen.load(cond.key) != cond.ifGen {
+	if cond != nil && !c.invGen.quiet(cond.key, cond.ifGen) {
 		keys := make([]string, len(puts))
 		for i, p := range puts {
 			keys[i] = p.key
