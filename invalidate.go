@@ -64,15 +64,24 @@ func (c *Cache) invalidate(ctx context.Context, rt *route, r *http.Request, resp
 		keys = c.keysFor(keys, routes, u)
 	}
 	c.stats.invalidated.Add(1)
+	c.invalidateKeys(ctx, keys, true)
+}
+
+// invalidateKeys deletes keys, counted as under way from before it waits
+// (if wait) for this process's writes to them until after the delete (see
+// invalidations), and remembers them for retry if the delete fails.
+func (c *Cache) invalidateKeys(ctx context.Context, keys []string, wait bool) {
 	for _, k := range keys {
-		c.invGen.begin(k) // see writeAll
+		c.invGen.begin(k)
 	}
 	defer func() {
 		for _, k := range keys {
 			c.invGen.end(k)
 		}
 	}()
-	c.writes.waitFor(keys, time.Second)
+	if wait {
+		c.writes.waitFor(keys, time.Second)
+	}
 	if err := c.store.Delete(ctx, keys...); err != nil {
 		c.storeError("delete", keys[0], err)
 		if !c.pending.add(keys) {
@@ -163,12 +172,13 @@ func (p *pendingDeletes) done(key string) {
 // invalidations tracks, in stripes of primary keys, the invalidations this
 // Cache makes: how many are under way, and how many have finished. A
 // lookup notes its key's finished count before reading the store; a write
-// that would rewrite the Vary index it read is made only if, before and
-// after it, none is under way and none has finished since (see writeAll).
-// An invalidation that deleted before the lookup read is invisible to it
-// and harmless; any other is under way or finished by the write's second
-// check, or deletes after the write. So one made in this process is never
-// undone, whatever the timing.
+// that would rewrite the Vary index it read is made only if none is under
+// way and none has finished since (see writeAll). An invalidation counts
+// itself under way before it waits for this process's writes to its keys
+// (writeQueue.waitFor) and deletes after them; so a rewrite either saw it
+// and was not made, or is deleted by it. Only an invalidation that gave up
+// waiting (a write slower than the backstop) can delete first: the rewrite
+// then sees it afterwards and is undone as an invalidation is.
 type invalidations struct {
 	stripes [256]invalidationStripe
 }

@@ -230,7 +230,10 @@ func plainHost(r *http.Request) bool {
 	if host == "" {
 		host = r.URL.Host
 	}
-	if host == "" {
+	if host == "" || strings.IndexByte(host, '%') >= 0 {
+		// '%': an escape or an IPv6 zone ("[fe80::1%25eth0]"), in the
+		// host or the port, which a purge URL, once parsed, names
+		// otherwise (or not at all).
 		return false
 	}
 	if i := strings.LastIndexByte(host, ':'); i >= 0 && !strings.Contains(host[i:], "]") {
@@ -240,9 +243,7 @@ func plainHost(r *http.Request) bool {
 		return false
 	}
 	for i := 0; i < len(host); i++ {
-		// '%': an escape, or an IPv6 zone ("[fe80::1%25eth0]"), which a
-		// purge URL, once parsed, would name otherwise.
-		if 'A' <= host[i] && host[i] <= 'Z' || host[i] == '%' {
+		if 'A' <= host[i] && host[i] <= 'Z' {
 			return false
 		}
 	}

@@ -89,10 +89,10 @@ type put struct {
 // is rewritten, and the variant written, only if the store still holds
 // that index and no invalidation by this Cache is under way or has
 // finished since its lookup. Otherwise neither is: the next request stores
-// anew, under a new epoch. The same check after the writes undoes them if
-// an invalidation by this Cache began meanwhile (see invalidations). One by
-// another process landing between the check and the write, one round trip,
-// is not seen.
+// anew, under a new epoch. An invalidation by this Cache waits for these
+// writes; one that gave up waiting is seen after them, and they are undone
+// (see invalidations). One by another process landing between the check
+// and the write, one round trip, is not seen.
 func (c *Cache) writeAll(ctx context.Context, puts []put) {
 	var cond *put
 	for i, p := range puts {
@@ -105,11 +105,14 @@ func (c *Cache) writeAll(ctx context.Context, puts []put) {
 		c.write(ctx, p)
 	}
 	if cond != nil && !c.invGen.quiet(cond.key, cond.ifGen) {
+		// Only when an invalidation gave up waiting for these writes
+		// (see writeQueue.waitFor): undone as an invalidation is, seen
+		// by lookups as one, and remembered if the delete fails.
 		keys := make([]string, len(puts))
 		for i, p := range puts {
 			keys[i] = p.key
 		}
-		c.remove(ctx, keys...)
+		c.invalidateKeys(ctx, keys, false) // not waiting for itself
 	}
 }
 

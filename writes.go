@@ -16,10 +16,10 @@ const defaultMaxPendingWrites = 256
 // delays a client: at most max at a time, further writes being dropped (and
 // counted) rather than queued without bound.
 //
-// Writes are tracked by primary key so that an invalidation of a URL waits
-// for this process's writes to it first: otherwise a write started by a GET
-// just before a POST could land after the POST's delete and bring back the
-// old response.
+// Writes are tracked by primary key, local ones too, so that an
+// invalidation of a URL waits for this process's writes to it first:
+// otherwise a write started by a GET just before a POST could land after
+// the POST's delete and bring back the old response.
 type writeQueue struct {
 	local bool
 	slots chan struct{}
@@ -40,7 +40,9 @@ func (q *writeQueue) init(local bool, max int, all *background) {
 func (q *writeQueue) submit(ctx context.Context, c *Cache, pk string, onDone func(), puts ...put) {
 	ctx = context.WithoutCancel(ctx) // the client leaving must not stop the write
 	if q.local {
+		q.track(pk)
 		c.writeAll(ctx, puts)
+		q.untrack(pk)
 		onDone()
 		return
 	}
@@ -62,8 +64,20 @@ func (q *writeQueue) submit(ctx context.Context, c *Cache, pk string, onDone fun
 	}()
 }
 
+// begin counts a background write to pk, for Wait and for waitFor.
 func (q *writeQueue) begin(pk string) *inFlight {
 	work := q.all.add()
+	q.track(pk)
+	return work
+}
+
+func (q *writeQueue) end(pk string, work *inFlight) {
+	q.untrack(pk)
+	q.all.done(work)
+}
+
+// track counts a write to pk, for waitFor.
+func (q *writeQueue) track(pk string) {
 	q.mu.Lock()
 	p := q.pending[pk]
 	if p == nil {
@@ -72,10 +86,9 @@ func (q *writeQueue) begin(pk string) *inFlight {
 	}
 	p.n++
 	q.mu.Unlock()
-	return work
 }
 
-func (q *writeQueue) end(pk string, work *inFlight) {
+func (q *writeQueue) untrack(pk string) {
 	q.mu.Lock()
 	p := q.pending[pk]
 	if p.n--; p.n == 0 {
@@ -83,15 +96,11 @@ func (q *writeQueue) end(pk string, work *inFlight) {
 		delete(q.pending, pk)
 	}
 	q.mu.Unlock()
-	q.all.done(work)
 }
 
 // waitFor waits until no write to any of keys is in flight, or until max has
 // passed (each write is bounded by the store timeout, so max is a backstop).
 func (q *writeQueue) waitFor(keys []string, max time.Duration) {
-	if q.local {
-		return
-	}
 	var timeout <-chan time.Time
 	for _, k := range keys {
 		q.mu.Lock()

@@ -1,0 +1,197 @@
+package httpcache_test
+
+import (
+	"context"
+	"io"
+	"net/http"
+	"net/http/httptest"
+	"strconv"
+	"sync/atomic"
+	"testing"
+	"time"
+
+	"github.com/seedcache/httpcache"
+	"github.com/seedcache/httpcache/stores/memory"
+)
+
+// setHookStore runs beforeSet before, and afterSet after, each SetObject.
+// The hooks run requests through the Cache from inside a write, which no
+// real store does: an invalidation they make gives up waiting for that
+// write after its backstop (1 s), so these tests take a second each.
+type setHookStore struct {
+	*memory.Store
+	beforeSet func(key string)
+	afterSet  func(key string)
+}
+
+func (s *setHookStore) SetObject(ctx context.Context, key string, value []byte, obj any, ttl time.Duration) error {
+	if s.beforeSet != nil {
+		s.beforeSet(key)
+	}
+	err := s.Store.SetObject(ctx, key, value, obj, ttl)
+	if s.afterSet != nil {
+		s.afterSet(key)
+	}
+	return err
+}
+
+// TestInvalidationUndoneThroughTransientIndex: G1 rewrites the old-epoch
+// index and is about to notice (post-check) the POST that deleted it; a GET
+// G3 whose lookup starts after the POST finished reads G1's transient index,
+// passes its own pre-check (its gen already counts the POST), and rewrites
+// the old-epoch index after G1's undo.
+// TestInvalidationUndoneThroughTransientIndex: a POST that runs inside a
+// GET's index rewrite (here from a store hook, so it gives up waiting for
+// that write) is still not undone by another GET that reads the index the
+// first one wrote back before undoing it.
+func TestInvalidationUndoneThroughTransientIndex(t *testing.T) {
+	clk := newClock()
+	s := &setHookStore{Store: memory.New(memory.Options{Clock: clk.Now})}
+	c := httpcache.New(s, httpcache.Options{Clock: clk.Now})
+	var version atomic.Int64
+	version.Store(1)
+	h := c.Handler(&counter{fn: func(w http.ResponseWriter, r *http.Request) {
+		if r.Method == http.MethodPost {
+			version.Add(1)
+			w.WriteHeader(http.StatusNoContent)
+			return
+		}
+		ttl := "60"
+		if v := r.Header.Get("X-Ttl"); v != "" {
+			ttl = v
+		}
+		w.Header().Set("Cache-Control", "max-age="+ttl)
+		w.Header().Set("Vary", "Accept-Language")
+		io.WriteString(w, r.Header.Get("Accept-Language")+" v"+strconv.FormatInt(version.Load(), 10))
+	}})
+	pks, _ := c.Keys("http://example.com/a")
+	pk := pks[0]
+	do(t, h, get("http://example.com/a", "Accept-Language", "en")) // index E until t0+120s
+	clk.Advance(10 * time.Second)
+	do(t, h, get("http://example.com/a", "Accept-Language", "fr")) // fr v1 until t0+70s
+	if res := do(t, h, get("http://example.com/a", "Accept-Language", "fr")); !isHit(res) {
+		t.Fatalf("setup: %q", res.cacheStatus())
+	}
+	clk.Advance(55 * time.Second) // t0+65s
+
+	g3reached := make(chan struct{})
+	g3release := make(chan struct{})
+	g3done := make(chan struct{})
+	var pkSets atomic.Int64
+	s.beforeSet = func(key string) {
+		if key != pk {
+			return
+		}
+		switch pkSets.Add(1) {
+		case 1:
+			// G1 (de) passed its pre-check (quiet, holdsIndex) and is
+			// about to rewrite index E: a POST runs and finishes now.
+			res := do(t, h, get("http://example.com/a").with(http.MethodPost))
+			if res.status != http.StatusNoContent {
+				t.Errorf("POST: %d", res.status)
+			}
+		case 2: // G3's rewrite of index E: held until G1 has undone its own
+			close(g3reached)
+			<-g3release
+		}
+	}
+	s.afterSet = func(key string) {
+		if key != pk || pkSets.Load() != 1 {
+			return
+		}
+		// G1's index E is in the store again; its post-check is to come.
+		go func() { // G3: looked up after the POST finished
+			defer close(g3done)
+			r3 := do(t, h, get("http://example.com/a", "Accept-Language", "ja", "X-Ttl", "200"))
+			t.Logf("G3: %q %q", r3.body, r3.cacheStatus())
+		}()
+		select {
+		case <-g3reached:
+		case <-g3done:
+			t.Log("G3 finished without rewriting")
+		case <-time.After(2 * time.Second):
+			t.Error("G3 did not reach its write")
+		}
+	}
+	do(t, h, get("http://example.com/a", "Accept-Language", "de")) // G1: rewrite, then undo
+	close(g3release)
+	<-g3done
+	s.beforeSet, s.afterSet = nil, nil
+
+	if res := do(t, h, get("http://example.com/a", "Accept-Language", "fr")); isHit(res) || res.body != "fr v2" {
+		t.Errorf("after the POST (version 2), fr served %q (%s)", res.body, res.cacheStatus())
+	}
+}
+
+// failingDeleteStore fails the Deletes for which failNext is set.
+type failingDeleteStore struct {
+	setHookStore
+	failNext atomic.Bool
+}
+
+func (s *failingDeleteStore) Delete(ctx context.Context, keys ...string) error {
+	if s.failNext.CompareAndSwap(true, false) {
+		return context.DeadlineExceeded
+	}
+	return s.Store.Delete(ctx, keys...)
+}
+
+// TestInvalidationUndoneByFailedUndo: the POST's delete succeeds and lands
+// between G1's pre-check and its index write; G1's post-check sees it, but
+// the Delete that undoes the rewrite fails, and nothing remembers it.
+// TestInvalidationUndoneByFailedUndo: when undoing a rewrite fails, the
+// keys are remembered for retry, as a failed invalidation's are.
+func TestInvalidationUndoneByFailedUndo(t *testing.T) {
+	clk := newClock()
+	s := &failingDeleteStore{setHookStore: setHookStore{Store: memory.New(memory.Options{Clock: clk.Now})}}
+	c := httpcache.New(s, httpcache.Options{Clock: clk.Now, Logger: discardLogger()})
+	var version atomic.Int64
+	version.Store(1)
+	h := c.Handler(&counter{fn: func(w http.ResponseWriter, r *http.Request) {
+		if r.Method == http.MethodPost {
+			version.Add(1)
+			w.WriteHeader(http.StatusNoContent)
+			return
+		}
+		w.Header().Set("Cache-Control", "max-age=60")
+		w.Header().Set("Vary", "Accept-Language")
+		io.WriteString(w, r.Header.Get("Accept-Language")+" v"+strconv.FormatInt(version.Load(), 10))
+	}})
+	pks, _ := c.Keys("http://example.com/a")
+	pk := pks[0]
+	do(t, h, get("http://example.com/a", "Accept-Language", "en"))
+	clk.Advance(10 * time.Second)
+	do(t, h, get("http://example.com/a", "Accept-Language", "fr")) // fr v1
+	clk.Advance(55 * time.Second)
+	var once atomic.Bool
+	s.beforeSet = func(key string) {
+		if key != pk || !once.CompareAndSwap(false, true) {
+			return
+		}
+		do(t, h, get("http://example.com/a").with(http.MethodPost)) // deletes fine
+		s.failNext.Store(true)                                      // the undo's Delete fails
+	}
+	do(t, h, get("http://example.com/a", "Accept-Language", "de")) // G1
+	s.beforeSet = nil
+	if res := do(t, h, get("http://example.com/a", "Accept-Language", "fr")); isHit(res) || res.body != "fr v2" {
+		t.Errorf("after the POST (version 2), fr served %q (%s)", res.body, res.cacheStatus())
+	}
+}
+
+// TestTransientIndexServedAfterPOST: between G1's index write and its
+// undo, a GET made after the POST returned is served the pre-POST variant.
+// TestPercentInPortBypasses: a '%' in the port bypasses too.
+func TestPercentInPortBypasses(t *testing.T) {
+	e := newEnv(t, httpcache.Options{})
+	h := e.cache.Handler(respond(200, maxAge("600"), "x"))
+	for _, host := range []string{"example.com:%38%30", "[fe80::1%25eth0]:8080"} {
+		r := httptest.NewRequest("GET", "/b", nil)
+		r.Host = host
+		rec := httptest.NewRecorder()
+		h.ServeHTTP(rec, r)
+		if cs := rec.Header().Get("Cache-Status"); cs != "httpcache; fwd=bypass; detail=host" {
+			_, err := e.cache.Keys("http://" + host + "/b")
+			t.Errorf("Host %s: Cache-Status %q; Keys for its URL: %v", host, cs, err)
+		}
+	}
+}
