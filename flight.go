@@ -26,6 +26,7 @@ type flight struct {
 	stale  *entry // a stale entry the leader served in place of an error
 	status string // the Cache-Status value it was served with
 	purged uint64 // the Cache's finished purges before the leader's lookup
+	invGen uint64 // its invalidations of the key before that lookup
 }
 
 // lead makes the caller the leader of key's flight, or returns the flight

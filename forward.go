@@ -78,6 +78,7 @@ func (h *handler) forward(w http.ResponseWriter, r *http.Request, lk lookup, now
 	f, leader := c.flights.lead(key)
 	if leader {
 		f.purged = lk.purged // read by waiters only once the flight lands
+		f.invGen = lk.invGen
 	} else {
 		if c.await(w, r, h.rt, &lk, f) {
 			lk.release()
@@ -108,6 +109,11 @@ func (c *Cache) await(w http.ResponseWriter, r *http.Request, rt *route, lk *loo
 	case <-r.Context().Done():
 		c.stats.waiting.Add(-1)
 		return true // the client has gone: there is nobody to answer
+	}
+	if !c.invGen.quiet(lk.pk, f.invGen) {
+		// This Cache invalidated the URL while the leader fetched: its
+		// response may predate the invalidation.
+		return false
 	}
 	now := c.now()
 	if e := f.result; e != nil && c.fits(rt, e, lk, r) && c.notPurged(r, lk, e, f.purged) && e.usable(now, clientDirectives{}) == useFresh {

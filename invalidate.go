@@ -171,9 +171,9 @@ func (p *pendingDeletes) done(key string) {
 
 // invalidations tracks, in stripes of primary keys, the invalidations this
 // Cache makes: how many are under way, and how many have finished. A
-// lookup notes its key's finished count before reading the store; a write
-// that would rewrite the Vary index it read is made only if none is under
-// way and none has finished since (see writeAll). An invalidation counts
+// lookup notes its key's finished count before reading the store; what its
+// fetch stores is written only if none is under way and none has finished
+// since (see writeAll). An invalidation counts
 // itself under way before it waits for this process's writes to its keys
 // (writeQueue.waitFor) and deletes after them; so a rewrite either saw it
 // and was not made, or is deleted by it. Only an invalidation that gave up

@@ -5,12 +5,14 @@ import (
 	"io"
 	"net/http"
 	"net/http/httptest"
+	"strconv"
 	"sync"
 	"sync/atomic"
 	"testing"
 	"time"
 
 	"github.com/seedcache/httpcache"
+	"github.com/seedcache/httpcache/internal/testwait"
 	"github.com/seedcache/httpcache/stores/memory"
 )
 
@@ -367,5 +369,89 @@ func TestInvalidationUnderWayDuringLookupNetworked(t *testing.T) {
 	c.WaitContext(ctx)
 	if res := do(t, h, get("http://example.com/a", "Accept-Language", "fr")); isHit(res) {
 		t.Errorf("after the POST, fr served from cache: %q (%s)", res.body, res.cacheStatus())
+	}
+}
+
+// TestGETStoredAfterPOSTNotKept: a GET's handler has sent v1 and returns
+// only after a POST to the same URL has been served and has invalidated
+// it (logging, an audit write after the response). The GET's response,
+// which may predate the POST, must not be stored after it.
+func TestGETStoredAfterPOSTNotKept(t *testing.T) {
+	for _, vary := range []bool{false, true} {
+		t.Run("vary="+strconv.FormatBool(vary), func(t *testing.T) {
+			c := httpcache.New(memory.New(memory.Options{}), httpcache.Options{})
+			var version atomic.Int64
+			version.Store(1)
+			wrote := make(chan struct{})
+			posted := make(chan struct{})
+			var slow atomic.Bool
+			slow.Store(true)
+			h := c.Handler(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+				if r.Method == http.MethodPost {
+					version.Add(1)
+					w.WriteHeader(http.StatusNoContent)
+					return
+				}
+				w.Header().Set("Cache-Control", "max-age=60")
+				if vary {
+					w.Header().Set("Vary", "Accept-Language")
+				}
+				io.WriteString(w, "v"+strconv.FormatInt(version.Load(), 10))
+				if slow.CompareAndSwap(true, false) {
+					close(wrote)
+					<-posted // e.g. logging, an audit write, after the response
+				}
+			}))
+			done := make(chan result)
+			go func() { done <- do(t, h, get("http://example.com/a", "Accept-Language", "en")) }()
+			<-wrote
+			if res := do(t, h, get("http://example.com/a").with(http.MethodPost)); res.status != http.StatusNoContent {
+				t.Fatalf("POST: %d", res.status)
+			}
+			close(posted)
+			<-done
+			if res := do(t, h, get("http://example.com/a", "Accept-Language", "en")); res.body != "v2" {
+				t.Errorf("after the POST returned (version 2): %q (%s)", res.body, res.cacheStatus())
+			}
+		})
+	}
+}
+
+// TestWaiterAfterPOSTNotServedLeadersResponse: a request made after a POST
+// to the URL returned, which joins a fetch that began before the POST, is
+// not served that fetch's response, which may predate the POST.
+func TestWaiterAfterPOSTNotServedLeadersResponse(t *testing.T) {
+	c := httpcache.New(memory.New(memory.Options{}), httpcache.Options{})
+	var version atomic.Int64
+	version.Store(1)
+	release := make(chan struct{})
+	var first atomic.Bool
+	first.Store(true)
+	h := c.Handler(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if r.Method == http.MethodPost {
+			version.Add(1)
+			w.WriteHeader(http.StatusNoContent)
+			return
+		}
+		v := version.Load()
+		if first.CompareAndSwap(true, false) {
+			<-release // the leader's fetch is slow
+		}
+		w.Header().Set("Cache-Control", "max-age=60")
+		io.WriteString(w, "v"+strconv.FormatInt(v, 10))
+	}))
+	leader := make(chan result)
+	go func() { leader <- do(t, h, get("http://example.com/a")) }()
+	testwait.For(t, "the leader's fetch", func() bool { return !first.Load() })
+	do(t, h, get("http://example.com/a").with(http.MethodPost))
+	waiter := make(chan result)
+	go func() { waiter <- do(t, h, get("http://example.com/a")) }()
+	testwait.For(t, "the waiter", func() bool { return c.Stats().Waiting == 1 })
+	close(release)
+	if res := <-leader; res.body != "v1" {
+		t.Fatalf("leader: %q", res.body)
+	}
+	if res := <-waiter; res.body != "v2" {
+		t.Errorf("the request made after the POST got %q (%s), want v2", res.body, res.cacheStatus())
 	}
 }

@@ -76,38 +76,40 @@ type put struct {
 	obj   *entry   // value decoded and shared (see storeEntry)
 	// ifEpoch, when not zero, makes this write (an index) and the ones
 	// after it conditional: they are made only if key still holds the
-	// index of that epoch, and no invalidation of key by this Cache moved
-	// ifGen (see writeAll).
+	// index of that epoch (see writeAll).
 	ifEpoch uint64
-	ifGen   uint64
 }
 
-// writeAll makes the writes of one stored response in order. An index
-// rewritten with the epoch it was read with (to outlive a new variant)
-// would bring back every variant of that epoch if the index had been
-// deleted since — by an invalidation, here or in another process — so it
-// is rewritten, and the variant written, only if the store still holds
-// that index and no invalidation by this Cache is under way or has
-// finished since its lookup. Otherwise neither is: the next request stores
-// anew, under a new epoch. An invalidation by this Cache waits for these
-// writes; one that gave up waiting is seen after them, and they are undone
-// (see invalidations). One by another process landing between the check
-// and the write, one round trip, is not seen.
-func (c *Cache) writeAll(ctx context.Context, puts []put) {
-	var cond *put
-	for i, p := range puts {
-		if p.ifEpoch != 0 {
-			if !c.invGen.quiet(p.key, p.ifGen) || !c.holdsIndex(ctx, p.key, p.ifEpoch) {
-				return
-			}
-			cond = &puts[i]
+// writeAll makes the writes of one stored response, for primary key pk
+// whose lookup noted gen (see invalidations), in order. None is made if
+// this Cache has begun or finished an invalidation of pk since the lookup:
+// the response may predate it (a GET whose handler ran while a POST went
+// through), and an invalidation of this process must never be undone by a
+// write that could not be waited for, since it had not been submitted yet.
+//
+// An index rewritten with the epoch it was read with (to outlive a new
+// variant) would also bring back every variant of that epoch if the index
+// had been deleted by another process, so it is rewritten, and the variant
+// written, only if the store still holds that index. Otherwise neither is:
+// the next request stores anew, under a new epoch. A deletion by another
+// process landing between that check and the write, one round trip, is not
+// seen.
+//
+// An invalidation by this Cache that begins during the writes waits for
+// them (writeQueue.waitFor) and deletes after; one that gave up waiting
+// (a write slower than its backstop) is seen after them, and they are
+// undone as an invalidation is.
+func (c *Cache) writeAll(ctx context.Context, pk string, gen uint64, puts []put) {
+	if !c.invGen.quiet(pk, gen) {
+		return
+	}
+	for _, p := range puts {
+		if p.ifEpoch != 0 && !c.holdsIndex(ctx, p.key, p.ifEpoch) {
+			return
 		}
 		c.write(ctx, p)
 	}
-	if cond != nil && !c.invGen.quiet(cond.key, cond.ifGen) {
-		// Only when an invalidation gave up waiting for these writes
-		// (see writeQueue.waitFor): undone as an invalidation is, seen
-		// by lookups as one, and remembered if the delete fails.
+	if !c.invGen.quiet(pk, gen) {
 		keys := make([]string, len(puts))
 		for i, p := range puts {
 			keys[i] = p.key

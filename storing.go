@@ -68,7 +68,7 @@ func (c *Cache) storeEntry(ctx context.Context, m *miss, e *entry, d decision, o
 			onDone()
 			return nil
 		}
-		c.writes.submit(ctx, c, pk, onDone, put{key: pk, value: raw, ttl: d.ttl, tags: e.tags, obj: dec})
+		c.writes.submit(ctx, c, pk, m.lk.invGen, onDone, put{key: pk, value: raw, ttl: d.ttl, tags: e.tags, obj: dec})
 		return dec
 	}
 	var puts []put
@@ -99,7 +99,7 @@ func (c *Cache) storeEntry(ctx context.Context, m *miss, e *entry, d decision, o
 			onDone()
 			return nil
 		}
-		puts = append(puts, put{key: pk, value: raw, ttl: 2 * d.ttl, obj: dec, ifEpoch: ifEpoch, ifGen: m.lk.invGen})
+		puts = append(puts, put{key: pk, value: raw, ttl: 2 * d.ttl, obj: dec, ifEpoch: ifEpoch})
 		if c.multi != nil {
 			// The next hit can then read index and variant together
 			// at once; if this write fails, the index read alongside
@@ -117,7 +117,7 @@ func (c *Cache) storeEntry(ctx context.Context, m *miss, e *entry, d decision, o
 		return nil
 	}
 	puts = append(puts, put{key: variantKey(pk, e.epoch, e.varyKey), value: raw, ttl: d.ttl, tags: e.tags, obj: dec})
-	c.writes.submit(ctx, c, pk, onDone, puts...)
+	c.writes.submit(ctx, c, pk, m.lk.invGen, onDone, puts...)
 	return dec
 }
 

@@ -18,8 +18,9 @@ const defaultMaxPendingWrites = 256
 //
 // Writes are tracked by primary key, local ones too, so that an
 // invalidation of a URL waits for this process's writes to it first:
-// otherwise a write started by a GET just before a POST could land after
-// the POST's delete and bring back the old response.
+// otherwise a write submitted by a GET just before a POST could land after
+// the POST's delete and bring back the old response. A write submitted
+// after the POST began is not made at all (see writeAll).
 type writeQueue struct {
 	local bool
 	slots chan struct{}
@@ -35,13 +36,14 @@ func (q *writeQueue) init(local bool, max int, all *background) {
 	q.pending = make(map[string]*inFlight)
 }
 
-// submit writes puts, all for primary key pk, in order, and then calls
-// onDone (also when the writes are dropped).
-func (q *writeQueue) submit(ctx context.Context, c *Cache, pk string, onDone func(), puts ...put) {
+// submit writes puts, all for primary key pk whose lookup noted
+// invalidation count gen, in order (see writeAll), and then calls onDone
+// (also when the writes are dropped).
+func (q *writeQueue) submit(ctx context.Context, c *Cache, pk string, gen uint64, onDone func(), puts ...put) {
 	ctx = context.WithoutCancel(ctx) // the client leaving must not stop the write
 	if q.local {
 		q.track(pk)
-		c.writeAll(ctx, puts)
+		c.writeAll(ctx, pk, gen, puts)
 		q.untrack(pk)
 		onDone()
 		return
@@ -60,7 +62,7 @@ func (q *writeQueue) submit(ctx context.Context, c *Cache, pk string, onDone fun
 			q.end(pk, work)
 			<-q.slots
 		}()
-		c.writeAll(ctx, puts)
+		c.writeAll(ctx, pk, gen, puts)
 	}()
 }
 
