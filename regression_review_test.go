@@ -221,18 +221,7 @@ func TestInvalidationUnderWayDuringLookup(t *testing.T) {
 	s := &gatedStore{Store: memory.New(memory.Options{Clock: clk.Now}),
 		reached: make(chan struct{}), deleted: make(chan struct{})}
 	c := httpcache.New(s, httpcache.Options{Clock: clk.Now})
-	var version atomic.Int64
-	version.Store(1)
-	h := c.Handler(&counter{fn: func(w http.ResponseWriter, r *http.Request) {
-		if r.Method == http.MethodPost {
-			version.Add(1)
-			w.WriteHeader(http.StatusNoContent)
-			return
-		}
-		w.Header().Set("Cache-Control", "max-age=60")
-		w.Header().Set("Vary", "Accept-Language")
-		io.WriteString(w, r.Header.Get("Accept-Language")+" v"+itoa(version.Load()))
-	}})
+	h := c.Handler(newLanguagePages())
 	pks, _ := c.Keys("http://example.com/a")
 	do(t, h, get("http://example.com/a", "Accept-Language", "en")) // index until t0+120s
 	clk.Advance(10 * time.Second)
@@ -333,18 +322,7 @@ func TestInvalidationUnderWayDuringLookupNetworked(t *testing.T) {
 		Guard: httpcache.GuardOptions{Timeout: 5 * time.Second, Clock: clk.Now}})
 	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
 	defer cancel()
-	var version atomic.Int64
-	version.Store(1)
-	h := c.Handler(&counter{fn: func(w http.ResponseWriter, r *http.Request) {
-		if r.Method == http.MethodPost {
-			version.Add(1)
-			w.WriteHeader(http.StatusNoContent)
-			return
-		}
-		w.Header().Set("Cache-Control", "max-age=60")
-		w.Header().Set("Vary", "Accept-Language")
-		io.WriteString(w, r.Header.Get("Accept-Language")+" v"+itoa(version.Load()))
-	}})
+	h := c.Handler(newLanguagePages())
 	pks, _ := c.Keys("http://example.com/a")
 	do(t, h, get("http://example.com/a", "Accept-Language", "en"))
 	c.WaitContext(ctx)
@@ -454,4 +432,30 @@ func TestWaiterAfterPOSTNotServedLeadersResponse(t *testing.T) {
 	if res := <-waiter; res.body != "v2" {
 		t.Errorf("the request made after the POST got %q (%s), want v2", res.body, res.cacheStatus())
 	}
+}
+
+// languagePages answers a GET with "<Accept-Language> v<version>", varying
+// on Accept-Language and cacheable for X-Ttl seconds (60 without it); a
+// POST moves the version on, which a GET after it must see.
+type languagePages struct{ version atomic.Int64 }
+
+func newLanguagePages() *languagePages {
+	p := &languagePages{}
+	p.version.Store(1)
+	return p
+}
+
+func (p *languagePages) ServeHTTP(w http.ResponseWriter, r *http.Request) {
+	if r.Method == http.MethodPost {
+		p.version.Add(1)
+		w.WriteHeader(http.StatusNoContent)
+		return
+	}
+	ttl := "60"
+	if v := r.Header.Get("X-Ttl"); v != "" {
+		ttl = v
+	}
+	w.Header().Set("Cache-Control", "max-age="+ttl)
+	w.Header().Set("Vary", "Accept-Language")
+	io.WriteString(w, r.Header.Get("Accept-Language")+" v"+itoa(p.version.Load()))
 }

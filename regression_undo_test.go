@@ -2,10 +2,8 @@ package httpcache_test
 
 import (
 	"context"
-	"io"
 	"net/http"
 	"net/http/httptest"
-	"strconv"
 	"sync/atomic"
 	"testing"
 	"time"
@@ -48,22 +46,7 @@ func TestInvalidationUndoneThroughTransientIndex(t *testing.T) {
 	clk := newClock()
 	s := &setHookStore{Store: memory.New(memory.Options{Clock: clk.Now})}
 	c := httpcache.New(s, httpcache.Options{Clock: clk.Now})
-	var version atomic.Int64
-	version.Store(1)
-	h := c.Handler(&counter{fn: func(w http.ResponseWriter, r *http.Request) {
-		if r.Method == http.MethodPost {
-			version.Add(1)
-			w.WriteHeader(http.StatusNoContent)
-			return
-		}
-		ttl := "60"
-		if v := r.Header.Get("X-Ttl"); v != "" {
-			ttl = v
-		}
-		w.Header().Set("Cache-Control", "max-age="+ttl)
-		w.Header().Set("Vary", "Accept-Language")
-		io.WriteString(w, r.Header.Get("Accept-Language")+" v"+strconv.FormatInt(version.Load(), 10))
-	}})
+	h := c.Handler(newLanguagePages())
 	pks, _ := c.Keys("http://example.com/a")
 	pk := pks[0]
 	do(t, h, get("http://example.com/a", "Accept-Language", "en")) // index E until t0+120s
@@ -145,18 +128,7 @@ func TestInvalidationUndoneByFailedUndo(t *testing.T) {
 	clk := newClock()
 	s := &failingDeleteStore{setHookStore: setHookStore{Store: memory.New(memory.Options{Clock: clk.Now})}}
 	c := httpcache.New(s, httpcache.Options{Clock: clk.Now, Logger: discardLogger()})
-	var version atomic.Int64
-	version.Store(1)
-	h := c.Handler(&counter{fn: func(w http.ResponseWriter, r *http.Request) {
-		if r.Method == http.MethodPost {
-			version.Add(1)
-			w.WriteHeader(http.StatusNoContent)
-			return
-		}
-		w.Header().Set("Cache-Control", "max-age=60")
-		w.Header().Set("Vary", "Accept-Language")
-		io.WriteString(w, r.Header.Get("Accept-Language")+" v"+strconv.FormatInt(version.Load(), 10))
-	}})
+	h := c.Handler(newLanguagePages())
 	pks, _ := c.Keys("http://example.com/a")
 	pk := pks[0]
 	do(t, h, get("http://example.com/a", "Accept-Language", "en"))
