@@ -60,65 +60,63 @@ func (c *Cache) storeEntry(ctx context.Context, m *miss, e *entry, d decision, o
 		dec, _ := c.ownDecode(e.encode())
 		return dec
 	}
+	// What to write: e under pk or, with Vary, as a variant behind the
+	// index at pk, written first when it is new or rewritten.
+	puts := make([]put, 0, 2)
+	var entries [2]*entry // puts[i] encodes entries[i]
+	key := pk             // e's
 	if len(d.varyNames) == 0 {
 		e.varyNames, e.varyKey, e.epoch = nil, nil, 0
-		raw := e.encode()
-		dec, ok := c.ownDecode(raw)
-		if !ok {
-			onDone()
-			return nil
+	} else {
+		idx := m.lk.index
+		if idx == nil || !slices.Equal(idx.varyNames, d.varyNames) || idx.expires < e.expires {
+			// A new Vary list starts a new epoch: variants stored
+			// under an old list can never be reached from the new
+			// index. An index that would die before this variant is
+			// rewritten with the same epoch; it is given twice the
+			// variant's lifetime so that the variants stored after it
+			// do not each rewrite it again.
+			fresh := &entry{
+				kind:         kindIndex,
+				responseTime: rt,
+				expires:      rt + 2*int64(d.ttl),
+				url:          m.lk.material,
+				varyNames:    d.varyNames,
+				epoch:        rand.Uint64(),
+			}
+			var ifEpoch uint64
+			if idx != nil && slices.Equal(idx.varyNames, d.varyNames) {
+				fresh.epoch = idx.epoch
+				ifEpoch = idx.epoch // only if it is still there (see writeAll)
+			}
+			idx = fresh
+			entries[len(puts)] = fresh
+			puts = append(puts, put{key: pk, ttl: 2 * d.ttl, ifEpoch: ifEpoch})
 		}
-		c.writes.submit(ctx, c, pk, m.lk.invGen, onDone, put{key: pk, value: raw, ttl: d.ttl, tags: e.tags, obj: dec})
-		return dec
+		e.epoch = idx.epoch
+		e.varyNames = d.varyNames
+		e.varyKey = m.rt.vary.AppendKey(nil, d.varyNames, m.req.Header)
+		key = variantKey(pk, e.epoch, e.varyKey)
 	}
-	var puts []put
-	idx := m.lk.index
-	if idx == nil || !slices.Equal(idx.varyNames, d.varyNames) || idx.expires < e.expires {
-		// A new Vary list starts a new epoch: variants stored under an
-		// old list can never be reached from the new index. An index
-		// that would die before this variant is rewritten with the same
-		// epoch; it is given twice the variant's lifetime so that the
-		// variants stored after it do not each rewrite it again.
-		fresh := &entry{
-			kind:         kindIndex,
-			responseTime: rt,
-			expires:      rt + 2*int64(d.ttl),
-			url:          m.lk.material,
-			varyNames:    d.varyNames,
-			epoch:        rand.Uint64(),
-		}
-		var ifEpoch uint64
-		if idx != nil && slices.Equal(idx.varyNames, d.varyNames) {
-			fresh.epoch = idx.epoch
-			ifEpoch = idx.epoch // only if it is still there (see writeAll)
-		}
-		idx = fresh
-		raw := idx.encode()
+	entries[len(puts)] = e
+	puts = append(puts, put{key: key, ttl: d.ttl, tags: e.tags})
+	for i := range puts {
+		raw := entries[i].encode()
 		dec, ok := c.ownDecode(raw)
 		if !ok {
 			onDone()
 			return nil
 		}
-		puts = append(puts, put{key: pk, value: raw, ttl: 2 * d.ttl, obj: dec, ifEpoch: ifEpoch})
-		if c.multi != nil {
+		puts[i].value, puts[i].obj = raw, dec
+		if entries[i].kind == kindIndex && c.multi != nil {
 			// The next hit can then read index and variant together
 			// at once; if this write fails, the index read alongside
 			// will not match the hint, and nothing wrong is served.
 			c.hints.learn(pk, raw, dec)
 		}
 	}
-	e.epoch = idx.epoch
-	e.varyNames = d.varyNames
-	e.varyKey = m.rt.vary.AppendKey(nil, d.varyNames, m.req.Header)
-	raw := e.encode()
-	dec, ok := c.ownDecode(raw)
-	if !ok {
-		onDone()
-		return nil
-	}
-	puts = append(puts, put{key: variantKey(pk, e.epoch, e.varyKey), value: raw, ttl: d.ttl, tags: e.tags, obj: dec})
 	c.writes.submit(ctx, c, pk, m.lk.invGen, onDone, puts...)
-	return dec
+	return puts[len(puts)-1].obj
 }
 
 // ownDecode decodes an entry this process just encoded, ready to be shared

@@ -37,7 +37,11 @@ func (c *Cache) passThrough(w http.ResponseWriter, r *http.Request) *stripWriter
 }
 
 // strip takes the tag header out before the header goes out.
-func (s *stripWriter) strip() { takeTags(s.w.Header(), s.tag, s.enclosing) }
+func (s *stripWriter) strip() {
+	h := s.w.Header()
+	canonicalizeHeader(h)
+	takeTags(h, s.tag, s.enclosing)
+}
 
 func (s *stripWriter) Header() http.Header { return s.w.Header() }
 

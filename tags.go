@@ -30,9 +30,9 @@ func (m *miss) addTags(tags ...string) {
 
 // takeTags removes the tag header name from h, giving its tags to m and
 // the fetches enclosing it (to none if m is nil): tags are for caches, not
-// for clients.
+// for clients. The writers canonicalise h first (canonicalizeHeader), so
+// the tag header is found however the handler spelled it.
 func takeTags(h http.Header, name string, m *miss) {
-	canonicalizeHeader(h) // the tag header may be spelled any way
 	if th := h[name]; len(th) > 0 {
 		m.addTags(splitTagHeader(th)...)
 		delete(h, name)

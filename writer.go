@@ -99,17 +99,17 @@ func (c *captureWriter) WriteHeader(status int) {
 		c.w.WriteHeader(status) // let net/http report the superfluous call
 		return
 	}
+	h := c.w.Header()
+	canonicalizeHeader(h) // the hook reads it under canonical names
 	if status >= 100 && status <= 199 && status != http.StatusSwitchingProtocols {
 		if ih, ok := c.hook.(informationalHook); ok {
-			ih.informational(c.w.Header())
+			ih.informational(h)
 		}
 		c.w.WriteHeader(status)
 		return
 	}
 	c.wroteHeader = true
 	c.status = status
-	h := c.w.Header()
-	canonicalizeHeader(h)
 	c.header = h.Clone()
 	if c.hook != nil {
 		switch c.hook.writeHeader(status, h) {
