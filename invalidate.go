@@ -105,10 +105,7 @@ func (c *Cache) retryDelete(ctx context.Context, key string) bool {
 // requestURL returns r's absolute URL as keyed: scheme and host included.
 func requestURL(k *keyer, r *http.Request) *url.URL {
 	u := *r.URL
-	u.Scheme = k.scheme(r)
-	if r.Host != "" {
-		u.Host = r.Host
-	}
+	u.Scheme, u.Host = k.scheme(r), requestHost(r)
 	return &u
 }
 

@@ -93,17 +93,36 @@ func (k *keyer) appendMaterialFor(dst []byte, u *url.URL) []byte {
 
 // plainAuthority is host (with its port, if any) as the cache stores it:
 // lower-cased, without a trailing dot or scheme's default port.
-func plainAuthority(host, scheme string) string {
-	host = strings.ToLower(host)
-	port := ""
-	if i := strings.LastIndexByte(host, ':'); i >= 0 && !strings.Contains(host[i:], "]") {
-		host, port = host[:i], host[i+1:]
-	}
+func plainAuthority(hostport, scheme string) string {
+	host, port := splitPort(strings.ToLower(hostport))
 	host = strings.TrimSuffix(host, ".")
-	if port == "" || scheme == "http" && port == "80" || scheme == "https" && port == "443" {
+	if defaultPort(scheme, port) {
 		return host
 	}
 	return host + ":" + port
+}
+
+// requestHost is r's host (with its port, if any): its Host, or its URL's
+// without one.
+func requestHost(r *http.Request) string {
+	if r.Host != "" {
+		return r.Host
+	}
+	return r.URL.Host
+}
+
+// splitPort splits hostport into host and port ("" without one); the
+// colons of an IPv6 literal ("[::1]") are not a port's.
+func splitPort(hostport string) (host, port string) {
+	if i := strings.LastIndexByte(hostport, ':'); i >= 0 && !strings.Contains(hostport[i:], "]") {
+		return hostport[:i], hostport[i+1:]
+	}
+	return hostport, ""
+}
+
+// defaultPort reports whether port is empty or scheme's default.
+func defaultPort(scheme, port string) bool {
+	return port == "" || scheme == "http" && port == "80" || scheme == "https" && port == "443"
 }
 
 // scheme is the scheme r arrived over: https over TLS, else what the
@@ -132,17 +151,11 @@ func (k *keyer) scheme(r *http.Request) string {
 // virtual hosts never do. The host is otherwise as received; only plain
 // hosts (see plainHost) reach the cache.
 func (k *keyer) appendHost(dst []byte, scheme string, r *http.Request) []byte {
-	host := r.Host
-	if host == "" {
-		host = r.URL.Host
+	hostport := requestHost(r)
+	if host, port := splitPort(hostport); defaultPort(scheme, port) {
+		hostport = host
 	}
-	if i := strings.LastIndexByte(host, ':'); i >= 0 && !strings.Contains(host[i:], "]") {
-		port := host[i+1:]
-		if port == "" || (scheme == "http" && port == "80") || (scheme == "https" && port == "443") {
-			host = host[:i]
-		}
-	}
-	return appendString(dst, host)
+	return appendString(dst, hostport)
 }
 
 // queryPair is one name=value pair of a query string: the name decoded (so
@@ -226,19 +239,14 @@ func appendString(dst []byte, s string) []byte {
 // it (no purge URL names an empty host, which an HTTP/1.0 request may
 // have).
 func plainHost(r *http.Request) bool {
-	host := r.Host
-	if host == "" {
-		host = r.URL.Host
-	}
-	if host == "" || strings.IndexByte(host, '%') >= 0 {
+	hostport := requestHost(r)
+	if hostport == "" || strings.IndexByte(hostport, '%') >= 0 {
 		// '%': an escape or an IPv6 zone ("[fe80::1%25eth0]"), in the
 		// host or the port, which a purge URL, once parsed, names
 		// otherwise (or not at all).
 		return false
 	}
-	if i := strings.LastIndexByte(host, ':'); i >= 0 && !strings.Contains(host[i:], "]") {
-		host = host[:i]
-	}
+	host, _ := splitPort(hostport)
 	if strings.HasSuffix(host, ".") {
 		return false
 	}

@@ -82,10 +82,7 @@ func purgeURLs(r *http.Request) []string {
 	if r.URL.IsAbs() {
 		return []string{r.URL.String()}
 	}
-	host := r.Host
-	if host == "" {
-		host = r.URL.Host
-	}
+	host := requestHost(r)
 	return []string{"http://" + host + r.URL.RequestURI(), "https://" + host + r.URL.RequestURI()}
 }
 
