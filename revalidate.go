@@ -70,16 +70,7 @@ func (c *Cache) freshen(ctx context.Context, m *miss, h304 http.Header, onDone f
 	}
 	merged := make(http.Header, len(old.header)+4)
 	maps.Copy(merged, old.header)
-	named := connectionNamed(h304)
-	for k, v := range h304 {
-		if hopByHop[k] || named[k] || notFreshened[k] || !validToken(k) {
-			continue
-		}
-		if a, ok := m.above[k]; ok && sameValues(a, v) {
-			continue
-		}
-		merged[k] = sentValues(v)
-	}
+	copyStorable(merged, h304, m.above, notFreshened)
 	if len(h304["Date"]) == 0 {
 		// The stored Date would make the response look as old as the
 		// first fetch: this exchange is its new origin time.

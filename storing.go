@@ -151,20 +151,7 @@ var hopByHop = map[string]bool{
 // Content-Type net/http would have sniffed, so that HEAD hits get it too.
 func storedHeader(h, above http.Header, responseTime time.Time, body []byte, etag bool) http.Header {
 	out := make(http.Header, len(h)+2)
-	named := connectionNamed(h)
-	for k, v := range h {
-		switch {
-		case hopByHop[k], named[k], k == "Age", k == "Cache-Status", k == "Set-Cookie":
-			continue
-		}
-		if !validToken(k) {
-			continue // net/http does not send it either
-		}
-		if a, ok := above[k]; ok && sameValues(a, v) {
-			continue
-		}
-		out[k] = sentValues(v)
-	}
+	copyStorable(out, h, above, notStored)
 	if _, ok := out["Date"]; !ok {
 		out["Date"] = []string{responseTime.UTC().Format(http.TimeFormat)}
 	}
@@ -179,6 +166,28 @@ func storedHeader(h, above http.Header, responseTime time.Time, body []byte, eta
 		out["Etag"] = []string{bodyETag(body)}
 	}
 	return out
+}
+
+// notStored are the fields, besides hop-by-hop ones, never stored: Age and
+// Cache-Status are recomputed on every hit, and a cookie is one client's.
+var notStored = map[string]bool{"Age": true, "Cache-Status": true, "Set-Cookie": true}
+
+// copyStorable copies into dst the fields of src a stored response may
+// carry: not hop-by-hop or named by Connection, not in skip, named by a
+// token (net/http does not send the others either), and not set, with the
+// same values, by the middleware above (above). Values are copied as
+// net/http sends them (see sentValues).
+func copyStorable(dst, src, above http.Header, skip map[string]bool) {
+	named := connectionNamed(src)
+	for k, v := range src {
+		if hopByHop[k] || named[k] || skip[k] || !validToken(k) {
+			continue
+		}
+		if a, ok := above[k]; ok && sameValues(a, v) {
+			continue
+		}
+		dst[k] = sentValues(v)
+	}
 }
 
 // bodyETag is a strong entity tag derived from the body: equal bodies, equal

@@ -40,17 +40,15 @@ func cutByte(s string, sep byte) (before, after string, found bool) {
 func isOWS(c byte) bool { return c == ' ' || c == '\t' }
 
 // trimOWS removes leading and trailing spaces and tabs.
-func trimRightOWS(s string) string {
-	for len(s) > 0 && isOWS(s[len(s)-1]) {
-		s = s[:len(s)-1]
-	}
-	return s
-}
-
 func trimOWS(s string) string {
 	for len(s) > 0 && isOWS(s[0]) {
 		s = s[1:]
 	}
+	return trimRightOWS(s)
+}
+
+// trimRightOWS removes trailing spaces and tabs.
+func trimRightOWS(s string) string {
 	for len(s) > 0 && isOWS(s[len(s)-1]) {
 		s = s[:len(s)-1]
 	}
