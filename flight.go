@@ -22,11 +22,23 @@ type flight struct {
 	done chan struct{} // closed when the leader has its result
 
 	// Set by the leader before done is closed; read-only afterwards.
-	result *entry // what the leader stored (decoded), or nil
-	stale  *entry // a stale entry the leader served in place of an error
-	status string // the Cache-Status value it was served with
-	purged uint64 // the Cache's finished purges before the leader's lookup
-	invGen uint64 // its invalidations of the key before that lookup
+	result *entry     // what the leader stored (decoded), or nil
+	stale  *entry     // a stale entry the leader served in place of an error
+	status string     // the Cache-Status value it was served with
+	start  fetchStart // what the leader knew of purges when it began
+	invGen uint64     // the Cache's invalidations of the key before then
+
+	// checks ask the store once, for all the waiters, whether result
+	// (0) or stale (1) has been purged since.
+	checks purgeChecks
+}
+
+// fetchStart is what a fetch knew of purges when it began: what was
+// fetched after may be served unless a purge has finished since.
+type fetchStart struct {
+	purged  uint64 // how many purges the Cache had finished
+	seq     uint64 // the purge clock, read with the fetch's lookup,
+	seqRead bool   // if it could be read
 }
 
 // lead makes the caller the leader of key's flight, or returns the flight

@@ -77,7 +77,7 @@ func (h *handler) forward(w http.ResponseWriter, r *http.Request, lk lookup, now
 	key := lk.flightKey()
 	f, leader := c.flights.lead(key)
 	if leader {
-		f.purged = lk.purged // read by waiters only once the flight lands
+		f.start = lk.start() // read by waiters only once the flight lands
 		f.invGen = lk.invGen
 	} else {
 		if c.await(w, r, h.rt, &lk, f) {
@@ -102,6 +102,7 @@ func (lk *lookup) flightKey() string {
 // its result if that fits r. It reports whether r was answered (or its
 // client went away).
 func (c *Cache) await(w http.ResponseWriter, r *http.Request, rt *route, lk *lookup, f *flight) bool {
+	ticket := f.checks.join()
 	c.stats.waiting.Add(1)
 	select {
 	case <-f.done:
@@ -116,41 +117,18 @@ func (c *Cache) await(w http.ResponseWriter, r *http.Request, rt *route, lk *loo
 		return false
 	}
 	now := c.now()
-	if e := f.result; e != nil && c.fits(rt, e, lk, r) && c.notPurged(r, lk, e, f.purged) && e.usable(now, clientDirectives{}) == useFresh {
+	if e := f.result; e != nil && c.fits(rt, e, lk, r) && c.notPurged(r.Context(), &f.checks, 0, ticket, lk, e, f.start) && e.usable(now, clientDirectives{}) == useFresh {
 		c.stats.coalesced.Add(1)
 		c.serveHit(w, r, e, e.age(now), []string{c.status.collapsed(lk.fwd)})
 		return true
 	}
-	if e := f.stale; e != nil && c.fits(rt, e, lk, r) && c.notPurged(r, lk, e, f.purged) {
+	if e := f.stale; e != nil && c.fits(rt, e, lk, r) && c.notPurged(r.Context(), &f.checks, 1, ticket, lk, e, f.start) {
 		c.stats.coalesced.Add(1)
 		c.stats.stale.Add(1)
 		c.serveHit(w, r, e, e.age(now), []string{f.status})
 		return true
 	}
 	return false
-}
-
-// notPurged reports whether e, fetched for another request (or kept to
-// stand in for an error), has not been purged since: a purge may have
-// finished while the waiters waited.
-//
-// If the store cannot say (it is failing), the purge clock read with the
-// waiter's own lookup stands in; failing that, e is served only if this
-// Cache has finished no purge since purged (its count when e's fetch
-// began): a purge can still be recorded while this process's reads time
-// out (its own purges, unguarded, wait longer). A purge through another
-// Cache or process meanwhile goes unseen, as it does by the leader's own
-// client: the window is one handler call, during a store failure.
-func (c *Cache) notPurged(r *http.Request, lk *lookup, e *entry, purged uint64) bool {
-	seq, err := c.purges.current(r.Context())
-	switch {
-	case err == nil:
-	case lk.seqRead:
-		seq = lk.seq
-	default:
-		return c.purgesDone.Load() == purged
-	}
-	return c.checkPurges(r.Context(), "", lk.pk, e, seq) == e
 }
 
 // fits reports whether the response e, fetched for another request, may
@@ -313,7 +291,7 @@ func (h *handler) fetchLed(w http.ResponseWriter, r *http.Request, lk lookup, no
 			}
 			c.serveHit(w, r, e, e.age(c.now()), []string{c.status.forwardStatus(lk.fwd, http.StatusNotModified, stored, "")})
 			return
-		case m.failStatus != 0 && !c.notPurged(r, &lk, stale, lk.purged):
+		case m.failStatus != 0 && !c.notPurged(r.Context(), new(purgeChecks), 1, 0, &lk, stale, lk.start()):
 			// A purge finished while the handler ran: the stale response
 			// may not stand in for its error.
 			cw.release()

@@ -29,6 +29,11 @@ type lookup struct {
 	invGen uint64
 }
 
+// start is what lk knew of purges, for a fetch it begins.
+func (lk *lookup) start() fetchStart {
+	return fetchStart{purged: lk.purged, seq: lk.seq, seqRead: lk.seqRead}
+}
+
 // clone copies lk without its pooled buffer, for a nested layer that may
 // outlive the layer whose lookup it was.
 func (lk *lookup) clone() lookup {

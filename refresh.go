@@ -30,8 +30,8 @@ func (h *handler) refresh(r *http.Request, key string) {
 	// What is refreshed is the GET response, whichever request found it
 	// stale.
 	r2.Method = http.MethodGet
-	f.purged = c.purgesDone.Load() // read by waiters only once the flight lands
-	work := c.background.add()     // Cache.Wait waits for refreshes too
+	f.start.purged = c.purgesDone.Load() // read by waiters only once the flight lands
+	work := c.background.add()           // Cache.Wait waits for refreshes too
 	go func() {
 		defer c.background.done(work)
 		lead := &leadership{f: f, key: key}
@@ -46,6 +46,7 @@ func (h *handler) refresh(r *http.Request, key string) {
 		defer cancel()
 		r3 := r2.WithContext(ctx)
 		lk := c.lookup(ctx, h.rt, r3)
+		f.start.seq, f.start.seqRead = lk.seq, lk.seqRead
 		now := c.now()
 		if e := lk.found; e != nil && e.usable(now, clientDirectives{}) == useFresh {
 			lead.result = e // refreshed by another process meanwhile
