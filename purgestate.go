@@ -269,6 +269,15 @@ func (s *storePurges) restart(ctx context.Context) (uint64, error) {
 		return 0, nil // no purges can have been recorded
 	}
 	v, err, _ := s.restarts.Do("", func() (any, error) {
+		// A restart here or in another process may have re-created the
+		// clock since the caller read it missing: it then stands. Moving
+		// it on again would send every entry fetched since through a
+		// marker check, and a cold start's burst of lookups would each
+		// move it. A value read now is as safe as one read with the
+		// entry: it is at least what the clock was then.
+		if seq, err := parseSeq(s.store.Get(ctx, s.seqKey())); err == nil && seq != 0 {
+			return int64(seq), nil
+		}
 		return s.counter.Advance(ctx, s.seqKey(), s.now().UnixMicro(), 0)
 	})
 	if errors.Is(err, errors.ErrUnsupported) {

@@ -243,3 +243,44 @@ func TestRegressionLateJoinerAsksAgain(t *testing.T) {
 	}
 }
 
+// TestRegressionClockRestartedOnce: on a cold store, two lookups find the
+// purge clock missing; one re-creates it and its fetch stores a response
+// with that clock's value. The other re-creating it again, later, must not
+// move it on: every entry fetched in between would then need a marker
+// check, and a cold start's burst of lookups would each move it.
+func TestRegressionClockRestartedOnce(t *testing.T) {
+	clk := newClock()
+	st := newProbedMem()
+	c := httpcache.New(st, httpcache.Options{Logger: discardLogger(), Clock: clk.Now,
+		Guard: httpcache.GuardOptions{Timeout: time.Minute}})
+	h := c.Handler(respond(200, map[string]string{"Cache-Control": "max-age=600"}, "body"))
+	st.holdMiss.Store(true)
+	first := make(chan result, 1)
+	go func() { first <- do(t, h, get("/a")) }()
+	<-st.missHeld // the first lookup found the clock missing
+	if res := do(t, h, get("/b")); res.body != "body" {
+		t.Fatalf("second request: %q", res.body)
+	}
+	c.Wait()
+	created, err := st.m.Get(context.Background(), clockKey)
+	if err != nil {
+		t.Fatal(err)
+	}
+	clk.Advance(time.Second)
+	close(st.releaseMiss)
+	if res := <-first; res.body != "body" {
+		t.Fatalf("first request: %q", res.body)
+	}
+	c.Wait()
+	now, err := st.m.Get(context.Background(), clockKey)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if string(now) != string(created) {
+		t.Fatalf("the purge clock, re-created at %s, was moved on to %s by a lookup that found it missing before", created, now)
+	}
+	if res := do(t, h, get("/b")); !isHit(res) {
+		t.Fatalf("the second request's response is not a hit: %q", res.cacheStatus())
+	}
+}
+
