@@ -284,3 +284,54 @@ func TestRegressionClockRestartedOnce(t *testing.T) {
 	}
 }
 
+// racingLeases is a leasingStore that runs hook before its n-th Lease call
+// decides.
+type racingLeases struct {
+	*leasingStore
+	calls atomic.Int64
+	n     int64
+	hook  func()
+}
+
+func (s *racingLeases) Lease(ctx context.Context, name, token string, ttl time.Duration) (bool, error) {
+	if s.calls.Add(1) == s.n {
+		s.hook()
+	}
+	return s.leasingStore.Lease(ctx, name, token, ttl)
+}
+
+// TestRegressionLeaseHolderFinishesBetweenLookupAndLease: a process waiting
+// on another's lease looks in the store, finds nothing, and tries the
+// lease; in between, the holder stored its response and let go. The waiter
+// gets the lease, and must serve what the holder stored, not call the
+// handler again.
+func TestRegressionLeaseHolderFinishesBetweenLookupAndLease(t *testing.T) {
+	st := &racingLeases{leasingStore: &leasingStore{Store: memory.New(memory.Options{}), leases: map[string]string{}}, n: 3}
+	opts := httpcache.Options{Logger: discardLogger(), Lease: httpcache.LeaseOptions{TTL: time.Minute, Poll: time.Millisecond}}
+	holder, waiter := httpcache.New(st, opts), httpcache.New(st, opts)
+	g := newGate(func(w http.ResponseWriter, r *http.Request) {
+		w.Header().Set("Cache-Control", "max-age=600")
+		fmt.Fprint(w, "filled")
+	})
+	// Lease calls: the holder's (1), the waiter's first (2), and the
+	// waiter's first poll (3), once its lookup has missed: the holder
+	// finishes then.
+	st.hook = func() {
+		close(g.release)
+		testwait.For(t, "the holder to let go", func() bool {
+			st.mu.Lock()
+			defer st.mu.Unlock()
+			return len(st.leases) == 0
+		})
+	}
+	first := make(chan result, 1)
+	go func() { first <- do(t, holder.Handler(g), get("/p")) }()
+	testwait.For(t, "the holder's fetch", func() bool { return g.calls.Load() == 1 })
+	res := do(t, waiter.Handler(g), get("/p"))
+	if (<-first).body != "filled" || res.body != "filled" {
+		t.Fatalf("bodies: %q", res.body)
+	}
+	if n := g.calls.Load(); n != 1 {
+		t.Fatalf("handler called %d times: the waiter fetched though the holder had stored its response", n)
+	}
+}
