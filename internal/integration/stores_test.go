@@ -41,6 +41,9 @@ type backend struct {
 	// dial builds the store. guard configures the guard of a store that
 	// guards its own calls (tiered, on L2); the Cache guards the others.
 	dial func(tb testing.TB, addr string, guard httpcache.GuardOptions) httpcache.Store
+	// lagging: an instance hears of another's deletes asynchronously
+	// (tiered: its L1 drops them when the pub/sub message arrives).
+	lagging bool
 }
 
 // open builds the store with the default guard.
@@ -53,19 +56,19 @@ var backends = []backend{
 		client := goredis.NewClient(&goredis.Options{Addr: addr, MaxRetries: -1})
 		tb.Cleanup(func() { client.Close() })
 		return redisstore.New(client, redisstore.Options{})
-	}},
+	}, false},
 	{"memcached", testserver.Memcached, func(tb testing.TB, addr string, _ httpcache.GuardOptions) httpcache.Store {
 		client := memcache.New(addr)
 		client.MaxIdleConns = 16 // as stores/memcached recommends: about the peak parallel calls
 		return memcached.New(client, memcached.Options{})
-	}},
+	}, false},
 	{"tiered", testserver.Redis, func(tb testing.TB, addr string, guard httpcache.GuardOptions) httpcache.Store {
 		client := goredis.NewClient(&goredis.Options{Addr: addr, MaxRetries: -1})
 		s := tiered.New(memory.New(memory.Options{}), redisstore.New(client, redisstore.Options{}),
 			tiered.Options{PubSub: client, L1TTL: 100 * time.Millisecond, Logger: quiet(), Guard: guard})
 		tb.Cleanup(func() { s.Close(); client.Close() })
 		return s
-	}},
+	}, true},
 }
 
 func quiet() *slog.Logger { return slog.New(slog.DiscardHandler) }
