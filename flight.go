@@ -37,8 +37,9 @@ type flight struct {
 // fetched after may be served unless a purge has finished since.
 type fetchStart struct {
 	purged  uint64 // how many purges the Cache had finished
-	seq     uint64 // the purge clock, read with the fetch's lookup,
+	seq     uint64 // the purge clock, read before the fetch,
 	seqRead bool   // if it could be read
+	at      int64  // when the fetch began at the latest (Unix µs; 0 unknown)
 }
 
 // lead makes the caller the leader of key's flight, or returns the flight
@@ -47,6 +48,23 @@ func (fs *flights) lead(key string) (f *flight, leader bool) {
 	fs.mu.Lock()
 	defer fs.mu.Unlock()
 	if f, ok := fs.m[key]; ok {
+		return f, false
+	}
+	if fs.m == nil {
+		fs.m = make(map[string]*flight)
+	}
+	f = &flight{done: make(chan struct{})}
+	fs.m[key] = f
+	return f, true
+}
+
+// leadAfter makes the caller the leader of a new flight of key in place of
+// old, whose result it could not use; or returns the flight that replaced
+// old already, for the caller to wait on. (old's leader forgets only old.)
+func (fs *flights) leadAfter(key string, old *flight) (f *flight, leader bool) {
+	fs.mu.Lock()
+	defer fs.mu.Unlock()
+	if f, ok := fs.m[key]; ok && f != old {
 		return f, false
 	}
 	if fs.m == nil {

@@ -76,17 +76,65 @@ func (h *handler) forward(w http.ResponseWriter, r *http.Request, lk lookup, now
 	}
 	key := lk.flightKey()
 	f, leader := c.flights.lead(key)
-	if leader {
-		f.start = lk.start() // read by waiters only once the flight lands
+	refetch := false
+	if !leader {
+		got, ans := c.await(w, r, h.rt, &lk, f)
+		if got == awaitPurged {
+			// A purge reached the result: every request that waited
+			// on it finds so. They collapse into one fetch begun now,
+			// in place of f, rather than each calling the handler.
+			lk.refetch(c, ans)
+			if f, refetch = c.flights.leadAfter(key, f); !refetch {
+				if got, _ = c.await(w, r, h.rt, &lk, f); got == awaitPurged {
+					got = awaitRefused
+				}
+			}
+		}
+		switch {
+		case got == awaitAnswered:
+			lk.release()
+			return
+		case !refetch:
+			f = nil // not served from the flight: fetch alone
+		}
+	}
+	if f != nil {
+		// Read by waiters only once the flight lands.
+		f.start = lk.start()
+		f.start.at = now.UnixMicro()
 		f.invGen = lk.invGen
-	} else {
-		if c.await(w, r, h.rt, &lk, f) {
+	}
+	if refetch {
+		// The purged response may still be on its way to the store:
+		// landing after this fetch's, it would replace it. And the
+		// fetch in f's place may have come and gone already (its
+		// waiters slower to wake than it to run): look first.
+		c.writes.waitFor([]string{lk.pk}, time.Second)
+		if e := h.serveNewer(w, r, &lk); e != nil {
+			lead := &leadership{f: f, key: key, result: e}
+			lead.land(c)
 			lk.release()
 			return
 		}
-		f = nil // not served from the flight: fetch alone
 	}
 	h.fetch(w, r, lk, now, f, key)
+}
+
+// serveNewer looks r up again, and serves what another fetch (a lease
+// holder, a flight) has stored since lk's lookup, if it is there: fresh,
+// and newer than what lk found.
+func (h *handler) serveNewer(w http.ResponseWriter, r *http.Request, lk *lookup) *entry {
+	c := h.rt.c
+	again := c.lookup(r.Context(), h.rt, r)
+	e := again.found
+	again.release()
+	now := c.now()
+	if e == nil || e.usable(now, clientDirectives{}) != useFresh || (lk.found != nil && e.responseTime <= lk.found.responseTime) {
+		return nil
+	}
+	c.stats.coalesced.Add(1)
+	c.serveHit(w, r, e, e.age(now), []string{c.status.collapsed(lk.fwd)})
+	return e
 }
 
 // flightKey names the fetch of lk's response: the primary key, narrowed to
@@ -98,10 +146,19 @@ func (lk *lookup) flightKey() string {
 	return lk.pk + "|" + string(lk.varyKey)
 }
 
+// awaited is what came of waiting on a flight.
+type awaited int
+
+const (
+	awaitAnswered awaited = iota // r was answered, or its client went away
+	awaitRefused                 // the result does not fit r
+	awaitPurged                  // a purge reached the result since its fetch began
+)
+
 // await waits for flight f, bounded by the request's context, and serves
-// its result if that fits r. It reports whether r was answered (or its
-// client went away).
-func (c *Cache) await(w http.ResponseWriter, r *http.Request, rt *route, lk *lookup, f *flight) bool {
+// its result if that fits r. When a purge reached the result, ans is what
+// the store said (the purge clock, if it could be read).
+func (c *Cache) await(w http.ResponseWriter, r *http.Request, rt *route, lk *lookup, f *flight) (got awaited, ans purgeAnswer) {
 	ticket := f.checks.join()
 	c.stats.waiting.Add(1)
 	select {
@@ -109,26 +166,39 @@ func (c *Cache) await(w http.ResponseWriter, r *http.Request, rt *route, lk *loo
 		c.stats.waiting.Add(-1)
 	case <-r.Context().Done():
 		c.stats.waiting.Add(-1)
-		return true // the client has gone: there is nobody to answer
+		return awaitAnswered, ans // the client has gone: there is nobody to answer
 	}
 	if !c.invGen.quiet(lk.pk, f.invGen) {
 		// This Cache invalidated the URL while the leader fetched: its
 		// response may predate the invalidation.
-		return false
+		return awaitRefused, ans
 	}
-	now := c.now()
-	if e := f.result; e != nil && c.fits(rt, e, lk, r) && c.notPurged(r.Context(), &f.checks, 0, ticket, lk, e, f.start) && e.usable(now, clientDirectives{}) == useFresh {
-		c.stats.coalesced.Add(1)
-		c.serveHit(w, r, e, e.age(now), []string{c.status.collapsed(lk.fwd)})
-		return true
+	got = awaitRefused
+	if e := f.result; e != nil && c.fits(rt, e, lk, r) {
+		ok, a := c.notPurged(r.Context(), &f.checks, 0, ticket, lk.pk, e, f.start)
+		if now := c.now(); ok && e.usable(now, clientDirectives{}) == useFresh {
+			c.stats.coalesced.Add(1)
+			c.serveHit(w, r, e, e.age(now), []string{c.status.collapsed(lk.fwd)})
+			return awaitAnswered, ans
+		}
+		if !ok {
+			got, ans = awaitPurged, a
+		}
 	}
-	if e := f.stale; e != nil && c.fits(rt, e, lk, r) && c.notPurged(r.Context(), &f.checks, 1, ticket, lk, e, f.start) {
-		c.stats.coalesced.Add(1)
-		c.stats.stale.Add(1)
-		c.serveHit(w, r, e, e.age(now), []string{f.status})
-		return true
+	if e := f.stale; e != nil && c.fits(rt, e, lk, r) {
+		ok, a := c.notPurged(r.Context(), &f.checks, 1, ticket, lk.pk, e, f.start)
+		if ok {
+			c.stats.coalesced.Add(1)
+			c.stats.stale.Add(1)
+			c.serveHit(w, r, e, e.age(c.now()), []string{f.status})
+			return awaitAnswered, ans
+		}
+		got, ans = awaitPurged, a
 	}
-	return false
+	if r.Context().Err() != nil {
+		return awaitAnswered, ans // gone while the store was asked
+	}
+	return got, ans
 }
 
 // fits reports whether the response e, fetched for another request, may
@@ -291,7 +361,7 @@ func (h *handler) fetchLed(w http.ResponseWriter, r *http.Request, lk lookup, no
 			}
 			c.serveHit(w, r, e, e.age(c.now()), []string{c.status.forwardStatus(lk.fwd, http.StatusNotModified, stored, "")})
 			return
-		case m.failStatus != 0 && !c.notPurged(r.Context(), new(purgeChecks), 1, 0, &lk, stale, lk.start()):
+		case m.failStatus != 0 && !c.stillNotPurged(r.Context(), &lk, stale):
 			// A purge finished while the handler ran: the stale response
 			// may not stand in for its error.
 			cw.release()

@@ -89,7 +89,7 @@ func (h *handler) awaitLeaseHolder(w http.ResponseWriter, r *http.Request, lk *l
 			return nil, nil, false
 		case <-tick.C:
 		}
-		if e := h.holderStored(w, r, lk); e != nil {
+		if e := h.serveNewer(w, r, lk); e != nil {
 			return e, nil, true
 		}
 		unlease := c.takeLease(r.Context(), flightKey)
@@ -99,26 +99,10 @@ func (h *handler) awaitLeaseHolder(w http.ResponseWriter, r *http.Request, lk *l
 		// The holder is done. It may have stored its response and let
 		// go between the lookup above and the lease: look once more
 		// (it stores before it lets go).
-		if e := h.holderStored(w, r, lk); e != nil {
+		if e := h.serveNewer(w, r, lk); e != nil {
 			unlease()
 			return e, nil, true
 		}
 		return nil, unlease, false // it left nothing
 	}
-}
-
-// holderStored looks r up again, and serves what the lease holder stored,
-// if it is there: fresh, and newer than what the first lookup (lk) found.
-func (h *handler) holderStored(w http.ResponseWriter, r *http.Request, lk *lookup) *entry {
-	c := h.rt.c
-	again := c.lookup(r.Context(), h.rt, r)
-	e := again.found
-	again.release()
-	now := c.now()
-	if e == nil || e.usable(now, clientDirectives{}) != useFresh || (lk.found != nil && e.responseTime <= lk.found.responseTime) {
-		return nil
-	}
-	c.stats.coalesced.Add(1)
-	c.serveHit(w, r, e, e.age(now), []string{c.status.collapsed(lk.fwd)})
-	return e
 }

@@ -34,6 +34,16 @@ func (lk *lookup) start() fetchStart {
 	return fetchStart{purged: lk.purged, seq: lk.seq, seqRead: lk.seqRead}
 }
 
+// refetch brings what lk knows of purges up to now, for a fetch begun
+// after a purge refused what another fetch got: the purge clock, as ans
+// read it, and this Cache's finished purges.
+func (lk *lookup) refetch(c *Cache, ans purgeAnswer) {
+	if ans.known {
+		lk.seq, lk.seqRead = ans.seq, true
+	}
+	lk.purged = c.purgesDone.Load()
+}
+
 // clone copies lk without its pooled buffer, for a nested layer that may
 // outlive the layer whose lookup it was.
 func (lk *lookup) clone() lookup {

@@ -56,8 +56,8 @@ func (c *Cache) purgeMarks(ctx context.Context, key, pk string, e *entry, seq ui
 
 // notPurged reports whether e, fetched by a fetch that began at start for
 // another request (or kept to stand in for its error), may be served to
-// the request looked up in lk: no purge has reached it since. A purge may
-// have finished while the request waited.
+// a request that waited on it: no purge has reached it since. A purge may
+// have finished while the request waited. ans is what the store said.
 //
 // The store is asked through pc, as answer `which` of the fetch, once for
 // every request that joined pc (ticket) before it was asked: a flight's
@@ -65,24 +65,48 @@ func (c *Cache) purgeMarks(ctx context.Context, key, pk string, e *entry, seq ui
 // store just as the fetch was collapsed to spare it. A request joining
 // later asks again, so that a purge that returned before it came is seen.
 //
-// When the store cannot say (it is failing, or the fetch began without
-// reading the purge clock), what this process knows stands in: e is served
-// unless the clock read with the request's own lookup shows a purge since
-// start, or this Cache has finished a purge since (its own purges,
-// unguarded, can be recorded while its reads time out). A purge through
-// another Cache or process meanwhile otherwise goes unseen, as it does by
-// the fetch's own client: the window is one handler call, during a store
-// failure.
-func (c *Cache) notPurged(ctx context.Context, pc *purgeChecks, which int, ticket uint64, lk *lookup, e *entry, start fetchStart) bool {
-	if start.seqRead {
-		if ok, known := pc.ask(ctx, c, which, ticket, lk.pk, e); known {
-			return ok
-		}
-		if lk.seqRead && lk.seq > start.seq {
-			return false
+// When the store cannot say (it is failing), what this process knows
+// stands in: e is served unless this Cache has finished a purge since
+// start (its own purges, unguarded, can be recorded while its reads time
+// out). A purge through another Cache or process meanwhile goes unseen, as
+// it does by the fetch's own client: the window is one handler call,
+// during a store failure.
+func (c *Cache) notPurged(ctx context.Context, pc *purgeChecks, which int, ticket uint64, pk string, e *entry, start fetchStart) (ok bool, ans purgeAnswer) {
+	if since, known := start.since(); known {
+		if ans = pc.ask(ctx, c, which, ticket, pk, e, max(e.seq, since)); ans.known {
+			return ans.ok, ans
 		}
 	}
-	return c.purgesDone.Load() == start.purged
+	return c.purgesDone.Load() == start.purged, ans
+}
+
+// stillNotPurged reports whether stale, found by lk, has not been purged
+// since: it is about to stand in for an error of the handler, which ran
+// meanwhile.
+func (c *Cache) stillNotPurged(ctx context.Context, lk *lookup, stale *entry) bool {
+	ok, _ := c.notPurged(ctx, new(purgeChecks), 1, 0, lk.pk, stale, lk.start())
+	return ok
+}
+
+// clockSkew is how far apart the clocks of the processes sharing a store
+// may be, for a purge check of a fetch that began without reading the purge
+// clock (see fetchStart.since).
+const clockSkew = time.Second
+
+// since returns the purge clock value up to which the fetch's responses
+// are known not to be purged: the clock read with its lookup, or, when that
+// read failed, the time the fetch began less clockSkew. The clock follows
+// time: a purge recorded after the fetch began has a marker past that, as
+// long as the clocks of the processes agree within clockSkew.
+func (s fetchStart) since() (uint64, bool) {
+	const skew = int64(clockSkew / time.Microsecond)
+	switch {
+	case s.seqRead:
+		return s.seq, true
+	case s.at > skew:
+		return uint64(s.at - skew), true
+	}
+	return 0, false
 }
 
 // purgeChecks are the checks of a fetch's responses against the purges
@@ -90,52 +114,78 @@ func (c *Cache) notPurged(ctx context.Context, pc *purgeChecks, which int, ticke
 type purgeChecks struct {
 	joined atomic.Uint64 // tickets handed to the requests, in order
 	mu     sync.Mutex
-	of     [2]purgeAnswer
+	of     [2]purgeSlot
 }
 
-// purgeAnswer is what the store said of one response.
+// purgeSlot is the check of one response.
+type purgeSlot struct {
+	ans    purgeAnswer
+	upTo   uint64        // the last ticket handed out before it was asked
+	asked  bool          // the store was asked, for the tickets up to upTo
+	asking chan struct{} // closed when the request asking now is done
+}
+
+// purgeAnswer is what the store said of a response.
 type purgeAnswer struct {
-	upTo  uint64 // the last ticket handed out before it was asked
-	asked bool   // the store was asked, for the tickets up to upTo
 	known bool   // it answered:
-	ok    bool   // no purge reaches the response
+	ok    bool   // no purge reaches the response,
+	seq   uint64 // and the purge clock stood at seq
 }
 
 // join returns a ticket for a request that will ask.
 func (pc *purgeChecks) join() uint64 { return pc.joined.Add(1) }
 
 // ask checks e, whose purge tags are those of primary key pk, against the
-// purges recorded in the store, unless the store was asked since ticket was
-// handed out. It reports whether no purge reaches e, and whether the store
-// could say. Requests asking at once wait for the first; if its client goes
-// away meanwhile, the next one asks.
-func (pc *purgeChecks) ask(ctx context.Context, c *Cache, which int, ticket uint64, pk string, e *entry) (ok, known bool) {
+// purges recorded in the store since the clock stood at since, unless the
+// store was asked since ticket was handed out. Requests asking at once wait
+// for the first, each as long as its own client stays; if the first one's
+// client goes away, another asks.
+func (pc *purgeChecks) ask(ctx context.Context, c *Cache, which int, ticket uint64, pk string, e *entry, since uint64) purgeAnswer {
+	sl := &pc.of[which]
 	pc.mu.Lock()
-	defer pc.mu.Unlock()
-	a := &pc.of[which]
-	if a.asked && ticket <= a.upTo {
-		return a.ok, a.known
+	for sl.asking != nil || sl.asked && ticket <= sl.upTo {
+		if sl.asking == nil {
+			ans := sl.ans
+			pc.mu.Unlock()
+			return ans
+		}
+		asking := sl.asking
+		pc.mu.Unlock()
+		select {
+		case <-asking:
+		case <-ctx.Done():
+			return purgeAnswer{}
+		}
+		pc.mu.Lock()
 	}
+	sl.asking = make(chan struct{})
 	upTo := pc.joined.Load() // every one of them came before this read
+	pc.mu.Unlock()
+
+	var ans purgeAnswer
 	seq, err := c.purges.current(ctx)
 	var got *entry
 	if err == nil {
-		got, err = c.purgeMarks(ctx, "", pk, e, seq)
-	}
-	switch {
-	case err == nil:
+		at := *e
+		at.seq = since
+		got, err = c.purgeMarks(ctx, "", pk, &at, seq)
 		// A soft purge makes e stale: not for a waiter either.
-		*a = purgeAnswer{upTo: upTo, asked: true, known: true, ok: got == e}
-	case ctx.Err() != nil:
-		// This request's client went away: that says nothing of the
-		// store, and the next request asks.
-		return false, false
-	default:
-		// Failing: the others do not wait on it again.
-		c.storeError("purge check", pk, err)
-		*a = purgeAnswer{upTo: upTo, asked: true}
+		ans = purgeAnswer{known: err == nil, ok: got == &at, seq: seq}
 	}
-	return a.ok, a.known
+	gone := err != nil && ctx.Err() != nil // says nothing of the store
+	if err != nil && !gone {
+		c.storeError("purge check", pk, err)
+	}
+
+	pc.mu.Lock()
+	defer pc.mu.Unlock()
+	close(sl.asking)
+	sl.asking = nil
+	if !gone {
+		// Failing or not, the others do not wait on the store again.
+		sl.ans, sl.upTo, sl.asked = ans, upTo, true
+	}
+	return ans
 }
 
 // softened returns e as stale from the time at of a soft purge: its

@@ -46,8 +46,8 @@ func (h *handler) refresh(r *http.Request, key string) {
 		defer cancel()
 		r3 := r2.WithContext(ctx)
 		lk := c.lookup(ctx, h.rt, r3)
-		f.start.seq, f.start.seqRead = lk.seq, lk.seqRead
 		now := c.now()
+		f.start.seq, f.start.seqRead, f.start.at = lk.seq, lk.seqRead, now.UnixMicro()
 		if e := lk.found; e != nil && e.usable(now, clientDirectives{}) == useFresh {
 			lead.result = e // refreshed by another process meanwhile
 			lk.release()
