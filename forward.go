@@ -83,7 +83,7 @@ func (h *handler) forward(w http.ResponseWriter, r *http.Request, lk lookup, now
 			// A purge reached the result: every request that waited
 			// on it finds so. They collapse into one fetch begun now,
 			// in place of f, rather than each calling the handler.
-			lk.refetch(c, ans)
+			c.refetch(r.Context(), &lk, ans)
 			if f, refetch = c.flights.leadAfter(key, f); !refetch {
 				if got, _ = c.await(w, r, h.rt, &lk, f); got == awaitPurged {
 					got = awaitRefused
@@ -104,20 +104,23 @@ func (h *handler) forward(w http.ResponseWriter, r *http.Request, lk lookup, now
 		f.start.at = now.UnixMicro()
 		f.invGen = lk.invGen
 	}
-	if refetch {
-		// The purged response may still be on its way to the store:
-		// landing after this fetch's, it would replace it. And the
-		// fetch in f's place may have come and gone already (its
-		// waiters slower to wake than it to run): look first.
-		c.writes.waitFor([]string{lk.pk}, time.Second)
-		if e := h.serveNewer(w, r, &lk); e != nil {
-			lead := &leadership{f: f, key: key, result: e}
-			lead.land(c)
-			lk.release()
-			return
-		}
+	if !refetch {
+		h.fetch(w, r, lk, now, f, key)
+		return
 	}
-	h.fetch(w, r, lk, now, f, key)
+	lead := &leadership{f: f, key: key}
+	defer lead.land(c) // whatever happens (fetchLed lands it too, once)
+	// The purged response may still be on its way to the store: landing
+	// after this fetch's, it would replace it. And the fetch in f's place
+	// may have come and gone already (its waiters slower to wake than it
+	// to run): look first.
+	c.writes.waitFor([]string{lk.pk}, time.Second)
+	if e := h.serveNewer(w, r, &lk); e != nil {
+		lead.result = e
+		lk.release()
+		return
+	}
+	h.fetchLed(w, r, lk, now, lead)
 }
 
 // serveNewer looks r up again, and serves what another fetch (a lease

@@ -34,14 +34,29 @@ func (lk *lookup) start() fetchStart {
 	return fetchStart{purged: lk.purged, seq: lk.seq, seqRead: lk.seqRead}
 }
 
-// refetch brings what lk knows of purges up to now, for a fetch begun
-// after a purge refused what another fetch got: the purge clock, as ans
-// read it, and this Cache's finished purges.
-func (lk *lookup) refetch(c *Cache, ans purgeAnswer) {
+// refetch brings what lk knows of purges up to the store's answer ans, for
+// a fetch begun after a purge refused what another fetch got: the purge
+// clock as ans read it, and the stale response lk found (to revalidate, or
+// to stand in for an error) only if no purge up to then reaches it — it
+// was checked up to the clock read with lk, which ans has passed. If the
+// store could not say, that response is given up. What lk knows of this
+// Cache's own purges stays as it was: the fallback counts every purge since
+// the lookup.
+func (c *Cache) refetch(ctx context.Context, lk *lookup, ans purgeAnswer) {
 	if ans.known {
 		lk.seq, lk.seqRead = ans.seq, true
 	}
-	lk.purged = c.purgesDone.Load()
+	if e := lk.found; e != nil {
+		lk.found = nil
+		if ans.known {
+			if e, err := c.purgeMarks(ctx, "", lk.pk, e, ans.seq); err == nil && e != nil {
+				lk.found = e // softened, if a soft purge reached it
+			}
+		}
+		if lk.found == nil {
+			lk.fwd = fwdURIMiss // as if the lookup had found it purged
+		}
+	}
 }
 
 // clone copies lk without its pooled buffer, for a nested layer that may

@@ -572,3 +572,149 @@ func TestRegressionUnrelatedPurgeThenStoreFails(t *testing.T) {
 		t.Fatalf("handler called %d times for one leader and %d waiters", got, n)
 	}
 }
+
+// staleThenGated is a handler for the refetch tests: call 1 fills the page
+// (tagged t, stale after 1 s, stale-if-error for 600 s, with an ETag in
+// mode "304"); call 2, the leader's fetch, waits on gate2; later calls
+// wait on gate3, then answer the validators with a 304 in mode "304", else
+// fail with a 502.
+func staleThenGated(mode string, calls *atomic.Int64, gate2, gate3 chan struct{}) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		n := calls.Add(1)
+		if n >= 3 {
+			<-gate3
+			if mode == "304" && r.Header.Get("If-None-Match") == `"e0"` {
+				w.WriteHeader(http.StatusNotModified)
+				return
+			}
+			http.Error(w, "down", http.StatusBadGateway)
+			return
+		}
+		body := "v0-first"
+		if n == 2 {
+			<-gate2
+			body = "v0-leader" // rendered before the purge
+		}
+		w.Header().Set("Cache-Control", "max-age=1, stale-if-error=600")
+		w.Header().Set("Cache-Tag", "t")
+		if mode == "304" {
+			w.Header().Set("ETag", `"e0"`)
+		}
+		fmt.Fprint(w, body)
+	})
+}
+
+// TestRegressionRefetchDropsPurgedStale: a waiter's lookup found the
+// stale response, before a purge reached it and the flight's result; it
+// then leads the refetch. The stale response must not stand in for the
+// refetch's error, nor be revalidated by its 304 and stored again, for the
+// requests made after the purge returned — whether the purge went through
+// another process on a healthy store, or through this Cache while the
+// store fails. (Found in review.)
+func TestRegressionRefetchDropsPurgedStale(t *testing.T) {
+	for _, tc := range []struct {
+		mode string
+		own  bool // purged through this Cache, with the store failing
+	}{{"stale-if-error", false}, {"304", false}, {"stale-if-error", true}} {
+		t.Run(fmt.Sprintf("%s/own=%v", tc.mode, tc.own), func(t *testing.T) {
+			clk := newClock()
+			st := newProbedMem()
+			c := httpcache.New(st, httpcache.Options{Logger: discardLogger(), Clock: clk.Now,
+				Guard: httpcache.GuardOptions{Failures: 1000}})
+			purger := httpcache.New(st, httpcache.Options{Logger: discardLogger(), Clock: clk.Now})
+			if tc.own {
+				purger = c
+			}
+			var calls atomic.Int64
+			gate2, gate3 := make(chan struct{}), make(chan struct{})
+			h := c.Handler(staleThenGated(tc.mode, &calls, gate2, gate3))
+			if res := do(t, h, get("/p")); res.body != "v0-first" {
+				t.Fatalf("fill: %q", res.body)
+			}
+			c.Wait()
+			clk.Advance(2 * time.Second) // stale, inside stale-if-error
+			leader := make(chan result, 1)
+			go func() { leader <- do(t, h, get("/p")) }()
+			testwait.For(t, "the leader's fetch", func() bool { return calls.Load() == 2 })
+			early := collapse(t, c, h, "/p", 1) // its lookup found the stale response
+			if tc.own {
+				st.slow.Store(true) // the store's reads time out from here on
+			}
+			if err := purger.PurgeTags(context.Background(), "t"); err != nil {
+				t.Fatal(err)
+			}
+			close(gate2)
+			<-leader
+			testwait.For(t, "the refetch", func() bool { return calls.Load() == 3 })
+			late := collapse(t, c, h, "/p", 1) // made after the purge returned
+			close(gate3)
+			<-early
+			if b := <-late; b == "v0-first" || b == "v0-leader" {
+				t.Errorf("a request made after the purge returned was served %q, fetched before it", b)
+			}
+			st.slow.Store(false)
+			c.Wait()
+			if res := do(t, h, get("/p")); res.body == "v0-first" || res.body == "v0-leader" {
+				t.Errorf("a later request was served %q (%s), fetched before the purge", res.body, res.cacheStatus())
+			}
+		})
+	}
+}
+
+// abortingWriter panics, as middleware above the cache may when the
+// client has gone.
+type abortingWriter struct{ http.ResponseWriter }
+
+func (w abortingWriter) WriteHeader(int)           { panic(http.ErrAbortHandler) }
+func (w abortingWriter) Write([]byte) (int, error) { panic(http.ErrAbortHandler) }
+
+// TestRegressionRefetchLeaderPanicLandsFlight: the refetch's leader finds
+// the replacement stored and serves it, and writing it panics. Its flight
+// must still land: else every later miss of the URL joins it and waits
+// until its client gives up. (Found in review.)
+func TestRegressionRefetchLeaderPanicLandsFlight(t *testing.T) {
+	clk := newClock()
+	st := newProbedMem()
+	c := httpcache.New(st, httpcache.Options{Logger: discardLogger(), Clock: clk.Now})
+	other := httpcache.New(st, httpcache.Options{Logger: discardLogger(), Clock: clk.Now})
+	var version atomic.Int64
+	g := taggedGate(&version, "max-age=60")
+	h := c.Handler(withVersion(&version, g))
+	leader := lead(t, h, g, "/p")
+	recovered := make(chan any, 1)
+	go func() {
+		defer func() { recovered <- recover() }()
+		h.ServeHTTP(abortingWriter{httptest.NewRecorder()}, httptest.NewRequest("GET", "/p", nil))
+	}()
+	testwait.For(t, "the waiter", func() bool { return c.Stats().Waiting == 1 })
+	version.Store(1)
+	if err := other.PurgeTags(context.Background(), "t"); err != nil {
+		t.Fatal(err)
+	}
+	st.holdMarks.Store(true)
+	close(g.release)
+	<-leader
+	<-st.marksHeld // the waiter is asking whether the purge reached the result
+	c.Wait()
+	// Meanwhile another process stores v1: the waiter, refused, will
+	// find it and serve it (and panic).
+	if res := do(t, other.Handler(withVersion(&version, g)), get("/p")); res.body != "v1" {
+		t.Fatalf("other: %q", res.body)
+	}
+	other.Wait()
+	close(st.releaseMarks)
+	if v := <-recovered; v != http.ErrAbortHandler {
+		t.Fatalf("waiter: recovered %v", v)
+	}
+	clk.Advance(2 * time.Minute) // v1 is stale: the next request misses
+	done := make(chan string, 1)
+	go func() {
+		rec := httptest.NewRecorder()
+		h.ServeHTTP(rec, httptest.NewRequest("GET", "/p", nil))
+		done <- rec.Body.String()
+	}()
+	testwait.For(t, "a later miss to be answered", func() bool { return len(done) == 1 })
+	if b := <-done; b != "v1" {
+		t.Fatalf("later miss: %q", b)
+	}
+}
