@@ -137,7 +137,9 @@ const reclaimBatch = 100
 func (c *Cache) reclaim(ctx context.Context, keys, tags []string, m marker) {
 	ctx = context.WithoutCancel(ctx)
 	if len(keys) > 0 {
-		c.remove(ctx, keys...)
+		if err := c.admin.Delete(ctx, keys...); err != nil {
+			c.storeError("purge", keys[0], err)
+		}
 	}
 	if c.tagIdx == nil || c.noTagIdx.Load() || len(tags) == 0 {
 		return
@@ -153,7 +155,7 @@ func (c *Cache) reclaim(ctx context.Context, keys, tags []string, m marker) {
 // reclaimTag deletes the entries the TagIndex lists for tag that still
 // carry it and were fetched before marker m, and forgets the tag's records.
 func (c *Cache) reclaimTag(ctx context.Context, store Store, tag string, m marker) {
-	tagged, err := c.tagIdx.TaggedKeys(ctx, tag)
+	tagged, err := c.adminTags.TaggedKeys(ctx, tag)
 	if err != nil {
 		c.storeError("purge", tag, err)
 	}
@@ -181,7 +183,7 @@ func (c *Cache) reclaimTag(ctx context.Context, store Store, tag string, m marke
 			}
 		}
 	}
-	if err := c.tagIdx.RemoveTags(ctx, tag); err != nil {
+	if err := c.adminTags.RemoveTags(ctx, tag); err != nil {
 		c.storeError("purge", tag, err)
 	}
 }
