@@ -44,23 +44,12 @@ type fetchStart struct {
 
 // lead makes the caller the leader of key's flight, or returns the flight
 // in progress (leader false) for the caller to wait on.
-func (fs *flights) lead(key string) (f *flight, leader bool) {
-	fs.mu.Lock()
-	defer fs.mu.Unlock()
-	if f, ok := fs.m[key]; ok {
-		return f, false
-	}
-	if fs.m == nil {
-		fs.m = make(map[string]*flight)
-	}
-	f = &flight{done: make(chan struct{})}
-	fs.m[key] = f
-	return f, true
-}
+func (fs *flights) lead(key string) (f *flight, leader bool) { return fs.leadAfter(key, nil) }
 
 // leadAfter makes the caller the leader of a new flight of key in place of
-// old, whose result it could not use; or returns the flight that replaced
-// old already, for the caller to wait on. (old's leader forgets only old.)
+// old (if not nil), whose result it could not use; or returns the flight
+// in progress that is not old, for the caller to wait on. (old's leader
+// forgets only old.)
 func (fs *flights) leadAfter(key string, old *flight) (f *flight, leader bool) {
 	fs.mu.Lock()
 	defer fs.mu.Unlock()

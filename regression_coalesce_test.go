@@ -104,6 +104,37 @@ func collapse(t *testing.T, c *httpcache.Cache, h http.Handler, target string, n
 	return bodies
 }
 
+// leader starts a request for target through h, whose handler is g, and
+// waits until g has been called; the body comes on the channel returned.
+func lead(t *testing.T, h http.Handler, g *gate, target string) <-chan string {
+	t.Helper()
+	body := make(chan string, 1)
+	go func() {
+		rec := httptest.NewRecorder()
+		h.ServeHTTP(rec, httptest.NewRequest("GET", target, nil))
+		body <- rec.Body.String()
+	}()
+	testwait.For(t, "the leader's fetch", func() bool { return g.calls.Load() >= 1 })
+	return body
+}
+
+// twoCaches returns two Caches on st with opts and no logs: two processes,
+// in effect.
+func twoCaches(st httpcache.Store, opts httpcache.Options) (*httpcache.Cache, *httpcache.Cache) {
+	opts.Logger = discardLogger()
+	return httpcache.New(st, opts), httpcache.New(st, opts)
+}
+
+// expectAll checks that the n bodies are all want.
+func expectAll(t *testing.T, bodies <-chan string, n int, want string) {
+	t.Helper()
+	for range n {
+		if b := <-bodies; b != want {
+			t.Fatalf("a waiter got %q; want %q", b, want)
+		}
+	}
+}
+
 // TestRegressionWaitersShareOnePurgeCheck: the requests collapsed into a
 // fetch check its response against the purges finished since the fetch
 // began with one read of the purge clock, not one each — a burst of reads
@@ -116,23 +147,13 @@ func TestRegressionWaitersShareOnePurgeCheck(t *testing.T) {
 		fmt.Fprint(w, "filled")
 	})
 	h := c.Handler(g)
-	leader := make(chan string, 1)
-	go func() {
-		rec := httptest.NewRecorder()
-		h.ServeHTTP(rec, httptest.NewRequest("GET", "/p", nil))
-		leader <- rec.Body.String()
-	}()
-	testwait.For(t, "the leader's fetch", func() bool { return g.calls.Load() == 1 })
+	leader := lead(t, h, g, "/p")
 	const n = 50
 	bodies := collapse(t, c, h, "/p", n)
 	before := st.clockReads.Load()
 	close(g.release)
 	<-leader
-	for range n {
-		if b := <-bodies; b != "filled" {
-			t.Fatalf("a waiter got %q", b)
-		}
-	}
+	expectAll(t, bodies, n, "filled")
 	c.Wait()
 	if got := st.clockReads.Load() - before; got != 1 {
 		t.Errorf("%d waiters read the purge clock %d times after the fetch landed; want 1", n, got)
@@ -177,24 +198,14 @@ func TestRegressionWaitersServedWhileStoreFails(t *testing.T) {
 			})
 			h := c.Handler(g)
 			st.slow.Store(true)
-			leader := make(chan string, 1)
-			go func() {
-				rec := httptest.NewRecorder()
-				h.ServeHTTP(rec, httptest.NewRequest("GET", "/p", nil))
-				leader <- rec.Body.String()
-			}()
-			testwait.For(t, "the leader's fetch", func() bool { return g.calls.Load() == 1 })
+			leader := lead(t, h, g, "/p")
 			st.slow.Store(false)
 			const n = 20
 			bodies := collapse(t, c, h, "/p", n)
 			st.slow.Store(tc.failOnWake)
 			close(g.release)
 			<-leader
-			for range n {
-				if b := <-bodies; b != "filled" {
-					t.Fatalf("a waiter got %q", b)
-				}
-			}
+			expectAll(t, bodies, n, "filled")
 			if got := g.calls.Load(); got != 1 {
 				t.Fatalf("handler called %d times for one leader and %d waiters (%+v)", got, n, c.Stats())
 			}
@@ -209,8 +220,7 @@ func TestRegressionWaitersServedWhileStoreFails(t *testing.T) {
 // again, and not be served the purged response.
 func TestRegressionLateJoinerAsksAgain(t *testing.T) {
 	st := newProbedMem()
-	c := httpcache.New(st, httpcache.Options{Logger: discardLogger()})
-	other := httpcache.New(st, httpcache.Options{Logger: discardLogger()}) // another process
+	c, other := twoCaches(st, httpcache.Options{}) // two processes, in effect
 	var version atomic.Int64
 	g := newGate(func(w http.ResponseWriter, r *http.Request) {
 		w.Header().Set("Cache-Control", "max-age=600")
@@ -218,13 +228,7 @@ func TestRegressionLateJoinerAsksAgain(t *testing.T) {
 		fmt.Fprintf(w, "v%d", version.Load())
 	})
 	h := c.Handler(g)
-	leader := make(chan string, 1)
-	go func() {
-		rec := httptest.NewRecorder()
-		h.ServeHTTP(rec, httptest.NewRequest("GET", "/p", nil))
-		leader <- rec.Body.String()
-	}()
-	testwait.For(t, "the leader's fetch", func() bool { return g.calls.Load() == 1 })
+	leader := lead(t, h, g, "/p")
 	early := collapse(t, c, h, "/p", 1)
 	st.holdSet.Store(true)
 	close(g.release)
@@ -349,20 +353,6 @@ func TestRegressionLeaseHolderFinishesBetweenLookupAndLease(t *testing.T) {
 	}
 }
 
-// leader starts a request for target through h, whose handler is g, and
-// waits until g has been called; the body comes on the channel returned.
-func lead(t *testing.T, h http.Handler, g *gate, target string) <-chan string {
-	t.Helper()
-	body := make(chan string, 1)
-	go func() {
-		rec := httptest.NewRecorder()
-		h.ServeHTTP(rec, httptest.NewRequest("GET", target, nil))
-		body <- rec.Body.String()
-	}()
-	testwait.For(t, "the leader's fetch", func() bool { return g.calls.Load() >= 1 })
-	return body
-}
-
 // taggedGate is a gated handler rendering version, read when it is called
 // (before the gate), tagged t, with the Cache-Control cc.
 func taggedGate(version *atomic.Int64, cc string) *gate {
@@ -391,13 +381,24 @@ func withVersion(version *atomic.Int64, h http.Handler) http.Handler {
 // by this process's own purges only.)
 func TestRegressionLeaderLookupTimedOutThenPurge(t *testing.T) {
 	st := newProbedMem()
-	c := httpcache.New(st, httpcache.Options{Logger: discardLogger()})
-	other := httpcache.New(st, httpcache.Options{Logger: discardLogger()}) // another process
+	c, other := twoCaches(st, httpcache.Options{}) // two processes, in effect
 	var version atomic.Int64
 	g := taggedGate(&version, "max-age=600")
 	h := c.Handler(withVersion(&version, g))
 	st.slow.Store(true) // one timeout, for the leader's lookup
 	leader := lead(t, h, g, "/p")
+	purgeThenJoin(t, st, c, other, h, g, &version)
+	if b := <-leader; b != "v0" {
+		t.Fatalf("leader: %q", b)
+	}
+}
+
+// purgeThenJoin goes on from a fetch of /p through c held in g, begun with
+// the store timing out: the store recovers, version moves on to 1, another
+// process purges tag t, and a request made after that joins the fetch; it
+// must not be served the fetch's response.
+func purgeThenJoin(t *testing.T, st *probedMem, c, other *httpcache.Cache, h http.Handler, g *gate, version *atomic.Int64) {
+	t.Helper()
 	st.slow.Store(false)
 	version.Store(1)
 	if err := other.PurgeTags(context.Background(), "t"); err != nil {
@@ -405,9 +406,6 @@ func TestRegressionLeaderLookupTimedOutThenPurge(t *testing.T) {
 	}
 	late := collapse(t, c, h, "/p", 1)
 	close(g.release)
-	if b := <-leader; b != "v0" {
-		t.Fatalf("leader: %q", b)
-	}
 	if b := <-late; b != "v1" {
 		t.Fatalf("a request made after the purge returned was served %q, fetched before it", b)
 	}
@@ -420,8 +418,7 @@ func TestRegressionLeaderLookupTimedOutThenPurge(t *testing.T) {
 func TestRegressionRefreshLookupTimedOutThenPurge(t *testing.T) {
 	clk := newClock()
 	st := newProbedMem()
-	c := httpcache.New(st, httpcache.Options{Logger: discardLogger(), Clock: clk.Now})
-	other := httpcache.New(st, httpcache.Options{Logger: discardLogger(), Clock: clk.Now})
+	c, other := twoCaches(st, httpcache.Options{Clock: clk.Now}) // two processes, in effect
 	var version atomic.Int64
 	g := taggedGate(&version, "max-age=1, stale-while-revalidate=600")
 	close(g.release)
@@ -437,17 +434,7 @@ func TestRegressionRefreshLookupTimedOutThenPurge(t *testing.T) {
 	stale := &onWrite{ResponseWriter: httptest.NewRecorder(), fn: func() { st.slow.Store(true) }}
 	h.ServeHTTP(stale, httptest.NewRequest("GET", "/p", nil))
 	testwait.For(t, "the refresh's fetch", func() bool { return g.calls.Load() == 2 })
-	st.slow.Store(false)
-	version.Store(1)
-	if err := other.PurgeTags(context.Background(), "t"); err != nil {
-		t.Fatal(err)
-	}
-	late := collapse(t, c, h, "/p", 1)
-	close(g.release)
-	if b := <-late; b != "v1" {
-		t.Fatalf("a request made after the purge returned was served %q, fetched before it", b)
-	}
-	c.Wait()
+	purgeThenJoin(t, st, c, other, h, g, &version)
 }
 
 // onWrite calls fn before the header or body goes out.
@@ -515,8 +502,7 @@ func TestRegressionPurgedResultRefetchedOnce(t *testing.T) {
 	for _, soft := range []bool{false, true} {
 		t.Run(fmt.Sprintf("soft=%v", soft), func(t *testing.T) {
 			st := newProbedMem()
-			c := httpcache.New(st, httpcache.Options{Logger: discardLogger()})
-			other := httpcache.New(st, httpcache.Options{Logger: discardLogger()})
+			c, other := twoCaches(st, httpcache.Options{}) // two processes, in effect
 			var version atomic.Int64
 			g := taggedGate(&version, "max-age=600")
 			h := c.Handler(withVersion(&version, g))
@@ -531,11 +517,7 @@ func TestRegressionPurgedResultRefetchedOnce(t *testing.T) {
 			if b := <-leader; b != "v0" {
 				t.Fatalf("leader: %q", b)
 			}
-			for range n {
-				if b := <-bodies; b != "v1" {
-					t.Fatalf("a request made after the purge returned got %q", b)
-				}
-			}
+			expectAll(t, bodies, n, "v1")
 			if got := g.calls.Load(); got != 2 {
 				t.Fatalf("handler called %d times for one leader and %d waiters refused by a purge; want 2 (%+v)", got, n, c.Stats())
 			}
@@ -563,11 +545,7 @@ func TestRegressionUnrelatedPurgeThenStoreFails(t *testing.T) {
 	st.slow.Store(true)
 	close(g.release)
 	<-leader
-	for range n {
-		if b := <-bodies; b != "v0" {
-			t.Fatalf("a waiter got %q", b)
-		}
-	}
+	expectAll(t, bodies, n, "v0")
 	if got := g.calls.Load(); got != 1 {
 		t.Fatalf("handler called %d times for one leader and %d waiters", got, n)
 	}
@@ -675,8 +653,7 @@ func (w abortingWriter) Write([]byte) (int, error) { panic(http.ErrAbortHandler)
 func TestRegressionRefetchLeaderPanicLandsFlight(t *testing.T) {
 	clk := newClock()
 	st := newProbedMem()
-	c := httpcache.New(st, httpcache.Options{Logger: discardLogger(), Clock: clk.Now})
-	other := httpcache.New(st, httpcache.Options{Logger: discardLogger(), Clock: clk.Now})
+	c, other := twoCaches(st, httpcache.Options{Clock: clk.Now}) // two processes, in effect
 	var version atomic.Int64
 	g := taggedGate(&version, "max-age=60")
 	h := c.Handler(withVersion(&version, g))
