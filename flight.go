@@ -23,6 +23,7 @@ type flight struct {
 
 	// Set by the leader before done is closed; read-only afterwards.
 	result *entry     // what the leader stored (decoded), or nil
+	found  bool       // result was found in the store, not fetched
 	stale  *entry     // a stale entry the leader served in place of an error
 	status string     // the Cache-Status value it was served with
 	start  fetchStart // what the leader knew of purges when it began

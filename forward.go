@@ -84,7 +84,9 @@ func (h *handler) forward(w http.ResponseWriter, r *http.Request, lk lookup, now
 			// on it finds so. They collapse into one fetch begun now,
 			// in place of f, rather than each calling the handler.
 			c.refetch(r.Context(), &lk, ans)
-			if f, refetch = c.flights.leadAfter(key, f); !refetch {
+			if f, refetch = c.flights.leadAfter(key, f); refetch {
+				now = c.now() // the refetch begins now, not at the lookup
+			} else {
 				if got, _ = c.await(w, r, h.rt, &lk, f); got == awaitPurged {
 					got = awaitRefused
 				}
@@ -114,9 +116,13 @@ func (h *handler) forward(w http.ResponseWriter, r *http.Request, lk lookup, now
 	// after this fetch's, it would replace it. And the fetch in f's place
 	// may have come and gone already (its waiters slower to wake than it
 	// to run): look first.
-	c.writes.waitFor([]string{lk.pk}, time.Second)
+	c.writes.waitFor(r.Context(), []string{lk.pk}, time.Second)
+	if r.Context().Err() != nil {
+		lk.release()
+		return // gone: its waiters fetch for themselves
+	}
 	if e := h.serveNewer(w, r, &lk); e != nil {
-		lead.result = e
+		lead.result, lead.found = e, true
 		lk.release()
 		return
 	}
@@ -132,7 +138,11 @@ func (h *handler) serveNewer(w http.ResponseWriter, r *http.Request, lk *lookup)
 	e := again.found
 	again.release()
 	now := c.now()
-	if e == nil || e.usable(now, clientDirectives{}) != useFresh || (lk.found != nil && e.responseTime <= lk.found.responseTime) {
+	var cd clientDirectives
+	if c.opts.RequestDirectives {
+		cd = requestDirectives(r)
+	}
+	if e == nil || e.usable(now, cd) != useFresh || (lk.found != nil && e.responseTime <= lk.found.responseTime) {
 		return nil
 	}
 	c.stats.coalesced.Add(1)
@@ -177,9 +187,13 @@ func (c *Cache) await(w http.ResponseWriter, r *http.Request, rt *route, lk *loo
 		return awaitRefused, ans
 	}
 	got = awaitRefused
+	var cd clientDirectives
+	if f.found && c.opts.RequestDirectives {
+		cd = requestDirectives(r) // a stored response, not one fetched for the burst
+	}
 	if e := f.result; e != nil && c.fits(rt, e, lk, r) {
 		ok, a := c.notPurged(r.Context(), &f.checks, 0, ticket, lk.pk, e, f.start)
-		if now := c.now(); ok && e.usable(now, clientDirectives{}) == useFresh {
+		if now := c.now(); ok && e.usable(now, cd) == useFresh {
 			c.stats.coalesced.Add(1)
 			c.serveHit(w, r, e, e.age(now), []string{c.status.collapsed(lk.fwd)})
 			return awaitAnswered, ans
@@ -252,6 +266,7 @@ type leadership struct {
 	f       *flight
 	key     string
 	result  *entry // what was stored, for the waiters
+	found   bool   // result was found in the store, not fetched
 	writing bool   // a write is under way; it forgets the flight when done
 	unlease func() // gives up the cross-process lease, if one was taken
 }
@@ -275,7 +290,7 @@ func (l *leadership) land(c *Cache) {
 		return
 	}
 	l.f = nil // landed once
-	f.result = l.result
+	f.result, f.found = l.result, l.found
 	close(f.done)
 	if !l.writing {
 		l.finish(c, l.key, f)
@@ -322,10 +337,11 @@ func (h *handler) fetchLed(w http.ResponseWriter, r *http.Request, lk lookup, no
 		if unlease := c.takeLease(r.Context(), lead.key); unlease != nil {
 			lead.unlease = unlease
 		} else if e, unlease, ok := h.awaitLeaseHolder(w, r, &lk, lead.key); ok {
-			lead.result = e
+			lead.result, lead.found = e, true
 			return
 		} else {
 			lead.unlease = unlease // taken over from a holder that gave up, or nil
+			now = c.now()          // the fetch begins now, after the wait
 		}
 	}
 	stale := lk.found

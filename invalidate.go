@@ -80,7 +80,7 @@ func (c *Cache) invalidateKeys(ctx context.Context, keys []string, wait bool) {
 		}
 	}()
 	if wait {
-		c.writes.waitFor(keys, time.Second)
+		c.writes.waitFor(context.Background(), keys, time.Second)
 	}
 	if err := c.store.Delete(ctx, keys...); err != nil {
 		c.storeError("delete", keys[0], err)

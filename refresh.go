@@ -48,8 +48,9 @@ func (h *handler) refresh(r *http.Request, key string) {
 		lk := c.lookup(ctx, h.rt, r3)
 		now := c.now()
 		f.start.seq, f.start.seqRead, f.start.at = lk.seq, lk.seqRead, now.UnixMicro()
+		f.invGen = lk.invGen
 		if e := lk.found; e != nil && e.usable(now, clientDirectives{}) == useFresh {
-			lead.result = e // refreshed by another process meanwhile
+			lead.result, lead.found = e, true // refreshed by another process meanwhile
 			lk.release()
 			return
 		}

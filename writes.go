@@ -102,7 +102,7 @@ func (q *writeQueue) untrack(pk string) {
 
 // waitFor waits until no write to any of keys is in flight, or until max has
 // passed (each write is bounded by the store timeout, so max is a backstop).
-func (q *writeQueue) waitFor(keys []string, max time.Duration) {
+func (q *writeQueue) waitFor(ctx context.Context, keys []string, max time.Duration) {
 	var timeout <-chan time.Time
 	for _, k := range keys {
 		q.mu.Lock()
@@ -119,6 +119,8 @@ func (q *writeQueue) waitFor(keys []string, max time.Duration) {
 		select {
 		case <-p.idle:
 		case <-timeout:
+			return
+		case <-ctx.Done():
 			return
 		}
 	}

@@ -1,0 +1,476 @@
+package httpcache_test
+
+// Regression tests for the fetches that follow a wait (a refetch after a
+// purge, a lease wait, a refresh), found by a third review of the
+// coalescing code.
+
+import (
+	"context"
+	"fmt"
+	"net/http"
+	"net/http/httptest"
+	"strings"
+	"sync"
+	"sync/atomic"
+	"testing"
+	"time"
+
+	"github.com/seedcache/httpcache"
+	"github.com/seedcache/httpcache/internal/testwait"
+	"github.com/seedcache/httpcache/stores/memory"
+)
+
+// TestRegressionRefreshFlightAfterOldInvalidation: misses joining a
+// background refresh's flight, refused by a purge, collapse into one
+// refetch — also when the URL was invalidated by a POST long before (the
+// refresh's flight did not note the invalidation count its lookup read,
+// so every waiter took the POST for one made during the fetch).
+func TestRegressionRefreshFlightAfterOldInvalidation(t *testing.T) {
+	for _, post := range []bool{false, true} {
+		t.Run(fmt.Sprintf("earlierPOST=%v", post), func(t *testing.T) {
+			clk := newClock()
+			c := httpcache.New(memory.New(memory.Options{Clock: clk.Now}), httpcache.Options{Logger: discardLogger(), Clock: clk.Now})
+			var calls atomic.Int64
+			var gated atomic.Bool
+			gate := make(chan struct{})
+			h := c.Handler(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+				n := calls.Add(1)
+				if r.Method == "GET" && gated.Load() {
+					<-gate
+				}
+				w.Header().Set("Cache-Control", "max-age=1, stale-while-revalidate=600")
+				fmt.Fprintf(w, "v%d", n)
+			}))
+			do(t, h, get("/p"))
+			if post {
+				do(t, h, get("/p").with("POST")) // invalidates /p, long ago
+				c.Wait()
+				do(t, h, get("/p")) // stored again
+			}
+			c.Wait()
+			base := calls.Load()
+			clk.Advance(2 * time.Second) // stale, inside stale-while-revalidate
+			gated.Store(true)
+			if res := do(t, h, get("/p")); !strings.Contains(res.cacheStatus(), "hit") {
+				t.Fatalf("stale: %q", res.cacheStatus())
+			}
+			testwait.For(t, "the refresh", func() bool { return calls.Load() == base+1 })
+			if err := c.PurgeURL(context.Background(), "http://example.com/p"); err != nil {
+				t.Fatal(err)
+			}
+			const n = 10
+			bodies := collapse(t, c, h, "/p", n) // misses after the purge join the refresh
+			close(gate)
+			for range n {
+				<-bodies
+			}
+			c.Wait()
+			if got := calls.Load() - base; got != 2 {
+				t.Fatalf("%d handler calls for a refresh and %d collapsed misses refused by a purge; want 2 (refresh + one refetch)", got, n)
+			}
+		})
+	}
+}
+
+// TestRegressionRefetchRequestTime: a refetch begins when its leader was
+// refused, not when that request looked the URL up: the wait before it is
+// not response delay (RFC 9111 §4.2.3), which made a max-age=60 response
+// stored after a 50 s wait and a 20 s fetch stale on arrival.
+func TestRegressionRefetchRequestTime(t *testing.T) {
+	clk := newClock()
+	st := newProbedMem()
+	c, other := twoCaches(st, httpcache.Options{Clock: clk.Now})
+	var calls atomic.Int64
+	gate := make(chan struct{})
+	h := c.Handler(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		n := calls.Add(1)
+		switch n {
+		case 1:
+			<-gate // a 50 s handler (the clock is moved on meanwhile)
+		case 2:
+			clk.Advance(20 * time.Second) // a 20 s handler
+		}
+		w.Header().Set("Cache-Control", "max-age=60")
+		w.Header().Set("Cache-Tag", "t")
+		fmt.Fprintf(w, "v%d", n)
+	}))
+	leader := make(chan result, 1)
+	go func() { leader <- do(t, h, get("/p")) }()
+	testwait.For(t, "the leader's fetch", func() bool { return calls.Load() == 1 })
+	waiter := collapse(t, c, h, "/p", 1)
+	clk.Advance(50 * time.Second)
+	if err := other.PurgeTags(context.Background(), "t"); err != nil {
+		t.Fatal(err)
+	}
+	close(gate)
+	if res := <-leader; res.body != "v1" {
+		t.Fatalf("leader: %q", res.body)
+	}
+	if b := <-waiter; b != "v2" {
+		t.Fatalf("waiter: %q", b)
+	}
+	c.Wait()
+	if res := do(t, h, get("/p")); res.body != "v2" || calls.Load() != 2 {
+		t.Fatalf("after the refetch (a 20 s fetch of a max-age=60 response): %q %q Age=%q, %d handler calls; want a hit on v2",
+			res.body, res.cacheStatus(), res.header.Get("Age"), calls.Load())
+	}
+}
+
+// TestRegressionRefetchLeaderClientGone: the refetch's leader waits for
+// the purged response's write; its client goes away meanwhile. It must not
+// then call the handler for nobody.
+func TestRegressionRefetchLeaderClientGone(t *testing.T) {
+	st := newProbedMem()
+	c, other := twoCaches(st, httpcache.Options{})
+	var version atomic.Int64
+	g := taggedGate(&version, "max-age=600")
+	h := c.Handler(withVersion(&version, g))
+	leader := lead(t, h, g, "/p")
+	ctx, cancel := context.WithCancel(context.Background())
+	returned := make(chan struct{})
+	go func() {
+		defer close(returned)
+		h.ServeHTTP(httptest.NewRecorder(), httptest.NewRequest("GET", "/p", nil).WithContext(ctx))
+	}()
+	testwait.For(t, "the waiter", func() bool { return c.Stats().Waiting == 1 })
+	version.Store(1)
+	if err := other.PurgeTags(context.Background(), "t"); err != nil {
+		t.Fatal(err)
+	}
+	st.holdSet.Store(true) // the leader's write of the purged v0 is held
+	close(g.release)
+	<-st.held
+	<-leader
+	// Give the waiter, refused by the purge, time to lead the refetch and
+	// wait for that write (if it has not yet, the test proves nothing,
+	// but cannot fail either).
+	time.Sleep(100 * time.Millisecond)
+	cancel()
+	<-returned
+	close(st.release)
+	c.Wait()
+	if n := g.calls.Load(); n != 1 {
+		t.Fatalf("%d handler calls: the refetch ran for a client that had gone", n)
+	}
+}
+
+// leasingProbe is a shared store (not local) with leases; onSet, if set,
+// runs once before the next write.
+type leasingProbe struct {
+	m          *memory.Store
+	mu         sync.Mutex
+	leases     map[string]string
+	leaseCalls atomic.Int64
+	onSet      atomic.Pointer[func()]
+}
+
+func newLeasingProbe() *leasingProbe {
+	return &leasingProbe{m: memory.New(memory.Options{}), leases: map[string]string{}}
+}
+
+func (s *leasingProbe) Get(ctx context.Context, k string) ([]byte, error) { return s.m.Get(ctx, k) }
+func (s *leasingProbe) Set(ctx context.Context, k string, v []byte, ttl time.Duration) error {
+	if f := s.onSet.Swap(nil); f != nil {
+		(*f)()
+	}
+	return s.m.Set(ctx, k, v, ttl)
+}
+func (s *leasingProbe) Delete(ctx context.Context, k ...string) error { return s.m.Delete(ctx, k...) }
+func (s *leasingProbe) Advance(ctx context.Context, n string, floor int64, ttl time.Duration) (int64, error) {
+	return s.m.Advance(ctx, n, floor, ttl)
+}
+func (s *leasingProbe) Lease(ctx context.Context, name, token string, ttl time.Duration) (bool, error) {
+	s.leaseCalls.Add(1)
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if _, ok := s.leases[name]; ok {
+		return false, nil
+	}
+	s.leases[name] = token
+	return true, nil
+}
+func (s *leasingProbe) Release(ctx context.Context, name, token string) error {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if s.leases[name] == token {
+		delete(s.leases, name)
+	}
+	return nil
+}
+
+// TestRegressionStoredFlightResultHonoursDirectives: with RequestDirectives
+// on, a flight's result found in the store (by the lease wait, a refetch or
+// a refresh), not fetched for the burst, is a stored response like any
+// other: a request whose Cache-Control refuses its age is not served it.
+func TestRegressionStoredFlightResultHonoursDirectives(t *testing.T) {
+	for _, leaderCC := range []string{"", "max-age=10"} {
+		t.Run("leaderCC="+leaderCC, func(t *testing.T) {
+			clk := newClock()
+			st := newLeasingProbe()
+			opts := httpcache.Options{Clock: clk.Now, RequestDirectives: true,
+				Lease: httpcache.LeaseOptions{TTL: time.Minute, Poll: time.Millisecond}}
+			c, holderCache := twoCaches(st, opts)
+			g := newGate(func(w http.ResponseWriter, r *http.Request) {
+				w.Header().Set("Cache-Control", "max-age=600")
+				fmt.Fprint(w, "filled")
+			})
+			holder := make(chan result, 1)
+			go func() { holder <- do(t, holderCache.Handler(g), get("/p")) }()
+			testwait.For(t, "the holder's fetch", func() bool { return g.calls.Load() == 1 })
+			a := make(chan result, 1)
+			go func() { a <- do(t, c.Handler(g), get("/p", "Cache-Control", leaderCC)) }()
+			testwait.For(t, "the leader on the lease", func() bool { return st.leaseCalls.Load() >= 2 })
+			b := make(chan result, 1)
+			go func() { b <- do(t, c.Handler(g), get("/p", "Cache-Control", "max-age=10")) }()
+			testwait.For(t, "the waiter", func() bool { return c.Stats().Waiting == 1 })
+			adv := func() { clk.Advance(100 * time.Second) } // stored 100 s after it was fetched
+			st.onSet.Store(&adv)
+			close(g.release)
+			<-holder
+			ra, rb := <-a, <-b
+			if leaderCC != "" && ra.header.Get("Age") == "100" {
+				t.Errorf("leader sending max-age=10 served a stored response with Age %s (%s)", ra.header.Get("Age"), ra.cacheStatus())
+			}
+			if rb.header.Get("Age") == "100" {
+				t.Errorf("waiter sending max-age=10 served a stored response with Age %s (%s)", rb.header.Get("Age"), rb.cacheStatus())
+			}
+			c.Wait()
+			holderCache.Wait()
+		})
+	}
+}
+
+// TestRegressionLeaseWaitNotResponseDelay: a process that waited on
+// another's lease, which left nothing, fetches from then on: the wait is
+// not response delay, which made a max-age=60 response stored after a
+// 100 s wait stale on arrival (never a hit).
+func TestRegressionLeaseWaitNotResponseDelay(t *testing.T) {
+	clk := newClock()
+	st := newLeasingProbe()
+	opts := httpcache.Options{Clock: clk.Now, Lease: httpcache.LeaseOptions{TTL: 10 * time.Minute, Poll: time.Millisecond}}
+	c, holderCache := twoCaches(st, opts)
+	var calls atomic.Int64
+	gate := make(chan struct{})
+	g := http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if calls.Add(1) == 1 {
+			<-gate
+			w.Header().Set("Cache-Control", "private") // the holder stores nothing
+		} else {
+			w.Header().Set("Cache-Control", "max-age=60")
+		}
+		fmt.Fprint(w, "x")
+	})
+	holder := make(chan result, 1)
+	go func() { holder <- do(t, holderCache.Handler(g), get("/p")) }()
+	testwait.For(t, "the holder's fetch", func() bool { return calls.Load() == 1 })
+	a := make(chan result, 1)
+	go func() { a <- do(t, c.Handler(g), get("/p")) }()
+	testwait.For(t, "the leader on the lease", func() bool { return st.leaseCalls.Load() >= 2 })
+	clk.Advance(100 * time.Second) // the holder's fetch is slow
+	close(gate)
+	<-holder
+	if res := <-a; calls.Load() != 2 {
+		t.Fatalf("leader: %q, %d calls", res.cacheStatus(), calls.Load())
+	}
+	c.Wait()
+	if res := do(t, c.Handler(g), get("/p")); !isHit(res) {
+		t.Fatalf("after the leader's fetch of a max-age=60 response: %q, %d handler calls; want a hit", res.cacheStatus(), calls.Load())
+	}
+}
+
+// staleThenGated is a handler for the refetch tests: call 1 fills the page
+// (tagged t, stale after 1 s, stale-if-error for 600 s, with an ETag in
+// mode "304"); call 2, the leader's fetch, waits on gate2; later calls
+// wait on gate3, then answer the validators with a 304 in mode "304", else
+// fail with a 502.
+func staleThenGated(mode string, calls *atomic.Int64, gate2, gate3 chan struct{}) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		n := calls.Add(1)
+		if n >= 3 {
+			<-gate3
+			if mode == "304" && r.Header.Get("If-None-Match") == `"e0"` {
+				w.WriteHeader(http.StatusNotModified)
+				return
+			}
+			http.Error(w, "down", http.StatusBadGateway)
+			return
+		}
+		body := "v0-first"
+		if n == 2 {
+			<-gate2
+			body = "v0-leader" // rendered before the purge
+		}
+		w.Header().Set("Cache-Control", "max-age=1, stale-if-error=600")
+		w.Header().Set("Cache-Tag", "t")
+		if mode == "304" {
+			w.Header().Set("ETag", `"e0"`)
+		}
+		fmt.Fprint(w, body)
+	})
+}
+
+// TestRegressionRefetchDropsPurgedStale: a waiter's lookup found the
+// stale response, before a purge reached it and the flight's result; it
+// then leads the refetch. The stale response must not stand in for the
+// refetch's error, nor be revalidated by its 304 and stored again, for the
+// requests made after the purge returned — whether the purge went through
+// another process on a healthy store, or through this Cache while the
+// store fails. (Found in review.)
+func TestRegressionRefetchDropsPurgedStale(t *testing.T) {
+	for _, tc := range []struct {
+		mode string
+		own  bool // purged through this Cache, with the store failing
+	}{{"stale-if-error", false}, {"304", false}, {"stale-if-error", true}} {
+		t.Run(fmt.Sprintf("%s/own=%v", tc.mode, tc.own), func(t *testing.T) {
+			clk := newClock()
+			st := newProbedMem()
+			c := httpcache.New(st, httpcache.Options{Logger: discardLogger(), Clock: clk.Now,
+				Guard: httpcache.GuardOptions{Failures: 1000}})
+			purger := httpcache.New(st, httpcache.Options{Logger: discardLogger(), Clock: clk.Now})
+			if tc.own {
+				purger = c
+			}
+			var calls atomic.Int64
+			gate2, gate3 := make(chan struct{}), make(chan struct{})
+			h := c.Handler(staleThenGated(tc.mode, &calls, gate2, gate3))
+			if res := do(t, h, get("/p")); res.body != "v0-first" {
+				t.Fatalf("fill: %q", res.body)
+			}
+			c.Wait()
+			clk.Advance(2 * time.Second) // stale, inside stale-if-error
+			leader := make(chan result, 1)
+			go func() { leader <- do(t, h, get("/p")) }()
+			testwait.For(t, "the leader's fetch", func() bool { return calls.Load() == 2 })
+			early := collapse(t, c, h, "/p", 1) // its lookup found the stale response
+			if tc.own {
+				st.slow.Store(true) // the store's reads time out from here on
+			}
+			if err := purger.PurgeTags(context.Background(), "t"); err != nil {
+				t.Fatal(err)
+			}
+			close(gate2)
+			<-leader
+			testwait.For(t, "the refetch", func() bool { return calls.Load() == 3 })
+			late := collapse(t, c, h, "/p", 1) // made after the purge returned
+			close(gate3)
+			<-early
+			if b := <-late; b == "v0-first" || b == "v0-leader" {
+				t.Errorf("a request made after the purge returned was served %q, fetched before it", b)
+			}
+			st.slow.Store(false)
+			c.Wait()
+			if res := do(t, h, get("/p")); res.body == "v0-first" || res.body == "v0-leader" {
+				t.Errorf("a later request was served %q (%s), fetched before the purge", res.body, res.cacheStatus())
+			}
+		})
+	}
+}
+
+// abortingWriter panics, as middleware above the cache may when the
+// client has gone.
+type abortingWriter struct{ http.ResponseWriter }
+
+func (w abortingWriter) WriteHeader(int)           { panic(http.ErrAbortHandler) }
+func (w abortingWriter) Write([]byte) (int, error) { panic(http.ErrAbortHandler) }
+
+// TestRegressionRefetchLeaderPanicLandsFlight: the refetch's leader finds
+// the replacement stored and serves it, and writing it panics. Its flight
+// must still land: else every later miss of the URL joins it and waits
+// until its client gives up. (Found in review.)
+func TestRegressionRefetchLeaderPanicLandsFlight(t *testing.T) {
+	clk := newClock()
+	st := newProbedMem()
+	c, other := twoCaches(st, httpcache.Options{Clock: clk.Now}) // two processes, in effect
+	var version atomic.Int64
+	g := taggedGate(&version, "max-age=60")
+	h := c.Handler(withVersion(&version, g))
+	leader := lead(t, h, g, "/p")
+	recovered := make(chan any, 1)
+	go func() {
+		defer func() { recovered <- recover() }()
+		h.ServeHTTP(abortingWriter{httptest.NewRecorder()}, httptest.NewRequest("GET", "/p", nil))
+	}()
+	testwait.For(t, "the waiter", func() bool { return c.Stats().Waiting == 1 })
+	version.Store(1)
+	if err := other.PurgeTags(context.Background(), "t"); err != nil {
+		t.Fatal(err)
+	}
+	st.holdMarks.Store(true)
+	close(g.release)
+	<-leader
+	<-st.marksHeld // the waiter is asking whether the purge reached the result
+	c.Wait()
+	// Meanwhile another process stores v1: the waiter, refused, will
+	// find it and serve it (and panic).
+	if res := do(t, other.Handler(withVersion(&version, g)), get("/p")); res.body != "v1" {
+		t.Fatalf("other: %q", res.body)
+	}
+	other.Wait()
+	close(st.releaseMarks)
+	if v := <-recovered; v != http.ErrAbortHandler {
+		t.Fatalf("waiter: recovered %v", v)
+	}
+	clk.Advance(2 * time.Minute) // v1 is stale: the next request misses
+	done := make(chan string, 1)
+	go func() {
+		rec := httptest.NewRecorder()
+		h.ServeHTTP(rec, httptest.NewRequest("GET", "/p", nil))
+		done <- rec.Body.String()
+	}()
+	testwait.For(t, "a later miss to be answered", func() bool { return len(done) == 1 })
+	if b := <-done; b != "v1" {
+		t.Fatalf("later miss: %q", b)
+	}
+}
+
+// racingLeases is a leasingStore that runs hook before its n-th Lease call
+// decides.
+type racingLeases struct {
+	*leasingStore
+	calls atomic.Int64
+	n     int64
+	hook  func()
+}
+
+func (s *racingLeases) Lease(ctx context.Context, name, token string, ttl time.Duration) (bool, error) {
+	if s.calls.Add(1) == s.n {
+		s.hook()
+	}
+	return s.leasingStore.Lease(ctx, name, token, ttl)
+}
+
+// TestRegressionLeaseHolderFinishesBetweenLookupAndLease: a process waiting
+// on another's lease looks in the store, finds nothing, and tries the
+// lease; in between, the holder stored its response and let go. The waiter
+// gets the lease, and must serve what the holder stored, not call the
+// handler again.
+func TestRegressionLeaseHolderFinishesBetweenLookupAndLease(t *testing.T) {
+	st := &racingLeases{leasingStore: &leasingStore{Store: memory.New(memory.Options{}), leases: map[string]string{}}, n: 3}
+	opts := httpcache.Options{Logger: discardLogger(), Lease: httpcache.LeaseOptions{TTL: time.Minute, Poll: time.Millisecond}}
+	holder, waiter := httpcache.New(st, opts), httpcache.New(st, opts)
+	g := newGate(func(w http.ResponseWriter, r *http.Request) {
+		w.Header().Set("Cache-Control", "max-age=600")
+		fmt.Fprint(w, "filled")
+	})
+	// Lease calls: the holder's (1), the waiter's first (2), and the
+	// waiter's first poll (3), once its lookup has missed: the holder
+	// finishes then.
+	st.hook = func() {
+		close(g.release)
+		testwait.For(t, "the holder to let go", func() bool {
+			st.mu.Lock()
+			defer st.mu.Unlock()
+			return len(st.leases) == 0
+		})
+	}
+	first := make(chan result, 1)
+	go func() { first <- do(t, holder.Handler(g), get("/p")) }()
+	testwait.For(t, "the holder's fetch", func() bool { return g.calls.Load() == 1 })
+	res := do(t, waiter.Handler(g), get("/p"))
+	if (<-first).body != "filled" || res.body != "filled" {
+		t.Fatalf("bodies: %q", res.body)
+	}
+	if n := g.calls.Load(); n != 1 {
+		t.Fatalf("handler called %d times: the waiter fetched though the holder had stored its response", n)
+	}
+}
