@@ -10,7 +10,6 @@ import (
 	"net/http"
 	"net/http/httptest"
 	"strings"
-	"sync"
 	"sync/atomic"
 	"testing"
 	"time"
@@ -157,16 +156,12 @@ func TestRegressionRefetchLeaderClientGone(t *testing.T) {
 // leasingProbe is a shared store (not local) with leases; onSet, if set,
 // runs once before the next write.
 type leasingProbe struct {
-	m          *memory.Store
-	mu         sync.Mutex
-	leases     map[string]string
-	leaseCalls atomic.Int64
-	onSet      atomic.Pointer[func()]
+	m *memory.Store
+	leaseTable
+	onSet atomic.Pointer[func()]
 }
 
-func newLeasingProbe() *leasingProbe {
-	return &leasingProbe{m: memory.New(memory.Options{}), leases: map[string]string{}}
-}
+func newLeasingProbe() *leasingProbe { return &leasingProbe{m: memory.New(memory.Options{})} }
 
 func (s *leasingProbe) Get(ctx context.Context, k string) ([]byte, error) { return s.m.Get(ctx, k) }
 func (s *leasingProbe) Set(ctx context.Context, k string, v []byte, ttl time.Duration) error {
@@ -178,24 +173,6 @@ func (s *leasingProbe) Set(ctx context.Context, k string, v []byte, ttl time.Dur
 func (s *leasingProbe) Delete(ctx context.Context, k ...string) error { return s.m.Delete(ctx, k...) }
 func (s *leasingProbe) Advance(ctx context.Context, n string, floor int64, ttl time.Duration) (int64, error) {
 	return s.m.Advance(ctx, n, floor, ttl)
-}
-func (s *leasingProbe) Lease(ctx context.Context, name, token string, ttl time.Duration) (bool, error) {
-	s.leaseCalls.Add(1)
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	if _, ok := s.leases[name]; ok {
-		return false, nil
-	}
-	s.leases[name] = token
-	return true, nil
-}
-func (s *leasingProbe) Release(ctx context.Context, name, token string) error {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	if s.leases[name] == token {
-		delete(s.leases, name)
-	}
-	return nil
 }
 
 // TestRegressionStoredFlightResultHonoursDirectives: with RequestDirectives
@@ -219,7 +196,7 @@ func TestRegressionStoredFlightResultHonoursDirectives(t *testing.T) {
 			testwait.For(t, "the holder's fetch", func() bool { return g.calls.Load() == 1 })
 			a := make(chan result, 1)
 			go func() { a <- do(t, c.Handler(g), get("/p", "Cache-Control", leaderCC)) }()
-			testwait.For(t, "the leader on the lease", func() bool { return st.leaseCalls.Load() >= 2 })
+			testwait.For(t, "the leader on the lease", func() bool { return st.calls.Load() >= 2 })
 			b := make(chan result, 1)
 			go func() { b <- do(t, c.Handler(g), get("/p", "Cache-Control", "max-age=10")) }()
 			testwait.For(t, "the waiter", func() bool { return c.Stats().Waiting == 1 })
@@ -265,7 +242,7 @@ func TestRegressionLeaseWaitNotResponseDelay(t *testing.T) {
 	testwait.For(t, "the holder's fetch", func() bool { return calls.Load() == 1 })
 	a := make(chan result, 1)
 	go func() { a <- do(t, c.Handler(g), get("/p")) }()
-	testwait.For(t, "the leader on the lease", func() bool { return st.leaseCalls.Load() >= 2 })
+	testwait.For(t, "the leader on the lease", func() bool { return st.calls.Load() >= 2 })
 	clk.Advance(100 * time.Second) // the holder's fetch is slow
 	close(gate)
 	<-holder
@@ -445,7 +422,7 @@ func (s *racingLeases) Lease(ctx context.Context, name, token string, ttl time.D
 // gets the lease, and must serve what the holder stored, not call the
 // handler again.
 func TestRegressionLeaseHolderFinishesBetweenLookupAndLease(t *testing.T) {
-	st := &racingLeases{leasingStore: &leasingStore{Store: memory.New(memory.Options{}), leases: map[string]string{}}, n: 3}
+	st := &racingLeases{leasingStore: &leasingStore{Store: memory.New(memory.Options{})}, n: 3}
 	opts := httpcache.Options{Logger: discardLogger(), Lease: httpcache.LeaseOptions{TTL: time.Minute, Poll: time.Millisecond}}
 	holder, waiter := httpcache.New(st, opts), httpcache.New(st, opts)
 	g := newGate(func(w http.ResponseWriter, r *http.Request) {
@@ -457,11 +434,7 @@ func TestRegressionLeaseHolderFinishesBetweenLookupAndLease(t *testing.T) {
 	// finishes then.
 	st.hook = func() {
 		close(g.release)
-		testwait.For(t, "the holder to let go", func() bool {
-			st.mu.Lock()
-			defer st.mu.Unlock()
-			return len(st.leases) == 0
-		})
+		testwait.For(t, "the holder to let go", func() bool { return st.held() == 0 })
 	}
 	first := make(chan result, 1)
 	go func() { first <- do(t, holder.Handler(g), get("/p")) }()

@@ -201,28 +201,48 @@ func TestRegressionRefreshLookupPanic(t *testing.T) {
 	}
 }
 
-type leasingStore struct {
-	*memory.Store
+// leaseTable grants leases in process, like a store's Leaser, and counts
+// the calls.
+type leaseTable struct {
 	mu     sync.Mutex
 	leases map[string]string
+	calls  atomic.Int64
 }
 
-func (s *leasingStore) Lease(ctx context.Context, name, token string, ttl time.Duration) (bool, error) {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	if _, ok := s.leases[name]; ok {
+func (l *leaseTable) Lease(ctx context.Context, name, token string, ttl time.Duration) (bool, error) {
+	l.calls.Add(1)
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	if _, ok := l.leases[name]; ok {
 		return false, nil
 	}
-	s.leases[name] = token
+	if l.leases == nil {
+		l.leases = map[string]string{}
+	}
+	l.leases[name] = token
 	return true, nil
 }
-func (s *leasingStore) Release(ctx context.Context, name, token string) error {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	if s.leases[name] == token {
-		delete(s.leases, name)
+
+func (l *leaseTable) Release(ctx context.Context, name, token string) error {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	if l.leases[name] == token {
+		delete(l.leases, name)
 	}
 	return nil
+}
+
+// held reports how many leases are held.
+func (l *leaseTable) held() int {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	return len(l.leases)
+}
+
+// leasingStore is a memory store with leases.
+type leasingStore struct {
+	*memory.Store
+	leaseTable
 }
 
 // TestRegressionLeasePerURLNotPerVariant: the lease is per variant, like the
@@ -231,7 +251,7 @@ func (s *leasingStore) Release(ctx context.Context, name, token string) error {
 // outlast the liveness bound.)
 func TestRegressionLeasePerURLNotPerVariant(t *testing.T) {
 	clk := newClock()
-	st := &leasingStore{Store: memory.New(memory.Options{Clock: clk.Now}), leases: map[string]string{}}
+	st := &leasingStore{Store: memory.New(memory.Options{Clock: clk.Now})}
 	c := httpcache.New(st, httpcache.Options{Clock: clk.Now, Lease: httpcache.LeaseOptions{TTL: time.Minute}})
 	release, started := make(chan struct{}), make(chan struct{})
 	defer close(release)
