@@ -1,6 +1,9 @@
 package httpcache
 
-import "sync"
+import (
+	"sync"
+	"time"
+)
 
 // flights collapse concurrent requests for one key into one handler call:
 // the first (the leader) runs the handler, the others wait for its result.
@@ -41,6 +44,14 @@ type fetchStart struct {
 	seq     uint64 // the purge clock, read before the fetch,
 	seqRead bool   // if it could be read
 	at      int64  // when the fetch began at the latest (Unix µs; 0 unknown)
+}
+
+// begin notes, for the waiters, what the leader knew when its fetch began
+// at now: lk, its lookup, and the time. They read it only once f lands.
+func (f *flight) begin(lk *lookup, now time.Time) {
+	f.start = lk.start()
+	f.start.at = now.UnixMicro()
+	f.invGen = lk.invGen
 }
 
 // lead makes the caller the leader of key's flight, or returns the flight

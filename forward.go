@@ -25,10 +25,7 @@ func (h *handler) serveCacheable(w http.ResponseWriter, r *http.Request, outer *
 	}
 	lk := c.lookup(r.Context(), rt, r)
 	now := c.now()
-	var cd clientDirectives
-	if c.opts.RequestDirectives {
-		cd = requestDirectives(r)
-	}
+	cd := c.directives(r)
 	if e := lk.found; e != nil {
 		switch e.usable(now, cd) {
 		case useFresh:
@@ -101,10 +98,7 @@ func (h *handler) forward(w http.ResponseWriter, r *http.Request, lk lookup, now
 		}
 	}
 	if f != nil {
-		// Read by waiters only once the flight lands.
-		f.start = lk.start()
-		f.start.at = now.UnixMicro()
-		f.invGen = lk.invGen
+		f.begin(&lk, now)
 	}
 	if !refetch {
 		h.fetch(w, r, lk, now, f, key)
@@ -138,16 +132,17 @@ func (h *handler) serveNewer(w http.ResponseWriter, r *http.Request, lk *lookup)
 	e := again.found
 	again.release()
 	now := c.now()
-	var cd clientDirectives
-	if c.opts.RequestDirectives {
-		cd = requestDirectives(r)
-	}
-	if e == nil || e.usable(now, cd) != useFresh || (lk.found != nil && e.responseTime <= lk.found.responseTime) {
+	if e == nil || e.usable(now, c.directives(r)) != useFresh || (lk.found != nil && e.responseTime <= lk.found.responseTime) {
 		return nil
 	}
+	c.serveCollapsed(w, r, e, lk, now)
+	return e
+}
+
+// serveCollapsed serves e, got by another request's fetch, to r.
+func (c *Cache) serveCollapsed(w http.ResponseWriter, r *http.Request, e *entry, lk *lookup, now time.Time) {
 	c.stats.coalesced.Add(1)
 	c.serveHit(w, r, e, e.age(now), []string{c.status.collapsed(lk.fwd)})
-	return e
 }
 
 // flightKey names the fetch of lk's response: the primary key, narrowed to
@@ -188,14 +183,13 @@ func (c *Cache) await(w http.ResponseWriter, r *http.Request, rt *route, lk *loo
 	}
 	got = awaitRefused
 	var cd clientDirectives
-	if f.found && c.opts.RequestDirectives {
-		cd = requestDirectives(r) // a stored response, not one fetched for the burst
+	if f.found {
+		cd = c.directives(r) // a stored response, not one fetched for the burst
 	}
 	if e := f.result; e != nil && c.fits(rt, e, lk, r) {
 		ok, a := c.notPurged(r.Context(), &f.checks, 0, ticket, lk.pk, e, f.start)
 		if now := c.now(); ok && e.usable(now, cd) == useFresh {
-			c.stats.coalesced.Add(1)
-			c.serveHit(w, r, e, e.age(now), []string{c.status.collapsed(lk.fwd)})
+			c.serveCollapsed(w, r, e, lk, now)
 			return awaitAnswered, ans
 		}
 		if !ok {

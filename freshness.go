@@ -33,6 +33,15 @@ type clientDirectives struct {
 	minFresh     delta
 }
 
+// directives is what r asks of the cache, if Options.RequestDirectives
+// lets requests ask; else nothing.
+func (c *Cache) directives(r *http.Request) clientDirectives {
+	if !c.opts.RequestDirectives {
+		return clientDirectives{}
+	}
+	return requestDirectives(r)
+}
+
 // requestDirectives parses what the request asks of the cache. Pragma:
 // no-cache counts only when the request has no Cache-Control (§5.4).
 func requestDirectives(r *http.Request) clientDirectives {

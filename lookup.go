@@ -49,7 +49,7 @@ func (c *Cache) refetch(ctx context.Context, lk *lookup, ans purgeAnswer) {
 	if e := lk.found; e != nil {
 		lk.found = nil
 		if ans.known {
-			if e, err := c.purgeMarks(ctx, "", lk.pk, e, ans.seq); err == nil && e != nil {
+			if e, err := c.purgeMarks(ctx, "", lk.pk, e, e.seq, ans.seq); err == nil && e != nil {
 				lk.found = e // softened, if a soft purge reached it
 			}
 		}

@@ -13,7 +13,7 @@ import (
 // or nil when a purge reaches it — or when that cannot be checked: an entry
 // that may have been purged is never served. A purged entry is deleted.
 func (c *Cache) checkPurges(ctx context.Context, key, pk string, e *entry, seq uint64) *entry {
-	e, err := c.purgeMarks(ctx, key, pk, e, seq)
+	e, err := c.purgeMarks(ctx, key, pk, e, e.seq, seq)
 	if err != nil {
 		c.storeError("purge check", key, err)
 		return nil
@@ -22,12 +22,15 @@ func (c *Cache) checkPurges(ctx context.Context, key, pk string, e *entry, seq u
 }
 
 // purgeMarks is checkPurges, returning the store's error instead of nil
-// when the purge markers cannot be read.
-func (c *Cache) purgeMarks(ctx context.Context, key, pk string, e *entry, seq uint64) (*entry, error) {
-	if e.seq >= seq {
+// when the purge markers cannot be read, for an entry known not to be
+// purged up to the clock value since (its own seq, or later: it was
+// checked since). Only a check of e's own seq under a key is memoised.
+func (c *Cache) purgeMarks(ctx context.Context, key, pk string, e *entry, since, seq uint64) (*entry, error) {
+	if since >= seq {
 		return e, nil // no purge has finished since its fetch began
 	}
-	if c.memo.cache != nil && key != "" {
+	memo := c.memo.cache != nil && key != "" && since == e.seq
+	if memo {
 		if m, ok := c.memo.cache.Get(key); ok && m.responseTime == e.responseTime && m.entrySeq == e.seq && m.seq >= seq {
 			return softened(e, m.soft), nil
 		}
@@ -38,17 +41,17 @@ func (c *Cache) purgeMarks(ctx context.Context, key, pk string, e *entry, seq ui
 	}
 	var softAt int64
 	for i := range hard {
-		if uint64(hard[i]) > e.seq {
+		if uint64(hard[i]) > since {
 			if key != "" {
 				c.remove(context.WithoutCancel(ctx), key)
 			}
 			return nil, nil
 		}
-		if m := soft[i]; uint64(m) > e.seq && (softAt == 0 || m.unixNano() < softAt) {
+		if m := soft[i]; uint64(m) > since && (softAt == 0 || m.unixNano() < softAt) {
 			softAt = m.unixNano()
 		}
 	}
-	if c.memo.cache != nil && key != "" {
+	if memo {
 		c.memo.cache.Add(key, checked{responseTime: e.responseTime, entrySeq: e.seq, seq: seq, soft: softAt})
 	}
 	return softened(e, softAt), nil
@@ -166,11 +169,9 @@ func (pc *purgeChecks) ask(ctx context.Context, c *Cache, which int, ticket uint
 	seq, err := c.purges.current(ctx)
 	var got *entry
 	if err == nil {
-		at := *e
-		at.seq = since
-		got, err = c.purgeMarks(ctx, "", pk, &at, seq)
+		got, err = c.purgeMarks(ctx, "", pk, e, since, seq)
 		// A soft purge makes e stale: not for a waiter either.
-		ans = purgeAnswer{known: err == nil, ok: got == &at, seq: seq}
+		ans = purgeAnswer{known: err == nil, ok: got == e, seq: seq}
 	}
 	gone := err != nil && ctx.Err() != nil // says nothing of the store
 	if err != nil && !gone {

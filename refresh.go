@@ -30,8 +30,8 @@ func (h *handler) refresh(r *http.Request, key string) {
 	// What is refreshed is the GET response, whichever request found it
 	// stale.
 	r2.Method = http.MethodGet
-	f.start.purged = c.purgesDone.Load() // read by waiters only once the flight lands
-	work := c.background.add()           // Cache.Wait waits for refreshes too
+	purged := c.purgesDone.Load()
+	work := c.background.add() // Cache.Wait waits for refreshes too
 	go func() {
 		defer c.background.done(work)
 		lead := &leadership{f: f, key: key}
@@ -47,8 +47,8 @@ func (h *handler) refresh(r *http.Request, key string) {
 		r3 := r2.WithContext(ctx)
 		lk := c.lookup(ctx, h.rt, r3)
 		now := c.now()
-		f.start.seq, f.start.seqRead, f.start.at = lk.seq, lk.seqRead, now.UnixMicro()
-		f.invGen = lk.invGen
+		f.begin(&lk, now)
+		f.start.purged = purged // counted before the lookup
 		if e := lk.found; e != nil && e.usable(now, clientDirectives{}) == useFresh {
 			lead.result, lead.found = e, true // refreshed by another process meanwhile
 			lk.release()
