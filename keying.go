@@ -59,27 +59,29 @@ const (
 
 // appendMaterial appends r's primary key material to dst.
 func (k *keyer) appendMaterial(dst []byte, r *http.Request) []byte {
-	return k.appendMaterialScheme(dst, r, k.scheme(r))
+	return k.appendURL(dst, k.scheme(r), requestHost(r), r.URL)
 }
 
-func (k *keyer) appendMaterialScheme(dst []byte, r *http.Request, scheme string) []byte {
+// appendURL appends the material of a GET for u's path and query on
+// hostport over scheme.
+func (k *keyer) appendURL(dst []byte, scheme, hostport string, u *url.URL) []byte {
 	dst = append(dst, matGET)
 	dst = appendString(dst, scheme)
-	dst = k.appendHost(dst, scheme, r)
-	path := r.URL.EscapedPath()
+	dst = appendHost(dst, scheme, hostport)
+	path := u.EscapedPath()
 	if path == "" {
 		path = "/" // "http://example.com" is "http://example.com/"
 	}
 	dst = appendString(dst, path)
 	if k.query.exact() {
 		dst = append(dst, matQueryExact)
-		return appendString(dst, r.URL.RawQuery)
+		return appendString(dst, u.RawQuery)
 	}
-	return k.appendQuery(dst, r.URL.RawQuery)
+	return k.appendQuery(dst, u.RawQuery)
 }
 
 // appendMaterialFor appends the material of a GET for u (an absolute URL, as
-// in a purge or a Location header), with r supplying what u lacks. The host
+// in a purge or a Location header). The host
 // is lower-cased and loses a trailing dot: that spelling is the only one
 // stored (see plainHost), whichever one the URL uses.
 func (k *keyer) appendMaterialFor(dst []byte, u *url.URL) []byte {
@@ -87,8 +89,7 @@ func (k *keyer) appendMaterialFor(dst []byte, u *url.URL) []byte {
 	if strings.EqualFold(u.Scheme, "https") {
 		scheme = "https"
 	}
-	r := &http.Request{Method: http.MethodGet, URL: u, Host: plainAuthority(u.Host, scheme), Header: http.Header{}}
-	return k.appendMaterialScheme(dst, r, scheme)
+	return k.appendURL(dst, scheme, plainAuthority(u.Host, scheme), u)
 }
 
 // plainAuthority is host (with its port, if any) as the cache stores it:
@@ -150,8 +151,7 @@ func (k *keyer) scheme(r *http.Request) string {
 // so that "example.com:80" and "example.com" share entries while two
 // virtual hosts never do. The host is otherwise as received; only plain
 // hosts (see plainHost) reach the cache.
-func (k *keyer) appendHost(dst []byte, scheme string, r *http.Request) []byte {
-	hostport := requestHost(r)
+func appendHost(dst []byte, scheme, hostport string) []byte {
 	if host, port := splitPort(hostport); defaultPort(scheme, port) {
 		hostport = host
 	}

@@ -81,8 +81,8 @@ func (m *variantMemo) add(raw []byte, v memoVariant) {
 	}
 	m.mu.Lock()
 	defer m.mu.Unlock()
-	if len(m.m) >= maxMemoVariants {
-		return
+	if _, ok := m.m[string(raw)]; ok || len(m.m) >= maxMemoVariants {
+		return // another request added it first, or the memo is full
 	}
 	cost := memoCost(raw, v)
 	if memoBytes.Add(cost) > memoBudget {
@@ -93,10 +93,6 @@ func (m *variantMemo) add(raw []byte, v memoVariant) {
 		m.m = make(map[string]memoVariant)
 		m.usage = &memoUsage{}
 		runtime.AddCleanup(m, func(u *memoUsage) { memoBytes.Add(-u.n) }, m.usage)
-	}
-	if _, ok := m.m[string(raw)]; ok {
-		memoBytes.Add(-cost) // raced with another request: kept once
-		return
 	}
 	m.m[string(raw)] = v
 	m.usage.n += cost
