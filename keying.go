@@ -81,9 +81,9 @@ func (k *keyer) appendURL(dst []byte, scheme, hostport string, u *url.URL) []byt
 }
 
 // appendMaterialFor appends the material of a GET for u (an absolute URL, as
-// in a purge or a Location header). The host
-// is lower-cased and loses a trailing dot: that spelling is the only one
-// stored (see plainHost), whichever one the URL uses.
+// in a purge or a Location header). The host is lower-cased and loses a
+// trailing dot: that spelling is the only one stored (see plainHost),
+// whichever one the URL uses.
 func (k *keyer) appendMaterialFor(dst []byte, u *url.URL) []byte {
 	scheme := "http"
 	if strings.EqualFold(u.Scheme, "https") {
