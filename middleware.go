@@ -14,28 +14,27 @@ import (
 // the site-wide middleware; Page and With give per-route policies. A Cache is
 // safe for concurrent use.
 type Cache struct {
-	store     Store       // guarded, unless it guards itself
-	objects   ObjectStore // store, when it keeps decoded entries; else nil
-	multi     MultiGetter // store, when it reads several keys at once (and is not an ObjectStore)
-	leaser    Leaser      // store, when it grants leases and Options.Lease is on
-	tagIdx    TagIndex    // store, when it indexes keys by tag
-	adminTags TagIndex    // the same, unguarded (admin), for purges
-	noTagIdx  atomic.Bool // tagIdx turned out not to be one
-	purges    purges      // where purges are recorded
-	memo      checkMemo   // entries found not purged (shared stores)
-	routes    routeList   // every compiled route, for purges by URL
-	hints     hints       // Vary hints, for multi
-	opts      Options
-	now       func() time.Time
-	log       *slog.Logger
-	status    statusValues
-	site      *route
-	stats     counters
-	errLog    rateLimiter
-	pending   pendingDeletes
-	invGen    invalidations
-	writes    writeQueue
-	flights   flights
+	store    Store       // guarded, unless it guards itself
+	objects  ObjectStore // store, when it keeps decoded entries; else nil
+	multi    MultiGetter // store, when it reads several keys at once (and is not an ObjectStore)
+	leaser   Leaser      // store, when it grants leases and Options.Lease is on
+	tagIdx   TagIndex    // store, when it indexes keys by tag
+	noTagIdx atomic.Bool // tagIdx turned out not to be one
+	purges   purges      // where purges are recorded
+	memo     checkMemo   // entries found not purged (shared stores)
+	routes   routeList   // every compiled route, for purges by URL
+	hints    hints       // Vary hints, for multi
+	opts     Options
+	now      func() time.Time
+	log      *slog.Logger
+	status   statusValues
+	site     *route
+	stats    counters
+	errLog   rateLimiter
+	pending  pendingDeletes
+	invGen   invalidations
+	writes   writeQueue
+	flights  flights
 	// admin is the store as given, without the guard: for purges, which
 	// are not on a request's path.
 	admin Store
@@ -126,9 +125,8 @@ func New(store Store, opts Options) *Cache {
 	l, ok := store.(LocalStore)
 	local := ok && l.Local()
 	c.writes.init(local, orDefault(opts.MaxPendingWrites, defaultMaxPendingWrites), &c.background)
-	if ti, ok := original.(TagIndex); ok {
+	if _, ok := original.(TagIndex); ok {
 		c.tagIdx = store.(TagIndex) // the guard passes it through
-		c.adminTags = ti
 	}
 	if local {
 		c.purges = sharedLocalPurges(original, opts.KeyPrefix, markerTTL(opts.MaxTTL))

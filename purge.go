@@ -155,7 +155,8 @@ func (c *Cache) reclaim(ctx context.Context, keys, tags []string, m marker) {
 // reclaimTag deletes the entries the TagIndex lists for tag that still
 // carry it and were fetched before marker m, and forgets the tag's records.
 func (c *Cache) reclaimTag(ctx context.Context, store Store, tag string, m marker) {
-	tagged, err := c.adminTags.TaggedKeys(ctx, tag)
+	idx := c.admin.(TagIndex) // unguarded, as store is (tagIdx is not nil)
+	tagged, err := idx.TaggedKeys(ctx, tag)
 	if err != nil {
 		c.storeError("purge", tag, err)
 	}
@@ -183,7 +184,7 @@ func (c *Cache) reclaimTag(ctx context.Context, store Store, tag string, m marke
 			}
 		}
 	}
-	if err := c.adminTags.RemoveTags(ctx, tag); err != nil {
+	if err := idx.RemoveTags(ctx, tag); err != nil {
 		c.storeError("purge", tag, err)
 	}
 }
