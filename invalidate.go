@@ -185,13 +185,15 @@ type invalidationStripe struct {
 	finished atomic.Uint64 // done: deleted, or failed and remembered
 }
 
-// stripe picks pk's stripe from the last two hex digits of its hash.
-func (v *invalidations) stripe(pk string) *invalidationStripe {
-	n := len(pk)
-	if n < 3 || pk[n-1] != '}' {
+// stripe picks key's stripe from the last two hex digits of its primary
+// key's hash, the "{…}" that ends a primary key and that its variants'
+// keys carry: a variant counts with its URL.
+func (v *invalidations) stripe(key string) *invalidationStripe {
+	n := strings.LastIndexByte(key, '}')
+	if n < 2 {
 		return &v.stripes[0]
 	}
-	return &v.stripes[unhex(pk[n-3])<<4|unhex(pk[n-2])]
+	return &v.stripes[unhex(key[n-2])<<4|unhex(key[n-1])]
 }
 
 func unhex(c byte) byte {

@@ -2,6 +2,7 @@ package httpcache
 
 import (
 	"crypto/tls"
+	"fmt"
 	"net/http"
 	"net/http/httptest"
 	"strings"
@@ -102,5 +103,24 @@ func TestPrimaryKeyAllocs(t *testing.T) {
 	allocs := testing.AllocsPerRun(100, func() { _ = k.primaryKey(k.appendMaterial(buf[:0], r)) })
 	if allocs > 1 {
 		t.Fatalf("primary key costs %v allocations, want at most 1 (the key string)", allocs)
+	}
+}
+
+// TestInvalidationStripeOfVariant: a variant's key counts in its URL's
+// invalidation stripe (an undone variant write is an invalidation of its
+// URL), and primary keys spread over the stripes.
+func TestInvalidationStripeOfVariant(t *testing.T) {
+	k := newKeyer("app:", "", QueryOptions{})
+	var v invalidations
+	used := map[*invalidationStripe]bool{}
+	for i := range 64 {
+		pk := keyFor(k, req("GET", fmt.Sprintf("/page/%d", i)))
+		used[v.stripe(pk)] = true
+		if vk := variantKey(pk, 7, []byte("material")); v.stripe(vk) != v.stripe(pk) {
+			t.Fatalf("variant key %q is in another stripe than its URL's %q", vk, pk)
+		}
+	}
+	if len(used) < 16 {
+		t.Fatalf("64 URLs fell in %d stripes", len(used))
 	}
 }
