@@ -223,12 +223,7 @@ func TestInvalidatedIndexNotRewritten(t *testing.T) {
 	var version atomic.Int64
 	var h http.Handler
 	e := newEnv(t, httpcache.Options{})
-	h = e.cache.Handler(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		if r.Method == http.MethodPost {
-			version.Add(1)
-			w.WriteHeader(http.StatusNoContent)
-			return
-		}
+	h = e.cache.Handler(postBumps(&version, func(w http.ResponseWriter, r *http.Request) {
 		lang := r.Header.Get("Accept-Language")
 		maxAge := 100
 		if lang == "en" {

@@ -364,12 +364,7 @@ func TestGETStoredAfterPOSTNotKept(t *testing.T) {
 			posted := make(chan struct{})
 			var slow atomic.Bool
 			slow.Store(true)
-			h := c.Handler(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-				if r.Method == http.MethodPost {
-					version.Add(1)
-					w.WriteHeader(http.StatusNoContent)
-					return
-				}
+			h := c.Handler(postBumps(&version, func(w http.ResponseWriter, r *http.Request) {
 				w.Header().Set("Cache-Control", "max-age=60")
 				if vary {
 					w.Header().Set("Vary", "Accept-Language")
@@ -395,6 +390,19 @@ func TestGETStoredAfterPOSTNotKept(t *testing.T) {
 	}
 }
 
+// postBumps answers a POST by moving version on, with a 204, and passes
+// other requests to get.
+func postBumps(version *atomic.Int64, get http.HandlerFunc) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if r.Method == http.MethodPost {
+			version.Add(1)
+			w.WriteHeader(http.StatusNoContent)
+			return
+		}
+		get(w, r)
+	})
+}
+
 // TestWaiterAfterPOSTNotServedLeadersResponse: a request made after a POST
 // to the URL returned, which joins a fetch that began before the POST, is
 // not served that fetch's response, which may predate the POST.
@@ -405,12 +413,7 @@ func TestWaiterAfterPOSTNotServedLeadersResponse(t *testing.T) {
 	release := make(chan struct{})
 	var first atomic.Bool
 	first.Store(true)
-	h := c.Handler(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		if r.Method == http.MethodPost {
-			version.Add(1)
-			w.WriteHeader(http.StatusNoContent)
-			return
-		}
+	h := c.Handler(postBumps(&version, func(w http.ResponseWriter, r *http.Request) {
 		v := version.Load()
 		if first.CompareAndSwap(true, false) {
 			<-release // the leader's fetch is slow
