@@ -67,7 +67,7 @@ func (k *keyer) appendMaterial(dst []byte, r *http.Request) []byte {
 func (k *keyer) appendURL(dst []byte, scheme, hostport string, u *url.URL) []byte {
 	dst = append(dst, matGET)
 	dst = appendString(dst, scheme)
-	dst = appendHost(dst, scheme, hostport)
+	dst = appendHost(dst, hostport)
 	path := u.EscapedPath()
 	if path == "" {
 		path = "/" // "http://example.com" is "http://example.com/"
@@ -147,14 +147,10 @@ func (k *keyer) scheme(r *http.Request) string {
 	return "http"
 }
 
-// appendHost appends the request's host without the scheme's default port,
-// so that "example.com:80" and "example.com" share entries while two
-// virtual hosts never do. The host is otherwise as received; only plain
-// hosts (see plainHost) reach the cache.
-func appendHost(dst []byte, scheme, hostport string) []byte {
-	if host, port := splitPort(hostport); defaultPort(scheme, port) {
-		hostport = host
-	}
+// appendHost appends the request's host (with its port, if any) as
+// received: only plain hosts (see plainHost) reach the cache, and their
+// spelling is the one a purge or an invalidation names (plainAuthority).
+func appendHost(dst []byte, hostport string) []byte {
 	return appendString(dst, hostport)
 }
 
@@ -231,14 +227,17 @@ func appendString(dst []byte, s string) []byte {
 	return append(dst, s...)
 }
 
-// plainHost reports whether r's host is spelled as browsers send it: not
-// empty, no upper-case letter, no '%', no trailing dot. Any other spelling bypasses
-// the cache: a handler may route it elsewhere (http.ServeMux matches host
-// patterns exactly, so "EXAMPLE.COM" is not its "example.com/"), and a
-// purge or an invalidation of the URL could not reach a copy stored under
-// it (no purge URL names an empty host, which an HTTP/1.0 request may
-// have).
-func plainHost(r *http.Request) bool {
+// plainHost reports whether r's host is spelled as browsers send it over
+// scheme: not empty, no upper-case letter, no '%', no trailing dot, and no
+// port that is empty or scheme's default. Any other spelling bypasses the
+// cache: a handler sees the Host as received and may answer it otherwise
+// (http.ServeMux matches host patterns exactly, so "EXAMPLE.COM" is not its
+// "example.com/"; a canonical-host redirect answers "example.com:80" with a
+// redirect to "example.com", which stored under the bare host's key would
+// send its clients round in a loop), and a purge or an invalidation of the
+// URL could not reach a copy stored under it (no purge URL names an empty
+// host, which an HTTP/1.0 request may have).
+func plainHost(r *http.Request, scheme string) bool {
 	hostport := requestHost(r)
 	if hostport == "" || strings.IndexByte(hostport, '%') >= 0 {
 		// '%': an escape or an IPv6 zone ("[fe80::1%25eth0]"), in the
@@ -246,7 +245,10 @@ func plainHost(r *http.Request) bool {
 		// otherwise (or not at all).
 		return false
 	}
-	host, _ := splitPort(hostport)
+	host, port := splitPort(hostport)
+	if len(host) < len(hostport) && defaultPort(scheme, port) {
+		return false // "example.com:" or the default port spelled out
+	}
 	if strings.HasSuffix(host, ".") {
 		return false
 	}

@@ -272,7 +272,7 @@ func (c *Cache) bypassDetail(r *http.Request) string {
 		return detailRange
 	case len(hd["If-Match"]) > 0, len(hd["If-Unmodified-Since"]) > 0, len(hd["If-Range"]) > 0:
 		return detailPrecondition
-	case !plainHost(r):
+	case !plainHost(r, c.site.keys.scheme(r)):
 		return detailHost
 	case r.ContentLength != 0:
 		// A GET with content (or of unknown length): the key does not

@@ -105,7 +105,7 @@ func TestDjangoBehaviours(t *testing.T) {
 			steps: []step{
 				{req: get("http://one.example/p"), calls: 1, body: str("one.example/p")},
 				{req: get("http://two.example/p"), calls: 2, body: str("two.example/p")},
-				{req: get("http://one.example:80/p"), calls: 2, hit: true, body: str("one.example/p")},
+				{req: get("http://one.example/p"), calls: 2, hit: true, body: str("one.example/p")},
 			},
 		},
 		{
