@@ -227,6 +227,16 @@ func appendString(dst []byte, s string) []byte {
 	return append(dst, s...)
 }
 
+// plainPath reports whether u's path is spelled as received the way
+// EscapedPath, and so the key and every purge URL, spell it: browsers
+// escape what a path may not hold. Any other spelling ("/x<svg>",
+// unescaped UTF-8) bypasses the cache: a handler reading r.RequestURI or
+// r.URL.RawPath sees it apart from its escaped form, with which it would
+// share a key, and a purge could not name it.
+func plainPath(u *url.URL) bool {
+	return u.Opaque == "" && (u.RawPath == "" || u.EscapedPath() == u.RawPath)
+}
+
 // plainHost reports whether r's host is spelled as browsers send it over
 // scheme: not empty, no upper-case letter, no '%', no trailing dot, and no
 // port that is empty or scheme's default. Any other spelling bypasses the

@@ -274,6 +274,8 @@ func (c *Cache) bypassDetail(r *http.Request) string {
 		return detailPrecondition
 	case !plainHost(r, c.site.keys.scheme(r)):
 		return detailHost
+	case !plainPath(r.URL):
+		return detailPath
 	case r.ContentLength != 0:
 		// A GET with content (or of unknown length): the key does not
 		// cover the content, which a handler may read (RFC 9110 §9.3.1

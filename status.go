@@ -25,6 +25,7 @@ const (
 	detailCookie       = "cookie"
 	detailBody         = "body"
 	detailHost         = "host"
+	detailPath         = "path"
 	detailInvalidated  = "invalidated"
 	detailOnlyIfCached = "only-if-cached"
 	detailStaleIfError = "stale-if-error"
