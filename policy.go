@@ -3,6 +3,7 @@ package httpcache
 import (
 	"math"
 	"net/http"
+	"slices"
 	"time"
 
 	"github.com/seedcache/httpcache/vary"
@@ -26,6 +27,7 @@ const (
 	reasonTooLarge      = "too-large"        // Content-Length over the limit
 	reasonHEAD          = "head"             // HEAD responses carry no body
 	reasonCacheControl  = "cache-control"    // malformed Cache-Control
+	reasonCookie        = "cookie"           // request Cookie, lifetime of the cache's choosing
 )
 
 // heuristicStatus lists the statuses RFC 9110 §15.1 defines as heuristically
@@ -112,6 +114,12 @@ func (p *Policy) decide(x exchange) decision {
 	}
 
 	d := decision{varyNames: names, initialAge: initialAge(x)}
+	// A lifetime of the cache's choosing (a route's, or Policy.TTL for a
+	// response that says nothing) for a response to a request with a
+	// Cookie: the response may have been built from the cookie without
+	// saying so (web cache deception's "/account/x.css"). It is stored
+	// only if it says public, or varies on Cookie (and is keyed by it).
+	cookieBound := len(x.req.Header["Cookie"]) > 0 && !resp.public && !slices.Contains(names, "Cookie")
 	switch lifetime, explicit := freshnessLifetime(resp, x); {
 	case authorized:
 		if !explicit {
@@ -122,10 +130,16 @@ func (p *Policy) decide(x exchange) decision {
 		if p.TTL <= 0 {
 			return decision{reason: reasonRouteTTL}
 		}
+		if cookieBound {
+			return decision{reason: reasonCookie}
+		}
 		d.lifetime = p.TTL
 	case explicit:
 		d.lifetime = lifetime
 	case p.TTL > 0 && (heuristicStatus[x.status] || resp.public):
+		if cookieBound {
+			return decision{reason: reasonCookie}
+		}
 		d.lifetime = p.TTL
 	default:
 		return decision{reason: reasonNoFreshness}

@@ -107,6 +107,12 @@ func TestPolicyDecide(t *testing.T) {
 		{name: "override: no-store still wins", policy: Policy{TTL: time.Hour, OverrideMaxAge: true}, resp: h("Cache-Control", "no-store"), reason: reasonNoStore},
 
 		// Authorization (§3.5).
+		// A request with a Cookie, under a lifetime of the cache's choosing.
+		{name: "Cookie under heuristic TTL", policy: Policy{TTL: time.Hour}, req: h("Cookie", "user=a"), reason: reasonCookie},
+		{name: "Cookie under route TTL", policy: Policy{TTL: time.Hour, OverrideMaxAge: true}, req: h("Cookie", "user=a"), resp: h("Cache-Control", "max-age=60"), reason: reasonCookie},
+		{name: "Cookie under heuristic TTL, public", policy: Policy{TTL: time.Hour}, req: h("Cookie", "user=a"), resp: h("Cache-Control", "public"), store: true, lifetime: time.Hour, ttl: time.Hour},
+		{name: "Cookie under route TTL, Vary: Cookie", policy: Policy{TTL: time.Hour, OverrideMaxAge: true}, req: h("Cookie", "user=a"), resp: h("Vary", "Accept, cookie"), store: true, lifetime: time.Hour, ttl: time.Hour},
+		{name: "Cookie with the response's own max-age", policy: Policy{TTL: time.Hour}, req: h("Cookie", "user=a"), resp: h("Cache-Control", "max-age=60"), store: true, lifetime: time.Minute, ttl: time.Minute},
 		{name: "Authorization without permission", req: h("Authorization", "Bearer x"), resp: h("Cache-Control", "max-age=60"), reason: reasonAuthorization},
 		{name: "Authorization with public", req: h("Authorization", "Bearer x"), resp: h("Cache-Control", "public, max-age=60"), store: true, lifetime: time.Minute, ttl: time.Minute},
 		{name: "Authorization with s-maxage", req: h("Authorization", "Bearer x"), resp: h("Cache-Control", "s-maxage=60"), store: true, lifetime: time.Minute, ttl: time.Minute, flags: flagMustRevalidate},
