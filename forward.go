@@ -501,12 +501,23 @@ func (m *miss) writeHeader(status int, h http.Header) hookAction {
 	if d.store && contentLength(h) > c.opts.MaxBodySize {
 		d = decision{reason: reasonTooLarge}
 	}
+	if d.store && m.keepsFresh() {
+		d = decision{} // served to this client alone; no detail: fwd=request says why
+	}
 	m.decision = d
 	appendStatus(h, c.status.forward(m.lk.fwd, d.store, d.reason))
 	if d.store {
 		return actionCapture
 	}
 	return actionPass
+}
+
+// keepsFresh reports whether the stored response m found is fresh and was
+// refused only by the client's own directives: what the handler answers is
+// that client's, and neither replaces nor rewrites the entry (see
+// Options.ClientRefreshReplaces).
+func (m *miss) keepsFresh() bool {
+	return m.lk.fwd == fwdRequest && !m.rt.c.opts.ClientRefreshReplaces
 }
 
 // restoreHeader puts h back as the middleware above left it, dropping what

@@ -49,6 +49,16 @@ type Options struct {
 	// of no-cache requests cannot become a flood at the origin.
 	RequestDirectives bool
 
+	// ClientRefreshReplaces lets a response fetched only because the
+	// client's Cache-Control refused a fresh stored response (no-cache,
+	// max-age, min-fresh, with RequestDirectives) replace the stored one,
+	// or rewrite it through a 304, as RFC 9111 allows. If false, such a
+	// response is served to that client alone and the fresh entry stays:
+	// one client cannot swap what every other client is served (which
+	// would let a response poisoned through an unkeyed header in at any
+	// moment), nor turn its own refreshes into everyone's.
+	ClientRefreshReplaces bool
+
 	// RefreshTimeout bounds each background refresh of a response served
 	// under stale-while-revalidate. If zero, 30 s.
 	RefreshTimeout time.Duration

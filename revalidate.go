@@ -106,6 +106,12 @@ func (c *Cache) freshen(ctx context.Context, m *miss, h304 http.Header, onDone f
 	}
 	delete(merged, c.opts.TagHeader)
 	e = &entry{kind: kindResponse, status: old.status, header: merged, body: old.body, tags: tags}
+	if m.keepsFresh() {
+		// Revalidated for this client alone: the entry stays as it is.
+		onDone()
+		e.responseTime, e.initialAge, e.lifetime = m.responseTime.UnixNano(), d.initialAge, d.lifetime
+		return e, false, true
+	}
 	if !d.store {
 		// Current, but no longer storable (the 304 said no-store, say):
 		// serve it this once and drop the stored copy: the variant
