@@ -69,11 +69,10 @@ func ExampleCache_With() {
 
 	r := chi.NewRouter()
 	r.Use(cache.Handler)
-	search := cache.With(httpcache.Policy{
-		TTL:            time.Minute,
-		OverrideMaxAge: true,
-		Query:          httpcache.QueryOptions{Sort: true, Deny: []string{"utm_source", "fbclid"}},
-		StripSetCookie: true,
+	search := cache.With(func(p *httpcache.Policy) { // starts from Options.Policy
+		p.TTL, p.OverrideMaxAge = time.Minute, true
+		p.Query = httpcache.QueryOptions{Sort: true, Deny: []string{"utm_source", "fbclid"}}
+		p.StripSetCookie = true
 	})
 	r.With(search).Get("/search", func(w http.ResponseWriter, r *http.Request) {
 		http.SetCookie(w, &http.Cookie{Name: "seen", Value: "1"})

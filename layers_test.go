@@ -63,7 +63,9 @@ func TestSiteWideAndRoute(t *testing.T) {
 func TestRouteWithOwnKeyOptions(t *testing.T) {
 	e := newEnv(t, httpcache.Options{})
 	calls := 0
-	route := e.cache.With(httpcache.Policy{TTL: time.Minute, Query: httpcache.QueryOptions{Deny: []string{"utm_source"}}})
+	route := e.cache.With(func(p *httpcache.Policy) {
+		p.TTL, p.Query.Deny = time.Minute, []string{"utm_source"}
+	})
 	h := e.cache.Handler(route(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		calls++
 		io.WriteString(w, "x")

@@ -3,6 +3,7 @@ package httpcache
 import (
 	"log/slog"
 	"net/http"
+	"slices"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -208,18 +209,27 @@ func (c *Cache) Handler(next http.Handler) http.Handler {
 // (Policy.OverrideMaxAge), under the site-wide policy's other settings.
 // Page(0) stores nothing. Use it with chi's r.With(c.Page(time.Minute)).
 func (c *Cache) Page(ttl time.Duration) func(http.Handler) http.Handler {
-	p := c.opts.Policy
-	p.TTL, p.OverrideMaxAge = ttl, true
-	return c.With(p)
+	return c.With(func(p *Policy) { p.TTL, p.OverrideMaxAge = ttl, true })
 }
 
-// With returns middleware caching under the given per-route policy.
+// With returns middleware caching under a per-route policy: a copy of
+// Options.Policy, changed by adjust (which may be nil), so that every
+// site-wide rule holds on the route unless adjust changes it:
+//
+//	search := c.With(func(p *httpcache.Policy) { p.Query.Sort = true })
 //
 // When routes are nested inside Handler (or another With or Page) of the same
 // Cache, the innermost one decides for the requests it sees: the outer layer
 // stands aside, so a response is stored once, under the route's policy.
 // When the key options are the same, the outer layer's lookup is reused.
-func (c *Cache) With(p Policy) func(http.Handler) http.Handler {
+func (c *Cache) With(adjust func(p *Policy)) func(http.Handler) http.Handler {
+	p := c.opts.Policy
+	// The slices are the route's own, whatever adjust does to them.
+	p.Query.Allow, p.Query.Deny = slices.Clone(p.Query.Allow), slices.Clone(p.Query.Deny)
+	p.VaryCookies = slices.Clone(p.VaryCookies)
+	if adjust != nil {
+		adjust(&p)
+	}
 	rt := c.compile(p)
 	return func(next http.Handler) http.Handler { return &handler{rt: rt, next: next} }
 }

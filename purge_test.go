@@ -81,7 +81,7 @@ func TestPurgeTags(t *testing.T) {
 func TestPurgeURL(t *testing.T) {
 	e := newEnv(t, httpcache.Options{})
 	cat := &catalog{}
-	route := e.cache.With(httpcache.Policy{Query: httpcache.QueryOptions{Deny: []string{"utm_source"}}})
+	route := e.cache.With(func(p *httpcache.Policy) { p.Query.Deny = []string{"utm_source"} })
 	h := e.cache.Handler(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		w.Header().Set("Vary", "Accept-Language")
 		cat.ServeHTTP(w, r)

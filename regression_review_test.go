@@ -262,7 +262,7 @@ func TestInvalidationReachesWithRouteKeys(t *testing.T) {
 	var version atomic.Int64
 	version.Store(1)
 	mux := http.NewServeMux()
-	route := e.cache.With(httpcache.Policy{Query: httpcache.QueryOptions{Sort: true}})
+	route := e.cache.With(func(p *httpcache.Policy) { p.Query.Sort = true })
 	mux.Handle("GET /articles/{id}", route(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		w.Header().Set("Cache-Control", "max-age=600")
 		io.WriteString(w, "v"+itoa(version.Load()))

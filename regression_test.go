@@ -20,7 +20,9 @@ import (
 
 func TestRegressionNestedSamePKDeadlock(t *testing.T) {
 	e := newEnv(t, httpcache.Options{Policy: httpcache.Policy{TTL: time.Minute, Query: httpcache.QueryOptions{Sort: true}}})
-	route := e.cache.With(httpcache.Policy{TTL: time.Minute, Query: httpcache.QueryOptions{Sort: true, Deny: []string{"utm_source"}}})
+	route := e.cache.With(func(p *httpcache.Policy) {
+		p.TTL, p.Query = time.Minute, httpcache.QueryOptions{Sort: true, Deny: []string{"utm_source"}}
+	})
 	h := e.cache.Handler(route(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) { io.WriteString(w, "x") })))
 	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Second)
 	defer cancel()
@@ -141,7 +143,7 @@ func TestRegressionHeadSWRRefresh(t *testing.T) {
 func TestRegressionInjected304(t *testing.T) {
 	e := newEnv(t, httpcache.Options{})
 	handler := validating(nil, "max-age=10")
-	route := e.cache.With(httpcache.Policy{Query: httpcache.QueryOptions{Deny: []string{"utm_source"}}})
+	route := e.cache.With(func(p *httpcache.Policy) { p.Query.Deny = []string{"utm_source"} })
 	do(t, e.cache.Handler(handler), get("/p")) // stored by the outer's keys (earlier deploy / other path)
 	e.clock.Advance(15 * time.Second)
 	h := e.cache.Handler(route(handler))
