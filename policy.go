@@ -134,6 +134,12 @@ func (p *Policy) decide(x exchange) decision {
 			return decision{reason: reasonCookie}
 		}
 		d.lifetime = p.TTL
+		if explicit && p.TTL > lifetime {
+			// Kept past what its own Cache-Control allows: an Age
+			// over that would make every cache after this one take
+			// the hit for stale (§4.2.3), so hits leave Age out.
+			d.flags |= flagNoAge
+		}
 	case explicit:
 		d.lifetime = lifetime
 	case p.TTL > 0 && (heuristicStatus[x.status] || resp.public):
@@ -152,7 +158,7 @@ func (p *Policy) decide(x exchange) decision {
 	if resp.mustRevalidate || resp.proxyRevalidate || resp.sMaxAge.set {
 		d.flags |= flagMustRevalidate
 	}
-	if d.flags == 0 {
+	if d.flags&(flagNoCache|flagMustRevalidate) == 0 {
 		d.swr = staleWindow(resp.staleWhileRevalidate, p.StaleWhileRevalidate)
 		d.sie = staleWindow(resp.staleIfErr, p.StaleIfError)
 	}

@@ -100,8 +100,9 @@ func TestPolicyDecide(t *testing.T) {
 		{name: "explicit freshness beats TTL", policy: Policy{TTL: time.Hour}, resp: h("Cache-Control", "max-age=60"), store: true, lifetime: time.Minute, ttl: time.Minute},
 
 		// Django's cache_page: the route TTL overrides max-age.
-		{name: "override: TTL beats max-age", policy: Policy{TTL: time.Hour, OverrideMaxAge: true}, resp: h("Cache-Control", "max-age=60"), store: true, lifetime: time.Hour, ttl: time.Hour},
-		{name: "override: TTL beats max-age=0", policy: Policy{TTL: time.Hour, OverrideMaxAge: true}, resp: h("Cache-Control", "max-age=0"), store: true, lifetime: time.Hour, ttl: time.Hour},
+		{name: "override: TTL beats max-age", policy: Policy{TTL: time.Hour, OverrideMaxAge: true}, resp: h("Cache-Control", "max-age=60"), store: true, lifetime: time.Hour, ttl: time.Hour, flags: flagNoAge},
+		{name: "override: TTL beats max-age=0", policy: Policy{TTL: time.Hour, OverrideMaxAge: true}, resp: h("Cache-Control", "max-age=0"), store: true, lifetime: time.Hour, ttl: time.Hour, flags: flagNoAge},
+		{name: "override: TTL within max-age keeps Age", policy: Policy{TTL: time.Minute, OverrideMaxAge: true}, resp: h("Cache-Control", "max-age=3600"), store: true, lifetime: time.Minute, ttl: time.Minute},
 		{name: "override: TTL 0 stores nothing", policy: Policy{OverrideMaxAge: true}, resp: h("Cache-Control", "max-age=60"), reason: reasonRouteTTL},
 		{name: "override: private still wins", policy: Policy{TTL: time.Hour, OverrideMaxAge: true}, resp: h("Cache-Control", "private"), reason: reasonPrivate},
 		{name: "override: no-store still wins", policy: Policy{TTL: time.Hour, OverrideMaxAge: true}, resp: h("Cache-Control", "no-store"), reason: reasonNoStore},

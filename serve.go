@@ -27,7 +27,9 @@ func (c *Cache) serveHit(w http.ResponseWriter, r *http.Request, e *entry, age t
 				h[name] = v
 			}
 		}
-		h["Age"] = ageValue(age)
+		if e.flags&flagNoAge == 0 {
+			h["Age"] = ageValue(age)
+		}
 		h["Cache-Status"] = status
 		w.WriteHeader(http.StatusNotModified)
 		return
@@ -35,7 +37,9 @@ func (c *Cache) serveHit(w http.ResponseWriter, r *http.Request, e *entry, age t
 	for name, v := range e.header {
 		h[name] = v
 	}
-	h["Age"] = ageValue(age)
+	if e.flags&flagNoAge == 0 {
+		h["Age"] = ageValue(age)
+	}
 	h["Cache-Status"] = status
 	w.WriteHeader(e.status)
 	if r.Method != http.MethodHead && bodyAllowed(e.status) && len(e.body) > 0 {
