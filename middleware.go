@@ -56,6 +56,9 @@ type route struct {
 
 const defaultMaxBody = 1 << 20
 
+// defaultMaxURLBytes is Options.MaxURLBytes's default.
+const defaultMaxURLBytes = 8 << 10
+
 // defaultMaxTTL is Options.MaxTTL's default: 30 days.
 const defaultMaxTTL = 30 * 24 * time.Hour
 
@@ -99,6 +102,12 @@ func New(store Store, opts Options) *Cache {
 		panic("httpcache: Options.MaxTTL is negative")
 	case opts.MaxTTL == 0:
 		opts.MaxTTL = defaultMaxTTL
+	}
+	switch {
+	case opts.MaxURLBytes < 0:
+		panic("httpcache: Options.MaxURLBytes is negative")
+	case opts.MaxURLBytes == 0:
+		opts.MaxURLBytes = defaultMaxURLBytes
 	}
 	if opts.MaxPendingWrites < 0 {
 		panic("httpcache: Options.MaxPendingWrites is negative")
@@ -282,6 +291,8 @@ func (c *Cache) bypassDetail(r *http.Request) string {
 		return detailRange
 	case len(hd["If-Match"]) > 0, len(hd["If-Unmodified-Since"]) > 0, len(hd["If-Range"]) > 0:
 		return detailPrecondition
+	case urlBytes(r) > c.opts.MaxURLBytes:
+		return detailTooLong
 	case !plainHost(r, c.site.keys.scheme(r)):
 		return detailHost
 	case !plainPath(r.URL):
@@ -297,6 +308,12 @@ func (c *Cache) bypassDetail(r *http.Request) string {
 		return detailCookie
 	}
 	return ""
+}
+
+// urlBytes is the length of r's host, path and query: what its key
+// material grows with.
+func urlBytes(r *http.Request) int {
+	return len(requestHost(r)) + max(len(r.URL.Path), len(r.URL.RawPath)) + len(r.URL.RawQuery)
 }
 
 // markBypass adds a Cache-Status member for a request the cache did not

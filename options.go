@@ -28,6 +28,14 @@ type Options struct {
 	// stored. If zero, 1 MiB.
 	MaxBodySize int64
 
+	// MaxURLBytes bounds the URL a request may have to use the cache:
+	// the length of its host, path and query together. A longer request
+	// bypasses the cache (Cache-Status detail=too-long): nothing about it
+	// is looked up, stored or remembered, so clients sending huge URLs
+	// cannot make the cache spend memory or store space on them. If zero,
+	// 8 KiB (nginx's default boundary for a 414).
+	MaxURLBytes int
+
 	// SchemeHeader names a request header, set by a trusted TLS-terminating
 	// proxy in front of this server (typically "X-Forwarded-Proto"), whose
 	// value "http" or "https" gives the scheme that goes into the key. If

@@ -26,6 +26,7 @@ const (
 	detailBody         = "body"
 	detailHost         = "host"
 	detailPath         = "path"
+	detailTooLong      = "too-long"
 	detailInvalidated  = "invalidated"
 	detailOnlyIfCached = "only-if-cached"
 	detailStaleIfError = "stale-if-error"

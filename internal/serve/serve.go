@@ -26,7 +26,16 @@ const ShutdownTimeout = 10 * time.Second
 // ShutdownTimeout, and returns nil. It returns early with the error if
 // serving fails.
 func Serve(ctx context.Context, ln net.Listener, h http.Handler, cache *httpcache.Cache) error {
-	srv := &http.Server{Handler: h, ReadHeaderTimeout: 10 * time.Second}
+	srv := &http.Server{
+		Handler: h,
+		// Bounds on what one client can make the server hold: a request
+		// header of at most 64 KiB (net/http's default is 1 MiB; the
+		// cache bypasses URLs over 8 KiB anyway), sent within 10 s, and
+		// idle keep-alive connections closed after 2 minutes.
+		MaxHeaderBytes:    64 << 10,
+		ReadHeaderTimeout: 10 * time.Second,
+		IdleTimeout:       2 * time.Minute,
+	}
 	errc := make(chan error, 1)
 	go func() { errc <- srv.Serve(ln) }()
 	select {
