@@ -150,7 +150,7 @@ type prefetched struct {
 // it reads, in the same round trip, the purge clock (when purges can be
 // recorded at all) and, given a hint of the URL's Vary index, the variant
 // the hint points to; the variant is returned in pre only if the index
-// read is byte for byte the hinted one.
+// read is the hinted one.
 func (c *Cache) loadPrimary(ctx context.Context, rt *route, r *http.Request, lk *lookup, pre *prefetched) (*entry, bool) {
 	if c.multi == nil {
 		return c.load(ctx, lk.pk, lk)
@@ -182,7 +182,7 @@ func (c *Cache) loadPrimary(ctx context.Context, rt *route, r *http.Request, lk 
 		c.hints.learn(lk.pk, nil, nil)
 		return nil, false
 	}
-	if hinted && bytes.Equal(v, h.raw) {
+	if hinted && c.hints.matches(h, v) {
 		pre.key, pre.value = vk, vals[1]
 		return h.index, true
 	}
