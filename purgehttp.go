@@ -1,6 +1,7 @@
 package httpcache
 
 import (
+	"crypto/sha256"
 	"crypto/subtle"
 	"errors"
 	"fmt"
@@ -31,7 +32,7 @@ func (c *Cache) PurgeHandler(token string) http.Handler {
 	if token == "" {
 		panic("httpcache: PurgeHandler needs a token")
 	}
-	want := []byte(token)
+	want := sha256.Sum256([]byte(token))
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		if r.Method != MethodPurge {
 			w.Header().Set("Allow", MethodPurge)
@@ -86,13 +87,16 @@ func purgeURLs(r *http.Request) []string {
 	return []string{"http://" + host + r.URL.RequestURI(), "https://" + host + r.URL.RequestURI()}
 }
 
-// bearerMatches reports whether an Authorization header carries token with
-// the Bearer scheme (whose name is case-insensitive, RFC 9110 §11.1),
-// comparing the token in constant time.
-func bearerMatches(header string, token []byte) bool {
+// bearerMatches reports whether an Authorization header carries the token
+// whose SHA-256 digest is want, with the Bearer scheme (whose name is
+// case-insensitive, RFC 9110 §11.1). Digests of the same size are compared
+// in constant time, so that neither the token's bytes nor its length show
+// in how long a refusal takes.
+func bearerMatches(header string, want [sha256.Size]byte) bool {
 	scheme, cred, ok := strings.Cut(header, " ")
 	if !ok || !strings.EqualFold(scheme, "Bearer") {
 		return false
 	}
-	return subtle.ConstantTimeCompare([]byte(cred), token) == 1
+	got := sha256.Sum256([]byte(cred))
+	return subtle.ConstantTimeCompare(got[:], want[:]) == 1
 }
