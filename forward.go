@@ -213,8 +213,8 @@ func (c *Cache) await(w http.ResponseWriter, r *http.Request, rt *route, lk *loo
 }
 
 // fits reports whether the response e, fetched for another request, may
-// answer r: same URL, and the same normalised values for every header e
-// varies on.
+// answer r: same URL, the same normalised values for every header e varies
+// on, and a content coding r accepts.
 func (c *Cache) fits(rt *route, e *entry, lk *lookup, r *http.Request) bool {
 	if !bytes.Equal(e.url, lk.material) {
 		return false
@@ -222,7 +222,7 @@ func (c *Cache) fits(rt *route, e *entry, lk *lookup, r *http.Request) bool {
 	if len(e.varyNames) == 0 {
 		return true
 	}
-	return bytes.Equal(rt.vary.AppendKey(nil, e.varyNames, r.Header), e.varyKey)
+	return bytes.Equal(rt.vary.AppendKey(nil, e.varyNames, r.Header), e.varyKey) && acceptable(e, r)
 }
 
 // miss is the state of one request served by the handler: it decides at

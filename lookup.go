@@ -6,6 +6,8 @@ import (
 	"net/http"
 	"slices"
 	"time"
+
+	"github.com/seedcache/httpcache/vary"
 )
 
 // lookup is the outcome of looking a request up in the store.
@@ -124,7 +126,7 @@ func (c *Cache) lookup(ctx context.Context, rt *route, r *http.Request) lookup {
 		}
 		if !ok || v.kind != kindResponse || v.epoch != e.epoch ||
 			!bytes.Equal(v.url, lk.material) || !bytes.Equal(v.varyKey, lk.varyKey) ||
-			!slices.Equal(v.varyNames, e.varyNames) {
+			!slices.Equal(v.varyNames, e.varyNames) || !acceptable(v, r) {
 			return lk
 		}
 		e, foundKey = v, vk
@@ -138,6 +140,29 @@ func (c *Cache) lookup(ctx context.Context, rt *route, r *http.Request) lookup {
 	lk.found = e
 	lk.fwd = fwdStale // if it cannot be used as it is
 	return lk
+}
+
+// acceptable reports whether the stored response e may answer r as far as
+// its content coding goes: for a response that varies on Accept-Encoding,
+// whether r accepts its Content-Encoding (RFC 9110 §12.5.3). The variant key
+// covers only the codings in Options.Codings, so r may share e's variant
+// and still not accept e's coding (compress, to a gzip-only client); such a
+// request is a vary-miss. Every path that serves a stored or collapsed
+// response to a request goes through lookup or fits, which ask this.
+//
+// Such a response is still stored (its coding outside Options.Codings
+// makes it no less a response to the request that fetched it): it serves
+// the requests of its variant that accept it, and a fetch for one that does
+// not replaces it. Refusing to store it would give the requests that accept
+// it no hits, to save the others one miss.
+//
+// A response that does not vary on Accept-Encoding is served as it is: its
+// origin said it is the same for every request. It does not allocate.
+func acceptable(e *entry, r *http.Request) bool {
+	if !slices.Contains(e.varyNames, "Accept-Encoding") {
+		return true
+	}
+	return vary.AcceptsEncoding(r.Header["Accept-Encoding"], e.header["Content-Encoding"])
 }
 
 // prefetched is a variant read together with its index.

@@ -1,5 +1,7 @@
 package vary
 
+import "strings"
+
 // appendAcceptEncoding appends the normalised value of Accept-Encoding: the
 // candidate codings (Config.Codings plus identity) that the request accepts,
 // in sorted order, comma-joined.
@@ -90,4 +92,89 @@ func (n *Normalizer) codingIndex(coding string) int {
 		}
 	}
 	return -1
+}
+
+// AcceptsEncoding reports whether a request whose Accept-Encoding field lines
+// are acceptEncoding accepts a response whose Content-Encoding field lines
+// are contentEncoding, by RFC 9110 §12.5.3. A cache checks it before serving
+// a stored response: requests that share a variant agree on the configured
+// codings only (see [Config.Codings]), and a response may carry another.
+//
+// With no Accept-Encoding field (acceptEncoding empty), every coding is
+// acceptable. Otherwise every coding of the response must be: one listed is
+// acceptable unless a listing gives it q=0; one unlisted only if "*" is
+// listed and never with q=0. A response without a content coding (or with
+// identity alone) is acceptable unless identity is listed with q=0, or is
+// unlisted while "*" is listed with q=0; so an empty field accepts identity
+// alone. Codings compare without regard to case, and x-gzip and x-compress
+// are gzip and compress. A field that does not parse is keyed by its own
+// text (see [Normalizer.AppendKey]), so whatever is stored under it was made
+// for such a request: every coding is then acceptable. It does not allocate.
+func AcceptsEncoding(acceptEncoding, contentEncoding []string) bool {
+	if len(acceptEncoding) == 0 {
+		return true
+	}
+	coded := false
+	it := elements{values: contentEncoding}
+	for c, ok := it.next(); ok; c, ok = it.next() {
+		if strings.EqualFold(c, "identity") {
+			continue // no coding, misspelled as one
+		}
+		coded = true
+		if !accepts(acceptEncoding, c) {
+			return false
+		}
+	}
+	return coded || accepts(acceptEncoding, "identity")
+}
+
+// accepts reports whether the Accept-Encoding field lines values, present,
+// accept the content coding c (see AcceptsEncoding).
+func accepts(values []string, c string) bool {
+	const unlisted = -1
+	listed, star := unlisted, unlisted // lowest q given, in thousandths
+	it := elements{values: values}
+	for el, ok := it.next(); ok; el, ok = it.next() {
+		tok, q, ok := parseWeighted(el)
+		switch {
+		case !ok:
+			return true // malformed: keyed by its text
+		case tok == "*":
+			star = lowest(star, q)
+		case sameCoding(tok, c):
+			listed = lowest(listed, q)
+		}
+	}
+	switch {
+	case listed != unlisted:
+		return listed > 0
+	case star != unlisted:
+		return star > 0
+	}
+	return strings.EqualFold(c, "identity")
+}
+
+// lowest is the lower of two weights, where -1 means none yet.
+func lowest(q, other int) int {
+	if q < 0 || other < q {
+		return other
+	}
+	return q
+}
+
+// sameCoding reports whether a and b name one content coding: without
+// regard to case, and with the x- aliases of RFC 9110 §8.4.1.
+func sameCoding(a, b string) bool {
+	return strings.EqualFold(unalias(a), unalias(b))
+}
+
+// unalias maps x-gzip and x-compress, in any case, to their standard names.
+func unalias(c string) string {
+	switch {
+	case strings.EqualFold(c, "x-gzip"):
+		return "gzip"
+	case strings.EqualFold(c, "x-compress"):
+		return "compress"
+	}
+	return c
 }

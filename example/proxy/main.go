@@ -10,12 +10,20 @@
 //	curl -X PURGE -H 'Authorization: Bearer TOKEN' http://127.0.0.1:8081/page
 //	curl -X PURGE -H 'Authorization: Bearer TOKEN' -H 'Cache-Tag: a, b' http://127.0.0.1:8081/
 //
+// Its store keys start with -key-prefix. By default the prefix is derived
+// from -origin ("proxy:" and 16 hex digits of a SHA-256 of the origin URL),
+// so that proxies for different origins never share entries on one store,
+// while proxies for the same origin do. -codings lists the content codings
+// the origin may send, for responses that vary on Accept-Encoding.
+//
 // It is ready when its port accepts connections, and exits cleanly on SIGINT
 // or SIGTERM.
 package main
 
 import (
 	"context"
+	"crypto/sha256"
+	"encoding/hex"
 	"errors"
 	"flag"
 	"fmt"
@@ -25,6 +33,7 @@ import (
 	"net/http"
 	"net/http/httputil"
 	"net/url"
+	"strings"
 
 	"github.com/seedcache/httpcache"
 	"github.com/seedcache/httpcache/internal/serve"
@@ -41,6 +50,8 @@ func run(ctx context.Context, args []string, stderr io.Writer, ready chan<- stri
 	listen := fs.String("listen", "127.0.0.1:8081", "listen address")
 	originFlag := fs.String("origin", "", "origin base URL, e.g. http://127.0.0.1:9000 (required)")
 	purgeToken := fs.String("purge-token", "", "if set, answer PURGE requests authorised with \"Authorization: Bearer TOKEN\" instead of forwarding them")
+	keyPrefix := fs.String("key-prefix", "", "prefix of every store key; if empty, \"proxy:\" and a digest of -origin, so that proxies for different origins never share entries")
+	codingsFlag := fs.String("codings", "", "comma-separated content codings the origin may send (Content-Encoding), for responses that vary on Accept-Encoding; if empty, br,deflate,gzip,zstd")
 	stores := storeflag.Register(fs)
 	if err := fs.Parse(args); err != nil {
 		return err
@@ -48,6 +59,13 @@ func run(ctx context.Context, args []string, stderr io.Writer, ready chan<- stri
 	origin, err := parseOrigin(*originFlag)
 	if err != nil {
 		return err
+	}
+	codings, err := parseCodings(*codingsFlag)
+	if err != nil {
+		return err
+	}
+	if *keyPrefix == "" {
+		*keyPrefix = originPrefix(origin)
 	}
 	store, closeStore, err := stores.Open()
 	if err != nil {
@@ -59,7 +77,12 @@ func run(ctx context.Context, args []string, stderr io.Writer, ready chan<- stri
 	// The zero Policy is an RFC 9111 shared cache: only responses that
 	// state their own freshness are stored. As a shared cache in front of
 	// an origin, it honours the clients' own Cache-Control too.
-	cache := httpcache.New(store, httpcache.Options{Logger: logger, RequestDirectives: true})
+	cache := httpcache.New(store, httpcache.Options{
+		Logger:            logger,
+		RequestDirectives: true,
+		KeyPrefix:         *keyPrefix,
+		Codings:           codings,
+	})
 	proxy := &httputil.ReverseProxy{
 		Rewrite: func(r *httputil.ProxyRequest) {
 			r.SetURL(origin)
@@ -71,7 +94,7 @@ func run(ctx context.Context, args []string, stderr io.Writer, ready chan<- stri
 	if err != nil {
 		return err
 	}
-	logger.Info("proxying", "listen", ln.Addr().String(), "origin", origin.String(), "store", stores.Kind)
+	logger.Info("proxying", "listen", ln.Addr().String(), "origin", origin.String(), "store", stores.Kind, "key_prefix", *keyPrefix)
 	if ready != nil {
 		ready <- ln.Addr().String()
 	}
@@ -92,6 +115,52 @@ func parseOrigin(s string) (*url.URL, error) {
 		return nil, fmt.Errorf("-origin %q: want an absolute http:// or https:// URL", s)
 	}
 	return u, nil
+}
+
+// originPrefix is the default -key-prefix for origin: "proxy:", the first
+// 16 hex digits of a SHA-256 of the origin URL (scheme and host in lower
+// case, path without a trailing slash, query), and ":". A digest rather than
+// the URL itself keeps the prefix short and free of characters that mean
+// something to a store (a "{" is a Redis Cluster hash tag).
+func originPrefix(origin *url.URL) string {
+	u := *origin
+	u.Scheme, u.Host = strings.ToLower(u.Scheme), strings.ToLower(u.Host)
+	u.Path, u.RawPath = strings.TrimSuffix(u.Path, "/"), ""
+	u.Fragment, u.RawFragment = "", ""
+	sum := sha256.Sum256([]byte(u.String()))
+	return "proxy:" + hex.EncodeToString(sum[:8]) + ":"
+}
+
+// parseCodings splits and checks -codings: content codings are tokens
+// (RFC 9110 §8.4.1), "*" is not one, and identity is always a candidate.
+// An empty list means the defaults (nil).
+func parseCodings(list string) ([]string, error) {
+	var codings []string
+	for _, c := range strings.Split(list, ",") {
+		if c = strings.TrimSpace(c); c == "" {
+			continue
+		}
+		if c == "*" || !isToken(c) {
+			return nil, fmt.Errorf("-codings: %q is not a content coding", c)
+		}
+		codings = append(codings, c)
+	}
+	if len(codings) > 63 {
+		return nil, errors.New("-codings: more than 63 codings")
+	}
+	return codings, nil
+}
+
+// isToken reports whether s is an RFC 9110 §5.6.2 token.
+func isToken(s string) bool {
+	for i := 0; i < len(s); i++ {
+		c := s[i]
+		if !('a' <= c && c <= 'z' || 'A' <= c && c <= 'Z' || '0' <= c && c <= '9' ||
+			strings.IndexByte("!#$%&'*+-.^_`|~", c) >= 0) {
+			return false
+		}
+	}
+	return s != ""
 }
 
 // withPurge answers the PURGE method with purge and passes every other

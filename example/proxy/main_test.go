@@ -2,6 +2,7 @@ package main
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"io"
 	"net"
@@ -97,6 +98,9 @@ func TestProxyFlags(t *testing.T) {
 		{[]string{"-origin", "http://127.0.0.1:9", "-store", "bogus"}, "unknown store"},
 		{[]string{"-origin", "http://127.0.0.1:9", "-store", "memcached", "-memcached", "nohost"}, "host:port"},
 		{[]string{"-origin", "http://127.0.0.1:9", "-store", "redis", "-redis", "http://x"}, "-redis"},
+		{[]string{"-origin", "http://127.0.0.1:9", "-codings", "gzip, b r"}, "-codings"},
+		{[]string{"-origin", "http://127.0.0.1:9", "-codings", "*"}, "-codings"},
+		{[]string{"-origin", "http://127.0.0.1:9", "-memory-max-bytes", "-1"}, "-memory-max-bytes"},
 	}
 	for _, tc := range tests {
 		if err := run(context.Background(), tc.args, io.Discard, nil); err == nil || !strings.Contains(err.Error(), tc.want) {
@@ -105,9 +109,95 @@ func TestProxyFlags(t *testing.T) {
 	}
 }
 
+// TestProxyCodings: -codings names the codings the origin serves, so
+// requests that differ only in others share a variant.
+func TestProxyCodings(t *testing.T) {
+	var calls atomic.Int64
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		calls.Add(1)
+		w.Header().Set("Cache-Control", "max-age=60")
+		w.Header().Set("Vary", "Accept-Encoding")
+		if strings.Contains(r.Header.Get("Accept-Encoding"), "gzip") {
+			w.Header().Set("Content-Encoding", "gzip")
+		}
+		io.WriteString(w, "body")
+	}))
+	defer srv.Close()
+	get := func(base, ae string) *http.Response {
+		req, _ := http.NewRequest("GET", base+"/v", nil)
+		req.Header.Set("Accept-Encoding", ae)
+		resp, err := http.DefaultTransport.RoundTrip(req) // no transparent gzip
+		if err != nil {
+			t.Fatal(err)
+		}
+		io.Copy(io.Discard, resp.Body)
+		resp.Body.Close()
+		return resp
+	}
+	for _, tc := range []struct {
+		codings string
+		shared  bool // "gzip, br" shares "gzip"'s variant
+	}{
+		{"", false},
+		{"gzip", true},
+		{" gzip , x-gzip ", true},
+	} {
+		base := startProxy(t, "-origin", srv.URL, "-codings", tc.codings)
+		get(base, "gzip")
+		resp := get(base, "gzip, br")
+		if hit := resp.Header.Get("Cache-Status") == "httpcache; hit"; hit != tc.shared {
+			t.Errorf("-codings %q: \"gzip, br\" after \"gzip\": %q", tc.codings, resp.Header.Get("Cache-Status"))
+		}
+		if resp.Header.Get("Content-Encoding") != "gzip" {
+			t.Errorf("-codings %q: Content-Encoding %q", tc.codings, resp.Header.Get("Content-Encoding"))
+		}
+	}
+}
+
+func TestOriginPrefix(t *testing.T) {
+	prefix := func(s string) string {
+		u, err := parseOrigin(s)
+		if err != nil {
+			t.Fatal(err)
+		}
+		return originPrefix(u)
+	}
+	base := prefix("http://127.0.0.1:9000")
+	if !strings.HasPrefix(base, "proxy:") || !strings.HasSuffix(base, ":") || strings.ContainsAny(base, "{} ") {
+		t.Fatalf("prefix %q", base)
+	}
+	for _, same := range []string{"http://127.0.0.1:9000/", "HTTP://127.0.0.1:9000", "http://127.0.0.1:9000#x"} {
+		if p := prefix(same); p != base {
+			t.Errorf("%s: %q, want %q as for http://127.0.0.1:9000", same, p, base)
+		}
+	}
+	seen := map[string]string{base: "http://127.0.0.1:9000"}
+	for _, other := range []string{"https://127.0.0.1:9000", "http://127.0.0.1:9001", "http://127.0.0.2:9000", "http://127.0.0.1:9000/app", "http://127.0.0.1:9000/?v=2"} {
+		p := prefix(other)
+		if o, dup := seen[p]; dup {
+			t.Errorf("%s and %s share the prefix %q", other, o, p)
+		}
+		seen[p] = other
+	}
+}
+
 // TestProxySignals builds the real binary, waits until its port accepts
 // connections, and checks that SIGINT and SIGTERM make it exit with status 0.
 func TestProxySignals(t *testing.T) {
+	bin := buildProxy(t)
+	for _, sig := range []syscall.Signal{syscall.SIGINT, syscall.SIGTERM} {
+		p := startBinary(t, bin, "-origin", "http://127.0.0.1:9")
+		p.cmd.Process.Signal(sig)
+		if err := p.exit(); err != nil {
+			t.Fatalf("%v: exit %v, want status 0", sig, err)
+		}
+	}
+}
+
+// buildProxy builds the proxy binary into a temporary directory, for tests
+// of the program as it is run.
+func buildProxy(t *testing.T) string {
+	t.Helper()
 	if testing.Short() {
 		t.Skip("builds a binary")
 	}
@@ -115,43 +205,75 @@ func TestProxySignals(t *testing.T) {
 	if out, err := exec.Command("go", "build", "-o", bin, ".").CombinedOutput(); err != nil {
 		t.Fatalf("go build: %v\n%s", err, out)
 	}
-	for _, sig := range []syscall.Signal{syscall.SIGINT, syscall.SIGTERM} {
-		ln, err := net.Listen("tcp", "127.0.0.1:0")
-		if err != nil {
-			t.Fatal(err)
-		}
-		addr := ln.Addr().String()
-		ln.Close()
-		cmd := exec.Command(bin, "-listen", addr, "-origin", "http://127.0.0.1:9")
-		cmd.Stderr = os.Stderr
-		if err := cmd.Start(); err != nil {
-			t.Fatal(err)
-		}
-		deadline := time.Now().Add(15 * time.Second)
-		for {
-			c, err := net.DialTimeout("tcp", addr, time.Second)
-			if err == nil {
-				c.Close()
-				break
-			}
-			if time.Now().After(deadline) {
-				cmd.Process.Kill()
-				t.Fatalf("proxy never accepted connections on %s", addr)
-			}
-			time.Sleep(20 * time.Millisecond)
-		}
-		cmd.Process.Signal(sig)
-		done := make(chan error, 1)
-		go func() { done <- cmd.Wait() }()
+	return bin
+}
+
+// proc is a proxy binary running for a test.
+type proc struct {
+	cmd  *exec.Cmd
+	base string        // http://host:port
+	done chan struct{} // closed when it has exited
+	err  error         // its exit, once done
+}
+
+// startBinary runs the proxy binary bin with args on a free loopback port,
+// and returns once the port accepts connections (the program's readiness
+// contract). A proxy still running at the end of the test is stopped with
+// SIGTERM, and must exit with status 0.
+func startBinary(t *testing.T, bin string, args ...string) *proc {
+	t.Helper()
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	addr := ln.Addr().String()
+	ln.Close()
+	p := &proc{cmd: exec.Command(bin, append([]string{"-listen", addr}, args...)...), base: "http://" + addr, done: make(chan struct{})}
+	p.cmd.Stderr = os.Stderr
+	if err := p.cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	go func() { p.err = p.cmd.Wait(); close(p.done) }()
+	t.Cleanup(func() {
 		select {
-		case err := <-done:
-			if err != nil {
-				t.Fatalf("%v: exit %v, want status 0", sig, err)
-			}
-		case <-time.After(15 * time.Second):
-			cmd.Process.Kill()
-			t.Fatalf("%v: proxy did not exit", sig)
+		case <-p.done:
+			return
+		default:
 		}
+		p.cmd.Process.Signal(syscall.SIGTERM)
+		if err := p.exit(); err != nil {
+			t.Errorf("proxy on %s: %v", addr, err)
+		}
+	})
+	deadline := time.Now().Add(15 * time.Second)
+	for {
+		c, err := net.DialTimeout("tcp", addr, time.Second)
+		if err == nil {
+			c.Close()
+			return p
+		}
+		select {
+		case <-p.done:
+			t.Fatalf("proxy %q exited before accepting connections: %v", args, p.err)
+		default:
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("proxy never accepted connections on %s", addr)
+		}
+		time.Sleep(20 * time.Millisecond)
+	}
+}
+
+// exit waits for p to exit, at most 15 s (then kills it), and returns how it
+// exited.
+func (p *proc) exit() error {
+	select {
+	case <-p.done:
+		return p.err
+	case <-time.After(15 * time.Second):
+		p.cmd.Process.Kill()
+		<-p.done
+		return errors.New("did not exit within 15 s of the signal")
 	}
 }
 

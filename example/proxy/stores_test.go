@@ -1,9 +1,12 @@
 package main
 
 import (
+	"io"
+	"net/http"
 	"net/http/httptest"
 	"strconv"
 	"strings"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -78,4 +81,116 @@ func eventuallyHit(t *testing.T, url string) bool {
 		time.Sleep(50 * time.Millisecond)
 	}
 	return false
+}
+
+// named is an origin that answers every path with its own name, cacheable,
+// and counts the requests reaching it.
+type named struct {
+	name string
+	hits atomic.Int64
+}
+
+func (o *named) ServeHTTP(w http.ResponseWriter, r *http.Request) {
+	o.hits.Add(1)
+	w.Header().Set("Cache-Control", "max-age=600")
+	io.WriteString(w, o.name+" "+r.URL.Path)
+}
+
+// fetchHost is a GET of base+path with the Host header host, as a client of
+// a virtual host sends it.
+func fetchHost(t *testing.T, base, host, path string) (*http.Response, string) {
+	t.Helper()
+	req, _ := http.NewRequest("GET", base+path, nil)
+	req.Host = host
+	resp, err := http.DefaultClient.Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer resp.Body.Close()
+	b, _ := io.ReadAll(resp.Body)
+	return resp, string(b)
+}
+
+// storedVia requests host+path through base until it is a hit (writes to
+// Redis land in the background), at most 40 s, and returns its body.
+func storedVia(t *testing.T, base, host, path string) string {
+	t.Helper()
+	deadline := time.Now().Add(40 * time.Second)
+	for time.Now().Before(deadline) {
+		resp, body := fetchHost(t, base, host, path)
+		if resp.Header.Get("Cache-Status") == "httpcache; hit" {
+			return body
+		}
+		time.Sleep(20 * time.Millisecond)
+	}
+	t.Fatalf("%s%s via %s never served from the store", host, path, base)
+	return ""
+}
+
+// TestProxiesForDifferentOriginsNeverShareEntries: two proxy processes
+// with different -origin on one Redis each serve their own origin's
+// response for the same Host and path, never the other's. Proxies for one
+// origin share entries, by default.
+func TestProxiesForDifferentOriginsNeverShareEntries(t *testing.T) {
+	bin := buildProxy(t)
+	redis := testserver.Redis(t)
+	a, b := &named{name: "A"}, &named{name: "B"}
+	originA, originB := httptest.NewServer(a), httptest.NewServer(b)
+	defer originA.Close()
+	defer originB.Close()
+	store := []string{"-store", "redis", "-redis", redis.URL()}
+	proxyA := startBinary(t, bin, append([]string{"-origin", originA.URL}, store...)...)
+	proxyB := startBinary(t, bin, append([]string{"-origin", originB.URL}, store...)...)
+
+	const host, path = "www.example.com", "/page"
+	if body := storedVia(t, proxyA.base, host, path); body != "A "+path {
+		t.Fatalf("proxy A served %q", body)
+	}
+	resp, body := fetchHost(t, proxyB.base, host, path)
+	if body != "B "+path || b.hits.Load() != 1 {
+		t.Fatalf("proxy B served %q (%s) with origin A's entry in the store; origin B reached %d times",
+			body, resp.Header.Get("Cache-Status"), b.hits.Load())
+	}
+	if body := storedVia(t, proxyB.base, host, path); body != "B "+path {
+		t.Fatalf("proxy B served %q", body)
+	}
+	if _, body := fetchHost(t, proxyA.base, host, path); body != "A "+path {
+		t.Fatalf("proxy A served %q once proxy B had stored its own", body)
+	}
+
+	// A second proxy for origin A, with the default prefix, finds what
+	// the first stored.
+	hits := a.hits.Load()
+	proxyA2 := startBinary(t, bin, append([]string{"-origin", originA.URL}, store...)...)
+	if resp, body := fetchHost(t, proxyA2.base, host, path); body != "A "+path || resp.Header.Get("Cache-Status") != "httpcache; hit" || a.hits.Load() != hits {
+		t.Fatalf("a second proxy for origin A: %q (%s), origin reached again: %v", body, resp.Header.Get("Cache-Status"), a.hits.Load() != hits)
+	}
+}
+
+// TestProxiesWithDifferentKeyPrefixesNeverShareEntries: -key-prefix sets
+// the prefix explicitly; proxies for one origin with different prefixes on
+// one Redis each keep their own entries.
+func TestProxiesWithDifferentKeyPrefixesNeverShareEntries(t *testing.T) {
+	bin := buildProxy(t)
+	redis := testserver.Redis(t)
+	o := &named{name: "O"}
+	origin := httptest.NewServer(o)
+	defer origin.Close()
+	args := []string{"-origin", origin.URL, "-store", "redis", "-redis", redis.URL()}
+	proxyA := startBinary(t, bin, append(args, "-key-prefix", "siteA:")...)
+	proxyB := startBinary(t, bin, append(args, "-key-prefix", "siteB:")...)
+
+	const host, path = "www.example.com", "/page"
+	storedVia(t, proxyA.base, host, path)
+	hits := o.hits.Load()
+	resp, _ := fetchHost(t, proxyB.base, host, path)
+	if o.hits.Load() != hits+1 || !strings.Contains(resp.Header.Get("Cache-Status"), "fwd=uri-miss") {
+		t.Fatalf("proxy B (-key-prefix siteB:) answered from proxy A's entry: %q", resp.Header.Get("Cache-Status"))
+	}
+	// And the same explicit prefix is shared.
+	proxyA2 := startBinary(t, bin, append(args, "-key-prefix", "siteA:")...)
+	hits = o.hits.Load()
+	if resp, _ := fetchHost(t, proxyA2.base, host, path); resp.Header.Get("Cache-Status") != "httpcache; hit" || o.hits.Load() != hits {
+		t.Fatalf("a second proxy with -key-prefix siteA: did not find the first's entry: %q", resp.Header.Get("Cache-Status"))
+	}
 }

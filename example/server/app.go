@@ -15,7 +15,8 @@ import (
 )
 
 // newApp returns the demo application with cache in front of it;
-// purgeToken guards the admin routes.
+// purgeToken guards the admin routes, which are not served at all when it
+// is empty.
 func newApp(cache *httpcache.Cache, purgeToken string) http.Handler {
 	r := chi.NewRouter()
 	r.Use(middleware.Recoverer)
@@ -75,6 +76,17 @@ func newApp(cache *httpcache.Cache, purgeToken string) http.Handler {
 		http.ServeContent(w, r, "report.txt", reportModTime, strings.NewReader(report))
 	})
 
+	// POST invalidates the stored /articles (RFC 9111 §4.4).
+	r.Post("/articles", func(w http.ResponseWriter, r *http.Request) {
+		w.WriteHeader(http.StatusNoContent)
+	})
+
+	// chi routes only the methods it knows: registered either way, so
+	// that PURGE /admin/purge without a token is a 404 like the rest.
+	chi.RegisterMethod(httpcache.MethodPurge)
+	if purgeToken == "" {
+		return r // no token, no way to purge: there is no default token
+	}
 	// Admin: publishing purges every page tagged "articles", in every
 	// process sharing the store; /admin/purge takes PURGE requests (a URL,
 	// or tags in a Cache-Tag header). Both want the bearer token.
@@ -88,13 +100,7 @@ func newApp(cache *httpcache.Cache, purgeToken string) http.Handler {
 			fmt.Fprintln(w, "published; pages tagged \"articles\" purged")
 		})
 	})
-	chi.RegisterMethod(httpcache.MethodPurge) // chi routes only the methods it knows
 	r.Method(httpcache.MethodPurge, "/admin/purge", cache.PurgeHandler(purgeToken))
-
-	// POST invalidates the stored /articles (RFC 9111 §4.4).
-	r.Post("/articles", func(w http.ResponseWriter, r *http.Request) {
-		w.WriteHeader(http.StatusNoContent)
-	})
 	return r
 }
 

@@ -4,6 +4,10 @@
 //
 //	go run ./example/server                  # memory store on 127.0.0.1:8080
 //	go run ./example/server -addr 127.0.0.1:9090 -store memory
+//	go run ./example/server -purge-token "$(openssl rand -hex 16)"
+//
+// The /admin routes (publish, PURGE) exist only with -purge-token: there is
+// no default token, so a server started without one cannot be purged.
 //
 // Every page prints when it was generated and every response carries
 // Cache-Status, so caching is visible with curl -i.
@@ -30,7 +34,8 @@ func run(ctx context.Context, args []string, stderr io.Writer, ready chan<- stri
 	fs := flag.NewFlagSet("server", flag.ContinueOnError)
 	fs.SetOutput(stderr)
 	addr := fs.String("addr", "127.0.0.1:8080", "listen address")
-	purgeToken := fs.String("purge-token", "demo-token", "bearer token for the /admin routes")
+	purgeToken := fs.String("purge-token", "", "bearer token for the /admin routes; if empty, they are not served")
+	keyPrefix := fs.String("key-prefix", "httpcache:", "prefix of every store key, so that applications sharing a store keep apart")
 	stores := storeflag.Register(fs)
 	if err := fs.Parse(args); err != nil {
 		return err
@@ -45,14 +50,18 @@ func run(ctx context.Context, args []string, stderr io.Writer, ready chan<- stri
 	cache := httpcache.New(store, httpcache.Options{
 		// Site-wide: pages that say nothing about caching are kept
 		// for 10 seconds.
-		Policy: httpcache.Policy{TTL: 10 * time.Second},
-		Logger: logger,
+		Policy:    httpcache.Policy{TTL: 10 * time.Second},
+		Logger:    logger,
+		KeyPrefix: *keyPrefix,
 	})
 	ln, err := net.Listen("tcp", *addr)
 	if err != nil {
 		return err
 	}
-	logger.Info("serving", "addr", ln.Addr().String(), "store", stores.Kind)
+	logger.Info("serving", "addr", ln.Addr().String(), "store", stores.Kind, "key_prefix", *keyPrefix)
+	if *purgeToken == "" {
+		logger.Warn("no -purge-token: the /admin purge routes are not served")
+	}
 	if ready != nil {
 		ready <- ln.Addr().String()
 	}

@@ -1,13 +1,17 @@
 package main
 
 import (
+	"bytes"
 	"context"
 	"io"
 	"net/http"
 	"strings"
+	"sync"
 	"testing"
+	"time"
 
 	"github.com/seedcache/httpcache/internal/serve"
+	"github.com/seedcache/httpcache/internal/testserver"
 )
 
 func startServer(t *testing.T, args ...string) string {
@@ -110,5 +114,122 @@ func TestServerAdminPurge(t *testing.T) {
 	}
 	if resp, _ := fetch(t, "PURGE", base+"/admin/purge", "Authorization", "Bearer tok", "Cache-Tag", "articles"); resp.StatusCode != 200 {
 		t.Fatalf("PURGE by tag: %d", resp.StatusCode)
+	}
+}
+
+// logBuffer collects a program's log; safe for concurrent use.
+type logBuffer struct {
+	mu  sync.Mutex
+	buf bytes.Buffer
+}
+
+func (b *logBuffer) Write(p []byte) (int, error) {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	return b.buf.Write(p)
+}
+
+func (b *logBuffer) String() string {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	return b.buf.String()
+}
+
+// startServerLogged is startServer with the program's log kept.
+func startServerLogged(t *testing.T, args ...string) (string, *logBuffer) {
+	t.Helper()
+	logs := &logBuffer{}
+	ctx, cancel := context.WithCancel(context.Background())
+	ready := make(chan string, 1)
+	errc := make(chan error, 1)
+	go func() { errc <- run(ctx, append([]string{"-addr", "127.0.0.1:0"}, args...), logs, ready) }()
+	t.Cleanup(func() {
+		cancel()
+		if err := <-errc; err != nil {
+			t.Errorf("run: %v", err)
+		}
+	})
+	select {
+	case addr := <-ready:
+		return "http://" + addr, logs
+	case err := <-errc:
+		errc <- err // for the cleanup
+		t.Fatalf("run: %v", err)
+	}
+	return "", nil
+}
+
+// TestServerWithoutPurgeTokenServesNoPurgeRoutes: there is no default purge
+// token. Started without -purge-token, the server has no /admin routes
+// (the token that used to be the default, or any other, purges nothing),
+// and says so at start-up.
+func TestServerWithoutPurgeTokenServesNoPurgeRoutes(t *testing.T) {
+	base, logs := startServerLogged(t)
+	if !strings.Contains(logs.String(), "no -purge-token") {
+		t.Errorf("start-up log does not say the purge routes are off:\n%s", logs)
+	}
+	fetch(t, "GET", base+"/articles")
+	for _, tok := range []string{"demo-token", ""} {
+		if resp, _ := fetch(t, "POST", base+"/admin/publish", "Authorization", "Bearer "+tok); resp.StatusCode != http.StatusNotFound {
+			t.Errorf("POST /admin/publish with %q: %d, want 404", tok, resp.StatusCode)
+		}
+		if resp, _ := fetch(t, "PURGE", base+"/admin/purge", "Authorization", "Bearer "+tok, "Cache-Tag", "articles"); resp.StatusCode != http.StatusNotFound {
+			t.Errorf("PURGE /admin/purge with %q: %d, want 404", tok, resp.StatusCode)
+		}
+	}
+	if resp, _ := fetch(t, "GET", base+"/articles"); resp.Header.Get("Cache-Status") != "httpcache; hit" {
+		t.Fatalf("/articles was purged without a token: %q", resp.Header.Get("Cache-Status"))
+	}
+	// With a token, the log does not warn.
+	if _, logs := startServerLogged(t, "-purge-token", "tok"); strings.Contains(logs.String(), "no -purge-token") {
+		t.Errorf("warned of no token with one:\n%s", logs)
+	}
+}
+
+// TestServerMemoryMaxBytes: -memory-max-bytes bounds the memory store; a
+// page larger than the budget is not kept.
+func TestServerMemoryMaxBytes(t *testing.T) {
+	base := startServer(t, "-memory-max-bytes", "64")
+	fetch(t, "GET", base+"/articles")
+	if resp, _ := fetch(t, "GET", base+"/articles"); resp.Header.Get("Cache-Status") == "httpcache; hit" {
+		t.Fatal("a page larger than -memory-max-bytes 64 was kept")
+	}
+}
+
+// TestServerKeyPrefix: servers with different -key-prefix on one Redis keep
+// apart; with the same one they share entries.
+func TestServerKeyPrefix(t *testing.T) {
+	redis := testserver.Redis(t)
+	store := []string{"-store", "redis", "-redis", redis.URL()}
+	a := startServer(t, append(store, "-key-prefix", "appA:")...)
+	b := startServer(t, append(store, "-key-prefix", "appB:")...)
+	a2 := startServer(t, append(store, "-key-prefix", "appA:")...)
+	// Each server listens on its own port: the same Host for all, as
+	// behind a load balancer, so that only the prefix tells them apart.
+	status := func(base string) string {
+		t.Helper()
+		req, _ := http.NewRequest("GET", base+"/articles", nil)
+		req.Host = "www.example.com"
+		resp, err := http.DefaultClient.Do(req)
+		if err != nil {
+			t.Fatal(err)
+		}
+		io.Copy(io.Discard, resp.Body)
+		resp.Body.Close()
+		return resp.Header.Get("Cache-Status")
+	}
+	// Writes to Redis land in the background: poll, bounded.
+	deadline := time.Now().Add(40 * time.Second)
+	for status(a) != "httpcache; hit" {
+		if time.Now().After(deadline) {
+			t.Fatal("/articles never stored through server A")
+		}
+		time.Sleep(20 * time.Millisecond)
+	}
+	if st := status(b); st == "httpcache; hit" {
+		t.Fatal("server B (-key-prefix appB:) served server A's entry")
+	}
+	if st := status(a2); st != "httpcache; hit" {
+		t.Fatalf("a second server with -key-prefix appA: did not find the first's entry: %q", st)
 	}
 }

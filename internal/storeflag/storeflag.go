@@ -1,5 +1,5 @@
 // Package storeflag builds a cache store from the command-line flags the
-// example programs share: -store, -redis and -memcached.
+// example programs share: -store, -redis, -memcached and -memory-max-bytes.
 package storeflag
 
 import (
@@ -28,15 +28,20 @@ type Config struct {
 	Kind      string // memory, redis, memcached or tiered
 	RedisURL  string // for redis and tiered
 	Memcached string // comma-separated host:port list, for memcached
+	// MemoryMaxBytes is the memory store's byte budget, for memory and
+	// for tiered's L1. If zero, memory.DefaultMaxBytes.
+	MemoryMaxBytes int64
 }
 
-// Register defines -store, -redis and -memcached on fs.
+// Register defines -store, -redis, -memcached and -memory-max-bytes on fs.
 func Register(fs *flag.FlagSet) *Config {
 	c := &Config{}
 	fs.StringVar(&c.Kind, "store", "memory", "cache store: "+strings.Join(Kinds, "|"))
 	fs.StringVar(&c.RedisURL, "redis", "redis://127.0.0.1:6379/0",
 		"Redis URL, for -store redis or tiered; add ?addr=host:port for each further Cluster node to use Redis Cluster")
 	fs.StringVar(&c.Memcached, "memcached", "127.0.0.1:11211", "memcached servers host:port[,host:port…], for -store memcached")
+	fs.Int64Var(&c.MemoryMaxBytes, "memory-max-bytes", 0,
+		fmt.Sprintf("byte budget of the memory store, for -store memory and tiered's L1; 0 means %d (64 MiB)", memory.DefaultMaxBytes))
 	return c
 }
 
@@ -45,9 +50,12 @@ func Register(fs *flag.FlagSet) *Config {
 // does not wait for a networked store to answer: the cache fails open, so a
 // store that is down at start-up only means a slower start.
 func (c *Config) Open() (store httpcache.Store, close func(), err error) {
+	if c.MemoryMaxBytes < 0 {
+		return nil, nil, fmt.Errorf("-memory-max-bytes %d: want a number of bytes, or 0 for the default", c.MemoryMaxBytes)
+	}
 	switch c.Kind {
 	case "memory":
-		return memory.New(memory.Options{}), func() {}, nil
+		return c.memory(), func() {}, nil
 	case "redis":
 		client, err := RedisClient(c.RedisURL)
 		if err != nil {
@@ -72,12 +80,17 @@ func (c *Config) Open() (store httpcache.Store, close func(), err error) {
 		if err != nil {
 			return nil, nil, err
 		}
-		t := tiered.New(memory.New(memory.Options{}), redisstore.New(client, redisstore.Options{}),
+		t := tiered.New(c.memory(), redisstore.New(client, redisstore.Options{}),
 			tiered.Options{PubSub: client})
 		return t, func() { t.Close(); client.Close() }, nil
 	default:
 		return nil, nil, fmt.Errorf("-store %q: unknown store; want one of %s", c.Kind, strings.Join(Kinds, ", "))
 	}
+}
+
+// memory builds the memory store, or tiered's L1, within -memory-max-bytes.
+func (c *Config) memory() *memory.Store {
+	return memory.New(memory.Options{MaxBytes: c.MemoryMaxBytes})
 }
 
 // RedisClient builds a go-redis client from a URL: a single node

@@ -1,11 +1,16 @@
 package storeflag
 
 import (
+	"context"
+	"errors"
 	"flag"
 	"strings"
 	"testing"
+	"time"
 
 	goredis "github.com/redis/go-redis/v9"
+
+	"github.com/seedcache/httpcache"
 )
 
 func TestRedisClient(t *testing.T) {
@@ -65,4 +70,29 @@ func TestFlags(t *testing.T) {
 		t.Fatal(err)
 	}
 	closeStore()
+}
+
+// TestMemoryMaxBytes: -memory-max-bytes is the memory store's budget; an
+// entry larger than it is refused.
+func TestMemoryMaxBytes(t *testing.T) {
+	fs := flag.NewFlagSet("x", flag.ContinueOnError)
+	c := Register(fs)
+	if err := fs.Parse([]string{"-memory-max-bytes", "1000"}); err != nil {
+		t.Fatal(err)
+	}
+	store, closeStore, err := c.Open()
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer closeStore()
+	ctx := context.Background()
+	if err := store.Set(ctx, "small", make([]byte, 100), time.Minute); err != nil {
+		t.Fatalf("an entry within the budget: %v", err)
+	}
+	if err := store.Set(ctx, "big", make([]byte, 2000), time.Minute); !errors.Is(err, httpcache.ErrTooLarge) {
+		t.Fatalf("an entry over the budget: %v, want ErrTooLarge", err)
+	}
+	if _, _, err := (&Config{Kind: "memory", MemoryMaxBytes: -1}).Open(); err == nil || !strings.Contains(err.Error(), "-memory-max-bytes") {
+		t.Fatalf("a negative budget: %v", err)
+	}
 }
