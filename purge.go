@@ -156,7 +156,8 @@ func (c *Cache) reclaim(ctx context.Context, keys, tags []string, m marker) {
 // carry it and were fetched before marker m, and forgets the tag's records.
 func (c *Cache) reclaimTag(ctx context.Context, store Store, tag string, m marker) {
 	idx := c.admin.(TagIndex) // unguarded, as store is (tagIdx is not nil)
-	tagged, err := idx.TaggedKeys(ctx, tag)
+	name := c.tagName(tag)
+	tagged, err := idx.TaggedKeys(ctx, name)
 	if err != nil {
 		c.storeError("purge", tag, err)
 	}
@@ -184,7 +185,7 @@ func (c *Cache) reclaimTag(ctx context.Context, store Store, tag string, m marke
 			}
 		}
 	}
-	if err := idx.RemoveTags(ctx, tag); err != nil {
+	if err := idx.RemoveTags(ctx, name); err != nil {
 		c.storeError("purge", tag, err)
 	}
 }

@@ -15,6 +15,7 @@ import (
 
 	"github.com/seedcache/httpcache"
 	"github.com/seedcache/httpcache/internal/testserver"
+	"github.com/seedcache/httpcache/stores/memory"
 	redisstore "github.com/seedcache/httpcache/stores/redis"
 )
 
@@ -243,4 +244,191 @@ func TestCorruptPurgeClock(t *testing.T) {
 			}
 		})
 	}
+}
+
+// TestKeyPrefixSeparatesPurges: two applications share one store, told
+// apart only by Options.KeyPrefix, and serve the same URL with the same
+// tags. A purge through one — by tag, by URL, of everything, soft or hard —
+// reaches its own entry and never the other's: the other application's next
+// request is still a hit, its handler not called. On one memory store
+// shared in process, and on Redis, Memcached and tiered shared by two
+// instances.
+func TestKeyPrefixSeparatesPurges(t *testing.T) {
+	type shared struct {
+		name string
+		open func(t *testing.T) (a, b httpcache.Store)
+	}
+	stores := []shared{{"memory", func(t *testing.T) (a, b httpcache.Store) {
+		s := memory.New(memory.Options{})
+		return s, s
+	}}}
+	for _, b := range backends {
+		stores = append(stores, shared{b.name, func(t *testing.T) (httpcache.Store, httpcache.Store) {
+			srv := b.start(t)
+			return b.open(t, srv.Addr()), b.open(t, srv.Addr())
+		}})
+	}
+	purges := []struct {
+		name  string
+		purge httpcache.Purge
+	}{
+		{"tag", httpcache.Purge{Tags: []string{"page:/a"}}},
+		{"shared tag", httpcache.Purge{Tags: []string{"all-pages"}}},
+		{"url", httpcache.Purge{URLs: []string{"http://example.com/a"}}},
+		{"everything", httpcache.Purge{All: true}},
+		{"soft tag", httpcache.Purge{Tags: []string{"page:/a"}, Soft: true}},
+		{"soft everything", httpcache.Purge{All: true, Soft: true}},
+	}
+	for _, st := range stores {
+		t.Run(st.name, func(t *testing.T) {
+			sa, sb := st.open(t)
+			open := func(s httpcache.Store, prefix string) *httpcache.Cache {
+				return httpcache.New(s, httpcache.Options{KeyPrefix: prefix, Logger: quiet(),
+					Guard: httpcache.GuardOptions{Cooldown: 100 * time.Millisecond}})
+			}
+			ca, cb := open(sa, "appA:"), open(sb, "appB:")
+			appA, appB := &tagged{}, &tagged{}
+			ha, hb := ca.Handler(appA), cb.Handler(appB)
+			for _, p := range purges {
+				for _, side := range []struct {
+					c *httpcache.Cache
+					h http.Handler
+				}{{ca, ha}, {cb, hb}} {
+					get(t, side.h, "/a")
+					side.c.Wait()
+					if _, status := get(t, side.h, "/a"); status != "httpcache; hit" {
+						t.Fatalf("%s: /a not cached: %q", p.name, status)
+					}
+				}
+				appA.version.Add(1)
+				appB.version.Add(1)
+				if err := ca.Purge(context.Background(), p.purge); err != nil {
+					t.Fatalf("%s: %v", p.name, err)
+				}
+				calls := appB.calls.Load()
+				if body, status := get(t, hb, "/a"); status != "httpcache; hit" || appB.calls.Load() != calls {
+					t.Fatalf("%s through appA: appB's entry was purged too: %q %q", p.name, body, status)
+				}
+				calls = appA.calls.Load()
+				if body, status := get(t, ha, "/a"); status == "httpcache; hit" || appA.calls.Load() != calls+1 {
+					t.Fatalf("%s through appA: appA's entry still served: %q %q", p.name, body, status)
+				}
+				ca.Wait()
+				// Everything purged through appA is refetched there, while
+				// appB's entry stays as it was: the next round purges
+				// fresh entries on both sides.
+				if err := cb.Purge(context.Background(), httpcache.Purge{All: true}); err != nil {
+					t.Fatal(err)
+				}
+			}
+		})
+	}
+}
+
+// TestEverythingACacheWritesLivesUnderItsKeyPrefix: two Caches with their
+// own KeyPrefix on one Redis, doing all a Cache writes — entries, Vary
+// indexes and variants, tagged entries, purges of tags, URLs and
+// everything (hard and soft), invalidations, fill leases — leave only
+// keys that start with one of the two prefixes, so that a Redis ACL key
+// pattern or a SCAN of "appA:*" covers all of an application's data.
+func TestEverythingACacheWritesLivesUnderItsKeyPrefix(t *testing.T) {
+	srv := testserver.Redis(t)
+	if srv.External() {
+		t.Skip("lists every key in Redis: needs a server of its own, not $HTTPCACHE_REDIS_URL's")
+	}
+	client := goredis.NewClient(&goredis.Options{Addr: srv.Addr()})
+	defer client.Close()
+	ctx := context.Background()
+	prefixes := []string{"appA:", "appB:"}
+	// A fetch of /slow waits until it is let go: its fill lease is held
+	// while it waits.
+	release := make(chan struct{})
+	holding := make(chan struct{}, 2)
+	app := http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if r.URL.Path == "/slow" {
+			holding <- struct{}{}
+			<-release
+		}
+		w.Header().Set("Cache-Control", "max-age=600")
+		w.Header().Set("Cache-Tag", "page:"+r.URL.Path+", all-pages")
+		if r.URL.Query().Has("vary") {
+			w.Header().Set("Vary", "Accept-Language")
+		}
+		fmt.Fprintf(w, "%s %s", r.URL.Path, r.Header.Get("Accept-Language"))
+	})
+	for _, prefix := range prefixes {
+		c := httpcache.New(redisstore.New(client, redisstore.Options{}), httpcache.Options{
+			KeyPrefix: prefix, Logger: quiet(),
+			Guard: httpcache.GuardOptions{Timeout: 5 * time.Second},
+			Lease: httpcache.LeaseOptions{TTL: time.Minute},
+		})
+		h := c.Handler(app)
+		for _, target := range []string{"/a", "/b", "/c?vary", "/d?vary"} {
+			get(t, h, target, "Accept-Language", "fr")
+			c.Wait()
+		}
+		for _, p := range []httpcache.Purge{
+			{Tags: []string{"page:/a"}},
+			{Tags: []string{"page:/c"}, Soft: true},
+			{URLs: []string{"http://example.com/b"}},
+		} {
+			if err := c.Purge(ctx, p); err != nil {
+				t.Fatal(err)
+			}
+		}
+		h.ServeHTTP(httptest.NewRecorder(), httptest.NewRequest("POST", "/d?vary", nil))
+		for _, target := range []string{"/a", "/b", "/c?vary", "/d?vary", "/e"} {
+			get(t, h, target, "Accept-Language", "de")
+			c.Wait()
+		}
+		done := make(chan struct{})
+		go func() {
+			defer close(done)
+			h.ServeHTTP(httptest.NewRecorder(), httptest.NewRequest("GET", "/slow", nil))
+		}()
+		<-holding
+		// Written so far, with a lease held and tagged entries standing.
+		checkKeysUnder(t, client, prefixes)
+		release <- struct{}{}
+		<-done
+		c.Wait()
+		if err := c.Purge(ctx, httpcache.Purge{All: true, Soft: true}); err != nil {
+			t.Fatal(err)
+		}
+		if err := c.Purge(ctx, httpcache.Purge{All: true}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	keys := checkKeysUnder(t, client, prefixes)
+	for _, prefix := range prefixes {
+		n := 0
+		for _, k := range keys {
+			if strings.HasPrefix(k, prefix) {
+				n++
+			}
+		}
+		if n == 0 {
+			t.Fatalf("no key under %q: %q", prefix, keys)
+		}
+	}
+}
+
+// checkKeysUnder fails t unless every key in Redis starts with one of
+// prefixes, and returns the keys.
+func checkKeysUnder(t *testing.T, client *goredis.Client, prefixes []string) []string {
+	t.Helper()
+	keys, err := client.Keys(context.Background(), "*").Result()
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, k := range keys {
+		under := false
+		for _, p := range prefixes {
+			under = under || strings.HasPrefix(k, p)
+		}
+		if !under {
+			t.Errorf("key %q is under neither of %q", k, prefixes)
+		}
+	}
+	return keys
 }
