@@ -1,20 +1,26 @@
 package integration_test
 
 import (
+	"bufio"
 	"context"
 	"fmt"
+	"io"
+	"net"
 	"net/http"
 	"net/http/httptest"
+	"net/url"
 	"strings"
 	"sync"
 	"sync/atomic"
 	"testing"
 	"time"
 
+	"github.com/bradfitz/gomemcache/memcache"
 	goredis "github.com/redis/go-redis/v9"
 
 	"github.com/seedcache/httpcache"
 	"github.com/seedcache/httpcache/internal/testserver"
+	"github.com/seedcache/httpcache/stores/memcached"
 	"github.com/seedcache/httpcache/stores/memory"
 	redisstore "github.com/seedcache/httpcache/stores/redis"
 )
@@ -326,20 +332,56 @@ func TestKeyPrefixSeparatesPurges(t *testing.T) {
 }
 
 // TestEverythingACacheWritesLivesUnderItsKeyPrefix: two Caches with their
-// own KeyPrefix on one Redis, doing all a Cache writes — entries, Vary
+// own KeyPrefix on one server, doing all a Cache writes — entries, Vary
 // indexes and variants, tagged entries, purges of tags, URLs and
 // everything (hard and soft), invalidations, fill leases — leave only
 // keys that start with one of the two prefixes, so that a Redis ACL key
-// pattern or a SCAN of "appA:*" covers all of an application's data.
+// pattern or a SCAN of "appA:*" covers all of an application's data. On
+// Redis (KEYS) and Memcached (lru_crawler metadump, whose keys are the
+// store's "k:" + key for keys as short and plain as these).
 func TestEverythingACacheWritesLivesUnderItsKeyPrefix(t *testing.T) {
-	srv := testserver.Redis(t)
-	if srv.External() {
-		t.Skip("lists every key in Redis: needs a server of its own, not $HTTPCACHE_REDIS_URL's")
+	for _, tt := range []struct {
+		name  string
+		start func(testing.TB) *testserver.Server
+		open  func(t *testing.T, addr string) httpcache.Store
+		keys  func(t *testing.T, addr string) []string
+	}{
+		{"redis", testserver.Redis, func(t *testing.T, addr string) httpcache.Store {
+			client := goredis.NewClient(&goredis.Options{Addr: addr})
+			t.Cleanup(func() { client.Close() })
+			return redisstore.New(client, redisstore.Options{})
+		}, redisKeys},
+		{"memcached", testserver.Memcached, func(t *testing.T, addr string) httpcache.Store {
+			return memcached.New(memcache.New(addr), memcached.Options{})
+		}, memcachedKeys},
+	} {
+		t.Run(tt.name, func(t *testing.T) {
+			srv := tt.start(t)
+			if srv.External() {
+				t.Skip("lists every key on the server: needs a server of its own, not an external one")
+			}
+			checkKeysUnderPrefixes(t, tt.open(t, srv.Addr()), func() []string { return tt.keys(t, srv.Addr()) })
+		})
 	}
-	client := goredis.NewClient(&goredis.Options{Addr: srv.Addr()})
-	defer client.Close()
+}
+
+// checkKeysUnderPrefixes runs two Caches on store, with KeyPrefix appA:
+// and appB:, through everything a Cache writes, and checks with keys that
+// every key on the server is under one of the prefixes: while a fill
+// holds its lease and tagged entries stand, and at the end.
+func checkKeysUnderPrefixes(t *testing.T, store httpcache.Store, keys func() []string) {
 	ctx := context.Background()
 	prefixes := []string{"appA:", "appB:"}
+	check := func() []string {
+		t.Helper()
+		all := keys()
+		for _, k := range all {
+			if !strings.HasPrefix(k, prefixes[0]) && !strings.HasPrefix(k, prefixes[1]) {
+				t.Errorf("key %q is under neither of %q", k, prefixes)
+			}
+		}
+		return all
+	}
 	// A fetch of /slow waits until it is let go: its fill lease is held
 	// while it waits.
 	release := make(chan struct{})
@@ -357,7 +399,7 @@ func TestEverythingACacheWritesLivesUnderItsKeyPrefix(t *testing.T) {
 		fmt.Fprintf(w, "%s %s", r.URL.Path, r.Header.Get("Accept-Language"))
 	})
 	for _, prefix := range prefixes {
-		c := httpcache.New(redisstore.New(client, redisstore.Options{}), httpcache.Options{
+		c := httpcache.New(store, httpcache.Options{
 			KeyPrefix: prefix, Logger: quiet(),
 			Guard: httpcache.GuardOptions{Timeout: 5 * time.Second},
 			Lease: httpcache.LeaseOptions{TTL: time.Minute},
@@ -387,8 +429,7 @@ func TestEverythingACacheWritesLivesUnderItsKeyPrefix(t *testing.T) {
 			h.ServeHTTP(httptest.NewRecorder(), httptest.NewRequest("GET", "/slow", nil))
 		}()
 		<-holding
-		// Written so far, with a lease held and tagged entries standing.
-		checkKeysUnder(t, client, prefixes)
+		check() // with a lease held and tagged entries standing
 		release <- struct{}{}
 		<-done
 		c.Wait()
@@ -399,36 +440,86 @@ func TestEverythingACacheWritesLivesUnderItsKeyPrefix(t *testing.T) {
 			t.Fatal(err)
 		}
 	}
-	keys := checkKeysUnder(t, client, prefixes)
+	all := check()
 	for _, prefix := range prefixes {
 		n := 0
-		for _, k := range keys {
+		for _, k := range all {
 			if strings.HasPrefix(k, prefix) {
 				n++
 			}
 		}
 		if n == 0 {
-			t.Fatalf("no key under %q: %q", prefix, keys)
+			t.Fatalf("no key under %q: %q", prefix, all)
 		}
 	}
 }
 
-// checkKeysUnder fails t unless every key in Redis starts with one of
-// prefixes, and returns the keys.
-func checkKeysUnder(t *testing.T, client *goredis.Client, prefixes []string) []string {
+// redisKeys returns every key in the Redis server at addr.
+func redisKeys(t *testing.T, addr string) []string {
 	t.Helper()
+	client := goredis.NewClient(&goredis.Options{Addr: addr})
+	defer client.Close()
 	keys, err := client.Keys(context.Background(), "*").Result()
 	if err != nil {
 		t.Fatal(err)
 	}
-	for _, k := range keys {
-		under := false
-		for _, p := range prefixes {
-			under = under || strings.HasPrefix(k, p)
+	return keys
+}
+
+// memcachedKeys returns every key in the memcached server at addr, as
+// stores/memcached was given it: the server's keys without the "k:" the
+// store puts before a key it sends as it is (a hashed key, "h:" + a hash,
+// is returned as the server has it).
+func memcachedKeys(t *testing.T, addr string) []string {
+	t.Helper()
+	for attempt := 0; ; attempt++ {
+		keys, busy, err := metadump(addr)
+		switch {
+		case err != nil:
+			t.Fatal(err)
+		case busy && attempt < 100:
+			time.Sleep(10 * time.Millisecond) // another crawl is under way
+			continue
+		case busy:
+			t.Fatal("memcached: the LRU crawler stayed busy")
 		}
-		if !under {
-			t.Errorf("key %q is under neither of %q", k, prefixes)
+		for i, k := range keys {
+			keys[i] = strings.TrimPrefix(k, "k:")
+		}
+		return keys
+	}
+}
+
+// metadump lists the keys of the memcached server at addr with
+// "lru_crawler metadump all", reporting busy if a crawl is under way.
+func metadump(addr string) (keys []string, busy bool, err error) {
+	conn, err := net.DialTimeout("tcp", addr, 5*time.Second)
+	if err != nil {
+		return nil, false, err
+	}
+	defer conn.Close()
+	conn.SetDeadline(time.Now().Add(10 * time.Second))
+	if _, err := io.WriteString(conn, "lru_crawler metadump all\r\n"); err != nil {
+		return nil, false, err
+	}
+	sc := bufio.NewScanner(conn)
+	for sc.Scan() {
+		line := sc.Text()
+		switch {
+		case line == "END":
+			return keys, false, nil
+		case strings.HasPrefix(line, "BUSY"):
+			return nil, true, nil
+		case strings.HasPrefix(line, "key="):
+			field, _, _ := strings.Cut(line, " ")
+			k, err := url.QueryUnescape(strings.TrimPrefix(field, "key="))
+			if err != nil {
+				return nil, false, fmt.Errorf("metadump line %q: %v", line, err)
+			}
+			keys = append(keys, k)
+		default:
+			return nil, false, fmt.Errorf("metadump: unexpected line %q", line)
 		}
 	}
-	return keys
+	return nil, false, fmt.Errorf("metadump: no END: %v", sc.Err())
 }
