@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"net/url"
 	"slices"
+	"strings"
 )
 
 // Purge says what Cache.Purge drops.
@@ -18,7 +19,8 @@ type Purge struct {
 	// carrying any of them is purged.
 	Tags []string
 
-	// Keys are primary keys, as Cache.Keys gives them.
+	// Keys are primary keys, as Cache.Keys gives them. A key that is not
+	// under this Cache's KeyPrefix (another Cache's) is refused.
 	Keys []string
 
 	// All purges everything this Cache has stored (under its KeyPrefix).
@@ -63,7 +65,12 @@ func (c *Cache) Purge(ctx context.Context, p Purge) error {
 		}
 		keys = append(keys, pks...)
 	}
-	keys = append(keys, p.Keys...)
+	for _, k := range p.Keys {
+		if !strings.HasPrefix(k, c.opts.KeyPrefix+keyVersion+"{") {
+			return badPurge(fmt.Sprintf("key %q is not a primary key under this Cache's KeyPrefix %q", k, c.opts.KeyPrefix))
+		}
+		keys = append(keys, k)
+	}
 	for _, pk := range keys {
 		tags = append(tags, urlTag(pk))
 	}
