@@ -32,7 +32,8 @@ type LeaseOptions struct {
 }
 
 // leaseName is the name of the fill lease for a flight key: the primary
-// key (keeping its hash tag), and for a variant a hash of its Vary material.
+// key (under KeyPrefix, keeping its hash tag) + ":lease", and for a variant
+// a hash of its Vary material after that.
 func leaseName(flightKey string) string {
 	pk, variant, ok := strings.Cut(flightKey, "|")
 	if !ok {

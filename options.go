@@ -15,8 +15,16 @@ type Options struct {
 	// base that Page and With adjust per route.
 	Policy Policy
 
-	// KeyPrefix is prepended to every store key, so that several caches
-	// (or applications) can share one store. If empty, "httpcache:".
+	// KeyPrefix begins the name of everything the Cache writes to the
+	// store: entries, Vary indexes and variants, tag index records, the
+	// purge clock and purge markers, fill leases. It is how several
+	// applications (or several Caches of one) share one store: Caches with
+	// different prefixes never serve, invalidate or purge each other's
+	// entries — a purge of a tag, a URL or everything reaches only its
+	// own prefix — while Caches with one prefix (the replicas of an
+	// application) share entries and purges. Stores need no prefix of
+	// their own for this. On Redis Cluster it should contain no "{",
+	// which would replace the keys' own hash tags. If empty, "httpcache:".
 	KeyPrefix string
 
 	// Name identifies this cache in the Cache-Status header (RFC 9211).

@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"net/url"
 	"slices"
+	"strings"
 )
 
 // Purge says what Cache.Purge drops.
@@ -18,7 +19,8 @@ type Purge struct {
 	// carrying any of them is purged.
 	Tags []string
 
-	// Keys are primary keys, as Cache.Keys gives them.
+	// Keys are primary keys, as Cache.Keys gives them. A key that is not
+	// under this Cache's KeyPrefix (another Cache's) is refused.
 	Keys []string
 
 	// All purges everything this Cache has stored (under its KeyPrefix).
@@ -63,7 +65,12 @@ func (c *Cache) Purge(ctx context.Context, p Purge) error {
 		}
 		keys = append(keys, pks...)
 	}
-	keys = append(keys, p.Keys...)
+	for _, k := range p.Keys {
+		if !strings.HasPrefix(k, c.opts.KeyPrefix+keyVersion+"{") {
+			return badPurge(fmt.Sprintf("key %q is not a primary key under this Cache's KeyPrefix %q", k, c.opts.KeyPrefix))
+		}
+		keys = append(keys, k)
+	}
 	for _, pk := range keys {
 		tags = append(tags, urlTag(pk))
 	}
@@ -156,7 +163,8 @@ func (c *Cache) reclaim(ctx context.Context, keys, tags []string, m marker) {
 // carry it and were fetched before marker m, and forgets the tag's records.
 func (c *Cache) reclaimTag(ctx context.Context, store Store, tag string, m marker) {
 	idx := c.admin.(TagIndex) // unguarded, as store is (tagIdx is not nil)
-	tagged, err := idx.TaggedKeys(ctx, tag)
+	name := c.tagName(tag)
+	tagged, err := idx.TaggedKeys(ctx, name)
 	if err != nil {
 		c.storeError("purge", tag, err)
 	}
@@ -184,7 +192,7 @@ func (c *Cache) reclaimTag(ctx context.Context, store Store, tag string, m marke
 			}
 		}
 	}
-	if err := idx.RemoveTags(ctx, tag); err != nil {
+	if err := idx.RemoveTags(ctx, name); err != nil {
 		c.storeError("purge", tag, err)
 	}
 }

@@ -141,6 +141,28 @@ func TestPurgeAll(t *testing.T) {
 	}
 }
 
+// TestPurgeRefusesKeysOfAnotherPrefix: a primary key of a Cache with
+// another KeyPrefix on the same store, given to Purge, is refused as a
+// mistake; the other Cache's entry stays served from cache.
+func TestPurgeRefusesKeysOfAnotherPrefix(t *testing.T) {
+	e := newEnv(t, httpcache.Options{KeyPrefix: "appA:"})
+	other := httpcache.New(e.store, httpcache.Options{KeyPrefix: "appB:", Clock: e.clock.Now})
+	cat := &catalog{}
+	h := other.Handler(cat)
+	do(t, h, get("/a"))
+	keys, err := other.Keys("http://example.com/a")
+	if err != nil {
+		t.Fatal(err)
+	}
+	err = e.cache.Purge(context.Background(), httpcache.Purge{Keys: keys})
+	if res := do(t, h, get("/a")); !isHit(res) || cat.calls.Load() != 1 {
+		t.Errorf("appB's entry purged through appA: %q", res.cacheStatus())
+	}
+	if err == nil {
+		t.Error("Purge of appB's key through appA returned nil")
+	}
+}
+
 // TestSoftPurge: a soft purge makes the response stale, so that
 // stale-while-revalidate serves it once while refreshing it.
 func TestSoftPurge(t *testing.T) {

@@ -128,6 +128,14 @@ type Counter interface {
 // so that a purge removes tagged entries at once instead of leaving them to
 // be found purged when next read (Redis sets, the memory store's in-process
 // index). Purges are correct without it; it only reclaims space sooner.
+//
+// A tag is a name in the store's key space, as Counter and Leaser names
+// are: a store that keeps a tag's records under a key of their own (a Redis
+// set) keys them by the tag as given, so that the caller's namespace covers
+// them, and the caller keeps tags apart from the keys of values. The
+// middleware names each tag under its Options.KeyPrefix (KeyPrefix +
+// "v1:tag:{" + a hash of the tag + "}"), so that Caches with different
+// prefixes on one store keep separate records.
 type TagIndex interface {
 	// AddTags records that key, stored for ttl, carries tags. The
 	// record may outlive the key; it lasts at least ttl, or until the key

@@ -72,7 +72,7 @@ type put struct {
 	key   string
 	value []byte
 	ttl   time.Duration
-	tags  []string // recorded in the store's TagIndex, if it has one
+	tags  []string // recorded in the store's TagIndex, if it has one (see tagName)
 	obj   *entry   // value decoded and shared (see storeEntry)
 	// ifEpoch, when not zero, makes this write (an index) and the ones
 	// after it conditional: they are made only if key still holds the
@@ -150,7 +150,7 @@ func (c *Cache) write(ctx context.Context, p put) {
 	case err == nil:
 		c.stats.stores.Add(1)
 		if len(p.tags) > 0 && c.tagIdx != nil && !c.noTagIdx.Load() {
-			switch err := c.tagIdx.AddTags(ctx, p.key, p.tags, p.ttl); {
+			switch err := c.tagIdx.AddTags(ctx, p.key, c.tagNames(p.tags), p.ttl); {
 			case errors.Is(err, errors.ErrUnsupported):
 				c.noTagIdx.Store(true) // a composite store without one behind it
 			case err != nil:

@@ -1,6 +1,8 @@
 package httpcache
 
 import (
+	"crypto/sha256"
+	"encoding/hex"
 	"net/http"
 	"slices"
 	"strings"
@@ -116,4 +118,32 @@ func validTag(t string) bool {
 		}
 	}
 	return true
+}
+
+// tagName is the name under which the store's TagIndex records tag:
+// KeyPrefix + "v1:tag:{" + the first 128 bits of SHA-256 of tag in hex +
+// "}". It lives under the Cache's KeyPrefix, as everything the Cache
+// writes does, so that Caches with other prefixes on the store keep
+// records of their own: a purge of a tag through one never finds the
+// other's entries. The tag is hashed because tags may hold braces, which
+// would cut the Redis Cluster hash tag short and pile families of tags
+// ("{t}a", "{t}b") onto one slot; the hash spreads the records evenly
+// and keeps their names short and printable.
+func (c *Cache) tagName(tag string) string {
+	sum := sha256.Sum256([]byte(tag))
+	b := make([]byte, 0, len(c.opts.KeyPrefix)+len(keyVersion)+len("tag:{}")+32)
+	b = append(b, c.opts.KeyPrefix...)
+	b = append(b, keyVersion+"tag:{"...)
+	b = hex.AppendEncode(b, sum[:16])
+	b = append(b, '}')
+	return string(b)
+}
+
+// tagNames returns the tagName of each of tags.
+func (c *Cache) tagNames(tags []string) []string {
+	names := make([]string, len(tags))
+	for i, t := range tags {
+		names[i] = c.tagName(t)
+	}
+	return names
 }

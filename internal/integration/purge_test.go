@@ -1,20 +1,27 @@
 package integration_test
 
 import (
+	"bufio"
 	"context"
 	"fmt"
+	"io"
+	"net"
 	"net/http"
 	"net/http/httptest"
+	"net/url"
 	"strings"
 	"sync"
 	"sync/atomic"
 	"testing"
 	"time"
 
+	"github.com/bradfitz/gomemcache/memcache"
 	goredis "github.com/redis/go-redis/v9"
 
 	"github.com/seedcache/httpcache"
 	"github.com/seedcache/httpcache/internal/testserver"
+	"github.com/seedcache/httpcache/stores/memcached"
+	"github.com/seedcache/httpcache/stores/memory"
 	redisstore "github.com/seedcache/httpcache/stores/redis"
 )
 
@@ -243,4 +250,276 @@ func TestCorruptPurgeClock(t *testing.T) {
 			}
 		})
 	}
+}
+
+// TestKeyPrefixSeparatesPurges: two applications share one store, told
+// apart only by Options.KeyPrefix, and serve the same URL with the same
+// tags. A purge through one — by tag, by URL, of everything, soft or hard —
+// reaches its own entry and never the other's: the other application's next
+// request is still a hit, its handler not called. On one memory store
+// shared in process, and on Redis, Memcached and tiered shared by two
+// instances.
+func TestKeyPrefixSeparatesPurges(t *testing.T) {
+	type shared struct {
+		name string
+		open func(t *testing.T) (a, b httpcache.Store)
+	}
+	stores := []shared{{"memory", func(t *testing.T) (a, b httpcache.Store) {
+		s := memory.New(memory.Options{})
+		return s, s
+	}}}
+	for _, b := range backends {
+		stores = append(stores, shared{b.name, func(t *testing.T) (httpcache.Store, httpcache.Store) {
+			srv := b.start(t)
+			return b.open(t, srv.Addr()), b.open(t, srv.Addr())
+		}})
+	}
+	purges := []struct {
+		name  string
+		purge httpcache.Purge
+	}{
+		{"tag", httpcache.Purge{Tags: []string{"page:/a"}}},
+		{"shared tag", httpcache.Purge{Tags: []string{"all-pages"}}},
+		{"url", httpcache.Purge{URLs: []string{"http://example.com/a"}}},
+		{"everything", httpcache.Purge{All: true}},
+		{"soft tag", httpcache.Purge{Tags: []string{"page:/a"}, Soft: true}},
+		{"soft everything", httpcache.Purge{All: true, Soft: true}},
+	}
+	for _, st := range stores {
+		t.Run(st.name, func(t *testing.T) {
+			sa, sb := st.open(t)
+			open := func(s httpcache.Store, prefix string) *httpcache.Cache {
+				return httpcache.New(s, httpcache.Options{KeyPrefix: prefix, Logger: quiet(),
+					Guard: httpcache.GuardOptions{Cooldown: 100 * time.Millisecond}})
+			}
+			ca, cb := open(sa, "appA:"), open(sb, "appB:")
+			appA, appB := &tagged{}, &tagged{}
+			ha, hb := ca.Handler(appA), cb.Handler(appB)
+			for _, p := range purges {
+				for _, side := range []struct {
+					c *httpcache.Cache
+					h http.Handler
+				}{{ca, ha}, {cb, hb}} {
+					get(t, side.h, "/a")
+					side.c.Wait()
+					if _, status := get(t, side.h, "/a"); status != "httpcache; hit" {
+						t.Fatalf("%s: /a not cached: %q", p.name, status)
+					}
+				}
+				appA.version.Add(1)
+				appB.version.Add(1)
+				if err := ca.Purge(context.Background(), p.purge); err != nil {
+					t.Fatalf("%s: %v", p.name, err)
+				}
+				calls := appB.calls.Load()
+				if body, status := get(t, hb, "/a"); status != "httpcache; hit" || appB.calls.Load() != calls {
+					t.Fatalf("%s through appA: appB's entry was purged too: %q %q", p.name, body, status)
+				}
+				calls = appA.calls.Load()
+				if body, status := get(t, ha, "/a"); status == "httpcache; hit" || appA.calls.Load() != calls+1 {
+					t.Fatalf("%s through appA: appA's entry still served: %q %q", p.name, body, status)
+				}
+				ca.Wait()
+				// Everything purged through appA is refetched there, while
+				// appB's entry stays as it was: the next round purges
+				// fresh entries on both sides.
+				if err := cb.Purge(context.Background(), httpcache.Purge{All: true}); err != nil {
+					t.Fatal(err)
+				}
+			}
+		})
+	}
+}
+
+// TestEverythingACacheWritesLivesUnderItsKeyPrefix: two Caches with their
+// own KeyPrefix on one server, doing all a Cache writes — entries, Vary
+// indexes and variants, tagged entries, purges of tags, URLs and
+// everything (hard and soft), invalidations, fill leases — leave only
+// keys that start with one of the two prefixes, so that a Redis ACL key
+// pattern or a SCAN of "appA:*" covers all of an application's data. On
+// Redis (KEYS) and Memcached (lru_crawler metadump, whose keys are the
+// store's "k:" + key for keys as short and plain as these).
+func TestEverythingACacheWritesLivesUnderItsKeyPrefix(t *testing.T) {
+	for _, tt := range []struct {
+		name  string
+		start func(testing.TB) *testserver.Server
+		open  func(t *testing.T, addr string) httpcache.Store
+		keys  func(t *testing.T, addr string) []string
+	}{
+		{"redis", testserver.Redis, func(t *testing.T, addr string) httpcache.Store {
+			client := goredis.NewClient(&goredis.Options{Addr: addr})
+			t.Cleanup(func() { client.Close() })
+			return redisstore.New(client, redisstore.Options{})
+		}, redisKeys},
+		{"memcached", testserver.Memcached, func(t *testing.T, addr string) httpcache.Store {
+			return memcached.New(memcache.New(addr), memcached.Options{})
+		}, memcachedKeys},
+	} {
+		t.Run(tt.name, func(t *testing.T) {
+			srv := tt.start(t)
+			if srv.External() {
+				t.Skip("lists every key on the server: needs a server of its own, not an external one")
+			}
+			checkKeysUnderPrefixes(t, tt.open(t, srv.Addr()), func() []string { return tt.keys(t, srv.Addr()) })
+		})
+	}
+}
+
+// checkKeysUnderPrefixes runs two Caches on store, with KeyPrefix appA:
+// and appB:, through everything a Cache writes, and checks with keys that
+// every key on the server is under one of the prefixes: while a fill
+// holds its lease and tagged entries stand, and at the end.
+func checkKeysUnderPrefixes(t *testing.T, store httpcache.Store, keys func() []string) {
+	ctx := context.Background()
+	prefixes := []string{"appA:", "appB:"}
+	check := func() []string {
+		t.Helper()
+		all := keys()
+		for _, k := range all {
+			if !strings.HasPrefix(k, prefixes[0]) && !strings.HasPrefix(k, prefixes[1]) {
+				t.Errorf("key %q is under neither of %q", k, prefixes)
+			}
+		}
+		return all
+	}
+	// A fetch of /slow waits until it is let go: its fill lease is held
+	// while it waits.
+	release := make(chan struct{})
+	holding := make(chan struct{}, 2)
+	app := http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if r.URL.Path == "/slow" {
+			holding <- struct{}{}
+			<-release
+		}
+		w.Header().Set("Cache-Control", "max-age=600")
+		w.Header().Set("Cache-Tag", "page:"+r.URL.Path+", all-pages")
+		if r.URL.Query().Has("vary") {
+			w.Header().Set("Vary", "Accept-Language")
+		}
+		fmt.Fprintf(w, "%s %s", r.URL.Path, r.Header.Get("Accept-Language"))
+	})
+	for _, prefix := range prefixes {
+		c := httpcache.New(store, httpcache.Options{
+			KeyPrefix: prefix, Logger: quiet(),
+			Guard: httpcache.GuardOptions{Timeout: 5 * time.Second},
+			Lease: httpcache.LeaseOptions{TTL: time.Minute},
+		})
+		h := c.Handler(app)
+		for _, target := range []string{"/a", "/b", "/c?vary", "/d?vary"} {
+			get(t, h, target, "Accept-Language", "fr")
+			c.Wait()
+		}
+		for _, p := range []httpcache.Purge{
+			{Tags: []string{"page:/a"}},
+			{Tags: []string{"page:/c"}, Soft: true},
+			{URLs: []string{"http://example.com/b"}},
+		} {
+			if err := c.Purge(ctx, p); err != nil {
+				t.Fatal(err)
+			}
+		}
+		h.ServeHTTP(httptest.NewRecorder(), httptest.NewRequest("POST", "/d?vary", nil))
+		for _, target := range []string{"/a", "/b", "/c?vary", "/d?vary", "/e"} {
+			get(t, h, target, "Accept-Language", "de")
+			c.Wait()
+		}
+		done := make(chan struct{})
+		go func() {
+			defer close(done)
+			h.ServeHTTP(httptest.NewRecorder(), httptest.NewRequest("GET", "/slow", nil))
+		}()
+		<-holding
+		check() // with a lease held and tagged entries standing
+		release <- struct{}{}
+		<-done
+		c.Wait()
+		if err := c.Purge(ctx, httpcache.Purge{All: true, Soft: true}); err != nil {
+			t.Fatal(err)
+		}
+		if err := c.Purge(ctx, httpcache.Purge{All: true}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	all := check()
+	for _, prefix := range prefixes {
+		n := 0
+		for _, k := range all {
+			if strings.HasPrefix(k, prefix) {
+				n++
+			}
+		}
+		if n == 0 {
+			t.Fatalf("no key under %q: %q", prefix, all)
+		}
+	}
+}
+
+// redisKeys returns every key in the Redis server at addr.
+func redisKeys(t *testing.T, addr string) []string {
+	t.Helper()
+	client := goredis.NewClient(&goredis.Options{Addr: addr})
+	defer client.Close()
+	keys, err := client.Keys(context.Background(), "*").Result()
+	if err != nil {
+		t.Fatal(err)
+	}
+	return keys
+}
+
+// memcachedKeys returns every key in the memcached server at addr, as
+// stores/memcached was given it: the server's keys without the "k:" the
+// store puts before a key it sends as it is (a hashed key, "h:" + a hash,
+// is returned as the server has it).
+func memcachedKeys(t *testing.T, addr string) []string {
+	t.Helper()
+	for attempt := 0; ; attempt++ {
+		keys, busy, err := metadump(addr)
+		switch {
+		case err != nil:
+			t.Fatal(err)
+		case busy && attempt < 100:
+			time.Sleep(10 * time.Millisecond) // another crawl is under way
+			continue
+		case busy:
+			t.Fatal("memcached: the LRU crawler stayed busy")
+		}
+		for i, k := range keys {
+			keys[i] = strings.TrimPrefix(k, "k:")
+		}
+		return keys
+	}
+}
+
+// metadump lists the keys of the memcached server at addr with
+// "lru_crawler metadump all", reporting busy if a crawl is under way.
+func metadump(addr string) (keys []string, busy bool, err error) {
+	conn, err := net.DialTimeout("tcp", addr, 5*time.Second)
+	if err != nil {
+		return nil, false, err
+	}
+	defer conn.Close()
+	conn.SetDeadline(time.Now().Add(10 * time.Second))
+	if _, err := io.WriteString(conn, "lru_crawler metadump all\r\n"); err != nil {
+		return nil, false, err
+	}
+	sc := bufio.NewScanner(conn)
+	for sc.Scan() {
+		line := sc.Text()
+		switch {
+		case line == "END":
+			return keys, false, nil
+		case strings.HasPrefix(line, "BUSY"):
+			return nil, true, nil
+		case strings.HasPrefix(line, "key="):
+			field, _, _ := strings.Cut(line, " ")
+			k, err := url.QueryUnescape(strings.TrimPrefix(field, "key="))
+			if err != nil {
+				return nil, false, fmt.Errorf("metadump line %q: %v", line, err)
+			}
+			keys = append(keys, k)
+		default:
+			return nil, false, fmt.Errorf("metadump: unexpected line %q", line)
+		}
+	}
+	return nil, false, fmt.Errorf("metadump: no END: %v", sc.Err())
 }

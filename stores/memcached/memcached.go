@@ -16,10 +16,14 @@ import (
 
 // Options configures a Store. The zero value is ready to use.
 type Options struct {
-	// KeyPrefix goes before every key the store sends, so that several
-	// stores (or other users) can share servers. It must be a legal
-	// memcached key of at most MaxKeyPrefixLen bytes: no spaces or control
-	// bytes. If empty, keys have no prefix.
+	// KeyPrefix goes before every key the store sends, values and
+	// counters alike, putting the whole store under a namespace of its own
+	// on servers shared with other users. It is not needed to keep
+	// applications that cache through httpcache apart: each Cache's
+	// httpcache.Options.KeyPrefix covers everything it writes, and is the
+	// one prefix to set for that. It must be a legal memcached key of at
+	// most MaxKeyPrefixLen bytes: no spaces or control bytes. If empty,
+	// keys have no prefix.
 	KeyPrefix string
 
 	// MaxItemSize is the servers' item size limit in bytes (memcached's -I

@@ -68,15 +68,18 @@
 // digits ("1.795e+15").
 //
 // It is an httpcache.TagIndex too, with one Redis set per tag, named
-// KeyPrefix + "tag:{" + the first 128 bits of SHA-256 of the tag in hex +
-// "}", whose members are the keys recorded for the tag as the caller passed
-// them (the prefix is in the set's name already). The tag is hashed because
-// tags may hold braces, which would end the Cluster hash tag early and pile
-// families of tags ("{t}a", "{t}b") onto one slot; the hash spreads the
-// sets evenly and keeps their names short and printable. Like lease names,
-// set names share the keyspace with cache keys, which the middleware's
-// keys never collide with. Every tag command touches one key, so none is
-// ever a cross-slot command:
+// KeyPrefix + the tag, whose members are the keys recorded for the tag as
+// the caller passed them (the prefix is in the set's name already). A tag
+// is a name in the keyspace, as lease and counter names are, so that the
+// caller's namespace covers its sets: the middleware names each tag under
+// its own httpcache.Options.KeyPrefix, as that prefix + "v1:tag:{" + the
+// first 128 bits of SHA-256 of the tag in hex + "}". It hashes the tag
+// because tags may hold braces, which would end the Cluster hash tag early
+// and pile families of tags ("{t}a", "{t}b") onto one slot; the hash
+// spreads the sets evenly and keeps their names short and printable. Like
+// lease names, set names share the keyspace with cache keys, which the
+// middleware's keys never collide with. Every tag command touches one key,
+// so none is ever a cross-slot command:
 //
 //   - AddTags sends, for each tag, PEXPIRE set ms GT, SADD set key,
 //     PEXPIRE set ms NX and PEXPIRE set ms GT again, all in one pipeline

@@ -27,13 +27,17 @@ const DefaultMaxValueSize = 16 << 20
 
 // Options configures a Store. The zero value is ready to use.
 type Options struct {
-	// KeyPrefix is prepended to every key, so that several applications
-	// (or several caches of one application) can share one Redis without
-	// colliding. It should contain no "{": the first "{…}" of a key is its
-	// Redis Cluster hash tag, and a "{" in the prefix would replace the tags
-	// of the middleware's keys, putting every key in one slot or splitting
-	// keys that are read together over several commands (still correctly).
-	// If empty, keys are used as they are.
+	// KeyPrefix is prepended to every key the store writes — values,
+	// counters, leases and tag sets alike — putting the whole store under
+	// a namespace of its own, in a Redis shared with other data. It is not
+	// needed to keep applications that cache through httpcache apart: each
+	// Cache's httpcache.Options.KeyPrefix covers everything it writes, and
+	// is the one prefix to set for that. It should contain no "{": the
+	// first "{…}" of a key is its Redis Cluster hash tag, and a "{" in the
+	// prefix would replace the tags of the middleware's keys, putting
+	// every key in one slot or splitting keys that are read together over
+	// several commands (still correctly). If empty, keys are used as they
+	// are.
 	KeyPrefix string
 
 	// MaxValueSize is the largest value, in bytes, that Set stores; larger

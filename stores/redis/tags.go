@@ -2,8 +2,6 @@ package redis
 
 import (
 	"context"
-	"crypto/sha256"
-	"encoding/hex"
 	"errors"
 	"fmt"
 	"time"
@@ -13,22 +11,13 @@ import (
 	"github.com/seedcache/httpcache"
 )
 
-// tagKey returns the Redis key of the set that records tag's keys:
-// KeyPrefix + "tag:{" + the first 128 bits of SHA-256 of tag in hex + "}".
-//
-// The tag is hashed rather than used as it is because tags may hold "{"
-// and "}": in "tag:{" + tag + "}" the Cluster hash tag would end at the
-// tag's own first "}", so that "a}x" and "a}y" hash alike, and every tag
-// that starts with "{" has its hash tag cut at its first "}" ("{" + "{t}…"
-// hashes "{t"), piling families of tags onto one slot and one node. A hash
-// in the braces gives each tag a slot of its own, spread evenly, and a
-// short printable name whatever the tag's length or bytes. Nothing depends
-// on the slot for correctness: every tag command touches one key, and
-// RemoveTags groups its DELs by slot as Delete does.
-func (s *Store) tagKey(tag string) string {
-	sum := sha256.Sum256([]byte(tag))
-	return s.prefix + "tag:{" + hex.EncodeToString(sum[:16]) + "}"
-}
+// tagKey returns the Redis key of the set that records tag's keys: the tag
+// itself, under Options.KeyPrefix like every key. A tag is a name in the
+// keyspace, as counter and lease names are (httpcache.TagIndex), so that
+// the caller's own namespace covers its sets: the middleware names them
+// under its Options.KeyPrefix, with a hash of the tag in braces as their
+// Cluster hash tag.
+func (s *Store) tagKey(tag string) string { return s.key(tag) }
 
 // addTagsCmds is how many commands AddTags sends per tag.
 const addTagsCmds = 4

@@ -2,8 +2,6 @@ package redis_test
 
 import (
 	"context"
-	"crypto/sha256"
-	"encoding/hex"
 	"errors"
 	"fmt"
 	"slices"
@@ -20,11 +18,8 @@ import (
 )
 
 // tagSet is the Redis key of tag's set under prefix, as the package
-// documentation names it.
-func tagSet(prefix, tag string) string {
-	sum := sha256.Sum256([]byte(tag))
-	return prefix + "tag:{" + hex.EncodeToString(sum[:16]) + "}"
-}
+// documentation names it: the tag itself, under the prefix.
+func tagSet(prefix, tag string) string { return prefix + tag }
 
 // pipelines is a go-redis hook that records the arguments of the commands
 // of every pipeline, and counts round trips as counter does.

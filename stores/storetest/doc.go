@@ -92,8 +92,10 @@
 //     outlive it, so nothing checks that it goes; a later AddTags of the
 //     same tag, for the same key or another, may extend it but never cuts
 //     it short. Tags are arbitrary non-empty byte strings (spaces, braces,
-//     NUL, invalid UTF-8, 1 KiB) and keys as for Get; AddTags of no tags
-//     and RemoveTags of no or unknown tags do nothing and are not errors.
+//     NUL, invalid UTF-8, 1 KiB), names in the store's key space that the
+//     suite keeps apart from its keys (httpcache.TagIndex), and keys are
+//     as for Get; AddTags of no tags and RemoveTags of no or unknown tags
+//     do nothing and are not errors.
 //     RemoveTags forgets every record of the tags given and no others.
 //     Called with a done context, AddTags and RemoveTags return nil or an
 //     error wrapping ctx.Err() having recorded (or removed) each tag whole

@@ -180,7 +180,7 @@ func (s *suite) testTTLSleeping(t *testing.T) {
 		// A record lasts its ttl; a later shorter ttl does not cut it
 		// short, and a later longer one makes the tag outlive the first.
 		storeKeys(t, ti, longTTL, "own", "long", "short")
-		mustAddTags(t, ti, "own", 3*(ttl+g), "own")
+		mustAddTags(t, ti, "own", 3*(ttl+g), "own tag")
 		mustAddTags(t, ti, "long", longTTL, "kept")
 		mustAddTags(t, ti, "short", tick, "kept")
 		mustAddTags(t, ti, "short", tick, "grown")
@@ -241,7 +241,7 @@ func (s *suite) testTTLSleeping(t *testing.T) {
 		}
 	}
 	if isTagIndex {
-		expectTagged(t, ti, "own", "own")
+		expectTagged(t, ti, "own tag", "own")
 		expectTaggedSome(t, ti, "kept", []string{"long"}, []string{"short"})
 		expectTaggedSome(t, ti, "grown", []string{"long"}, []string{"short"})
 	}

@@ -62,7 +62,15 @@ type Options struct {
 	// Channel is the Redis channel of invalidations; every instance that
 	// shares L2 must use the same one, and the same version of this
 	// package (an older one does not register, and would not be waited
-	// for). If empty, DefaultChannel.
+	// for). It also names the registry and acknowledgement keys (see
+	// PubSub), the only keys the Store writes itself, outside any Cache's
+	// httpcache.Options.KeyPrefix. Applications sharing one Redis, each
+	// under its own KeyPrefix, may share the channel too: their entries
+	// stay apart, but a purge through one also clears the other's L1
+	// copies (which it then reads again from L2) and waits for its
+	// instances' acknowledgements. A channel each (such as the
+	// application's KeyPrefix + "invalidate") keeps those apart as well.
+	// If empty, DefaultChannel.
 	Channel string
 
 	// InstanceTTL is how long an instance's registration lasts without a
