@@ -194,3 +194,49 @@ func TestProxiesWithDifferentKeyPrefixesNeverShareEntries(t *testing.T) {
 		t.Fatalf("a second proxy with -key-prefix siteA: did not find the first's entry: %q", resp.Header.Get("Cache-Status"))
 	}
 }
+
+// TestProxyTagPurgeLeavesOtherKeyPrefixEntries: two proxies for one origin
+// with different -key-prefix on one Redis: a tag purge through one drops
+// its own tagged entries and leaves the other's.
+func TestProxyTagPurgeLeavesOtherKeyPrefixEntries(t *testing.T) {
+	bin := buildProxy(t)
+	redis := testserver.Redis(t)
+	var hits atomic.Int64
+	origin := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		hits.Add(1)
+		w.Header().Set("Cache-Control", "max-age=600")
+		w.Header().Set("Cache-Tag", "article:1")
+		io.WriteString(w, "article "+r.URL.Path)
+	}))
+	defer origin.Close()
+	args := []string{"-origin", origin.URL, "-store", "redis", "-redis", redis.URL(), "-purge-token", "T"}
+	proxyA := startBinary(t, bin, append(args, "-key-prefix", "siteA:")...)
+	proxyB := startBinary(t, bin, append(args, "-key-prefix", "siteB:")...)
+
+	const host, path = "www.example.com", "/article/1"
+	storedVia(t, proxyA.base, host, path)
+	storedVia(t, proxyB.base, host, path)
+
+	req, _ := http.NewRequest("PURGE", proxyA.base+"/", nil)
+	req.Host = host
+	req.Header.Set("Authorization", "Bearer T")
+	req.Header.Set("Cache-Tag", "article:1")
+	resp, err := http.DefaultClient.Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	body, _ := io.ReadAll(resp.Body)
+	resp.Body.Close()
+	if resp.StatusCode != http.StatusOK {
+		t.Fatalf("PURGE through proxy A: %d %q", resp.StatusCode, body)
+	}
+
+	before := hits.Load()
+	if resp, _ := fetchHost(t, proxyB.base, host, path); resp.Header.Get("Cache-Status") != "httpcache; hit" || hits.Load() != before {
+		t.Fatalf("proxy B (siteB:) after a tag purge through proxy A (siteA:): %q, origin reached %d more times",
+			resp.Header.Get("Cache-Status"), hits.Load()-before)
+	}
+	if resp, _ := fetchHost(t, proxyA.base, host, path); !strings.Contains(resp.Header.Get("Cache-Status"), "fwd=uri-miss") || hits.Load() != before+1 {
+		t.Fatalf("proxy A after its own tag purge: %q, want a miss", resp.Header.Get("Cache-Status"))
+	}
+}
