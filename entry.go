@@ -49,6 +49,35 @@ type entry struct {
 	memo *variantMemo
 }
 
+// Size estimates the bytes a decoded entry holds on the heap besides the
+// encoded value it refers into (its url, body and vary key are slices of
+// it): the struct, the header's map, text and value slices, and the tag and
+// Vary name strings. An in-process store keeping the entry beside its value
+// counts it against its byte budget (see stores/memory);
+// TestDecodedEntrySize keeps the estimate honest. A Vary index's memo is
+// not counted here: all memos share their own budget (memoBudget).
+func (e *entry) Size() int {
+	n := 320 // the struct, rounded to its size class, and small slices
+	if fields := len(e.header); fields > 0 {
+		// The map: one group of eight slots up to eight fields, then
+		// about a hundred bytes a field as it grows.
+		n += 400 + 96*max(0, fields-8)
+		for name, values := range e.header {
+			n += len(name) + 2
+			for _, v := range values {
+				n += len(v) + 2 + 16 // the text, and its string header
+			}
+		}
+	}
+	for _, s := range e.varyNames {
+		n += len(s) + 16
+	}
+	for _, s := range e.tags {
+		n += len(s) + 16
+	}
+	return n
+}
+
 // Entry flags.
 const (
 	flagMustRevalidate = 1 << iota // must-revalidate / proxy-revalidate / s-maxage: never served stale

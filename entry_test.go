@@ -6,6 +6,8 @@ import (
 	"errors"
 	"net/http"
 	"reflect"
+	"runtime"
+	"strconv"
 	"testing"
 	"time"
 )
@@ -146,4 +148,37 @@ func normalize(e *entry) *entry {
 		c.varyKey = nil
 	}
 	return &c
+}
+
+// TestDecodedEntrySize checks that Size covers what a decoded entry really
+// holds on the heap besides its encoded value, without overstating it much,
+// for responses with few and many header fields.
+func TestDecodedEntrySize(t *testing.T) {
+	if testing.Short() {
+		t.Skip("measures the heap; skipped in -short mode")
+	}
+	for _, fields := range []int{0, 1, 6, 20, 50} {
+		h := http.Header{}
+		for i := range fields {
+			h["X-Field-"+strconv.Itoa(i)] = []string{"value of a header field"}
+		}
+		raw := (&entry{kind: kindResponse, status: 200, header: h, body: make([]byte, 100), url: make([]byte, 40), tags: []string{"article:1"}}).encode()
+		const n = 10000
+		keep := make([]*entry, n)
+		var before, after runtime.MemStats
+		runtime.GC()
+		runtime.ReadMemStats(&before)
+		for i := range keep {
+			keep[i], _ = decodeEntry(raw)
+		}
+		runtime.GC()
+		runtime.ReadMemStats(&after)
+		measured := float64(after.HeapAlloc-before.HeapAlloc) / n
+		runtime.KeepAlive(keep)
+		size := float64(keep[0].Size())
+		t.Logf("%d fields: %.0f bytes measured, Size %.0f", fields, measured, size)
+		if size < measured*0.95 || size > measured*1.4 {
+			t.Errorf("%d fields: Size %.0f for %.0f bytes measured", fields, size, measured)
+		}
+	}
 }

@@ -1,11 +1,15 @@
 package httpcache_test
 
 import (
+	"io"
 	"net/http"
+	"net/http/httptest"
+	"runtime"
 	"strings"
 	"testing"
 
 	"github.com/seedcache/httpcache"
+	"github.com/seedcache/httpcache/stores/memory"
 )
 
 // TestOversizedURLBypassesCache: a request whose URL (host, path and query)
@@ -48,3 +52,56 @@ func TestOversizedURLBypassesCache(t *testing.T) {
 		})
 	}
 }
+
+// TestMemoryStoreBudgetBoundsLiveHeap: a memory store filled through the
+// cache holds about what its MaxBytes says — the values, the decoded
+// responses kept beside them, keys and bookkeeping — so that the live heap
+// grows by at most the budget and a small constant, however small the
+// responses and however many their header fields.
+func TestMemoryStoreBudgetBoundsLiveHeap(t *testing.T) {
+	if testing.Short() {
+		t.Skip("measures the heap; skipped in -short mode")
+	}
+	const budget = 8 << 20
+	for _, fields := range []int{6, 20} {
+		t.Run(itoa(int64(fields))+" header fields", func(t *testing.T) {
+			var before, after runtime.MemStats
+			runtime.GC()
+			runtime.ReadMemStats(&before)
+			store := memory.New(memory.Options{MaxBytes: budget})
+			cache := httpcache.New(store, httpcache.Options{})
+			body := strings.Repeat("b", 100)
+			h := cache.Handler(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+				w.Header().Set("Cache-Control", "max-age=3600")
+				w.Header().Set("Content-Type", "text/plain; charset=utf-8")
+				for i := 2; i < fields; i++ {
+					w.Header().Set("X-Field-"+itoa(int64(i)), "value of a header field")
+				}
+				io.WriteString(w, body)
+			}))
+			for i := range 40000 {
+				h.ServeHTTP(&discard{header: http.Header{}}, httptest.NewRequest("GET", "/page/"+itoa(int64(i)), nil))
+			}
+			st := store.Stats()
+			if st.Evictions == 0 {
+				t.Fatalf("the store never filled: %+v", st)
+			}
+			runtime.GC()
+			runtime.ReadMemStats(&after)
+			runtime.KeepAlive(cache)
+			grown := int64(after.HeapAlloc) - int64(before.HeapAlloc)
+			t.Logf("live heap grew by %.1f MiB for a %d MiB budget (%d entries, %d bytes counted)",
+				float64(grown)/(1<<20), budget>>20, st.Entries, st.Bytes)
+			if limit := int64(budget + budget/8 + 2<<20); grown > limit {
+				t.Fatalf("live heap grew by %d bytes, over the %d-byte budget plus slack (%d)", grown, budget, limit)
+			}
+		})
+	}
+}
+
+// discard is a ResponseWriter that keeps nothing but its header.
+type discard struct{ header http.Header }
+
+func (d *discard) Header() http.Header         { return d.header }
+func (d *discard) Write(b []byte) (int, error) { return len(b), nil }
+func (d *discard) WriteHeader(int)             {}

@@ -33,7 +33,9 @@ type Store interface {
 // ObjectStore is an optional interface for in-process stores (such as
 // stores/memory) that can keep a decoded form of a value next to its bytes, so
 // that a hit skips decoding. Objects are opaque to the store and read-only to
-// everyone once stored.
+// everyone once stored. The middleware's objects have a method Size() int,
+// the bytes they hold besides the value: a store with a byte budget should
+// count it (stores/memory does), or it holds several times its budget.
 type ObjectStore interface {
 	Store
 	// GetObject is Get that also returns the object stored by SetObject

@@ -17,7 +17,6 @@
 package memory
 
 import (
-	"bytes"
 	"context"
 	"fmt"
 	"hash/maphash"
@@ -61,8 +60,11 @@ const EntryOverhead = 192
 // Options configures a Store. The zero value is ready to use.
 type Options struct {
 	// MaxBytes bounds the bytes held: the sum over entries of key length,
-	// value length and EntryOverhead, and the tag index's bytes (see
-	// TagOverhead). The least recently used entries are evicted to stay
+	// value size (the capacity of the array it is kept in), EntryOverhead
+	// and, for an object kept with the value (SetObject, AttachObject) that
+	// has a method Size() int, what it reports — httpcache's decoded
+	// responses do — and the tag index's bytes (see TagOverhead), so that
+	// the live heap the store holds stays near MaxBytes. The least recently used entries are evicted to stay
 	// under it, and an entry larger than MaxBytes on its own is refused
 	// with an error wrapping httpcache.ErrTooLarge. Counters (see Advance)
 	// are not counted.
@@ -183,17 +185,44 @@ func (s *Store) GetObject(ctx context.Context, key string) (value []byte, obj an
 
 // AttachObject keeps obj with the value under key if that value is still
 // the slice GetObject returned (same array and length); otherwise, or if
-// the entry has gone, it does nothing.
+// the entry has gone, it does nothing. The object's size counts against
+// the budgets, which may evict other entries.
 func (s *Store) AttachObject(key string, value []byte, obj any) {
 	sh := s.shardFor(key)
 	sh.mu.Lock()
-	defer sh.mu.Unlock()
 	e, ok := sh.lru.Peek(key)
 	if !ok || len(e.value) != len(value) || unsafe.SliceData(e.value) != unsafe.SliceData(value) {
+		sh.mu.Unlock()
 		return
 	}
+	grown := objectSize(obj) - objectSize(e.obj)
 	e.obj = obj
-	sh.lru.Add(key, e) // same size: the budgets do not change
+	e.size += grown
+	sh.lru.Add(key, e)
+	s.bytes.Add(grown)
+	s.evictFrom(sh)
+	sh.mu.Unlock()
+	if s.overBudget() {
+		s.evictElsewhere(sh)
+	}
+}
+
+// entrySize is what an entry counts against MaxBytes, besides its tags:
+// its key, the whole array its value is kept in, EntryOverhead, and what
+// its object holds (objectSize).
+func entrySize(key string, value []byte, obj any) int64 {
+	return int64(len(key)) + int64(cap(value)) + EntryOverhead + objectSize(obj)
+}
+
+// objectSize is what an object kept with a value says it holds on the heap
+// besides that value, through a method Size() int; zero for other objects.
+// httpcache's decoded entries have one, so that the budget bounds what the
+// store really holds, not only the bytes it was given.
+func objectSize(obj any) int64 {
+	if o, ok := obj.(interface{ Size() int }); ok {
+		return int64(max(0, o.Size()))
+	}
+	return 0
 }
 
 // Local reports true: the store never waits on the network, so the
@@ -235,13 +264,13 @@ func (s *Store) set(ctx context.Context, key string, value []byte, obj any, ttl 
 	if ttl <= 0 {
 		return fmt.Errorf("memory: set with ttl %v: %w", ttl, httpcache.ErrInvalidTTL)
 	}
-	size := int64(len(key)) + int64(len(value)) + EntryOverhead
+	if copyValue {
+		value = append(make([]byte, 0, len(value)), value...) // cap == len
+	}
+	size := entrySize(key, value, obj)
 	if size > s.maxBytes {
 		return fmt.Errorf("memory: entry of %d bytes (%d-byte key, %d-byte value) over MaxBytes %d: %w",
 			size, len(key), len(value), s.maxBytes, httpcache.ErrTooLarge)
-	}
-	if copyValue {
-		value = bytes.Clone(value)
 	}
 	now := s.clock()
 	e := entry{value: value, obj: obj, expires: now.Add(ttl), size: size}

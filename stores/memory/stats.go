@@ -6,9 +6,9 @@ type Stats struct {
 	// that have not been read or evicted since they expired. Counters
 	// and tag records are not entries.
 	Entries int64
-	// Bytes is the sum over those entries of key length, value length and
-	// EntryOverhead, plus the tag index's bytes: what Options.MaxBytes
-	// bounds.
+	// Bytes is the sum over those entries of key length, value size,
+	// EntryOverhead and object size, plus the tag index's bytes: what
+	// Options.MaxBytes bounds.
 	Bytes int64
 	// Evictions counts entries removed to keep within Options.MaxBytes or
 	// Options.MaxEntries since the store was created; expiries, deletes
