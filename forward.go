@@ -6,6 +6,7 @@ import (
 	"maps"
 	"net/http"
 	"net/url"
+	"strings"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -351,6 +352,7 @@ func (h *handler) fetchLed(w http.ResponseWriter, r *http.Request, lk lookup, no
 			m.above = maps.Clone(w.Header())
 		}
 		cw := newCaptureWriter(w, m, c.opts.MaxBodySize)
+		cw.now, cw.maxStream = c.now, c.opts.MaxStreamDuration
 		h.run(cw, m)
 		switch {
 		case m.delegated.Load():
@@ -498,15 +500,40 @@ func (m *miss) writeHeader(status int, h http.Header) hookAction {
 		requestTime:  m.requestTime,
 		responseTime: m.responseTime,
 	})
-	if d.store && contentLength(h) > c.opts.MaxBodySize {
+	// What the writer would refuse, as far as it can be known now.
+	switch {
+	case !d.store:
+	case contentLength(h) > c.opts.MaxBodySize:
 		d = decision{reason: reasonTooLarge}
+	case isEventStream(h):
+		d = decision{reason: detailEventStream}
 	}
 	m.decision = d
 	appendStatus(h, c.status.forward(m.lk.fwd, d.store, d.reason))
 	if d.store {
 		return actionCapture
 	}
+	m.lead.land(c) // nothing to share: the waiters need not wait for the end
 	return actionPass
+}
+
+// dropped is told by the capture writer that the response, which was to
+// be stored, will not be after all: the waiters need not wait for its end.
+func (m *miss) dropped() {
+	if !m.delegated.Load() {
+		m.lead.land(m.rt.c)
+	}
+}
+
+// isEventStream reports whether h is the header of a text/event-stream
+// response (server-sent events): a stream, never a page to store.
+func isEventStream(h http.Header) bool {
+	v := h["Content-Type"]
+	if len(v) == 0 {
+		return false
+	}
+	mt, _, _ := strings.Cut(v[0], ";")
+	return strings.EqualFold(strings.TrimSpace(mt), "text/event-stream")
 }
 
 // restoreHeader puts h back as the middleware above left it, dropping what

@@ -83,6 +83,9 @@ func New(store Store, opts Options) *Cache {
 	case opts.MaxBodySize == 0:
 		opts.MaxBodySize = defaultMaxBody
 	}
+	if opts.MaxStreamDuration == 0 {
+		opts.MaxStreamDuration = DefaultMaxStreamDuration
+	}
 	if opts.Clock == nil {
 		opts.Clock = time.Now
 	}

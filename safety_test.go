@@ -42,14 +42,15 @@ func TestNotStored(t *testing.T) {
 			req: get("/big"), body: big, detail: "detail=too-large",
 		},
 		{
-			name: "flushed (streamed) response",
+			name: "event stream",
 			fn: func(w http.ResponseWriter, r *http.Request) {
 				w.Header().Set("Cache-Control", "max-age=60")
-				io.WriteString(w, "part 1 ")
+				w.Header().Set("Content-Type", "text/event-stream; charset=utf-8")
+				io.WriteString(w, "data: 1\n\n")
 				http.NewResponseController(w).Flush()
-				io.WriteString(w, "part 2")
+				io.WriteString(w, "data: 2\n\n")
 			},
-			req: get("/stream"), body: "part 1 part 2", detail: "fwd=uri-miss",
+			req: get("/events"), body: "data: 1\n\ndata: 2\n\n", detail: "fwd=uri-miss; detail=event-stream",
 		},
 		{
 			name: "short body for its Content-Length",

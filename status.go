@@ -30,6 +30,12 @@ const (
 	detailStaleIfError = "stale-if-error"
 )
 
+// Details for a response that would be stored but for the writer or the
+// store: said at WriteHeader in place of "stored".
+const (
+	detailEventStream = "event-stream" // text/event-stream: events, not a page
+)
+
 // statusValues holds the Cache-Status values used on the hit path, built once
 // per Cache so that a hit allocates none. The slices are capped (len == cap):
 // a later append by other code copies rather than writing into them.
