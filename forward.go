@@ -247,6 +247,7 @@ type miss struct {
 	staleIfError bool   // a 5xx or panic may be answered with stale
 	notModified  bool   // the handler answered 304 to the validators
 	failStatus   int    // the error (500 for a panic) kept from the client
+	storeDown    string // why nothing will be written though it may be stored, if so
 	lead         *leadership
 	tags         tagSet // from Tag and the tag header
 	enclosing    *miss  // another Cache's fetch this one's response is for
@@ -374,7 +375,11 @@ func (h *handler) fetchLed(w http.ResponseWriter, r *http.Request, lk lookup, no
 			if sc := cw.header["Set-Cookie"]; len(sc) > 0 {
 				w.Header()["Set-Cookie"] = sc // this client's, never stored
 			}
-			c.serveHit(w, r, e, e.age(c.now()), []string{c.status.forwardStatus(lk.fwd, http.StatusNotModified, stored, "")})
+			detail := ""
+			if stored && m.storeDown != "" {
+				stored, detail = false, m.storeDown // renewed for this request alone
+			}
+			c.serveHit(w, r, e, e.age(c.now()), []string{c.status.forwardStatus(lk.fwd, http.StatusNotModified, stored, detail)})
 			return
 		case m.failStatus != 0 && !c.stillNotPurged(r.Context(), &lk, stale):
 			// A purge finished while the handler ran: the stale response
@@ -397,10 +402,13 @@ func (h *handler) fetchLed(w http.ResponseWriter, r *http.Request, lk lookup, no
 		if !cw.wroteHeader && !cw.hijacked {
 			cw.WriteHeader(http.StatusOK) // what net/http does for a silent handler
 		}
-		if m.decision.store && cw.complete() && !hasTrailers(w.Header()) {
+		storable := m.decision.store && cw.complete() && !hasTrailers(w.Header())
+		if storable {
 			if tags, ok := m.tags.list(); !ok {
-				c.log.Warn("httpcache: response not stored: too many tags, or a tag too long or with control characters",
-					"url", r.URL.String(), "max_tags", maxTags, "max_tag_len", maxTagLen)
+				// Tagged past the limits after the header went out
+				// (Tag called while writing): too late to say so.
+				c.tooManyTags(r)
+				storable = false
 			} else {
 				lead.writing = true
 				lead.result = c.storeResponse(r.Context(), m, cw, tags, lead.onDone(c))
@@ -485,6 +493,12 @@ func (m *miss) writeHeader(status int, h http.Header) hookAction {
 	c := m.rt.c
 	m.responseTime = c.now()
 	takeTags(h, c.opts.TagHeader, m)
+	m.storeDown = c.storeDown(&m.lk)
+	if m.storeDown != "" {
+		// Write nothing (the waiters are still served the response):
+		// Cache-Status must not promise what will not happen.
+		m.lk.failed = true
+	}
 	switch {
 	case m.validated && status == http.StatusNotModified:
 		m.notModified = true
@@ -507,9 +521,17 @@ func (m *miss) writeHeader(status int, h http.Header) hookAction {
 		d = decision{reason: reasonTooLarge}
 	case isEventStream(h):
 		d = decision{reason: detailEventStream}
+	case len(h["Trailer"]) > 0:
+		d = decision{reason: detailTrailers}
+	case !m.tagsWithinLimits():
+		d = decision{reason: detailTags}
 	}
 	m.decision = d
-	appendStatus(h, c.status.forward(m.lk.fwd, d.store, d.reason))
+	stored, detail := d.store, d.reason
+	if stored && m.storeDown != "" {
+		stored, detail = false, m.storeDown
+	}
+	appendStatus(h, c.status.forward(m.lk.fwd, stored, detail))
 	if d.store {
 		return actionCapture
 	}
@@ -523,6 +545,19 @@ func (m *miss) dropped() {
 	if !m.delegated.Load() {
 		m.lead.land(m.rt.c)
 	}
+}
+
+// storeDown says why nothing will be written for this request although
+// its response may be stored: the store failed its lookup, or the store's
+// circuit is open now. "" when neither.
+func (c *Cache) storeDown(lk *lookup) string {
+	switch {
+	case c.circuit != nil && c.circuit.CircuitOpen():
+		return detailCircuitOpen
+	case lk.failed:
+		return detailStoreError
+	}
+	return ""
 }
 
 // isEventStream reports whether h is the header of a text/event-stream

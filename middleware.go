@@ -31,6 +31,8 @@ type Cache struct {
 	site     *route
 	stats    counters
 	errLog   rateLimiter
+	tagLog   rateLimiter     // responses not stored for their tags
+	circuit  CircuitReporter // store, when it can say its circuit is open
 	pending  pendingDeletes
 	invGen   invalidations
 	writes   writeQueue
@@ -118,6 +120,7 @@ func New(store Store, opts Options) *Cache {
 		c.objects = nil // every read goes through the guard
 	}
 	c.store, c.admin = store, original
+	c.circuit, _ = store.(CircuitReporter)
 	if m, ok := store.(MultiGetter); ok && c.objects == nil {
 		c.multi = m
 		c.hints.init()

@@ -53,6 +53,16 @@ func TestNotStored(t *testing.T) {
 			req: get("/events"), body: "data: 1\n\ndata: 2\n\n", detail: "fwd=uri-miss; detail=event-stream",
 		},
 		{
+			name: "trailers announced",
+			fn: func(w http.ResponseWriter, r *http.Request) {
+				w.Header().Set("Cache-Control", "max-age=60")
+				w.Header().Set("Trailer", "X-Checksum")
+				io.WriteString(w, "data")
+				w.Header().Set("X-Checksum", "abc")
+			},
+			req: get("/trailer"), body: "data", detail: "fwd=uri-miss; detail=trailers",
+		},
+		{
 			name: "short body for its Content-Length",
 			fn: func(w http.ResponseWriter, r *http.Request) {
 				w.Header().Set("Cache-Control", "max-age=60")
@@ -62,12 +72,11 @@ func TestNotStored(t *testing.T) {
 			req: get("/short"), body: "short", detail: "fwd=uri-miss",
 		},
 		{
-			name: "trailers",
+			name: "trailers set late",
 			fn: func(w http.ResponseWriter, r *http.Request) {
 				w.Header().Set("Cache-Control", "max-age=60")
-				w.Header().Set("Trailer", "X-Checksum")
 				io.WriteString(w, "data")
-				w.Header().Set("X-Checksum", "abc")
+				w.Header().Set(http.TrailerPrefix+"X-Checksum", "abc")
 			},
 			req: get("/trailer"), body: "data", detail: "fwd=uri-miss",
 		},

@@ -1,7 +1,9 @@
 package httpcache_test
 
 import (
+	"bytes"
 	"io"
+	"log/slog"
 	"net/http"
 	"net/http/httptest"
 	"strings"
@@ -370,5 +372,39 @@ func TestEventStreamNeverStored(t *testing.T) {
 	}
 	if c.n() != 2 {
 		t.Fatalf("handler called %d times for two event streams", c.n())
+	}
+}
+
+// TestTooManyTagsNeverSaidStored: a response with more tags than the cache
+// keeps is not stored (storing it without some would let it survive their
+// purge), and Cache-Status says so rather than "stored". The warning is
+// logged at most once a second.
+func TestTooManyTagsNeverSaidStored(t *testing.T) {
+	tags := func(n int) string {
+		var b strings.Builder
+		for i := range n {
+			b.WriteString(" t" + itoa(int64(i)))
+		}
+		return b.String()
+	}
+	var logged bytes.Buffer
+	e := newEnv(t, httpcache.Options{Logger: slog.New(slog.NewTextHandler(&logged, nil))})
+	h := e.cache.Handler(&counter{fn: func(w http.ResponseWriter, r *http.Request) {
+		w.Header().Set("Cache-Control", "max-age=60")
+		w.Header().Set("Cache-Tag", tags(atoi(r.URL.Query().Get("n"))))
+		io.WriteString(w, "x")
+	}})
+	for i := range 3 {
+		res := do(t, h, get("/t?n=65"))
+		if res.cacheStatus() != "httpcache; fwd=uri-miss; detail=tags" {
+			t.Fatalf("request %d with 65 tags: Cache-Status %q", i, res.cacheStatus())
+		}
+	}
+	if n := strings.Count(logged.String(), "too many tags"); n != 1 {
+		t.Fatalf("%d warnings for three requests within a second; want 1:\n%s", n, logged.String())
+	}
+	do(t, h, get("/t?n=64"))
+	if res := do(t, h, get("/t?n=64")); !isHit(res) {
+		t.Fatalf("64 tags: Cache-Status %q; want a hit", res.cacheStatus())
 	}
 }
