@@ -260,8 +260,9 @@ func (h *handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	if detail := c.bypassDetail(r); detail != "" {
-		c.stats.bypasses.Add(1)
-		c.markBypass(w.Header(), fwdBypass, detail)
+		if c.markBypass(w.Header(), fwdBypass, detail) {
+			c.stats.bypasses.Add(1)
+		}
 		h.next.ServeHTTP(c.passThrough(w, r), r)
 		return
 	}
@@ -294,13 +295,15 @@ func (c *Cache) bypassDetail(r *http.Request) string {
 }
 
 // markBypass adds a Cache-Status member for a request the cache did not
-// look up, once even when layers of one Cache are nested.
-func (c *Cache) markBypass(h http.Header, fwd, detail string) {
+// look up, once even when layers of one Cache are nested, and reports
+// whether it did: the outermost layer counts the request, the others not.
+func (c *Cache) markBypass(h http.Header, fwd, detail string) bool {
 	v := c.status.forward(fwd, false, detail)
 	if cs := h["Cache-Status"]; len(cs) > 0 && cs[len(cs)-1] == v {
-		return
+		return false
 	}
 	appendStatus(h, v)
+	return true
 }
 
 // materialPool recycles key-material buffers.
