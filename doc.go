@@ -24,8 +24,10 @@
 // requests with Authorization unless the response says public, or says
 // s-maxage or must-revalidate with an explicit lifetime (which no route TTL
 // then overrides), responses that set cookies (unless Policy.StripSetCookie),
-// streamed (flushed) or hijacked responses, responses whose handler panicked
-// or whose write failed, and bodies over Options.MaxBodySize. The client
+// text/event-stream, responses still streaming Options.MaxStreamDuration
+// after the handler first flushed, hijacked responses, responses whose
+// handler panicked or whose write failed, and bodies over
+// Options.MaxBodySize. The client
 // always receives the whole response either way: the middleware writes
 // through as the handler writes, and only keeps a copy.
 //

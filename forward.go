@@ -6,6 +6,7 @@ import (
 	"maps"
 	"net/http"
 	"net/url"
+	"strings"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -29,15 +30,18 @@ func (h *handler) serveCacheable(w http.ResponseWriter, r *http.Request, outer *
 	if e := lk.found; e != nil {
 		switch e.usable(now, cd) {
 		case useFresh:
+			c.stats.hits.Add(1)
 			c.serveHit(w, r, e, e.age(now), c.status.hit)
 			lk.release()
 			return
 		case useStale:
+			c.stats.hits.Add(1)
 			c.stats.stale.Add(1)
 			c.serveHit(w, r, e, e.age(now), c.status.hitMaxStale)
 			lk.release()
 			return
 		case useStaleRefresh:
+			c.stats.hits.Add(1)
 			c.stats.stale.Add(1)
 			c.serveHit(w, r, e, e.age(now), c.status.hitRevalidating)
 			h.refresh(r, lk.flightKey())
@@ -56,8 +60,7 @@ func (h *handler) serveCacheable(w http.ResponseWriter, r *http.Request, outer *
 		lk.release()
 		return
 	}
-	c.stats.misses.Add(1)
-	h.forward(w, r, lk, now)
+	h.forward(w, r, lk, now) // counts what comes of it (see Stats)
 }
 
 // forward sends a request the cache cannot answer to the handler. Concurrent
@@ -112,6 +115,7 @@ func (h *handler) forward(w http.ResponseWriter, r *http.Request, lk lookup, now
 	// to run): look first.
 	c.writes.waitFor(r.Context(), []string{lk.pk}, time.Second)
 	if r.Context().Err() != nil {
+		c.stats.misses.Add(1)
 		lk.release()
 		return // gone: its waiters fetch for themselves
 	}
@@ -139,9 +143,13 @@ func (h *handler) serveNewer(w http.ResponseWriter, r *http.Request, lk *lookup)
 	return e
 }
 
-// serveCollapsed serves e, got by another request's fetch, to r.
+// serveCollapsed serves e, got by another request's fetch, to r: a miss
+// that cost no handler call.
 func (c *Cache) serveCollapsed(w http.ResponseWriter, r *http.Request, e *entry, lk *lookup, now time.Time) {
-	c.stats.coalesced.Add(1)
+	if countable(w) {
+		c.stats.misses.Add(1)
+		c.stats.coalesced.Add(1)
+	}
 	c.serveHit(w, r, e, e.age(now), []string{c.status.collapsed(lk.fwd)})
 }
 
@@ -174,6 +182,7 @@ func (c *Cache) await(w http.ResponseWriter, r *http.Request, rt *route, lk *loo
 		c.stats.waiting.Add(-1)
 	case <-r.Context().Done():
 		c.stats.waiting.Add(-1)
+		c.stats.misses.Add(1)
 		return awaitAnswered, ans // the client has gone: there is nobody to answer
 	}
 	if !c.invGen.quiet(lk.pk, f.invGen) {
@@ -199,6 +208,7 @@ func (c *Cache) await(w http.ResponseWriter, r *http.Request, rt *route, lk *loo
 	if e := f.stale; e != nil && c.fits(rt, e, lk, r) {
 		ok, a := c.notPurged(r.Context(), &f.checks, 1, ticket, lk.pk, e, f.start)
 		if ok {
+			c.stats.misses.Add(1)
 			c.stats.coalesced.Add(1)
 			c.stats.stale.Add(1)
 			c.serveHit(w, r, e, e.age(c.now()), []string{f.status})
@@ -207,6 +217,7 @@ func (c *Cache) await(w http.ResponseWriter, r *http.Request, rt *route, lk *loo
 		got, ans = awaitPurged, a
 	}
 	if r.Context().Err() != nil {
+		c.stats.misses.Add(1)
 		return awaitAnswered, ans // gone while the store was asked
 	}
 	return got, ans
@@ -246,6 +257,10 @@ type miss struct {
 	staleIfError bool   // a 5xx or panic may be answered with stale
 	notModified  bool   // the handler answered 304 to the validators
 	failStatus   int    // the error (500 for a panic) kept from the client
+	storeDown    string // why nothing will be written though it may be stored, if so
+	headStorable bool   // a HEAD whose response a GET would have stored
+	keptFresh    bool   // storable, but fetched for this client alone (keepsFresh)
+	background   bool   // a background refresh, not a client's request
 	lead         *leadership
 	tags         tagSet // from Tag and the tag header
 	enclosing    *miss  // another Cache's fetch this one's response is for
@@ -331,6 +346,9 @@ func (h *handler) fetchLed(w http.ResponseWriter, r *http.Request, lk lookup, no
 		if unlease := c.takeLease(r.Context(), lead.key); unlease != nil {
 			lead.unlease = unlease
 		} else if e, unlease, ok := h.awaitLeaseHolder(w, r, &lk, lead.key); ok {
+			if e == nil && countable(w) {
+				c.stats.misses.Add(1) // gone while waiting
+			}
 			lead.result, lead.found = e, true
 			return
 		} else {
@@ -340,7 +358,7 @@ func (h *handler) fetchLed(w http.ResponseWriter, r *http.Request, lk lookup, no
 	}
 	stale := lk.found
 	for attempt := 0; ; attempt++ {
-		m := &miss{rt: h.rt, req: r, lk: lk, requestTime: now, stale: stale, lead: lead}
+		m := &miss{rt: h.rt, req: r, lk: lk, requestTime: now, stale: stale, lead: lead, background: !countable(w)}
 		m.staleIfError = stale != nil && stale.mayServeOnError(now)
 		m.validated = attempt == 0 && stale != nil && hasValidators(stale.header)
 		if len(w.Header()) > 0 {
@@ -351,6 +369,7 @@ func (h *handler) fetchLed(w http.ResponseWriter, r *http.Request, lk lookup, no
 			m.above = maps.Clone(w.Header())
 		}
 		cw := newCaptureWriter(w, m, c.opts.MaxBodySize)
+		cw.now, cw.maxStream = c.now, c.opts.MaxStreamDuration
 		h.run(cw, m)
 		switch {
 		case m.delegated.Load():
@@ -368,22 +387,31 @@ func (h *handler) fetchLed(w http.ResponseWriter, r *http.Request, lk lookup, no
 				lead.writing, lead.result = true, e
 			}
 			c.stats.revalidated.Add(1)
+			m.count(true)
 			restoreHeader(w.Header(), m.above)
 			if sc := cw.header["Set-Cookie"]; len(sc) > 0 {
 				w.Header()["Set-Cookie"] = sc // this client's, never stored
 			}
-			c.serveHit(w, r, e, e.age(c.now()), []string{c.status.forwardStatus(lk.fwd, http.StatusNotModified, stored, "")})
+			detail := ""
+			if stored && m.storeDown != "" {
+				stored, detail = false, m.storeDown // renewed for this request alone
+			}
+			c.serveHit(w, r, e, e.age(c.now()), []string{c.status.forwardStatus(lk.fwd, http.StatusNotModified, stored, detail)})
 			return
 		case m.failStatus != 0 && !c.stillNotPurged(r.Context(), &lk, stale):
 			// A purge finished while the handler ran: the stale response
 			// may not stand in for its error.
 			cw.release()
+			m.count(false)
 			restoreHeader(w.Header(), m.above)
 			http.Error(w, http.StatusText(m.failStatus), m.failStatus)
 			return
 		case m.failStatus != 0:
 			cw.release()
-			c.stats.stale.Add(1)
+			if !m.background {
+				c.stats.stale.Add(1)
+			}
+			m.count(true) // a stored response stood in
 			st := c.status.forwardStatus(lk.fwd, m.failStatus, false, detailStaleIfError)
 			if lead.f != nil {
 				lead.f.stale, lead.f.status = stale, st
@@ -395,15 +423,19 @@ func (h *handler) fetchLed(w http.ResponseWriter, r *http.Request, lk lookup, no
 		if !cw.wroteHeader && !cw.hijacked {
 			cw.WriteHeader(http.StatusOK) // what net/http does for a silent handler
 		}
-		if m.decision.store && cw.complete() && !hasTrailers(w.Header()) {
+		storable := m.decision.store && cw.complete() && !hasTrailers(w.Header())
+		if storable {
 			if tags, ok := m.tags.list(); !ok {
-				c.log.Warn("httpcache: response not stored: too many tags, or a tag too long or with control characters",
-					"url", r.URL.String(), "max_tags", maxTags, "max_tag_len", maxTagLen)
+				// Tagged past the limits after the header went out
+				// (Tag called while writing): too late to say so.
+				c.tooManyTags(r)
+				storable = false
 			} else {
 				lead.writing = true
 				lead.result = c.storeResponse(r.Context(), m, cw, tags, lead.onDone(c))
 			}
 		}
+		m.count(storable || m.headStorable || m.keptFresh)
 		cw.release()
 		return
 	}
@@ -425,6 +457,9 @@ func (h *handler) run(cw *captureWriter, m *miss) {
 	defer func() {
 		if v := recover(); v != nil {
 			if v == http.ErrAbortHandler || !m.staleIfError || cw.sent() || m.delegated.Load() {
+				if !m.delegated.Load() {
+					m.count(false)
+				}
 				panic(v)
 			}
 			m.failStatus = http.StatusInternalServerError
@@ -483,6 +518,12 @@ func (m *miss) writeHeader(status int, h http.Header) hookAction {
 	c := m.rt.c
 	m.responseTime = c.now()
 	takeTags(h, c.opts.TagHeader, m)
+	m.storeDown = c.storeDown(&m.lk)
+	if m.storeDown != "" {
+		// Write nothing (the waiters are still served the response):
+		// Cache-Status must not promise what will not happen.
+		m.lk.failed = true
+	}
 	switch {
 	case m.validated && status == http.StatusNotModified:
 		m.notModified = true
@@ -498,17 +539,36 @@ func (m *miss) writeHeader(status int, h http.Header) hookAction {
 		requestTime:  m.requestTime,
 		responseTime: m.responseTime,
 	})
-	if d.store && contentLength(h) > c.opts.MaxBodySize {
+	if d.reason == reasonHEAD {
+		m.headStorable = m.storableAsGET(status, h)
+	}
+	// What the writer would refuse, as far as it can be known now.
+	switch {
+	case !d.store:
+	case contentLength(h) > c.opts.MaxBodySize:
 		d = decision{reason: reasonTooLarge}
+	case isEventStream(h):
+		d = decision{reason: detailEventStream}
+	case len(h["Trailer"]) > 0:
+		d = decision{reason: detailTrailers}
+	case !m.tagsWithinLimits():
+		d = decision{reason: detailTags}
 	}
 	if d.store && m.keepsFresh() {
-		d = decision{} // served to this client alone; no detail: fwd=request says why
+		// Served to this client alone; no detail: fwd=request says why.
+		// A miss all the same (see count).
+		d, m.keptFresh = decision{}, true
 	}
 	m.decision = d
-	appendStatus(h, c.status.forward(m.lk.fwd, d.store, d.reason))
+	stored, detail := d.store, d.reason
+	if stored && m.storeDown != "" {
+		stored, detail = false, m.storeDown
+	}
+	appendStatus(h, c.status.forward(m.lk.fwd, stored, detail))
 	if d.store {
 		return actionCapture
 	}
+	m.lead.land(c) // nothing to share: the waiters need not wait for the end
 	return actionPass
 }
 
@@ -518,6 +578,64 @@ func (m *miss) writeHeader(status int, h http.Header) hookAction {
 // Options.ClientRefreshReplaces).
 func (m *miss) keepsFresh() bool {
 	return m.lk.fwd == fwdRequest && !m.rt.c.opts.ClientRefreshReplaces
+}
+
+// dropped is told by the capture writer that the response, which was to
+// be stored, will not be after all: the waiters need not wait for its end.
+func (m *miss) dropped() {
+	if !m.delegated.Load() {
+		m.lead.land(m.rt.c)
+	}
+}
+
+// storableAsGET reports whether a GET's response with status and h would
+// be stored, for a HEAD's: what the HEAD counts as (see Stats).
+func (m *miss) storableAsGET(status int, h http.Header) bool {
+	get := m.req.WithContext(m.req.Context())
+	get.Method = http.MethodGet
+	return m.rt.policy.decide(exchange{
+		req: get, status: status, header: h,
+		requestTime: m.requestTime, responseTime: m.responseTime,
+	}).store
+}
+
+// count counts what became of a client's request the handler was called
+// for: a miss when it was answered with a storable response (or with a
+// stored one the handler confirmed or failed to replace), else uncacheable.
+// A background refresh is not a request, and is not counted.
+func (m *miss) count(storable bool) {
+	c := m.rt.c
+	switch {
+	case m.background:
+	case storable:
+		c.stats.misses.Add(1)
+	default:
+		c.stats.uncacheable.Add(1)
+	}
+}
+
+// storeDown says why nothing will be written for this request although
+// its response may be stored: the store failed its lookup, or the store's
+// circuit is open now. "" when neither.
+func (c *Cache) storeDown(lk *lookup) string {
+	switch {
+	case c.circuit != nil && c.circuit.CircuitOpen():
+		return detailCircuitOpen
+	case lk.failed:
+		return detailStoreError
+	}
+	return ""
+}
+
+// isEventStream reports whether h is the header of a text/event-stream
+// response (server-sent events): a stream, never a page to store.
+func isEventStream(h http.Header) bool {
+	v := h["Content-Type"]
+	if len(v) == 0 {
+		return false
+	}
+	mt, _, _ := strings.Cut(v[0], ";")
+	return strings.EqualFold(strings.TrimSpace(mt), "text/event-stream")
 }
 
 // restoreHeader puts h back as the middleware above left it, dropping what

@@ -51,8 +51,8 @@ type GuardOptions struct {
 // whose own context ended are not failures of the store.
 //
 // New guards every store that is not a GuardedStore; use Guard directly to
-// guard the network half of a composite store. The result is a GuardedStore,
-// and a MultiGetter when s is.
+// guard the network half of a composite store. The result is a GuardedStore
+// and a CircuitReporter, and a MultiGetter when s is.
 func Guard(s Store, o GuardOptions) Store {
 	if s == nil {
 		panic("httpcache: Guard called with a nil Store")
@@ -66,6 +66,17 @@ func Guard(s Store, o GuardOptions) Store {
 		return &guardedMulti{guarded: g, multi: m}
 	}
 	return g
+}
+
+// CircuitReporter is an optional interface for guarded stores that can say
+// whether their circuit breaker is open (stores returned by Guard). While it
+// is, the middleware writes nothing, and tells clients so (Cache-Status
+// detail=circuit-open) instead of promising "stored".
+type CircuitReporter interface {
+	// CircuitOpen reports whether the circuit is open now: operations
+	// fail at once with ErrCircuitOpen, but for a probe once the cooldown
+	// has passed. It must be cheap: it is asked on every miss.
+	CircuitOpen() bool
 }
 
 func orDefault[T int | time.Duration](v, def T) T {
@@ -87,9 +98,10 @@ type guardedMulti struct {
 }
 
 var (
-	_ GuardedStore = (*guarded)(nil)
-	_ MultiGetter  = (*guardedMulti)(nil)
-	_ Leaser       = (*guarded)(nil)
+	_ GuardedStore    = (*guarded)(nil)
+	_ CircuitReporter = (*guarded)(nil)
+	_ MultiGetter     = (*guardedMulti)(nil)
+	_ Leaser          = (*guarded)(nil)
 )
 
 // errUnsupported is returned by a guarded store for an optional operation
@@ -170,6 +182,9 @@ func (g *guarded) Release(ctx context.Context, name, token string) error {
 	}
 	return g.do(ctx, func(ctx context.Context) error { return l.Release(ctx, name, token) })
 }
+
+// CircuitOpen reports whether the breaker is open: one atomic load.
+func (g *guarded) CircuitOpen() bool { return g.breaker.open.Load() }
 
 // Guarded reports true: the store is bounded already.
 func (g *guarded) Guarded() bool { return true }

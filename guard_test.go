@@ -258,3 +258,49 @@ func TestGuardRecoversStorePanics(t *testing.T) {
 		}
 	}
 }
+
+// TestCacheStatusNeverSaysStoredWhileStoreFails: while the store fails, or
+// its circuit is open, no response promises "stored": Cache-Status says
+// why nothing will be (detail=store-error, detail=circuit-open), and
+// nothing is written.
+func TestCacheStatusNeverSaysStoredWhileStoreFails(t *testing.T) {
+	clk := newClock()
+	s := &scriptStore{}
+	s.failWith(errors.New("connection refused"))
+	c := httpcache.New(s, httpcache.Options{Logger: discardLogger(), Clock: clk.Now,
+		Guard: httpcache.GuardOptions{Failures: 3}})
+	h := c.Handler(respond(200, maxAge("60"), "page"))
+	want := []string{"store-error", "store-error", "circuit-open", "circuit-open"}
+	for i, detail := range want {
+		res := do(t, h, get("/page"))
+		if res.body != "page" || res.cacheStatus() != "httpcache; fwd=uri-miss; detail="+detail {
+			t.Fatalf("request %d: %q, Cache-Status %q; want detail=%s and nothing said stored", i, res.body, res.cacheStatus(), detail)
+		}
+	}
+
+	t.Run("circuit opened while the handler ran", func(t *testing.T) {
+		s := &scriptStore{}
+		s.failWith(httpcache.ErrNotFound) // up: the lookup finds nothing
+		c := httpcache.New(s, httpcache.Options{Logger: discardLogger(), Clock: clk.Now,
+			Guard: httpcache.GuardOptions{Failures: 3}})
+		var h http.Handler
+		h = c.Handler(&counter{fn: func(w http.ResponseWriter, r *http.Request) {
+			if r.URL.Path == "/page" {
+				s.failWith(errors.New("connection refused"))
+				for i := range 3 { // other requests meanwhile open the circuit
+					do(t, h, get("/other/"+itoa(int64(i))))
+				}
+			}
+			w.Header().Set("Cache-Control", "max-age=60")
+			io.WriteString(w, "page")
+		}})
+		res := do(t, h, get("/page"))
+		if res.cacheStatus() != "httpcache; fwd=uri-miss; detail=circuit-open" {
+			t.Fatalf("Cache-Status %q; want detail=circuit-open", res.cacheStatus())
+		}
+		c.Wait()
+		if st := c.Stats(); st.Stores != 0 {
+			t.Fatalf("stats %+v: written while the circuit was open", st)
+		}
+	})
+}

@@ -20,8 +20,9 @@ import (
 // with failing POSTs.
 func (h *handler) serveOtherMethod(w http.ResponseWriter, r *http.Request) {
 	c := h.rt.c
-	c.stats.bypasses.Add(1)
-	c.markBypass(w.Header(), fwdMethod, "")
+	if c.markBypass(w.Header(), fwdMethod, "") {
+		c.stats.otherMethods.Add(1)
+	}
 	switch r.Method {
 	case http.MethodOptions, http.MethodTrace:
 		h.next.ServeHTTP(c.passThrough(w, r), r)

@@ -32,6 +32,8 @@ type Cache struct {
 	site     *route
 	stats    counters
 	errLog   rateLimiter
+	tagLog   rateLimiter     // responses not stored for their tags
+	circuit  CircuitReporter // store, when it can say its circuit is open
 	pending  pendingDeletes
 	invGen   invalidations
 	writes   writeQueue
@@ -87,6 +89,9 @@ func New(store Store, opts Options) *Cache {
 	case opts.MaxBodySize == 0:
 		opts.MaxBodySize = defaultMaxBody
 	}
+	if opts.MaxStreamDuration == 0 {
+		opts.MaxStreamDuration = DefaultMaxStreamDuration
+	}
 	if opts.Clock == nil {
 		opts.Clock = time.Now
 	}
@@ -125,6 +130,7 @@ func New(store Store, opts Options) *Cache {
 		c.objects = nil // every read goes through the guard
 	}
 	c.store, c.admin = store, original
+	c.circuit, _ = store.(CircuitReporter)
 	if m, ok := store.(MultiGetter); ok && c.objects == nil {
 		c.multi = m
 		c.hints.init()
@@ -273,8 +279,9 @@ func (h *handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	if detail := c.bypassDetail(r); detail != "" {
-		c.stats.bypasses.Add(1)
-		c.markBypass(w.Header(), fwdBypass, detail)
+		if c.markBypass(w.Header(), fwdBypass, detail) {
+			c.stats.bypasses.Add(1)
+		}
 		h.next.ServeHTTP(c.passThrough(w, r), r)
 		return
 	}
@@ -317,13 +324,15 @@ func urlBytes(r *http.Request) int {
 }
 
 // markBypass adds a Cache-Status member for a request the cache did not
-// look up, once even when layers of one Cache are nested.
-func (c *Cache) markBypass(h http.Header, fwd, detail string) {
+// look up, once even when layers of one Cache are nested, and reports
+// whether it did: the outermost layer counts the request, the others not.
+func (c *Cache) markBypass(h http.Header, fwd, detail string) bool {
 	v := c.status.forward(fwd, false, detail)
 	if cs := h["Cache-Status"]; len(cs) > 0 && cs[len(cs)-1] == v {
-		return
+		return false
 	}
 	appendStatus(h, v)
+	return true
 }
 
 // materialPool recycles key-material buffers.

@@ -44,6 +44,16 @@ type Options struct {
 	// 8 KiB (nginx's default boundary for a 414).
 	MaxURLBytes int
 
+	// MaxStreamDuration is how long a response the handler flushed (a
+	// reverse proxy flushes every write of a response without a
+	// Content-Length) may go on streaming after its first flush and still
+	// be stored: one that is still streaming then is a live stream, not a
+	// page, and is not stored. It reaches its client whole either way. A
+	// text/event-stream response is never stored. If zero,
+	// DefaultMaxStreamDuration; if negative, no flushed response is
+	// stored.
+	MaxStreamDuration time.Duration
+
 	// SchemeHeader names a request header, set by a trusted TLS-terminating
 	// proxy in front of this server (typically "X-Forwarded-Proto"), whose
 	// value "http" or "https" gives the scheme that goes into the key. If
@@ -128,6 +138,11 @@ type Options struct {
 	// Logger receives store failures. If nil, slog.Default().
 	Logger *slog.Logger
 }
+
+// DefaultMaxStreamDuration is Options.MaxStreamDuration's default: long
+// enough for a page streamed to a slow client, short enough that a live
+// stream is not held in memory to be stored.
+const DefaultMaxStreamDuration = 30 * time.Second
 
 // Policy says what may be stored and for how long. It is set site-wide in
 // Options.Policy and per route with (*Cache).With or (*Cache).Page.

@@ -42,14 +42,25 @@ func TestNotStored(t *testing.T) {
 			req: get("/big"), body: big, detail: "detail=too-large",
 		},
 		{
-			name: "flushed (streamed) response",
+			name: "event stream",
 			fn: func(w http.ResponseWriter, r *http.Request) {
 				w.Header().Set("Cache-Control", "max-age=60")
-				io.WriteString(w, "part 1 ")
+				w.Header().Set("Content-Type", "text/event-stream; charset=utf-8")
+				io.WriteString(w, "data: 1\n\n")
 				http.NewResponseController(w).Flush()
-				io.WriteString(w, "part 2")
+				io.WriteString(w, "data: 2\n\n")
 			},
-			req: get("/stream"), body: "part 1 part 2", detail: "fwd=uri-miss",
+			req: get("/events"), body: "data: 1\n\ndata: 2\n\n", detail: "fwd=uri-miss; detail=event-stream",
+		},
+		{
+			name: "trailers announced",
+			fn: func(w http.ResponseWriter, r *http.Request) {
+				w.Header().Set("Cache-Control", "max-age=60")
+				w.Header().Set("Trailer", "X-Checksum")
+				io.WriteString(w, "data")
+				w.Header().Set("X-Checksum", "abc")
+			},
+			req: get("/trailer"), body: "data", detail: "fwd=uri-miss; detail=trailers",
 		},
 		{
 			name: "short body for its Content-Length",
@@ -61,12 +72,11 @@ func TestNotStored(t *testing.T) {
 			req: get("/short"), body: "short", detail: "fwd=uri-miss",
 		},
 		{
-			name: "trailers",
+			name: "trailers set late",
 			fn: func(w http.ResponseWriter, r *http.Request) {
 				w.Header().Set("Cache-Control", "max-age=60")
-				w.Header().Set("Trailer", "X-Checksum")
 				io.WriteString(w, "data")
-				w.Header().Set("X-Checksum", "abc")
+				w.Header().Set(http.TrailerPrefix+"X-Checksum", "abc")
 			},
 			req: get("/trailer"), body: "data", detail: "fwd=uri-miss",
 		},

@@ -12,9 +12,10 @@ import (
 //
 // The stored header's value slices are shared with the entry, not copied:
 // they are capped (len == cap) so an append by code further out copies, and
-// net/http only reads them. This is what keeps a hit nearly free.
+// net/http only reads them. This is what keeps a hit nearly free. The
+// caller counts the request: not every response served from an entry is a
+// hit (see Stats).
 func (c *Cache) serveHit(w http.ResponseWriter, r *http.Request, e *entry, age time.Duration, status []string) {
-	c.stats.hits.Add(1)
 	if len(e.tags) > 0 {
 		if m := enclosingMiss(r, c); m != nil {
 			m.addTags(e.tags...) // another Cache stores this response too

@@ -1,12 +1,19 @@
 package httpcache_test
 
 import (
+	"bytes"
+	"io"
+	"log/slog"
 	"net/http"
+	"net/http/httptest"
 	"strings"
+	"sync"
+	"sync/atomic"
 	"testing"
 	"time"
 
 	"github.com/seedcache/httpcache"
+	"github.com/seedcache/httpcache/internal/testwait"
 )
 
 var (
@@ -163,5 +170,241 @@ func TestNewPanicsOnProgrammerError(t *testing.T) {
 			}()
 			tc.fn()
 		})
+	}
+}
+
+// streamer is a handler that writes its body in flushed chunks, with no
+// Content-Length, as a reverse proxy in front of a streaming origin does.
+func streamer(header map[string]string, between func(i int)) *counter {
+	return &counter{fn: func(w http.ResponseWriter, r *http.Request) {
+		for k, v := range header {
+			w.Header().Set(k, v)
+		}
+		for i := range 3 {
+			io.WriteString(w, "chunk "+itoa(int64(i))+"\n")
+			if err := http.NewResponseController(w).Flush(); err != nil {
+				panic(err)
+			}
+			if between != nil {
+				between(i)
+			}
+		}
+	}}
+}
+
+const streamed = "chunk 0\nchunk 1\nchunk 2\n"
+
+// TestFlushedResponseStoredWhenComplete: a response the handler flushed as
+// it went is stored once it is complete, within MaxBodySize, like any
+// other; requests collapsed behind the flushing leader are served its
+// result.
+func TestFlushedResponseStoredWhenComplete(t *testing.T) {
+	e := newEnv(t, httpcache.Options{})
+	c := streamer(maxAge("60"), nil)
+	h := e.cache.Handler(c)
+	res := do(t, h, get("/stream"))
+	if res.body != streamed || res.cacheStatus() != "httpcache; fwd=uri-miss; stored" {
+		t.Fatalf("first response: %q, Cache-Status %q", res.body, res.cacheStatus())
+	}
+	res = do(t, h, get("/stream"))
+	if res.body != streamed || !isHit(res) || c.n() != 1 {
+		t.Fatalf("second response: %q, Cache-Status %q, handler called %d times; want a hit", res.body, res.cacheStatus(), c.n())
+	}
+
+	t.Run("waiters behind a flushing leader", func(t *testing.T) {
+		e := newEnv(t, httpcache.Options{})
+		release := make(chan struct{})
+		c := streamer(maxAge("60"), func(i int) {
+			if i == 0 {
+				<-release // mid-stream: the first chunk has gone out
+			}
+		})
+		h := e.cache.Handler(c)
+		const n = 5
+		done := make(chan []*httptest.ResponseRecorder)
+		go func() {
+			done <- parallel(h, n, func(int) *http.Request { return httptest.NewRequest("GET", "/burst", nil) })
+		}()
+		testwait.For(t, "the leader to stream and the rest to wait", func() bool {
+			return c.n() == 1 && e.cache.Stats().Waiting == n-1
+		})
+		close(release)
+		for i, rec := range <-done {
+			if rec.Body.String() != streamed {
+				t.Fatalf("request %d: %q", i, rec.Body.String())
+			}
+		}
+		if c.n() != 1 || e.cache.Stats().Coalesced != n-1 {
+			t.Fatalf("handler called %d times, %d collapsed; want 1 and %d", c.n(), e.cache.Stats().Coalesced, n-1)
+		}
+	})
+}
+
+// TestStreamPastMaxStreamDurationNotStored: a flushed response still
+// streaming MaxStreamDuration after its first flush is a live stream, not a
+// page: it reaches its client whole and is not stored. A negative
+// MaxStreamDuration stores no flushed response.
+func TestStreamPastMaxStreamDurationNotStored(t *testing.T) {
+	tests := []struct {
+		name   string
+		max    time.Duration
+		took   time.Duration // between the first flush and the end
+		stored bool
+	}{
+		{"within the default", 0, httpcache.DefaultMaxStreamDuration, true},
+		{"past the default", 0, httpcache.DefaultMaxStreamDuration + time.Second, false},
+		{"within the option", time.Minute, time.Minute, true},
+		{"past the option", time.Second, 2 * time.Second, false},
+		{"negative: never", -1, 0, false},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			e := newEnv(t, httpcache.Options{MaxStreamDuration: tc.max})
+			c := streamer(maxAge("600"), func(i int) {
+				if i == 1 {
+					e.clock.Advance(tc.took)
+				}
+			})
+			h := e.cache.Handler(c)
+			if res := do(t, h, get("/live")); res.body != streamed {
+				t.Fatalf("the client got %q", res.body)
+			}
+			res := do(t, h, get("/live"))
+			if got := isHit(res); got != tc.stored {
+				t.Fatalf("second request: Cache-Status %q, handler called %d times; stored = %v, want %v", res.cacheStatus(), c.n(), got, tc.stored)
+			}
+		})
+	}
+}
+
+// TestWaitersNotHeldBehindALiveStream: requests collapsed behind a leader
+// whose response turns out a live stream (past MaxStreamDuration) are not
+// kept waiting for its end: they fetch for themselves.
+func TestWaitersNotHeldBehindALiveStream(t *testing.T) {
+	e := newEnv(t, httpcache.Options{MaxStreamDuration: time.Second})
+	var leader atomic.Bool
+	step, end := make(chan struct{}), make(chan struct{})
+	var once sync.Once
+	finish := func() { once.Do(func() { close(end) }) }
+	defer finish()
+	c := &counter{fn: func(w http.ResponseWriter, r *http.Request) {
+		first := leader.CompareAndSwap(false, true) // the others are waiters fetching for themselves
+		streamer(maxAge("60"), func(i int) {
+			switch {
+			case first && i == 0:
+				<-step // the waiters are waiting; the clock has moved on
+			case first && i == 1:
+				<-end // still streaming, past the bound
+			}
+		}).ServeHTTP(w, r)
+	}}
+	h := e.cache.Handler(c)
+	leaderDone := make(chan result, 1)
+	go func() { leaderDone <- do(t, h, get("/live")) }()
+	testwait.For(t, "the leader's first flush", func() bool { return leader.Load() })
+	const n = 3
+	waiters := make(chan []*httptest.ResponseRecorder, 1)
+	go func() {
+		waiters <- parallel(h, n, func(int) *http.Request { return httptest.NewRequest("GET", "/live", nil) })
+	}()
+	testwait.For(t, "the waiters", func() bool { return e.cache.Stats().Waiting == n })
+	e.clock.Advance(2 * time.Second)
+	close(step)
+	var recs []*httptest.ResponseRecorder
+	testwait.For(t, "the waiters to be answered while the leader streams on", func() bool {
+		select {
+		case recs = <-waiters:
+			return true
+		default:
+			return false
+		}
+	})
+	finish()
+	if res := <-leaderDone; res.body != streamed {
+		t.Fatalf("the leader's client got %q", res.body)
+	}
+	for i, rec := range recs {
+		if rec.Body.String() != streamed || strings.Contains(rec.Header().Get("Cache-Status"), "collapsed") {
+			t.Fatalf("waiter %d: %q, Cache-Status %q; want its own fetch", i, rec.Body.String(), rec.Header().Get("Cache-Status"))
+		}
+	}
+	if c.n() != n+1 {
+		t.Fatalf("handler called %d times; want %d", c.n(), n+1)
+	}
+}
+
+// TestEventStreamNeverStored: text/event-stream is a stream of events, not
+// a page: it is never stored, Cache-Status says so at once, and a second
+// client is not kept waiting behind the first one's stream.
+func TestEventStreamNeverStored(t *testing.T) {
+	e := newEnv(t, httpcache.Options{})
+	release := make(chan struct{})
+	var first atomic.Bool
+	c := streamer(map[string]string{"Content-Type": "text/event-stream", "Cache-Control": "max-age=60"}, func(i int) {
+		if i == 0 && first.CompareAndSwap(false, true) {
+			<-release // the first client's stream goes on
+		}
+	})
+	h := e.cache.Handler(c)
+	var once sync.Once
+	end := func() { once.Do(func() { close(release) }) }
+	defer end() // on failure too: the first stream must not outlive the test
+	firstDone := make(chan result, 1)
+	go func() { firstDone <- do(t, h, get("/events")) }()
+	testwait.For(t, "the first stream", func() bool { return first.Load() })
+
+	second := make(chan result, 1)
+	go func() { second <- do(t, h, get("/events")) }()
+	var res result
+	testwait.For(t, "the second client's own stream, while the first goes on", func() bool {
+		select {
+		case res = <-second:
+			return true
+		default:
+			return false
+		}
+	})
+	end()
+	for i, res := range []result{res, <-firstDone} {
+		if res.body != streamed || !strings.Contains(res.cacheStatus(), "detail=event-stream") || strings.Contains(res.cacheStatus(), "stored") {
+			t.Fatalf("response %d: %q, Cache-Status %q", i, res.body, res.cacheStatus())
+		}
+	}
+	if c.n() != 2 {
+		t.Fatalf("handler called %d times for two event streams", c.n())
+	}
+}
+
+// TestTooManyTagsNeverSaidStored: a response with more tags than the cache
+// keeps is not stored (storing it without some would let it survive their
+// purge), and Cache-Status says so rather than "stored". The warning is
+// logged at most once a second.
+func TestTooManyTagsNeverSaidStored(t *testing.T) {
+	tags := func(n int) string {
+		var b strings.Builder
+		for i := range n {
+			b.WriteString(" t" + itoa(int64(i)))
+		}
+		return b.String()
+	}
+	var logged bytes.Buffer
+	e := newEnv(t, httpcache.Options{Logger: slog.New(slog.NewTextHandler(&logged, nil))})
+	h := e.cache.Handler(&counter{fn: func(w http.ResponseWriter, r *http.Request) {
+		w.Header().Set("Cache-Control", "max-age=60")
+		w.Header().Set("Cache-Tag", tags(atoi(r.URL.Query().Get("n"))))
+		io.WriteString(w, "x")
+	}})
+	for i := range 3 {
+		res := do(t, h, get("/t?n=65"))
+		if res.cacheStatus() != "httpcache; fwd=uri-miss; detail=tags" {
+			t.Fatalf("request %d with 65 tags: Cache-Status %q", i, res.cacheStatus())
+		}
+	}
+	if n := strings.Count(logged.String(), "too many tags"); n != 1 {
+		t.Fatalf("%d warnings for three requests within a second; want 1:\n%s", n, logged.String())
+	}
+	do(t, h, get("/t?n=64"))
+	if res := do(t, h, get("/t?n=64")); !isHit(res) {
+		t.Fatalf("64 tags: Cache-Status %q; want a hit", res.cacheStatus())
 	}
 }

@@ -32,6 +32,16 @@ const (
 	detailStaleIfError = "stale-if-error"
 )
 
+// Details for a response that would be stored but for the writer or the
+// store: said at WriteHeader in place of "stored".
+const (
+	detailEventStream = "event-stream" // text/event-stream: events, not a page
+	detailTrailers    = "trailers"     // announced trailers, which a stored copy would lose
+	detailTags        = "tags"         // over maxTags, or a tag too long or with control bytes
+	detailStoreError  = "store-error"  // the store failed this request's lookup
+	detailCircuitOpen = "circuit-open" // the store's circuit breaker is open
+)
+
 // statusValues holds the Cache-Status values used on the hit path, built once
 // per Cache so that a hit allocates none. The slices are capped (len == cap):
 // a later append by other code copies rather than writing into them.

@@ -55,8 +55,8 @@ func enclosingMiss(r *http.Request, c *Cache) *miss {
 type tagsKey struct{}
 
 // Tag limits: a response over them is not stored (with Cache-Status
-// detail=tags), since storing it without some of its tags would let it
-// survive their purge.
+// detail=tags when they are known as its header goes out), since storing it
+// without some of its tags would let it survive their purge.
 const (
 	maxTags   = 64
 	maxTagLen = 256
@@ -104,6 +104,26 @@ func (s *tagSet) list() ([]string, bool) {
 		}
 	}
 	return tags, true
+}
+
+// tagsWithinLimits reports whether the tags m has so far can be stored
+// with its response; it logs (rate-limited) when they cannot.
+func (m *miss) tagsWithinLimits() bool {
+	if _, ok := m.tags.list(); !ok {
+		m.rt.c.tooManyTags(m.req)
+		return false
+	}
+	return true
+}
+
+// tooManyTags logs a response not stored for its tags, at most once a
+// second per Cache (with a count of what was left out): one handler that
+// over-tags must not flood the log with one line per request.
+func (c *Cache) tooManyTags(r *http.Request) {
+	if suppressed, ok := c.tagLog.allow(c.now()); ok {
+		c.log.Warn("httpcache: response not stored: too many tags, or a tag too long or with control characters",
+			"url", r.URL.String(), "max_tags", maxTags, "max_tag_len", maxTagLen, "suppressed", suppressed)
+	}
 }
 
 // validTag reports whether t can be a tag: not empty, not too long, no

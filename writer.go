@@ -7,6 +7,7 @@ import (
 	"net"
 	"net/http"
 	"sync"
+	"time"
 )
 
 // headerHook is told when the final response header is about to be written,
@@ -21,6 +22,13 @@ type headerHook interface {
 // header as it stands with them.
 type informationalHook interface {
 	informational(header http.Header)
+}
+
+// dropHook is a headerHook told when a response it asked to capture turns
+// out not storable while it is being written (too large, streaming too
+// long, hijacked, a failed write): it need not wait for the end to know.
+type dropHook interface {
+	dropped()
 }
 
 // hookAction is what the capture writer does with a response.
@@ -44,6 +52,10 @@ const (
 // first Write as an implicit 200, and reaches Flush and Hijack through
 // http.ResponseController so that wrappers below it keep working.
 //
+// A flushed response is captured like any other (a reverse proxy flushes
+// every write of a response without a Content-Length): it is storable if it
+// completes within the limit, and within maxStream of its first flush.
+//
 // It deliberately has no ReadFrom: io.Copy must go through Write so that the
 // bytes are captured.
 type captureWriter struct {
@@ -61,10 +73,19 @@ type captureWriter struct {
 
 	suppressed bool // the response is kept from the client
 
-	overflow bool  // body exceeded limit: copy dropped
-	flushed  bool  // handler streamed: not storable
-	hijacked bool  // connection taken over: not storable
-	writeErr error // a write to the client failed
+	overflow  bool      // body exceeded limit: copy dropped
+	flushed   bool      // the handler flushed: a stream, storable if it ends in time
+	flushedAt time.Time // when it first flushed
+	overdue   bool      // still streaming past maxStream: copy dropped
+	hijacked  bool      // connection taken over: not storable
+	writeErr  error     // a write to the client failed
+
+	// now and maxStream bound how long a flushed response may go on
+	// after its first flush and still be stored
+	// (Options.MaxStreamDuration). A negative maxStream stops capturing
+	// at the first flush; zero, or a nil now, sets no bound.
+	now       func() time.Time
+	maxStream time.Duration
 }
 
 var (
@@ -155,6 +176,9 @@ func (c *captureWriter) Write(p []byte) (int, error) {
 	if c.suppressed {
 		return len(p), nil
 	}
+	if c.flushed {
+		c.checkStream()
+	}
 	n, err := c.w.Write(p)
 	c.record(p[:n], err)
 	return n, err
@@ -167,6 +191,9 @@ func (c *captureWriter) WriteString(s string) (int, error) {
 	}
 	if c.suppressed {
 		return len(s), nil
+	}
+	if c.flushed {
+		c.checkStream()
 	}
 	n, err := io.WriteString(c.w, s)
 	if c.capture && err == nil && c.fits(n) {
@@ -190,22 +217,44 @@ func (c *captureWriter) fits(n int) bool {
 		return true
 	}
 	c.overflow = true
+	c.drop()
+	return false
+}
+
+// drop stops capturing a response that turned out not storable, frees the
+// copy, and tells the hook.
+func (c *captureWriter) drop() {
+	if !c.capture {
+		return
+	}
 	c.capture = false
 	c.release()
-	return false
+	if d, ok := c.hook.(dropHook); ok {
+		d.dropped()
+	}
+}
+
+// checkStream drops the copy of a flushed response still streaming more
+// than maxStream after its first flush.
+func (c *captureWriter) checkStream() {
+	if c.flushed && c.capture && c.maxStream > 0 && c.now != nil && c.now().Sub(c.flushedAt) > c.maxStream {
+		c.overdue = true
+		c.drop()
+	}
 }
 
 func (c *captureWriter) count(n int, err error) {
 	c.written += int64(n)
 	if err != nil && c.writeErr == nil {
 		c.writeErr = err
-		c.capture = false
+		c.drop()
 	}
 }
 
-// Flush sends buffered data to the client. A flushed response is a stream,
-// and is not stored. Errors are dropped, as http.Flusher requires; use
-// FlushError or http.ResponseController to see them.
+// Flush sends buffered data to the client. A flushed response is still
+// stored if it ends within maxStream of its first flush. Errors are
+// dropped, as http.Flusher requires; use FlushError or
+// http.ResponseController to see them.
 func (c *captureWriter) Flush() { _ = c.FlushError() }
 
 // FlushError is Flush returning the error, which wraps http.ErrNotSupported
@@ -214,8 +263,18 @@ func (c *captureWriter) FlushError() error {
 	if !c.wroteHeader {
 		c.WriteHeader(http.StatusOK)
 	}
-	c.flushed = true
-	c.capture = false
+	if !c.flushed {
+		c.flushed = true
+		switch {
+		case c.maxStream < 0:
+			c.overdue = true // streams are never stored
+			c.drop()
+		case c.now != nil:
+			c.flushedAt = c.now()
+		}
+	} else {
+		c.checkStream()
+	}
 	if c.suppressed {
 		return nil
 	}
@@ -237,14 +296,16 @@ func (c *captureWriter) Hijack() (net.Conn, *bufio.ReadWriter, error) {
 		return nil, nil, fmt.Errorf("httpcache: hijack: %w", err)
 	}
 	c.hijacked = true
-	c.capture = false
+	c.drop()
 	return conn, rw, nil
 }
 
 // complete reports whether the captured copy is the whole response, as
-// written, within the limit: the only kind that may be stored.
+// written, within the limits: the only kind that may be stored. It is
+// asked once the handler has returned: a flushed response ends then.
 func (c *captureWriter) complete() bool {
-	if !c.wroteHeader || c.suppressed || c.overflow || c.flushed || c.hijacked || c.writeErr != nil {
+	c.checkStream()
+	if !c.wroteHeader || c.suppressed || c.overflow || c.overdue || c.hijacked || c.writeErr != nil {
 		return false
 	}
 	// A handler that declared a Content-Length and wrote fewer bytes sent

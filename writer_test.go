@@ -121,7 +121,8 @@ func TestCaptureWriterLimit(t *testing.T) {
 }
 
 // TestCaptureWriterWritesThrough: the first part of a response reaches the
-// client while the handler is still running.
+// client while the handler is still running, and the flushed response is
+// still captured whole.
 func TestCaptureWriterWritesThrough(t *testing.T) {
 	transports(t, func(t *testing.T, kind string, serve func(http.Handler) *http.Response) {
 		if kind == "recorder" {
@@ -141,8 +142,9 @@ func TestCaptureWriterWritesThrough(t *testing.T) {
 			case <-time.After(10 * time.Second):
 			}
 			io.WriteString(cw, "second\n")
-			if !cw.flushed || cw.complete() {
-				t.Error("a flushed response must not count as storable")
+			if !cw.flushed || !cw.complete() || string(cw.body) != "first\nsecond\n" {
+				t.Errorf("a flushed response that completed: flushed %v, complete %v, body %q; want it whole and storable",
+					cw.flushed, cw.complete(), cw.body)
 			}
 		}))
 		line, err := bufio.NewReader(resp.Body).ReadString('\n')
@@ -257,4 +259,69 @@ func TestCaptureWriterInformational(t *testing.T) {
 			t.Fatalf("http2=%v: final %d %q, recorded %d %q", http2, resp.StatusCode, body, captured.status, captured.body)
 		}
 	}
+}
+
+// dropRecorder is a recordHook that notes when the capture was dropped.
+type dropRecorder struct {
+	recordHook
+	drops int
+}
+
+func (h *dropRecorder) dropped() { h.drops++ }
+
+// TestCaptureWriterStreamBound: a flushed response still streaming more
+// than maxStream after its first flush is dropped (and the hook told at
+// once); one that ends in time is kept; a negative maxStream drops at the
+// first flush.
+func TestCaptureWriterStreamBound(t *testing.T) {
+	tests := []struct {
+		name      string
+		maxStream time.Duration
+		write     time.Duration // after the first flush, a write
+		end       time.Duration // and the end
+		complete  bool
+		dropAt    string // "write", "end", "flush" or ""
+	}{
+		{"in time", time.Second, time.Second, time.Second, true, ""},
+		{"overdue at a write", time.Second, 2 * time.Second, 2 * time.Second, false, "write"},
+		{"overdue at the end", time.Second, 0, 2 * time.Second, false, "end"},
+		{"no bound", 0, time.Hour, time.Hour, true, ""},
+		{"streams never stored", -1, 0, 0, false, "flush"},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			now := time.Date(2026, 1, 1, 0, 0, 0, 0, time.UTC)
+			hook := &dropRecorder{recordHook: recordHook{capture: true}}
+			cw := newCaptureWriter(httptest.NewRecorder(), hook, 1<<20)
+			cw.now, cw.maxStream = func() time.Time { return now }, tc.maxStream
+			start := now
+			io.WriteString(cw, "a")
+			cw.Flush()
+			if got := hook.drops == 1; got != (tc.dropAt == "flush") {
+				t.Fatalf("after the flush: dropped %d times", hook.drops)
+			}
+			now = start.Add(tc.write)
+			io.WriteString(cw, "b")
+			if got := hook.drops == 1; got != (tc.dropAt == "flush" || tc.dropAt == "write") {
+				t.Fatalf("after the write: dropped %d times", hook.drops)
+			}
+			now = start.Add(tc.end)
+			if got := cw.complete(); got != tc.complete {
+				t.Fatalf("complete = %v, want %v", got, tc.complete)
+			}
+			if want := btoi(tc.dropAt != ""); hook.drops != want {
+				t.Fatalf("dropped %d times, want %d", hook.drops, want)
+			}
+			if tc.complete && string(cw.body) != "ab" {
+				t.Fatalf("body %q", cw.body)
+			}
+		})
+	}
+}
+
+func btoi(b bool) int {
+	if b {
+		return 1
+	}
+	return 0
 }

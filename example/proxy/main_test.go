@@ -319,3 +319,67 @@ func TestProxyPurge(t *testing.T) {
 		t.Fatal("the purged page was not fetched from the origin again")
 	}
 }
+
+// chunked is an origin that writes its body in flushed chunks without a
+// Content-Length (so that it goes out chunked), counting its requests.
+type chunked struct {
+	hits        atomic.Int64
+	contentType string
+}
+
+func (o *chunked) ServeHTTP(w http.ResponseWriter, r *http.Request) {
+	o.hits.Add(1)
+	w.Header().Set("Cache-Control", "max-age=60")
+	w.Header().Set("Content-Type", o.contentType)
+	for i := range 3 {
+		fmt.Fprintf(w, "chunk %d\n", i)
+		http.NewResponseController(w).Flush()
+	}
+}
+
+// TestProxyStoresChunkedOriginResponses: an origin that streams its pages
+// (no Content-Length, a flush after each chunk) is cached like any other
+// once the response is complete, as nginx and Varnish cache it:
+// httputil.ReverseProxy flushes every write of such a response.
+func TestProxyStoresChunkedOriginResponses(t *testing.T) {
+	o := &chunked{contentType: "text/html"}
+	srv := httptest.NewServer(o)
+	defer srv.Close()
+	base := startProxy(t, "-origin", srv.URL)
+
+	const want = "chunk 0\nchunk 1\nchunk 2\n"
+	resp, body := fetch(t, "GET", base+"/page")
+	if body != want || len(resp.TransferEncoding) == 0 || resp.TransferEncoding[0] != "chunked" {
+		t.Fatalf("first response: %q, Transfer-Encoding %q; want the chunked body", body, resp.TransferEncoding)
+	}
+	if cs := resp.Header.Get("Cache-Status"); cs != "httpcache; fwd=uri-miss; stored" {
+		t.Fatalf("first response: Cache-Status %q", cs)
+	}
+	resp, body = fetch(t, "GET", base+"/page")
+	if body != want || resp.Header.Get("Cache-Status") != "httpcache; hit" || o.hits.Load() != 1 {
+		t.Fatalf("second response: %q, Cache-Status %q, %d origin requests; want a hit and one origin request",
+			body, resp.Header.Get("Cache-Status"), o.hits.Load())
+	}
+}
+
+// TestProxyNeverStoresEventStreams: a text/event-stream response is a
+// stream of events, not a page, whatever its Cache-Control says.
+func TestProxyNeverStoresEventStreams(t *testing.T) {
+	o := &chunked{contentType: "text/event-stream"}
+	srv := httptest.NewServer(o)
+	defer srv.Close()
+	base := startProxy(t, "-origin", srv.URL)
+
+	for i := range 2 {
+		resp, body := fetch(t, "GET", base+"/events")
+		if body != "chunk 0\nchunk 1\nchunk 2\n" {
+			t.Fatalf("response %d: body %q", i, body)
+		}
+		if cs := resp.Header.Get("Cache-Status"); strings.Contains(cs, "stored") || strings.Contains(cs, "hit") {
+			t.Fatalf("response %d: Cache-Status %q for an event stream", i, cs)
+		}
+	}
+	if n := o.hits.Load(); n != 2 {
+		t.Fatalf("%d origin requests for two event streams; want 2", n)
+	}
+}

@@ -12,6 +12,7 @@ import (
 	"net/http"
 	"net/http/httptest"
 	"os"
+	"strings"
 	"sync/atomic"
 	"testing"
 	"time"
@@ -145,9 +146,14 @@ func TestKillAndRestart(t *testing.T) {
 			srv.Stop()
 			for i := range 30 {
 				target := fmt.Sprintf("/down/%d", i%3)
-				body, _ := get(t, h, target)
+				body, status := get(t, h, target)
 				if body != target+" " {
 					t.Fatalf("with the server down: body %q", body)
+				}
+				// Nothing can be written: no response may say it is.
+				if strings.Contains(status, "stored") ||
+					!strings.HasSuffix(status, "; detail=store-error") && !strings.HasSuffix(status, "; detail=circuit-open") {
+					t.Fatalf("with the server down: Cache-Status %q; want detail=store-error or detail=circuit-open, never stored", status)
 				}
 			}
 			c.Wait()
