@@ -2,7 +2,12 @@ package httpcache_test
 
 import (
 	"fmt"
+	"io"
 	"net/http"
+	"slices"
+	"sort"
+	"strconv"
+	"strings"
 	"sync/atomic"
 	"testing"
 
@@ -30,8 +35,10 @@ func TestVary(t *testing.T) {
 			steps: []step{
 				{req: get("/g", "Accept-Language", "en-GB,en;q=0.8"), calls: 1, check: statusHas("fwd=uri-miss; stored")},
 				{req: get("/g", "Accept-Language", "fr"), calls: 2, body: str(`hello in "fr"`), check: statusHas("fwd=vary-miss; stored")},
-				{req: get("/g", "Accept-Language", "en-GB"), calls: 2, hit: true, body: str(`hello in "en-GB,en;q=0.8"`)},
+				{req: get("/g", "Accept-Language", "EN-gb , en; q=0.80"), calls: 2, hit: true, body: str(`hello in "en-GB,en;q=0.8"`)},
 				{req: get("/g", "Accept-Language", "FR"), calls: 2, hit: true, body: str(`hello in "fr"`)},
+				// The same preferred language, without the fallback.
+				{req: get("/g", "Accept-Language", "en-GB"), calls: 3, body: str(`hello in "en-GB"`)},
 			},
 		},
 		{
@@ -116,5 +123,124 @@ func TestVaryListChanges(t *testing.T) {
 	}
 	if res := do(t, h, req("fr", "bob")); res.body != "X-User=bob" || !isHit(res) {
 		t.Fatalf("new variant not served: %q %q", res.body, res.cacheStatus())
+	}
+}
+
+// negotiate is an origin that serves served (its first is the default) and
+// picks a language as RFC 4647 lookup does: ranges in order of q (the
+// first among equals), q=0 never, each range truncated subtag by subtag
+// until it names a served language. It varies on Accept-Language and
+// answers with the language chosen.
+func negotiate(served ...string) *counter {
+	return &counter{fn: func(w http.ResponseWriter, r *http.Request) {
+		w.Header().Set("Cache-Control", "max-age=60")
+		w.Header().Set("Vary", "Accept-Language")
+		io.WriteString(w, lookupLanguage(r.Header.Get("Accept-Language"), served))
+	}}
+}
+
+// firstRange is an origin that answers with the first language range of
+// Accept-Language as received, whatever its q: naive, but common.
+func firstRange() *counter {
+	return &counter{fn: func(w http.ResponseWriter, r *http.Request) {
+		w.Header().Set("Cache-Control", "max-age=60")
+		w.Header().Set("Vary", "Accept-Language")
+		first, _, _ := strings.Cut(r.Header.Get("Accept-Language"), ",")
+		first, _, _ = strings.Cut(first, ";")
+		io.WriteString(w, strings.ToLower(strings.TrimSpace(first)))
+	}}
+}
+
+func lookupLanguage(accept string, served []string) string {
+	type weighted struct {
+		tag string
+		q   float64
+	}
+	var prefs []weighted
+	for _, el := range strings.Split(accept, ",") {
+		tag, params, _ := strings.Cut(strings.TrimSpace(el), ";")
+		q := 1.0
+		if v, ok := strings.CutPrefix(strings.TrimSpace(params), "q="); ok {
+			q, _ = strconv.ParseFloat(v, 64)
+		}
+		if tag = strings.ToLower(strings.TrimSpace(tag)); tag != "" && q > 0 {
+			prefs = append(prefs, weighted{tag, q})
+		}
+	}
+	sort.SliceStable(prefs, func(i, j int) bool { return prefs[i].q > prefs[j].q })
+	for _, p := range prefs {
+		for tag := p.tag; tag != ""; {
+			if slices.Contains(served, tag) {
+				return tag
+			}
+			i := strings.LastIndexByte(tag, '-')
+			if i < 0 {
+				break
+			}
+			tag = tag[:i]
+		}
+	}
+	return served[0]
+}
+
+// TestAcceptLanguageNeverMergesNegotiatedVariants checks that two
+// Accept-Language values an origin negotiating over the whole list answers
+// differently never share a variant, however their most preferred
+// languages compare; and that spellings of one list do share one.
+func TestAcceptLanguageNeverMergesNegotiatedVariants(t *testing.T) {
+	tests := []scenario{
+		{
+			// As example/server's /hello did: it greeted in Spanish,
+			// and the French reader was then served "Hola".
+			name:    "an origin reading the first range",
+			handler: firstRange(),
+			steps: []step{
+				{req: get("/hello", "Accept-Language", "es;q=0.1, fr;q=0.9"), calls: 1, body: str("es")},
+				{req: get("/hello", "Accept-Language", "fr"), calls: 2, body: str("fr")},
+				{req: get("/hello", "Accept-Language", "fr;q=0.9, es;q=0.1"), calls: 3, body: str("fr")},
+				{req: get("/hello", "Accept-Language", "es;q=0.1, fr;q=0.9"), calls: 3, hit: true, body: str("es")},
+			},
+		},
+		{
+			name:    "a low-q fallback is not the preferred language",
+			handler: negotiate("en", "es", "fr"),
+			steps: []step{
+				{req: get("/hello", "Accept-Language", "es;q=0.1, fr;q=0.9"), calls: 1, body: str("fr")},
+				{req: get("/hello", "Accept-Language", "fr"), calls: 2, body: str("fr")},
+				{req: get("/hello", "Accept-Language", "de;q=0.9, es;q=0.1"), calls: 3, body: str("es")},
+				{req: get("/hello", "Accept-Language", "de"), calls: 4, body: str("en")},
+			},
+		},
+		{
+			name:    "same preferred language, other fallbacks",
+			handler: negotiate("de", "fr"),
+			steps: []step{
+				{req: get("/hello", "Accept-Language", "en-US,de;q=0.1"), calls: 1, body: str("de")},
+				{req: get("/hello", "Accept-Language", "en-US,fr;q=0.8"), calls: 2, body: str("fr")},
+				{req: get("/hello", "Accept-Language", "en-US"), calls: 3, body: str("de")},
+				{req: get("/hello", "Accept-Language", "en-US,de;q=0.1"), calls: 3, hit: true, body: str("de")},
+				{req: get("/hello", "Accept-Language", "en-US,fr;q=0.8"), calls: 3, hit: true, body: str("fr")},
+			},
+		},
+		{
+			name:    "q=0 is not a low preference",
+			handler: negotiate("en", "fr"),
+			steps: []step{
+				{req: get("/hello", "Accept-Language", "de, fr;q=0.001"), calls: 1, body: str("fr")},
+				{req: get("/hello", "Accept-Language", "de, fr;q=0"), calls: 2, body: str("en")},
+			},
+		},
+		{
+			name:    "spellings of one list share a variant",
+			handler: negotiate("de", "fr"),
+			steps: []step{
+				{req: get("/hello", "Accept-Language", "en-US,fr;q=0.8"), calls: 1, body: str("fr")},
+				{req: get("/hello", "Accept-Language", "EN-us , FR;q=0.80"), calls: 1, hit: true, body: str("fr")},
+				{req: get("/hello", "Accept-Language", "en-US;q=1.000,\tfr; q=0.8"), calls: 1, hit: true, body: str("fr")},
+			},
+		},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, tc.run)
 	}
 }
