@@ -244,3 +244,94 @@ func TestAcceptLanguageNeverMergesNegotiatedVariants(t *testing.T) {
 		t.Run(tc.name, tc.run)
 	}
 }
+
+// TestOptionsLanguagesMergesWhatTheOriginCannotTellApart checks that with
+// Options.Languages, requests that differ only where no origin choosing
+// among those languages can see share a variant, and others do not.
+func TestOptionsLanguagesMergesWhatTheOriginCannotTellApart(t *testing.T) {
+	opts := httpcache.Options{Languages: []string{"en", "fr"}}
+	sc := scenario{
+		name:    "Languages en, fr",
+		opts:    opts,
+		handler: negotiate("en", "fr"),
+		steps: []step{
+			{req: get("/hello", "Accept-Language", "en-US,en;q=0.9,ja;q=0.8"), calls: 1, body: str("en")},
+			// Another region of a served language, another language
+			// not served: merged.
+			{req: get("/hello", "Accept-Language", "en-GB,en;q=0.9,de;q=0.8"), calls: 1, hit: true, body: str("en")},
+			{req: get("/hello", "Accept-Language", "en-AU, EN;q=0.90, ko;q=0.8"), calls: 1, hit: true, body: str("en")},
+			// Unserved languages alone: merged with each other only.
+			{req: get("/hello", "Accept-Language", "de"), calls: 2, body: str("en")},
+			{req: get("/hello", "Accept-Language", "ja"), calls: 2, hit: true, body: str("en")},
+			// A served language further down is kept, with its q.
+			{req: get("/hello", "Accept-Language", "de,fr;q=0.5"), calls: 3, body: str("fr")},
+			{req: get("/hello", "Accept-Language", "ja,fr;q=0.5"), calls: 3, hit: true, body: str("fr")},
+			{req: get("/hello", "Accept-Language", "de,fr;q=0"), calls: 4, body: str("en")},
+			{req: get("/hello", "Accept-Language", "de,fr;q=0.4"), calls: 5, body: str("fr")},
+			{req: get("/hello", "Accept-Language", "fr-CA"), calls: 6, body: str("fr")},
+			{req: get("/hello", "Accept-Language", "fr-FR"), calls: 6, hit: true, body: str("fr")},
+		},
+	}
+	sc.run(t)
+
+	// Without the option, every list is its own variant.
+	sc.opts, sc.steps = httpcache.Options{}, []step{
+		{req: get("/hello", "Accept-Language", "en-US,en;q=0.9,ja;q=0.8"), calls: 1, body: str("en")},
+		{req: get("/hello", "Accept-Language", "en-GB,en;q=0.9,de;q=0.8"), calls: 2, body: str("en")},
+		{req: get("/hello", "Accept-Language", "ja"), calls: 3, body: str("en")},
+	}
+	sc.handler = negotiate("en", "fr")
+	sc.run(t)
+}
+
+// TestOptionsNormalizersKeyVariants checks that a normaliser from
+// Options.Normalizers decides which requests share a variant, for the
+// header it names, in place of the built-in rule.
+func TestOptionsNormalizersKeyVariants(t *testing.T) {
+	served := []string{"en", "fr"}
+	var normalised atomic.Int64
+	opts := httpcache.Options{Normalizers: map[string]func([]string) string{
+		// The handler's own choice: requests it answers alike share
+		// one variant.
+		"accept-language": func(values []string) string {
+			normalised.Add(1)
+			return lookupLanguage(values[0], served)
+		},
+		"X-Device": func(values []string) string {
+			if strings.Contains(values[0], "Mobile") {
+				return "mobile"
+			}
+			return "desktop"
+		},
+	}}
+	scenario{
+		name:    "Accept-Language by the origin's choice",
+		opts:    opts,
+		handler: negotiate(served...),
+		steps: []step{
+			{req: get("/hello", "Accept-Language", "en-US,de;q=0.1"), calls: 1, body: str("en")},
+			{req: get("/hello", "Accept-Language", "de,fr;q=0.8"), calls: 2, body: str("fr")},
+			{req: get("/hello", "Accept-Language", "fr-CA"), calls: 2, hit: true, body: str("fr")},
+			{req: get("/hello", "Accept-Language", "ja"), calls: 2, hit: true, body: str("en")},
+			{req: get("/hello"), calls: 3, body: str("en")}, // a missing header is not passed
+		},
+	}.run(t)
+	if normalised.Load() == 0 {
+		t.Fatal("the Accept-Language normaliser was never called")
+	}
+
+	scenario{
+		name: "a header without a built-in rule",
+		opts: opts,
+		handler: &counter{fn: func(w http.ResponseWriter, r *http.Request) {
+			w.Header().Set("Cache-Control", "max-age=60")
+			w.Header().Set("Vary", "X-Device")
+			io.WriteString(w, "for "+r.Header.Get("X-Device"))
+		}},
+		steps: []step{
+			{req: get("/d", "X-Device", "Phone Mobile"), calls: 1, body: str("for Phone Mobile")},
+			{req: get("/d", "X-Device", "Tablet Mobile"), calls: 1, hit: true, body: str("for Phone Mobile")},
+			{req: get("/d", "X-Device", "Desktop"), calls: 2, body: str("for Desktop")},
+		},
+	}.run(t)
+}
