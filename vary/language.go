@@ -26,7 +26,7 @@ const oversizedPrefix = "oversized;"
 // appendAcceptLanguage appends the normalised value of Accept-Language.
 //
 // Without n.languages, each field line is kept as its list of elements, in
-// order, each element as its language range (lower-cased, see above) and,
+// order, each element as its language range (see appendRange) and,
 // unless it is 1, its q, spelled without trailing zeros: `EN-us ;q=0.50`
 // becomes `en-us;q=0.5`. Elements are joined by ",", empty ones kept
 // empty; field lines are joined by "\n".
@@ -93,7 +93,9 @@ func (n *Normalizer) appendLanguageLine(dst []byte, line string) ([]byte, bool) 
 }
 
 // appendRange appends a language range, lower-cased unless its first
-// subtag has more than three letters (see the file comment).
+// subtag has more than three letters: no language code has, and x/text
+// reads "english", "deutsch", "italian" and "french" as languages in lower
+// case only, so their case is kept.
 func appendRange(dst []byte, rng string) []byte {
 	if primary, _, _ := cutByte(rng, '-'); len(primary) > 3 {
 		return append(dst, rng...)
