@@ -188,7 +188,7 @@ func (c *Cache) compile(p Policy) *route {
 		c:      c,
 		policy: p,
 		keys:   newKeyer(c.opts.KeyPrefix, c.opts.SchemeHeader, p.Query),
-		vary:   vary.New(vary.Config{Codings: c.opts.Codings, Cookies: p.VaryCookies}),
+		vary:   vary.New(vary.Config{Codings: c.opts.Codings, Cookies: p.VaryCookies, Languages: c.opts.Languages, Normalizers: c.opts.Normalizers}),
 	}
 	c.routes.add(rt)
 	return rt

@@ -67,6 +67,43 @@ type Options struct {
 	// vary's defaults apply.
 	Codings []string
 
+	// Languages are the languages the application serves (language tags
+	// such as "en", "fr", "pt-BR"), used to merge Accept-Language values
+	// for responses that vary on it: a range of a language not listed, or
+	// another region of a listed one (en-US and en-GB with "en" listed),
+	// no longer makes a variant of its own, while order and q values still
+	// do. Set it only if the application chooses among these languages by
+	// RFC 4647 matching (lookup, filtering, or the first range) or as
+	// Django does, and its response depends on nothing else in the header;
+	// vary.Config.Languages says exactly what is merged. For Go's
+	// golang.org/x/text/language Matcher, which matches further, use
+	// Normalizers. If nil, each value is keyed on its whole list of ranges
+	// and q values, folding only case, whitespace and q spellings.
+	Languages []string
+
+	// Normalizers replaces the normalisation of single request headers
+	// for responses that vary on them, keyed by header name (any case).
+	// Each func receives the header's field lines (at least one; a missing
+	// header is never passed) and returns the value to key on: requests it
+	// maps to one value share a variant, so it may merge only requests the
+	// application answers alike. It must be deterministic and safe for
+	// concurrent use, and runs on every lookup of a URL that varies on its
+	// header. It replaces the built-in rule for that header, including
+	// Codings, Languages and Policy.VaryCookies. Keying Accept-Language on
+	// the application's own choice merges as far as it can go, for
+	// instance with an x/text Matcher m:
+	//
+	//	func(v []string) string {
+	//		tags, _, _ := language.ParseAcceptLanguage(v[0])
+	//		tag, _, _ := m.Match(tags...)
+	//		return tag.String()
+	//	}
+	//
+	// (v[0]: the handler reads Header.Get.) Processes sharing a store
+	// must use the same funcs. If nil, the built-in rules of package vary
+	// apply to every header.
+	Normalizers map[string]func(values []string) string
+
 	// RequestDirectives makes the cache honour the client's own
 	// Cache-Control — no-cache (and Pragma: no-cache), max-age, max-stale,
 	// min-fresh, only-if-cached — as RFC 9111 §5.2.1 describes for shared

@@ -5,6 +5,9 @@ import (
 	"io"
 	"net/http"
 	"net/http/httptest"
+	"slices"
+	"sort"
+	"strconv"
 	"strings"
 	"sync/atomic"
 	"testing"
@@ -35,8 +38,10 @@ func TestVary(t *testing.T) {
 			steps: []step{
 				{req: get("/g", "Accept-Language", "en-GB,en;q=0.8"), calls: 1, check: statusHas("fwd=uri-miss; stored")},
 				{req: get("/g", "Accept-Language", "fr"), calls: 2, body: str(`hello in "fr"`), check: statusHas("fwd=vary-miss; stored")},
-				{req: get("/g", "Accept-Language", "en-GB"), calls: 2, hit: true, body: str(`hello in "en-GB,en;q=0.8"`)},
+				{req: get("/g", "Accept-Language", "EN-gb , en; q=0.80"), calls: 2, hit: true, body: str(`hello in "en-GB,en;q=0.8"`)},
 				{req: get("/g", "Accept-Language", "FR"), calls: 2, hit: true, body: str(`hello in "fr"`)},
+				// The same preferred language, without the fallback.
+				{req: get("/g", "Accept-Language", "en-GB"), calls: 3, body: str(`hello in "en-GB"`)},
 			},
 		},
 		{
@@ -257,4 +262,214 @@ func TestCollapsedWaiterNeverServedAnEncodingItDoesNotAccept(t *testing.T) {
 	if g.calls.Load() != 2 {
 		t.Fatalf("handler called %d times, want 2", g.calls.Load())
 	}
+}
+
+// negotiate is an origin that serves served (its first is the default) and
+// picks a language as RFC 4647 lookup does: ranges in order of q (the
+// first among equals), q=0 never, each range truncated subtag by subtag
+// until it names a served language. It varies on Accept-Language and
+// answers with the language chosen.
+func negotiate(served ...string) *counter {
+	return &counter{fn: func(w http.ResponseWriter, r *http.Request) {
+		w.Header().Set("Cache-Control", "max-age=60")
+		w.Header().Set("Vary", "Accept-Language")
+		io.WriteString(w, lookupLanguage(r.Header.Get("Accept-Language"), served))
+	}}
+}
+
+// firstRange is an origin that answers with the first language range of
+// Accept-Language as received, whatever its q: naive, but common.
+func firstRange() *counter {
+	return &counter{fn: func(w http.ResponseWriter, r *http.Request) {
+		w.Header().Set("Cache-Control", "max-age=60")
+		w.Header().Set("Vary", "Accept-Language")
+		first, _, _ := strings.Cut(r.Header.Get("Accept-Language"), ",")
+		first, _, _ = strings.Cut(first, ";")
+		io.WriteString(w, strings.ToLower(strings.TrimSpace(first)))
+	}}
+}
+
+func lookupLanguage(accept string, served []string) string {
+	type weighted struct {
+		tag string
+		q   float64
+	}
+	var prefs []weighted
+	for _, el := range strings.Split(accept, ",") {
+		tag, params, _ := strings.Cut(strings.TrimSpace(el), ";")
+		q := 1.0
+		if v, ok := strings.CutPrefix(strings.TrimSpace(params), "q="); ok {
+			q, _ = strconv.ParseFloat(v, 64)
+		}
+		if tag = strings.ToLower(strings.TrimSpace(tag)); tag != "" && q > 0 {
+			prefs = append(prefs, weighted{tag, q})
+		}
+	}
+	sort.SliceStable(prefs, func(i, j int) bool { return prefs[i].q > prefs[j].q })
+	for _, p := range prefs {
+		for tag := p.tag; tag != ""; {
+			if slices.Contains(served, tag) {
+				return tag
+			}
+			i := strings.LastIndexByte(tag, '-')
+			if i < 0 {
+				break
+			}
+			tag = tag[:i]
+		}
+	}
+	return served[0]
+}
+
+// TestAcceptLanguageNeverMergesNegotiatedVariants checks that two
+// Accept-Language values an origin negotiating over the whole list answers
+// differently never share a variant, however their most preferred
+// languages compare; and that spellings of one list do share one.
+func TestAcceptLanguageNeverMergesNegotiatedVariants(t *testing.T) {
+	tests := []scenario{
+		{
+			// As example/server's /hello did: it greeted in Spanish,
+			// and the French reader was then served "Hola".
+			name:    "an origin reading the first range",
+			handler: firstRange(),
+			steps: []step{
+				{req: get("/hello", "Accept-Language", "es;q=0.1, fr;q=0.9"), calls: 1, body: str("es")},
+				{req: get("/hello", "Accept-Language", "fr"), calls: 2, body: str("fr")},
+				{req: get("/hello", "Accept-Language", "fr;q=0.9, es;q=0.1"), calls: 3, body: str("fr")},
+				{req: get("/hello", "Accept-Language", "es;q=0.1, fr;q=0.9"), calls: 3, hit: true, body: str("es")},
+			},
+		},
+		{
+			name:    "a low-q fallback is not the preferred language",
+			handler: negotiate("en", "es", "fr"),
+			steps: []step{
+				{req: get("/hello", "Accept-Language", "es;q=0.1, fr;q=0.9"), calls: 1, body: str("fr")},
+				{req: get("/hello", "Accept-Language", "fr"), calls: 2, body: str("fr")},
+				{req: get("/hello", "Accept-Language", "de;q=0.9, es;q=0.1"), calls: 3, body: str("es")},
+				{req: get("/hello", "Accept-Language", "de"), calls: 4, body: str("en")},
+			},
+		},
+		{
+			name:    "same preferred language, other fallbacks",
+			handler: negotiate("de", "fr"),
+			steps: []step{
+				{req: get("/hello", "Accept-Language", "en-US,de;q=0.1"), calls: 1, body: str("de")},
+				{req: get("/hello", "Accept-Language", "en-US,fr;q=0.8"), calls: 2, body: str("fr")},
+				{req: get("/hello", "Accept-Language", "en-US"), calls: 3, body: str("de")},
+				{req: get("/hello", "Accept-Language", "en-US,de;q=0.1"), calls: 3, hit: true, body: str("de")},
+				{req: get("/hello", "Accept-Language", "en-US,fr;q=0.8"), calls: 3, hit: true, body: str("fr")},
+			},
+		},
+		{
+			name:    "q=0 is not a low preference",
+			handler: negotiate("en", "fr"),
+			steps: []step{
+				{req: get("/hello", "Accept-Language", "de, fr;q=0.001"), calls: 1, body: str("fr")},
+				{req: get("/hello", "Accept-Language", "de, fr;q=0"), calls: 2, body: str("en")},
+			},
+		},
+		{
+			name:    "spellings of one list share a variant",
+			handler: negotiate("de", "fr"),
+			steps: []step{
+				{req: get("/hello", "Accept-Language", "en-US,fr;q=0.8"), calls: 1, body: str("fr")},
+				{req: get("/hello", "Accept-Language", "EN-us , FR;q=0.80"), calls: 1, hit: true, body: str("fr")},
+				{req: get("/hello", "Accept-Language", "en-US;q=1.000,\tfr; q=0.8"), calls: 1, hit: true, body: str("fr")},
+			},
+		},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, tc.run)
+	}
+}
+
+// TestOptionsLanguagesMergesWhatTheOriginCannotTellApart checks that with
+// Options.Languages, requests that differ only where no origin choosing
+// among those languages can see share a variant, and others do not.
+func TestOptionsLanguagesMergesWhatTheOriginCannotTellApart(t *testing.T) {
+	opts := httpcache.Options{Languages: []string{"en", "fr"}}
+	sc := scenario{
+		name:    "Languages en, fr",
+		opts:    opts,
+		handler: negotiate("en", "fr"),
+		steps: []step{
+			{req: get("/hello", "Accept-Language", "en-US,en;q=0.9,ja;q=0.8"), calls: 1, body: str("en")},
+			// Another region of a served language, another language
+			// not served: merged.
+			{req: get("/hello", "Accept-Language", "en-GB,en;q=0.9,de;q=0.8"), calls: 1, hit: true, body: str("en")},
+			{req: get("/hello", "Accept-Language", "en-AU, EN;q=0.90, ko;q=0.8"), calls: 1, hit: true, body: str("en")},
+			// Unserved languages alone: merged with each other only.
+			{req: get("/hello", "Accept-Language", "de"), calls: 2, body: str("en")},
+			{req: get("/hello", "Accept-Language", "ja"), calls: 2, hit: true, body: str("en")},
+			// A served language further down is kept, with its q.
+			{req: get("/hello", "Accept-Language", "de,fr;q=0.5"), calls: 3, body: str("fr")},
+			{req: get("/hello", "Accept-Language", "ja,fr;q=0.5"), calls: 3, hit: true, body: str("fr")},
+			{req: get("/hello", "Accept-Language", "de,fr;q=0"), calls: 4, body: str("en")},
+			{req: get("/hello", "Accept-Language", "de,fr;q=0.4"), calls: 5, body: str("fr")},
+			{req: get("/hello", "Accept-Language", "fr-CA"), calls: 6, body: str("fr")},
+			{req: get("/hello", "Accept-Language", "fr-FR"), calls: 6, hit: true, body: str("fr")},
+		},
+	}
+	sc.run(t)
+
+	// Without the option, every list is its own variant.
+	sc.opts, sc.steps = httpcache.Options{}, []step{
+		{req: get("/hello", "Accept-Language", "en-US,en;q=0.9,ja;q=0.8"), calls: 1, body: str("en")},
+		{req: get("/hello", "Accept-Language", "en-GB,en;q=0.9,de;q=0.8"), calls: 2, body: str("en")},
+		{req: get("/hello", "Accept-Language", "ja"), calls: 3, body: str("en")},
+	}
+	sc.handler = negotiate("en", "fr")
+	sc.run(t)
+}
+
+// TestOptionsNormalizersKeyVariants checks that a normaliser from
+// Options.Normalizers decides which requests share a variant, for the
+// header it names, in place of the built-in rule.
+func TestOptionsNormalizersKeyVariants(t *testing.T) {
+	served := []string{"en", "fr"}
+	var normalised atomic.Int64
+	opts := httpcache.Options{Normalizers: map[string]func([]string) string{
+		// The handler's own choice: requests it answers alike share
+		// one variant.
+		"accept-language": func(values []string) string {
+			normalised.Add(1)
+			return lookupLanguage(values[0], served)
+		},
+		"X-Device": func(values []string) string {
+			if strings.Contains(values[0], "Mobile") {
+				return "mobile"
+			}
+			return "desktop"
+		},
+	}}
+	scenario{
+		name:    "Accept-Language by the origin's choice",
+		opts:    opts,
+		handler: negotiate(served...),
+		steps: []step{
+			{req: get("/hello", "Accept-Language", "en-US,de;q=0.1"), calls: 1, body: str("en")},
+			{req: get("/hello", "Accept-Language", "de,fr;q=0.8"), calls: 2, body: str("fr")},
+			{req: get("/hello", "Accept-Language", "fr-CA"), calls: 2, hit: true, body: str("fr")},
+			{req: get("/hello", "Accept-Language", "ja"), calls: 2, hit: true, body: str("en")},
+			{req: get("/hello"), calls: 3, body: str("en")}, // a missing header is not passed
+		},
+	}.run(t)
+	if normalised.Load() == 0 {
+		t.Fatal("the Accept-Language normaliser was never called")
+	}
+
+	scenario{
+		name: "a header without a built-in rule",
+		opts: opts,
+		handler: &counter{fn: func(w http.ResponseWriter, r *http.Request) {
+			w.Header().Set("Cache-Control", "max-age=60")
+			w.Header().Set("Vary", "X-Device")
+			io.WriteString(w, "for "+r.Header.Get("X-Device"))
+		}},
+		steps: []step{
+			{req: get("/d", "X-Device", "Phone Mobile"), calls: 1, body: str("for Phone Mobile")},
+			{req: get("/d", "X-Device", "Tablet Mobile"), calls: 1, hit: true, body: str("for Phone Mobile")},
+			{req: get("/d", "X-Device", "Desktop"), calls: 2, body: str("for Desktop")},
+		},
+	}.run(t)
 }

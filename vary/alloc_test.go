@@ -2,6 +2,7 @@ package vary
 
 import (
 	"net/http"
+	"strings"
 	"testing"
 )
 
@@ -24,6 +25,9 @@ func TestAppendKeyAllocs(t *testing.T) {
 	}{
 		{name: "Accept-Encoding", names: []string{"Accept-Encoding"}},
 		{name: "Accept-Language", names: []string{"Accept-Language"}},
+		{name: "Accept-Language with Languages", cfg: Config{Languages: []string{"en", "fr", "de-CH"}}, names: []string{"Accept-Language"}},
+		{name: "malformed Accept-Language", names: []string{"Accept-Language"}},
+		{name: "oversized Accept-Language", names: []string{"Accept-Language"}},
 		{name: "Accept-Encoding and Accept-Language", names: []string{"Accept-Encoding", "Accept-Language"}},
 		{name: "folded headers", names: []string{"Accept", "User-Agent", "X-Missing"}},
 		{name: "Cookie allow-list", cfg: Config{Cookies: []string{"session", "theme"}}, names: []string{"Cookie"}},
@@ -34,8 +38,13 @@ func TestAppendKeyAllocs(t *testing.T) {
 		t.Run(tt.name, func(t *testing.T) {
 			n := New(tt.cfg)
 			h := hotHeaders()
-			if tt.name == "malformed" {
+			switch tt.name {
+			case "malformed":
 				h.Set("Accept-Encoding", "gzip;q=2, br")
+			case "malformed Accept-Language":
+				h["Accept-Language"] = []string{"en_US", "fr"}
+			case "oversized Accept-Language":
+				h.Set("Accept-Language", strings.Repeat("en-US,", 50))
 			}
 			dst := make([]byte, 0, 1024)
 			allocs := testing.AllocsPerRun(1000, func() {

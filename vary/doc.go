@@ -36,11 +36,11 @@
 //   - Every header: leading and trailing spaces and tabs are trimmed, as
 //     net/http does when it reads a request.
 //   - Headers that are case-insensitive lists by specification (Accept,
-//     Accept-Charset, Accept-Encoding, Accept-Language and
-//     Access-Control-Request-Headers): several field lines are read as one
-//     comma-separated list (RFC 9110 §5.3), whitespace is folded (that
-//     around commas removed, runs collapsed to one space) and letters
-//     lower-cased, outside quoted strings, which are kept byte for byte.
+//     Accept-Charset, Accept-Encoding and Access-Control-Request-Headers):
+//     several field lines are read as one comma-separated list (RFC 9110
+//     §5.3), whitespace is folded (that around commas removed, runs
+//     collapsed to one space) and letters lower-cased, outside quoted
+//     strings, which are kept byte for byte.
 //   - Every other header is kept as received: case, inner whitespace and
 //     field lines apart. A handler reading Header.Get sees the first line
 //     alone, so one value split across two lines at a comma is another
@@ -49,18 +49,70 @@
 //     lines are joined with "; " (RFC 9113 §8.2.3).
 //   - Accept-Encoding: the set of candidate codings ([Config.Codings] plus
 //     identity) that the request accepts, sorted and comma-joined.
-//   - Accept-Language: the request's most preferred language range,
-//     lower-cased. This assumes the application chooses a language from the
-//     first preference alone; one that negotiates over the whole list should
-//     supply its own normaliser in [Config.Normalizers].
+//   - Accept-Language: the whole list, since origins negotiate over it
+//     (see below).
 //   - Cookie: with [Config.Cookies], only the allowed cookies; without, the
 //     whole header.
 //
-// An Accept-Encoding or Accept-Language value that does not parse is keyed
-// by its folded text behind a "malformed;" marker, which no parsed value can
-// contain: it then shares a variant only with the same malformed text, never
-// with a request whose meaning is known.
+// An Accept-Encoding value that does not parse is keyed by its folded text
+// behind a "malformed;" marker, an Accept-Language one by its text as
+// received; no parsed value can start with that marker, so a malformed
+// value shares a variant only with the same malformed text, never with a
+// request whose meaning is known.
 //
 // Go's server moves the Host header into Request.Host, so `Vary: Host` sees a
 // missing header; the primary key already covers the host.
+//
+// # Accept-Language
+//
+// Two Accept-Language values share a variant only if no origin the package
+// knows of answers them differently: RFC 4647 lookup and filtering, Go's
+// golang.org/x/text/language (ParseAcceptLanguage, Matcher), Django's
+// get_language_from_request, Apache's mod_negotiation (which weighs a q by
+// the variant's own quality, so a q's value counts, not only its rank) and
+// handlers that read the first range as received. Each field line is keyed
+// as its elements, in order, joined by "," (field lines by "\n"), each as
+// its language range and, unless it is 1, its q: `EN-us ;q=0.50` is
+// `en-us;q=0.5`. So these share a variant:
+//
+//   - ranges differing in case: `en-US` and `EN-us`;
+//   - whitespace around elements, around ";" and inside an empty element:
+//     `en-US , fr; q=0.5` and `en-US,fr;q=0.5`;
+//   - spellings of one q: none, `q=1` and `q=1.000`; `q=0.50` and
+//     `q=0.5`; `q=0` and `q=0.000`.
+//
+// And these do not:
+//
+//   - another order, even of ranges with different q: a handler reading
+//     the first range tells `es;q=0.1, fr;q=0.9` from `fr;q=0.9, es;q=0.1`;
+//   - another q, even one ranking the ranges alike, and q=0 (x/text drops
+//     such a range, Django tries it last) from any other q;
+//   - a duplicate range, a "*", an empty element (Django reads `en,,fr` as
+//     no list at all) or a range more or less;
+//   - field lines split elsewhere (a Go handler reading Header.Get sees the
+//     first line alone);
+//   - `Q=` and `q=` (x/text rejects the whole field for `Q=`), and the case
+//     of a range whose first subtag has more than three letters (no
+//     language code does; x/text reads `english` but not `English`);
+//   - a value that does not parse (kept as received behind "malformed;"),
+//     or longer than 256 bytes (kept as received behind "oversized;"),
+//     since Django reads only the first 500 bytes and x/text only the first
+//     1000 hyphens, so folding a long value could move what they read.
+//
+// [Config.Languages] merges further, for an application that chooses one
+// of the languages listed by RFC 4647 matching (lookup, filtering, the
+// first range, or as Django does): each range is then keyed as what such
+// matching can see of it. A listed language and "*" stay themselves; a
+// range of an unlisted language (its first subtag is no listed language's)
+// becomes "?"; a range that, for every listed language of its first
+// subtag, is a prefix of it (">" and that language) or extends it ("<" and
+// that language) becomes that list; any other range, a sibling of a listed
+// language such as `en-US` with en-GB listed, stays itself, since matchers
+// disagree about siblings (Django maps zh-TW to zh-Hant). Order, q, empty
+// elements and field lines are kept as above. With en and fr listed,
+// `en-US,en;q=0.9,ja;q=0.8` and `en-GB,en;q=0.9,de;q=0.8` share
+// `<en,en;q=0.9,?;q=0.8`. Go's x/text Matcher matches beyond RFC 4647
+// (en-US to en-GB, da to nb, zh-TW to zh-Hant) and can tell such values
+// apart: with it, key on the Matcher's own choice in a [Config.Normalizers]
+// func instead, which merges as far as the application itself does.
 package vary

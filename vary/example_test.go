@@ -24,10 +24,10 @@ func Example() {
 	}
 	material := n.AppendKey(nil, names, stored)
 
-	// Looking up: another request that accepts the same response.
+	// Looking up: the same preferences, spelled differently.
 	lookup := http.Header{
 		"Accept-Encoding": {"br;q=0.9, gzip, deflate"},
-		"Accept-Language": {"EN-us, fr;q=0.5"},
+		"Accept-Language": {"EN-us, en; q=0.90"},
 	}
 	fmt.Println("same variant:", bytes.Equal(material, n.AppendKey(nil, names, lookup)))
 
@@ -38,7 +38,7 @@ func Example() {
 	// Output:
 	// [Accept-Encoding Accept-Language] false <nil>
 	// Accept-Encoding: "br,deflate,gzip,identity" true
-	// Accept-Language: "en-us" true
+	// Accept-Language: "en-us,en;q=0.9" true
 	// same variant: true
 	// same variant: false
 }
@@ -47,4 +47,24 @@ func ExampleParse_star() {
 	names, star, err := vary.Parse([]string{"Accept-Encoding, *"})
 	fmt.Println(names, star, err)
 	// Output: [] true <nil>
+}
+
+func ExampleConfig_languages() {
+	// The application serves English and French: regions of English,
+	// and languages it does not serve, are told apart no further.
+	n := vary.New(vary.Config{Languages: []string{"en", "fr"}})
+	for _, v := range []string{
+		"en-US,en;q=0.9,ja;q=0.8",
+		"en-GB,en;q=0.9,de;q=0.8",
+		"en-US,fr;q=0.8",
+		"de-CH,fr;q=0.5",
+	} {
+		key, _ := n.Value("Accept-Language", http.Header{"Accept-Language": {v}})
+		fmt.Printf("%-24s %s\n", v, key)
+	}
+	// Output:
+	// en-US,en;q=0.9,ja;q=0.8  <en,en;q=0.9,?;q=0.8
+	// en-GB,en;q=0.9,de;q=0.8  <en,en;q=0.9,?;q=0.8
+	// en-US,fr;q=0.8           <en,fr;q=0.8
+	// de-CH,fr;q=0.5           ?,fr;q=0.5
 }

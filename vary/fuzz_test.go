@@ -96,7 +96,7 @@ func FuzzAppendKey(f *testing.F) {
 	}
 	normalizers := []*Normalizer{
 		New(Config{}),
-		New(Config{Codings: []string{"gzip", "dcz"}, Cookies: []string{"session", "lang"}}),
+		New(Config{Codings: []string{"gzip", "dcz"}, Cookies: []string{"session", "lang"}, Languages: []string{"en", "fr-CA", "zh-Hant"}}),
 	}
 	fixed := []string{"Accept", "Accept-Encoding", "Accept-Language", "Cookie", "X-Other", "X-Missing"}
 	f.Fuzz(func(t *testing.T, varyValue, ae, al, cookie, other string) {
@@ -114,14 +114,15 @@ func FuzzAppendKey(f *testing.F) {
 			"Accept":          strings.Split(other, "\n"),
 		}
 		// The same header as single lines: "," joins lists, "; " cookies.
-		// X-Other is no list: its lines stay apart.
-		joined := http.Header{"X-Other": h["X-Other"]}
+		// X-Other is no list, and a handler reading Accept-Language with
+		// Header.Get sees its first line alone: their lines stay apart.
+		joined := http.Header{"X-Other": h["X-Other"], "Accept-Language": h["Accept-Language"]}
 		for k, v := range h {
 			sep := ","
 			switch k {
 			case "Cookie":
 				sep = ";"
-			case "X-Other":
+			case "X-Other", "Accept-Language":
 				continue
 			}
 			joined[k] = []string{strings.Join(v, sep)}
@@ -136,12 +137,15 @@ func FuzzAppendKey(f *testing.F) {
 			if mj := n.AppendKey(nil, names, joined); !bytes.Equal(m, mj) {
 				t.Fatalf("field lines not combined as one list:\n%q\n%q", m, mj)
 			}
-			if lines := h["X-Other"]; len(lines) > 1 && n.custom["X-Other"] == nil {
-				one := http.Header{"X-Other": {strings.Join(lines, ",")}}
-				if a, b := n.AppendKey(nil, []string{"X-Other"}, h), n.AppendKey(nil, []string{"X-Other"}, one); bytes.Equal(a, b) {
-					t.Fatalf("X-Other's lines %q keyed as one line %q", lines, one["X-Other"])
+			for _, name := range []string{"X-Other", "Accept-Language"} {
+				if lines := h[name]; len(lines) > 1 && n.custom[name] == nil {
+					one := http.Header{name: {strings.Join(lines, ",")}}
+					if a, b := n.AppendKey(nil, []string{name}, h), n.AppendKey(nil, []string{name}, one); bytes.Equal(a, b) {
+						t.Fatalf("%s's lines %q keyed as one line %q", name, lines, one[name])
+					}
 				}
 			}
+			checkAcceptLanguage(t, n, h["Accept-Language"])
 
 			v, _ := n.Value("Accept-Encoding", h)
 			if strings.HasPrefix(v, malformedPrefix) {
@@ -161,4 +165,56 @@ func FuzzAppendKey(f *testing.F) {
 			}
 		}
 	})
+}
+
+// checkAcceptLanguage checks properties of the Accept-Language value of
+// lines: a value that parsed never starts like a marker, and keeps its key
+// when whitespace is added around its commas and semicolons or its ranges
+// are lower-cased; a value kept as received changes with any byte.
+func checkAcceptLanguage(t *testing.T, n *Normalizer, lines []string) {
+	t.Helper()
+	value := func(lines []string) string {
+		v, _ := n.Value("Accept-Language", http.Header{"Accept-Language": lines})
+		return v
+	}
+	v := value(lines)
+	if strings.HasPrefix(v, malformedPrefix) || strings.HasPrefix(v, oversizedPrefix) {
+		if len(lines) == 1 && trimOWS(lines[0]) != "" {
+			if v2 := value([]string{lines[0] + "x"}); v2 == v {
+				t.Fatalf("%q and %q, kept as received, share %q", lines[0], lines[0]+"x", v)
+			}
+		}
+		return
+	}
+	i := strings.IndexFunc(v, func(r rune) bool { return !('a' <= r && r <= 'z' || 'A' <= r && r <= 'Z') })
+	if i < 0 {
+		i = len(v)
+	}
+	if i >= len("malformed") {
+		t.Fatalf("parsed value %q starts with a word of %d letters", v, i)
+	}
+	spaced := make([]string, len(lines))
+	lowered := make([]string, len(lines))
+	for i, l := range lines {
+		spaced[i] = strings.NewReplacer(",", " ,\t", ";", "\t; ").Replace(l)
+		lowered[i] = asciiLower(l)
+	}
+	if v2 := value(spaced); v2 != v && !strings.HasPrefix(v2, oversizedPrefix) {
+		t.Fatalf("%q gives %q, with whitespace %q gives %q", lines, v, spaced, v2)
+	}
+	// Lower-casing keeps the key unless a range's first subtag is longer
+	// than three letters, or a Q is in it.
+	if !strings.Contains(strings.Join(lines, ""), "Q") {
+		long := false
+		for _, l := range lines {
+			for _, el := range strings.Split(l, ",") {
+				rng, _, _ := strings.Cut(trimOWS(el), ";")
+				primary, _, _ := strings.Cut(trimOWS(rng), "-")
+				long = long || len(primary) > 3
+			}
+		}
+		if v2 := value(lowered); !long && v2 != v {
+			t.Fatalf("%q gives %q, lower-cased %q gives %q", lines, v, lowered, v2)
+		}
+	}
 }

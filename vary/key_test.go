@@ -147,7 +147,7 @@ func TestAppendKeyEqual(t *testing.T) {
 			vary1: "accept-language, Accept-Encoding",
 			vary2: "Accept-Encoding,ACCEPT-LANGUAGE",
 			h1:    http.Header{"Accept-Encoding": {"gzip, deflate, br"}, "Accept-Language": {"en-US,en;q=0.9"}},
-			h2:    http.Header{"Accept-Encoding": {"br;q=0.9, gzip, deflate"}, "Accept-Language": {"EN-us"}},
+			h2:    http.Header{"Accept-Encoding": {"br;q=0.9, gzip, deflate"}, "Accept-Language": {"EN-us , en; q=0.90"}},
 		},
 		{
 			name:  "tracking cookies only",

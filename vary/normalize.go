@@ -33,6 +33,29 @@ type Config struct {
 	// another whenever the origin says Vary: Cookie.
 	Cookies []string
 
+	// Languages are the languages (language tags, any case) the
+	// application serves, used to merge Accept-Language values that no
+	// origin choosing among them by RFC 4647 matching can tell apart: a
+	// range is keyed as its relation to these languages (equal, a prefix
+	// of one, extending one) rather than as itself, and ranges of a
+	// language not listed as one "?". Order and q values stay keyed, so
+	// with en and fr listed, `en-US,en;q=0.9,ja;q=0.8` and
+	// `en-GB,en;q=0.9,de;q=0.8` share a variant, while `en-US,fr;q=0.8` and
+	// `en-US,fr;q=0.5` do not. The package documentation lists exactly
+	// what is merged.
+	//
+	// Set it only when the response depends on Accept-Language through the
+	// choice of one of these languages alone, made by RFC 4647 lookup or
+	// filtering, by a handler reading the first range, or as Django's
+	// get_language_from_request makes it; list every language a response
+	// may be in, at the precision the application tells apart (en-US and
+	// en-GB if it spells them differently). Listing more only splits
+	// variants more finely. Go's golang.org/x/text/language Matcher
+	// matches beyond RFC 4647 (en-US to en-GB, da to nb, gl to es): with it,
+	// key on the Matcher's own choice with a Normalizers func instead.
+	// If zero (nil or empty), every range is keyed as itself.
+	Languages []string
+
 	// Normalizers overrides the normalisation of single request headers,
 	// keyed by header name (any case). The func receives the header's field
 	// lines (at least one; a missing header is never passed) and returns the
@@ -50,7 +73,9 @@ type Normalizer struct {
 	ready   bool
 	codings []string // candidate codings, lower case, sorted, with identity
 	cookies []string // cookie allow-list, sorted; nil means none
-	custom  map[string]func([]string) string
+	// languages are Config.Languages, lower case, sorted; nil means none.
+	languages []string
+	custom    map[string]func([]string) string
 }
 
 // defaultCodings are used when Config.Codings is nil.
@@ -64,8 +89,9 @@ var defaultNormalizer = New(Config{})
 
 // New returns a Normalizer for cfg. It panics on a configuration that is a
 // programming error: a coding or cookie name that is not a token, "*" as a
-// coding, more than 63 codings, two Normalizers keys naming one header, or a
-// nil Normalizers func. New copies what it keeps from cfg.
+// coding, more than 63 codings, a language that is not a language tag (or
+// is "*"), two Normalizers keys naming one header, or a nil Normalizers
+// func. New copies what it keeps from cfg.
 func New(cfg Config) *Normalizer {
 	n := &Normalizer{ready: true}
 
@@ -95,6 +121,17 @@ func New(cfg Config) *Normalizer {
 		}
 		slices.Sort(n.cookies)
 		n.cookies = slices.Clip(slices.Compact(n.cookies))
+	}
+
+	if len(cfg.Languages) > 0 {
+		for _, l := range cfg.Languages {
+			if l == "*" || !isLanguageRange(l) {
+				panic(fmt.Sprintf("vary: invalid language %q in Config.Languages", l))
+			}
+			n.languages = append(n.languages, strings.ToLower(l))
+		}
+		slices.Sort(n.languages)
+		n.languages = slices.Clip(slices.Compact(n.languages))
 	}
 
 	if len(cfg.Normalizers) > 0 {
@@ -161,7 +198,7 @@ func (n *Normalizer) appendValue(dst []byte, name string, values []string) ([]by
 	case "Accept-Encoding":
 		return n.appendAcceptEncoding(dst, values), true
 	case "Accept-Language":
-		return appendAcceptLanguage(dst, values), true
+		return n.appendAcceptLanguage(dst, values), true
 	}
 	if caseInsensitive(name) { // lists by specification, all of them
 		return appendFolded(dst, values, true), true
@@ -207,8 +244,10 @@ func appendLines(dst []byte, values []string) []byte {
 //     case-insensitive (RFC 9110 §5.1).
 //
 // Accept-Encoding and Accept-Language have their own normalisers, which
-// fold case themselves (their malformed fallback too); they are listed so
-// that this stays the one record of which values are case-insensitive.
+// fold case themselves where it is safe (Accept-Language keeps the case of
+// what some parsers read case-sensitively, and of a malformed value); they
+// are listed so that this stays the one record of which values are
+// case-insensitive by specification.
 func caseInsensitive(name string) bool {
 	switch name {
 	case "Accept", "Accept-Charset", "Accept-Encoding", "Accept-Language",
@@ -283,12 +322,16 @@ func (f *folder) append(dst []byte, s string) []byte {
 	return dst
 }
 
-// malformedPrefix marks a value kept as folded text because it did not
-// parse. It contains ';', which no parsed Accept-Encoding or Accept-Language
-// value can, so a malformed header never shares a variant with one whose
-// meaning is known.
+// malformedPrefix marks a value kept as text because it did not parse, so
+// that a malformed header never shares a variant with one whose meaning is
+// known. It contains ';', which no parsed Accept-Encoding value can; and it
+// starts with nine letters, which no parsed Accept-Language value can (see
+// oversizedPrefix).
 const malformedPrefix = "malformed;"
 
+// appendMalformed appends an Accept-Encoding that does not parse: its
+// folded text behind malformedPrefix. (An Accept-Language that does not
+// parse is kept as received; see appendAcceptLanguage.)
 func appendMalformed(dst []byte, values []string) []byte {
 	return appendFolded(append(dst, malformedPrefix...), values, true)
 }

@@ -2,6 +2,7 @@ package vary
 
 import (
 	"net/http"
+	"slices"
 	"strings"
 	"testing"
 )
@@ -133,27 +134,71 @@ func TestValueAcceptEncoding(t *testing.T) {
 }
 
 func TestValueAcceptLanguage(t *testing.T) {
+	long := strings.Repeat("en-US,", 43) + "fr" // 260 bytes
 	runValueTests(t, New(Config{}), []valueTest{
 		{name: "missing", header: "Accept-Language", want: "", present: false},
-		{name: "browser", header: "Accept-Language", lines: []string{"en-US,en;q=0.9,fr;q=0.8"}, want: "en-us", present: true},
-		{name: "highest q wins", header: "Accept-Language", lines: []string{"fr;q=0.5, de"}, want: "de", present: true},
-		{name: "first among equals", header: "Accept-Language", lines: []string{"de;q=0.8, fr;q=0.8"}, want: "de", present: true},
-		{name: "lines combined", header: "Accept-Language", lines: []string{"fr;q=0.5", "de;q=0.7"}, want: "de", present: true},
-		{name: "case folded", header: "Accept-Language", lines: []string{"ZH-Hant-TW"}, want: "zh-hant-tw", present: true},
+		{name: "browser", header: "Accept-Language", lines: []string{"en-US,en;q=0.9,fr;q=0.8"}, want: "en-us,en;q=0.9,fr;q=0.8", present: true},
+		{name: "order kept", header: "Accept-Language", lines: []string{"fr;q=0.5, de"}, want: "fr;q=0.5,de", present: true},
+		{name: "equal q in order", header: "Accept-Language", lines: []string{"de;q=0.8, fr;q=0.8"}, want: "de;q=0.8,fr;q=0.8", present: true},
+		{name: "case folded", header: "Accept-Language", lines: []string{"ZH-Hant-TW, EN"}, want: "zh-hant-tw,en", present: true},
+		{name: "whitespace folded", header: "Accept-Language", lines: []string{"en-US ,\tfr ; q=0.5 ,de;\tq=0.1"}, want: "en-us,fr;q=0.5,de;q=0.1", present: true},
+		{name: "q=1 is no q", header: "Accept-Language", lines: []string{"en;q=1, fr;q=1.0, de;q=1.000, it;q=1."}, want: "en,fr,de,it", present: true},
+		{name: "trailing zeros dropped", header: "Accept-Language", lines: []string{"en;q=0.50, fr;q=0.500, de;q=0.050, it;q=0.005, es;q=0.120"}, want: "en;q=0.5,fr;q=0.5,de;q=0.05,it;q=0.005,es;q=0.12", present: true},
+		{name: "q=0 kept", header: "Accept-Language", lines: []string{"en;q=0, fr;q=0.0, de;q=0., it;q=0.000"}, want: "en;q=0,fr;q=0,de;q=0,it;q=0", present: true},
+		{name: "upper-case Q kept", header: "Accept-Language", lines: []string{"en;Q=0.5, fr;Q=1"}, want: "en;Q=0.5,fr;Q=1", present: true},
+		{name: "duplicates kept", header: "Accept-Language", lines: []string{"en, en;q=0.5, en"}, want: "en,en;q=0.5,en", present: true},
+		{name: "empty elements kept", header: "Accept-Language", lines: []string{",en,, ,fr,"}, want: ",en,,,fr,", present: true},
+		{name: "lines apart", header: "Accept-Language", lines: []string{"fr;q=0.5", " de;q=0.7"}, want: "fr;q=0.5\nde;q=0.7", present: true},
+		{name: "empty lines kept", header: "Accept-Language", lines: []string{"", "fr", ""}, want: "\nfr\n", present: true},
 		{name: "empty", header: "Accept-Language", lines: []string{""}, want: "", present: true},
-		{name: "all q=0", header: "Accept-Language", lines: []string{"en;q=0, fr;q=0.0"}, want: "", present: true},
-		{name: "q=0 never chosen", header: "Accept-Language", lines: []string{"en;q=0, fr;q=0.001"}, want: "fr", present: true},
 		{name: "star", header: "Accept-Language", lines: []string{"*"}, want: "*", present: true},
-		{name: "star preferred", header: "Accept-Language", lines: []string{"en;q=0.4, *;q=0.5"}, want: "*", present: true},
-		{name: "grandfathered-style", header: "Accept-Language", lines: []string{"i-klingon"}, want: "i-klingon", present: true},
-		{name: "eight-letter subtags", header: "Accept-Language", lines: []string{"abcdefgh-12345678"}, want: "abcdefgh-12345678", present: true},
-		{name: "underscore", header: "Accept-Language", lines: []string{"en_US"}, want: "malformed;en_us", present: true},
-		{name: "bad q", header: "Accept-Language", lines: []string{"en;q=abc"}, want: "malformed;en;q=abc", present: true},
+		{name: "star with q", header: "Accept-Language", lines: []string{"en;q=0.4, *;q=0.5"}, want: "en;q=0.4,*;q=0.5", present: true},
+		{name: "grandfathered-style", header: "Accept-Language", lines: []string{"i-Klingon"}, want: "i-klingon", present: true},
+		{name: "eight-letter subtags", header: "Accept-Language", lines: []string{"ab-12345678"}, want: "ab-12345678", present: true},
+		// No language code is longer than three letters; x/text reads
+		// "english" and "English" differently.
+		{name: "long first subtag keeps its case", header: "Accept-Language", lines: []string{"English, Deutsch-AT, FRA, Abcdefgh-12345678"}, want: "English,Deutsch-AT,fra,Abcdefgh-12345678", present: true},
+		{name: "longest parsed", header: "Accept-Language", lines: []string{long[4:]}, want: strings.ToLower(long[4:]), present: true},
+		{name: "oversized kept as received", header: "Accept-Language", lines: []string{long}, want: "oversized;" + long, present: true},
+		{name: "oversized over lines", header: "Accept-Language", lines: []string{long[:128], long[130:]}, want: "oversized;\x00\x02\x80\x01" + long[:128] + "\x82\x01" + long[130:], present: true},
+		{name: "underscore", header: "Accept-Language", lines: []string{"en_US"}, want: "malformed;en_US", present: true},
+		{name: "bad q", header: "Accept-Language", lines: []string{"EN;q=abc"}, want: "malformed;EN;q=abc", present: true},
+		{name: "q without leading zero", header: "Accept-Language", lines: []string{"en;q=.5"}, want: "malformed;en;q=.5", present: true},
+		{name: "space around =", header: "Accept-Language", lines: []string{"en;q = 0.5"}, want: "malformed;en;q = 0.5", present: true},
 		{name: "digit first", header: "Accept-Language", lines: []string{"123"}, want: "malformed;123", present: true},
 		{name: "subtag too long", header: "Accept-Language", lines: []string{"abcdefghi"}, want: "malformed;abcdefghi", present: true},
 		{name: "trailing hyphen", header: "Accept-Language", lines: []string{"en-"}, want: "malformed;en-", present: true},
 		{name: "double hyphen", header: "Accept-Language", lines: []string{"en--us"}, want: "malformed;en--us", present: true},
 		{name: "other parameter", header: "Accept-Language", lines: []string{"en;q=0.5;x=1"}, want: "malformed;en;q=0.5;x=1", present: true},
+		{name: "malformed kept as received", header: "Accept-Language", lines: []string{"EN ,  fr;Q=2"}, want: "malformed;EN ,  fr;Q=2", present: true},
+		{name: "malformed lines apart", header: "Accept-Language", lines: []string{"en", "fr;q=2"}, want: "malformed;\x00\x02\x02en\x06fr;q=2", present: true},
+		// A parsed value never starts with a nine-letter word.
+		{name: "no marker is a range", header: "Accept-Language", lines: []string{"malformed;q=0.5"}, want: "malformed;malformed;q=0.5", present: true},
+	})
+}
+
+func TestValueAcceptLanguageLanguages(t *testing.T) {
+	n := New(Config{Languages: []string{"fr", "EN", "en-GB-oxendict", "zh-Hant", "zh-Hans", "pt-BR", "fr"}})
+	if want := []string{"en", "en-gb-oxendict", "fr", "pt-br", "zh-hans", "zh-hant"}; !slices.Equal(n.languages, want) {
+		t.Fatalf("languages %q, want %q", n.languages, want)
+	}
+	runValueTests(t, n, []valueTest{
+		{name: "missing", header: "Accept-Language", want: "", present: false},
+		{name: "empty", header: "Accept-Language", lines: []string{""}, want: "", present: true},
+		{name: "listed language kept", header: "Accept-Language", lines: []string{"FR, en;q=0.5"}, want: "fr,en;q=0.5", present: true},
+		{name: "region of a listed language", header: "Accept-Language", lines: []string{"fr-CA, fr-FR-x-paris;q=0.5"}, want: "<fr,<fr;q=0.5", present: true},
+		{name: "unlisted language", header: "Accept-Language", lines: []string{"de-DE,de;q=0.9,fr;q=0.8,ja;q=0.7"}, want: "?,?;q=0.9,fr;q=0.8,?;q=0.7", present: true},
+		{name: "star kept", header: "Accept-Language", lines: []string{"de, *;q=0.1"}, want: "?,*;q=0.1", present: true},
+		{name: "q kept exactly", header: "Accept-Language", lines: []string{"de, fr;q=0.50, fr;q=0"}, want: "?,fr;q=0.5,fr;q=0", present: true},
+		{name: "prefix of listed languages", header: "Accept-Language", lines: []string{"zh, pt"}, want: ">zh-hans>zh-hant,>pt-br", present: true},
+		{name: "between two listed languages", header: "Accept-Language", lines: []string{"en-GB"}, want: "<en>en-gb-oxendict", present: true},
+		{name: "extends two listed languages", header: "Accept-Language", lines: []string{"en-GB-oxendict-x-a"}, want: "<en<en-gb-oxendict", present: true},
+		// A sibling of a listed language is kept: matchers differ on it.
+		// zh-Hant-TW extends zh-Hant but is a sibling of zh-Hans.
+		{name: "sibling of a listed language kept", header: "Accept-Language", lines: []string{"en-US, zh-TW, zh-Hant-TW, pt-PT"}, want: "en-us,zh-tw,zh-hant-tw,pt-pt", present: true},
+		{name: "empty elements and lines kept", header: "Accept-Language", lines: []string{"de,,fr", ""}, want: "?,,fr\n", present: true},
+		{name: "upper-case Q kept", header: "Accept-Language", lines: []string{"de;Q=0.5"}, want: "?;Q=0.5", present: true},
+		{name: "malformed", header: "Accept-Language", lines: []string{"fr_CA"}, want: "malformed;fr_CA", present: true},
 	})
 }
 
@@ -251,6 +296,9 @@ func TestNewPanics(t *testing.T) {
 		{name: "too many codings", cfg: Config{Codings: many}},
 		{name: "empty cookie", cfg: Config{Cookies: []string{""}}},
 		{name: "cookie with equals", cfg: Config{Cookies: []string{"a=b"}}},
+		{name: "star language", cfg: Config{Languages: []string{"en", "*"}}},
+		{name: "empty language", cfg: Config{Languages: []string{""}}},
+		{name: "underscore language", cfg: Config{Languages: []string{"en_US"}}},
 		{name: "nil func", cfg: Config{Normalizers: map[string]func([]string) string{"X-A": nil}}},
 		{name: "duplicate key", cfg: Config{Normalizers: map[string]func([]string) string{
 			"x-a": func([]string) string { return "" },

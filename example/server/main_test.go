@@ -233,3 +233,22 @@ func TestServerKeyPrefix(t *testing.T) {
 		t.Fatalf("a second server with -key-prefix appA: did not find the first's entry: %q", st)
 	}
 }
+
+// TestServerHelloNeverServesAnotherReadersLanguage checks the demo's /hello
+// route: a reader who prefers Spanish only a little must not fix the
+// greeting for French readers (it used to: both were keyed on "fr", their
+// most preferred language, while the route greets in the first one).
+func TestServerHelloNeverServesAnotherReadersLanguage(t *testing.T) {
+	base := startServer(t)
+	_, first := fetch(t, "GET", base+"/hello", "Accept-Language", "es;q=0.1, fr;q=0.9")
+	if !strings.Contains(first, "Hola") {
+		t.Fatalf("the route changed: %q", first)
+	}
+	resp, fr := fetch(t, "GET", base+"/hello", "Accept-Language", "fr")
+	if strings.Contains(fr, "Hola") || !strings.Contains(fr, "Bonjour") {
+		t.Fatalf("fr served %q (Cache-Status %q)", fr, resp.Header.Get("Cache-Status"))
+	}
+	if resp, again := fetch(t, "GET", base+"/hello", "Accept-Language", "fr"); resp.Header.Get("Cache-Status") != "httpcache; hit" || again != fr {
+		t.Fatalf("fr's own variant not served from cache: %q (Cache-Status %q)", again, resp.Header.Get("Cache-Status"))
+	}
+}
