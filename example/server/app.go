@@ -5,6 +5,8 @@ import (
 	"fmt"
 	"html"
 	"net/http"
+	"slices"
+	"strconv"
 	"strings"
 	"time"
 
@@ -37,17 +39,16 @@ func newApp(cache *httpcache.Cache, purgeToken string) http.Handler {
 		page(w, "Articles", "Kept for 60 seconds by cache.Page, whatever max-age says; purged by tag on publish.")
 	})
 
-	// Vary: one stored variant per preferred language.
+	// Vary: the page is negotiated on Accept-Language (the best-ranked
+	// language it is written in), so each ranking of those languages is a
+	// stored variant of its own (see Options.Languages in main.go).
 	r.Get("/hello", func(w http.ResponseWriter, r *http.Request) {
 		w.Header().Set("Cache-Control", "max-age=30")
 		w.Header().Set("Vary", "Accept-Language")
-		greeting := map[string]string{"fr": "Bonjour", "de": "Hallo", "es": "Hola"}
-		lang := r.Header.Get("Accept-Language")
-		msg, ok := greeting[primaryLanguage(lang)]
-		if !ok {
-			msg = "Hello"
-		}
-		page(w, msg, "One variant per language (Accept-Language: "+lang+").")
+		lang := negotiate(r.Header.Get("Accept-Language"))
+		// The page shows what was negotiated, never the header itself:
+		// requests that rank the languages alike share this response.
+		page(w, greetings[lang], "Negotiated from your Accept-Language: "+lang+".")
 	})
 
 	// Private: personal pages are never stored.
@@ -131,13 +132,31 @@ func page(w http.ResponseWriter, title, note string) {
 		title, title, note, time.Now().UTC().Format(time.RFC3339Nano))
 }
 
-// primaryLanguage returns the primary subtag of the first language range.
-func primaryLanguage(accept string) string {
-	for i := 0; i < len(accept); i++ {
-		switch accept[i] {
-		case ',', ';', '-', ' ':
-			return strings.ToLower(accept[:i])
+// languages are the languages /hello is written in, the first the default;
+// greetings, what it says in each.
+var (
+	languages = []string{"en", "fr", "de", "es"}
+	greetings = map[string]string{"en": "Hello", "fr": "Bonjour", "de": "Hallo", "es": "Hola"}
+)
+
+// negotiate picks the language of languages that the Accept-Language value
+// accept ranks highest (RFC 4647 lookup: the first among equal q values, a
+// range such as "fr-CA" matching its language "fr", q=0 never), or the
+// default.
+func negotiate(accept string) string {
+	best, bestQ := languages[0], 0.0
+	for _, item := range strings.Split(accept, ",") {
+		rng, params, _ := strings.Cut(strings.TrimSpace(item), ";")
+		q := 1.0
+		if v, ok := strings.CutPrefix(strings.TrimSpace(params), "q="); ok {
+			if f, err := strconv.ParseFloat(v, 64); err == nil {
+				q = f
+			}
+		}
+		primary, _, _ := strings.Cut(strings.ToLower(strings.TrimSpace(rng)), "-")
+		if q > bestQ && slices.Contains(languages, primary) {
+			best, bestQ = primary, q
 		}
 	}
-	return strings.ToLower(accept)
+	return best
 }

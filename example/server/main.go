@@ -50,7 +50,10 @@ func run(ctx context.Context, args []string, stderr io.Writer, ready chan<- stri
 	cache := httpcache.New(store, httpcache.Options{
 		// Site-wide: pages that say nothing about caching are kept
 		// for 10 seconds.
-		Policy:    httpcache.Policy{TTL: 10 * time.Second},
+		Policy: httpcache.Policy{TTL: 10 * time.Second},
+		// The languages /hello is written in: Accept-Language values
+		// that rank them alike share a stored variant.
+		Languages: languages,
 		Logger:    logger,
 		KeyPrefix: *keyPrefix,
 	})
