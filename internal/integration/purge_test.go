@@ -27,6 +27,7 @@ import (
 	"github.com/seedcache/httpcache/stores/memcached"
 	"github.com/seedcache/httpcache/stores/memory"
 	redisstore "github.com/seedcache/httpcache/stores/redis"
+	"github.com/seedcache/httpcache/stores/tiered"
 )
 
 // tagged serves pages tagged "page:<path>" and "all-pages", rendered from
@@ -274,6 +275,71 @@ func TestFailedPurgeIsBoundedAndRetried(t *testing.T) {
 		c1.Wait()
 		return status == "httpcache; hit" && body == "/a v1"
 	})
+}
+
+// TestPurgeBoundedOnEveryStore: with the store blackholed, a purge returns
+// within about Options.PurgeTimeout with an error wrapping ErrPurgeFailed,
+// and the tagged page is not served from the store by the Cache it failed
+// in; once the store answers again, the retry records the purge, which
+// another Cache sees — on Redis, Memcached and tiered.
+func TestPurgeBoundedOnEveryStore(t *testing.T) {
+	for _, b := range backends {
+		t.Run(b.name, func(t *testing.T) {
+			srv := b.start(t)
+			proxy := testserver.NewProxy(t, srv.Addr())
+			// A guard generous enough that on a busy machine a lookup
+			// does not time out, and so pass for a page not served from
+			// the store.
+			guard := httpcache.GuardOptions{Timeout: 2 * time.Second, Cooldown: 100 * time.Millisecond}
+			dial := b.dial
+			if b.name == "tiered" {
+				// Tiered tells the other instances of a counter it
+				// advanced (even one whose write timed out) within its
+				// guard's timeout, with its client's Publish: a purge
+				// through it is bounded by that timeout more, and only
+				// with a client that honours deadlines.
+				guard.Timeout = 200 * time.Millisecond
+				dial = func(tb testing.TB, addr string, guard httpcache.GuardOptions) httpcache.Store {
+					client := goredis.NewClient(&goredis.Options{Addr: addr, MaxRetries: -1, ContextTimeoutEnabled: true})
+					s := tiered.New(memory.New(memory.Options{}), redisstore.New(client, redisstore.Options{}),
+						tiered.Options{PubSub: client, L1TTL: 100 * time.Millisecond, Logger: quiet(), Guard: guard})
+					tb.Cleanup(func() { s.Close(); client.Close() })
+					return s
+				}
+			}
+			open := func(addr string) *httpcache.Cache {
+				return httpcache.New(dial(t, addr, guard), httpcache.Options{Logger: quiet(), Guard: guard})
+			}
+			c1, c2 := open(proxy.Addr()), open(srv.Addr())
+			app := &tagged{}
+			h1, h2 := c1.Handler(app), c2.Handler(app)
+			if !cached(t, c1, h1, "/a") {
+				t.Fatal("/a not cached through the proxy")
+			}
+			if _, status := get(t, h2, "/a"); status != "httpcache; hit" {
+				t.Fatalf("/a not shared: %q", status)
+			}
+			proxy.Block()
+			app.version.Add(1)
+			start := time.Now()
+			err := c1.PurgeTags(context.Background(), "page:/a")
+			// A liveness bound, not a latency assertion (the default
+			// PurgeTimeout is 1 s).
+			if took := time.Since(start); !errors.Is(err, httpcache.ErrPurgeFailed) || took > 5*time.Second {
+				t.Fatalf("PurgeTags with the store blackholed = %v after %v; want ErrPurgeFailed within about a second", err, took)
+			}
+			proxy.Unblock()
+			if body, status := get(t, h1, "/a"); status == "httpcache; hit" || body != "/a v1" {
+				t.Fatalf("after the failed purge, the Cache it failed in served %q (%s)", body, status)
+			}
+			c1.Wait()
+			testwait.For(t, "the purge to be retried and recorded", func() bool {
+				body, _ := get(t, h2, "/a")
+				c2.Wait()
+				return body == "/a v1"
+			})
+		})
+	}
 }
 
 // TestReclaimLargeTag: purging a tag carried by many sizeable entries
