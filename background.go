@@ -69,7 +69,8 @@ func (b *background) wait(ctx context.Context) error {
 }
 
 // Wait blocks until the background work started so far has finished: writes
-// to the store, and stale-while-revalidate refreshes with their writes.
+// to the store, stale-while-revalidate refreshes with their writes, the
+// deletions that follow a purge, and a retry of a failed purge under way.
 // Tests call it before expecting a hit from a networked store. A refresh
 // runs the handler, for up to Options.RefreshTimeout (30 s by default): at
 // shutdown, use WaitContext to bound the wait.

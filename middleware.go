@@ -35,16 +35,20 @@ type Cache struct {
 	tagLog   rateLimiter     // responses not stored for their tags
 	circuit  CircuitReporter // store, when it can say its circuit is open
 	pending  pendingDeletes
-	invGen   invalidations
-	writes   writeQueue
-	flights  flights
+	// unrecorded are the purges through this Cache that the store failed
+	// to record, refused in this process until a retry records them.
+	unrecorded pendingPurges
+	invGen     invalidations
+	writes     writeQueue
+	flights    flights
 	// admin is the store as given, without the guard: for purges, which
 	// are not on a request's path.
 	admin Store
 	// background counts writes and refreshes still running (Wait).
 	background background
 	// purgesDone counts the purges through this Cache that have been
-	// recorded (see notPurged).
+	// recorded, or have failed and are remembered in unrecorded (see
+	// notPurged).
 	purgesDone atomic.Uint64
 }
 
@@ -113,6 +117,18 @@ func New(store Store, opts Options) *Cache {
 		panic("httpcache: Options.MaxURLBytes is negative")
 	case opts.MaxURLBytes == 0:
 		opts.MaxURLBytes = defaultMaxURLBytes
+	}
+	switch {
+	case opts.PurgeTimeout < 0:
+		panic("httpcache: Options.PurgeTimeout is negative")
+	case opts.PurgeTimeout == 0:
+		opts.PurgeTimeout = defaultPurgeTimeout
+	}
+	switch {
+	case opts.MaxPurgeTags < 0:
+		panic("httpcache: Options.MaxPurgeTags is negative")
+	case opts.MaxPurgeTags == 0:
+		opts.MaxPurgeTags = defaultMaxPurgeTags
 	}
 	if opts.MaxPendingWrites < 0 {
 		panic("httpcache: Options.MaxPendingWrites is negative")

@@ -132,6 +132,34 @@ type Options struct {
 	// "Cache-Tag". Handlers can also call Tag.
 	TagHeader string
 
+	// PurgeTimeout bounds how long Purge (and so PurgeHandler) waits for
+	// the store to record a purge: to read the purge clock, advance each
+	// purged tag's marker (eight at a time) and then the clock. Within it,
+	// a failed attempt is tried again, up to three attempts, each given
+	// its share of the time left (so that one stuck on a dead connection
+	// leaves time for the next). A purge not recorded by then returns an
+	// error wrapping ErrPurgeFailed, and is remembered: until a retry
+	// records it, this process serves nothing it purges from the store
+	// (for a soft purge, serves it as stale), and it is retried in the
+	// background — after 100 ms, backing off to 5 s, eight times; then at
+	// the first lookup that meets it, or the next purge. Other processes
+	// sharing the store serve what it purges until it is recorded. With
+	// stores/tiered, a recorded purge then also waits for every instance
+	// to drop its L1 copies (bounded by the tiered store). If zero, 1 s.
+	PurgeTimeout time.Duration
+
+	// MaxPurgeTags bounds what one purge may name: at most this many tags,
+	// and at most this many URLs and keys together, per Purge call or
+	// PURGE request. A larger purge is refused whole, before anything is
+	// purged (Purge returns an error wrapping ErrPurgeTooLarge,
+	// PurgeHandler answers 400): each tag, URL and key costs a marker
+	// kept in the store for MaxTTL, written as the purge is, so a client
+	// of PurgeHandler could otherwise fill the store and hold the purge
+	// for seconds. Split larger purges into several. If zero, 256 (as
+	// Fastly bounds the surrogate keys of one batch purge; a response
+	// carries at most 64 tags).
+	MaxPurgeTags int
+
 	// MaxTTL caps how long any response is kept, whatever its headers
 	// say; purge markers are kept this long, plus an hour. If zero, 30
 	// days. Processes sharing a store should agree on it: a marker written

@@ -2,13 +2,36 @@ package httpcache
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"net/url"
 	"slices"
 	"strings"
+	"time"
 )
 
-// Purge says what Cache.Purge drops.
+// Errors of Cache.Purge, for errors.Is.
+var (
+	// ErrPurgeFailed reports a purge the store did not record within
+	// Options.PurgeTimeout: it failed, or did not answer in time (the
+	// error wraps the store's, or context.DeadlineExceeded). This process
+	// goes on refusing what the purge reaches and retries it in the
+	// background; other processes sharing the store may serve it until a
+	// retry succeeds. Purging again is harmless.
+	ErrPurgeFailed = errors.New("httpcache: purge not recorded")
+	// ErrPurgeTooLarge reports a purge naming more tags, or more URLs and
+	// keys, than Options.MaxPurgeTags: nothing was purged.
+	ErrPurgeTooLarge = errors.New("httpcache: purge too large")
+)
+
+// Defaults of the purge options.
+const (
+	defaultPurgeTimeout = time.Second
+	defaultMaxPurgeTags = 256
+)
+
+// Purge says what Cache.Purge drops. It names at most
+// Options.MaxPurgeTags tags, and at most as many URLs and keys.
 type Purge struct {
 	// URLs are absolute URLs ("https://example.com/articles?page=2"),
 	// purged with every variant, for GET and HEAD, under the key options
@@ -46,18 +69,32 @@ func (c *Cache) PurgeTags(ctx context.Context, tags ...string) error {
 // Purge drops (or, with p.Soft, marks stale) stored responses. When it
 // returns nil, no process sharing the store serves a purged response any
 // more — including one whose fetch was under way during the purge and is
-// stored after it. It returns an error when the purge could not be
-// recorded (the store is down, or a shared store cannot count purges), or
-// when a store keeping copies in each process could not make sure they were
-// dropped; the caller should then retry.
+// stored after it. It returns an error wrapping ErrPurgeFailed when the
+// store did not record the purge within Options.PurgeTimeout (the caller
+// may purge again; this process retries it meanwhile), one wrapping
+// ErrPurgeTooLarge when p names more than Options.MaxPurgeTags tags or
+// URLs and keys, another error when p is invalid or a shared store cannot
+// count purges, or when a store keeping copies in each process could not
+// make sure they were dropped.
 func (c *Cache) Purge(ctx context.Context, p Purge) error {
+	// Counted before anything else is done with them: a purge too large
+	// costs nothing.
+	if n, limit := len(p.Tags), c.opts.MaxPurgeTags; n > limit {
+		return tooLarge(n, "tags", limit)
+	}
+	if n, limit := len(p.URLs)+len(p.Keys), c.opts.MaxPurgeTags; n > limit {
+		return tooLarge(n, "URLs and keys", limit)
+	}
 	var tags, keys []string
 	for _, t := range p.Tags {
 		if !validTag(t) {
-			return badPurge(fmt.Sprintf("invalid tag %q (empty, over %d bytes, or with control characters)", t, maxTagLen))
+			return badPurge{msg: fmt.Sprintf("invalid tag %q (empty, over %d bytes, or with control characters)", t, maxTagLen)}
 		}
 		tags = append(tags, t)
 	}
+	slices.Sort(tags)
+	tags = slices.Compact(tags)
+	userTags := slices.Clone(tags)
 	for _, raw := range p.URLs {
 		pks, err := c.Keys(raw)
 		if err != nil {
@@ -67,10 +104,12 @@ func (c *Cache) Purge(ctx context.Context, p Purge) error {
 	}
 	for _, k := range p.Keys {
 		if !strings.HasPrefix(k, c.opts.KeyPrefix+keyVersion+"{") {
-			return badPurge(fmt.Sprintf("key %q is not a primary key under this Cache's KeyPrefix %q", k, c.opts.KeyPrefix))
+			return badPurge{msg: fmt.Sprintf("key %q is not a primary key under this Cache's KeyPrefix %q", k, c.opts.KeyPrefix)}
 		}
 		keys = append(keys, k)
 	}
+	slices.Sort(keys)
+	keys = slices.Compact(keys)
 	for _, pk := range keys {
 		tags = append(tags, urlTag(pk))
 	}
@@ -80,22 +119,19 @@ func (c *Cache) Purge(ctx context.Context, p Purge) error {
 	if len(tags) == 0 {
 		return nil
 	}
-	var (
-		m   marker
-		err error
-	)
-	for attempt := range 3 { // recording again is harmless: markers only grow
-		if m, err = c.purges.record(ctx, tags, p.Soft, c.now()); err == nil || ctx.Err() != nil {
-			break
-		}
-		c.log.Warn("httpcache: purge failed; retrying", "attempt", attempt+1, "error", err)
-	}
+	m, err := c.recordPurge(ctx, tags, p.Soft)
 	if err != nil {
-		return fmt.Errorf("httpcache: purge: %w", err)
+		if errors.Is(err, errNoCounter) {
+			return fmt.Errorf("httpcache: purge: %w", err) // no retry can do better
+		}
+		c.purgeFailed(tags, p.Soft)
+		return fmt.Errorf("%w within %v (refused in this process until a retry, under way, records it): %w",
+			ErrPurgeFailed, c.opts.PurgeTimeout, err)
 	}
 	c.purgesDone.Add(1)
+	c.retryPurges(true) // the store answers: any purge that failed before is retried now
 	if !p.Soft {
-		c.reclaim(ctx, keys, p.Tags, m)
+		c.reclaimAfter(ctx, keys, userTags, m)
 	}
 	if lc, ok := c.store.(LocalCopies); ok {
 		if err := lc.DropLocalCopies(ctx); err != nil {
@@ -106,12 +142,43 @@ func (c *Cache) Purge(ctx context.Context, p Purge) error {
 	return nil
 }
 
+// purgeAttempts is how many times recordPurge tries.
+const purgeAttempts = 3
+
+// recordPurge records a purge of tags in at most purgeAttempts attempts,
+// all within Options.PurgeTimeout (and ctx). Each attempt is given its
+// share of the time left, so that one that hangs (on a connection the
+// server will never answer) leaves time for the others, and one that fails
+// at once leaves its share to them. Recording again is harmless: markers
+// only grow.
+func (c *Cache) recordPurge(ctx context.Context, tags []string, soft bool) (marker, error) {
+	ctx, cancel := context.WithTimeout(ctx, c.opts.PurgeTimeout)
+	defer cancel()
+	deadline, _ := ctx.Deadline()
+	var (
+		m   marker
+		err error
+	)
+	for attempt := range purgeAttempts {
+		actx, acancel := context.WithTimeout(ctx, time.Until(deadline)/time.Duration(purgeAttempts-attempt))
+		m, err = c.purges.record(actx, tags, soft, c.now())
+		acancel()
+		if err == nil || ctx.Err() != nil || errors.Is(err, errNoCounter) {
+			break
+		}
+		if attempt < purgeAttempts-1 {
+			c.log.Warn("httpcache: purge failed; retrying", "attempt", attempt+1, "error", err)
+		}
+	}
+	return m, err
+}
+
 // Keys returns the primary keys rawURL is stored under: one for each set of
 // key options in use (Handler's, and each With or Page route's).
 func (c *Cache) Keys(rawURL string) ([]string, error) {
 	u, err := url.Parse(rawURL)
 	if err != nil || u.Host == "" || (u.Scheme != "http" && u.Scheme != "https") {
-		return nil, badPurge(fmt.Sprintf("%q is not an absolute http(s) URL", rawURL))
+		return nil, badPurge{msg: fmt.Sprintf("%q is not an absolute http(s) URL", rawURL)}
 	}
 	return c.keysFor(nil, c.routes.all(), u), nil
 }
@@ -132,6 +199,31 @@ func (c *Cache) keysFor(keys []string, routes []*route, u *url.URL) []string {
 // reclaimBatch is how many tagged keys reclaim reads and deletes at a time.
 const reclaimBatch = 100
 
+// reclaimTimeout bounds the deletions that follow a purge.
+const reclaimTimeout = 30 * time.Second
+
+// reclaimAfter reclaims what a recorded purge made unservable (see
+// reclaim): at once on a local store, where it costs no round trips; else
+// in the background (Wait waits for it), so that a store that slows down
+// or hangs after taking the purge does not hold Purge's caller — the
+// purge is recorded, and reclaiming only frees space sooner.
+func (c *Cache) reclaimAfter(ctx context.Context, keys, tags []string, m marker) {
+	if len(keys) == 0 && (c.tagIdx == nil || c.noTagIdx.Load() || len(tags) == 0) {
+		return
+	}
+	if c.writes.local {
+		c.reclaim(context.WithoutCancel(ctx), keys, tags, m)
+		return
+	}
+	bg := c.background.add()
+	go func() {
+		defer c.background.done(bg)
+		ctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), reclaimTimeout)
+		defer cancel()
+		c.reclaim(ctx, keys, tags, m)
+	}()
+}
+
 // reclaim deletes what a purge made unservable, where the store lets it be
 // found: the URLs' primary keys (and with them, their variants' index), and
 // the keys a TagIndex recorded for the tags. Tagged entries are deleted if
@@ -142,7 +234,6 @@ const reclaimBatch = 100
 // with a lower seq were fetched before it. Failures are logged: the purge
 // markers already keep purged entries from being served.
 func (c *Cache) reclaim(ctx context.Context, keys, tags []string, m marker) {
-	ctx = context.WithoutCancel(ctx)
 	if len(keys) > 0 {
 		if err := c.admin.Delete(ctx, keys...); err != nil {
 			c.storeError("purge", keys[0], err)
@@ -197,10 +288,23 @@ func (c *Cache) reclaimTag(ctx context.Context, store Store, tag string, m marke
 	}
 }
 
-// badPurge is a purge that is wrong in itself, not one the store failed.
-type badPurge string
+// badPurge is a purge that is wrong in itself, not one the store failed;
+// err, if set, is the sentinel it wraps.
+type badPurge struct {
+	msg string
+	err error
+}
 
-func (b badPurge) Error() string { return "httpcache: purge: " + string(b) }
+func (b badPurge) Error() string { return "httpcache: purge: " + b.msg }
+func (b badPurge) Unwrap() error { return b.err }
+
+// tooLarge is the error of a purge naming n things of a kind, over limit.
+func tooLarge(n int, what string, limit int) error {
+	return badPurge{
+		msg: fmt.Sprintf("too many %s: %d named, at most %d per purge (Options.MaxPurgeTags); split it into several", what, n, limit),
+		err: ErrPurgeTooLarge,
+	}
+}
 
 func hasTag(tags []string, t string) bool {
 	for _, x := range tags {

@@ -2,6 +2,7 @@ package httpcache_test
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"net/http"
 	"net/http/httptest"
@@ -13,6 +14,7 @@ import (
 
 	"github.com/seedcache/httpcache"
 	"github.com/seedcache/httpcache/internal/testwait"
+	"github.com/seedcache/httpcache/stores/memory"
 )
 
 // catalog serves /articles/{id} tagged with "article:{id}" (through the tag
@@ -372,5 +374,167 @@ func TestPurgeHandlerBehindStripPrefix(t *testing.T) {
 	}
 	if !isHit(do(t, mux, get("/home"))) {
 		t.Fatal("another URL was purged")
+	}
+}
+
+// TestPurgeRefusesTooManyTags: a purge naming more tags, or more URLs and
+// keys, than Options.MaxPurgeTags (256 by default) is refused whole — an
+// error wrapping ErrPurgeTooLarge from Purge, 400 from PurgeHandler — and
+// purges nothing; one at the limit purges as ever.
+func TestPurgeRefusesTooManyTags(t *testing.T) {
+	many := func(n int, format string) []string {
+		s := make([]string, n)
+		for i := range s {
+			s[i] = fmt.Sprintf(format, i)
+		}
+		return s
+	}
+	tests := []struct {
+		name  string
+		limit int
+		purge httpcache.Purge
+	}{
+		{"tags", 0, httpcache.Purge{Tags: append(many(256, "t%d"), "article:1")}},
+		{"soft tags", 0, httpcache.Purge{Tags: append(many(256, "t%d"), "article:1"), Soft: true}},
+		{"urls", 0, httpcache.Purge{URLs: append(many(256, "http://example.com/x%d"), "http://example.com/articles/1")}},
+		{"urls and keys", 0, httpcache.Purge{URLs: many(200, "http://example.com/x%d"), Keys: append(many(56, "httpcache:v1:{%d}"), "")}},
+		{"tags beyond a lower limit", 2, httpcache.Purge{Tags: []string{"article:1", "a", "b"}}},
+		{"urls beyond a lower limit", 2, httpcache.Purge{URLs: []string{"http://example.com/articles/1", "http://example.com/a", "http://example.com/b"}}},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			e := newEnv(t, httpcache.Options{MaxPurgeTags: tt.limit})
+			h := e.cache.Handler(&catalog{})
+			do(t, h, get("/articles/1"))
+			err := e.cache.Purge(context.Background(), tt.purge)
+			if !errors.Is(err, httpcache.ErrPurgeTooLarge) {
+				t.Fatalf("Purge = %v; want an error wrapping ErrPurgeTooLarge", err)
+			}
+			if !isHit(do(t, h, get("/articles/1"))) {
+				t.Fatal("a purge refused as too large purged /articles/1")
+			}
+		})
+	}
+	t.Run("at the limit", func(t *testing.T) {
+		e := newEnv(t, httpcache.Options{})
+		h := e.cache.Handler(&catalog{})
+		do(t, h, get("/articles/1"))
+		if err := e.cache.PurgeTags(context.Background(), append(many(255, "t%d"), "article:1")...); err != nil {
+			t.Fatal(err)
+		}
+		if isHit(do(t, h, get("/articles/1"))) {
+			t.Fatal("a purge of 256 tags did not purge /articles/1")
+		}
+	})
+	t.Run("PurgeHandler", func(t *testing.T) {
+		e := newEnv(t, httpcache.Options{})
+		h := e.cache.Handler(&catalog{})
+		ph := e.cache.PurgeHandler("s3cret")
+		do(t, h, get("/articles/1"))
+		for _, n := range []int{257, 100_000} {
+			r := httptest.NewRequest("PURGE", "/", nil)
+			r.Header.Set("Authorization", "Bearer s3cret")
+			r.Header.Set("Cache-Tag", "article:1 "+strings.Join(many(n-1, "t%d"), " "))
+			rec := httptest.NewRecorder()
+			ph.ServeHTTP(rec, r)
+			if rec.Code != http.StatusBadRequest || !strings.Contains(rec.Body.String(), "at most 256") {
+				t.Fatalf("PURGE of %d tags: %d %q; want 400 saying at most 256", n, rec.Code, rec.Body.String())
+			}
+			if !isHit(do(t, h, get("/articles/1"))) {
+				t.Fatalf("PURGE of %d tags, refused, purged /articles/1", n)
+			}
+		}
+	})
+}
+
+// unrecordable is a memory store seen as a shared store with a Counter
+// that fails while down is set: entries are read and written as ever, but
+// no purge can be recorded.
+type unrecordable struct {
+	m    *memory.Store
+	down atomic.Bool
+}
+
+func (s *unrecordable) Get(ctx context.Context, k string) ([]byte, error) { return s.m.Get(ctx, k) }
+func (s *unrecordable) Delete(ctx context.Context, k ...string) error     { return s.m.Delete(ctx, k...) }
+func (s *unrecordable) Set(ctx context.Context, k string, v []byte, ttl time.Duration) error {
+	return s.m.Set(ctx, k, v, ttl)
+}
+func (s *unrecordable) Advance(ctx context.Context, n string, f int64, ttl time.Duration) (int64, error) {
+	if s.down.Load() {
+		return 0, errDown
+	}
+	return s.m.Advance(ctx, n, f, ttl)
+}
+
+// TestFailedPurgeIsRememberedInProcess: a purge the store cannot record
+// returns an error wrapping ErrPurgeFailed; until a retry records it, the
+// Cache it failed in serves none of what it purges from the store (a soft
+// purge: serves it as stale), while what it does not purge is still a hit.
+// Another Cache on the store does not know of the failure; once the store
+// takes purges again, the purge is retried in the background and recorded,
+// and the other Cache sees it too.
+func TestFailedPurgeIsRememberedInProcess(t *testing.T) {
+	tests := []struct {
+		name  string
+		purge httpcache.Purge
+		want  string // Cache-Status of /articles/1 while the purge is pending
+	}{
+		{"tag", httpcache.Purge{Tags: []string{"article:1"}}, "httpcache; fwd=uri-miss; stored"},
+		{"url", httpcache.Purge{URLs: []string{"http://example.com/articles/1"}}, "httpcache; fwd=uri-miss; stored"},
+		{"soft tag", httpcache.Purge{Tags: []string{"article:1"}, Soft: true}, "httpcache; hit; detail=stale-while-revalidate"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			clk := newClock()
+			store := &unrecordable{m: memory.New(memory.Options{Clock: clk.Now})}
+			opts := httpcache.Options{Clock: clk.Now, Logger: discardLogger()}
+			c, other := httpcache.New(store, opts), httpcache.New(store, opts)
+			cat := &catalog{cc: "max-age=600, stale-while-revalidate=600"}
+			h, ho := c.Handler(cat), other.Handler(cat)
+			for _, p := range []string{"/articles/1", "/articles/2"} {
+				do(t, h, get(p))
+				c.Wait()
+				if !isHit(do(t, ho, get(p))) {
+					t.Fatalf("%s not shared", p)
+				}
+			}
+
+			store.down.Store(true)
+			cat.version.Store(1)
+			if err := c.Purge(context.Background(), tt.purge); !errors.Is(err, httpcache.ErrPurgeFailed) {
+				t.Fatalf("Purge with the store failing = %v; want an error wrapping ErrPurgeFailed", err)
+			}
+			if res := do(t, ho, get("/articles/1")); res.cacheStatus() != "httpcache; hit" || res.body != "/articles/1 v0" {
+				t.Fatalf("the other Cache: %q %q; the purge cannot have been recorded", res.body, res.cacheStatus())
+			}
+			if res := do(t, h, get("/articles/1")); res.cacheStatus() != tt.want {
+				t.Fatalf("with the purge not recorded, /articles/1: %q %q; want %q", res.body, res.cacheStatus(), tt.want)
+			}
+			c.Wait()
+			if res := do(t, h, get("/articles/2")); !isHit(res) {
+				t.Fatalf("an entry the purge does not reach was not served: %q", res.cacheStatus())
+			}
+
+			// What the other Cache finds under /articles/1 now (v0, or
+			// what this one fetched meanwhile) was fetched before the
+			// retry: once the purge is recorded, it is not served fresh
+			// (with time passing, for a soft purge to show).
+			clk.Advance(2 * time.Second)
+			store.down.Store(false)
+			testwait.For(t, "the purge to be retried and recorded", func() bool {
+				res := do(t, ho, get("/articles/1"))
+				other.Wait()
+				return res.cacheStatus() != "httpcache; hit"
+			})
+			if res := do(t, ho, get("/articles/2")); !isHit(res) {
+				t.Fatalf("the retried purge reached /articles/2: %q", res.cacheStatus())
+			}
+			testwait.For(t, "this Cache to serve /articles/1 fresh from the store again", func() bool {
+				res := do(t, h, get("/articles/1"))
+				c.Wait()
+				return res.cacheStatus() == "httpcache; hit" && res.body == "/articles/1 v1"
+			})
+		})
 	}
 }

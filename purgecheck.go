@@ -25,14 +25,24 @@ func (c *Cache) checkPurges(ctx context.Context, key, pk string, e *entry, seq u
 // when the purge markers cannot be read, for an entry known not to be
 // purged up to the clock value since (its own seq, or later: it was
 // checked since). Only a check of e's own seq under a key is memoised.
+//
+// A purge through this Cache that the store failed to record reaches e too
+// (see pendingPurges), until a retry records it.
 func (c *Cache) purgeMarks(ctx context.Context, key, pk string, e *entry, since, seq uint64) (*entry, error) {
+	purged, pendingSoft := c.unrecorded.reach(e, pk)
+	if purged || pendingSoft != 0 {
+		c.retryPurges(false) // the store may take it now
+	}
+	if purged {
+		return nil, nil // not deleted: the store may be failing, and only the retry makes it so everywhere
+	}
 	if since >= seq {
-		return e, nil // no purge has finished since its fetch began
+		return softened(e, pendingSoft), nil // no purge has finished since its fetch began
 	}
 	memo := c.memo.cache != nil && key != "" && since == e.seq
 	if memo {
 		if m, ok := c.memo.cache.Get(key); ok && m.responseTime == e.responseTime && m.entrySeq == e.seq && m.seq >= seq {
-			return softened(e, m.soft), nil
+			return softened(e, earliest(m.soft, pendingSoft)), nil
 		}
 	}
 	hard, soft, err := c.purges.marks(ctx, purgeTags(e, pk))
@@ -54,7 +64,15 @@ func (c *Cache) purgeMarks(ctx context.Context, key, pk string, e *entry, since,
 	if memo {
 		c.memo.cache.Add(key, checked{responseTime: e.responseTime, entrySeq: e.seq, seq: seq, soft: softAt})
 	}
-	return softened(e, softAt), nil
+	return softened(e, earliest(softAt, pendingSoft)), nil
+}
+
+// earliest returns the earlier of two soft purge times, 0 standing for none.
+func earliest(a, b int64) int64 {
+	if a == 0 || b != 0 && b < a {
+		return b
+	}
+	return a
 }
 
 // notPurged reports whether e, fetched by a fetch that began at start for

@@ -25,9 +25,12 @@ const MethodPurge = "PURGE"
 //
 // Every request must carry "Authorization: Bearer <token>"; the token is
 // compared in constant time, and without it (or with another) the answer is
-// 401 and nothing is purged. Other methods get 405. A purge that fails is
-// 503, with the reason. It panics if token is empty: an open purge endpoint
-// lets anyone empty the cache.
+// 401 and nothing is purged. Other methods get 405. A request naming more
+// than Options.MaxPurgeTags tags gets 400 and purges nothing. A purge the
+// store did not record within Options.PurgeTimeout is 503, with the reason
+// (this process refuses what it purges meanwhile, and retries it). It
+// panics if token is empty: an open purge endpoint lets anyone empty the
+// cache.
 func (c *Cache) PurgeHandler(token string) http.Handler {
 	if token == "" {
 		panic("httpcache: PurgeHandler needs a token")
@@ -45,7 +48,6 @@ func (c *Cache) PurgeHandler(token string) http.Handler {
 			return
 		}
 		p := Purge{Soft: strings.EqualFold(r.Header.Get("Purge-Mode"), "soft")}
-		var what string
 		if lines := r.Header.Values(c.opts.TagHeader); len(lines) > 0 {
 			tags := splitTagHeader(lines)
 			if len(tags) == 0 {
@@ -53,10 +55,8 @@ func (c *Cache) PurgeHandler(token string) http.Handler {
 				return
 			}
 			p.Tags = tags
-			what = fmt.Sprintf("tags %q", p.Tags)
 		} else {
 			p.URLs = purgeURLs(r)
-			what = "URL " + strings.Join(p.URLs, " and ")
 		}
 		if err := c.Purge(r.Context(), p); err != nil {
 			status := http.StatusServiceUnavailable
@@ -72,7 +72,11 @@ func (c *Cache) PurgeHandler(token string) http.Handler {
 		if p.Soft {
 			mode = "soft-purged"
 		}
-		fmt.Fprintf(w, "%s %s\n", mode, what)
+		if p.Tags != nil {
+			fmt.Fprintf(w, "%s tags %q\n", mode, p.Tags)
+		} else {
+			fmt.Fprintf(w, "%s URL %s\n", mode, strings.Join(p.URLs, " and "))
+		}
 	})
 }
 

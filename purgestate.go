@@ -362,10 +362,14 @@ func (s *storePurges) record(ctx context.Context, tags []string, soft bool, now 
 		_, err := s.adminCounter.Advance(ctx, s.markerKey(t, soft), m, s.ttl)
 		return err
 	})
-	if err != nil {
-		return 0, err
+	if err == nil {
+		_, err = s.adminCounter.Advance(ctx, s.seqKey(), m, 0)
 	}
-	if _, err := s.adminCounter.Advance(ctx, s.seqKey(), m, 0); err != nil {
+	if errors.Is(err, errors.ErrUnsupported) {
+		s.unsupported.Store(true) // a composite store whose back end has none
+		return 0, errNoCounter
+	}
+	if err != nil {
 		return 0, err
 	}
 	return marker(m), nil

@@ -26,7 +26,7 @@ const clockKey = "httpcache:v1:purge:seq"
 
 // probedMem is a memory store seen as a shared store with a Counter. It
 // counts reads of the purge clock; while slow is set, its reads time out in
-// the middleware's guard (calls without a deadline, a purge's, go through);
+// the middleware's guard (guardedCall: a purge's calls go through);
 // and it holds the next write of a response once holdSet is set, until
 // release is closed.
 type probedMem struct {
@@ -58,7 +58,7 @@ func (s *probedMem) Get(ctx context.Context, k string) ([]byte, error) {
 	if k == clockKey {
 		s.clockReads.Add(1)
 	}
-	if _, ok := ctx.Deadline(); ok && s.slow.Load() {
+	if guardedCall(ctx) && s.slow.Load() {
 		<-ctx.Done()
 		return nil, ctx.Err()
 	}

@@ -23,8 +23,8 @@ import (
 
 // sharedMem is a memory store seen as a shared store with a Counter, whose
 // Advance of one key can be held on the wire, and whose reads time out in
-// the middleware's guard while slow is set (calls without a deadline, a
-// purge's, which are not guarded, go through).
+// the middleware's guard while slow is set (see guardedCall: a purge's
+// calls, which are not guarded, go through).
 type sharedMem struct {
 	m       *memory.Store
 	block   atomic.Pointer[string]
@@ -34,7 +34,7 @@ type sharedMem struct {
 }
 
 func (s *sharedMem) Get(ctx context.Context, k string) ([]byte, error) {
-	if _, ok := ctx.Deadline(); ok && s.slow.Load() {
+	if guardedCall(ctx) && s.slow.Load() {
 		<-ctx.Done()
 		return nil, ctx.Err()
 	}
@@ -51,6 +51,19 @@ func (s *sharedMem) Advance(ctx context.Context, n string, f int64, ttl time.Dur
 	}
 	return s.m.Advance(ctx, n, f, ttl)
 }
+
+// guardedCall reports whether a store call is bounded by the middleware's
+// guard: its deadline is seconds away at most. The tests whose stores ask
+// give purges a PurgeTimeout of a minute (purgeUnbounded), so that a
+// purge's calls, which are not guarded, are told apart.
+func guardedCall(ctx context.Context) bool {
+	d, ok := ctx.Deadline()
+	return ok && time.Until(d) < 10*time.Second
+}
+
+// purgeUnbounded is the PurgeTimeout of the tests whose stores tell
+// guarded calls from a purge's (guardedCall).
+const purgeUnbounded = time.Minute
 
 func hardMarkerKey(tag string) string {
 	sum := sha256.Sum256([]byte(tag))
@@ -169,7 +182,7 @@ func TestRegressionStaleIfErrorAfterPurge(t *testing.T) {
 // before it; it must not be answered with that fetch's response.
 func TestRegressionWaiterAfterPurgeWithSlowStore(t *testing.T) {
 	st := &sharedMem{m: memory.New(memory.Options{})}
-	c := httpcache.New(st, httpcache.Options{Logger: discardLogger()})
+	c := httpcache.New(st, httpcache.Options{Logger: discardLogger(), PurgeTimeout: purgeUnbounded})
 	var version atomic.Int64
 	g := newGate(func(w http.ResponseWriter, r *http.Request) {
 		w.Header().Set("Cache-Control", "max-age=600")

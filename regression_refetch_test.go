@@ -302,7 +302,7 @@ func TestRegressionRefetchDropsPurgedStale(t *testing.T) {
 			clk := newClock()
 			st := newProbedMem()
 			c := httpcache.New(st, httpcache.Options{Logger: discardLogger(), Clock: clk.Now,
-				Guard: httpcache.GuardOptions{Failures: 1000}})
+				Guard: httpcache.GuardOptions{Failures: 1000}, PurgeTimeout: purgeUnbounded})
 			purger := httpcache.New(st, httpcache.Options{Logger: discardLogger(), Clock: clk.Now})
 			if tc.own {
 				purger = c

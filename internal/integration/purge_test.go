@@ -3,6 +3,9 @@ package integration_test
 import (
 	"bufio"
 	"context"
+	"crypto/sha256"
+	"encoding/hex"
+	"errors"
 	"fmt"
 	"io"
 	"net"
@@ -20,9 +23,11 @@ import (
 
 	"github.com/seedcache/httpcache"
 	"github.com/seedcache/httpcache/internal/testserver"
+	"github.com/seedcache/httpcache/internal/testwait"
 	"github.com/seedcache/httpcache/stores/memcached"
 	"github.com/seedcache/httpcache/stores/memory"
 	redisstore "github.com/seedcache/httpcache/stores/redis"
+	"github.com/seedcache/httpcache/stores/tiered"
 )
 
 // tagged serves pages tagged "page:<path>" and "all-pages", rendered from
@@ -113,11 +118,13 @@ func TestPurgeRaceShared(t *testing.T) {
 			})
 			// Under test is the order of purges and writes, not fault
 			// tolerance: a guard generous enough that the race detector
-			// on a busy machine does not open the circuit (a purge then
-			// fails, as it must, and so would the test).
+			// on a busy machine does not open the circuit, and a purge
+			// timeout it does not reach (a purge then fails, as it must,
+			// and so would the test).
 			guard := httpcache.GuardOptions{Timeout: 2 * time.Second}
 			open := func() *httpcache.Cache {
-				return httpcache.New(b.dial(t, srv.Addr(), guard), httpcache.Options{Logger: quiet(), Guard: guard})
+				return httpcache.New(b.dial(t, srv.Addr(), guard), httpcache.Options{Logger: quiet(), Guard: guard,
+					PurgeTimeout: 10 * time.Second})
 			}
 			caches := []*httpcache.Cache{open(), open()}
 			handlers := []http.Handler{caches[0].Handler(app), caches[1].Handler(app)}
@@ -161,9 +168,184 @@ func TestPurgeRaceShared(t *testing.T) {
 	}
 }
 
+// TestFailedPurgeIsBoundedAndRetried: Redis stops answering (a proxy
+// blackholes it) while a POST handler purges the tag of the page it
+// edited. PurgeTags returns within about Options.PurgeTimeout with an
+// error wrapping ErrPurgeFailed, and the POST is answered. While Redis
+// answers reads again but cannot yet take the purge (CLIENT PAUSE WRITE),
+// this process does not serve the tagged page from the store — another
+// Cache, which does not know of the failure, still does. Once Redis takes
+// writes again the purge is retried in the background and recorded: the
+// other Cache sees it, and this one caches the page again.
+func TestFailedPurgeIsBoundedAndRetried(t *testing.T) {
+	srv := testserver.Redis(t)
+	proxy := testserver.NewProxy(t, srv.Addr())
+	var (
+		version  atomic.Int64
+		c1       *httpcache.Cache
+		purgeErr error
+		took     time.Duration
+	)
+	app := http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if r.Method == http.MethodPost { // /edit?page=/a
+			version.Add(1)
+			start := time.Now()
+			purgeErr = c1.PurgeTags(r.Context(), "page:"+r.URL.Query().Get("page"))
+			took = time.Since(start)
+			if purgeErr != nil {
+				http.Error(w, purgeErr.Error(), http.StatusServiceUnavailable)
+				return
+			}
+			w.WriteHeader(http.StatusNoContent)
+			return
+		}
+		w.Header().Set("Cache-Control", "max-age=600")
+		w.Header().Set("Cache-Tag", "page:"+r.URL.Path)
+		fmt.Fprintf(w, "%s v%d", r.URL.Path, version.Load())
+	})
+	// Under test is the purge, not the guard of lookups: a guard generous
+	// enough that on a busy machine a lookup does not time out, and so
+	// pass for a page that was not served from the store. The purge has
+	// the default PurgeTimeout.
+	open := func(addr string) *httpcache.Cache {
+		return httpcache.New(backends[0].open(t, addr), httpcache.Options{Logger: quiet(),
+			Guard: httpcache.GuardOptions{Timeout: 2 * time.Second, Cooldown: 100 * time.Millisecond}})
+	}
+	c1 = open(proxy.Addr())
+	c2 := open(srv.Addr())
+	h1, h2 := c1.Handler(app), c2.Handler(app)
+	for _, p := range []string{"/a", "/b"} {
+		if !cached(t, c1, h1, p) {
+			t.Fatalf("%s not cached through the proxy", p)
+		}
+	}
+	if body, status := get(t, h2, "/a"); status != "httpcache; hit" {
+		t.Fatalf("/a not shared: %q %q", body, status)
+	}
+
+	proxy.Block()
+	rec := httptest.NewRecorder()
+	h1.ServeHTTP(rec, httptest.NewRequest("POST", "http://example.com/edit?page=/a", nil))
+	// A liveness bound, not a latency assertion: the purge is bounded by
+	// the 1 s default, and took 20 s unbounded.
+	if rec.Code != http.StatusServiceUnavailable || took > 5*time.Second {
+		t.Fatalf("POST with Redis blackholed: %d %q after %v; want the purge's error within about a second", rec.Code, rec.Body.String(), took)
+	}
+	if !errors.Is(purgeErr, httpcache.ErrPurgeFailed) {
+		t.Fatalf("PurgeTags with Redis blackholed = %v; want an error wrapping ErrPurgeFailed", purgeErr)
+	}
+
+	// Reads come back first; writes (and so the purge) stay held.
+	admin := goredis.NewClient(&goredis.Options{Addr: srv.Addr()})
+	defer admin.Close()
+	ctx := context.Background()
+	if err := admin.Do(ctx, "CLIENT", "PAUSE", "60000", "WRITE").Err(); err != nil {
+		t.Fatal(err)
+	}
+	defer admin.Do(ctx, "CLIENT", "UNPAUSE")
+	proxy.Unblock()
+	testwait.For(t, "the first Cache to read Redis again", func() bool {
+		_, status := get(t, h1, "/b")
+		return status == "httpcache; hit"
+	})
+	if body, status := get(t, h1, "/a"); status == "httpcache; hit" || body != "/a v1" {
+		t.Fatalf("with the purge not yet recorded, the Cache it failed in served %q (%s); want the handler's /a v1", body, status)
+	}
+	if body, status := get(t, h2, "/a"); status != "httpcache; hit" || body != "/a v0" {
+		t.Fatalf("the other Cache: %q %q; the purge cannot have been recorded yet", body, status)
+	}
+
+	if err := admin.Do(ctx, "CLIENT", "UNPAUSE").Err(); err != nil {
+		t.Fatal(err)
+	}
+	sum := sha256.Sum256([]byte("page:/a"))
+	marker := "httpcache:v1:purge:h:" + hex.EncodeToString(sum[:16])
+	testwait.For(t, "the purge to be retried and recorded", func() bool {
+		n, err := admin.Exists(ctx, marker).Result()
+		return err == nil && n == 1
+	})
+	// What the other Cache finds under /a (v0, or the v1 the first one
+	// fetched meanwhile, whose write was held) was fetched before the
+	// retry: it is refused now, and the handler called.
+	if body, status := get(t, h2, "/a"); status == "httpcache; hit" || body != "/a v1" {
+		t.Fatalf("the other Cache, with the purge recorded: %q %q; want the handler's /a v1", body, status)
+	}
+	testwait.For(t, "the first Cache to cache /a again", func() bool {
+		body, status := get(t, h1, "/a")
+		c1.Wait()
+		return status == "httpcache; hit" && body == "/a v1"
+	})
+}
+
+// TestPurgeBoundedOnEveryStore: with the store blackholed, a purge returns
+// within about Options.PurgeTimeout with an error wrapping ErrPurgeFailed,
+// and the tagged page is not served from the store by the Cache it failed
+// in; once the store answers again, the retry records the purge, which
+// another Cache sees — on Redis, Memcached and tiered.
+func TestPurgeBoundedOnEveryStore(t *testing.T) {
+	for _, b := range backends {
+		t.Run(b.name, func(t *testing.T) {
+			srv := b.start(t)
+			proxy := testserver.NewProxy(t, srv.Addr())
+			// A guard generous enough that on a busy machine a lookup
+			// does not time out, and so pass for a page not served from
+			// the store.
+			guard := httpcache.GuardOptions{Timeout: 2 * time.Second, Cooldown: 100 * time.Millisecond}
+			dial := b.dial
+			if b.name == "tiered" {
+				// Tiered tells the other instances of a counter it
+				// advanced (even one whose write timed out) within its
+				// guard's timeout, with its client's Publish: a purge
+				// through it is bounded by that timeout more, and only
+				// with a client that honours deadlines.
+				guard.Timeout = 200 * time.Millisecond
+				dial = func(tb testing.TB, addr string, guard httpcache.GuardOptions) httpcache.Store {
+					client := goredis.NewClient(&goredis.Options{Addr: addr, MaxRetries: -1, ContextTimeoutEnabled: true})
+					s := tiered.New(memory.New(memory.Options{}), redisstore.New(client, redisstore.Options{}),
+						tiered.Options{PubSub: client, L1TTL: 100 * time.Millisecond, Logger: quiet(), Guard: guard})
+					tb.Cleanup(func() { s.Close(); client.Close() })
+					return s
+				}
+			}
+			open := func(addr string) *httpcache.Cache {
+				return httpcache.New(dial(t, addr, guard), httpcache.Options{Logger: quiet(), Guard: guard})
+			}
+			c1, c2 := open(proxy.Addr()), open(srv.Addr())
+			app := &tagged{}
+			h1, h2 := c1.Handler(app), c2.Handler(app)
+			if !cached(t, c1, h1, "/a") {
+				t.Fatal("/a not cached through the proxy")
+			}
+			if _, status := get(t, h2, "/a"); status != "httpcache; hit" {
+				t.Fatalf("/a not shared: %q", status)
+			}
+			proxy.Block()
+			app.version.Add(1)
+			start := time.Now()
+			err := c1.PurgeTags(context.Background(), "page:/a")
+			// A liveness bound, not a latency assertion (the default
+			// PurgeTimeout is 1 s).
+			if took := time.Since(start); !errors.Is(err, httpcache.ErrPurgeFailed) || took > 5*time.Second {
+				t.Fatalf("PurgeTags with the store blackholed = %v after %v; want ErrPurgeFailed within about a second", err, took)
+			}
+			proxy.Unblock()
+			if body, status := get(t, h1, "/a"); status == "httpcache; hit" || body != "/a v1" {
+				t.Fatalf("after the failed purge, the Cache it failed in served %q (%s)", body, status)
+			}
+			c1.Wait()
+			testwait.For(t, "the purge to be retried and recorded", func() bool {
+				body, _ := get(t, h2, "/a")
+				c2.Wait()
+				return body == "/a v1"
+			})
+		})
+	}
+}
+
 // TestReclaimLargeTag: purging a tag carried by many sizeable entries
-// deletes them all from Redis and forgets the tag's set, without tripping
-// the request guard (a purge reads and deletes in batches, unguarded).
+// deletes them all from Redis (in the background, after PurgeTags returns)
+// and forgets the tag's set, without tripping the request guard (a purge
+// reads and deletes in batches, unguarded).
 //
 // The entries are stored through another Cache with a generous guard: on a
 // loaded machine a write can time out at the default 50 ms and still land,
@@ -205,6 +387,7 @@ func TestReclaimLargeTag(t *testing.T) {
 	if err := c.PurgeTags(ctx, "big"); err != nil {
 		t.Fatal(err)
 	}
+	c.Wait() // deleting follows the purge, in the background
 	if got := entries(); got != 0 {
 		t.Fatalf("%d tagged entries left after the purge", got)
 	}
