@@ -74,26 +74,27 @@ type put struct {
 	ttl   time.Duration
 	tags  []string // recorded in the store's TagIndex, if it has one (see tagName)
 	obj   *entry   // value decoded and shared (see storeEntry)
-	// ifEpoch, when not zero, makes this write (an index) and the ones
-	// after it conditional: they are made only if key still holds the
-	// index of that epoch (see writeAll).
+	// ifEpoch, when not zero, makes this write (an index, the last)
+	// conditional: it is made only if key still holds the index of that
+	// epoch (see writeAll).
 	ifEpoch uint64
 }
 
 // writeAll makes the writes of one stored response, for primary key pk
-// whose lookup noted gen (see invalidations), in order. None is made if
-// this Cache has begun or finished an invalidation of pk since the lookup:
-// the response may predate it (a GET whose handler ran while a POST went
-// through), and an invalidation of this process must never be undone by a
-// write that could not be waited for, since it had not been submitted yet.
+// whose lookup noted gen (see invalidations), in order: a variant before
+// its index (see storeEntry). None is made if this Cache has begun or
+// finished an invalidation of pk since the lookup: the response may
+// predate it (a GET whose handler ran while a POST went through), and an
+// invalidation of this process must never be undone by a write that could
+// not be waited for, since it had not been submitted yet.
 //
 // An index rewritten with the epoch it was read with (to outlive a new
 // variant) would also bring back every variant of that epoch if the index
-// had been deleted by another process, so it is rewritten, and the variant
-// written, only if the store still holds that index. Otherwise neither is:
-// the next request stores anew, under a new epoch. A deletion by another
-// process landing between that check and the write, one round trip, is not
-// seen.
+// had been deleted by another process, so it is rewritten only if the
+// store still holds that index. Otherwise it is not, and the variant just
+// written under that epoch stays unreachable: the next request stores
+// anew, under a new epoch. A deletion by another process landing between
+// that check and the write, one round trip, is not seen.
 //
 // An invalidation by this Cache that begins during the writes waits for
 // them (writeQueue.waitFor) and deletes after; one that gave up waiting
@@ -105,7 +106,7 @@ func (c *Cache) writeAll(ctx context.Context, pk string, gen uint64, puts []put)
 	}
 	for _, p := range puts {
 		if p.ifEpoch != 0 && !c.holdsIndex(ctx, p.key, p.ifEpoch) {
-			return
+			break
 		}
 		c.write(ctx, p)
 	}

@@ -61,10 +61,14 @@ func (c *Cache) storeEntry(ctx context.Context, m *miss, e *entry, d decision, o
 		return dec
 	}
 	// What to write: e under pk or, with Vary, as a variant behind the
-	// index at pk, written first when it is new or rewritten.
-	puts := make([]put, 0, 2)
+	// index at pk. A new or rewritten index is written after the variant:
+	// an index must never lead to a variant not yet written, or a request
+	// made meanwhile (here, once this response has been served as stored,
+	// or in another process) would find the index and miss the variant.
+	puts := make([]put, 1, 2)
 	var entries [2]*entry // puts[i] encodes entries[i]
-	key := pk             // e's
+	entries[0] = e
+	key := pk // e's
 	if len(d.varyNames) == 0 {
 		e.varyNames, e.varyKey, e.epoch = nil, nil, 0
 	} else {
@@ -90,7 +94,7 @@ func (c *Cache) storeEntry(ctx context.Context, m *miss, e *entry, d decision, o
 				ifEpoch = idx.epoch // only if it is still there (see writeAll)
 			}
 			idx = fresh
-			entries[len(puts)] = fresh
+			entries[1] = fresh
 			puts = append(puts, put{key: pk, ttl: 2 * d.ttl, ifEpoch: ifEpoch})
 		}
 		e.epoch = idx.epoch
@@ -98,8 +102,7 @@ func (c *Cache) storeEntry(ctx context.Context, m *miss, e *entry, d decision, o
 		e.varyKey = m.rt.vary.AppendKey(nil, d.varyNames, m.req.Header)
 		key = variantKey(pk, e.epoch, e.varyKey)
 	}
-	entries[len(puts)] = e
-	puts = append(puts, put{key: key, ttl: d.ttl, tags: e.tags})
+	puts[0] = put{key: key, ttl: d.ttl, tags: e.tags}
 	for i := range puts {
 		raw := entries[i].encode()
 		dec, ok := c.ownDecode(raw)
@@ -116,7 +119,7 @@ func (c *Cache) storeEntry(ctx context.Context, m *miss, e *entry, d decision, o
 		}
 	}
 	c.writes.submit(ctx, c, pk, m.lk.invGen, onDone, puts...)
-	return puts[len(puts)-1].obj
+	return puts[0].obj
 }
 
 // ownDecode decodes an entry this process just encoded, ready to be shared

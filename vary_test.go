@@ -1,6 +1,7 @@
 package httpcache_test
 
 import (
+	"context"
 	"fmt"
 	"io"
 	"net/http"
@@ -15,6 +16,7 @@ import (
 
 	"github.com/seedcache/httpcache"
 	"github.com/seedcache/httpcache/internal/testwait"
+	"github.com/seedcache/httpcache/stores/memory"
 )
 
 // greet answers in the request's language and varies on it, spelling the
@@ -472,4 +474,68 @@ func TestOptionsNormalizersKeyVariants(t *testing.T) {
 			{req: get("/d", "X-Device", "Desktop"), calls: 2, body: str("for Desktop")},
 		},
 	}.run(t)
+}
+
+// halfWritten is a store shared by two Caches, with leases, written to in
+// the background, whose second write is held until release is closed: a
+// fetch's writes half made when the other instance looks.
+type halfWritten struct {
+	m *memory.Store
+	leaseTable
+	sets             atomic.Int64
+	reached, release chan struct{}
+}
+
+func (s *halfWritten) Get(ctx context.Context, k string) ([]byte, error) { return s.m.Get(ctx, k) }
+func (s *halfWritten) Delete(ctx context.Context, k ...string) error     { return s.m.Delete(ctx, k...) }
+func (s *halfWritten) Set(ctx context.Context, k string, v []byte, ttl time.Duration) error {
+	if s.sets.Add(1) == 2 {
+		close(s.reached)
+		<-s.release
+	}
+	return s.m.Set(ctx, k, v, ttl)
+}
+
+// TestVaryIndexWrittenAfterVariant: a Vary index is written after its
+// variant, never before, so that no instance finds the index of a variant
+// not yet written. One that looks in between finds the URL not stored, waits
+// on the fetch's lease (taken for the URL: the fetch began without an
+// index), and is served the variant once written — rather than find the
+// index alone, take the lease of the variant, and call the handler again.
+func TestVaryIndexWrittenAfterVariant(t *testing.T) {
+	s := &halfWritten{m: memory.New(memory.Options{}), reached: make(chan struct{}), release: make(chan struct{})}
+	opts := httpcache.Options{Logger: discardLogger(),
+		Lease: httpcache.LeaseOptions{TTL: time.Minute, Poll: time.Millisecond},
+		Guard: httpcache.GuardOptions{Timeout: time.Minute}} // nothing here is a store failure
+	c1, c2 := httpcache.New(s, opts), httpcache.New(s, opts)
+	var calls atomic.Int64
+	app := http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		calls.Add(1)
+		w.Header().Set("Cache-Control", "max-age=60")
+		w.Header().Set("Vary", "Accept-Language")
+		io.WriteString(w, "hello "+r.Header.Get("Accept-Language"))
+	})
+	h1, h2 := c1.Handler(app), c2.Handler(app)
+	req := get("http://example.com/a", "Accept-Language", "fr")
+	if res := do(t, h1, req); res.cacheStatus() != "httpcache; fwd=uri-miss; stored" {
+		t.Fatalf("instance 1: %q", res.cacheStatus())
+	}
+	<-s.reached
+	asked := s.calls.Load()
+	done := make(chan result)
+	go func() {
+		rec := httptest.NewRecorder()
+		r := httptest.NewRequest("GET", req.url, nil)
+		r.Header.Set("Accept-Language", "fr")
+		h2.ServeHTTP(rec, r)
+		done <- result{header: rec.Header(), body: rec.Body.String()}
+	}()
+	testwait.For(t, "instance 2 to ask for a lease", func() bool { return s.calls.Load() > asked })
+	close(s.release)
+	res := <-done
+	c1.Wait()
+	c2.Wait()
+	if res.body != "hello fr" || calls.Load() != 1 {
+		t.Errorf("instance 2: %q %q; the handler ran %d times, want 1", res.body, res.cacheStatus(), calls.Load())
+	}
 }
