@@ -2,6 +2,7 @@ package httpcache_test
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"io"
 	"net/http"
@@ -13,6 +14,7 @@ import (
 
 	"github.com/seedcache/httpcache"
 	"github.com/seedcache/httpcache/internal/testwait"
+	"github.com/seedcache/httpcache/stores/memory"
 )
 
 // gate is a handler that counts calls and blocks each until released.
@@ -220,5 +222,109 @@ func TestSlowKeyDoesNotBlockOthers(t *testing.T) {
 	case <-finished:
 	case <-time.After(10 * time.Second):
 		t.Fatal("a hit on another key waited for the slow key")
+	}
+}
+
+// racedReads is a memory store seen as a shared one, so that the Cache
+// writes to it in the background. Its writes are held until a read lets
+// them land: the next read once armed, which reads the store, then lets the
+// writes land (and the Cache forget the fetch that made them), and only then
+// answers — as a read that reached the store just before the writes did.
+type racedReads struct {
+	m       *memory.Store
+	armed   atomic.Bool
+	release chan struct{} // closed: the held writes go ahead
+	land    func()        // waits for them to have landed
+}
+
+func newRacedReads() *racedReads {
+	return &racedReads{m: memory.New(memory.Options{}), release: make(chan struct{})}
+}
+
+func (s *racedReads) Get(ctx context.Context, k string) ([]byte, error) {
+	v, err := s.m.Get(ctx, k)
+	s.landIfArmed()
+	return v, err
+}
+
+func (s *racedReads) landIfArmed() {
+	if s.armed.CompareAndSwap(true, false) {
+		close(s.release)
+		s.land()
+	}
+}
+
+func (s *racedReads) Set(ctx context.Context, k string, v []byte, ttl time.Duration) error {
+	<-s.release
+	return s.m.Set(ctx, k, v, ttl)
+}
+
+func (s *racedReads) Delete(ctx context.Context, k ...string) error { return s.m.Delete(ctx, k...) }
+
+// racedPool is racedReads read through GetMulti as a pool of servers is,
+// in parallel: the first key (the primary key) is answered after the
+// writes land, the others (the variant) before.
+type racedPool struct{ *racedReads }
+
+func (s racedPool) GetMulti(ctx context.Context, keys ...string) ([][]byte, error) {
+	vals := make([][]byte, len(keys))
+	for i := len(keys) - 1; i >= 0; i-- {
+		if i == 0 {
+			s.landIfArmed()
+		}
+		v, err := s.m.Get(ctx, keys[i])
+		switch {
+		case err == nil:
+			vals[i] = v
+		case !errors.Is(err, httpcache.ErrNotFound):
+			return nil, err
+		}
+	}
+	return vals, nil
+}
+
+// TestStoredResponseFoundByNextRequest: a request made after a response was
+// served as stored is answered from the store or from that response, never
+// by a second handler call — also when its read of the store raced with the
+// response's writes: it missed them, and by the time it looked for the
+// fetch in progress, the writes had landed and the fetch was over; or it
+// read the URL's new Vary index, but not the variant written before it
+// (servers of a pool read in parallel), and so looked for the fetch under
+// the variant's key, not under the URL's, which the fetch had begun with.
+func TestStoredResponseFoundByNextRequest(t *testing.T) {
+	for _, tc := range []struct {
+		name  string
+		vary  bool
+		store func(*racedReads) httpcache.Store
+	}{
+		{"missed the writes", false, func(s *racedReads) httpcache.Store { return s }},
+		{"missed the writes, with Vary", true, func(s *racedReads) httpcache.Store { return s }},
+		{"read the index, not the variant", true, func(s *racedReads) httpcache.Store { return racedPool{s} }},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			s := newRacedReads()
+			c := httpcache.New(tc.store(s), httpcache.Options{Logger: discardLogger(),
+				Guard: httpcache.GuardOptions{Timeout: time.Minute}}) // the held reads are not failures
+			s.land = c.Wait
+			var calls atomic.Int64
+			h := c.Handler(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+				calls.Add(1)
+				w.Header().Set("Cache-Control", "max-age=60")
+				if tc.vary {
+					w.Header().Set("Vary", "Accept-Language")
+				}
+				io.WriteString(w, "hello "+r.Header.Get("Accept-Language"))
+			}))
+			req := get("http://example.com/a", "Accept-Language", "fr")
+			if res := do(t, h, req); res.cacheStatus() != "httpcache; fwd=uri-miss; stored" {
+				t.Fatalf("first: %q", res.cacheStatus())
+			}
+			s.armed.Store(true)
+			res := do(t, h, req)
+			if res.body != "hello fr" || calls.Load() != 1 {
+				t.Errorf("second: %q %q; the handler ran %d times, want 1", res.body, res.cacheStatus(), calls.Load())
+			}
+			c.Wait()
+		})
 	}
 }

@@ -67,24 +67,40 @@ func (h *handler) serveCacheable(w http.ResponseWriter, r *http.Request, outer *
 // GETs for one key collapse into one handler call: the first leads, the
 // others wait for its result and are served from it when it is storable and
 // fits their request, or else call the handler themselves.
+//
+// A request whose URL this process has written to since its lookup, or is
+// writing to, looks again once those writes are done before calling the
+// handler: the response it is after may have been stored by a fetch it
+// could not join — one whose flight was forgotten once its writes landed
+// (after this request's lookup had missed them), or one keyed otherwise
+// (the fetch began before the URL's Vary index was stored, and this request
+// found the index). A response served as stored is then there for every
+// request that follows.
 func (h *handler) forward(w http.ResponseWriter, r *http.Request, lk lookup, now time.Time) {
 	c := h.rt.c
-	if r.Method != http.MethodGet {
+	var (
+		f      *flight
+		key    string
+		leader bool
+		again  bool // look again before fetching
+	)
+	if r.Method == http.MethodGet {
 		// A HEAD response stores nothing to share: never lead with it.
-		h.fetch(w, r, lk, now, nil, "")
-		return
+		key = lk.flightKey()
+		f, leader = c.flights.lead(key)
 	}
-	key := lk.flightKey()
-	f, leader := c.flights.lead(key)
-	refetch := false
-	if !leader {
+	if f != nil && !leader {
 		got, ans := c.await(w, r, h.rt, &lk, f)
 		if got == awaitPurged {
 			// A purge reached the result: every request that waited
 			// on it finds so. They collapse into one fetch begun now,
 			// in place of f, rather than each calling the handler.
+			// The purged response may still be on its way to the
+			// store, and the fetch in f's place may have come and gone
+			// already (its waiters slower to wake than it to run):
+			// this fetch looks again first.
 			c.refetch(r.Context(), &lk, ans)
-			if f, refetch = c.flights.leadAfter(key, f); refetch {
+			if f, again = c.flights.leadAfter(key, f); again {
 				now = c.now() // the refetch begins now, not at the lookup
 			} else {
 				if got, _ = c.await(w, r, h.rt, &lk, f); got == awaitPurged {
@@ -96,23 +112,20 @@ func (h *handler) forward(w http.ResponseWriter, r *http.Request, lk lookup, now
 		case got == awaitAnswered:
 			lk.release()
 			return
-		case !refetch:
+		case !again:
 			f = nil // not served from the flight: fetch alone
 		}
 	}
+	again = again || !c.writes.runs.quiet(lk.pk, lk.written)
 	if f != nil {
 		f.begin(&lk, now)
 	}
-	if !refetch {
+	if !again {
 		h.fetch(w, r, lk, now, f, key)
 		return
 	}
 	lead := &leadership{f: f, key: key}
 	defer lead.land(c) // whatever happens (fetchLed lands it too, once)
-	// The purged response may still be on its way to the store: landing
-	// after this fetch's, it would replace it. And the fetch in f's place
-	// may have come and gone already (its waiters slower to wake than it
-	// to run): look first.
 	c.writes.waitFor(r.Context(), []string{lk.pk}, time.Second)
 	if r.Context().Err() != nil {
 		c.stats.misses.Add(1)

@@ -177,6 +177,8 @@ func (p *pendingDeletes) done(key string) {
 // and was not made, or is deleted by it. Only an invalidation that gave up
 // waiting (a write slower than the backstop) can delete first: the rewrite
 // then sees it afterwards and is undone as an invalidation is.
+//
+// The writeQueue counts this process's writes in the same way (runs).
 type invalidations struct {
 	stripes [256]invalidationStripe
 }

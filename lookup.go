@@ -29,6 +29,9 @@ type lookup struct {
 	// invGen is the invalidation generation of pk before the lookup (see
 	// invalidations).
 	invGen uint64
+	// written is the count of this process's writes to pk's stripe
+	// finished before the lookup (see writeQueue.runs).
+	written uint64
 }
 
 // start is what lk knew of purges, for a fetch it begins.
@@ -91,6 +94,7 @@ func (c *Cache) lookup(ctx context.Context, rt *route, r *http.Request) lookup {
 	lk.pk = rt.keys.primaryKey(buf)
 	*lk.bufp = buf
 	lk.invGen = c.invGen.load(lk.pk)
+	lk.written = c.writes.runs.load(lk.pk)
 
 	if c.pending.has(lk.pk) && !c.retryDelete(context.WithoutCancel(ctx), lk.pk) {
 		lk.failed = true // still not invalidated: neither read nor write

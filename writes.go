@@ -20,7 +20,11 @@ const defaultMaxPendingWrites = 256
 // invalidation of a URL waits for this process's writes to it first:
 // otherwise a write submitted by a GET just before a POST could land after
 // the POST's delete and bring back the old response. A write submitted
-// after the POST began is not made at all (see writeAll).
+// after the POST began is not made at all (see writeAll). And so that a
+// request that missed while a response to its URL was being written, or
+// found only the flight key of a fetch under another one (see
+// handler.forward), waits for the write and looks again rather than call
+// the handler a second time.
 type writeQueue struct {
 	local bool
 	slots chan struct{}
@@ -28,6 +32,12 @@ type writeQueue struct {
 
 	mu      sync.Mutex
 	pending map[string]*inFlight // the writes to each primary key
+
+	// runs counts the writes, per stripe of primary keys, in the way
+	// invalidations are counted: a lookup notes the count finished
+	// before it reads the store, and runs.quiet then tells whether a
+	// write to its URL may have run since.
+	runs invalidations
 }
 
 func (q *writeQueue) init(local bool, max int, all *background) {
@@ -78,8 +88,9 @@ func (q *writeQueue) end(pk string, work *inFlight) {
 	q.all.done(work)
 }
 
-// track counts a write to pk, for waitFor.
+// track counts a write to pk, for waitFor and runs.
 func (q *writeQueue) track(pk string) {
+	q.runs.begin(pk)
 	q.mu.Lock()
 	p := q.pending[pk]
 	if p == nil {
@@ -98,6 +109,7 @@ func (q *writeQueue) untrack(pk string) {
 		delete(q.pending, pk)
 	}
 	q.mu.Unlock()
+	q.runs.end(pk)
 }
 
 // waitFor waits until no write to any of keys is in flight, or until max has

@@ -292,3 +292,54 @@ func TestTwoReplicas(t *testing.T) {
 		})
 	}
 }
+
+// TestStoredResponseFoundByNextRequest: once a Vary'd response has been
+// served as "stored", the next identical request is answered from the store
+// or from that very response, never by a second handler call — on every
+// store, including those written in the background after the response has
+// gone (Redis, Memcached, tiered on either). Each pair is on a new URL, the
+// second request sent as soon as the first's response is read: nothing
+// waits for the write, so this holds by construction or not at all.
+func TestStoredResponseFoundByNextRequest(t *testing.T) {
+	tieredOn := func(tb testing.TB, l2 httpcache.Store, pubsub goredis.UniversalClient) httpcache.Store {
+		s := tiered.New(memory.New(memory.Options{}), l2,
+			tiered.Options{PubSub: pubsub, L1TTL: 100 * time.Millisecond, Logger: quiet()})
+		tb.Cleanup(func() { s.Close() })
+		return s
+	}
+	stores := []struct {
+		name string
+		open func(tb testing.TB) httpcache.Store
+	}{
+		{"memory", func(testing.TB) httpcache.Store { return memory.New(memory.Options{}) }},
+		{"redis", func(tb testing.TB) httpcache.Store { return backends[0].open(tb, testserver.Redis(tb).Addr()) }},
+		{"memcached", func(tb testing.TB) httpcache.Store { return backends[1].open(tb, testserver.Memcached(tb).Addr()) }},
+		{"tiered-redis-pubsub", func(tb testing.TB) httpcache.Store { return backends[2].open(tb, testserver.Redis(tb).Addr()) }},
+		{"tiered-memcached", func(tb testing.TB) httpcache.Store {
+			return tieredOn(tb, memcached.New(memcache.New(testserver.Memcached(tb).Addr()), memcached.Options{}), nil)
+		}},
+	}
+	for _, s := range stores {
+		t.Run(s.name, func(t *testing.T) {
+			c := newCache(s.open(t))
+			defer c.Wait()
+			a := &app{}
+			h := c.Handler(a)
+			const pairs = 30
+			for i := range pairs {
+				target := fmt.Sprintf("/next/%d?vary", i)
+				want := target + " fr"
+				if body, status := get(t, h, target, "Accept-Language", "fr"); body != want || status != "httpcache; fwd=uri-miss; stored" {
+					t.Fatalf("pair %d, first: %q %q", i, body, status)
+				}
+				body, status := get(t, h, target, "Accept-Language", "fr")
+				if body != want || (status != "httpcache; hit" && !strings.HasSuffix(status, "; collapsed")) {
+					t.Errorf("pair %d, second: %q %q", i, body, status)
+				}
+			}
+			if n := a.calls.Load(); n != pairs {
+				t.Errorf("the handler ran %d times for %d pairs; want %d", n, pairs, pairs)
+			}
+		})
+	}
+}
