@@ -21,10 +21,9 @@ const defaultMaxPendingWrites = 256
 // otherwise a write submitted by a GET just before a POST could land after
 // the POST's delete and bring back the old response. A write submitted
 // after the POST began is not made at all (see writeAll). And so that a
-// request that missed while a response to its URL was being written, or
-// found only the flight key of a fetch under another one (see
-// handler.forward), waits for the write and looks again rather than call
-// the handler a second time.
+// request whose lookup missed a response this process was writing to its
+// URL waits for the writes and looks again, rather than call the handler a
+// second time (see handler.forward).
 type writeQueue struct {
 	local bool
 	slots chan struct{}
