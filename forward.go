@@ -68,14 +68,16 @@ func (h *handler) serveCacheable(w http.ResponseWriter, r *http.Request, outer *
 // others wait for its result and are served from it when it is storable and
 // fits their request, or else call the handler themselves.
 //
-// A request whose URL this process has written to since its lookup, or is
-// writing to, looks again once those writes are done before calling the
-// handler: the response it is after may have been stored by a fetch it
-// could not join — one whose flight was forgotten once its writes landed
-// (after this request's lookup had missed them), or one keyed otherwise
-// (the fetch began before the URL's Vary index was stored, and this request
-// found the index). A response served as stored is then there for every
-// request that follows.
+// A request about to lead its key's fetch (or a HEAD, which never leads)
+// whose URL this process has written to since its lookup, or is writing
+// to, looks again once those writes are done before calling the handler:
+// the response it is after may have been stored by a fetch it could not
+// join — one whose flight was forgotten once its writes landed (after this
+// request's lookup had missed them), or one keyed otherwise (the fetch
+// began before the URL's Vary index was stored, and this request found the
+// index). A response served as stored is then there for every request
+// that follows. A request that waited on a flight whose result does not
+// fit it fetches at once, for itself.
 func (h *handler) forward(w http.ResponseWriter, r *http.Request, lk lookup, now time.Time) {
 	c := h.rt.c
 	var (
@@ -116,7 +118,9 @@ func (h *handler) forward(w http.ResponseWriter, r *http.Request, lk lookup, now
 			f = nil // not served from the flight: fetch alone
 		}
 	}
-	again = again || !c.writes.runs.quiet(lk.pk, lk.written)
+	if (leader || key == "") && !c.writes.runs.quiet(lk.pk, lk.written) {
+		again = true
+	}
 	if f != nil {
 		f.begin(&lk, now)
 	}
