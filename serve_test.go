@@ -283,7 +283,7 @@ func TestStreamPastMaxStreamDurationNotStored(t *testing.T) {
 func TestWaitersNotHeldBehindALiveStream(t *testing.T) {
 	e := newEnv(t, httpcache.Options{MaxStreamDuration: time.Second})
 	var leader atomic.Bool
-	step, end := make(chan struct{}), make(chan struct{})
+	flushed, step, end := make(chan struct{}), make(chan struct{}), make(chan struct{})
 	var once sync.Once
 	finish := func() { once.Do(func() { close(end) }) }
 	defer finish()
@@ -292,7 +292,8 @@ func TestWaitersNotHeldBehindALiveStream(t *testing.T) {
 		streamer(maxAge("60"), func(i int) {
 			switch {
 			case first && i == 0:
-				<-step // the waiters are waiting; the clock has moved on
+				close(flushed) // its stream began before the clock moves
+				<-step         // the waiters are waiting; the clock has moved on
 			case first && i == 1:
 				<-end // still streaming, past the bound
 			}
@@ -301,7 +302,11 @@ func TestWaitersNotHeldBehindALiveStream(t *testing.T) {
 	h := e.cache.Handler(c)
 	leaderDone := make(chan result, 1)
 	go func() { leaderDone <- do(t, h, get("/live")) }()
-	testwait.For(t, "the leader's first flush", func() bool { return leader.Load() })
+	select {
+	case <-flushed:
+	case <-time.After(15 * time.Second):
+		t.Fatal("the leader never flushed")
+	}
 	const n = 3
 	waiters := make(chan []*httptest.ResponseRecorder, 1)
 	go func() {
