@@ -79,7 +79,7 @@ type CircuitReporter interface {
 	CircuitOpen() bool
 }
 
-func orDefault[T int | time.Duration](v, def T) T {
+func orDefault[T int | int64 | time.Duration](v, def T) T {
 	if v == 0 {
 		return def
 	}

@@ -87,12 +87,7 @@ func New(store Store, opts Options) *Cache {
 	if !validStatusName(opts.Name) {
 		panic("httpcache: Options.Name must be a structured-field token, got " + opts.Name)
 	}
-	switch {
-	case opts.MaxBodySize < 0:
-		panic("httpcache: Options.MaxBodySize is negative")
-	case opts.MaxBodySize == 0:
-		opts.MaxBodySize = defaultMaxBody
-	}
+	opts.MaxBodySize = nonNegative("MaxBodySize", opts.MaxBodySize, defaultMaxBody)
 	if opts.MaxStreamDuration == 0 {
 		opts.MaxStreamDuration = DefaultMaxStreamDuration
 	}
@@ -106,30 +101,10 @@ func New(store Store, opts Options) *Cache {
 		opts.TagHeader = "Cache-Tag"
 	}
 	opts.TagHeader = http.CanonicalHeaderKey(opts.TagHeader)
-	switch {
-	case opts.MaxTTL < 0:
-		panic("httpcache: Options.MaxTTL is negative")
-	case opts.MaxTTL == 0:
-		opts.MaxTTL = defaultMaxTTL
-	}
-	switch {
-	case opts.MaxURLBytes < 0:
-		panic("httpcache: Options.MaxURLBytes is negative")
-	case opts.MaxURLBytes == 0:
-		opts.MaxURLBytes = defaultMaxURLBytes
-	}
-	switch {
-	case opts.PurgeTimeout < 0:
-		panic("httpcache: Options.PurgeTimeout is negative")
-	case opts.PurgeTimeout == 0:
-		opts.PurgeTimeout = defaultPurgeTimeout
-	}
-	switch {
-	case opts.MaxPurgeTags < 0:
-		panic("httpcache: Options.MaxPurgeTags is negative")
-	case opts.MaxPurgeTags == 0:
-		opts.MaxPurgeTags = defaultMaxPurgeTags
-	}
+	opts.MaxTTL = nonNegative("MaxTTL", opts.MaxTTL, defaultMaxTTL)
+	opts.MaxURLBytes = nonNegative("MaxURLBytes", opts.MaxURLBytes, defaultMaxURLBytes)
+	opts.PurgeTimeout = nonNegative("PurgeTimeout", opts.PurgeTimeout, defaultPurgeTimeout)
+	opts.MaxPurgeTags = nonNegative("MaxPurgeTags", opts.MaxPurgeTags, defaultMaxPurgeTags)
 	if opts.MaxPendingWrites < 0 {
 		panic("httpcache: Options.MaxPendingWrites is negative")
 	}
@@ -173,6 +148,15 @@ func New(store Store, opts Options) *Cache {
 	c.memo.init() // after a purge, each older entry is checked once, not on every hit
 	c.site = c.compile(opts.Policy)
 	return c
+}
+
+// nonNegative returns v, or def when v is zero. A negative v is a
+// programming error: New panics, naming the option.
+func nonNegative[T int | int64 | time.Duration](name string, v, def T) T {
+	if v < 0 {
+		panic("httpcache: Options." + name + " is negative")
+	}
+	return orDefault(v, def)
 }
 
 // guardOptions are Options.Guard with the state changes logged.

@@ -41,7 +41,17 @@ func startProxy(t *testing.T, args ...string) string {
 
 func fetch(t *testing.T, method, url string) (*http.Response, string) {
 	t.Helper()
+	return fetchAs(t, method, url, "")
+}
+
+// fetchAs sends a request with the Host header host (if not empty) and
+// returns the response with its body read.
+func fetchAs(t *testing.T, method, url, host string) (*http.Response, string) {
+	t.Helper()
 	req, _ := http.NewRequest(method, url, nil)
+	if host != "" {
+		req.Host = host
+	}
 	resp, err := http.DefaultClient.Do(req)
 	if err != nil {
 		t.Fatal(err)

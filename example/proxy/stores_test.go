@@ -100,15 +100,7 @@ func (o *named) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 // a virtual host sends it.
 func fetchHost(t *testing.T, base, host, path string) (*http.Response, string) {
 	t.Helper()
-	req, _ := http.NewRequest("GET", base+path, nil)
-	req.Host = host
-	resp, err := http.DefaultClient.Do(req)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer resp.Body.Close()
-	b, _ := io.ReadAll(resp.Body)
-	return resp, string(b)
+	return fetchAs(t, "GET", base+path, host)
 }
 
 // storedVia requests host+path through base until it is a hit (writes to
