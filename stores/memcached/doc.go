@@ -2,7 +2,9 @@
 // pool of memcached servers can hold the cache.
 //
 // The store takes a *memcache.Client built by the caller (memcache.New with
-// one or more servers, or memcache.NewFromSelector) and never closes it.
+// one or more servers, or memcache.NewFromSelector) and never closes it; it
+// only drops its idle connections when a server turns out to have closed
+// them (see Connections).
 //
 // # Keys
 //
@@ -95,6 +97,23 @@
 // grew. The middleware then relies on its purge markers alone, as it is
 // designed to: purged entries are never served, and their space is
 // reclaimed when they expire or are evicted rather than at once.
+//
+// # Connections
+//
+// gomemcache keeps up to MaxIdleConns idle connections per server and
+// reuses them without checking them first. When a server restarts, every
+// connection kept to it is dead, and each would fail one call in turn with
+// EOF or a broken pipe: a pool of 64 is 64 failed calls, which the
+// middleware's circuit breaker would take for the store being down. So a
+// read, a Set or a Delete that fails on a connection the server closed
+// (EOF, connection reset, broken pipe) drops all the client's idle
+// connections, with Client.Close (which closes only those, and leaves the
+// client usable), and runs once more on a new connection; only that second
+// failure is returned. Advance repeats its gets the same way, not its cas
+// or add, whose reply alone may have been lost. Caching thus resumes with
+// the first call after a restart, whatever the pool size. Dropping the idle
+// connections to every server of a pool costs one dial each on the next
+// calls; a server that is really down fails the new connection too.
 //
 // # Contexts
 //
