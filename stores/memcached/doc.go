@@ -124,9 +124,13 @@
 // every method returns an error wrapping ctx.Err() at once, without sending
 // anything, when ctx is already done. When the client's own timeouts end a
 // call before ctx's deadline (three Client.Timeout periods: dial, write,
-// read), it runs on the caller's goroutine: set Client.Timeout to at most a
-// third of the middleware's Guard.Timeout (15 ms for the default 50 ms, ample
-// for a memcached on the local network) and no call pays for a goroutine.
+// read), it runs on the caller's goroutine: set Client.Timeout to a little
+// under a third of the middleware's Guard.Timeout (160 ms for the default
+// 500 ms, as the example programs do) and no call pays for a goroutine.
+// A call that fails because one of the client's timeouts passed returns an
+// error that says so (a net.Error whose Timeout method reports true, or,
+// for a dial, one wrapping os.ErrDeadlineExceeded), which the middleware's
+// guard counts as a timeout rather than as the store refusing.
 // Otherwise, when ctx can be done later, it runs the client call in a
 // goroutine of its own and returns an error
 // wrapping ctx.Err() as soon as ctx is done. The goroutine left behind

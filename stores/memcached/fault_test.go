@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"io"
 	"net"
+	"os"
 	"sync"
 	"testing"
 	"time"
@@ -283,4 +284,53 @@ func TestRestartedServerAnswersTheFirstCall(t *testing.T) {
 			}
 		})
 	}
+}
+
+// TestTimeoutsSayTheyAreTimeouts: a call that fails because one of the
+// client's own timeouts passed returns an error that says it is a timeout,
+// dial timeouts too (which gomemcache reports as a ConnectTimeoutError, no
+// net.Error), so that the middleware's guard tells a slow store (or a
+// starved process) from a store that refuses.
+func TestTimeoutsSayTheyAreTimeouts(t *testing.T) {
+	isTimeout := func(err error) bool {
+		var te interface{ Timeout() bool }
+		return errors.As(err, &te) && te.Timeout()
+	}
+	t.Run("dial", func(t *testing.T) {
+		c, _ := newClient(t, testserver.Memcached(t).Addr())
+		c.Timeout = 10 * time.Millisecond
+		c.DialContext = func(ctx context.Context, network, addr string) (net.Conn, error) {
+			<-ctx.Done() // a server that never answers the SYN
+			return nil, ctx.Err()
+		}
+		s := New(c, Options{KeyPrefix: uniquePrefix()})
+		for _, tt := range []struct {
+			name string
+			call func() error
+		}{
+			{"Get", func() error { _, err := s.Get(context.Background(), "k"); return err }},
+			{"Set", func() error { return s.Set(context.Background(), "k", []byte("v"), longTTL) }},
+			{"Delete", func() error { return s.Delete(context.Background(), "k") }},
+			{"Advance", func() error { _, err := s.Advance(context.Background(), "counter", 0, 0); return err }},
+		} {
+			err := within(t, tt.name, tt.call)
+			if !errors.Is(err, os.ErrDeadlineExceeded) || !isTimeout(err) {
+				t.Errorf("%s with a dial that times out: %v; want a timeout", tt.name, err)
+			}
+		}
+	})
+	t.Run("read", func(t *testing.T) {
+		srv := testserver.Memcached(t)
+		proxy := testserver.NewProxy(t, srv.Addr())
+		c, _ := newClient(t, proxy.Addr())
+		c.Timeout = 50 * time.Millisecond
+		s := New(c, Options{KeyPrefix: uniquePrefix()})
+		mustSet(t, s, "k", []byte("v"), longTTL)
+		proxy.Block()
+		defer proxy.Unblock()
+		err := within(t, "Get", func() error { _, err := s.Get(context.Background(), "k"); return err })
+		if !isTimeout(err) {
+			t.Errorf("Get from a server that does not answer: %v; want a timeout", err)
+		}
+	})
 }
