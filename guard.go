@@ -16,11 +16,31 @@ import (
 var ErrCircuitOpen = errors.New("httpcache: store circuit open")
 
 // DefaultGuardTimeout bounds each guarded store operation when
-// GuardOptions.Timeout is zero: a cache that waits longer than that for its
-// store makes slow pages slower.
-const DefaultGuardTimeout = 50 * time.Millisecond
+// GuardOptions.Timeout is zero. A store on the local network answers in
+// well under a millisecond, but the deadline also runs while this process
+// (or the store's) waits for a CPU: on a loaded two-core machine a healthy
+// loopback store's calls took up to 300 ms now and then, and failed at
+// 50 ms or 250 ms. A store that does not answer costs a request at most
+// this much, and only until the circuit opens (see GuardOptions).
+const DefaultGuardTimeout = 500 * time.Millisecond
+
+// DefaultTimeoutSpan is GuardOptions.TimeoutSpan when it is zero.
+const DefaultTimeoutSpan = 500 * time.Millisecond
 
 // GuardOptions configures Guard. The zero value is what New uses.
+//
+// The defaults weigh a starved process against a dead store. A store that
+// is down refuses or resets connections: its calls fail at once, cost the
+// request nothing, and Failures of them in a row open the circuit. A store
+// that hangs (a blackholed address, a frozen server) costs each call
+// Timeout, until the calls have kept timing out for TimeoutSpan: with the
+// defaults, for about a second each request waits up to 500 ms per store
+// call, and then only one request per Cooldown does, as the probe. Timeouts
+// do not open the circuit sooner because a process starved of CPU sees a
+// burst of them from a healthy store, which the next call that succeeds
+// ends: opening the circuit then would cost every hit for a Cooldown.
+// Lower Timeout, and TimeoutSpan, where a hung store must cost less and the
+// machine has CPU to spare; raise Timeout for a distant store.
 type GuardOptions struct {
 	// Timeout bounds each store operation. If zero, DefaultGuardTimeout.
 	Timeout time.Duration
@@ -29,9 +49,18 @@ type GuardOptions struct {
 	// circuit. If zero, 5.
 	Failures int
 
+	// TimeoutSpan is how long failures in a row must have gone on, from
+	// the first of them, before one that is a timeout (Timeout passed, or
+	// the store's client timed out itself) opens the circuit; until then a
+	// run of timeouts, however many, leaves it closed. Other failures open
+	// it as soon as there are Failures in a row. If zero,
+	// DefaultTimeoutSpan.
+	TimeoutSpan time.Duration
+
 	// Cooldown is how long an open circuit fails operations at once
-	// before letting one through as a probe. Each failed probe doubles it,
-	// up to 30 times its value. If zero, 1 s.
+	// before letting one through as a probe, and again after each probe
+	// that fails: caching resumes within about a Cooldown of the store
+	// answering again. If zero, 1 s.
 	Cooldown time.Duration
 
 	// OnStateChange, if set, is called when the circuit opens (open is
@@ -44,7 +73,8 @@ type GuardOptions struct {
 }
 
 // Guard returns s with every operation bounded by o.Timeout and behind a
-// circuit breaker: after o.Failures failures in a row it stops calling s and
+// circuit breaker: after o.Failures failures in a row (timeouts among them
+// only once they have gone on for o.TimeoutSpan) it stops calling s and
 // fails at once with ErrCircuitOpen, until o.Cooldown has passed; then one
 // operation probes s, and the circuit closes if it succeeds. A miss
 // (ErrNotFound), a refused value (ErrTooLarge, ErrInvalidTTL) and a caller
@@ -57,7 +87,7 @@ func Guard(s Store, o GuardOptions) Store {
 	if s == nil {
 		panic("httpcache: Guard called with a nil Store")
 	}
-	if o.Timeout < 0 || o.Failures < 0 || o.Cooldown < 0 {
+	if o.Timeout < 0 || o.Failures < 0 || o.TimeoutSpan < 0 || o.Cooldown < 0 {
 		panic("httpcache: GuardOptions has a negative field")
 	}
 	g := &guarded{store: s, timeout: orDefault(o.Timeout, DefaultGuardTimeout)}
@@ -237,10 +267,27 @@ func (g *guarded) do(ctx context.Context, op func(context.Context) error) error 
 		g.breaker.abandon(probe)
 		return err
 	}
-	failed := err != nil &&
-		!errors.Is(err, ErrNotFound) && !errors.Is(err, ErrTooLarge) && !errors.Is(err, ErrInvalidTTL)
-	g.breaker.record(probe, failed)
+	r := succeeded
+	switch {
+	case err == nil, errors.Is(err, ErrNotFound), errors.Is(err, ErrTooLarge), errors.Is(err, ErrInvalidTTL):
+	case isTimeout(err):
+		// The store's own answer, if it has one, comes first: a client
+		// that kept retrying a refused dial until the deadline returns
+		// the refusal.
+		r = timedOut
+	default:
+		r = failed
+	}
+	g.breaker.record(probe, r)
 	return err
+}
+
+// isTimeout reports whether err says it is a timeout, as net.Error,
+// context.DeadlineExceeded and os.ErrDeadlineExceeded do: the guard's
+// deadline passed, or a store client whose own timeout is shorter gave up.
+func isTimeout(err error) bool {
+	var t interface{ Timeout() bool }
+	return errors.As(err, &t) && t.Timeout()
 }
 
 // recovering runs op, turning a panic (a bug in a store's client, say) into
@@ -255,26 +302,36 @@ func recovering(ctx context.Context, op func(context.Context) error) (err error)
 	return op(ctx)
 }
 
+// outcome is what an operation says about the store.
+type outcome int
+
+const (
+	succeeded outcome = iota // an answer, a miss among them
+	failed                   // an error: refused, reset, an error reply, a panic
+	timedOut                 // no answer in time: a hung store, or a starved process
+)
+
 // breaker is a consecutive-failure circuit breaker. Closed, it costs one
-// atomic load per operation; state changes take a lock.
+// atomic load per operation; failures and state changes take a lock.
 type breaker struct {
 	open      atomic.Bool
-	failures  atomic.Int64
+	failures  atomic.Int64 // in a row
 	threshold int64
-	base      time.Duration
+	span      time.Duration // how long timeouts in a row must go on to open it
+	cooldown  time.Duration
 	now       func() time.Time
 	notify    func(open bool)
 
-	mu       sync.Mutex
-	until    time.Time     // while open: when a probe may go
-	cooldown time.Duration // current cooldown
-	probing  bool          // a probe is in flight
+	mu      sync.Mutex
+	first   time.Time // when the failures in a row began
+	until   time.Time // while open: when a probe may go
+	probing bool      // a probe is in flight
 }
 
 func (b *breaker) init(o GuardOptions) {
 	b.threshold = int64(orDefault(o.Failures, 5))
-	b.base = orDefault(o.Cooldown, time.Second)
-	b.cooldown = b.base
+	b.span = orDefault(o.TimeoutSpan, DefaultTimeoutSpan)
+	b.cooldown = orDefault(o.Cooldown, time.Second)
 	b.now = o.Clock
 	if b.now == nil {
 		b.now = time.Now
@@ -311,8 +368,8 @@ func (b *breaker) abandon(probe bool) {
 }
 
 // record notes an operation's outcome.
-func (b *breaker) record(probe, failed bool) {
-	if !probe && !failed {
+func (b *breaker) record(probe bool, r outcome) {
+	if !probe && r == succeeded {
 		if b.failures.Load() != 0 {
 			b.failures.Store(0)
 		}
@@ -321,20 +378,27 @@ func (b *breaker) record(probe, failed bool) {
 	changed, open := false, false
 	b.mu.Lock()
 	switch {
-	case probe && !failed: // the store is back
+	case probe && r == succeeded: // the store is back
 		b.probing = false
 		b.open.Store(false)
 		b.failures.Store(0)
-		b.cooldown = b.base
 		changed, open = true, false
-	case probe: // still down: wait longer
+	case probe: // still down: wait again
 		b.probing = false
-		b.cooldown = min(2*b.cooldown, 30*b.base)
 		b.until = b.now().Add(b.cooldown)
-	case b.failures.Add(1) >= b.threshold && !b.open.Load():
-		b.open.Store(true)
-		b.until = b.now().Add(b.cooldown)
-		changed, open = true, true
+	default:
+		now := b.now()
+		n := b.failures.Add(1)
+		if n == 1 {
+			b.first = now
+		}
+		// A run of timeouts opens the circuit only once it has lasted:
+		// a starved process sees a burst of them that a success ends.
+		if n >= b.threshold && !b.open.Load() && (r != timedOut || now.Sub(b.first) >= b.span) {
+			b.open.Store(true)
+			b.until = now.Add(b.cooldown)
+			changed, open = true, true
+		}
 	}
 	b.mu.Unlock()
 	if changed && b.notify != nil {

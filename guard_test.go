@@ -3,11 +3,15 @@ package httpcache_test
 import (
 	"context"
 	"errors"
+	"fmt"
 	"io"
+	"net"
 	"net/http"
 	"net/http/httptest"
+	"os"
 	"sync"
 	"sync/atomic"
+	"syscall"
 	"testing"
 	"time"
 
@@ -122,16 +126,22 @@ func TestGuardBreaker(t *testing.T) {
 		t.Fatal("open circuit called the store")
 	}
 
-	// After the cooldown one probe goes; it fails, so the cooldown doubles.
+	// After the cooldown one probe goes; it fails, and the next goes one
+	// cooldown later: the cooldown does not grow, so that caching resumes
+	// within a cooldown of the store coming back, however long it was
+	// down.
+	for i := range 5 {
+		clk.Advance(time.Second)
+		if err := get(); !errors.Is(err, boom) {
+			t.Fatalf("probe %d: %v", i, err)
+		}
+		clk.Advance(999 * time.Millisecond)
+		if err := get(); !errors.Is(err, httpcache.ErrCircuitOpen) {
+			t.Fatalf("within the cooldown after probe %d: %v", i, err)
+		}
+		clk.Advance(-999 * time.Millisecond)
+	}
 	clk.Advance(time.Second)
-	if err := get(); !errors.Is(err, boom) {
-		t.Fatalf("probe: %v", err)
-	}
-	clk.Advance(1999 * time.Millisecond)
-	if err := get(); !errors.Is(err, httpcache.ErrCircuitOpen) {
-		t.Fatalf("within the doubled cooldown: %v", err)
-	}
-	clk.Advance(time.Millisecond)
 	s.failWith(nil)
 	if err := get(); err != nil {
 		t.Fatalf("successful probe: %v", err)
@@ -143,6 +153,93 @@ func TestGuardBreaker(t *testing.T) {
 	defer mu.Unlock()
 	if len(changes) != 2 || !changes[0] || changes[1] {
 		t.Fatalf("state changes %v, want [open closed]", changes)
+	}
+}
+
+// TestGuardBurstOfTimeoutsKeepsCircuitClosed: a process starved of CPU
+// (a loaded machine, a GC, go test -race) sees its store calls time out
+// together, however healthy the store, and the next call succeeds. Such a
+// burst of timeouts, far more than Failures of them, does not open the
+// circuit, whether the store client gave up (a net.Error timeout) or the
+// guard's own deadline passed; a store that keeps timing out does open it.
+func TestGuardBurstOfTimeoutsKeepsCircuitClosed(t *testing.T) {
+	timeout := &net.OpError{Op: "read", Net: "tcp", Err: os.ErrDeadlineExceeded}
+	clk := newClock()
+	s := &scriptStore{}
+	g := httpcache.Guard(s, httpcache.GuardOptions{Failures: 3, Timeout: time.Millisecond, Clock: clk.Now})
+	ctx := context.Background()
+	get := func() error { _, err := g.Get(ctx, "k"); return err }
+
+	s.failWith(timeout)
+	for i := range 20 {
+		if err := get(); !errors.Is(err, os.ErrDeadlineExceeded) {
+			t.Fatalf("timeout %d of a burst: %v; want the store's timeout, the circuit closed", i, err)
+		}
+	}
+	s.failWith(nil)
+	s.hang.Store(true) // the guard's own deadline ends each call
+	for i := range 20 {
+		if err := get(); !errors.Is(err, context.DeadlineExceeded) {
+			t.Fatalf("guard timeout %d of a burst: %v; want the deadline's error, the circuit closed", i, err)
+		}
+	}
+	s.hang.Store(false)
+	if err := get(); err != nil {
+		t.Fatalf("after the burst: %v", err)
+	}
+
+	// Timeouts that go on, with no success between them, do open it.
+	s.failWith(timeout)
+	get()
+	clk.Advance(time.Second)
+	get()
+	get()
+	before := s.calls.Load()
+	if err := get(); !errors.Is(err, httpcache.ErrCircuitOpen) || s.calls.Load() != before {
+		t.Fatalf("after timeouts for 1 s: %v, %d calls; want the circuit open", err, s.calls.Load()-before)
+	}
+}
+
+// TestGuardTimeoutSpan: timeouts in a row open the circuit once the first
+// of them is TimeoutSpan old, while a failure the store answers with (a
+// refused connection) opens it as soon as Failures fail in a row, even
+// after timeouts.
+func TestGuardTimeoutSpan(t *testing.T) {
+	timeout := fmt.Errorf("redis: %w", context.DeadlineExceeded)
+	refused := &net.OpError{Op: "dial", Net: "tcp", Err: syscall.ECONNREFUSED}
+	tests := []struct {
+		name string
+		errs []error         // failures in a row
+		gaps []time.Duration // clock advanced before each
+		open bool            // after the last
+	}{
+		{"timeouts within the span", []error{timeout, timeout, timeout, timeout},
+			[]time.Duration{0, 5 * time.Second, 4 * time.Second, 999 * time.Millisecond}, false},
+		{"timeouts for the span", []error{timeout, timeout, timeout},
+			[]time.Duration{0, 5 * time.Second, 5 * time.Second}, true},
+		{"timeouts, then a refusal", []error{timeout, timeout, refused},
+			[]time.Duration{0, 0, 0}, true},
+		{"refusals", []error{refused, refused, refused}, []time.Duration{0, 0, 0}, true},
+		{"two refusals", []error{refused, refused}, []time.Duration{0, 0}, false},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			clk := newClock()
+			s := &scriptStore{}
+			g := httpcache.Guard(s, httpcache.GuardOptions{Failures: 3, TimeoutSpan: 10 * time.Second, Clock: clk.Now})
+			for i, err := range tt.errs {
+				clk.Advance(tt.gaps[i])
+				s.failWith(err)
+				if _, got := g.Get(context.Background(), "k"); !errors.Is(got, err) {
+					t.Fatalf("failure %d: %v; want %v", i, got, err)
+				}
+			}
+			s.failWith(nil)
+			_, err := g.Get(context.Background(), "k")
+			if open := errors.Is(err, httpcache.ErrCircuitOpen); open != tt.open {
+				t.Fatalf("next call: %v; want the circuit open: %v", err, tt.open)
+			}
+		})
 	}
 }
 

@@ -180,7 +180,7 @@ type Options struct {
 	BypassCookies []string
 
 	// Guard bounds the operations of a networked store: a timeout for each
-	// (default 50 ms) and a circuit breaker that stops calling a store that
+	// (default 500 ms) and a circuit breaker that stops calling a store that
 	// keeps failing. It does not apply to stores that are GuardedStores
 	// (stores/memory, stores/tiered, or one already wrapped by Guard).
 	Guard GuardOptions

@@ -67,13 +67,14 @@ func run(ctx context.Context, args []string, stderr io.Writer, ready chan<- stri
 	if *keyPrefix == "" {
 		*keyPrefix = originPrefix(origin)
 	}
+	logger := slog.New(slog.NewTextHandler(stderr, nil))
+	stores.Logger = logger // go-redis's own messages too
 	store, closeStore, err := stores.Open()
 	if err != nil {
 		return err
 	}
 	defer closeStore()
 
-	logger := slog.New(slog.NewTextHandler(stderr, nil))
 	// The zero Policy is an RFC 9111 shared cache: only responses that
 	// state their own freshness are stored. As a shared cache in front of
 	// an origin, it honours the clients' own Cache-Control too.

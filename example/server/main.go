@@ -40,13 +40,14 @@ func run(ctx context.Context, args []string, stderr io.Writer, ready chan<- stri
 	if err := fs.Parse(args); err != nil {
 		return err
 	}
+	logger := slog.New(slog.NewTextHandler(stderr, nil))
+	stores.Logger = logger // go-redis's own messages too
 	store, closeStore, err := stores.Open()
 	if err != nil {
 		return err
 	}
 	defer closeStore()
 
-	logger := slog.New(slog.NewTextHandler(stderr, nil))
 	cache := httpcache.New(store, httpcache.Options{
 		// Site-wide: pages that say nothing about caching are kept
 		// for 10 seconds.

@@ -54,7 +54,7 @@ func (b backend) open(tb testing.TB, addr string) httpcache.Store {
 
 var backends = []backend{
 	{"redis", testserver.Redis, func(tb testing.TB, addr string, _ httpcache.GuardOptions) httpcache.Store {
-		client := goredis.NewClient(&goredis.Options{Addr: addr, MaxRetries: -1})
+		client := goredis.NewClient(&goredis.Options{Addr: addr, MaxRetries: -1, DialerRetries: 1})
 		tb.Cleanup(func() { client.Close() })
 		return redisstore.New(client, redisstore.Options{})
 	}, false},
@@ -64,7 +64,7 @@ var backends = []backend{
 		return memcached.New(client, memcached.Options{})
 	}, false},
 	{"tiered", testserver.Redis, func(tb testing.TB, addr string, guard httpcache.GuardOptions) httpcache.Store {
-		client := goredis.NewClient(&goredis.Options{Addr: addr, MaxRetries: -1})
+		client := goredis.NewClient(&goredis.Options{Addr: addr, MaxRetries: -1, DialerRetries: 1})
 		s := tiered.New(memory.New(memory.Options{}), redisstore.New(client, redisstore.Options{}),
 			tiered.Options{PubSub: client, L1TTL: 100 * time.Millisecond, Logger: quiet(), Guard: guard})
 		tb.Cleanup(func() { s.Close(); client.Close() })

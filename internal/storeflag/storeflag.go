@@ -6,6 +6,7 @@ import (
 	"errors"
 	"flag"
 	"fmt"
+	"log/slog"
 	"net/url"
 	"strings"
 	"time"
@@ -31,6 +32,12 @@ type Config struct {
 	// MemoryMaxBytes is the memory store's byte budget, for memory and
 	// for tiered's L1. If zero, memory.DefaultMaxBytes.
 	MemoryMaxBytes int64
+	// Logger, if set, receives what go-redis logs on its own (a failed
+	// dial, a pool warning) for redis and tiered: Open makes it go-redis's
+	// logger, which is process-wide (redis.SetLogger). It is also tiered's
+	// logger. If nil, go-redis keeps its own, which writes to standard
+	// error, and tiered logs to slog.Default().
+	Logger *slog.Logger
 }
 
 // Register defines -store, -redis, -memcached and -memory-max-bytes on fs.
@@ -61,6 +68,7 @@ func (c *Config) Open() (store httpcache.Store, close func(), err error) {
 		if err != nil {
 			return nil, nil, err
 		}
+		c.routeRedisLogs()
 		return redisstore.New(client, redisstore.Options{}), func() { client.Close() }, nil
 	case "memcached":
 		servers, err := memcachedServers(c.Memcached)
@@ -68,11 +76,11 @@ func (c *Config) Open() (store httpcache.Store, close func(), err error) {
 			return nil, nil, err
 		}
 		client := memcache.New(servers...)
-		// A third of the cache's 50 ms store timeout: the client's own
+		// Under a third of the cache's store timeout: the client's own
 		// timeouts then bound every call and the store needs no goroutine
 		// per operation (see stores/memcached). Enough idle connections
 		// that concurrent requests don't dial and close connections.
-		client.Timeout = 15 * time.Millisecond
+		client.Timeout = memcachedTimeout
 		client.MaxIdleConns = 64
 		return memcached.New(client, memcached.Options{}), func() { client.Close() }, nil
 	case "tiered":
@@ -80,13 +88,27 @@ func (c *Config) Open() (store httpcache.Store, close func(), err error) {
 		if err != nil {
 			return nil, nil, err
 		}
+		c.routeRedisLogs()
 		t := tiered.New(c.memory(), redisstore.New(client, redisstore.Options{}),
-			tiered.Options{PubSub: client})
+			tiered.Options{PubSub: client, Logger: c.Logger})
 		return t, func() { t.Close(); client.Close() }, nil
 	default:
 		return nil, nil, fmt.Errorf("-store %q: unknown store; want one of %s", c.Kind, strings.Join(Kinds, ", "))
 	}
 }
+
+// routeRedisLogs makes c.Logger go-redis's logger, if set.
+func (c *Config) routeRedisLogs() {
+	if c.Logger != nil {
+		goredis.SetLogger(redisstore.NewLogger(c.Logger))
+	}
+}
+
+// memcachedTimeout is the memcached client's Timeout: less than a third of
+// httpcache.DefaultGuardTimeout (500 ms), since a call takes up to three of
+// them (dial, write and read), so that the client's own timeouts end every
+// call before the cache's deadline would.
+const memcachedTimeout = 160 * time.Millisecond
 
 // memory builds the memory store, or tiered's L1, within -memory-max-bytes.
 func (c *Config) memory() *memory.Store {
@@ -107,6 +129,7 @@ func RedisClient(raw string) (goredis.UniversalClient, error) {
 			return nil, fmt.Errorf("-redis %q: %w", raw, err)
 		}
 		opts.ContextTimeoutEnabled = true // see stores/redis: deadlines bound socket I/O
+		opts.DialerRetries = redisDialOnce
 		return goredis.NewClusterClient(opts), nil
 	}
 	opts, err := goredis.ParseURL(raw)
@@ -114,8 +137,17 @@ func RedisClient(raw string) (goredis.UniversalClient, error) {
 		return nil, fmt.Errorf("-redis %q: %w", raw, err)
 	}
 	opts.ContextTimeoutEnabled = true
+	opts.DialerRetries = redisDialOnce
 	return goredis.NewClient(opts), nil
 }
+
+// redisDialOnce is the clients' DialerRetries: one dial attempt. go-redis
+// otherwise dials 5 times, 100 ms apart, before a refused connection fails
+// a call: a Redis that is down would then cost each request the cache's
+// whole store timeout, and look to its circuit breaker like one that
+// hangs, which it cuts off later (see httpcache.GuardOptions). The breaker
+// does the retrying.
+const redisDialOnce = 1
 
 // memcachedServers splits and checks the -memcached list.
 func memcachedServers(list string) ([]string, error) {

@@ -1,14 +1,19 @@
 package storeflag
 
 import (
+	"bytes"
 	"context"
 	"errors"
 	"flag"
+	"log/slog"
+	"net"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 
 	goredis "github.com/redis/go-redis/v9"
+	"github.com/redis/go-redis/v9/logging"
 
 	"github.com/seedcache/httpcache"
 )
@@ -94,5 +99,65 @@ func TestMemoryMaxBytes(t *testing.T) {
 	}
 	if _, _, err := (&Config{Kind: "memory", MemoryMaxBytes: -1}).Open(); err == nil || !strings.Contains(err.Error(), "-memory-max-bytes") {
 		t.Fatalf("a negative budget: %v", err)
+	}
+}
+
+// TestMemcachedTimeoutWithinGuard: the memcached client's own timeouts end
+// a call (three of them at most: dial, write, read) before the cache's
+// default deadline, so that the store runs calls on the caller's goroutine.
+func TestMemcachedTimeoutWithinGuard(t *testing.T) {
+	if 3*memcachedTimeout >= httpcache.DefaultGuardTimeout {
+		t.Fatalf("memcached client timeout %v: three of them reach the guard's %v", memcachedTimeout, httpcache.DefaultGuardTimeout)
+	}
+}
+
+// syncBuffer is a bytes.Buffer safe for the goroutines go-redis logs from.
+type syncBuffer struct {
+	mu sync.Mutex
+	b  bytes.Buffer
+}
+
+func (s *syncBuffer) Write(p []byte) (int, error) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.b.Write(p)
+}
+
+func (s *syncBuffer) String() string {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.b.String()
+}
+
+// TestOpenRoutesRedisLogs: with Config.Logger set, what go-redis logs on
+// its own, such as a dial that failed, goes to that logger (and not to
+// standard error, go-redis's default); a Redis that is down fails a call
+// after one dial, not after go-redis's five.
+func TestOpenRoutesRedisLogs(t *testing.T) {
+	t.Cleanup(logging.Enable) // go-redis's own logger again, for the tests after
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	addr := ln.Addr().String()
+	ln.Close() // nothing listens there now: a dial is refused
+	for _, kind := range []string{"redis", "tiered"} {
+		t.Run(kind, func(t *testing.T) {
+			var logs syncBuffer
+			c := &Config{Kind: kind, RedisURL: "redis://" + addr, Logger: slog.New(slog.NewTextHandler(&logs, nil))}
+			store, closeStore, err := c.Open()
+			if err != nil {
+				t.Fatal(err)
+			}
+			defer closeStore()
+			ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+			defer cancel()
+			if _, err := store.Get(ctx, "k"); err == nil || errors.Is(err, httpcache.ErrNotFound) {
+				t.Fatalf("Get from a closed port: %v", err)
+			}
+			if out := logs.String(); !strings.Contains(out, "failed to dial after 1 attempts") || !strings.Contains(out, "source=go-redis") {
+				t.Fatalf("the logger got %q; want go-redis's dial failure, after one attempt", out)
+			}
+		})
 	}
 }

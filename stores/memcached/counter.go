@@ -106,7 +106,9 @@ func advance(c *memcache.Client, a advanceArgs) (int64, error) {
 				return 0, err
 			}
 		}
-		it, err := c.Get(a.key)
+		// The gets may run twice (see again); the add and the cas
+		// never do: one whose reply was lost may have been applied.
+		it, err := get(c, a.key)
 		if errors.Is(err, memcache.ErrCacheMiss) {
 			// ErrNotStored means another client created the counter
 			// first: advance theirs.
@@ -118,7 +120,7 @@ func advance(c *memcache.Client, a advanceArgs) (int64, error) {
 			if errors.Is(err, memcache.ErrNotStored) {
 				continue
 			}
-			return 0, err
+			return 0, timeoutError(err)
 		}
 		if err != nil {
 			return 0, err
@@ -141,7 +143,7 @@ func advance(c *memcache.Client, a advanceArgs) (int64, error) {
 		case errors.Is(err, memcache.ErrCacheMiss), // deleted or evicted meanwhile
 			errors.Is(err, memcache.ErrNotStored):
 		default:
-			return 0, err
+			return 0, timeoutError(err)
 		}
 	}
 	return 0, fmt.Errorf("counter %s changed under each of %d attempts to advance it", a.key, advanceAttempts)

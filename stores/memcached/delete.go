@@ -35,8 +35,13 @@ func (s *Store) Delete(ctx context.Context, keys ...string) error {
 	return nil
 }
 
-// deleteOne deletes key, treating a miss as success.
+// deleteOne deletes key, treating a miss as success, repeated as again
+// says.
 func deleteOne(c *memcache.Client, key string) (struct{}, error) {
+	return again(c, key, deleteOnce)
+}
+
+func deleteOnce(c *memcache.Client, key string) (struct{}, error) {
 	if err := c.Delete(key); err != nil && !errors.Is(err, memcache.ErrCacheMiss) {
 		return struct{}{}, err
 	}

@@ -2,7 +2,9 @@
 // pool of memcached servers can hold the cache.
 //
 // The store takes a *memcache.Client built by the caller (memcache.New with
-// one or more servers, or memcache.NewFromSelector) and never closes it.
+// one or more servers, or memcache.NewFromSelector) and never closes it; it
+// only drops its idle connections when a server turns out to have closed
+// them (see Connections).
 //
 // # Keys
 //
@@ -96,6 +98,23 @@
 // designed to: purged entries are never served, and their space is
 // reclaimed when they expire or are evicted rather than at once.
 //
+// # Connections
+//
+// gomemcache keeps up to MaxIdleConns idle connections per server and
+// reuses them without checking them first. When a server restarts, every
+// connection kept to it is dead, and each would fail one call in turn with
+// EOF or a broken pipe: a pool of 64 is 64 failed calls, which the
+// middleware's circuit breaker would take for the store being down. So a
+// read, a Set or a Delete that fails on a connection the server closed
+// (EOF, connection reset, broken pipe) drops all the client's idle
+// connections, with Client.Close (which closes only those, and leaves the
+// client usable), and runs once more on a new connection; only that second
+// failure is returned. Advance repeats its gets the same way, not its cas
+// or add, whose reply alone may have been lost. Caching thus resumes with
+// the first call after a restart, whatever the pool size. Dropping the idle
+// connections to every server of a pool costs one dial each on the next
+// calls; a server that is really down fails the new connection too.
+//
 // # Contexts
 //
 // gomemcache takes no context: its own Client.Timeout (500 ms by default)
@@ -105,9 +124,13 @@
 // every method returns an error wrapping ctx.Err() at once, without sending
 // anything, when ctx is already done. When the client's own timeouts end a
 // call before ctx's deadline (three Client.Timeout periods: dial, write,
-// read), it runs on the caller's goroutine: set Client.Timeout to at most a
-// third of the middleware's Guard.Timeout (15 ms for the default 50 ms, ample
-// for a memcached on the local network) and no call pays for a goroutine.
+// read), it runs on the caller's goroutine: set Client.Timeout to a little
+// under a third of the middleware's Guard.Timeout (160 ms for the default
+// 500 ms, as the example programs do) and no call pays for a goroutine.
+// A call that fails because one of the client's timeouts passed returns an
+// error that says so (a net.Error whose Timeout method reports true, or,
+// for a dial, one wrapping os.ErrDeadlineExceeded), which the middleware's
+// guard counts as a timeout rather than as the store refusing.
 // Otherwise, when ctx can be done later, it runs the client call in a
 // goroutine of its own and returns an error
 // wrapping ctx.Err() as soon as ctx is done. The goroutine left behind

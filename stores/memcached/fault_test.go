@@ -1,8 +1,14 @@
 package memcached
 
 import (
+	"bufio"
 	"context"
 	"errors"
+	"fmt"
+	"io"
+	"net"
+	"os"
+	"sync"
 	"testing"
 	"time"
 
@@ -183,4 +189,148 @@ func TestClientTimeoutBoundsCall(t *testing.T) {
 	if err == nil || errors.Is(err, context.DeadlineExceeded) || errors.Is(err, httpcache.ErrNotFound) {
 		t.Fatalf("Get = %v; want the client's own timeout error", err)
 	}
+}
+
+// warmPool fills the idle pool of s's client with about n connections
+// through proxy: it delays every chunk, so that n concurrent calls overlap
+// and each takes a connection of its own, which the client keeps once they
+// return. It fails t unless the server (at addr) holds at least n/2.
+func warmPool(t *testing.T, s *Store, proxy *testserver.Proxy, addr string, n int) {
+	t.Helper()
+	proxy.SetDelay(20 * time.Millisecond)
+	var wg sync.WaitGroup
+	errs := make(chan error, n)
+	for i := range n {
+		wg.Go(func() {
+			if _, err := s.Get(context.Background(), fmt.Sprintf("warm%d", i)); !errors.Is(err, httpcache.ErrNotFound) {
+				errs <- err
+			}
+		})
+	}
+	wg.Wait()
+	proxy.SetDelay(0)
+	close(errs)
+	for err := range errs {
+		t.Fatalf("warming the pool: %v", err)
+	}
+	if conns := serverConnections(t, addr); conns < n/2 {
+		t.Fatalf("the server holds %d connections after %d concurrent calls; want the pool warm", conns, n)
+	}
+}
+
+// serverConnections returns how many client connections the memcached at
+// addr has open (its curr_connections, less the listener and this one).
+func serverConnections(t *testing.T, addr string) int {
+	t.Helper()
+	conn, err := net.DialTimeout("tcp", addr, guard)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer conn.Close()
+	conn.SetDeadline(time.Now().Add(guard))
+	if _, err := io.WriteString(conn, "stats\r\n"); err != nil {
+		t.Fatal(err)
+	}
+	sc := bufio.NewScanner(conn)
+	for sc.Scan() {
+		var n int
+		if _, err := fmt.Sscanf(sc.Text(), "STAT curr_connections %d", &n); err == nil {
+			return n - 2
+		}
+		if sc.Text() == "END" {
+			break
+		}
+	}
+	t.Fatalf("no curr_connections in memcached's stats: %v", sc.Err())
+	return 0
+}
+
+// TestRestartedServerAnswersTheFirstCall: after a server restarts, every
+// connection the client kept idle is dead (the server closed it). The first
+// call of each kind after the restart succeeds all the same, however many
+// dead connections the pool holds: a call that fails on a connection the
+// server closed drops the idle connections and runs once more on a new one,
+// instead of reporting the store down (and making the middleware's circuit
+// breaker stop calling it, one dead connection per probe).
+func TestRestartedServerAnswersTheFirstCall(t *testing.T) {
+	const pool = 64 // as internal/storeflag configures the client
+	calls := []struct {
+		name string
+		call func(s *Store) error
+	}{
+		{"Get", func(s *Store) error { _, err := s.Get(context.Background(), "k"); return err }},
+		{"GetMulti", func(s *Store) error { _, err := s.GetMulti(context.Background(), "k", "l"); return err }},
+		{"Set", func(s *Store) error { return s.Set(context.Background(), "k", []byte("v"), longTTL) }},
+		{"Delete", func(s *Store) error { return s.Delete(context.Background(), "k") }},
+		{"Delete of three", func(s *Store) error { return s.Delete(context.Background(), "k", "l", "m") }},
+		{"Advance", func(s *Store) error { _, err := s.Advance(context.Background(), "counter", 0, time.Minute); return err }},
+	}
+	for _, tt := range calls {
+		t.Run(tt.name, func(t *testing.T) {
+			srv := testserver.Memcached(t)
+			srv.SkipIfExternal(t)
+			proxy := testserver.NewProxy(t, srv.Addr())
+			c, _ := newClient(t, proxy.Addr())
+			c.MaxIdleConns = pool
+			c.Timeout = 2 * time.Second // no timeout on a loaded machine: only the dead connections fail
+			s := New(c, Options{KeyPrefix: uniquePrefix()})
+			warmPool(t, s, proxy, srv.Addr(), pool)
+
+			srv.Stop()
+			srv.Start()
+			err := within(t, tt.name, func() error { return tt.call(s) })
+			if err != nil && !errors.Is(err, httpcache.ErrNotFound) {
+				t.Fatalf("first %s after the restart: %v; want it answered on a new connection", tt.name, err)
+			}
+		})
+	}
+}
+
+// TestTimeoutsSayTheyAreTimeouts: a call that fails because one of the
+// client's own timeouts passed returns an error that says it is a timeout,
+// dial timeouts too (which gomemcache reports as a ConnectTimeoutError, no
+// net.Error), so that the middleware's guard tells a slow store (or a
+// starved process) from a store that refuses.
+func TestTimeoutsSayTheyAreTimeouts(t *testing.T) {
+	isTimeout := func(err error) bool {
+		var te interface{ Timeout() bool }
+		return errors.As(err, &te) && te.Timeout()
+	}
+	t.Run("dial", func(t *testing.T) {
+		c, _ := newClient(t, testserver.Memcached(t).Addr())
+		c.Timeout = 10 * time.Millisecond
+		c.DialContext = func(ctx context.Context, network, addr string) (net.Conn, error) {
+			<-ctx.Done() // a server that never answers the SYN
+			return nil, ctx.Err()
+		}
+		s := New(c, Options{KeyPrefix: uniquePrefix()})
+		for _, tt := range []struct {
+			name string
+			call func() error
+		}{
+			{"Get", func() error { _, err := s.Get(context.Background(), "k"); return err }},
+			{"Set", func() error { return s.Set(context.Background(), "k", []byte("v"), longTTL) }},
+			{"Delete", func() error { return s.Delete(context.Background(), "k") }},
+			{"Advance", func() error { _, err := s.Advance(context.Background(), "counter", 0, 0); return err }},
+		} {
+			err := within(t, tt.name, tt.call)
+			if !errors.Is(err, os.ErrDeadlineExceeded) || !isTimeout(err) {
+				t.Errorf("%s with a dial that times out: %v; want a timeout", tt.name, err)
+			}
+		}
+	})
+	t.Run("read", func(t *testing.T) {
+		srv := testserver.Memcached(t)
+		proxy := testserver.NewProxy(t, srv.Addr())
+		c, _ := newClient(t, proxy.Addr())
+		c.Timeout = 50 * time.Millisecond
+		s := New(c, Options{KeyPrefix: uniquePrefix()})
+		mustSet(t, s, "k", []byte("v"), longTTL)
+		proxy.Block()
+		defer proxy.Unblock()
+		err := within(t, "Get", func() error { _, err := s.Get(context.Background(), "k"); return err })
+		if !isTimeout(err) {
+			t.Errorf("Get from a server that does not answer: %v; want a timeout", err)
+		}
+	})
 }

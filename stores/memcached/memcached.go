@@ -104,7 +104,7 @@ func (s *Store) key(key string) string { return mapKey(s.prefix, key) }
 // httpcache.ErrNotFound if there is none. The slice is the caller's; an
 // empty stored value comes back empty and non-nil.
 func (s *Store) Get(ctx context.Context, key string) ([]byte, error) {
-	it, err := call(ctx, s.client, s.key(key), (*memcache.Client).Get)
+	it, err := call(ctx, s.client, s.key(key), get)
 	switch {
 	case err == nil:
 		return nonNil(it.Value), nil
@@ -121,7 +121,7 @@ func (s *Store) Get(ctx context.Context, key string) ([]byte, error) {
 // If any server fails, it returns only an error.
 func (s *Store) GetMulti(ctx context.Context, keys ...string) ([][]byte, error) {
 	mapped := s.keys(keys)
-	items, err := call(ctx, s.client, mapped, (*memcache.Client).GetMulti)
+	items, err := call(ctx, s.client, mapped, getMulti)
 	if err != nil {
 		return nil, fmt.Errorf("memcached: get multi: %w", err)
 	}
@@ -166,8 +166,6 @@ func (s *Store) Set(ctx context.Context, key string, value []byte, ttl time.Dura
 	}
 	return nil
 }
-
-func set(c *memcache.Client, it *memcache.Item) (struct{}, error) { return struct{}{}, c.Set(it) }
 
 // isTooLarge reports whether err is memcached's refusal of an item over
 // its -I limit, which gomemcache reports only as an unexpected reply line.

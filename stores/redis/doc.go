@@ -145,6 +145,22 @@
 // client has connections. Set copies the value before handing it to such a
 // goroutine, so the caller's slice is never read after Set returns.
 //
+// # Failures and logging
+//
+// go-redis checks an idle connection before reusing it and drops one the
+// server closed, so a Redis restart costs no failed call. Its dialling does
+// retry, though: 5 attempts 100 ms apart by default, so a Redis that is
+// down (refusing connections) holds each call until the middleware's
+// deadline, which then looks like a Redis that hangs. Build the client
+// with DialerRetries: 1 and a refused connection fails the call at once;
+// the middleware's circuit breaker does the retrying (see
+// httpcache.GuardOptions).
+//
+// go-redis logs some failures itself (a dial that failed, pool warnings),
+// to standard error by default, through a logger that is process-wide.
+// NewLogger adapts a *slog.Logger to it, for the application to set with
+// redis.SetLogger; the store never sets it.
+//
 // # What the store never does
 //
 // It never closes the client, which stays the caller's; never stores

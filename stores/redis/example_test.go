@@ -4,6 +4,8 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"log/slog"
+	"os"
 	"time"
 
 	goredis "github.com/redis/go-redis/v9"
@@ -55,4 +57,21 @@ func ExampleStore_GetMulti() {
 	for _, v := range values {
 		fmt.Println(v != nil) // false for a missing key
 	}
+}
+
+// go-redis logs some failures itself (a dial that failed), to standard
+// error by default; the application can send them to its slog logger. The
+// logger is process-wide, so this is set once, by the program, not by a
+// library.
+func ExampleNewLogger() {
+	logger := slog.New(slog.NewJSONHandler(os.Stderr, nil))
+	goredis.SetLogger(redis.NewLogger(logger))
+
+	client := goredis.NewClient(&goredis.Options{
+		Addr:                  "127.0.0.1:6379",
+		ContextTimeoutEnabled: true,
+		DialerRetries:         1, // a refused connection fails the call at once
+	})
+	defer client.Close()
+	_ = redis.New(client, redis.Options{})
 }
