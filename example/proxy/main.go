@@ -68,7 +68,8 @@ func run(ctx context.Context, args []string, stderr io.Writer, ready chan<- stri
 		*keyPrefix = originPrefix(origin)
 	}
 	logger := slog.New(slog.NewTextHandler(stderr, nil))
-	stores.Logger = logger // go-redis's own messages too
+	stores.Logger = logger        // go-redis's own messages too
+	stores.KeyPrefix = *keyPrefix // tiered: an invalidation channel of its own
 	store, closeStore, err := stores.Open()
 	if err != nil {
 		return err

@@ -38,6 +38,12 @@ type Config struct {
 	// logger. If nil, go-redis keeps its own, which writes to standard
 	// error, and tiered logs to slog.Default().
 	Logger *slog.Logger
+	// KeyPrefix, if set, is the prefix of the Cache the store is for
+	// (Options.KeyPrefix): tiered then announces invalidations on a
+	// channel of that prefix, so that applications sharing a Redis do
+	// not clear each other's L1 or wait for each other's instances. If
+	// empty, tiered's default channel.
+	KeyPrefix string
 }
 
 // Register defines -store, -redis, -memcached and -memory-max-bytes on fs.
@@ -90,7 +96,7 @@ func (c *Config) Open() (store httpcache.Store, close func(), err error) {
 		}
 		c.routeRedisLogs()
 		t := tiered.New(c.memory(), redisstore.New(client, redisstore.Options{}),
-			tiered.Options{PubSub: client, Logger: c.Logger})
+			tiered.Options{PubSub: client, Logger: c.Logger, Channel: c.channel()})
 		return t, func() { t.Close(); client.Close() }, nil
 	default:
 		return nil, nil, fmt.Errorf("-store %q: unknown store; want one of %s", c.Kind, strings.Join(Kinds, ", "))
@@ -165,4 +171,13 @@ func memcachedServers(list string) ([]string, error) {
 		return nil, errors.New("-memcached: no servers given")
 	}
 	return servers, nil
+}
+
+// channel is tiered's invalidation channel for KeyPrefix, or "" (the
+// default) without one.
+func (c *Config) channel() string {
+	if c.KeyPrefix == "" {
+		return ""
+	}
+	return c.KeyPrefix + "invalidate"
 }

@@ -161,3 +161,18 @@ func TestOpenRoutesRedisLogs(t *testing.T) {
 		})
 	}
 }
+
+// TestTieredChannelFollowsKeyPrefix: the example programs' tiered stores
+// announce invalidations on a channel of their cache's key prefix, so that
+// applications sharing a Redis keep their L1 invalidations apart.
+func TestTieredChannelFollowsKeyPrefix(t *testing.T) {
+	for _, tc := range []struct{ prefix, want string }{
+		{"", ""},
+		{"httpcache:", "httpcache:invalidate"},
+		{"proxy:0123456789abcdef:", "proxy:0123456789abcdef:invalidate"},
+	} {
+		if got := (&Config{KeyPrefix: tc.prefix}).channel(); got != tc.want {
+			t.Errorf("KeyPrefix %q: channel %q, want %q", tc.prefix, got, tc.want)
+		}
+	}
+}
