@@ -171,8 +171,8 @@ type storePurges struct {
 	store   Store   // guarded: for lookups
 	counter Counter // store's; nil: the store cannot take purges
 	// admin is the store without the middleware's guard: a purge is not
-	// on a request's path, so it is bounded by its caller's context, not
-	// by the 50 ms meant for lookups.
+	// on a request's path, so it is bounded by Options.PurgeTimeout and
+	// its caller's context, not by the guard's timeout meant for lookups.
 	admin        Store
 	adminCounter Counter
 	prefix       string // KeyPrefix + key version

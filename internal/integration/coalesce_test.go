@@ -73,7 +73,7 @@ func TestCoalesceWithRedis(t *testing.T) {
 //
 // The guard's timeout is generous: under -race on a loaded machine, Redis
 // calls queued behind 40 requests' lookups can take longer than the default
-// 50 ms, and a lease that times out is granted (leases only save work), so
+// timeout, and a lease that times out is granted (leases only save work), so
 // both instances would rightly call the handler. TestCoalesceWithRedis
 // keeps the default.
 func TestLeaseAcrossInstances(t *testing.T) {

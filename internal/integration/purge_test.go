@@ -348,7 +348,7 @@ func TestPurgeBoundedOnEveryStore(t *testing.T) {
 // reads and deletes in batches, unguarded).
 //
 // The entries are stored through another Cache with a generous guard: on a
-// loaded machine a write can time out at the default 50 ms and still land,
+// loaded machine a write can time out under a short guard and still land,
 // without its tag recorded (fail-open: the purge markers still refuse it,
 // but reclaim cannot find it), and this test counts what is reclaimed.
 func TestReclaimLargeTag(t *testing.T) {

@@ -92,7 +92,7 @@ func purgeCaches(t *testing.T, store httpcache.Store, clock *fakeclock.Clock) [2
 		t.Skip("store does not implement httpcache.Counter, which purges on a shared store need")
 	}
 	// A generous guard: these cases check what is purged, and a write
-	// timing out at the default 50 ms on a loaded machine fails open
+	// timing out under a short guard timeout on a loaded machine fails open
 	// (nothing stored), which is right but not what they test.
 	opts := httpcache.Options{Clock: clock.Now, Logger: slog.New(slog.DiscardHandler),
 		Guard: httpcache.GuardOptions{Timeout: 5 * time.Second}}

@@ -18,7 +18,7 @@ import (
 const conformanceL1TTL = 500 * time.Millisecond
 
 // conformanceGuard is generous: the suite writes 4 MiB values, which take
-// longer than the default 50 ms under -race on a busy machine.
+// longer than a short guard timeout under -race on a busy machine.
 var conformanceGuard = httpcache.GuardOptions{Timeout: 5 * time.Second}
 
 func TestConformance(t *testing.T) {
