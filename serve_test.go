@@ -14,6 +14,7 @@ import (
 
 	"github.com/seedcache/httpcache"
 	"github.com/seedcache/httpcache/internal/testwait"
+	"github.com/seedcache/httpcache/stores/memory"
 )
 
 var (
@@ -411,5 +412,31 @@ func TestTooManyTagsNeverSaidStored(t *testing.T) {
 	do(t, h, get("/t?n=64"))
 	if res := do(t, h, get("/t?n=64")); !isHit(res) {
 		t.Fatalf("64 tags: Cache-Status %q; want a hit", res.cacheStatus())
+	}
+}
+
+// TestHitAllocatesAtMostOnce: a fresh hit on the memory store, with and
+// without Vary, costs at most one allocation (the Cache-Status value): the
+// stored header is served without copying, the key is built in a pooled
+// buffer, and the decoded entry is kept with its value.
+func TestHitAllocatesAtMostOnce(t *testing.T) {
+	for _, vary := range []bool{false, true} {
+		c := httpcache.New(memory.New(memory.Options{}), httpcache.Options{})
+		h := c.Handler(pageHandler([]byte(strings.Repeat("x", 1024)), vary))
+		req := httptest.NewRequest("GET", "http://example.com/articles/42?page=2", nil)
+		req.Header.Set("Accept-Encoding", "gzip, deflate, br")
+		w := &sink{h: make(http.Header)}
+		h.ServeHTTP(w, req)
+		hits := c.Stats().Hits
+		allocs := testing.AllocsPerRun(1000, func() {
+			w.reset()
+			h.ServeHTTP(w, req)
+		})
+		if got := c.Stats().Hits - hits; got < 1000 {
+			t.Fatalf("vary=%v: %d of the runs were hits", vary, got)
+		}
+		if allocs > 1 {
+			t.Errorf("vary=%v: a hit allocates %v times, want at most 1", vary, allocs)
+		}
 	}
 }
