@@ -1,0 +1,113 @@
+package httpcache
+
+import (
+	"context"
+	"testing"
+	"time"
+)
+
+// Synthetic stores, each with one capability (or a known combination), to
+// pin how New discovers what a store can do.
+type (
+	capBase                struct{}
+	capMulti               struct{ capBase }
+	capObjects             struct{ capBase }
+	capObjectsGuarded      struct{ capObjects }
+	capObjectsGuardedMulti struct{ capObjectsGuarded }
+	capLeaser              struct{ capBase }
+	capTags                struct{ capBase }
+	capCounter             struct{ capBase }
+	capLocal               struct{ capBase }
+)
+
+func (capBase) Get(context.Context, string) ([]byte, error)              { return nil, ErrNotFound }
+func (capBase) Set(context.Context, string, []byte, time.Duration) error { return nil }
+func (capBase) Delete(context.Context, ...string) error                  { return nil }
+func (capMulti) GetMulti(_ context.Context, keys ...string) ([][]byte, error) {
+	return make([][]byte, len(keys)), nil
+}
+func (capObjects) GetObject(context.Context, string) ([]byte, any, error) {
+	return nil, nil, ErrNotFound
+}
+func (capObjects) SetObject(context.Context, string, []byte, any, time.Duration) error {
+	return nil
+}
+func (capObjects) AttachObject(string, []byte, any) {}
+func (capObjectsGuarded) Guarded() bool             { return true }
+func (capObjectsGuardedMulti) GetMulti(_ context.Context, keys ...string) ([][]byte, error) {
+	return make([][]byte, len(keys)), nil
+}
+func (capLeaser) Lease(context.Context, string, string, time.Duration) (bool, error) {
+	return true, nil
+}
+func (capLeaser) Release(context.Context, string, string) error                { return nil }
+func (capTags) AddTags(context.Context, string, []string, time.Duration) error { return nil }
+func (capTags) TaggedKeys(context.Context, string) ([]string, error)           { return nil, nil }
+func (capTags) RemoveTags(context.Context, ...string) error                    { return nil }
+func (capCounter) Advance(context.Context, string, int64, time.Duration) (int64, error) {
+	return 1, nil
+}
+func (capLocal) Local() bool   { return true }
+func (capLocal) Guarded() bool { return true }
+
+// TestNewProbesStoreCapabilities pins which optional interfaces New finds
+// and how it calls them: ObjectStore only on a store that guards itself
+// (every other read goes through the guard, which keeps no objects);
+// MultiGetter only without objects; Leaser only with Options.Lease; Leaser,
+// TagIndex and Counter found on the store as given and called through the
+// guard; a local store written at once and keeping purge records in
+// process; every other store guarded.
+func TestNewProbesStoreCapabilities(t *testing.T) {
+	type caps struct{ guarded, objects, multi, leaser, tags, counter, local bool }
+	for _, tc := range []struct {
+		name  string
+		store Store
+		lease bool
+		want  caps
+	}{
+		{"plain", capBase{}, false, caps{guarded: true}},
+		{"multi-get", capMulti{}, false, caps{guarded: true, multi: true}},
+		{"objects, unguarded", capObjects{}, false, caps{guarded: true}},
+		{"objects, guarding itself", capObjectsGuarded{}, false, caps{objects: true}},
+		{"objects and multi-get", capObjectsGuardedMulti{}, false, caps{objects: true}},
+		{"leaser, leases off", capLeaser{}, false, caps{guarded: true}},
+		{"leaser, leases on", capLeaser{}, true, caps{guarded: true, leaser: true}},
+		{"tag index", capTags{}, false, caps{guarded: true, tags: true}},
+		{"counter", capCounter{}, false, caps{guarded: true, counter: true}},
+		{"local", capLocal{}, false, caps{local: true}},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			opts := Options{}
+			if tc.lease {
+				opts.Lease.TTL = time.Second
+			}
+			c := New(tc.store, opts)
+			_, guarded := c.store.(*guarded)
+			if gm, ok := c.store.(*guardedMulti); ok {
+				guarded = gm.guarded != nil
+			}
+			sp, _ := c.purges.(*storePurges)
+			got := caps{
+				guarded: guarded,
+				objects: c.objects != nil,
+				multi:   c.multi != nil,
+				leaser:  c.leaser != nil,
+				tags:    c.tagIdx != nil,
+				counter: sp != nil && sp.counter != nil,
+				local:   c.writes.local,
+			}
+			if got != tc.want {
+				t.Fatalf("capabilities %+v, want %+v", got, tc.want)
+			}
+			if got.local != (sp == nil) {
+				t.Fatalf("local=%v but purge records in %T", got.local, c.purges)
+			}
+			if guarded {
+				if got.leaser && c.leaser == Leaser(tc.store.(Leaser)) || got.tags && c.tagIdx == TagIndex(tc.store.(TagIndex)) ||
+					got.counter && sp.counter == Counter(tc.store.(Counter)) {
+					t.Fatal("a capability of a guarded store is called around the guard")
+				}
+			}
+		})
+	}
+}
