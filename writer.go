@@ -27,8 +27,9 @@ type informationalHook interface {
 // dropHook is a headerHook told when a response it asked to capture turns
 // out not storable while it is being written (too large, streaming too
 // long, hijacked, a failed write): it need not wait for the end to know.
+// clientGone says it was a failed write to the client.
 type dropHook interface {
-	dropped()
+	dropped(clientGone bool)
 }
 
 // hookAction is what the capture writer does with a response.
@@ -230,7 +231,7 @@ func (c *captureWriter) drop() {
 	c.capture = false
 	c.release()
 	if d, ok := c.hook.(dropHook); ok {
-		d.dropped()
+		d.dropped(c.writeErr != nil)
 	}
 }
 
