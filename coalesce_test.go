@@ -1,10 +1,12 @@
 package httpcache_test
 
 import (
+	"bytes"
 	"context"
 	"errors"
 	"fmt"
 	"io"
+	"net"
 	"net/http"
 	"net/http/httptest"
 	"sync"
@@ -509,5 +511,97 @@ func TestCoalesceWaitersStopWaitingAfterLockTimeout(t *testing.T) {
 	if got := calls.Load(); got != 2 || collapsed != n-1 {
 		t.Fatalf("handler called %d times, %d of %d waiters collapsed; want one new leader (2 calls) serving the other %d",
 			got, collapsed, n, n-1)
+	}
+}
+
+// TestCoalesceWaitersDoNotWaitForTheLeadersSlowClient: the requests
+// collapsed into a fetch do not wait for the leader's own client, however
+// slowly it reads (here: never, a 16 MiB body). A storable response is
+// captured at the handler's pace and they are served it (one handler
+// call); one that turns out too large to store (no Content-Length, past
+// MaxBodySize) releases them as soon as the copy passes the limit, to call
+// the handler each. Either way well before the lock timeout.
+func TestCoalesceWaitersDoNotWaitForTheLeadersSlowClient(t *testing.T) {
+	const (
+		n    = 4
+		size = 16 << 20
+	)
+	tests := []struct {
+		name       string
+		maxBody    int64
+		length     bool // the handler declares a Content-Length
+		wantCalls  int64
+		wantStatus string
+	}{
+		{"storable", 32 << 20, true, 1, "httpcache; fwd=uri-miss; collapsed"},
+		// Each waiter's own header goes out before its body passes the
+		// limit: it cannot say the response will not be stored.
+		{"too large", 1 << 20, false, n + 1, "httpcache; fwd=uri-miss; stored"},
+	}
+	body := bytes.Repeat([]byte("0123456789abcdef"), size/16)
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			e := newEnv(t, httpcache.Options{MaxBodySize: tc.maxBody, LockTimeout: time.Minute})
+			g := newGate(func(w http.ResponseWriter, r *http.Request) {
+				w.Header().Set("Cache-Control", "max-age=60")
+				if tc.length {
+					w.Header().Set("Content-Length", fmt.Sprint(size))
+				}
+				for p := body; len(p) > 0; p = p[32<<10:] {
+					w.Write(p[:32<<10]) // as a proxy copies, 32 KiB at a time
+				}
+			})
+			srv := httptest.NewServer(e.cache.Handler(g))
+			defer srv.Close()
+
+			// The leader's client sends its request and never reads.
+			conn, err := net.Dial("tcp", srv.Listener.Addr().String())
+			if err != nil {
+				t.Fatal(err)
+			}
+			defer conn.Close()
+			if tc, ok := conn.(*net.TCPConn); ok {
+				tc.SetReadBuffer(4 << 10)
+			}
+			if _, err := io.WriteString(conn, "GET /big HTTP/1.1\r\nHost: "+srv.Listener.Addr().String()+"\r\n\r\n"); err != nil {
+				t.Fatal(err)
+			}
+			testwait.For(t, "the leader's handler call", func() bool { return g.calls.Load() == 1 })
+
+			type result struct {
+				n      int
+				status string
+				err    error
+			}
+			results := make(chan result, n)
+			for range n {
+				go func() {
+					resp, err := srv.Client().Get(srv.URL + "/big")
+					if err != nil {
+						results <- result{err: err}
+						return
+					}
+					defer resp.Body.Close()
+					b, err := io.ReadAll(resp.Body)
+					results <- result{len(b), resp.Header.Get("Cache-Status"), err}
+				}()
+			}
+			testwait.For(t, "the waiters", func() bool { return e.cache.Stats().Waiting == n })
+			close(g.release)
+			deadline := time.After(testwait.Timeout) // well under the lock timeout (a minute)
+			for range n {
+				select {
+				case r := <-results:
+					if r.err != nil || r.n != size || r.status != tc.wantStatus {
+						t.Fatalf("a waiter got %d bytes, Cache-Status %q (%v)", r.n, r.status, r.err)
+					}
+				case <-deadline:
+					t.Fatalf("waiters still held after %v by a leader whose client reads nothing", testwait.Timeout)
+				}
+			}
+			if got := g.calls.Load(); got != tc.wantCalls {
+				t.Fatalf("handler called %d times; want %d", got, tc.wantCalls)
+			}
+		})
 	}
 }

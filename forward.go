@@ -471,6 +471,12 @@ func (h *handler) fetchLed(w http.ResponseWriter, r *http.Request, lk lookup, no
 		}
 		cw := newCaptureWriter(w, m, c.opts.MaxBodySize)
 		cw.now, cw.maxStream = c.now, c.opts.MaxStreamDuration
+		if f := lead.f; f != nil {
+			// Once requests wait for this response, its client is
+			// written to apart from the fetch: a slow one holds
+			// neither the handler nor them.
+			cw.detach = func() bool { return f.checks.joined.Load() > 0 }
+		}
 		h.run(cw, m)
 		switch {
 		case m.delegated.Load():
@@ -543,6 +549,7 @@ func (h *handler) fetchLed(w http.ResponseWriter, r *http.Request, lk lookup, no
 			lead.landRefused(c) // else lost: the client went away
 		}
 		m.count(storable || m.headStorable || m.keptFresh)
+		lead.land(c) // before the client has it all: the waiters need not wait for it
 		cw.release()
 		return
 	}
@@ -563,6 +570,7 @@ func (h *handler) run(cw *captureWriter, m *miss) {
 	m.passed = req.URL
 	defer func() {
 		if v := recover(); v != nil {
+			cw.attach(true) // the pump, if any, must be done with the client's writer
 			if v == http.ErrAbortHandler || !m.staleIfError || cw.sent() || m.delegated.Load() {
 				if !m.delegated.Load() {
 					m.count(false)
