@@ -475,7 +475,7 @@ func (h *handler) fetchLed(w http.ResponseWriter, r *http.Request, lk lookup, no
 			// Once requests wait for this response, its client is
 			// written to apart from the fetch: a slow one holds
 			// neither the handler nor them.
-			cw.detach = func() bool { return f.checks.joined.Load() > 0 }
+			cw.waiters = &f.checks.joined
 		}
 		h.run(cw, m)
 		switch {

@@ -7,6 +7,7 @@ import (
 	"net"
 	"net/http"
 	"sync"
+	"sync/atomic"
 	"time"
 )
 
@@ -88,14 +89,14 @@ type captureWriter struct {
 	now       func() time.Time
 	maxStream time.Duration
 
-	// detach, if set, reports whether others wait for the captured copy
-	// (requests collapsed into this one): the handler's writes then go
-	// to the copy at the handler's pace, and a pump writes the copy on to
-	// the client from a goroutine of its own, so that a slow client holds
-	// neither the handler nor those waiting. The copy is bounded by the
+	// waiters, if set, counts the requests that wait for the captured
+	// copy (collapsed into this one). Once there are any, the handler's
+	// writes go to the copy at the handler's pace, and a pump writes the
+	// copy on to the client from a goroutine of its own, so that a slow
+	// client holds neither the handler nor those waiting. The copy is bounded by the
 	// limit: past it the writer drains the pump and writes through again.
-	detach func() bool
-	pump   *pump
+	waiters *atomic.Uint64
+	pump    *pump
 }
 
 // pump writes a growing captured body to the client from its own
@@ -245,7 +246,7 @@ func (c *captureWriter) startBody() {
 // one when the copy is wanted by others and the response is still
 // captured.
 func (c *captureWriter) detached() bool {
-	if c.pump == nil && c.capture && c.detach != nil && c.detach() {
+	if c.pump == nil && c.capture && c.waiters != nil && c.waiters.Load() > 0 {
 		c.pump = startPump(c.w, c.body)
 	}
 	return c.pump != nil
