@@ -27,6 +27,7 @@ type flight struct {
 	// Set by the leader before done is closed; read-only afterwards.
 	result *entry     // what the leader stored (decoded), or nil
 	found  bool       // result was found in the store, not fetched
+	lost   bool       // no result, for reasons of the leader's own request
 	stale  *entry     // a stale entry the leader served in place of an error
 	status string     // the Cache-Status value it was served with
 	start  fetchStart // what the leader knew of purges when it began
@@ -74,6 +75,14 @@ func (fs *flights) leadAfter(key string, old *flight) (f *flight, leader bool) {
 	f = &flight{done: make(chan struct{})}
 	fs.m[key] = f
 	return f, true
+}
+
+// find returns key's flight in progress, or nil: for a request that may
+// be served from it but may not lead (see Cache.mayLead).
+func (fs *flights) find(key string) *flight {
+	fs.mu.Lock()
+	defer fs.mu.Unlock()
+	return fs.m[key]
 }
 
 // forget removes key's flight, if it is still f.

@@ -64,35 +64,61 @@ func (h *handler) serveCacheable(w http.ResponseWriter, r *http.Request, outer *
 }
 
 // forward sends a request the cache cannot answer to the handler. Concurrent
-// GETs for one key collapse into one handler call: the first leads, the
-// others wait for its result and are served from it when it is storable and
-// fits their request, or else call the handler themselves.
+// GETs for one key collapse into one handler call: the first that may lead
+// (see mayLead) leads, the others wait for its result and are served from
+// it when it is storable and fits their request, or else call the handler
+// themselves.
 //
-// A request about to lead its key's fetch (or a HEAD, which never leads)
-// whose URL this process has written to since its lookup, or is writing
-// to, looks again once those writes are done before calling the handler:
-// the response it is after may have been stored by a fetch it could not
-// join — one whose flight was forgotten once its writes landed (after this
-// request's lookup had missed them), or one keyed otherwise (the fetch
-// began before the URL's Vary index was stored, and this request found the
-// index). A response served as stored is then there for every request
-// that follows. A request that waited on a flight whose result does not
-// fit it fetches at once, for itself.
+// When the leader's fetch comes to nothing for reasons of its own request
+// (its client went away, its handler call panicked), when a purge reached
+// its result, or when it takes longer than Options.LockTimeout, the
+// requests that waited on it elect one new leader among themselves and
+// wait on that one, rather than each calling the handler. When the
+// response itself may not be shared (private, no-store, Set-Cookie, too
+// large), they all call the handler at once: electing one after another
+// would only queue each behind the previous.
+//
+// A request about to lead its key's fetch (or one that never leads, such
+// as a HEAD) whose URL this process has written to since its lookup, or is
+// writing to, looks again once those writes are done before calling the
+// handler: the response it is after may have been stored by a fetch it
+// could not join — one whose flight was forgotten once its writes landed
+// (after this request's lookup had missed them), or one keyed otherwise
+// (the fetch began before the URL's Vary index was stored, and this
+// request found the index). A response served as stored is then there for
+// every request that follows. A request that waited on a flight whose
+// result does not fit it fetches at once, for itself.
 func (h *handler) forward(w http.ResponseWriter, r *http.Request, lk lookup, now time.Time) {
 	c := h.rt.c
 	var (
-		f      *flight
-		key    string
-		leader bool
-		again  bool // look again before fetching
+		f       *flight
+		key     string
+		leader  bool
+		again   bool // look again before fetching
+		waited  bool // waited on a flight
+		retried bool // a purge reached a result this request waited on
 	)
+	canLead := c.mayLead(r, &lk)
 	if r.Method == http.MethodGet {
-		// A HEAD response stores nothing to share: never lead with it.
+		// A HEAD response stores nothing to share: it never waits.
 		key = lk.flightKey()
-		f, leader = c.flights.lead(key)
+		if canLead {
+			f, leader = c.flights.lead(key)
+		} else {
+			f = c.flights.find(key) // may be served from one, never leads
+		}
 	}
-	if f != nil && !leader {
+	for f != nil && !leader {
+		waited = true
 		got, ans := c.await(w, r, h.rt, &lk, f)
+		if got == awaitAnswered {
+			lk.release()
+			return
+		}
+		if got == awaitRefused || !canLead || got == awaitPurged && retried {
+			f = nil // not served from the flight: fetch alone
+			break
+		}
 		if got == awaitPurged {
 			// A purge reached the result: every request that waited
 			// on it finds so. They collapse into one fetch begun now,
@@ -101,24 +127,19 @@ func (h *handler) forward(w http.ResponseWriter, r *http.Request, lk lookup, now
 			// store, and the fetch in f's place may have come and gone
 			// already (its waiters slower to wake than it to run):
 			// this fetch looks again first.
+			retried = true
 			c.refetch(r.Context(), &lk, ans)
-			if f, again = c.flights.leadAfter(key, f); again {
-				now = c.now() // the refetch begins now, not at the lookup
-			} else {
-				if got, _ = c.await(w, r, h.rt, &lk, f); got == awaitPurged {
-					got = awaitRefused
-				}
-			}
 		}
-		switch {
-		case got == awaitAnswered:
-			lk.release()
-			return
-		case !again:
-			f = nil // not served from the flight: fetch alone
+		// The leader was lost, timed out, or its result purged: one of
+		// its waiters leads in its place, the others wait on that one.
+		// A new leader looks again first: the old one may have stored
+		// its response meanwhile.
+		if f, leader = c.flights.leadAfter(key, f); leader {
+			again = true
+			now = c.now() // the fetch begins now, not at the lookup
 		}
 	}
-	if (leader || key == "") && !c.writes.runs.quiet(lk.pk, lk.written) {
+	if (leader || !waited) && !c.writes.runs.quiet(lk.pk, lk.written) {
 		again = true
 	}
 	if f != nil {
@@ -128,13 +149,13 @@ func (h *handler) forward(w http.ResponseWriter, r *http.Request, lk lookup, now
 		h.fetch(w, r, lk, now, f, key)
 		return
 	}
-	lead := &leadership{f: f, key: key}
+	lead := &leadership{f: f, key: key, ctx: r.Context()}
 	defer lead.land(c) // whatever happens (fetchLed lands it too, once)
 	c.writes.waitFor(r.Context(), []string{lk.pk}, time.Second)
 	if r.Context().Err() != nil {
 		c.stats.misses.Add(1)
 		lk.release()
-		return // gone: its waiters fetch for themselves
+		return // gone: its waiters elect another leader
 	}
 	if e := h.serveNewer(w, r, &lk); e != nil {
 		lead.result, lead.found = e, true
@@ -142,6 +163,33 @@ func (h *handler) forward(w http.ResponseWriter, r *http.Request, lk lookup, now
 		return
 	}
 	h.fetchLed(w, r, lk, now, lead)
+}
+
+// DefaultLockTimeout is how long a request waits for another request's
+// fetch of the same response when Options.LockTimeout is zero: that of
+// nginx's proxy_cache_lock_timeout.
+const DefaultLockTimeout = 5 * time.Second
+
+// mayLead reports whether r may lead its key's fetch: whether what the
+// handler answers it could be shared with the requests collapsed into it.
+// Only a GET's can; not one whose own Cache-Control says no-store, nor
+// one with Authorization (whose response is shared only if it says so,
+// which the request cannot know), nor one fetched only because the
+// client's directives refused a fresh stored response (served to that
+// client alone; see Options.ClientRefreshReplaces). Such a request would
+// only make the others wait for nothing and then call the handler each.
+func (c *Cache) mayLead(r *http.Request, lk *lookup) bool {
+	switch {
+	case r.Method != http.MethodGet:
+		return false
+	case len(r.Header["Authorization"]) > 0:
+		return false
+	case lk.fwd == fwdRequest && !c.opts.ClientRefreshReplaces:
+		return false
+	case len(r.Header["Cache-Control"]) > 0 && parseCacheControl(r.Header["Cache-Control"]).noStore:
+		return false
+	}
+	return true
 }
 
 // serveNewer looks r up again, and serves what another fetch (a lease
@@ -186,13 +234,22 @@ const (
 	awaitAnswered awaited = iota // r was answered, or its client went away
 	awaitRefused                 // the result does not fit r
 	awaitPurged                  // a purge reached the result since its fetch began
+	awaitLost                    // the leader's fetch came to nothing for reasons of its own request
+	awaitTimeout                 // the leader took longer than Options.LockTimeout
 )
 
-// await waits for flight f, bounded by the request's context, and serves
-// its result if that fits r. When a purge reached the result, ans is what
-// the store said (the purge clock, if it could be read).
+// await waits for flight f, bounded by the request's context and by
+// Options.LockTimeout, and serves its result if that fits r. When a purge
+// reached the result, ans is what the store said (the purge clock, if it
+// could be read).
 func (c *Cache) await(w http.ResponseWriter, r *http.Request, rt *route, lk *lookup, f *flight) (got awaited, ans purgeAnswer) {
 	ticket := f.checks.join()
+	var timeout <-chan time.Time
+	if d := orDefault(c.opts.LockTimeout, DefaultLockTimeout); d > 0 {
+		t := time.NewTimer(d)
+		defer t.Stop()
+		timeout = t.C
+	}
 	c.stats.waiting.Add(1)
 	select {
 	case <-f.done:
@@ -201,6 +258,12 @@ func (c *Cache) await(w http.ResponseWriter, r *http.Request, rt *route, lk *loo
 		c.stats.waiting.Add(-1)
 		c.stats.misses.Add(1)
 		return awaitAnswered, ans // the client has gone: there is nobody to answer
+	case <-timeout:
+		c.stats.waiting.Add(-1)
+		return awaitTimeout, ans
+	}
+	if f.lost {
+		return awaitLost, ans
 	}
 	if !c.invGen.quiet(lk.pk, f.invGen) {
 		// This Cache invalidated the URL while the leader fetched: its
@@ -295,19 +358,28 @@ type leadership struct {
 	found   bool   // result was found in the store, not fetched
 	writing bool   // a write is under way; it forgets the flight when done
 	unlease func() // gives up the cross-process lease, if one was taken
+
+	// refused is set when the response may not be shared for reasons of
+	// its own (private, too large, ...): the waiters then fetch each for
+	// itself. A flight that lands with no result and not refused (a
+	// panic, the leader's client gone) was lost: its waiters elect
+	// another leader.
+	refused bool
+	ctx     context.Context // the leader's request's, if any
 }
 
 // take hands the flight to a nested layer.
 func (l *leadership) take() *leadership {
 	l.mu.Lock()
 	defer l.mu.Unlock()
-	t := &leadership{f: l.f, key: l.key, unlease: l.unlease}
+	t := &leadership{f: l.f, key: l.key, unlease: l.unlease, ctx: l.ctx}
 	l.f, l.unlease = nil, nil
 	return t
 }
 
 // land publishes the result and wakes the waiters, unless the flight was
-// handed on. It runs on panics too: the waiters then fetch for themselves.
+// handed on. It runs on panics too: the flight is then lost, and its
+// waiters elect another leader.
 func (l *leadership) land(c *Cache) {
 	l.mu.Lock()
 	defer l.mu.Unlock()
@@ -317,10 +389,22 @@ func (l *leadership) land(c *Cache) {
 	}
 	l.f = nil // landed once
 	f.result, f.found = l.result, l.found
+	gone := l.ctx != nil && l.ctx.Err() != nil
+	f.lost = f.result == nil && f.stale == nil && (!l.refused || gone)
 	close(f.done)
 	if !l.writing {
 		l.finish(c, l.key, f)
 	}
+}
+
+// landRefused lands the flight with no result to share, for reasons of
+// the response itself unless the leader's client has gone: its waiters
+// then fetch each for itself.
+func (l *leadership) landRefused(c *Cache) {
+	l.mu.Lock()
+	l.refused = true
+	l.mu.Unlock()
+	l.land(c)
 }
 
 // finish forgets flight f of key, once its result is stored (or will not
@@ -351,7 +435,7 @@ func (l *leadership) onDone(c *Cache) func() {
 // fetch runs the handler for r, as the leader of flight f when f is not
 // nil, and answers and lands the flight with what came of it.
 func (h *handler) fetch(w http.ResponseWriter, r *http.Request, lk lookup, now time.Time, f *flight, key string) {
-	h.fetchLed(w, r, lk, now, &leadership{f: f, key: key})
+	h.fetchLed(w, r, lk, now, &leadership{f: f, key: key, ctx: r.Context()})
 }
 
 func (h *handler) fetchLed(w http.ResponseWriter, r *http.Request, lk lookup, now time.Time, lead *leadership) {
@@ -387,6 +471,12 @@ func (h *handler) fetchLed(w http.ResponseWriter, r *http.Request, lk lookup, no
 		}
 		cw := newCaptureWriter(w, m, c.opts.MaxBodySize)
 		cw.now, cw.maxStream = c.now, c.opts.MaxStreamDuration
+		if f := lead.f; f != nil {
+			// Once requests wait for this response, its client is
+			// written to apart from the fetch: a slow one holds
+			// neither the handler nor them.
+			cw.waiters = &f.checks.joined
+		}
 		h.run(cw, m)
 		switch {
 		case m.delegated.Load():
@@ -402,6 +492,8 @@ func (h *handler) fetchLed(w http.ResponseWriter, r *http.Request, lk lookup, no
 			}
 			if stored {
 				lead.writing, lead.result = true, e
+			} else {
+				lead.landRefused(c)
 			}
 			c.stats.revalidated.Add(1)
 			m.count(true)
@@ -419,6 +511,7 @@ func (h *handler) fetchLed(w http.ResponseWriter, r *http.Request, lk lookup, no
 			// A purge finished while the handler ran: the stale response
 			// may not stand in for its error.
 			cw.release()
+			lead.landRefused(c)
 			m.count(false)
 			restoreHeader(w.Header(), m.above)
 			http.Error(w, http.StatusText(m.failStatus), m.failStatus)
@@ -452,7 +545,11 @@ func (h *handler) fetchLed(w http.ResponseWriter, r *http.Request, lk lookup, no
 				lead.result = c.storeResponse(r.Context(), m, cw, tags, lead.onDone(c))
 			}
 		}
+		if !storable && cw.writeErr == nil {
+			lead.landRefused(c) // else lost: the client went away
+		}
 		m.count(storable || m.headStorable || m.keptFresh)
+		lead.land(c) // before the client has it all: the waiters need not wait for it
 		cw.release()
 		return
 	}
@@ -473,6 +570,7 @@ func (h *handler) run(cw *captureWriter, m *miss) {
 	m.passed = req.URL
 	defer func() {
 		if v := recover(); v != nil {
+			cw.attach(true) // the pump, if any, must be done with the client's writer
 			if v == http.ErrAbortHandler || !m.staleIfError || cw.sent() || m.delegated.Load() {
 				if !m.delegated.Load() {
 					m.count(false)
@@ -585,7 +683,7 @@ func (m *miss) writeHeader(status int, h http.Header) hookAction {
 	if d.store {
 		return actionCapture
 	}
-	m.lead.land(c) // nothing to share: the waiters need not wait for the end
+	m.lead.landRefused(c) // nothing to share: the waiters need not wait for the end
 	return actionPass
 }
 
@@ -599,9 +697,16 @@ func (m *miss) keepsFresh() bool {
 
 // dropped is told by the capture writer that the response, which was to
 // be stored, will not be after all: the waiters need not wait for its end.
-func (m *miss) dropped() {
-	if !m.delegated.Load() {
+// When the client went away (a write to it failed) the fetch is lost to
+// the waiters, who elect another leader; else the response is not to be
+// shared, and they fetch each for itself.
+func (m *miss) dropped(clientGone bool) {
+	switch {
+	case m.delegated.Load():
+	case clientGone:
 		m.lead.land(m.rt.c)
+	default:
+		m.lead.landRefused(m.rt.c)
 	}
 }
 

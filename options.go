@@ -126,6 +126,15 @@ type Options struct {
 	// under stale-while-revalidate. If zero, 30 s.
 	RefreshTimeout time.Duration
 
+	// LockTimeout bounds how long a request waits for another request's
+	// fetch of the same response (see "coalescing" in the README), as
+	// nginx's proxy_cache_lock_timeout does: once it has passed, the
+	// waiters stop waiting, one of them calls the handler in the leader's
+	// place, and the others wait on that one, bounded again. The first
+	// fetch goes on and is still stored. If zero, DefaultLockTimeout; if
+	// negative, a request waits as long as its own context allows.
+	LockTimeout time.Duration
+
 	// TagHeader names the response header from which handlers may tag
 	// responses for purges (comma- or space-separated tags). It is removed
 	// before the response reaches the client, and never stored. If empty,

@@ -7,6 +7,7 @@ import (
 	"net"
 	"net/http"
 	"sync"
+	"sync/atomic"
 	"time"
 )
 
@@ -27,8 +28,9 @@ type informationalHook interface {
 // dropHook is a headerHook told when a response it asked to capture turns
 // out not storable while it is being written (too large, streaming too
 // long, hijacked, a failed write): it need not wait for the end to know.
+// clientGone says it was a failed write to the client.
 type dropHook interface {
-	dropped()
+	dropped(clientGone bool)
 }
 
 // hookAction is what the capture writer does with a response.
@@ -86,6 +88,87 @@ type captureWriter struct {
 	// at the first flush; zero, or a nil now, sets no bound.
 	now       func() time.Time
 	maxStream time.Duration
+
+	// waiters, if set, counts the requests that wait for the captured
+	// copy (collapsed into this one). Once there are any, the handler's
+	// writes go to the copy at the handler's pace, and a pump writes the
+	// copy on to the client from a goroutine of its own, so that a slow
+	// client holds neither the handler nor those waiting. The copy is bounded by the
+	// limit: past it the writer drains the pump and writes through again.
+	waiters *atomic.Uint64
+	pump    *pump
+}
+
+// pump writes a growing captured body to the client from its own
+// goroutine. The body only grows (bytes once appended never change), so the
+// pump may write a prefix of it while the handler appends.
+type pump struct {
+	w    http.ResponseWriter
+	mu   sync.Mutex
+	wake *sync.Cond
+	buf  []byte // the body as far as the handler has written it
+	sent int    // bytes of buf handed to the client's writer
+	// flush asks for a flush once buf is written; stop for an end once it
+	// is (or at once, if abandon).
+	flush, stop, abandon bool
+	err                  error // the first failed write or flush
+	done                 chan struct{}
+}
+
+func startPump(w http.ResponseWriter, body []byte) *pump {
+	p := &pump{w: w, buf: body, sent: len(body), done: make(chan struct{})}
+	p.wake = sync.NewCond(&p.mu)
+	go p.run()
+	return p
+}
+
+func (p *pump) run() {
+	defer close(p.done)
+	for {
+		p.mu.Lock()
+		for p.sent == len(p.buf) && !p.flush && !p.stop {
+			p.wake.Wait()
+		}
+		chunk, flush, err := p.buf[p.sent:], p.flush, p.err
+		p.flush = false
+		if p.abandon || p.stop && len(chunk) == 0 && !flush {
+			p.mu.Unlock()
+			return
+		}
+		p.mu.Unlock()
+		if err == nil && len(chunk) > 0 {
+			_, err = p.w.Write(chunk)
+		}
+		if err == nil && flush {
+			err = http.NewResponseController(p.w).Flush()
+		}
+		p.mu.Lock()
+		p.sent += len(chunk)
+		if p.err == nil {
+			p.err = err
+		}
+		p.mu.Unlock()
+	}
+}
+
+// push hands the pump the body grown to buf, and maybe asks for a flush.
+func (p *pump) push(buf []byte, flush bool) {
+	p.mu.Lock()
+	p.buf = buf
+	p.flush = p.flush || flush
+	p.mu.Unlock()
+	p.wake.Signal()
+}
+
+// end waits for the pump to write what it has (or, if abandon, only what it
+// is writing) and stop, and returns the first error it met.
+func (p *pump) end(abandon bool) error {
+	p.mu.Lock()
+	p.stop, p.abandon = true, abandon
+	p.mu.Unlock()
+	p.wake.Signal()
+	<-p.done
+	return p.err
 }
 
 var (
@@ -159,9 +242,34 @@ func (c *captureWriter) startBody() {
 	}
 }
 
-// release returns the capture buffer to the pool. The caller must be done
-// with body.
+// detached reports whether the client is written to by a pump, starting
+// one when the copy is wanted by others and the response is still
+// captured.
+func (c *captureWriter) detached() bool {
+	if c.pump == nil && c.capture && c.waiters != nil && c.waiters.Load() > 0 {
+		c.pump = startPump(c.w, c.body)
+	}
+	return c.pump != nil
+}
+
+// attach ends the pump, if there is one, once it has written everything
+// (or, if abandon, what it is writing): the client is written to by the
+// caller again.
+func (c *captureWriter) attach(abandon bool) {
+	if c.pump == nil {
+		return
+	}
+	err := c.pump.end(abandon)
+	c.pump = nil
+	if err != nil && c.writeErr == nil {
+		c.writeErr = err // the client's: the copy itself was whole
+	}
+}
+
+// release returns the capture buffer to the pool, once the pump has written
+// it to the client. The caller must be done with body.
 func (c *captureWriter) release() {
+	c.attach(false)
 	if c.bufp != nil && cap(c.body) <= maxPooledBody {
 		*c.bufp = c.body[:0]
 		bodyPool.Put(c.bufp)
@@ -179,6 +287,12 @@ func (c *captureWriter) Write(p []byte) (int, error) {
 	if c.flushed {
 		c.checkStream()
 	}
+	if c.detached() && c.fits(len(p)) {
+		c.body = append(c.body, p...)
+		c.written += int64(len(p))
+		c.pump.push(c.body, false)
+		return len(p), nil
+	}
 	n, err := c.w.Write(p)
 	c.record(p[:n], err)
 	return n, err
@@ -194,6 +308,12 @@ func (c *captureWriter) WriteString(s string) (int, error) {
 	}
 	if c.flushed {
 		c.checkStream()
+	}
+	if c.detached() && c.fits(len(s)) {
+		c.body = append(c.body, s...)
+		c.written += int64(len(s))
+		c.pump.push(c.body, false)
+		return len(s), nil
 	}
 	n, err := io.WriteString(c.w, s)
 	if c.capture && err == nil && c.fits(n) {
@@ -221,17 +341,18 @@ func (c *captureWriter) fits(n int) bool {
 	return false
 }
 
-// drop stops capturing a response that turned out not storable, frees the
-// copy, and tells the hook.
+// drop stops capturing a response that turned out not storable, tells the
+// hook (so that those waiting for it go at once), and frees the copy once
+// the pump, if any, has written it to the client.
 func (c *captureWriter) drop() {
 	if !c.capture {
 		return
 	}
 	c.capture = false
-	c.release()
 	if d, ok := c.hook.(dropHook); ok {
-		d.dropped()
+		d.dropped(c.writeErr != nil)
 	}
+	c.release()
 }
 
 // checkStream drops the copy of a flushed response still streaming more
@@ -278,6 +399,10 @@ func (c *captureWriter) FlushError() error {
 	if c.suppressed {
 		return nil
 	}
+	if c.pump != nil {
+		c.pump.push(c.body, true) // the client's errors show at the end
+		return nil
+	}
 	if err := http.NewResponseController(c.w).Flush(); err != nil {
 		return fmt.Errorf("httpcache: flush: %w", err)
 	}
@@ -291,6 +416,7 @@ func (c *captureWriter) Hijack() (net.Conn, *bufio.ReadWriter, error) {
 	if c.suppressed {
 		return nil, nil, fmt.Errorf("httpcache: hijack of a response the cache answers: %w", http.ErrNotSupported)
 	}
+	c.attach(false) // what was written goes first
 	conn, rw, err := http.NewResponseController(c.w).Hijack()
 	if err != nil {
 		return nil, nil, fmt.Errorf("httpcache: hijack: %w", err)

@@ -267,7 +267,7 @@ type dropRecorder struct {
 	drops int
 }
 
-func (h *dropRecorder) dropped() { h.drops++ }
+func (h *dropRecorder) dropped(bool) { h.drops++ }
 
 // TestCaptureWriterStreamBound: a flushed response still streaming more
 // than maxStream after its first flush is dropped (and the hook told at
