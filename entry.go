@@ -83,6 +83,7 @@ const (
 	flagMustRevalidate = 1 << iota // must-revalidate / proxy-revalidate / s-maxage: never served stale
 	flagNoCache                    // no-cache: revalidated before every use
 	flagNoAge                      // kept past its own lifetime by a route TTL: hits carry no Age
+	flagCodingKeyed                // its Content-Encoding, accepted when stored, is decided by its variant key
 )
 
 // The encoding: magic (4 bytes) and version (1), kind (1), flags (1),

@@ -163,7 +163,9 @@ func (c *Cache) lookup(ctx context.Context, rt *route, r *http.Request) lookup {
 // A response that does not vary on Accept-Encoding is served as it is: its
 // origin said it is the same for every request. It does not allocate.
 func acceptable(e *entry, r *http.Request) bool {
-	if !slices.Contains(e.varyNames, "Accept-Encoding") {
+	if e.flags&flagCodingKeyed != 0 || !slices.Contains(e.varyNames, "Accept-Encoding") {
+		// The request's variant key, equal to the entry's, says it
+		// accepts the entry's coding as the request that stored it did.
 		return true
 	}
 	return vary.AcceptsEncoding(r.Header["Accept-Encoding"], e.header["Content-Encoding"])

@@ -10,6 +10,8 @@ import (
 	"slices"
 	"strconv"
 	"time"
+
+	"github.com/seedcache/httpcache/vary"
 )
 
 // storeResponse stores a complete, storable response captured on a miss
@@ -45,6 +47,10 @@ func (c *Cache) storeEntry(ctx context.Context, m *miss, e *entry, d decision, o
 	e.staleWhileRevalidate = d.swr
 	e.staleIfError = d.sie
 	e.flags = d.flags
+	if slices.Contains(d.varyNames, "Accept-Encoding") && m.rt.vary.KeysCodings(e.header["Content-Encoding"]) &&
+		vary.AcceptsEncoding(m.req.Header["Accept-Encoding"], e.header["Content-Encoding"]) {
+		e.flags |= flagCodingKeyed
+	}
 	e.url = m.lk.material
 	e.seq = m.lk.seq
 	pk := m.lk.pk

@@ -128,6 +128,41 @@ func AcceptsEncoding(acceptEncoding, contentEncoding []string) bool {
 	return coded || accepts(acceptEncoding, "identity")
 }
 
+// KeysCodings reports whether the variant key n makes of Accept-Encoding
+// decides, on its own, whether a request accepts a response with the
+// Content-Encoding field lines contentEncoding: when every coding they list
+// is one of the candidate codings (Config.Codings), identity included (no
+// Content-Encoding at all is identity). Two requests with the same key then
+// accept such a response alike, so a response stored for one that accepted
+// it needs no check against the other's Accept-Encoding (AcceptsEncoding).
+// It does not allocate.
+func (n *Normalizer) KeysCodings(contentEncoding []string) bool {
+	n = n.get()
+	it := elements{values: contentEncoding}
+	for c, ok := it.next(); ok; c, ok = it.next() {
+		if !n.candidate(c) {
+			return false
+		}
+	}
+	return true
+}
+
+// candidate reports whether content coding c is one of n's candidates.
+func (n *Normalizer) candidate(c string) bool {
+	switch {
+	case strings.EqualFold(c, "x-gzip"):
+		c = "gzip"
+	case strings.EqualFold(c, "x-compress"):
+		c = "compress"
+	}
+	for _, k := range n.codings {
+		if strings.EqualFold(k, c) {
+			return true
+		}
+	}
+	return false
+}
+
 // accepts reports whether the Accept-Encoding field lines values, present,
 // accept the content coding c (see AcceptsEncoding).
 func accepts(values []string, c string) bool {

@@ -78,3 +78,34 @@ func TestAcceptsEncodingAllocs(t *testing.T) {
 		t.Errorf("AcceptsEncoding allocates %v times per run, want 0", n)
 	}
 }
+
+// TestKeysCodings: a Content-Encoding of candidate codings (or none) is one
+// whose acceptability the key decides; any other coding is not.
+func TestKeysCodings(t *testing.T) {
+	n := New(Config{})
+	for _, tc := range []struct {
+		ce   []string
+		want bool
+	}{
+		{nil, true},
+		{[]string{"gzip"}, true},
+		{[]string{"GZIP"}, true},
+		{[]string{"x-gzip"}, true},
+		{[]string{"identity"}, true},
+		{[]string{"gzip, br"}, true},
+		{[]string{"compress"}, false},
+		{[]string{"gzip", "compress"}, false},
+		{[]string{"aes128gcm"}, false},
+	} {
+		if got := n.KeysCodings(tc.ce); got != tc.want {
+			t.Errorf("KeysCodings(%q) = %v, want %v", tc.ce, got, tc.want)
+		}
+	}
+	if got := New(Config{Codings: []string{"identity"}}).KeysCodings([]string{"gzip"}); got {
+		t.Error("gzip keyed by a normaliser for an application that never compresses")
+	}
+	ce := []string{"br"}
+	if a := testing.AllocsPerRun(1000, func() { n.KeysCodings(ce) }); a != 0 {
+		t.Errorf("KeysCodings allocates %v times", a)
+	}
+}
