@@ -180,6 +180,25 @@ func TestStoredEncodingNeverServedToClientThatDoesNotAcceptIt(t *testing.T) {
 			},
 		},
 		{
+			// A Normalizers func replaces the Accept-Encoding rule: its
+			// key says nothing about the candidate codings, so requests
+			// sharing it may differ in what they accept.
+			name: "a Normalizers func for Accept-Encoding",
+			opts: httpcache.Options{Normalizers: map[string]func([]string) string{
+				"Accept-Encoding": func(v []string) string {
+					if strings.Contains(strings.ToLower(strings.Join(v, ",")), "gzip") {
+						return "gzip"
+					}
+					return "identity"
+				},
+			}},
+			handler: encoder("max-age=60", "br", "gzip"),
+			steps: []step{
+				{req: get("/e", "Accept-Encoding", "br, gzip"), calls: 1, body: str("br")},
+				{req: get("/e", "Accept-Encoding", "gzip"), calls: 2, body: str("gzip"), check: statusHas("fwd=vary-miss")},
+			},
+		},
+		{
 			name:    "x-gzip is gzip",
 			handler: encoder("max-age=60", "x-gzip"),
 			steps: []step{
