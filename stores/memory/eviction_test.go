@@ -276,3 +276,38 @@ func TestShardedBudgets(t *testing.T) {
 		})
 	}
 }
+
+// sized is an object kept with a value that reports its heap size, as
+// httpcache's decoded responses do.
+type sized int
+
+func (s sized) Size() int { return int(s) }
+
+// TestAttachObjectStaysWithinMaxBytes: an object attached to a stored value
+// counts against MaxBytes, so attaching one to an entry that already fills
+// the budget must not leave the store holding more than MaxBytes (an entry
+// larger than MaxBytes on its own is refused by Set and SetObject alike).
+func TestAttachObjectStaysWithinMaxBytes(t *testing.T) {
+	const maxBytes = 1000
+	s := New(Options{MaxBytes: maxBytes, Shards: 1})
+	ctx := context.Background()
+	fits := maxBytes - EntryOverhead - len("k")
+	if err := s.Set(ctx, "k", make([]byte, fits), time.Hour); err != nil {
+		t.Fatal(err)
+	}
+	v, _, err := s.GetObject(ctx, "k")
+	if err != nil {
+		t.Fatal(err)
+	}
+	s.AttachObject("k", v, sized(500))
+	// Hits only from now on: nothing else would evict.
+	for range 3 {
+		if _, _, err := s.GetObject(ctx, "k"); err != nil && !errors.Is(err, httpcache.ErrNotFound) {
+			t.Fatal(err)
+		}
+	}
+	if st := s.Stats(); st.Bytes > maxBytes {
+		t.Errorf("after AttachObject, Stats() = %+v: %d bytes held with MaxBytes %d", st, st.Bytes, maxBytes)
+	}
+	recount(t, s)
+}
