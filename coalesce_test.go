@@ -532,20 +532,32 @@ func TestCoalesceWaitersDoNotWaitForTheLeadersSlowClient(t *testing.T) {
 		length     bool // the handler declares a Content-Length
 		wantCalls  int64
 		wantStatus string
+		// oneWrite: the handler writes its body in one Write, and the
+		// waiters arrive while that Write is blocked on the leader's
+		// client (as with a handler that renders its page, then writes it).
+		oneWrite bool
 	}{
-		{"storable", 32 << 20, true, 1, "httpcache; fwd=uri-miss; collapsed"},
+		{"storable", 32 << 20, true, 1, "httpcache; fwd=uri-miss; collapsed", false},
 		// Each waiter's own header goes out before its body passes the
 		// limit: it cannot say the response will not be stored.
-		{"too large", 1 << 20, false, n + 1, "httpcache; fwd=uri-miss; stored"},
+		{"too large", 1 << 20, false, n + 1, "httpcache; fwd=uri-miss; stored", false},
+		{"storable, written at once, waiters arriving during the write", 32 << 20, true, 1, "httpcache; fwd=uri-miss; collapsed", true},
 	}
 	body := bytes.Repeat([]byte("0123456789abcdef"), size/16)
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
 			e := newEnv(t, httpcache.Options{MaxBodySize: tc.maxBody, LockTimeout: time.Minute})
+			writing := make(chan struct{})
 			g := newGate(func(w http.ResponseWriter, r *http.Request) {
 				w.Header().Set("Cache-Control", "max-age=60")
 				if tc.length {
 					w.Header().Set("Content-Length", fmt.Sprint(size))
+				}
+				if tc.oneWrite {
+					w.(http.Flusher).Flush() // the header out first
+					close(writing)
+					w.Write(body)
+					return
 				}
 				for p := body; len(p) > 0; p = p[32<<10:] {
 					w.Write(p[:32<<10]) // as a proxy copies, 32 KiB at a time
@@ -567,6 +579,10 @@ func TestCoalesceWaitersDoNotWaitForTheLeadersSlowClient(t *testing.T) {
 				t.Fatal(err)
 			}
 			testwait.For(t, "the leader's handler call", func() bool { return g.calls.Load() == 1 })
+			if tc.oneWrite {
+				close(g.release)
+				<-writing
+			}
 
 			type result struct {
 				n      int
@@ -587,7 +603,9 @@ func TestCoalesceWaitersDoNotWaitForTheLeadersSlowClient(t *testing.T) {
 				}()
 			}
 			testwait.For(t, "the waiters", func() bool { return e.cache.Stats().Waiting == n })
-			close(g.release)
+			if !tc.oneWrite {
+				close(g.release)
+			}
 			deadline := time.After(testwait.Timeout) // well under the lock timeout (a minute)
 			for range n {
 				select {
