@@ -341,16 +341,26 @@ func TestCoalesceRequestThatCannotShareDoesNotLead(t *testing.T) {
 		name   string
 		header string
 		value  string
+		// ttl: the response says nothing, and is kept for Policy.TTL,
+		// which a response to a request with a Cookie never is.
+		ttl bool
 	}{
-		{"request no-store", "Cache-Control", "no-store"},
-		{"authorization", "Authorization", "Bearer secret"},
+		{"request no-store", "Cache-Control", "no-store", false},
+		{"authorization", "Authorization", "Bearer secret", false},
+		{"cookie, under Policy.TTL", "Cookie", "session=alice", true},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
 			const n = 10
-			e := newEnv(t, httpcache.Options{})
+			var opts httpcache.Options
+			if tc.ttl {
+				opts.Policy.TTL = time.Minute
+			}
+			e := newEnv(t, opts)
 			g := newGate(func(w http.ResponseWriter, r *http.Request) {
-				w.Header().Set("Cache-Control", "max-age=60")
+				if !tc.ttl {
+					w.Header().Set("Cache-Control", "max-age=60")
+				}
 				io.WriteString(w, "the page")
 			})
 			h := e.cache.Handler(g)
