@@ -53,6 +53,27 @@ func TestOversizedURLBypassesCache(t *testing.T) {
 	}
 }
 
+// TestOversizedKeyMaterialBypassesCache: the values of the request headers
+// a response varies on are key material as much as the URL is (each variant
+// stores them), so a request whose key material is longer than
+// Options.MaxURLBytes bypasses the cache like one with an oversized URL:
+// a client sending huge header values cannot make the cache spend store
+// space on them.
+func TestOversizedKeyMaterialBypassesCache(t *testing.T) {
+	e := newEnv(t, httpcache.Options{})
+	h := e.cache.Handler(respond(200, map[string]string{"Cache-Control": "max-age=60", "Vary": "Accept-Language"}, "x"))
+	do(t, h, get("/a")) // the URL's Vary index
+	huge := strings.Repeat("en-US,", (64<<10)/6)
+	before := e.store.Stats().Bytes
+	res := do(t, h, get("/a", "Accept-Language", huge))
+	if res.cacheStatus() != "httpcache; fwd=bypass; detail=too-long" {
+		t.Errorf("a request with a %d-byte Accept-Language: %q, want a bypass (detail=too-long)", len(huge), res.cacheStatus())
+	}
+	if grown := e.store.Stats().Bytes - before; grown > 8<<10 {
+		t.Fatalf("the store grew by %d bytes for one request with a %d-byte Accept-Language", grown, len(huge))
+	}
+}
+
 // TestMemoryStoreBudgetBoundsLiveHeap: a memory store filled through the
 // cache holds about what its MaxBytes says — the values, the decoded
 // responses kept beside them, keys and bookkeeping — so that the live heap
