@@ -135,9 +135,13 @@ func AcceptsEncoding(acceptEncoding, contentEncoding []string) bool {
 // Content-Encoding at all is identity). Two requests with the same key then
 // accept such a response alike, so a response stored for one that accepted
 // it needs no check against the other's Accept-Encoding (AcceptsEncoding).
-// It does not allocate.
+// A Normalizers func for Accept-Encoding keys what it likes: then the key
+// decides nothing, and KeysCodings is false. It does not allocate.
 func (n *Normalizer) KeysCodings(contentEncoding []string) bool {
 	n = n.get()
+	if _, custom := n.custom["Accept-Encoding"]; custom {
+		return false
+	}
 	it := elements{values: contentEncoding}
 	for c, ok := it.next(); ok; c, ok = it.next() {
 		if !n.candidate(c) {

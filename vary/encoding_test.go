@@ -104,6 +104,10 @@ func TestKeysCodings(t *testing.T) {
 	if got := New(Config{Codings: []string{"identity"}}).KeysCodings([]string{"gzip"}); got {
 		t.Error("gzip keyed by a normaliser for an application that never compresses")
 	}
+	custom := New(Config{Normalizers: map[string]func([]string) string{"accept-encoding": func([]string) string { return "" }}})
+	if custom.KeysCodings(nil) || custom.KeysCodings([]string{"gzip"}) {
+		t.Error("a custom Accept-Encoding normaliser's key taken to decide the coding")
+	}
 	ce := []string{"br"}
 	if a := testing.AllocsPerRun(1000, func() { n.KeysCodings(ce) }); a != 0 {
 		t.Errorf("KeysCodings allocates %v times", a)
