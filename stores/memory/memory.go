@@ -186,7 +186,8 @@ func (s *Store) GetObject(ctx context.Context, key string) (value []byte, obj an
 // AttachObject keeps obj with the value under key if that value is still
 // the slice GetObject returned (same array and length); otherwise, or if
 // the entry has gone, it does nothing. The object's size counts against
-// the budgets, which may evict other entries.
+// the budgets, which may evict other entries; an object that would make the
+// entry larger than MaxBytes on its own is not kept.
 func (s *Store) AttachObject(key string, value []byte, obj any) {
 	sh := s.shardFor(key)
 	sh.mu.Lock()
@@ -196,6 +197,12 @@ func (s *Store) AttachObject(key string, value []byte, obj any) {
 		return
 	}
 	grown := objectSize(obj) - objectSize(e.obj)
+	if e.size+grown > s.maxBytes {
+		// With its object the entry would be over MaxBytes on its
+		// own: it stays as it is (hits keep decoding its value).
+		sh.mu.Unlock()
+		return
+	}
 	e.obj = obj
 	e.size += grown
 	sh.lru.Add(key, e)
