@@ -683,8 +683,26 @@ func (m *miss) writeHeader(status int, h http.Header) hookAction {
 	if d.store {
 		return actionCapture
 	}
-	m.lead.landRefused(c) // nothing to share: the waiters need not wait for the end
+	// Nothing to share: the waiters need not wait for the end. A refusal
+	// for reasons of the leader's own request (its cookie, credentials)
+	// says nothing of theirs: the flight is lost, and one of them leads in
+	// its place; else the response itself is unstorable, and each fetches.
+	if requestBound(d.reason) {
+		m.lead.land(c)
+	} else {
+		m.lead.landRefused(c)
+	}
 	return actionPass
+}
+
+// requestBound reports whether a response was refused for reasons of the
+// request it answered, not of its own.
+func requestBound(reason string) bool {
+	switch reason {
+	case reasonCookie, reasonAuthorization, reasonRequestStore:
+		return true
+	}
+	return false
 }
 
 // keepsFresh reports whether the stored response m found is fresh and was
