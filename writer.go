@@ -242,11 +242,22 @@ func (c *captureWriter) startBody() {
 	}
 }
 
+// detachAbove is how much of a flight leader's body is written straight
+// through before a pump takes the client's writes over, whether or not
+// anyone waits yet: past it, a write may block on a client that reads
+// nothing, and requests that join the flight while the handler is stuck
+// in that write would wait for that client. Below it, writes land in
+// socket buffers, and a pump (a goroutine per miss) would cost more than
+// it saves.
+const detachAbove = 64 << 10
+
 // detached reports whether the client is written to by a pump, starting
-// one when the copy is wanted by others and the response is still
-// captured.
-func (c *captureWriter) detached() bool {
-	if c.pump == nil && c.capture && c.waiters != nil && c.waiters.Load() > 0 {
+// one for a write of n more bytes when the response is still captured for
+// a flight and either others wait for the copy or the body grows past
+// detachAbove.
+func (c *captureWriter) detached(n int) bool {
+	if c.pump == nil && c.capture && c.waiters != nil &&
+		(c.waiters.Load() > 0 || c.written+int64(n) > detachAbove) {
 		c.pump = startPump(c.w, c.body)
 	}
 	return c.pump != nil
@@ -287,7 +298,7 @@ func (c *captureWriter) Write(p []byte) (int, error) {
 	if c.flushed {
 		c.checkStream()
 	}
-	if c.detached() && c.fits(len(p)) {
+	if c.detached(len(p)) && c.fits(len(p)) {
 		c.body = append(c.body, p...)
 		c.written += int64(len(p))
 		c.pump.push(c.body, false)
@@ -309,7 +320,7 @@ func (c *captureWriter) WriteString(s string) (int, error) {
 	if c.flushed {
 		c.checkStream()
 	}
-	if c.detached() && c.fits(len(s)) {
+	if c.detached(len(s)) && c.fits(len(s)) {
 		c.body = append(c.body, s...)
 		c.written += int64(len(s))
 		c.pump.push(c.body, false)
