@@ -19,8 +19,11 @@
 // For each name, in the order given:
 //
 //	uvarint(len(name)) lower-case(name)
-//	presence           0 = header missing, 1 = present
+//	presence           0 = header missing, 1 = present, 2 = present, value digested
 //	uvarint(len(value)) value
+//
+// A normalised value longer than 256 bytes is keyed by its SHA-256 digest
+// (presence 2), so that key material stays small whatever a client sends.
 //
 // Every part is length-prefixed, so the material of distinct
 // (name, presence, value) lists always differs: `X-A: ab` can never look like

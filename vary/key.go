@@ -1,6 +1,7 @@
 package vary
 
 import (
+	"crypto/sha256"
 	"encoding/binary"
 	"net/http"
 	"net/textproto"
@@ -31,10 +32,22 @@ func (n *Normalizer) AppendKey(dst []byte, names []string, h http.Header) []byte
 			continue
 		}
 		dst[at] = 1
+		if len(dst)-start > maxKeyedValue {
+			// Keyed by its digest, so that key material, and the
+			// entries that keep it, stay small whatever a client
+			// sends; presence 2 keeps it apart from any value.
+			sum := sha256.Sum256(dst[start:])
+			dst = append(dst[:start], sum[:]...)
+			dst[at] = 2
+		}
 		dst = insertLengthPrefix(dst, start)
 	}
 	return dst
 }
+
+// maxKeyedValue is the longest normalised value keyed as it is; a longer
+// one is keyed by its SHA-256 digest.
+const maxKeyedValue = 256
 
 // insertLengthPrefix inserts before dst[start:] the uvarint of its length.
 // The value is written first and then moved, because its length is known

@@ -2,6 +2,7 @@ package vary
 
 import (
 	"bytes"
+	"crypto/sha256"
 	"encoding/binary"
 	"errors"
 	"fmt"
@@ -13,6 +14,19 @@ import (
 )
 
 // field is one decoded record of variant-key material.
+// digestPrefix marks, in a decoded field, a value keyed by its digest.
+const digestPrefix = "sha256:"
+
+// keyedValue is normalised value v as a decoded field shows it: itself, or
+// its digest when it is longer than maxKeyedValue.
+func keyedValue(v string) string {
+	if len(v) <= maxKeyedValue {
+		return v
+	}
+	sum := sha256.Sum256([]byte(v))
+	return digestPrefix + string(sum[:])
+}
+
 type field struct {
 	name    string
 	present bool
@@ -40,13 +54,20 @@ func decodeMaterial(b []byte) ([]field, error) {
 		if f.name, err = str(); err != nil {
 			return nil, err
 		}
-		if len(b) == 0 || b[0] > 1 {
+		if len(b) == 0 || b[0] > 2 {
 			return nil, errors.New("bad presence byte")
 		}
-		f.present = b[0] == 1
+		digested := b[0] == 2
+		f.present = b[0] >= 1
 		b = b[1:]
 		if f.value, err = str(); err != nil {
 			return nil, err
+		}
+		if digested {
+			if len(f.value) != sha256.Size {
+				return nil, errors.New("a digest of the wrong size")
+			}
+			f.value = digestPrefix + f.value
 		}
 		if !f.present && f.value != "" {
 			return nil, errors.New("missing header with a value")
@@ -218,7 +239,7 @@ func TestAppendKeyUnambiguousProperty(t *testing.T) {
 		for _, name := range names {
 			f := field{name: strings.ToLower(name)}
 			if v, ok := h[name]; ok {
-				f.present, f.value = true, v[0]
+				f.present, f.value = true, keyedValue(v[0])
 			}
 			want = append(want, f)
 		}
@@ -260,6 +281,7 @@ func checkMaterialMatchesValues(t *testing.T, n *Normalizer, names []string, h h
 	}
 	for i, name := range names {
 		v, present := n.Value(name, h)
+		v = keyedValue(v)
 		want := field{name: strings.ToLower(http.CanonicalHeaderKey(name)), present: present, value: v}
 		if got[i] != want {
 			t.Errorf("field %d = %+v, want %+v", i, got[i], want)
