@@ -95,3 +95,30 @@ func TestCookieResponseVaryingOnCookieStoredPerCookie(t *testing.T) {
 		}
 	}
 }
+
+// TestCookieRevalidationKeepsStoredEntry: a request with a Cookie that
+// revalidates an entry stored for everyone under a default TTL is answered
+// from it, and leaves it stored: its cookie keeps the 304's freshened copy
+// from the store, but is no reason to drop what every other client is
+// served (else any client could empty the cache).
+func TestCookieRevalidationKeepsStoredEntry(t *testing.T) {
+	e := newEnv(t, httpcache.Options{Policy: httpcache.Policy{TTL: time.Minute}})
+	c := &counter{fn: func(w http.ResponseWriter, r *http.Request) {
+		w.Header().Set("ETag", `"v1"`)
+		if r.Header.Get("If-None-Match") == `"v1"` {
+			w.WriteHeader(http.StatusNotModified)
+			return
+		}
+		w.Write([]byte("page"))
+	}}
+	h := e.cache.Handler(c)
+	do(t, h, get("/p"))
+	e.clock.Advance(90 * time.Second) // stale, kept for revalidation
+	if res := do(t, h, get("/p", "Cookie", "session=alice")); res.body != "page" {
+		t.Fatalf("the cookie's request: %q (Cache-Status %q)", res.body, res.cacheStatus())
+	}
+	res := do(t, h, get("/p"))
+	if res.body != "page" || res.cacheStatus() != "httpcache; fwd=stale; fwd-status=304; stored" {
+		t.Fatalf("the next anonymous request: %q, Cache-Status %q; want the stored entry revalidated", res.body, res.cacheStatus())
+	}
+}

@@ -106,8 +106,10 @@ func (c *Cache) freshen(ctx context.Context, m *miss, h304 http.Header, onDone f
 	}
 	delete(merged, c.opts.TagHeader)
 	e = &entry{kind: kindResponse, status: old.status, header: merged, body: old.body, tags: tags}
-	if m.keepsFresh() {
-		// Revalidated for this client alone: the entry stays as it is.
+	if m.keepsFresh() || !d.store && requestBound(d.reason) {
+		// Revalidated for this client alone (it asked past a fresh
+		// entry, or its own cookie or credentials keep the result from
+		// the store): the entry stays as it is for everyone else.
 		onDone()
 		e.responseTime, e.initialAge, e.lifetime = m.responseTime.UnixNano(), d.initialAge, d.lifetime
 		return e, false, true

@@ -124,6 +124,19 @@ func startPump(w http.ResponseWriter, body []byte) *pump {
 
 func (p *pump) run() {
 	defer close(p.done)
+	defer func() {
+		// A ResponseWriter below that panics (a middleware's wrapper)
+		// would take the process down from this goroutine, out of
+		// net/http's recovery: the panic ends the client's writes, as a
+		// failed write would.
+		if v := recover(); v != nil {
+			p.mu.Lock()
+			if p.err == nil {
+				p.err = fmt.Errorf("httpcache: the response writer panicked: %v", v)
+			}
+			p.mu.Unlock()
+		}
+	}()
 	for {
 		p.mu.Lock()
 		for p.sent == len(p.buf) && !p.flush && !p.stop {

@@ -325,3 +325,22 @@ func btoi(b bool) int {
 	}
 	return 0
 }
+
+// panickyWriter is a ResponseWriter below the cache whose Write panics.
+type panickyWriter struct{ h http.Header }
+
+func (p *panickyWriter) Header() http.Header       { return p.h }
+func (p *panickyWriter) WriteHeader(int)           {}
+func (p *panickyWriter) Write([]byte) (int, error) { panic("the writer below broke") }
+
+// TestPumpSurvivesPanickingWriter: when the client is written to by the
+// pump (a goroutine of its own), a ResponseWriter below that panics ends
+// the client's writes as a failed write would, instead of crashing the
+// process from a goroutine net/http does not recover.
+func TestPumpSurvivesPanickingWriter(t *testing.T) {
+	p := startPump(&panickyWriter{h: http.Header{}}, nil)
+	p.push([]byte("body"), false)
+	if err := p.end(false); err == nil || !strings.Contains(err.Error(), "panicked") {
+		t.Fatalf("end = %v, want the panic as an error", err)
+	}
+}
