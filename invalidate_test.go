@@ -233,3 +233,31 @@ func TestCorruptEntryIsAMiss(t *testing.T) {
 		}
 	}
 }
+
+// TestInvalidationReachesWithRouteKeys: an unsafe method invalidates what a
+// With route with key options of its own stored, though the method's
+// request does not pass through that route.
+func TestInvalidationReachesWithRouteKeys(t *testing.T) {
+	e := newEnv(t, httpcache.Options{})
+	var version atomic.Int64
+	version.Store(1)
+	mux := http.NewServeMux()
+	route := e.cache.With(func(p *httpcache.Policy) { p.Query.Sort = true })
+	mux.Handle("GET /articles/{id}", route(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		w.Header().Set("Cache-Control", "max-age=600")
+		io.WriteString(w, "v"+itoa(version.Load()))
+	})))
+	mux.HandleFunc("PUT /articles/{id}", func(w http.ResponseWriter, r *http.Request) {
+		version.Add(1)
+		w.WriteHeader(http.StatusNoContent)
+	})
+	h := e.cache.Handler(mux)
+	do(t, h, get("http://example.com/articles/1"))
+	if res := do(t, h, get("http://example.com/articles/1")); !isHit(res) {
+		t.Fatalf("setup: %q", res.cacheStatus())
+	}
+	do(t, h, get("http://example.com/articles/1").with(http.MethodPut))
+	if res := do(t, h, get("http://example.com/articles/1")); res.body != "v2" {
+		t.Errorf("after PUT: %q (%s), want v2", res.body, res.cacheStatus())
+	}
+}
