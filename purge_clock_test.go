@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"net/http"
 	"net/http/httptest"
+	"slices"
 	"sync/atomic"
 	"testing"
 	"time"
@@ -148,5 +149,76 @@ func TestCorruptPurgeClockRecreated(t *testing.T) {
 				t.Fatalf("%d store errors: the corrupt clock kept failing lookups", n)
 			}
 		})
+	}
+}
+
+// advanceHooked is a shared store (Get, Set, Delete and a Counter, nothing
+// else: no TagIndex, so a purge deletes nothing and only its markers and
+// clock keep purged entries from being served) that calls after with each
+// key it advanced, once the write has landed.
+type advanceHooked struct {
+	m     *memory.Store
+	after func(key string)
+}
+
+func (s *advanceHooked) Get(ctx context.Context, k string) ([]byte, error) { return s.m.Get(ctx, k) }
+func (s *advanceHooked) Delete(ctx context.Context, k ...string) error     { return s.m.Delete(ctx, k...) }
+func (s *advanceHooked) Set(ctx context.Context, k string, v []byte, ttl time.Duration) error {
+	return s.m.Set(ctx, k, v, ttl)
+}
+func (s *advanceHooked) Advance(ctx context.Context, n string, f int64, ttl time.Duration) (int64, error) {
+	v, err := s.m.Advance(ctx, n, f, ttl)
+	if s.after != nil {
+		s.after(n)
+	}
+	return v, err
+}
+
+// TestLookupBetweenMarkerAndClockNotMemoised: a purge advances its tags'
+// markers before the purge clock. A lookup made after each of those writes
+// (here from the store's Advance, once the write has landed) must not
+// memoise the entry as "not purged" up to the purge's clock value: were the
+// clock written first, a lookup in between would read the new clock, find
+// no marker yet, and remember the purged entry as checked, serving it on
+// every later hit.
+func TestLookupBetweenMarkerAndClockNotMemoised(t *testing.T) {
+	clk := newClock()
+	st := &advanceHooked{m: memory.New(memory.Options{Clock: clk.Now})}
+	c := httpcache.New(st, httpcache.Options{Clock: clk.Now})
+	var version atomic.Int64
+	h := c.Handler(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		w.Header().Set("Cache-Control", "max-age=600")
+		w.Header().Set("Cache-Tag", "t")
+		fmt.Fprintf(w, "v%d", version.Load())
+	}))
+	do(t, h, get("/x")) // the clock exists; v0 stored
+	c.Wait()
+	if res := do(t, h, get("/x")); !isHit(res) || res.body != "v0" {
+		t.Fatalf("setup: %q %q", res.body, res.cacheStatus())
+	}
+	version.Store(1)
+
+	var advanced []string
+	st.after = func(key string) {
+		advanced = append(advanced, key)
+		res := do(t, h, get("/x"))
+		t.Logf("lookup after the write of %s: %q %q", key, res.body, res.cacheStatus())
+	}
+	if err := c.PurgeTags(context.Background(), "t"); err != nil {
+		t.Fatal(err)
+	}
+	st.after = nil
+	c.Wait()
+
+	// The hook must have run after both writes, or the test shows nothing.
+	marker := hardMarkerKey("t")
+	if !slices.Contains(advanced, marker) || !slices.Contains(advanced, clockKey) {
+		t.Fatalf("the store's Advance saw %q: no lookup ran between the marker and the clock writes", advanced)
+	}
+	if res := do(t, h, get("/x")); res.body == "v0" {
+		t.Errorf("the purged response was served after the purge returned (%s)", res.cacheStatus())
+	}
+	if want := []string{marker, clockKey}; !slices.Equal(advanced, want) {
+		t.Errorf("the purge advanced %q, want the marker then the clock %q", advanced, want)
 	}
 }
