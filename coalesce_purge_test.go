@@ -79,12 +79,19 @@ func TestWaitersServedWhileStoreFails(t *testing.T) {
 			st.slow.Store(true)
 			leader := lead(t, h, g, "/p")
 			st.slow.Store(false)
+			if st.timeouts.Load() == 0 {
+				t.Fatal("the leader's lookup did not time out: the test shows nothing")
+			}
 			const n = 20
 			bodies := collapse(t, c, h, "/p", n)
 			st.slow.Store(tc.failOnWake)
+			before := st.timeouts.Load()
 			close(g.release)
 			<-leader
 			expectAll(t, bodies, n, "filled")
+			if tc.failOnWake && st.timeouts.Load() == before {
+				t.Fatal("no read timed out as the waiters woke: the test shows nothing")
+			}
 			if got := g.calls.Load(); got != 1 {
 				t.Fatalf("handler called %d times for one leader and %d waiters (%+v)", got, n, c.Stats())
 			}
@@ -153,6 +160,9 @@ func TestLeaderLookupTimedOutThenPurge(t *testing.T) {
 	h := c.Handler(withVersion(&version, g))
 	st.slow.Store(true) // one timeout, for the leader's lookup
 	leader := lead(t, h, g, "/p")
+	if st.timeouts.Load() == 0 {
+		t.Fatal("the leader's lookup did not time out: the test shows nothing")
+	}
 	purgeThenJoin(t, st, c, other, h, g, &version)
 	if b := <-leader; b != "v0" {
 		t.Fatalf("leader: %q", b)
@@ -200,6 +210,9 @@ func TestRefreshLookupTimedOutThenPurge(t *testing.T) {
 	stale := &onWrite{ResponseWriter: httptest.NewRecorder(), fn: func() { st.slow.Store(true) }}
 	h.ServeHTTP(stale, httptest.NewRequest("GET", "/p", nil))
 	testwait.For(t, "the refresh's fetch", func() bool { return g.calls.Load() == 2 })
+	if st.timeouts.Load() == 0 {
+		t.Fatal("the refresh's lookup did not time out: the test shows nothing")
+	}
 	purgeThenJoin(t, st, c, other, h, g, &version)
 }
 
@@ -312,6 +325,9 @@ func TestUnrelatedPurgeThenStoreFails(t *testing.T) {
 	close(g.release)
 	<-leader
 	expectAll(t, bodies, n, "v0")
+	if st.timeouts.Load() == 0 {
+		t.Fatal("no read timed out as the waiters woke: the test shows nothing")
+	}
 	if got := g.calls.Load(); got != 1 {
 		t.Fatalf("handler called %d times for one leader and %d waiters", got, n)
 	}

@@ -323,6 +323,9 @@ func TestStoredResponseFoundByNextRequest(t *testing.T) {
 			}
 			s.armed.Store(true)
 			res := do(t, h, req)
+			if s.armed.Load() {
+				t.Fatal("the second request did not read the store: the writes never raced with it")
+			}
 			if res.body != "hello fr" || calls.Load() != 1 {
 				t.Errorf("second: %q %q; the handler ran %d times, want 1", res.body, res.cacheStatus(), calls.Load())
 			}

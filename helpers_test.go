@@ -135,12 +135,14 @@ const clockKey = "httpcache:v1:purge:seq"
 
 // probedMem is a memory store seen as a shared store with a Counter. It
 // counts reads of the purge clock; while slow is set, its reads time out in
-// the middleware's guard (guardedCall: a purge's calls go through);
+// the middleware's guard (guardedCall: a purge's calls go through), counted
+// in timeouts;
 // and it holds the next write of a response once holdSet is set, until
 // release is closed.
 type probedMem struct {
 	m          *memory.Store
 	slow       atomic.Bool
+	timeouts   atomic.Int64 // reads timed out by slow
 	clockReads atomic.Int64
 	holdSet    atomic.Bool
 	held       chan struct{} // closed when a write is being held
@@ -168,6 +170,7 @@ func (s *probedMem) Get(ctx context.Context, k string) ([]byte, error) {
 		s.clockReads.Add(1)
 	}
 	if guardedCall(ctx) && s.slow.Load() {
+		s.timeouts.Add(1)
 		<-ctx.Done()
 		return nil, ctx.Err()
 	}
@@ -267,17 +270,19 @@ func withVersion(version *atomic.Int64, h http.Handler) http.Handler {
 // sharedMem is a memory store seen as a shared store with a Counter, whose
 // Advance of one key can be held on the wire, and whose reads time out in
 // the middleware's guard while slow is set (see guardedCall: a purge's
-// calls, which are not guarded, go through).
+// calls, which are not guarded, go through), counted in timeouts.
 type sharedMem struct {
-	m       *memory.Store
-	block   atomic.Pointer[string]
-	blocked chan struct{}
-	release chan struct{}
-	slow    atomic.Bool
+	m        *memory.Store
+	block    atomic.Pointer[string]
+	blocked  chan struct{}
+	release  chan struct{}
+	slow     atomic.Bool
+	timeouts atomic.Int64 // reads timed out by slow
 }
 
 func (s *sharedMem) Get(ctx context.Context, k string) ([]byte, error) {
 	if guardedCall(ctx) && s.slow.Load() {
+		s.timeouts.Add(1)
 		<-ctx.Done()
 		return nil, ctx.Err()
 	}

@@ -93,11 +93,12 @@ func TestInvalidationDuringIndexRewrite(t *testing.T) {
 	do(t, h, get("http://example.com/a", "Accept-Language", "fr")) // fr until t0+70s
 	clk.Advance(55 * time.Second)
 	var done sync.WaitGroup
+	fired := false
 	s.onGet = func(key string) {
 		if key != pks[0] {
 			return
 		}
-		s.onGet = nil
+		s.onGet, fired = nil, true
 		done.Add(1)
 		go func() { // a POST landing between the check and the write
 			defer done.Done()
@@ -106,6 +107,9 @@ func TestInvalidationDuringIndexRewrite(t *testing.T) {
 		done.Wait()
 	}
 	do(t, h, get("http://example.com/a", "Accept-Language", "de")) // outlives the index: rewrite
+	if !fired {
+		t.Fatal("the index was not read with Get before its rewrite: no POST ran in between, the test shows nothing")
+	}
 	if res := do(t, h, get("http://example.com/a", "Accept-Language", "fr")); isHit(res) {
 		t.Errorf("after the POST, fr served from cache: %q %q", res.body, res.cacheStatus())
 	}
@@ -187,6 +191,12 @@ func TestInvalidationUnderWayDuringLookup(t *testing.T) {
 		}
 	}
 	do(t, h, get("http://example.com/a").with(http.MethodPost))
+	s.mu.Lock()
+	missed := s.onDelete != nil
+	s.mu.Unlock()
+	if missed {
+		t.Fatal("the POST's invalidation did not call Delete: the test shows nothing")
+	}
 	select {
 	case <-done:
 	case <-time.After(3 * time.Second):
@@ -244,6 +254,12 @@ func TestInvalidationUnderWayDuringLookupNetworked(t *testing.T) {
 	}
 	do(t, h, get("http://example.com/a").with(http.MethodPost))
 	c.WaitContext(ctx)
+	g.mu.Lock()
+	missed := g.onDelete != nil
+	g.mu.Unlock()
+	if missed {
+		t.Fatal("the POST's invalidation did not call Delete: the test shows nothing")
+	}
 	if res := do(t, h, get("http://example.com/a", "Accept-Language", "fr")); isHit(res) {
 		t.Errorf("after the POST, fr served from cache: %q (%s)", res.body, res.cacheStatus())
 	}

@@ -67,6 +67,9 @@ func TestStoredFlightResultHonoursDirectives(t *testing.T) {
 			close(g.release)
 			<-holder
 			ra, rb := <-a, <-b
+			if st.onSet.Load() != nil {
+				t.Fatal("the holder's response was not written through Set: the test shows nothing")
+			}
 			if leaderCC != "" && ra.header.Get("Age") == "100" {
 				t.Errorf("leader sending max-age=10 served a stored response with Age %s (%s)", ra.header.Get("Age"), ra.cacheStatus())
 			}
@@ -159,6 +162,9 @@ func TestLeaseHolderFinishesBetweenLookupAndLease(t *testing.T) {
 	res := do(t, waiter.Handler(g), get("/p"))
 	if (<-first).body != "filled" || res.body != "filled" {
 		t.Fatalf("bodies: %q", res.body)
+	}
+	if n := st.calls.Load(); n < st.n {
+		t.Fatalf("%d Lease calls, want at least %d: the holder never finished between the waiter's lookup and its lease", n, st.n)
 	}
 	if n := g.calls.Load(); n != 1 {
 		t.Fatalf("handler called %d times: the waiter fetched though the holder had stored its response", n)

@@ -80,4 +80,7 @@ func TestWaiterAfterPurgeWithSlowStore(t *testing.T) {
 	if res := <-waiter; res.body != "v1" {
 		t.Fatalf("a request made after the purge returned was answered with a response fetched before it: %q %q", res.body, res.cacheStatus())
 	}
+	if st.timeouts.Load() == 0 {
+		t.Fatal("no read of the store timed out: the test shows nothing")
+	}
 }

@@ -228,6 +228,9 @@ func TestRefetchDropsPurgedStale(t *testing.T) {
 			if b := <-late; b == "v0-first" || b == "v0-leader" {
 				t.Errorf("a request made after the purge returned was served %q, fetched before it", b)
 			}
+			if tc.own && st.timeouts.Load() == 0 {
+				t.Fatal("no read of the store timed out: the test shows nothing")
+			}
 			st.slow.Store(false)
 			c.Wait()
 			if res := do(t, h, get("/p")); res.body == "v0-first" || res.body == "v0-leader" {

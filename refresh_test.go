@@ -31,22 +31,39 @@ func TestHeadStaleWhileRevalidateRefreshesWithGET(t *testing.T) {
 	}
 }
 
+// panicStore is a memory store whose Get of one key panics once, after
+// letting a given number of Gets of that key through (see panicAfter), as
+// a buggy store client might.
 type panicStore struct {
 	*memory.Store
-	mu     sync.Mutex
-	panics bool
+	mu       sync.Mutex
+	key      string // "": no Get panics
+	skip     int
+	panicked atomic.Int64
 }
 
 func (p *panicStore) Get(ctx context.Context, k string) ([]byte, error) {
 	p.mu.Lock()
-	bad := p.panics
+	bad := p.key != "" && k == p.key && p.skip == 0
+	if bad {
+		p.key = ""
+	} else if p.key != "" && k == p.key {
+		p.skip--
+	}
 	p.mu.Unlock()
 	if bad {
+		p.panicked.Add(1)
 		panic("store client bug")
 	}
 	return p.Store.Get(ctx, k)
 }
-func (p *panicStore) set(b bool) { p.mu.Lock(); p.panics = b; p.mu.Unlock() }
+
+// panicAfter makes the Get of key after the next skip ones panic.
+func (p *panicStore) panicAfter(key string, skip int) {
+	p.mu.Lock()
+	p.key, p.skip = key, skip
+	p.mu.Unlock()
+}
 
 // TestRefreshLookupPanicLandsFlight: a store whose Get panics during a
 // background refresh's lookup (recovered and logged) leaves no flight open:
@@ -61,10 +78,15 @@ func TestRefreshLookupPanicLandsFlight(t *testing.T) {
 	do(t, h, get("/r"))
 	c.Wait()
 	clk.Advance(15 * time.Second)
+	pks, _ := c.Keys("http://example.com/r")
+	// The stale request's lookup reads the entry once; the refresh's
+	// lookup, the next read of it, panics.
+	ps.panicAfter(pks[0], 1)
 	h.ServeHTTP(httptest.NewRecorder(), httptest.NewRequest("GET", "/r", nil)) // stale + refresh
-	ps.set(true)
-	time.Sleep(50 * time.Millisecond) // the refresh's lookup panics (recovered, logged)
-	ps.set(false)
+	c.Wait()
+	if n := ps.panicked.Load(); n != 1 {
+		t.Fatalf("%d Gets panicked, want the refresh's lookup's one: the test shows nothing", n)
+	}
 	clk.Advance(2 * time.Minute)
 	ctx, cancel := context.WithTimeout(context.Background(), time.Second)
 	defer cancel()

@@ -98,6 +98,9 @@ func TestInvalidationUndoneThroughTransientIndex(t *testing.T) {
 	close(g3release)
 	<-g3done
 	s.beforeSet, s.afterSet = nil, nil
+	if pkSets.Load() == 0 {
+		t.Fatal("no index was written through SetObject: the POST never ran inside a rewrite, the test shows nothing")
+	}
 
 	if res := do(t, h, get("http://example.com/a", "Accept-Language", "fr")); isHit(res) || res.body != "fr v2" {
 		t.Errorf("after the POST (version 2), fr served %q (%s)", res.body, res.cacheStatus())
@@ -143,6 +146,12 @@ func TestInvalidationUndoneByFailedUndo(t *testing.T) {
 	}
 	do(t, h, get("http://example.com/a", "Accept-Language", "de")) // G1
 	s.beforeSet = nil
+	if !once.Load() {
+		t.Fatal("no index was written through SetObject: the POST never ran inside a rewrite, the test shows nothing")
+	}
+	if s.failNext.Load() {
+		t.Fatal("no Delete undid the rewrite: the failed undo the test is about never happened")
+	}
 	if res := do(t, h, get("http://example.com/a", "Accept-Language", "fr")); isHit(res) || res.body != "fr v2" {
 		t.Errorf("after the POST (version 2), fr served %q (%s)", res.body, res.cacheStatus())
 	}
