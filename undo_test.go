@@ -156,3 +156,53 @@ func TestInvalidationUndoneByFailedUndo(t *testing.T) {
 		t.Errorf("after the POST (version 2), fr served %q (%s)", res.body, res.cacheStatus())
 	}
 }
+
+// TestTransientIndexServedUntilUndone pins a window accepted by design (see
+// writeAll): a POST that gave up waiting for a GET's index rewrite (a write
+// slower than the invalidation's backstop, here from a store hook) deletes
+// first; the rewrite then lands, and until the rewriting GET sees the POST
+// and undoes it, a GET made after the POST returned reads the rewritten
+// index and is served the variant from before the POST. Once the rewriting
+// GET has returned, the undo has closed the window: the variant is fetched
+// anew. Should the window ever be closed, the first assertion goes.
+func TestTransientIndexServedUntilUndone(t *testing.T) {
+	clk := newClock()
+	s := &setHookStore{Store: memory.New(memory.Options{Clock: clk.Now})}
+	c := httpcache.New(s, httpcache.Options{Clock: clk.Now})
+	h := c.Handler(newLanguagePages())
+	pks, _ := c.Keys("http://example.com/a")
+	pk := pks[0]
+	do(t, h, get("http://example.com/a", "Accept-Language", "en")) // index E until t0+120s
+	clk.Advance(10 * time.Second)
+	do(t, h, get("http://example.com/a", "Accept-Language", "fr")) // fr v1 until t0+70s
+	clk.Advance(55 * time.Second)
+
+	var sets atomic.Int64
+	var inWindow result
+	s.beforeSet = func(key string) {
+		if key == pk && sets.Add(1) == 1 {
+			// G1 is about to rewrite index E: a POST runs, gives up
+			// waiting for that write, deletes, and returns.
+			if res := do(t, h, get("http://example.com/a").with(http.MethodPost)); res.status != http.StatusNoContent {
+				t.Errorf("POST: %d", res.status)
+			}
+		}
+	}
+	s.afterSet = func(key string) {
+		if key == pk && sets.Load() == 1 {
+			// Index E is in the store again; G1 has not yet undone it.
+			inWindow = do(t, h, get("http://example.com/a", "Accept-Language", "fr"))
+		}
+	}
+	do(t, h, get("http://example.com/a", "Accept-Language", "de")) // G1: rewrite, then undo
+	s.beforeSet, s.afterSet = nil, nil
+	if sets.Load() == 0 {
+		t.Fatal("no index was written through SetObject: the POST never ran inside a rewrite, the test shows nothing")
+	}
+	if inWindow.body != "fr v1" {
+		t.Errorf("in the window, fr was served %q (%s), want the pre-POST fr v1 (has the window closed?)", inWindow.body, inWindow.cacheStatus())
+	}
+	if res := do(t, h, get("http://example.com/a", "Accept-Language", "fr")); isHit(res) || res.body != "fr v2" {
+		t.Errorf("after the undo, fr served %q (%s), want fr v2 fetched anew", res.body, res.cacheStatus())
+	}
+}
