@@ -53,6 +53,9 @@ func parallel(h http.Handler, n int, req func(i int) *http.Request) []*httptest.
 	return recs
 }
 
+// TestCoalesceColdRequests: a thousand concurrent misses of one cold URL
+// make one handler call; the others wait for it and are all served its
+// response.
 func TestCoalesceColdRequests(t *testing.T) {
 	const n = 1000
 	e := newEnv(t, httpcache.Options{})

@@ -41,6 +41,9 @@ func (a *article) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	}
 }
 
+// TestUnsafeMethodsInvalidate: a successful or redirecting response to an
+// unsafe method (known or not) invalidates the URL's entries; an error
+// response invalidates nothing, and other URLs are kept.
 func TestUnsafeMethodsInvalidate(t *testing.T) {
 	tests := []struct {
 		name        string
@@ -88,6 +91,8 @@ func TestUnsafeMethodsInvalidate(t *testing.T) {
 	}
 }
 
+// TestInvalidateAllVariants: a POST to a URL invalidates every one of its
+// Vary variants.
 func TestInvalidateAllVariants(t *testing.T) {
 	e := newEnv(t, httpcache.Options{})
 	a := &article{}
@@ -149,6 +154,10 @@ func (f *flakyStore) Delete(ctx context.Context, keys ...string) error {
 	return f.Store.Delete(ctx, keys...)
 }
 
+// TestStoreDownFailsOpen: with the store failing, requests are served by
+// the handler, the circuit opens and stops calling the store, an
+// invalidation that could not be made is remembered, and one probe closes
+// the circuit once the store is back.
 func TestStoreDownFailsOpen(t *testing.T) {
 	e := newEnv(t, httpcache.Options{})
 	fs := &flakyStore{Store: e.store}

@@ -40,6 +40,8 @@ func (c *catalog) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	fmt.Fprintf(w, "%s v%d", r.URL.Path, c.version.Load())
 }
 
+// TestPurgeTags: a tag purge makes every entry carrying the tag a miss
+// and leaves the others; the tag header never reaches the client.
 func TestPurgeTags(t *testing.T) {
 	e := newEnv(t, httpcache.Options{})
 	cat := &catalog{}
@@ -80,6 +82,8 @@ func TestPurgeTags(t *testing.T) {
 	}
 }
 
+// TestPurgeURL: a URL purge reaches every variant of the URL, under each
+// route's keys.
 func TestPurgeURL(t *testing.T) {
 	e := newEnv(t, httpcache.Options{})
 	cat := &catalog{}
@@ -125,6 +129,7 @@ func TestPurgeURL(t *testing.T) {
 	}
 }
 
+// TestPurgeAll: a purge of everything makes every entry a miss.
 func TestPurgeAll(t *testing.T) {
 	e := newEnv(t, httpcache.Options{})
 	cat := &catalog{}
@@ -291,6 +296,9 @@ func TestPurgeRace(t *testing.T) {
 	wg.Wait()
 }
 
+// TestPurgeHandler: the PURGE endpoint refuses a request without the
+// bearer token (401), purges the URL or the tags its tag header names
+// (200), and refuses an invalid or empty tag list (400).
 func TestPurgeHandler(t *testing.T) {
 	e := newEnv(t, httpcache.Options{})
 	cat := &catalog{}

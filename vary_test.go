@@ -31,6 +31,10 @@ func greet(spell func(call int64) string) *counter {
 	return c
 }
 
+// TestVary: a table of Vary scenarios: variants kept apart by the request
+// fields Vary names, normalised (a missing field apart from an empty one),
+// Vary names in any case and order, Cookie with an allow-list, content
+// codings, and stale variants served as the stale rules allow.
 func TestVary(t *testing.T) {
 	fixed := func(v string) func(int64) string { return func(int64) string { return v } }
 	tests := []scenario{
