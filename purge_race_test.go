@@ -4,6 +4,8 @@ import (
 	"context"
 	"fmt"
 	"net/http"
+	"net/http/httptest"
+	"sync"
 	"sync/atomic"
 	"testing"
 	"time"
@@ -83,4 +85,77 @@ func TestWaiterAfterPurgeWithSlowStore(t *testing.T) {
 	if st.timeouts.Load() == 0 {
 		t.Fatal("no read of the store timed out: the test shows nothing")
 	}
+}
+
+// TestPurgeDuringFetch: a response whose fetch began before a purge and is
+// stored after it is never served.
+func TestPurgeDuringFetch(t *testing.T) {
+	e := newEnv(t, httpcache.Options{})
+	var version atomic.Int64
+	g := newGate(func(w http.ResponseWriter, r *http.Request) {
+		w.Header().Set("Cache-Control", "max-age=600")
+		w.Header().Set("Cache-Tag", "t")
+		fmt.Fprintf(w, "v%d", version.Load())
+	})
+	h := e.cache.Handler(g)
+	done := make(chan struct{})
+	go func() { do(t, h, get("/p")); close(done) }()
+	testwait.For(t, "the fetch", func() bool { return g.calls.Load() == 1 })
+	if err := e.cache.PurgeTags(context.Background(), "t"); err != nil {
+		t.Fatal(err)
+	}
+	close(g.release) // renders v0 — read before the purge — and stores it
+	<-done
+	version.Store(1)
+	if res := do(t, h, get("/p")); res.body != "v1" {
+		t.Fatalf("a response fetched before the purge was served after it: %q %q", res.body, res.cacheStatus())
+	}
+}
+
+// TestPurgeRace runs purges and re-stores of one tagged URL concurrently:
+// once a purge of version n returns, no response older than n is served.
+func TestPurgeRace(t *testing.T) {
+	const iterations = 1000
+	e := newEnv(t, httpcache.Options{})
+	var version atomic.Int64
+	h := e.cache.Handler(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		v := version.Load() // the data the response is rendered from
+		w.Header().Set("Cache-Control", "max-age=600")
+		w.Header().Set("Cache-Tag", "hot")
+		fmt.Fprintf(w, "%d", v)
+	}))
+	stop := make(chan struct{})
+	var wg sync.WaitGroup
+	for range 4 { // re-storing the URL all along
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			for {
+				select {
+				case <-stop:
+					return
+				default:
+				}
+				rec := httptest.NewRecorder()
+				h.ServeHTTP(rec, httptest.NewRequest("GET", "/hot", nil))
+			}
+		}()
+	}
+	for n := int64(1); n <= iterations; n++ {
+		version.Store(n)
+		if err := e.cache.PurgeTags(context.Background(), "hot"); err != nil {
+			t.Fatal(err)
+		}
+		rec := httptest.NewRecorder()
+		h.ServeHTTP(rec, httptest.NewRequest("GET", "/hot", nil))
+		var got int64
+		fmt.Sscan(rec.Body.String(), &got)
+		if got < n {
+			close(stop)
+			wg.Wait()
+			t.Fatalf("iteration %d: served version %d after its purge returned (%s)", n, got, rec.Header().Get("Cache-Status"))
+		}
+	}
+	close(stop)
+	wg.Wait()
 }
