@@ -150,8 +150,8 @@ func TestLateJoinerAsksPurgeCheckAgain(t *testing.T) {
 // out once (its fetch began without reading the purge clock); the store is
 // healthy again when another process purges the page, and when a request
 // made after that joins the fetch. It must not be served the fetch's
-// response, which predates the purge. (Found in review: the waiters went
-// by this process's own purges only.)
+// response, which predates the purge. (The waiters used to go by this
+// process's own purges only.)
 func TestLeaderLookupTimedOutThenPurge(t *testing.T) {
 	st := newProbedMem()
 	c, other := twoCaches(st, httpcache.Options{}) // two processes, in effect
@@ -232,7 +232,7 @@ func (w *onWrite) Write(p []byte) (int, error) {
 // TestGoneWaiterNotHeldByPurgeCheck: one waiter asks the store
 // whether the fetch's response was purged, and the store is slow to
 // answer; a waiter whose client goes away meanwhile returns at once, not
-// after the check. (Found in review: they queued on a lock.)
+// after the check. (They used to queue on a lock.)
 func TestGoneWaiterNotHeldByPurgeCheck(t *testing.T) {
 	st := newProbedMem()
 	c := httpcache.New(st, httpcache.Options{Logger: discardLogger(), Guard: httpcache.GuardOptions{Timeout: time.Minute}})

@@ -186,7 +186,7 @@ func staleThenGated(mode string, calls *atomic.Int64, gate2, gate3 chan struct{}
 // refetch's error, nor be revalidated by its 304 and stored again, for the
 // requests made after the purge returned — whether the purge went through
 // another process on a healthy store, or through this Cache while the
-// store fails. (Found in review.)
+// store fails.
 func TestRefetchDropsPurgedStale(t *testing.T) {
 	for _, tc := range []struct {
 		mode string
@@ -250,7 +250,7 @@ func (w abortingWriter) Write([]byte) (int, error) { panic(http.ErrAbortHandler)
 // TestRefetchLeaderPanicLandsFlight: the refetch's leader finds
 // the replacement stored and serves it, and writing it panics. Its flight
 // must still land: else every later miss of the URL joins it and waits
-// until its client gives up. (Found in review.)
+// until its client gives up.
 func TestRefetchLeaderPanicLandsFlight(t *testing.T) {
 	clk := newClock()
 	st := newProbedMem()
