@@ -5,6 +5,9 @@ import (
 	"testing"
 )
 
+// TestParseCacheControl: Cache-Control lines parse into directives with
+// optional whitespace, any case, quoted values and lists, several lines;
+// a malformed line is flagged.
 func TestParseCacheControl(t *testing.T) {
 	tests := []struct {
 		name  string

@@ -40,6 +40,8 @@ func sampleEntry() *entry {
 	}
 }
 
+// TestEntryRoundTrip: a response entry, a Vary index and a bodiless
+// response decode to what was encoded.
 func TestEntryRoundTrip(t *testing.T) {
 	for _, e := range []*entry{
 		sampleEntry(),
@@ -56,6 +58,10 @@ func TestEntryRoundTrip(t *testing.T) {
 	}
 }
 
+// TestEntryDecodeRejects: values that are not entries (empty, short,
+// text, another magic or version, a flipped bit, truncated, trailing
+// garbage, an unknown kind, a CRLF in a header value) fail to decode
+// instead of being served.
 func TestEntryDecodeRejects(t *testing.T) {
 	good := sampleEntry().encode()
 	reseal := func(b []byte) []byte { // fix the checksum after tampering

@@ -57,6 +57,8 @@ func (s *scriptStore) failWith(err error) {
 	s.fail.Store(&err)
 }
 
+// TestGuardTimeout: a store call that hangs is cut off by the guard's
+// timeout with context.DeadlineExceeded.
 func TestGuardTimeout(t *testing.T) {
 	s := &scriptStore{}
 	s.hang.Store(true)
@@ -73,6 +75,9 @@ func TestGuardTimeout(t *testing.T) {
 	}
 }
 
+// TestGuardBreaker: the guard's circuit opens after Failures failures in
+// a row (misses and refusals are not failures), refuses calls while open,
+// lets one probe through after Cooldown, and reports each change.
 func TestGuardBreaker(t *testing.T) {
 	clk := newClock()
 	s := &scriptStore{}
@@ -265,6 +270,8 @@ func TestGuardSingleProbe(t *testing.T) {
 	<-probeDone
 }
 
+// TestGuardKeepsMultiGetter: guarding keeps GetMulti exactly when the
+// store has it, and a guarded store says it is guarded.
 func TestGuardKeepsMultiGetter(t *testing.T) {
 	e := newEnv(t, httpcache.Options{})
 	if _, ok := httpcache.Guard(e.store, httpcache.GuardOptions{}).(httpcache.MultiGetter); ok {

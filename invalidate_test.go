@@ -41,6 +41,9 @@ func (a *article) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	}
 }
 
+// TestUnsafeMethodsInvalidate: a successful or redirecting response to an
+// unsafe method (known or not) invalidates the URL's entries; an error
+// response invalidates nothing, and other URLs are kept.
 func TestUnsafeMethodsInvalidate(t *testing.T) {
 	tests := []struct {
 		name        string
@@ -88,6 +91,8 @@ func TestUnsafeMethodsInvalidate(t *testing.T) {
 	}
 }
 
+// TestInvalidateAllVariants: a POST to a URL invalidates every one of its
+// Vary variants.
 func TestInvalidateAllVariants(t *testing.T) {
 	e := newEnv(t, httpcache.Options{})
 	a := &article{}
@@ -149,6 +154,10 @@ func (f *flakyStore) Delete(ctx context.Context, keys ...string) error {
 	return f.Store.Delete(ctx, keys...)
 }
 
+// TestStoreDownFailsOpen: with the store failing, requests are served by
+// the handler, the circuit opens and stops calling the store, an
+// invalidation that could not be made is remembered, and one probe closes
+// the circuit once the store is back.
 func TestStoreDownFailsOpen(t *testing.T) {
 	e := newEnv(t, httpcache.Options{})
 	fs := &flakyStore{Store: e.store}
@@ -231,5 +240,33 @@ func TestCorruptEntryIsAMiss(t *testing.T) {
 		if !isHit(do(t, h, get("/c"))) {
 			t.Fatal("the corrupt entry was not replaced")
 		}
+	}
+}
+
+// TestInvalidationReachesWithRouteKeys: an unsafe method invalidates what a
+// With route with key options of its own stored, though the method's
+// request does not pass through that route.
+func TestInvalidationReachesWithRouteKeys(t *testing.T) {
+	e := newEnv(t, httpcache.Options{})
+	var version atomic.Int64
+	version.Store(1)
+	mux := http.NewServeMux()
+	route := e.cache.With(func(p *httpcache.Policy) { p.Query.Sort = true })
+	mux.Handle("GET /articles/{id}", route(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		w.Header().Set("Cache-Control", "max-age=600")
+		io.WriteString(w, "v"+itoa(version.Load()))
+	})))
+	mux.HandleFunc("PUT /articles/{id}", func(w http.ResponseWriter, r *http.Request) {
+		version.Add(1)
+		w.WriteHeader(http.StatusNoContent)
+	})
+	h := e.cache.Handler(mux)
+	do(t, h, get("http://example.com/articles/1"))
+	if res := do(t, h, get("http://example.com/articles/1")); !isHit(res) {
+		t.Fatalf("setup: %q", res.cacheStatus())
+	}
+	do(t, h, get("http://example.com/articles/1").with(http.MethodPut))
+	if res := do(t, h, get("http://example.com/articles/1")); res.body != "v2" {
+		t.Errorf("after PUT: %q (%s), want v2", res.body, res.cacheStatus())
 	}
 }

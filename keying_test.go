@@ -27,6 +27,9 @@ func tlsReq(target string) *http.Request {
 	return r
 }
 
+// TestPrimaryKeySameOrDifferent: requests that must share an entry get
+// one primary key, and requests that must not (method, host, scheme, path,
+// kept query parameters) get different ones, under each query option.
 func TestPrimaryKeySameOrDifferent(t *testing.T) {
 	exact := newKeyer("p:", "", QueryOptions{})
 	sorted := newKeyer("p:", "", QueryOptions{Sort: true})
@@ -79,6 +82,8 @@ func TestPrimaryKeySameOrDifferent(t *testing.T) {
 	}
 }
 
+// TestPrimaryKeyShape: a primary key is the prefix, the key version and a
+// fixed-length hash in braces, whatever the URL's length.
 func TestPrimaryKeyShape(t *testing.T) {
 	k := newKeyer("app:", "", QueryOptions{})
 	long := keyFor(k, req("GET", "/"+strings.Repeat("x", 5000)+"?q="+strings.Repeat("y", 5000)))
@@ -98,6 +103,8 @@ func TestPrimaryKeyShape(t *testing.T) {
 	}
 }
 
+// TestPrimaryKeyAllocs: building a primary key allocates at most once
+// (the key string).
 func TestPrimaryKeyAllocs(t *testing.T) {
 	k := newKeyer("httpcache:", "", QueryOptions{})
 	r := req("GET", "http://example.com/articles/42?page=2")

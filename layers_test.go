@@ -1,6 +1,7 @@
 package httpcache_test
 
 import (
+	"context"
 	"io"
 	"net/http"
 	"net/http/httptest"
@@ -8,7 +9,6 @@ import (
 	"time"
 
 	"github.com/go-chi/chi/v5"
-
 	"github.com/seedcache/httpcache"
 )
 
@@ -116,4 +116,80 @@ func TestOverHTTP1AndHTTP2(t *testing.T) {
 			t.Fatalf("h2=%v: handler called %d times", h2, c.n())
 		}
 	}
+}
+
+// TestNestedLayerSameKeyNoDeadlock: an inner layer (a route of With) whose
+// key for the request is the outer layer's key does not wait on the outer
+// layer's own flight: the request returns without its context expiring.
+func TestNestedLayerSameKeyNoDeadlock(t *testing.T) {
+	e := newEnv(t, httpcache.Options{Policy: httpcache.Policy{TTL: time.Minute, Query: httpcache.QueryOptions{Sort: true}}})
+	route := e.cache.With(func(p *httpcache.Policy) {
+		p.TTL, p.Query = time.Minute, httpcache.QueryOptions{Sort: true, Deny: []string{"utm_source"}}
+	})
+	h := e.cache.Handler(route(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) { io.WriteString(w, "x") })))
+	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Second)
+	defer cancel()
+	h.ServeHTTP(httptest.NewRecorder(), httptest.NewRequest("GET", "/p?id=1", nil).WithContext(ctx))
+	if ctx.Err() != nil {
+		t.Fatal("request returned only when its context expired: deadlocked on its own flight")
+	}
+}
+
+// TestTakeoverKeepsInnerRequest: when the outer layer hands its flight to
+// an inner one below http.StripPrefix, the handler is called with the
+// request the inner layer received (/items), not the outer one's.
+func TestTakeoverKeepsInnerRequest(t *testing.T) {
+	e := newEnv(t, httpcache.Options{})
+	var seen string
+	inner := e.cache.Page(time.Minute)(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		seen = r.URL.Path
+		io.WriteString(w, "path "+r.URL.Path)
+	}))
+	h := e.cache.Handler(http.StripPrefix("/api", inner))
+	res := do(t, h, get("/api/items"))
+	if seen != "/items" {
+		t.Fatalf("handler saw %q, want /items (body %q, %q)", seen, res.body, res.cacheStatus())
+	}
+}
+
+// TestSubRequestNotTakenOver: a handler that makes a sub-request through
+// the same Cache with its request's context gets the sub-request served as
+// a request of its own, not taken for a nested layer of the page (which
+// recursed without end).
+func TestSubRequestNotTakenOver(t *testing.T) {
+	e := newEnv(t, httpcache.Options{})
+	var h http.Handler
+	depth := 0
+	h = e.cache.Handler(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		w.Header().Set("Cache-Control", "max-age=60")
+		if r.URL.Path == "/fragment" {
+			io.WriteString(w, "fragment")
+			return
+		}
+		if depth++; depth > 20 { // without this guard: fatal stack overflow
+			io.WriteString(w, "recursed")
+			return
+		}
+		sub := httptest.NewRecorder()
+		h.ServeHTTP(sub, httptest.NewRequest("GET", "/fragment", nil).WithContext(r.Context()))
+		io.WriteString(w, "page+"+sub.Body.String())
+	}))
+	res := do(t, h, get("/page"))
+	if depth != 1 || res.body != "page+fragment" {
+		t.Fatalf("depth %d, body %q", depth, res.body)
+	}
+}
+
+// TestTimeoutHandlerBetweenLayers: an http.TimeoutHandler between two
+// layers gives up on the inner one while it still runs; the layers race on
+// nothing (the test is meant for -race).
+func TestTimeoutHandlerBetweenLayers(t *testing.T) {
+	e := newEnv(t, httpcache.Options{})
+	inner := e.cache.Page(time.Minute)(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		time.Sleep(50 * time.Millisecond)
+		io.WriteString(w, "slow")
+	}))
+	h := e.cache.Handler(http.TimeoutHandler(inner, 10*time.Millisecond, "timeout"))
+	do(t, h, get("/t"))
+	time.Sleep(100 * time.Millisecond)
 }

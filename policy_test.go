@@ -11,6 +11,9 @@ var t0 = time.Date(2026, 3, 4, 5, 6, 7, 0, time.UTC)
 
 func date(d time.Duration) string { return t0.Add(d).Format(http.TimeFormat) }
 
+// TestPolicyDecide: the storability and freshness decision for a request
+// and response pair under a Policy: whether to store, for how long, and the
+// reason when not.
 func TestPolicyDecide(t *testing.T) {
 	tests := []struct {
 		name     string

@@ -216,6 +216,8 @@ type failingWriter struct{ http.ResponseWriter }
 
 func (f failingWriter) Write([]byte) (int, error) { return 0, errors.New("client gone") }
 
+// TestFailedWriteStoresNothing: a response whose write to the client
+// failed is not stored.
 func TestFailedWriteStoresNothing(t *testing.T) {
 	e := newEnv(t, httpcache.Options{})
 	c := respond(200, maxAge("60"), "x")

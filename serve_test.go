@@ -22,6 +22,11 @@ var (
 	lmStr   = lastMod.Format(http.TimeFormat)
 )
 
+// TestConditionalHits: a hit answers a matching If-None-Match (strong,
+// weak, a list, *) or an unmodified If-Modified-Since with a 304 carrying
+// the validators and caching fields but no representation fields;
+// If-None-Match wins over If-Modified-Since, and a condition that does not
+// match, or is malformed, gets the 200.
 func TestConditionalHits(t *testing.T) {
 	validated := func() *counter {
 		return respond(200, map[string]string{
@@ -77,6 +82,8 @@ func TestConditionalHits(t *testing.T) {
 	}
 }
 
+// TestConditionalOnlyFor2xx: a stored 404 is served whole to a
+// conditional request whose ETag matches: 304 answers only 2xx.
 func TestConditionalOnlyFor2xx(t *testing.T) {
 	scenario{
 		handler: respond(404, map[string]string{"Cache-Control": "max-age=60", "Etag": `"gone"`}, "no such page"),
@@ -87,6 +94,10 @@ func TestConditionalOnlyFor2xx(t *testing.T) {
 	}.run(t)
 }
 
+// TestHitHeaders: a miss passes the handler's Age through; a hit drops the
+// hop-by-hop fields (Connection and what it names, Keep-Alive, Upgrade,
+// Proxy-Authenticate), keeps the end-to-end ones, has a Date, and adds its
+// time in the cache to the stored Age.
 func TestHitHeaders(t *testing.T) {
 	handler := respond(200, map[string]string{
 		"Cache-Control": "max-age=60", "Connection": "X-Hop, close", "X-Hop": "1", "Keep-Alive": "timeout=5",
@@ -123,6 +134,8 @@ func TestHitHeaders(t *testing.T) {
 	}}.run(t)
 }
 
+// TestCacheStatusAppendsToUpstream: the cache's Cache-Status entry is
+// appended after the handler's own, on a miss and on a hit.
 func TestCacheStatusAppendsToUpstream(t *testing.T) {
 	handler := respond(200, map[string]string{"Cache-Control": "max-age=60", "Cache-Status": "origin-cdn; hit"}, "x")
 	scenario{handler: handler, steps: []step{
@@ -140,6 +153,7 @@ func TestCacheStatusAppendsToUpstream(t *testing.T) {
 	}}.run(t)
 }
 
+// TestCustomName: Options.Name names the cache in Cache-Status.
 func TestCustomName(t *testing.T) {
 	scenario{
 		opts:    httpcache.Options{Name: "edge-1"},
@@ -151,6 +165,8 @@ func TestCustomName(t *testing.T) {
 	}.run(t)
 }
 
+// TestNewPanicsOnProgrammerError: New and Page panic, with the package
+// prefix, on a nil store, a bad name, a negative body size or TTL.
 func TestNewPanicsOnProgrammerError(t *testing.T) {
 	tests := []struct {
 		name string

@@ -49,6 +49,9 @@ func (v *versioned) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	fmt.Fprintf(w, "v%d", v.version.Load())
 }
 
+// TestStaleWhileRevalidate: within stale-while-revalidate (the directive
+// or the route's grace) a stale response is served at once and refreshed
+// in the background; the next request hits the refreshed one.
 func TestStaleWhileRevalidate(t *testing.T) {
 	for _, tc := range []struct {
 		name string
@@ -121,6 +124,8 @@ func TestStaleWhileRevalidateRefreshFails(t *testing.T) {
 	}
 }
 
+// TestMustRevalidateNeverServedStale: must-revalidate, proxy-revalidate
+// and s-maxage forbid serving stale, whatever stale windows apply.
 func TestMustRevalidateNeverServedStale(t *testing.T) {
 	for _, cc := range []string{
 		"max-age=10, must-revalidate, stale-while-revalidate=60, stale-if-error=60",
@@ -144,6 +149,8 @@ func TestMustRevalidateNeverServedStale(t *testing.T) {
 	}
 }
 
+// TestStaleIfError: within stale-if-error (the directive or the route's
+// grace) a handler error is answered with the stale response.
 func TestStaleIfError(t *testing.T) {
 	for _, tc := range []struct {
 		name string
@@ -275,6 +282,8 @@ func TestNoCacheRevalidatesEveryTime(t *testing.T) {
 	}
 }
 
+// TestGenerateETag: with GenerateETag, a stored response without an ETag
+// gets one from its body, which conditional requests can match.
 func TestGenerateETag(t *testing.T) {
 	e := newEnv(t, httpcache.Options{Policy: httpcache.Policy{GenerateETag: true}})
 	h := e.cache.Handler(respond(200, maxAge("60"), "same body"))

@@ -100,6 +100,17 @@ type put struct {
 // them (writeQueue.waitFor) and deletes after; one that gave up waiting
 // (a write slower than its backstop) is seen after them, and they are
 // undone as an invalidation is.
+//
+// That leaves a window, accepted: between such a write landing and its
+// undo (one round trip), a lookup here or in another process that reads
+// it (a rewritten index brings back the variants of its epoch) is served
+// a response from before the invalidation, though its request came after
+// the invalidation returned. It opens only when a store write is slower
+// than the backstop, and the undo, counted (and remembered if it fails)
+// as an invalidation, ends it. Closing it would take a conditional write
+// the Store contract does not have: a check of this process's writes on
+// every hit would still leave other processes reading it.
+// TestTransientIndexServedUntilUndone pins the window and its end.
 func (c *Cache) writeAll(ctx context.Context, pk string, gen uint64, puts []put) {
 	if !c.invGen.quiet(pk, gen) {
 		return

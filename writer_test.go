@@ -64,6 +64,10 @@ func transports(t *testing.T, fn func(t *testing.T, kind string, serve func(h ht
 	}
 }
 
+// TestCaptureWriterRecords: the capture writer records the status, a
+// snapshot of the header at WriteHeader (an implicit 200 on the first
+// Write) and the body written through Write and io.Copy, while the client
+// gets the same.
 func TestCaptureWriterRecords(t *testing.T) {
 	transports(t, func(t *testing.T, kind string, serve func(http.Handler) *http.Response) {
 		hook := &recordHook{capture: true}
@@ -98,6 +102,8 @@ func TestCaptureWriterRecords(t *testing.T) {
 
 func fmtWrite(w io.Writer, p []byte) { w.Write(p) }
 
+// TestCaptureWriterNoCapture: when the hook declines capture, the body
+// goes to the client and is not kept.
 func TestCaptureWriterNoCapture(t *testing.T) {
 	rec := httptest.NewRecorder()
 	cw := newCaptureWriter(rec, &recordHook{capture: false}, 1<<20)
@@ -107,6 +113,8 @@ func TestCaptureWriterNoCapture(t *testing.T) {
 	}
 }
 
+// TestCaptureWriterLimit: a body at the limit is captured complete; one
+// byte over drops the capture while the client still gets everything.
 func TestCaptureWriterLimit(t *testing.T) {
 	rec := httptest.NewRecorder()
 	cw := newCaptureWriter(rec, &recordHook{capture: true}, 10)
@@ -155,6 +163,8 @@ func TestCaptureWriterWritesThrough(t *testing.T) {
 	})
 }
 
+// TestCaptureWriterHijack: a handler can hijack the connection through
+// the capture writer.
 func TestCaptureWriterHijack(t *testing.T) {
 	transports(t, func(t *testing.T, kind string, serve func(http.Handler) *http.Response) {
 		if kind == "recorder" {
@@ -196,6 +206,8 @@ func TestCaptureWriterHijack(t *testing.T) {
 	})
 }
 
+// TestCaptureWriterFlushNotSupported: Flush and Hijack on a writer that
+// cannot do them return errors wrapping http.ErrNotSupported.
 func TestCaptureWriterFlushNotSupported(t *testing.T) {
 	cw := newCaptureWriter(struct{ http.ResponseWriter }{httptest.NewRecorder()}, &recordHook{capture: true}, 1<<20)
 	if err := cw.FlushError(); !errors.Is(err, http.ErrNotSupported) {
@@ -206,6 +218,8 @@ func TestCaptureWriterFlushNotSupported(t *testing.T) {
 	}
 }
 
+// TestCaptureWriterUnwrapDeadlines: Unwrap returns the wrapped writer, so
+// that http.ResponseController reaches its deadlines.
 func TestCaptureWriterUnwrapDeadlines(t *testing.T) {
 	transports(t, func(t *testing.T, kind string, serve func(http.Handler) *http.Response) {
 		if kind == "recorder" {

@@ -1,9 +1,5 @@
 package httpcache_test
 
-// Regression tests for the fetches that follow a wait (a refetch after a
-// purge, a lease wait, a refresh), found by a third review of the
-// coalescing code.
-
 import (
 	"context"
 	"fmt"
@@ -19,12 +15,12 @@ import (
 	"github.com/seedcache/httpcache/stores/memory"
 )
 
-// TestRegressionRefreshFlightAfterOldInvalidation: misses joining a
+// TestRefreshFlightAfterOldInvalidation: misses joining a
 // background refresh's flight, refused by a purge, collapse into one
 // refetch — also when the URL was invalidated by a POST long before (the
 // refresh's flight did not note the invalidation count its lookup read,
 // so every waiter took the POST for one made during the fetch).
-func TestRegressionRefreshFlightAfterOldInvalidation(t *testing.T) {
+func TestRefreshFlightAfterOldInvalidation(t *testing.T) {
 	for _, post := range []bool{false, true} {
 		t.Run(fmt.Sprintf("earlierPOST=%v", post), func(t *testing.T) {
 			clk := newClock()
@@ -71,11 +67,11 @@ func TestRegressionRefreshFlightAfterOldInvalidation(t *testing.T) {
 	}
 }
 
-// TestRegressionRefetchRequestTime: a refetch begins when its leader was
+// TestRefetchRequestTime: a refetch begins when its leader was
 // refused, not when that request looked the URL up: the wait before it is
 // not response delay (RFC 9111 §4.2.3), which made a max-age=60 response
 // stored after a 50 s wait and a 20 s fetch stale on arrival.
-func TestRegressionRefetchRequestTime(t *testing.T) {
+func TestRefetchRequestTime(t *testing.T) {
 	clk := newClock()
 	st := newProbedMem()
 	c, other := twoCaches(st, httpcache.Options{Clock: clk.Now})
@@ -115,10 +111,10 @@ func TestRegressionRefetchRequestTime(t *testing.T) {
 	}
 }
 
-// TestRegressionRefetchLeaderClientGone: the refetch's leader waits for
+// TestRefetchLeaderClientGone: the refetch's leader waits for
 // the purged response's write; its client goes away meanwhile. It must not
 // then call the handler for nobody.
-func TestRegressionRefetchLeaderClientGone(t *testing.T) {
+func TestRefetchLeaderClientGone(t *testing.T) {
 	st := newProbedMem()
 	c, other := twoCaches(st, httpcache.Options{})
 	var version atomic.Int64
@@ -153,108 +149,6 @@ func TestRegressionRefetchLeaderClientGone(t *testing.T) {
 	}
 }
 
-// leasingProbe is a shared store (not local) with leases; onSet, if set,
-// runs once before the next write.
-type leasingProbe struct {
-	m *memory.Store
-	leaseTable
-	onSet atomic.Pointer[func()]
-}
-
-func newLeasingProbe() *leasingProbe { return &leasingProbe{m: memory.New(memory.Options{})} }
-
-func (s *leasingProbe) Get(ctx context.Context, k string) ([]byte, error) { return s.m.Get(ctx, k) }
-func (s *leasingProbe) Set(ctx context.Context, k string, v []byte, ttl time.Duration) error {
-	if f := s.onSet.Swap(nil); f != nil {
-		(*f)()
-	}
-	return s.m.Set(ctx, k, v, ttl)
-}
-func (s *leasingProbe) Delete(ctx context.Context, k ...string) error { return s.m.Delete(ctx, k...) }
-func (s *leasingProbe) Advance(ctx context.Context, n string, floor int64, ttl time.Duration) (int64, error) {
-	return s.m.Advance(ctx, n, floor, ttl)
-}
-
-// TestRegressionStoredFlightResultHonoursDirectives: with RequestDirectives
-// on, a flight's result found in the store (by the lease wait, a refetch or
-// a refresh), not fetched for the burst, is a stored response like any
-// other: a request whose Cache-Control refuses its age is not served it.
-func TestRegressionStoredFlightResultHonoursDirectives(t *testing.T) {
-	for _, leaderCC := range []string{"", "max-age=10"} {
-		t.Run("leaderCC="+leaderCC, func(t *testing.T) {
-			clk := newClock()
-			st := newLeasingProbe()
-			opts := httpcache.Options{Clock: clk.Now, RequestDirectives: true,
-				Lease: httpcache.LeaseOptions{TTL: time.Minute, Poll: time.Millisecond}}
-			c, holderCache := twoCaches(st, opts)
-			g := newGate(func(w http.ResponseWriter, r *http.Request) {
-				w.Header().Set("Cache-Control", "max-age=600")
-				fmt.Fprint(w, "filled")
-			})
-			holder := make(chan result, 1)
-			go func() { holder <- do(t, holderCache.Handler(g), get("/p")) }()
-			testwait.For(t, "the holder's fetch", func() bool { return g.calls.Load() == 1 })
-			a := make(chan result, 1)
-			go func() { a <- do(t, c.Handler(g), get("/p", "Cache-Control", leaderCC)) }()
-			testwait.For(t, "the leader on the lease", func() bool { return st.calls.Load() >= 2 })
-			b := make(chan result, 1)
-			go func() { b <- do(t, c.Handler(g), get("/p", "Cache-Control", "max-age=10")) }()
-			testwait.For(t, "the waiter", func() bool { return c.Stats().Waiting == 1 })
-			adv := func() { clk.Advance(100 * time.Second) } // stored 100 s after it was fetched
-			st.onSet.Store(&adv)
-			close(g.release)
-			<-holder
-			ra, rb := <-a, <-b
-			if leaderCC != "" && ra.header.Get("Age") == "100" {
-				t.Errorf("leader sending max-age=10 served a stored response with Age %s (%s)", ra.header.Get("Age"), ra.cacheStatus())
-			}
-			if rb.header.Get("Age") == "100" {
-				t.Errorf("waiter sending max-age=10 served a stored response with Age %s (%s)", rb.header.Get("Age"), rb.cacheStatus())
-			}
-			c.Wait()
-			holderCache.Wait()
-		})
-	}
-}
-
-// TestRegressionLeaseWaitNotResponseDelay: a process that waited on
-// another's lease, which left nothing, fetches from then on: the wait is
-// not response delay, which made a max-age=60 response stored after a
-// 100 s wait stale on arrival (never a hit).
-func TestRegressionLeaseWaitNotResponseDelay(t *testing.T) {
-	clk := newClock()
-	st := newLeasingProbe()
-	opts := httpcache.Options{Clock: clk.Now, Lease: httpcache.LeaseOptions{TTL: 10 * time.Minute, Poll: time.Millisecond}}
-	c, holderCache := twoCaches(st, opts)
-	var calls atomic.Int64
-	gate := make(chan struct{})
-	g := http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		if calls.Add(1) == 1 {
-			<-gate
-			w.Header().Set("Cache-Control", "private") // the holder stores nothing
-		} else {
-			w.Header().Set("Cache-Control", "max-age=60")
-		}
-		fmt.Fprint(w, "x")
-	})
-	holder := make(chan result, 1)
-	go func() { holder <- do(t, holderCache.Handler(g), get("/p")) }()
-	testwait.For(t, "the holder's fetch", func() bool { return calls.Load() == 1 })
-	a := make(chan result, 1)
-	go func() { a <- do(t, c.Handler(g), get("/p")) }()
-	testwait.For(t, "the leader on the lease", func() bool { return st.calls.Load() >= 2 })
-	clk.Advance(100 * time.Second) // the holder's fetch is slow
-	close(gate)
-	<-holder
-	if res := <-a; calls.Load() != 2 {
-		t.Fatalf("leader: %q, %d calls", res.cacheStatus(), calls.Load())
-	}
-	c.Wait()
-	if res := do(t, c.Handler(g), get("/p")); !isHit(res) {
-		t.Fatalf("after the leader's fetch of a max-age=60 response: %q, %d handler calls; want a hit", res.cacheStatus(), calls.Load())
-	}
-}
-
 // staleThenGated is a handler for the refetch tests: call 1 fills the page
 // (tagged t, stale after 1 s, stale-if-error for 600 s, with an ETag in
 // mode "304"); call 2, the leader's fetch, waits on gate2; later calls
@@ -286,14 +180,14 @@ func staleThenGated(mode string, calls *atomic.Int64, gate2, gate3 chan struct{}
 	})
 }
 
-// TestRegressionRefetchDropsPurgedStale: a waiter's lookup found the
+// TestRefetchDropsPurgedStale: a waiter's lookup found the
 // stale response, before a purge reached it and the flight's result; it
 // then leads the refetch. The stale response must not stand in for the
 // refetch's error, nor be revalidated by its 304 and stored again, for the
 // requests made after the purge returned — whether the purge went through
 // another process on a healthy store, or through this Cache while the
-// store fails. (Found in review.)
-func TestRegressionRefetchDropsPurgedStale(t *testing.T) {
+// store fails.
+func TestRefetchDropsPurgedStale(t *testing.T) {
 	for _, tc := range []struct {
 		mode string
 		own  bool // purged through this Cache, with the store failing
@@ -334,6 +228,9 @@ func TestRegressionRefetchDropsPurgedStale(t *testing.T) {
 			if b := <-late; b == "v0-first" || b == "v0-leader" {
 				t.Errorf("a request made after the purge returned was served %q, fetched before it", b)
 			}
+			if tc.own && st.timeouts.Load() == 0 {
+				t.Fatal("no read of the store timed out: the test shows nothing")
+			}
 			st.slow.Store(false)
 			c.Wait()
 			if res := do(t, h, get("/p")); res.body == "v0-first" || res.body == "v0-leader" {
@@ -350,11 +247,11 @@ type abortingWriter struct{ http.ResponseWriter }
 func (w abortingWriter) WriteHeader(int)           { panic(http.ErrAbortHandler) }
 func (w abortingWriter) Write([]byte) (int, error) { panic(http.ErrAbortHandler) }
 
-// TestRegressionRefetchLeaderPanicLandsFlight: the refetch's leader finds
+// TestRefetchLeaderPanicLandsFlight: the refetch's leader finds
 // the replacement stored and serves it, and writing it panics. Its flight
 // must still land: else every later miss of the URL joins it and waits
-// until its client gives up. (Found in review.)
-func TestRegressionRefetchLeaderPanicLandsFlight(t *testing.T) {
+// until its client gives up.
+func TestRefetchLeaderPanicLandsFlight(t *testing.T) {
 	clk := newClock()
 	st := newProbedMem()
 	c, other := twoCaches(st, httpcache.Options{Clock: clk.Now}) // two processes, in effect
@@ -397,53 +294,5 @@ func TestRegressionRefetchLeaderPanicLandsFlight(t *testing.T) {
 	testwait.For(t, "a later miss to be answered", func() bool { return len(done) == 1 })
 	if b := <-done; b != "v1" {
 		t.Fatalf("later miss: %q", b)
-	}
-}
-
-// racingLeases is a leasingStore that runs hook before its n-th Lease call
-// decides.
-type racingLeases struct {
-	*leasingStore
-	calls atomic.Int64
-	n     int64
-	hook  func()
-}
-
-func (s *racingLeases) Lease(ctx context.Context, name, token string, ttl time.Duration) (bool, error) {
-	if s.calls.Add(1) == s.n {
-		s.hook()
-	}
-	return s.leasingStore.Lease(ctx, name, token, ttl)
-}
-
-// TestRegressionLeaseHolderFinishesBetweenLookupAndLease: a process waiting
-// on another's lease looks in the store, finds nothing, and tries the
-// lease; in between, the holder stored its response and let go. The waiter
-// gets the lease, and must serve what the holder stored, not call the
-// handler again.
-func TestRegressionLeaseHolderFinishesBetweenLookupAndLease(t *testing.T) {
-	st := &racingLeases{leasingStore: &leasingStore{Store: memory.New(memory.Options{})}, n: 3}
-	opts := httpcache.Options{Logger: discardLogger(), Lease: httpcache.LeaseOptions{TTL: time.Minute, Poll: time.Millisecond}}
-	holder, waiter := httpcache.New(st, opts), httpcache.New(st, opts)
-	g := newGate(func(w http.ResponseWriter, r *http.Request) {
-		w.Header().Set("Cache-Control", "max-age=600")
-		fmt.Fprint(w, "filled")
-	})
-	// Lease calls: the holder's (1), the waiter's first (2), and the
-	// waiter's first poll (3), once its lookup has missed: the holder
-	// finishes then.
-	st.hook = func() {
-		close(g.release)
-		testwait.For(t, "the holder to let go", func() bool { return st.held() == 0 })
-	}
-	first := make(chan result, 1)
-	go func() { first <- do(t, holder.Handler(g), get("/p")) }()
-	testwait.For(t, "the holder's fetch", func() bool { return g.calls.Load() == 1 })
-	res := do(t, waiter.Handler(g), get("/p"))
-	if (<-first).body != "filled" || res.body != "filled" {
-		t.Fatalf("bodies: %q", res.body)
-	}
-	if n := g.calls.Load(); n != 1 {
-		t.Fatalf("handler called %d times: the waiter fetched though the holder had stored its response", n)
 	}
 }

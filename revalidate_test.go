@@ -1,0 +1,116 @@
+package httpcache_test
+
+import (
+	"io"
+	"net/http"
+	"sync/atomic"
+	"testing"
+	"time"
+
+	"github.com/seedcache/httpcache"
+)
+
+// TestNotModifiedStrongETagDecides: a 304 whose strong ETag is the stored
+// one identifies it, even when its Last-Modified moved (an updated_at
+// beside a content hash): one handler call per revalidation.
+func TestNotModifiedStrongETagDecides(t *testing.T) {
+	e := newEnv(t, httpcache.Options{})
+	calls := 0
+	h := e.cache.Handler(&counter{fn: func(w http.ResponseWriter, r *http.Request) {
+		calls++
+		w.Header().Set("Cache-Control", "max-age=10")
+		w.Header().Set("ETag", `"content-v1"`)
+		w.Header().Set("Last-Modified", time.Date(2024, 1, calls, 0, 0, 0, 0, time.UTC).Format(http.TimeFormat))
+		if r.Header.Get("If-None-Match") == `"content-v1"` {
+			w.WriteHeader(http.StatusNotModified)
+			return
+		}
+		io.WriteString(w, "body")
+	}})
+	do(t, h, get("/a"))
+	for i := range 3 {
+		e.clock.Advance(15 * time.Second)
+		before := calls
+		res := do(t, h, get("/a"))
+		if calls-before != 1 || res.cacheStatus() != "httpcache; fwd=stale; fwd-status=304; stored" {
+			t.Errorf("revalidation %d: %d handler calls, %q", i, calls-before, res.cacheStatus())
+		}
+	}
+}
+
+// TestForeign304KeepsStoredFields: an origin that checks only
+// If-Modified-Since answers 304 although its ETag changed; the response the
+// cache stores afterwards still has its ETag and Cache-Control, and hits.
+func TestForeign304KeepsStoredFields(t *testing.T) {
+	e := newEnv(t, httpcache.Options{})
+	var version atomic.Int64
+	h := e.cache.Handler(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		tag := `"v` + itoa(version.Load()) + `"`
+		w.Header().Set("Cache-Control", "max-age=10")
+		w.Header().Set("Etag", tag)
+		w.Header().Set("Last-Modified", lmStr)
+		if r.Header.Get("If-Modified-Since") != "" { // checks only IMS
+			w.WriteHeader(http.StatusNotModified)
+			return
+		}
+		io.WriteString(w, "body "+tag)
+	}))
+	do(t, h, get("/x"))
+	e.clock.Advance(15 * time.Second)
+	version.Store(2)
+	do(t, h, get("/x"))
+	res := do(t, h, get("/x"))
+	if !isHit(res) || res.header.Get("Etag") == "" || res.header.Get("Cache-Control") == "" {
+		t.Fatalf("stored entry lost fields: %q %v", res.body, res.header)
+	}
+}
+
+func validating(heads *atomic.Int64, cc string) *counter {
+	return &counter{fn: func(w http.ResponseWriter, r *http.Request) {
+		if r.Method == "HEAD" && heads != nil {
+			heads.Add(1)
+		}
+		w.Header().Set("Cache-Control", cc)
+		w.Header().Set("Etag", `"a"`)
+		if r.Header.Get("If-None-Match") == `"a"` {
+			w.WriteHeader(304)
+			return
+		}
+		io.WriteString(w, "body")
+	}}
+}
+
+// TestHeadRevalidationRenewsGETEntry: a HEAD that revalidates a stale GET
+// entry with a 304 renews the entry rather than deleting it: the next GET
+// is a hit without another call to the handler.
+func TestHeadRevalidationRenewsGETEntry(t *testing.T) {
+	e := newEnv(t, httpcache.Options{})
+	c := validating(nil, "max-age=10")
+	h := e.cache.Handler(c)
+	do(t, h, get("/h"))
+	e.clock.Advance(15 * time.Second)
+	res := do(t, h, get("/h").with("HEAD"))
+	if res.status != 200 || res.cacheStatus() != "httpcache; fwd=stale; fwd-status=304; stored" {
+		t.Fatalf("HEAD: %d %q", res.status, res.cacheStatus())
+	}
+	// The HEAD's 304 renewed the GET entry rather than deleting it.
+	if res = do(t, h, get("/h")); !isHit(res) || res.body != "body" || c.n() != 2 {
+		t.Fatalf("GET after HEAD revalidation: %q %q (calls %d): stored entry gone", res.body, res.cacheStatus(), c.n())
+	}
+}
+
+// TestInjectedConditionalNot304ToClient: the outer layer revalidates its
+// stale entry by adding If-None-Match to the request; an inner layer with
+// other keys passes that 304 up, and the client, which sent no condition,
+// still gets the 200 with its body.
+func TestInjectedConditionalNot304ToClient(t *testing.T) {
+	e := newEnv(t, httpcache.Options{})
+	handler := validating(nil, "max-age=10")
+	route := e.cache.With(func(p *httpcache.Policy) { p.Query.Deny = []string{"utm_source"} })
+	do(t, e.cache.Handler(handler), get("/p")) // stored by the outer's keys (earlier deploy / other path)
+	e.clock.Advance(15 * time.Second)
+	h := e.cache.Handler(route(handler))
+	if res := do(t, h, get("/p")); res.status != 200 || res.body != "body" {
+		t.Fatalf("unconditional GET got %d %q %q", res.status, res.body, res.cacheStatus())
+	}
+}
