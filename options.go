@@ -190,8 +190,8 @@ type Options struct {
 
 	// Guard bounds the operations of a networked store: a timeout for each
 	// (default 500 ms) and a circuit breaker that stops calling a store that
-	// keeps failing. It does not apply to stores that are GuardedStores
-	// (stores/memory, stores/tiered, or one already wrapped by Guard).
+	// keeps failing. It does not apply to a store.GuardedStore
+	// (stores/memory, stores/tiered, or one already wrapped by store.Guard).
 	Guard GuardOptions
 
 	// Lease turns on the cross-process fill lease, for stores that grant

@@ -4,8 +4,8 @@ import (
 	"testing"
 	"time"
 
-	"github.com/seedcache/httpcache"
 	"github.com/seedcache/httpcache/internal/testserver"
+	"github.com/seedcache/httpcache/store"
 	"github.com/seedcache/httpcache/stores/storetest"
 )
 
@@ -34,7 +34,7 @@ func TestConformance(t *testing.T) {
 			// The suite checks behaviour, not latency: gomemcache's
 			// own 500 ms read deadline can fire on a loaded machine.
 			c.Timeout = 5 * time.Second
-			storetest.Run(t, func(t *testing.T) httpcache.Store {
+			storetest.Run(t, func(t *testing.T) store.Store {
 				return New(c, Options{KeyPrefix: uniquePrefix()})
 			}, conformanceOptions)
 		})

@@ -5,7 +5,7 @@ import (
 
 	goredis "github.com/redis/go-redis/v9"
 
-	"github.com/seedcache/httpcache"
+	"github.com/seedcache/httpcache/store"
 	"github.com/seedcache/httpcache/stores/redis"
 	"github.com/seedcache/httpcache/stores/storetest"
 )
@@ -34,7 +34,7 @@ func TestConformance(t *testing.T) {
 			}
 			t.Parallel()
 			client := tt.client(t)
-			storetest.Run(t, func(t *testing.T) httpcache.Store {
+			storetest.Run(t, func(t *testing.T) store.Store {
 				return redis.New(client, redis.Options{KeyPrefix: freshPrefix(t), MaxValueSize: tt.limit})
 			}, storetest.Options{MaxValueSize: tt.limit})
 		})

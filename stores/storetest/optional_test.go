@@ -5,8 +5,8 @@ import (
 	"testing"
 	"time"
 
-	"github.com/seedcache/httpcache"
 	"github.com/seedcache/httpcache/internal/fakeclock"
+	"github.com/seedcache/httpcache/store"
 	"github.com/seedcache/httpcache/stores/memory"
 	"github.com/seedcache/httpcache/stores/storetest"
 )
@@ -33,13 +33,13 @@ func (localPlain) Guarded() bool { return true }
 // one Cache for a local store without LocalState, and skip for a shared
 // store without a Counter.
 func TestWithoutOptionalInterfaces(t *testing.T) {
-	for name, wrap := range map[string]func(*memory.Store) httpcache.Store{
-		"networked, no Counter": func(m *memory.Store) httpcache.Store { return plainStore{m} },
-		"local, no LocalState":  func(m *memory.Store) httpcache.Store { return localPlain{plainStore{m}} },
+	for name, wrap := range map[string]func(*memory.Store) store.Store{
+		"networked, no Counter": func(m *memory.Store) store.Store { return plainStore{m} },
+		"local, no LocalState":  func(m *memory.Store) store.Store { return localPlain{plainStore{m}} },
 	} {
 		t.Run(name, func(t *testing.T) {
 			clock := fakeclock.New(time.Unix(1_700_000_000, 0))
-			storetest.Run(t, func(t *testing.T) httpcache.Store {
+			storetest.Run(t, func(t *testing.T) store.Store {
 				return wrap(memory.New(memory.Options{Clock: clock.Now}))
 			}, storetest.Options{Advance: clock.Advance})
 		})

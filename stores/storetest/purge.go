@@ -16,6 +16,7 @@ import (
 	"time"
 
 	"github.com/seedcache/httpcache"
+	"github.com/seedcache/httpcache/store"
 )
 
 // The Purge cases run the middleware on the store: two Caches share one
@@ -84,24 +85,24 @@ func (s *suite) purgeRig(t *testing.T) *purgeRig {
 // carry purges: a shared store needs a Counter. A local store without
 // LocalState serves one Cache only (a purge reaches only the Cache it
 // went through), so both are that one.
-func purgeCaches(t *testing.T, store httpcache.Store, clock *fakeclock.Clock) [2]*httpcache.Cache {
+func purgeCaches(t *testing.T, st store.Store, clock *fakeclock.Clock) [2]*httpcache.Cache {
 	t.Helper()
-	ls, _ := store.(httpcache.LocalStore)
+	ls, _ := st.(store.LocalStore)
 	local := ls != nil && ls.Local()
-	if _, ok := store.(httpcache.Counter); !ok && !local {
-		t.Skip("store does not implement httpcache.Counter, which purges on a shared store need")
+	if _, ok := st.(store.Counter); !ok && !local {
+		t.Skip("store does not implement store.Counter, which purges on a shared store need")
 	}
 	// A generous guard: these cases check what is purged, and a write
 	// timing out under a short guard timeout on a loaded machine fails open
 	// (nothing stored), which is right but not what they test.
 	opts := httpcache.Options{Clock: clock.Now, Logger: slog.New(slog.DiscardHandler),
-		Guard: httpcache.GuardOptions{Timeout: 5 * time.Second}}
-	c := httpcache.New(store, opts)
-	if _, ok := store.(httpcache.LocalState); local && !ok {
-		t.Log("local store without httpcache.LocalState: one Cache plays both")
+		Guard: store.GuardOptions{Timeout: 5 * time.Second}}
+	c := httpcache.New(st, opts)
+	if _, ok := st.(store.LocalState); local && !ok {
+		t.Log("local store without store.LocalState: one Cache plays both")
 		return [2]*httpcache.Cache{c, c}
 	}
-	return [2]*httpcache.Cache{c, httpcache.New(store, opts)}
+	return [2]*httpcache.Cache{c, httpcache.New(st, opts)}
 }
 
 // served is one response as the client saw it.

@@ -6,8 +6,8 @@ import (
 
 	"github.com/bradfitz/gomemcache/memcache"
 
-	"github.com/seedcache/httpcache"
 	"github.com/seedcache/httpcache/internal/testserver"
+	"github.com/seedcache/httpcache/store"
 	"github.com/seedcache/httpcache/stores/memory"
 	"github.com/seedcache/httpcache/stores/storetest"
 )
@@ -19,7 +19,7 @@ const conformanceL1TTL = 500 * time.Millisecond
 
 // conformanceGuard is generous: the suite writes 4 MiB values, which take
 // longer than a short guard timeout under -race on a busy machine.
-var conformanceGuard = httpcache.GuardOptions{Timeout: 5 * time.Second}
+var conformanceGuard = store.GuardOptions{Timeout: 5 * time.Second}
 
 func TestConformance(t *testing.T) {
 	if testing.Short() {
@@ -27,7 +27,7 @@ func TestConformance(t *testing.T) {
 	}
 	t.Run("redis with pubsub", func(t *testing.T) {
 		client := newRedisClient(t, testserver.SharedRedis(t))
-		storetest.Run(t, func(t *testing.T) httpcache.Store {
+		storetest.Run(t, func(t *testing.T) store.Store {
 			p := newPrefix()
 			s := newStore(t, memory.New(memory.Options{}), &redisL2{client, p}, Options{
 				L1TTL:   conformanceL1TTL,
@@ -44,7 +44,7 @@ func TestConformance(t *testing.T) {
 	t.Run("memcached", func(t *testing.T) {
 		client := memcache.New(testserver.SharedMemcached(t).Addr())
 		t.Cleanup(func() { client.Close() })
-		storetest.Run(t, func(t *testing.T) httpcache.Store {
+		storetest.Run(t, func(t *testing.T) store.Store {
 			s := newStore(t, memory.New(memory.Options{}), &memcachedL2{client, newPrefix()}, Options{
 				L1TTL: conformanceL1TTL,
 				Guard: conformanceGuard,
@@ -60,6 +60,6 @@ func TestConformance(t *testing.T) {
 
 // withoutTagIndex is a Store seen without its TagIndex methods.
 type withoutTagIndex struct {
-	httpcache.ObjectStore
-	httpcache.Counter
+	store.ObjectStore
+	store.Counter
 }
