@@ -10,8 +10,9 @@ import (
 
 	"go.uber.org/goleak"
 
+	"github.com/seedcache/httpcache/purgetest"
 	"github.com/seedcache/httpcache/store"
-	"github.com/seedcache/httpcache/stores/storetest"
+	"github.com/seedcache/httpcache/store/storetest"
 )
 
 // TestMain fails the package if any test leaves a goroutine behind: the
@@ -46,7 +47,9 @@ func TestConformance(t *testing.T) {
 			if tt.suite.Advance == nil && testing.Short() {
 				t.Skip("sleeps for real; skipped in -short mode")
 			}
-			storetest.Run(t, func(t *testing.T) store.Store { return New(tt.store) }, tt.suite)
+			fresh := func(t *testing.T) store.Store { return New(tt.store) }
+			storetest.Run(t, fresh, tt.suite)
+			t.Run("Purge", func(t *testing.T) { purgetest.Run(t, fresh) })
 		})
 	}
 }

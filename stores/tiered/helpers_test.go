@@ -18,8 +18,8 @@ import (
 	"github.com/seedcache/httpcache/internal/testserver"
 	"github.com/seedcache/httpcache/internal/testwait"
 	"github.com/seedcache/httpcache/store"
+	"github.com/seedcache/httpcache/store/storetest"
 	"github.com/seedcache/httpcache/stores/memory"
-	"github.com/seedcache/httpcache/stores/storetest"
 )
 
 func TestMain(m *testing.M) { os.Exit(testserver.Main(m)) }

@@ -1,9 +1,8 @@
-package storetest
+package purgetest
 
 import (
 	"context"
 	"fmt"
-	"github.com/seedcache/httpcache/internal/fakeclock"
 	"io"
 	"log/slog"
 	"net/http"
@@ -16,15 +15,14 @@ import (
 	"time"
 
 	"github.com/seedcache/httpcache"
+	"github.com/seedcache/httpcache/internal/fakeclock"
 	"github.com/seedcache/httpcache/store"
 )
 
-// The Purge cases run the middleware on the store: two Caches share one
-// store, as two processes share a server, and everything one of them
-// purges must be gone for the other once Purge returns. They use what the
-// middleware uses — Get, Set, Delete, and Counter, TagIndex, MultiGetter
-// and LocalCopies where the store has them — so a store that passes the
-// cases above and these can carry purges.
+// suite carries Run's argument to the cases.
+type suite struct {
+	newStore func(t *testing.T) store.Store
+}
 
 // page is the application the Caches front. /untagged/… carries no tags;
 // every other path carries "page:<path>" and "all" in the tag header and
@@ -185,7 +183,13 @@ func pathOf(target string) string {
 	return u.Path
 }
 
-func (s *suite) testPurge(t *testing.T) {
+// Run runs the purge cases on stores made by newStore. newStore is called
+// once per case, with that case's t, and must return a store whose keys do
+// not collide with those of other calls (a fresh store, or one key prefix
+// per call), as for storetest.Run.
+func Run(t *testing.T, newStore func(t *testing.T) store.Store) {
+	t.Helper()
+	s := &suite{newStore: newStore}
 	for _, c := range []struct {
 		name string
 		run  func(t *testing.T)

@@ -18,6 +18,11 @@
 // the same sleep, and it takes longer to see an Advance renew a counter:
 // about 2 s in all, or 5 s with a one-second TTLGranularity).
 //
+// The suite checks the store alone and imports only package store. That
+// purges through the middleware work on the store is checked by package
+// github.com/seedcache/httpcache/purgetest, which runs httpcache on it: a
+// store's conformance test runs both.
+//
 // # The contract the suite checks
 //
 //   - A miss is an error wrapping store.ErrNotFound.
@@ -102,19 +107,6 @@
 //     or not at all, and TaggedKeys returns such an error or the right keys.
 //     Concurrent AddTags, TaggedKeys and RemoveTags are safe, and a
 //     goroutine reads its own records of a tag no one else touches.
-//   - Purges work through the middleware on the store: two httpcache.Caches
-//     sharing one store (as two processes share a server) store and serve
-//     each other's responses, and once Purge returns through one of them
-//     the other serves nothing purged — by a tag given in the tag header
-//     or with httpcache.Tag, by URL (every Vary variant, GET and HEAD), or
-//     everything — and nothing else is purged; a soft purge makes
-//     stale-while-revalidate serve the old response once while one refresh
-//     replaces it; an entry stored again with other tags answers to its new
-//     tags only; and a response fetched before a purge and stored after it
-//     is never served. A local store shares the middleware's purge records
-//     between Caches through store.LocalState; without it the cases run
-//     on one Cache. A shared store without store.Counter cannot record
-//     purges, and the cases skip.
 //
 // The suite assumes that the store can hold its small working set (a few
 // values of Options.MaxValueSize bytes and a few hundred small ones) without

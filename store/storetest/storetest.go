@@ -75,7 +75,6 @@ func Run(t *testing.T, newStore func(t *testing.T) store.Store, opts Options) {
 		{"Object", s.testObject},
 		{"Counter", s.testCounter},
 		{"TagIndex", s.testTagIndex},
-		{"Purge", s.testPurge},
 	}
 	for _, c := range cases {
 		t.Run(c.name, c.run)

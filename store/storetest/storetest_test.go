@@ -9,7 +9,7 @@ import (
 	"time"
 
 	"github.com/seedcache/httpcache/store"
-	"github.com/seedcache/httpcache/stores/storetest"
+	"github.com/seedcache/httpcache/store/storetest"
 )
 
 // runRef runs the suite against refStores with the given mutation.
