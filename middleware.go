@@ -17,7 +17,7 @@ import (
 // the site-wide middleware; Page and With give per-route policies. A Cache is
 // safe for concurrent use.
 type Cache struct {
-	store    Store             // guarded, unless it guards itself
+	store    store.Store       // guarded, unless it guards itself
 	objects  store.ObjectStore // store, when it keeps decoded entries; else nil
 	multi    store.MultiGetter // store, when it reads several keys at once (and is not an ObjectStore)
 	leaser   store.Leaser      // store, when it grants leases and Options.Lease is on
@@ -45,7 +45,7 @@ type Cache struct {
 	flights    flights
 	// admin is the store as given, without the guard: for purges, which
 	// are not on a request's path.
-	admin Store
+	admin store.Store
 	// background counts writes and refreshes still running (Wait).
 	background background
 	// purgesDone counts the purges through this Cache that have been
@@ -76,7 +76,7 @@ func markerTTL(maxTTL time.Duration) time.Duration { return maxTTL + time.Hour }
 
 // New returns a Cache storing responses in s. It panics if s is nil
 // or opts is invalid, which are programming errors.
-func New(s Store, opts Options) *Cache {
+func New(s store.Store, opts Options) *Cache {
 	if s == nil {
 		panic("httpcache: New called with a nil Store")
 	}
@@ -162,7 +162,7 @@ func nonNegative[T int | int64 | time.Duration](name string, v, def T) T {
 }
 
 // guardOptions are Options.Guard with the state changes logged.
-func (c *Cache) guardOptions() GuardOptions {
+func (c *Cache) guardOptions() store.GuardOptions {
 	g := c.opts.Guard
 	if g.Clock == nil {
 		g.Clock = c.opts.Clock

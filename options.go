@@ -4,6 +4,8 @@ import (
 	"log/slog"
 	"net/http"
 	"time"
+
+	"github.com/seedcache/httpcache/store"
 )
 
 // Options configures a Cache. The zero value is a usable RFC 9111 shared
@@ -192,7 +194,7 @@ type Options struct {
 	// (default 500 ms) and a circuit breaker that stops calling a store that
 	// keeps failing. It does not apply to a store.GuardedStore
 	// (stores/memory, stores/tiered, or one already wrapped by store.Guard).
-	Guard GuardOptions
+	Guard store.GuardOptions
 
 	// Lease turns on the cross-process fill lease, for stores that grant
 	// leases (stores/redis): processes sharing the store then fill a

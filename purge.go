@@ -254,7 +254,7 @@ func (c *Cache) reclaim(ctx context.Context, keys, tags []string, m marker) {
 
 // reclaimTag deletes the entries the TagIndex lists for tag that still
 // carry it and were fetched before marker m, and forgets the tag's records.
-func (c *Cache) reclaimTag(ctx context.Context, s Store, tag string, m marker) {
+func (c *Cache) reclaimTag(ctx context.Context, s store.Store, tag string, m marker) {
 	idx := c.admin.(store.TagIndex) // unguarded, as store is (tagIdx is not nil)
 	name := c.tagName(tag)
 	tagged, err := idx.TaggedKeys(ctx, name)

@@ -103,7 +103,7 @@ type localPurgesKey struct{ prefix string }
 // with prefix: kept in the store if it is a LocalState, so that a purge
 // through one Cache reaches the others, else this Cache's own. maxAge is
 // raised to the longest any of those Caches needs.
-func sharedLocalPurges(s Store, prefix string, maxAge time.Duration) *localPurges {
+func sharedLocalPurges(s store.Store, prefix string, maxAge time.Duration) *localPurges {
 	fresh := func() any { return new(localPurges) }
 	var l *localPurges
 	if ls, ok := s.(store.LocalState); ok {
@@ -170,12 +170,12 @@ type storePurges struct {
 	restarts    singleflight.Group // one restart of a missing clock at a time
 	unsupported atomic.Bool        // the Counter turned out not to be one
 
-	store   Store         // guarded: for lookups
+	store   store.Store   // guarded: for lookups
 	counter store.Counter // store's; nil: the store cannot take purges
 	// admin is the store without the middleware's guard: a purge is not
 	// on a request's path, so it is bounded by Options.PurgeTimeout and
 	// its caller's context, not by the guard's timeout meant for lookups.
-	admin        Store
+	admin        store.Store
 	adminCounter store.Counter
 	prefix       string // KeyPrefix + key version
 	seqName      string // the clock's key
@@ -250,7 +250,7 @@ func (s *storePurges) seqFrom(ctx context.Context, v []byte, err error) (uint64,
 // line. One that read it earlier and deletes later removes a re-created
 // clock: that is harmless, as it is re-created again at the then current
 // time, past it too.
-func (s *storePurges) dropCorrupt(ctx context.Context, st Store, err error) error {
+func (s *storePurges) dropCorrupt(ctx context.Context, st store.Store, err error) error {
 	_, derr, _ := s.restarts.Do("drop", func() (any, error) {
 		if derr := st.Delete(ctx, s.seqKey()); derr != nil {
 			return nil, derr
@@ -379,7 +379,7 @@ func (s *storePurges) record(ctx context.Context, tags []string, soft bool, now 
 
 // getAll reads keys in one round trip when the store can, else one by one.
 // A missing key gives a nil value.
-func getAll(ctx context.Context, s Store, keys []string) ([][]byte, error) {
+func getAll(ctx context.Context, s store.Store, keys []string) ([][]byte, error) {
 	if m, ok := s.(store.MultiGetter); ok {
 		return m.GetMulti(ctx, keys...)
 	}
