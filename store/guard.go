@@ -75,9 +75,9 @@ type GuardOptions struct {
 // (ErrNotFound), a refused value (ErrTooLarge, ErrInvalidTTL) and a caller
 // whose own context ended are not failures of the store.
 //
-// httpcache.New guards every store that is not a GuardedStore; use Guard directly to
-// guard the network half of a composite store. The result is a GuardedStore
-// and a CircuitReporter, and a MultiGetter when s is.
+// httpcache.New guards every store that is not a GuardedStore; use Guard
+// directly to guard the network half of a composite store. The result is a
+// GuardedStore and a CircuitReporter, and a MultiGetter when s is.
 func Guard(s Store, o GuardOptions) Store {
 	if s == nil {
 		panic("httpcache: Guard called with a nil Store")

@@ -102,7 +102,7 @@ func storeAs[T any](t *testing.T, s *suite, name string) (store.Store, T) {
 	st := s.newStore(t)
 	v, ok := st.(T)
 	if !ok {
-		t.Skip("store does not implement httpcache." + name)
+		t.Skip("store does not implement store." + name)
 	}
 	return st, v
 }
