@@ -4,6 +4,8 @@ import (
 	"context"
 	"testing"
 	"time"
+
+	"github.com/seedcache/httpcache/store"
 )
 
 // Synthetic stores, each with one capability (or a known combination), to
@@ -20,14 +22,14 @@ type (
 	capLocal               struct{ capBase }
 )
 
-func (capBase) Get(context.Context, string) ([]byte, error)              { return nil, ErrNotFound }
+func (capBase) Get(context.Context, string) ([]byte, error)              { return nil, store.ErrNotFound }
 func (capBase) Set(context.Context, string, []byte, time.Duration) error { return nil }
 func (capBase) Delete(context.Context, ...string) error                  { return nil }
 func (capMulti) GetMulti(_ context.Context, keys ...string) ([][]byte, error) {
 	return make([][]byte, len(keys)), nil
 }
 func (capObjects) GetObject(context.Context, string) ([]byte, any, error) {
-	return nil, nil, ErrNotFound
+	return nil, nil, store.ErrNotFound
 }
 func (capObjects) SetObject(context.Context, string, []byte, any, time.Duration) error {
 	return nil
@@ -82,10 +84,9 @@ func TestNewProbesStoreCapabilities(t *testing.T) {
 				opts.Lease.TTL = time.Second
 			}
 			c := New(tc.store, opts)
-			_, guarded := c.store.(*guarded)
-			if gm, ok := c.store.(*guardedMulti); ok {
-				guarded = gm.guarded != nil
-			}
+			// What store.Guard returns, and nothing else here, reports
+			// its circuit.
+			_, guarded := c.store.(store.CircuitReporter)
 			sp, _ := c.purges.(*storePurges)
 			got := caps{
 				guarded: guarded,
@@ -103,8 +104,8 @@ func TestNewProbesStoreCapabilities(t *testing.T) {
 				t.Fatalf("local=%v but purge records in %T", got.local, c.purges)
 			}
 			if guarded {
-				if got.leaser && c.leaser == Leaser(tc.store.(Leaser)) || got.tags && c.tagIdx == TagIndex(tc.store.(TagIndex)) ||
-					got.counter && sp.counter == Counter(tc.store.(Counter)) {
+				if got.leaser && c.leaser == store.Leaser(tc.store.(store.Leaser)) || got.tags && c.tagIdx == store.TagIndex(tc.store.(store.TagIndex)) ||
+					got.counter && sp.counter == store.Counter(tc.store.(store.Counter)) {
 					t.Fatal("a capability of a guarded store is called around the guard")
 				}
 			}

@@ -14,6 +14,7 @@ import (
 
 	"github.com/seedcache/httpcache"
 	"github.com/seedcache/httpcache/internal/testwait"
+	"github.com/seedcache/httpcache/store"
 	"github.com/seedcache/httpcache/stores/memory"
 )
 
@@ -279,7 +280,7 @@ func (s racedPool) GetMulti(ctx context.Context, keys ...string) ([][]byte, erro
 		switch {
 		case err == nil:
 			vals[i] = v
-		case !errors.Is(err, httpcache.ErrNotFound):
+		case !errors.Is(err, store.ErrNotFound):
 			return nil, err
 		}
 	}

@@ -18,6 +18,7 @@ import (
 	"github.com/seedcache/httpcache"
 	"github.com/seedcache/httpcache/internal/fakeclock"
 	"github.com/seedcache/httpcache/internal/testwait"
+	"github.com/seedcache/httpcache/store"
 	"github.com/seedcache/httpcache/stores/memory"
 )
 
@@ -179,7 +180,7 @@ func (s *probedMem) Get(ctx context.Context, k string) ([]byte, error) {
 		<-s.releaseMarks
 	}
 	v, err := s.m.Get(ctx, k)
-	if k == clockKey && errors.Is(err, httpcache.ErrNotFound) && s.holdMiss.CompareAndSwap(true, false) {
+	if k == clockKey && errors.Is(err, store.ErrNotFound) && s.holdMiss.CompareAndSwap(true, false) {
 		close(s.missHeld)
 		<-s.releaseMiss
 	}

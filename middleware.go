@@ -9,22 +9,24 @@ import (
 	"time"
 
 	"github.com/seedcache/httpcache/vary"
+
+	"github.com/seedcache/httpcache/store"
 )
 
 // Cache is a response cache in front of HTTP handlers. Its Handler method is
 // the site-wide middleware; Page and With give per-route policies. A Cache is
 // safe for concurrent use.
 type Cache struct {
-	store    Store       // guarded, unless it guards itself
-	objects  ObjectStore // store, when it keeps decoded entries; else nil
-	multi    MultiGetter // store, when it reads several keys at once (and is not an ObjectStore)
-	leaser   Leaser      // store, when it grants leases and Options.Lease is on
-	tagIdx   TagIndex    // store, when it indexes keys by tag
-	noTagIdx atomic.Bool // tagIdx turned out not to be one
-	purges   purges      // where purges are recorded
-	memo     checkMemo   // entries found not purged (shared stores)
-	routes   routeList   // every compiled route, for purges by URL
-	hints    hints       // Vary hints, for multi
+	store    store.Store       // guarded, unless it guards itself
+	objects  store.ObjectStore // store, when it keeps decoded entries; else nil
+	multi    store.MultiGetter // store, when it reads several keys at once (and is not an ObjectStore)
+	leaser   store.Leaser      // store, when it grants leases and Options.Lease is on
+	tagIdx   store.TagIndex    // store, when it indexes keys by tag
+	noTagIdx atomic.Bool       // tagIdx turned out not to be one
+	purges   purges            // where purges are recorded
+	memo     checkMemo         // entries found not purged (shared stores)
+	routes   routeList         // every compiled route, for purges by URL
+	hints    hints             // Vary hints, for multi
 	opts     Options
 	now      func() time.Time
 	log      *slog.Logger
@@ -32,8 +34,8 @@ type Cache struct {
 	site     *route
 	stats    counters
 	errLog   rateLimiter
-	tagLog   rateLimiter     // responses not stored for their tags
-	circuit  CircuitReporter // store, when it can say its circuit is open
+	tagLog   rateLimiter           // responses not stored for their tags
+	circuit  store.CircuitReporter // store, when it can say its circuit is open
 	pending  pendingDeletes
 	// unrecorded are the purges through this Cache that the store failed
 	// to record, refused in this process until a retry records them.
@@ -43,7 +45,7 @@ type Cache struct {
 	flights    flights
 	// admin is the store as given, without the guard: for purges, which
 	// are not on a request's path.
-	admin Store
+	admin store.Store
 	// background counts writes and refreshes still running (Wait).
 	background background
 	// purgesDone counts the purges through this Cache that have been
@@ -72,10 +74,10 @@ const defaultMaxTTL = 30 * 24 * time.Hour
 // have to refuse.
 func markerTTL(maxTTL time.Duration) time.Duration { return maxTTL + time.Hour }
 
-// New returns a Cache storing responses in store. It panics if store is nil
+// New returns a Cache storing responses in s. It panics if s is nil
 // or opts is invalid, which are programming errors.
-func New(store Store, opts Options) *Cache {
-	if store == nil {
+func New(s store.Store, opts Options) *Cache {
+	if s == nil {
 		panic("httpcache: New called with a nil Store")
 	}
 	if opts.KeyPrefix == "" {
@@ -114,34 +116,34 @@ func New(store Store, opts Options) *Cache {
 		log:    opts.Logger,
 		status: newStatusValues(opts.Name),
 	}
-	c.objects, _ = store.(ObjectStore)
-	original := store
-	if g, ok := store.(GuardedStore); !ok || !g.Guarded() {
-		store = Guard(store, c.guardOptions())
+	c.objects, _ = s.(store.ObjectStore)
+	original := s
+	if g, ok := s.(store.GuardedStore); !ok || !g.Guarded() {
+		s = store.Guard(s, c.guardOptions())
 		c.objects = nil // every read goes through the guard
 	}
-	c.store, c.admin = store, original
-	c.circuit, _ = store.(CircuitReporter)
-	if m, ok := store.(MultiGetter); ok && c.objects == nil {
+	c.store, c.admin = s, original
+	c.circuit, _ = s.(store.CircuitReporter)
+	if m, ok := s.(store.MultiGetter); ok && c.objects == nil {
 		c.multi = m
 		c.hints.init()
 	}
-	if _, ok := original.(Leaser); ok && opts.Lease.TTL > 0 {
-		c.leaser = store.(Leaser) // the guard passes leases through
+	if _, ok := original.(store.Leaser); ok && opts.Lease.TTL > 0 {
+		c.leaser = s.(store.Leaser) // the guard passes leases through
 	}
-	l, ok := store.(LocalStore)
+	l, ok := s.(store.LocalStore)
 	local := ok && l.Local()
 	c.writes.init(local, orDefault(opts.MaxPendingWrites, defaultMaxPendingWrites), &c.background)
-	if _, ok := original.(TagIndex); ok {
-		c.tagIdx = store.(TagIndex) // the guard passes it through
+	if _, ok := original.(store.TagIndex); ok {
+		c.tagIdx = s.(store.TagIndex) // the guard passes it through
 	}
 	if local {
 		c.purges = sharedLocalPurges(original, opts.KeyPrefix, markerTTL(opts.MaxTTL))
 	} else {
-		sp := &storePurges{store: store, admin: original, ttl: markerTTL(opts.MaxTTL), now: opts.Clock, log: opts.Logger}
+		sp := &storePurges{store: s, admin: original, ttl: markerTTL(opts.MaxTTL), now: opts.Clock, log: opts.Logger}
 		sp.setPrefix(opts.KeyPrefix + keyVersion)
-		if oc, ok := original.(Counter); ok {
-			sp.counter, sp.adminCounter = store.(Counter), oc
+		if oc, ok := original.(store.Counter); ok {
+			sp.counter, sp.adminCounter = s.(store.Counter), oc
 		}
 		c.purges = sp
 	}
@@ -160,7 +162,7 @@ func nonNegative[T int | int64 | time.Duration](name string, v, def T) T {
 }
 
 // guardOptions are Options.Guard with the state changes logged.
-func (c *Cache) guardOptions() GuardOptions {
+func (c *Cache) guardOptions() store.GuardOptions {
 	g := c.opts.Guard
 	if g.Clock == nil {
 		g.Clock = c.opts.Clock
@@ -377,4 +379,12 @@ func cutByte(s string, sep byte) (before, after string, found bool) {
 		}
 	}
 	return s, "", false
+}
+
+// orDefault returns v, or def when v is zero.
+func orDefault[T int | int64 | time.Duration](v, def T) T {
+	if v == 0 {
+		return def
+	}
+	return v
 }

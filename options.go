@@ -4,6 +4,8 @@ import (
 	"log/slog"
 	"net/http"
 	"time"
+
+	"github.com/seedcache/httpcache/store"
 )
 
 // Options configures a Cache. The zero value is a usable RFC 9111 shared
@@ -190,9 +192,9 @@ type Options struct {
 
 	// Guard bounds the operations of a networked store: a timeout for each
 	// (default 500 ms) and a circuit breaker that stops calling a store that
-	// keeps failing. It does not apply to stores that are GuardedStores
-	// (stores/memory, stores/tiered, or one already wrapped by Guard).
-	Guard GuardOptions
+	// keeps failing. It does not apply to a store.GuardedStore
+	// (stores/memory, stores/tiered, or one already wrapped by store.Guard).
+	Guard store.GuardOptions
 
 	// Lease turns on the cross-process fill lease, for stores that grant
 	// leases (stores/redis): processes sharing the store then fill a

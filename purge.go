@@ -8,6 +8,8 @@ import (
 	"slices"
 	"strings"
 	"time"
+
+	"github.com/seedcache/httpcache/store"
 )
 
 // Errors of Cache.Purge, for errors.Is.
@@ -133,7 +135,7 @@ func (c *Cache) Purge(ctx context.Context, p Purge) error {
 	if !p.Soft {
 		c.reclaimAfter(ctx, keys, userTags, m)
 	}
-	if lc, ok := c.store.(LocalCopies); ok {
+	if lc, ok := c.store.(store.LocalCopies); ok {
 		if err := lc.DropLocalCopies(ctx); err != nil {
 			return fmt.Errorf("httpcache: purge recorded, but copies kept in other processes may still be served: %w", err)
 		}
@@ -252,8 +254,8 @@ func (c *Cache) reclaim(ctx context.Context, keys, tags []string, m marker) {
 
 // reclaimTag deletes the entries the TagIndex lists for tag that still
 // carry it and were fetched before marker m, and forgets the tag's records.
-func (c *Cache) reclaimTag(ctx context.Context, store Store, tag string, m marker) {
-	idx := c.admin.(TagIndex) // unguarded, as store is (tagIdx is not nil)
+func (c *Cache) reclaimTag(ctx context.Context, s store.Store, tag string, m marker) {
+	idx := c.admin.(store.TagIndex) // unguarded, as store is (tagIdx is not nil)
 	name := c.tagName(tag)
 	tagged, err := idx.TaggedKeys(ctx, name)
 	if err != nil {
@@ -262,7 +264,7 @@ func (c *Cache) reclaimTag(ctx context.Context, store Store, tag string, m marke
 	for len(tagged) > 0 {
 		batch := tagged[:min(reclaimBatch, len(tagged))]
 		tagged = tagged[len(batch):]
-		vals, err := getAll(ctx, store, batch)
+		vals, err := getAll(ctx, s, batch)
 		if err != nil {
 			c.storeError("purge", tag, err)
 			continue
@@ -278,7 +280,7 @@ func (c *Cache) reclaimTag(ctx context.Context, store Store, tag string, m marke
 			}
 		}
 		if len(drop) > 0 {
-			if err := store.Delete(ctx, drop...); err != nil {
+			if err := s.Delete(ctx, drop...); err != nil {
 				c.storeError("purge", tag, err)
 			}
 		}

@@ -9,6 +9,8 @@ import (
 	"sync"
 	"sync/atomic"
 	"time"
+
+	"github.com/seedcache/httpcache/store"
 )
 
 // Purges the store failed to record.
@@ -222,7 +224,7 @@ func (c *Cache) recordUnrecorded() bool {
 			}
 		}
 	}
-	if lc, ok := c.store.(LocalCopies); ok && recordedSome {
+	if lc, ok := c.store.(store.LocalCopies); ok && recordedSome {
 		ctx, cancel := context.WithTimeout(context.Background(), reclaimTimeout)
 		defer cancel()
 		if err := lc.DropLocalCopies(ctx); err != nil {

@@ -16,6 +16,8 @@ import (
 	lru "github.com/hashicorp/golang-lru/v2"
 	"golang.org/x/sync/errgroup"
 	"golang.org/x/sync/singleflight"
+
+	"github.com/seedcache/httpcache/store"
 )
 
 // How purges work, on every store alike.
@@ -97,14 +99,14 @@ type localPurges struct {
 // localPurgesKey names the localPurges of a key prefix in a LocalState.
 type localPurgesKey struct{ prefix string }
 
-// sharedLocalPurges returns the purge records of the Caches using store
+// sharedLocalPurges returns the purge records of the Caches using s
 // with prefix: kept in the store if it is a LocalState, so that a purge
 // through one Cache reaches the others, else this Cache's own. maxAge is
 // raised to the longest any of those Caches needs.
-func sharedLocalPurges(store Store, prefix string, maxAge time.Duration) *localPurges {
+func sharedLocalPurges(s store.Store, prefix string, maxAge time.Duration) *localPurges {
 	fresh := func() any { return new(localPurges) }
 	var l *localPurges
-	if ls, ok := store.(LocalState); ok {
+	if ls, ok := s.(store.LocalState); ok {
 		l = ls.LocalState(localPurgesKey{prefix}, fresh).(*localPurges)
 	} else {
 		l = fresh().(*localPurges)
@@ -168,13 +170,13 @@ type storePurges struct {
 	restarts    singleflight.Group // one restart of a missing clock at a time
 	unsupported atomic.Bool        // the Counter turned out not to be one
 
-	store   Store   // guarded: for lookups
-	counter Counter // store's; nil: the store cannot take purges
+	store   store.Store   // guarded: for lookups
+	counter store.Counter // store's; nil: the store cannot take purges
 	// admin is the store without the middleware's guard: a purge is not
 	// on a request's path, so it is bounded by Options.PurgeTimeout and
 	// its caller's context, not by the guard's timeout meant for lookups.
-	admin        Store
-	adminCounter Counter
+	admin        store.Store
+	adminCounter store.Counter
 	prefix       string // KeyPrefix + key version
 	seqName      string // the clock's key
 	ttl          time.Duration
@@ -203,7 +205,7 @@ func (s *storePurges) markerKey(tag string, soft bool) string {
 
 // parseSeq reads a stored purge sequence; a missing one is zero.
 func parseSeq(v []byte, err error) (uint64, error) {
-	if errors.Is(err, ErrNotFound) || (err == nil && v == nil) {
+	if errors.Is(err, store.ErrNotFound) || (err == nil && v == nil) {
 		return 0, nil
 	}
 	if err != nil {
@@ -248,7 +250,7 @@ func (s *storePurges) seqFrom(ctx context.Context, v []byte, err error) (uint64,
 // line. One that read it earlier and deletes later removes a re-created
 // clock: that is harmless, as it is re-created again at the then current
 // time, past it too.
-func (s *storePurges) dropCorrupt(ctx context.Context, st Store, err error) error {
+func (s *storePurges) dropCorrupt(ctx context.Context, st store.Store, err error) error {
 	_, derr, _ := s.restarts.Do("drop", func() (any, error) {
 		if derr := st.Delete(ctx, s.seqKey()); derr != nil {
 			return nil, derr
@@ -377,8 +379,8 @@ func (s *storePurges) record(ctx context.Context, tags []string, soft bool, now 
 
 // getAll reads keys in one round trip when the store can, else one by one.
 // A missing key gives a nil value.
-func getAll(ctx context.Context, s Store, keys []string) ([][]byte, error) {
-	if m, ok := s.(MultiGetter); ok {
+func getAll(ctx context.Context, s store.Store, keys []string) ([][]byte, error) {
+	if m, ok := s.(store.MultiGetter); ok {
 		return m.GetMulti(ctx, keys...)
 	}
 	vals := make([][]byte, len(keys))
@@ -387,7 +389,7 @@ func getAll(ctx context.Context, s Store, keys []string) ([][]byte, error) {
 		switch {
 		case err == nil:
 			vals[i] = v
-		case !errors.Is(err, ErrNotFound):
+		case !errors.Is(err, store.ErrNotFound):
 			return nil, err
 		}
 	}

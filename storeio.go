@@ -6,6 +6,8 @@ import (
 	"log/slog"
 	"sync/atomic"
 	"time"
+
+	"github.com/seedcache/httpcache/store"
 )
 
 // load reads and decodes the entry under key. A miss, a corrupt entry and a
@@ -35,7 +37,7 @@ func (c *Cache) load(ctx context.Context, key string, lk *lookup) (*entry, bool)
 // readFailed accounts for a read that returned err: a miss is nothing, a
 // failure marks lk so that the request does not write to the store either.
 func (c *Cache) readFailed(key string, err error, lk *lookup) {
-	if errors.Is(err, ErrNotFound) {
+	if errors.Is(err, store.ErrNotFound) {
 		return
 	}
 	lk.failed = true
@@ -134,12 +136,12 @@ func (c *Cache) writeAll(ctx context.Context, pk string, gen uint64, puts []put)
 // epoch (false too when it cannot tell).
 func (c *Cache) holdsIndex(ctx context.Context, key string, epoch uint64) bool {
 	get := c.store.Get
-	if sg, ok := c.store.(SharedGetter); ok {
+	if sg, ok := c.store.(store.SharedGetter); ok {
 		get = sg.GetShared // a local copy may lag another process's delete
 	}
 	v, err := get(ctx, key)
 	if err != nil {
-		if !errors.Is(err, ErrNotFound) {
+		if !errors.Is(err, store.ErrNotFound) {
 			c.storeError("get", key, err)
 		}
 		return false
@@ -169,7 +171,7 @@ func (c *Cache) write(ctx context.Context, p put) {
 				c.storeError("tag", p.key, err) // purges stay correct without it
 			}
 		}
-	case errors.Is(err, ErrTooLarge):
+	case errors.Is(err, store.ErrTooLarge):
 		// The store's own limit: not stored, and not a failure.
 	default:
 		c.storeError("set", p.key, err)
@@ -187,7 +189,7 @@ func (c *Cache) remove(ctx context.Context, keys ...string) {
 // Cache (with a count of what was left out). Operations refused by an open
 // circuit are counted apart and not logged: the breaker logs its changes.
 func (c *Cache) storeError(op, key string, err error) {
-	if errors.Is(err, ErrCircuitOpen) {
+	if errors.Is(err, store.ErrCircuitOpen) {
 		c.stats.storeSkips.Add(1)
 		return
 	}

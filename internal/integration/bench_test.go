@@ -13,6 +13,7 @@ import (
 
 	"github.com/seedcache/httpcache"
 	"github.com/seedcache/httpcache/internal/testserver"
+	"github.com/seedcache/httpcache/store"
 	"github.com/seedcache/httpcache/stores/memcached"
 	"github.com/seedcache/httpcache/stores/memory"
 	redisstore "github.com/seedcache/httpcache/stores/redis"
@@ -54,7 +55,7 @@ type recordingStore struct {
 // GetMulti passes through, so that the middleware reads as it would from
 // the store itself.
 func (s *recordingStore) GetMulti(ctx context.Context, keys ...string) ([][]byte, error) {
-	return s.Store.(httpcache.MultiGetter).GetMulti(ctx, keys...)
+	return s.Store.(store.MultiGetter).GetMulti(ctx, keys...)
 }
 
 func (s *recordingStore) Set(ctx context.Context, key string, v []byte, ttl time.Duration) error {

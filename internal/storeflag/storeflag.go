@@ -111,7 +111,7 @@ func (c *Config) routeRedisLogs() {
 }
 
 // memcachedTimeout is the memcached client's Timeout: less than a third of
-// httpcache.DefaultGuardTimeout (500 ms), since a call takes up to three of
+// store.DefaultGuardTimeout (500 ms), since a call takes up to three of
 // them (dial, write and read), so that the client's own timeouts end every
 // call before the cache's deadline would.
 const memcachedTimeout = 160 * time.Millisecond

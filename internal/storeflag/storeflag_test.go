@@ -15,7 +15,7 @@ import (
 	goredis "github.com/redis/go-redis/v9"
 	"github.com/redis/go-redis/v9/logging"
 
-	"github.com/seedcache/httpcache"
+	"github.com/seedcache/httpcache/store"
 )
 
 func TestRedisClient(t *testing.T) {
@@ -70,8 +70,8 @@ func TestFlags(t *testing.T) {
 			t.Errorf("memcachedServers(%q) accepted", bad)
 		}
 	}
-	store, closeStore, err := (&Config{Kind: "memory"}).Open()
-	if err != nil || store == nil {
+	st, closeStore, err := (&Config{Kind: "memory"}).Open()
+	if err != nil || st == nil {
 		t.Fatal(err)
 	}
 	closeStore()
@@ -85,16 +85,16 @@ func TestMemoryMaxBytes(t *testing.T) {
 	if err := fs.Parse([]string{"-memory-max-bytes", "1000"}); err != nil {
 		t.Fatal(err)
 	}
-	store, closeStore, err := c.Open()
+	st, closeStore, err := c.Open()
 	if err != nil {
 		t.Fatal(err)
 	}
 	defer closeStore()
 	ctx := context.Background()
-	if err := store.Set(ctx, "small", make([]byte, 100), time.Minute); err != nil {
+	if err := st.Set(ctx, "small", make([]byte, 100), time.Minute); err != nil {
 		t.Fatalf("an entry within the budget: %v", err)
 	}
-	if err := store.Set(ctx, "big", make([]byte, 2000), time.Minute); !errors.Is(err, httpcache.ErrTooLarge) {
+	if err := st.Set(ctx, "big", make([]byte, 2000), time.Minute); !errors.Is(err, store.ErrTooLarge) {
 		t.Fatalf("an entry over the budget: %v, want ErrTooLarge", err)
 	}
 	if _, _, err := (&Config{Kind: "memory", MemoryMaxBytes: -1}).Open(); err == nil || !strings.Contains(err.Error(), "-memory-max-bytes") {
@@ -106,8 +106,8 @@ func TestMemoryMaxBytes(t *testing.T) {
 // a call (three of them at most: dial, write, read) before the cache's
 // default deadline, so that the store runs calls on the caller's goroutine.
 func TestMemcachedTimeoutWithinGuard(t *testing.T) {
-	if 3*memcachedTimeout >= httpcache.DefaultGuardTimeout {
-		t.Fatalf("memcached client timeout %v: three of them reach the guard's %v", memcachedTimeout, httpcache.DefaultGuardTimeout)
+	if 3*memcachedTimeout >= store.DefaultGuardTimeout {
+		t.Fatalf("memcached client timeout %v: three of them reach the guard's %v", memcachedTimeout, store.DefaultGuardTimeout)
 	}
 }
 
@@ -145,14 +145,14 @@ func TestOpenRoutesRedisLogs(t *testing.T) {
 		t.Run(kind, func(t *testing.T) {
 			var logs syncBuffer
 			c := &Config{Kind: kind, RedisURL: "redis://" + addr, Logger: slog.New(slog.NewTextHandler(&logs, nil))}
-			store, closeStore, err := c.Open()
+			st, closeStore, err := c.Open()
 			if err != nil {
 				t.Fatal(err)
 			}
 			defer closeStore()
 			ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
 			defer cancel()
-			if _, err := store.Get(ctx, "k"); err == nil || errors.Is(err, httpcache.ErrNotFound) {
+			if _, err := st.Get(ctx, "k"); err == nil || errors.Is(err, store.ErrNotFound) {
 				t.Fatalf("Get from a closed port: %v", err)
 			}
 			if out := logs.String(); !strings.Contains(out, "failed to dial after 1 attempts") || !strings.Contains(out, "source=go-redis") {

@@ -4,9 +4,10 @@ import (
 	"testing"
 	"time"
 
-	"github.com/seedcache/httpcache"
 	"github.com/seedcache/httpcache/internal/testserver"
-	"github.com/seedcache/httpcache/stores/storetest"
+	"github.com/seedcache/httpcache/purgetest"
+	"github.com/seedcache/httpcache/store"
+	"github.com/seedcache/httpcache/store/storetest"
 )
 
 // conformanceOptions describes the store to storetest. A value with a
@@ -34,9 +35,11 @@ func TestConformance(t *testing.T) {
 			// The suite checks behaviour, not latency: gomemcache's
 			// own 500 ms read deadline can fire on a loaded machine.
 			c.Timeout = 5 * time.Second
-			storetest.Run(t, func(t *testing.T) httpcache.Store {
+			fresh := func(t *testing.T) store.Store {
 				return New(c, Options{KeyPrefix: uniquePrefix()})
-			}, conformanceOptions)
+			}
+			storetest.Run(t, fresh, conformanceOptions)
+			t.Run("Purge", func(t *testing.T) { purgetest.Run(t, fresh) })
 		})
 	}
 }

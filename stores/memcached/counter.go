@@ -12,7 +12,7 @@ import (
 
 	"github.com/bradfitz/gomemcache/memcache"
 
-	"github.com/seedcache/httpcache"
+	"github.com/seedcache/httpcache/store"
 )
 
 // Advance sets the counter called name (mapped like every key) to the
@@ -27,14 +27,14 @@ import (
 // ttl > 0 the same as Set gives a value of that ttl (rounded up to whole
 // seconds plus one, an absolute time past 30 days), so that each Advance
 // renews it; with ttl 0 none, which memcached reads as "never expires". A
-// negative ttl is refused with an error wrapping httpcache.ErrInvalidTTL,
+// negative ttl is refused with an error wrapping store.ErrInvalidTTL,
 // before anything is sent. The counter reads back with Get as plain
 // decimal ("42"). A counter holding anything but a decimal integer is an
 // error, and is left as it was. Once ctx is done no further attempt
 // starts; the counter advanced once or not at all.
 func (s *Store) Advance(ctx context.Context, name string, floor int64, ttl time.Duration) (int64, error) {
 	if ttl < 0 {
-		return 0, fmt.Errorf("memcached: advance with ttl %v: %w", ttl, httpcache.ErrInvalidTTL)
+		return 0, fmt.Errorf("memcached: advance with ttl %v: %w", ttl, store.ErrInvalidTTL)
 	}
 	key := s.key(name)
 	turn := s.advancing[maphash.String(s.seed, key)%uint64(len(s.advancing))]

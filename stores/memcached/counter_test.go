@@ -15,8 +15,8 @@ import (
 
 	"github.com/bradfitz/gomemcache/memcache"
 
-	"github.com/seedcache/httpcache"
 	"github.com/seedcache/httpcache/internal/testserver"
+	"github.com/seedcache/httpcache/store"
 )
 
 // clockFloor is a time in microseconds (November 2026), the kind of floor
@@ -99,7 +99,7 @@ func TestAdvanceOnWire(t *testing.T) {
 		for _, ttl := range []time.Duration{-1, -time.Hour, math.MinInt64} {
 			tp.take()
 			n, err := s.Advance(ctx, "seq", 100, ttl)
-			if !errors.Is(err, httpcache.ErrInvalidTTL) {
+			if !errors.Is(err, store.ErrInvalidTTL) {
 				t.Errorf("Advance with ttl %v = %d, %v; want an error wrapping ErrInvalidTTL", ttl, n, err)
 			}
 			if counts, sent := tp.take(); counts.flights != 0 || sent != "" {
@@ -188,7 +188,7 @@ func TestAdvanceStoredValues(t *testing.T) {
 			}
 			n, err := s.Advance(ctx, name, tt.floor, tt.ttl)
 			if tt.want == 0 {
-				if err == nil || errors.Is(err, httpcache.ErrNotFound) {
+				if err == nil || errors.Is(err, store.ErrNotFound) {
 					t.Errorf("Advance of %q = %d, %v; want an error other than ErrNotFound", tt.stored, n, err)
 				}
 				expectValue(t, s, name, []byte(tt.stored))

@@ -1,4 +1,4 @@
-// Package memcached is an httpcache.Store on a gomemcache client, so that a
+// Package memcached is an store.Store on a gomemcache client, so that a
 // pool of memcached servers can hold the cache.
 //
 // The store takes a *memcache.Client built by the caller (memcache.New with
@@ -26,7 +26,7 @@
 //
 //	len(mapped key) + len(value) + ItemOverhead > Options.MaxItemSize
 //
-// is refused with an error wrapping httpcache.ErrTooLarge. It refuses such
+// is refused with an error wrapping store.ErrTooLarge. It refuses such
 // values rather than splitting them into chunks across several items:
 // memcached evicts and expires each item on its own and has no transaction
 // across items, so a chunked value could be read with a chunk missing or
@@ -41,10 +41,10 @@
 // memcached keeps time in whole seconds on a clock that ticks once a
 // second, and an item set with an expiry of n seconds is gone at the n-th
 // tick, which may come anywhere from n-1 to n seconds after the set. So
-// that a value lives at least its ttl, as httpcache.Store promises, the
+// that a value lives at least its ttl, as store.Store promises, the
 // ttl is rounded up to whole seconds and one second is added: a 1 ms or
 // 1 s ttl is sent as 2 and the value lives between 1 and 2 seconds. A ttl
-// <= 0 is refused with httpcache.ErrInvalidTTL before any command is sent.
+// <= 0 is refused with store.ErrInvalidTTL before any command is sent.
 // memcached reads an expiry over 30 days (2 592 000 s) as an absolute Unix
 // time, so longer ttls are sent as Options.Clock() + ttl in Unix seconds
 // (rounded up, plus the same second), clamped to the largest 32-bit time
@@ -66,7 +66,7 @@
 //
 // # Counters, and no tag index
 //
-// The store is an httpcache.Counter, in which the middleware keeps its
+// The store is an store.Counter, in which the middleware keeps its
 // purge clock. memcached has no command that sets a number to the larger
 // of two, so Advance reads the counter with gets and writes the next value
 // with cas, which the server refuses if anyone wrote the counter since the
@@ -91,7 +91,7 @@
 // counter to at least the current time, a counter lost with its server is
 // re-created past every value it had.
 //
-// The store is not an httpcache.TagIndex: memcached has no sets, and a tag
+// The store is not an store.TagIndex: memcached has no sets, and a tag
 // index kept in plain items (a read-modify-write of a key list per tag)
 // would lose records under concurrent writes and split across items as it
 // grew. The middleware then relies on its purge markers alone, as it is

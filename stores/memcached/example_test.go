@@ -11,6 +11,7 @@ import (
 	"github.com/bradfitz/gomemcache/memcache"
 
 	"github.com/seedcache/httpcache"
+	"github.com/seedcache/httpcache/store"
 	"github.com/seedcache/httpcache/stores/memcached"
 )
 
@@ -20,17 +21,17 @@ func Example() {
 	client := memcache.New("10.0.0.1:11211", "10.0.0.2:11211")
 	client.Timeout = 200 * time.Millisecond // bounds each socket step
 	client.MaxIdleConns = 16                // about the peak parallel requests
-	store := memcached.New(client, memcached.Options{KeyPrefix: "myapp:"})
+	s := memcached.New(client, memcached.Options{KeyPrefix: "myapp:"})
 
 	// The store on its own: every call takes a context, and returns its
 	// error as soon as the context is done.
 	ctx, cancel := context.WithTimeout(context.Background(), 50*time.Millisecond)
 	defer cancel()
-	if err := store.Set(ctx, "greeting", []byte("hello"), time.Minute); err != nil {
+	if err := s.Set(ctx, "greeting", []byte("hello"), time.Minute); err != nil {
 		log.Print(err)
 	}
-	switch v, err := store.Get(ctx, "greeting"); {
-	case errors.Is(err, httpcache.ErrNotFound):
+	switch v, err := s.Get(ctx, "greeting"); {
+	case errors.Is(err, store.ErrNotFound):
 		fmt.Println("miss")
 	case err != nil:
 		log.Print(err)
@@ -39,7 +40,7 @@ func Example() {
 	}
 
 	// As the middleware's store.
-	cache := httpcache.New(store, httpcache.Options{})
+	cache := httpcache.New(s, httpcache.Options{})
 	mux := http.NewServeMux()
 	log.Fatal(http.ListenAndServe("127.0.0.1:8080", cache.Handler(mux)))
 }

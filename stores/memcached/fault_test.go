@@ -14,8 +14,8 @@ import (
 
 	"go.uber.org/goleak"
 
-	"github.com/seedcache/httpcache"
 	"github.com/seedcache/httpcache/internal/testserver"
+	"github.com/seedcache/httpcache/store"
 )
 
 // TestServerDown stops one server of a pool: calls on its keys fail
@@ -49,7 +49,7 @@ func TestServerDown(t *testing.T) {
 	}
 	for _, f := range failing {
 		err := within(t, f.name, f.call)
-		if err == nil || errors.Is(err, httpcache.ErrNotFound) {
+		if err == nil || errors.Is(err, store.ErrNotFound) {
 			t.Errorf("%s on the stopped server = %v; want an error other than ErrNotFound", f.name, err)
 		}
 		t.Logf("%s: %v", f.name, err)
@@ -164,7 +164,7 @@ func TestSetCopiesValueForLateWrite(t *testing.T) {
 			}
 			return
 		}
-		if !errors.Is(err, httpcache.ErrNotFound) || time.Now().After(deadline) {
+		if !errors.Is(err, store.ErrNotFound) || time.Now().After(deadline) {
 			t.Fatalf("Get after the late write: %v", err)
 		}
 		time.Sleep(10 * time.Millisecond)
@@ -186,7 +186,7 @@ func TestClientTimeoutBoundsCall(t *testing.T) {
 	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Second)
 	defer cancel()
 	err := within(t, "Get", func() error { _, err := s.Get(ctx, "k"); return err })
-	if err == nil || errors.Is(err, context.DeadlineExceeded) || errors.Is(err, httpcache.ErrNotFound) {
+	if err == nil || errors.Is(err, context.DeadlineExceeded) || errors.Is(err, store.ErrNotFound) {
 		t.Fatalf("Get = %v; want the client's own timeout error", err)
 	}
 }
@@ -202,7 +202,7 @@ func warmPool(t *testing.T, s *Store, proxy *testserver.Proxy, addr string, n in
 	errs := make(chan error, n)
 	for i := range n {
 		wg.Go(func() {
-			if _, err := s.Get(context.Background(), fmt.Sprintf("warm%d", i)); !errors.Is(err, httpcache.ErrNotFound) {
+			if _, err := s.Get(context.Background(), fmt.Sprintf("warm%d", i)); !errors.Is(err, store.ErrNotFound) {
 				errs <- err
 			}
 		})
@@ -279,7 +279,7 @@ func TestRestartedServerAnswersTheFirstCall(t *testing.T) {
 			srv.Stop()
 			srv.Start()
 			err := within(t, tt.name, func() error { return tt.call(s) })
-			if err != nil && !errors.Is(err, httpcache.ErrNotFound) {
+			if err != nil && !errors.Is(err, store.ErrNotFound) {
 				t.Fatalf("first %s after the restart: %v; want it answered on a new connection", tt.name, err)
 			}
 		})

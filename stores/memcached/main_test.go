@@ -12,8 +12,8 @@ import (
 
 	"github.com/bradfitz/gomemcache/memcache"
 
-	"github.com/seedcache/httpcache"
 	"github.com/seedcache/httpcache/internal/testserver"
+	"github.com/seedcache/httpcache/store"
 )
 
 // TestMain stops the shared servers and then fails the package if any
@@ -108,7 +108,7 @@ func expectValue(t *testing.T, s *Store, key string, want []byte) {
 // expectMiss checks that key holds nothing.
 func expectMiss(t *testing.T, s *Store, key string) {
 	t.Helper()
-	if got, err := s.Get(context.Background(), key); !errors.Is(err, httpcache.ErrNotFound) {
+	if got, err := s.Get(context.Background(), key); !errors.Is(err, store.ErrNotFound) {
 		t.Fatalf("Get(%q) = %q, %v; want ErrNotFound", key, got, err)
 	}
 }

@@ -11,7 +11,7 @@ import (
 
 	"github.com/bradfitz/gomemcache/memcache"
 
-	"github.com/seedcache/httpcache"
+	"github.com/seedcache/httpcache/store"
 )
 
 // Options configures a Store. The zero value is ready to use.
@@ -28,7 +28,7 @@ type Options struct {
 
 	// MaxItemSize is the servers' item size limit in bytes (memcached's -I
 	// option). Values that would make a larger item are refused with an
-	// error wrapping httpcache.ErrTooLarge; see ItemOverhead.
+	// error wrapping store.ErrTooLarge; see ItemOverhead.
 	// If zero, DefaultMaxItemSize (1 MiB).
 	MaxItemSize int
 
@@ -38,8 +38,8 @@ type Options struct {
 	Clock func() time.Time
 }
 
-// Store is an httpcache.Store, an httpcache.MultiGetter and an
-// httpcache.Counter on a memcached client; not an httpcache.TagIndex, since
+// Store is an store.Store, an store.MultiGetter and an
+// store.Counter on a memcached client; not an store.TagIndex, since
 // memcached has no sets (see the package documentation). It is safe for
 // concurrent use. Create one with New.
 type Store struct {
@@ -52,14 +52,14 @@ type Store struct {
 }
 
 var (
-	_ httpcache.Store       = (*Store)(nil)
-	_ httpcache.MultiGetter = (*Store)(nil)
-	_ httpcache.Counter     = (*Store)(nil)
+	_ store.Store       = (*Store)(nil)
+	_ store.MultiGetter = (*Store)(nil)
+	_ store.Counter     = (*Store)(nil)
 )
 
 // errNotFound is what Get returns on a miss; one value, so that a miss
 // does not allocate.
-var errNotFound = fmt.Errorf("memcached: %w", httpcache.ErrNotFound)
+var errNotFound = fmt.Errorf("memcached: %w", store.ErrNotFound)
 
 // New returns a Store on client, configured by opts. The client stays the
 // caller's: the store never closes it. New panics if client is nil or opts
@@ -101,7 +101,7 @@ func New(client *memcache.Client, opts Options) *Store {
 func (s *Store) key(key string) string { return mapKey(s.prefix, key) }
 
 // Get returns the value stored under key, or an error wrapping
-// httpcache.ErrNotFound if there is none. The slice is the caller's; an
+// store.ErrNotFound if there is none. The slice is the caller's; an
 // empty stored value comes back empty and non-nil.
 func (s *Store) Get(ctx context.Context, key string) ([]byte, error) {
 	it, err := call(ctx, s.client, s.key(key), get)
@@ -136,12 +136,12 @@ func (s *Store) GetMulti(ctx context.Context, keys ...string) ([][]byte, error) 
 
 // Set stores value under key for ttl, rounded up to whole seconds plus
 // one (see the package documentation). A ttl <= 0 is refused with an error
-// wrapping httpcache.ErrInvalidTTL, and a value too large for an item with
-// one wrapping httpcache.ErrTooLarge, in both cases before anything is
+// wrapping store.ErrInvalidTTL, and a value too large for an item with
+// one wrapping store.ErrTooLarge, in both cases before anything is
 // sent. Set does not keep value.
 func (s *Store) Set(ctx context.Context, key string, value []byte, ttl time.Duration) error {
 	if ttl <= 0 {
-		return fmt.Errorf("memcached: set with ttl %v: %w", ttl, httpcache.ErrInvalidTTL)
+		return fmt.Errorf("memcached: set with ttl %v: %w", ttl, store.ErrInvalidTTL)
 	}
 	k := s.key(key)
 	if err := s.checkSize(k, len(value)); err != nil {
@@ -160,7 +160,7 @@ func (s *Store) Set(ctx context.Context, key string, value []byte, ttl time.Dura
 	if _, err := callOn(ctx, s.client, apart, item, set); err != nil {
 		if isTooLarge(err) {
 			return fmt.Errorf("memcached: set: the server refused a %d-byte item (is its -I below MaxItemSize %d?): %w: %w",
-				len(k)+len(value)+ItemOverhead, s.maxItemSize, httpcache.ErrTooLarge, err)
+				len(k)+len(value)+ItemOverhead, s.maxItemSize, store.ErrTooLarge, err)
 		}
 		return fmt.Errorf("memcached: set: %w", err)
 	}

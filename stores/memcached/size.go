@@ -3,7 +3,7 @@ package memcached
 import (
 	"fmt"
 
-	"github.com/seedcache/httpcache"
+	"github.com/seedcache/httpcache/store"
 )
 
 const (
@@ -25,12 +25,12 @@ const (
 	ItemOverhead = 48 + 8 + 1 + 2
 )
 
-// checkSize returns an error wrapping httpcache.ErrTooLarge if an item of
+// checkSize returns an error wrapping store.ErrTooLarge if an item of
 // key and a value of n bytes would exceed the item size limit.
 func (s *Store) checkSize(key string, n int) error {
 	if size := len(key) + n + ItemOverhead; size > s.maxItemSize {
 		return fmt.Errorf("memcached: %d-byte value under a %d-byte key makes a %d-byte item, over the %d-byte limit: %w",
-			n, len(key), size, s.maxItemSize, httpcache.ErrTooLarge)
+			n, len(key), size, s.maxItemSize, store.ErrTooLarge)
 	}
 	return nil
 }

@@ -10,8 +10,8 @@ import (
 
 	"github.com/bradfitz/gomemcache/memcache"
 
-	"github.com/seedcache/httpcache"
 	"github.com/seedcache/httpcache/internal/testserver"
+	"github.com/seedcache/httpcache/store"
 )
 
 // TestItemSizeBoundary stores the largest value the store accepts on a
@@ -48,7 +48,7 @@ func TestItemSizeBoundary(t *testing.T) {
 
 			tp.take()
 			err := s.Set(context.Background(), tt.key, v, longTTL)
-			if !errors.Is(err, httpcache.ErrTooLarge) {
+			if !errors.Is(err, store.ErrTooLarge) {
 				t.Fatalf("Set of %d bytes = %v; want ErrTooLarge", len(v), err)
 			}
 			if n, _ := tp.take(); n.writes != 0 {
@@ -77,7 +77,7 @@ func TestServerRefusesTooLarge(t *testing.T) {
 	s, _ := newStore(t, Options{MaxItemSize: 2 << 20})
 	mustSet(t, s, "k", []byte("old"), longTTL)
 	err := s.Set(context.Background(), "k", make([]byte, 3<<19), longTTL)
-	if !errors.Is(err, httpcache.ErrTooLarge) {
+	if !errors.Is(err, store.ErrTooLarge) {
 		t.Fatalf("Set of 1.5 MiB on a 1 MiB server = %v; want ErrTooLarge", err)
 	}
 	t.Logf("error: %v", err)

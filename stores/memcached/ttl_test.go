@@ -12,8 +12,8 @@ import (
 	"testing"
 	"time"
 
-	"github.com/seedcache/httpcache"
 	"github.com/seedcache/httpcache/internal/testserver"
+	"github.com/seedcache/httpcache/store"
 )
 
 const day = 24 * time.Hour
@@ -201,10 +201,10 @@ func TestRefusedSendsNothing(t *testing.T) {
 		call func() error
 		want []error
 	}{
-		{"ttl 0", func() error { return s.Set(bg, "k", []byte("v"), 0) }, []error{httpcache.ErrInvalidTTL}},
-		{"ttl -1 ns", func() error { return s.Set(bg, "k", []byte("v"), -1) }, []error{httpcache.ErrInvalidTTL}},
-		{"ttl MinInt64", func() error { return s.Set(bg, "k", []byte("v"), math.MinInt64) }, []error{httpcache.ErrInvalidTTL}},
-		{"too large", func() error { return s.Set(bg, "k", make([]byte, DefaultMaxItemSize), time.Hour) }, []error{httpcache.ErrTooLarge}},
+		{"ttl 0", func() error { return s.Set(bg, "k", []byte("v"), 0) }, []error{store.ErrInvalidTTL}},
+		{"ttl -1 ns", func() error { return s.Set(bg, "k", []byte("v"), -1) }, []error{store.ErrInvalidTTL}},
+		{"ttl MinInt64", func() error { return s.Set(bg, "k", []byte("v"), math.MinInt64) }, []error{store.ErrInvalidTTL}},
+		{"too large", func() error { return s.Set(bg, "k", make([]byte, DefaultMaxItemSize), time.Hour) }, []error{store.ErrTooLarge}},
 		{"done Get", func() error { _, err := s.Get(canceled, "k"); return err }, []error{context.Canceled, cause}},
 		{"done Set", func() error { return s.Set(canceled, "k", []byte("v"), time.Hour) }, []error{context.Canceled, cause}},
 		{"done Delete", func() error { return s.Delete(canceled, "k") }, []error{context.Canceled, cause}},

@@ -8,7 +8,7 @@ import (
 	"testing"
 	"time"
 
-	"github.com/seedcache/httpcache"
+	"github.com/seedcache/httpcache/store"
 )
 
 func TestClear(t *testing.T) {
@@ -31,7 +31,7 @@ func TestClear(t *testing.T) {
 			}
 			recount(t, s)
 			for i := range n + 10 {
-				if _, err := s.Get(ctx, key(i)); !errors.Is(err, httpcache.ErrNotFound) {
+				if _, err := s.Get(ctx, key(i)); !errors.Is(err, store.ErrNotFound) {
 					t.Fatalf("Get(%q) after Clear = %v; want ErrNotFound", key(i), err)
 				}
 			}

@@ -9,7 +9,7 @@ import (
 	"testing"
 	"time"
 
-	"github.com/seedcache/httpcache"
+	"github.com/seedcache/httpcache/store"
 )
 
 // TestConcurrentBudgets hammers small stores from many goroutines (run it
@@ -38,7 +38,7 @@ func TestConcurrentBudgets(t *testing.T) {
 							var v []byte
 							var obj any
 							v, obj, err = s.GetObject(ctx, key)
-							if errors.Is(err, httpcache.ErrNotFound) {
+							if errors.Is(err, store.ErrNotFound) {
 								err = nil
 							} else if err == nil && (string(v) != key || obj != key) {
 								err = fmt.Errorf("GetObject(%q) = %q, %v", key, v, obj)

@@ -9,7 +9,7 @@ import (
 	"strings"
 	"time"
 
-	"github.com/seedcache/httpcache"
+	"github.com/seedcache/httpcache/store"
 )
 
 // counter is the value of a counter made by Advance.
@@ -32,7 +32,7 @@ func (c *counter) expired(now int64) bool {
 // value. Concurrent calls never return the same value. With ttl > 0 the
 // counter expires ttl after the call on Options.Clock (each Advance renews
 // it); with ttl 0 it never expires. A negative ttl is refused with an error
-// wrapping httpcache.ErrInvalidTTL, changing nothing.
+// wrapping store.ErrInvalidTTL, changing nothing.
 //
 // Get and GetObject read a counter like an entry, as its value in decimal
 // ASCII ("42"); Set replaces it with an ordinary entry, and Delete removes
@@ -61,7 +61,7 @@ func (s *Store) Advance(ctx context.Context, name string, floor int64, ttl time.
 		return 0, err
 	}
 	if ttl < 0 {
-		return 0, fmt.Errorf("memory: Advance of %q with ttl %v: %w", name, ttl, httpcache.ErrInvalidTTL)
+		return 0, fmt.Errorf("memory: Advance of %q with ttl %v: %w", name, ttl, store.ErrInvalidTTL)
 	}
 	now := s.clock()
 	nowNano := now.UnixNano()

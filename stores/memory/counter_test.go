@@ -11,7 +11,7 @@ import (
 	"testing"
 	"time"
 
-	"github.com/seedcache/httpcache"
+	"github.com/seedcache/httpcache/store"
 )
 
 func mustAdvance(t *testing.T, s *Store, name string, floor int64) int64 {
@@ -61,7 +61,7 @@ func TestCounterSurvivesEviction(t *testing.T) {
 			if err := s.Delete(ctx, "seq"); err != nil {
 				t.Fatal(err)
 			}
-			if _, err := s.Get(ctx, "seq"); !errors.Is(err, httpcache.ErrNotFound) {
+			if _, err := s.Get(ctx, "seq"); !errors.Is(err, store.ErrNotFound) {
 				t.Fatalf("Get after Delete = %v; want ErrNotFound", err)
 			}
 			if got := mustAdvance(t, s, "seq", 0); got != 1 {
@@ -271,7 +271,7 @@ func TestCounterTTL(t *testing.T) {
 	clock.Advance(ttl - time.Nanosecond)
 	mustGet(t, s, "n", "1")
 	clock.Advance(time.Nanosecond)
-	if _, err := s.Get(ctx, "n"); !errors.Is(err, httpcache.ErrNotFound) {
+	if _, err := s.Get(ctx, "n"); !errors.Is(err, store.ErrNotFound) {
 		t.Fatalf("Get at the counter's expiry = %v; want ErrNotFound", err)
 	}
 	if got := heldCounters(s); got != 0 {
@@ -302,22 +302,22 @@ func TestCounterTTL(t *testing.T) {
 	mustGet(t, s, "n", "6")
 	mustAdvanceTTL(t, s, "n", 0, ttl)
 	clock.Advance(ttl)
-	if _, err := s.Get(ctx, "n"); !errors.Is(err, httpcache.ErrNotFound) {
+	if _, err := s.Get(ctx, "n"); !errors.Is(err, store.ErrNotFound) {
 		t.Fatalf("Get of a permanent counter given a ttl, after it = %v; want ErrNotFound", err)
 	}
 
 	// A negative ttl changes nothing.
 	mustAdvance(t, s, "m", 3)
 	for _, ttl := range []time.Duration{-1, math.MinInt64} {
-		if _, err := s.Advance(ctx, "m", 10, ttl); !errors.Is(err, httpcache.ErrInvalidTTL) {
+		if _, err := s.Advance(ctx, "m", 10, ttl); !errors.Is(err, store.ErrInvalidTTL) {
 			t.Fatalf("Advance with ttl %v = %v; want ErrInvalidTTL", ttl, err)
 		}
-		if _, err := s.Advance(ctx, "fresh", 10, ttl); !errors.Is(err, httpcache.ErrInvalidTTL) {
+		if _, err := s.Advance(ctx, "fresh", 10, ttl); !errors.Is(err, store.ErrInvalidTTL) {
 			t.Fatalf("Advance of a new counter with ttl %v = %v; want ErrInvalidTTL", ttl, err)
 		}
 	}
 	mustGet(t, s, "m", "3")
-	if _, err := s.Get(ctx, "fresh"); !errors.Is(err, httpcache.ErrNotFound) {
+	if _, err := s.Get(ctx, "fresh"); !errors.Is(err, store.ErrNotFound) {
 		t.Fatalf("Get after a refused Advance = %v; want ErrNotFound", err)
 	}
 
@@ -417,7 +417,7 @@ func TestExpiredCountersLeave(t *testing.T) {
 				t.Fatalf("after %s in every shard, the store holds %d counters; want %d", tt.name, got, want)
 			}
 			mustGet(t, s, "clock", "1")
-			if _, err := s.Get(ctx, "marker-0"); !errors.Is(err, httpcache.ErrNotFound) {
+			if _, err := s.Get(ctx, "marker-0"); !errors.Is(err, store.ErrNotFound) {
 				t.Fatalf("Get of an expired counter = %v; want ErrNotFound", err)
 			}
 			for i := range s.shards {

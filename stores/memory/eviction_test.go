@@ -10,7 +10,7 @@ import (
 	"testing"
 	"time"
 
-	"github.com/seedcache/httpcache"
+	"github.com/seedcache/httpcache/store"
 )
 
 // order returns the keys of s from least to most recently used, shard by
@@ -123,7 +123,7 @@ func runSteps(t *testing.T, s *Store, steps []step) {
 			}
 		case "get":
 			_, err := s.Get(ctx, st.key)
-			if err != nil && !errors.Is(err, httpcache.ErrNotFound) {
+			if err != nil && !errors.Is(err, store.ErrNotFound) {
 				t.Fatalf("step %d: Get(%q): %v", i, st.key, err)
 			}
 		}
@@ -184,10 +184,10 @@ func TestTooLarge(t *testing.T) {
 	fits := maxBytes - EntryOverhead - len("k")
 	for _, n := range []int{fits + 1, maxBytes, 10 * maxBytes} {
 		err := s.Set(ctx, "k", make([]byte, n), time.Hour)
-		if !errors.Is(err, httpcache.ErrTooLarge) {
+		if !errors.Is(err, store.ErrTooLarge) {
 			t.Errorf("Set of a %d-byte value with MaxBytes %d = %v; want ErrTooLarge", n, maxBytes, err)
 		}
-		if err := s.SetObject(ctx, "old", make([]byte, n), nil, time.Hour); !errors.Is(err, httpcache.ErrTooLarge) {
+		if err := s.SetObject(ctx, "old", make([]byte, n), nil, time.Hour); !errors.Is(err, store.ErrTooLarge) {
 			t.Errorf("SetObject of a %d-byte value with MaxBytes %d = %v; want ErrTooLarge", n, maxBytes, err)
 		}
 	}
@@ -196,7 +196,7 @@ func TestTooLarge(t *testing.T) {
 		t.Errorf("Get(old) = %q, %v; want the old value", v, err)
 	}
 	// A long key counts too.
-	if err := s.Set(ctx, strings.Repeat("k", maxBytes), nil, time.Hour); !errors.Is(err, httpcache.ErrTooLarge) {
+	if err := s.Set(ctx, strings.Repeat("k", maxBytes), nil, time.Hour); !errors.Is(err, store.ErrTooLarge) {
 		t.Errorf("Set with a key of MaxBytes bytes = %v; want ErrTooLarge", err)
 	}
 	// An entry of exactly MaxBytes fits, in place of everything else.
@@ -302,7 +302,7 @@ func TestAttachObjectStaysWithinMaxBytes(t *testing.T) {
 	s.AttachObject("k", v, sized(500))
 	// Hits only from now on: nothing else would evict.
 	for range 3 {
-		if _, _, err := s.GetObject(ctx, "k"); err != nil && !errors.Is(err, httpcache.ErrNotFound) {
+		if _, _, err := s.GetObject(ctx, "k"); err != nil && !errors.Is(err, store.ErrNotFound) {
 			t.Fatal(err)
 		}
 	}

@@ -1,4 +1,4 @@
-// Package memory is an in-process httpcache.Store: an LRU cache bounded in
+// Package memory is an in-process store.Store: an LRU cache bounded in
 // bytes and entries, with a ttl per entry.
 //
 // Entries expire lazily: a read at or after an entry's expiry time (on
@@ -8,10 +8,10 @@
 //
 // Values are kept as slices and handed back without copying, so a hit
 // does not allocate; callers must treat them as read-only, as
-// httpcache.Store requires.
+// store.Store requires.
 //
-// The store is also a httpcache.Counter, whose counters are never evicted
-// while they are alive (see Advance), and a httpcache.TagIndex whose records leave with their
+// The store is also a store.Counter, whose counters are never evicted
+// while they are alive (see Advance), and a store.TagIndex whose records leave with their
 // entries and count against MaxBytes (see AddTags). Both live under the
 // shard locks the entries use: neither adds a lock to Get.
 package memory
@@ -25,7 +25,7 @@ import (
 	"time"
 	"unsafe"
 
-	"github.com/seedcache/httpcache"
+	"github.com/seedcache/httpcache/store"
 )
 
 // Defaults for the zero values of Options.
@@ -66,7 +66,7 @@ type Options struct {
 	// responses do — and the tag index's bytes (see TagOverhead), so that
 	// the live heap the store holds stays near MaxBytes. The least recently used entries are evicted to stay
 	// under it, and an entry larger than MaxBytes on its own is refused
-	// with an error wrapping httpcache.ErrTooLarge. Counters (see Advance)
+	// with an error wrapping store.ErrTooLarge. Counters (see Advance)
 	// are not counted.
 	// If zero, DefaultMaxBytes (64 MiB).
 	MaxBytes int64
@@ -89,7 +89,7 @@ type Options struct {
 	Shards int
 }
 
-// Store is an in-process httpcache.ObjectStore. It is safe for concurrent
+// Store is an in-process store.ObjectStore. It is safe for concurrent
 // use. Create one with New.
 type Store struct {
 	maxBytes   int64
@@ -103,12 +103,12 @@ type Store struct {
 }
 
 var (
-	_ httpcache.ObjectStore  = (*Store)(nil)
-	_ httpcache.LocalStore   = (*Store)(nil)
-	_ httpcache.GuardedStore = (*Store)(nil)
-	_ httpcache.Counter      = (*Store)(nil)
-	_ httpcache.TagIndex     = (*Store)(nil)
-	_ httpcache.LocalState   = (*Store)(nil)
+	_ store.ObjectStore  = (*Store)(nil)
+	_ store.LocalStore   = (*Store)(nil)
+	_ store.GuardedStore = (*Store)(nil)
+	_ store.Counter      = (*Store)(nil)
+	_ store.TagIndex     = (*Store)(nil)
+	_ store.LocalState   = (*Store)(nil)
 )
 
 // New returns a Store configured by opts. It panics if a size in opts is
@@ -178,7 +178,7 @@ func (s *Store) GetObject(ctx context.Context, key string) (value []byte, obj an
 	}
 	sh.mu.Unlock()
 	if !ok {
-		return nil, nil, httpcache.ErrNotFound
+		return nil, nil, store.ErrNotFound
 	}
 	return e.value, e.obj, nil
 }
@@ -269,7 +269,7 @@ func (s *Store) set(ctx context.Context, key string, value []byte, obj any, ttl 
 		return err
 	}
 	if ttl <= 0 {
-		return fmt.Errorf("memory: set with ttl %v: %w", ttl, httpcache.ErrInvalidTTL)
+		return fmt.Errorf("memory: set with ttl %v: %w", ttl, store.ErrInvalidTTL)
 	}
 	if copyValue {
 		value = append(make([]byte, 0, len(value)), value...) // cap == len
@@ -277,7 +277,7 @@ func (s *Store) set(ctx context.Context, key string, value []byte, obj any, ttl 
 	size := entrySize(key, value, obj)
 	if size > s.maxBytes {
 		return fmt.Errorf("memory: entry of %d bytes (%d-byte key, %d-byte value) over MaxBytes %d: %w",
-			size, len(key), len(value), s.maxBytes, httpcache.ErrTooLarge)
+			size, len(key), len(value), s.maxBytes, store.ErrTooLarge)
 	}
 	now := s.clock()
 	e := entry{value: value, obj: obj, expires: now.Add(ttl), size: size}

@@ -10,8 +10,9 @@ import (
 
 	"go.uber.org/goleak"
 
-	"github.com/seedcache/httpcache"
-	"github.com/seedcache/httpcache/stores/storetest"
+	"github.com/seedcache/httpcache/purgetest"
+	"github.com/seedcache/httpcache/store"
+	"github.com/seedcache/httpcache/store/storetest"
 )
 
 // TestMain fails the package if any test leaves a goroutine behind: the
@@ -46,7 +47,9 @@ func TestConformance(t *testing.T) {
 			if tt.suite.Advance == nil && testing.Short() {
 				t.Skip("sleeps for real; skipped in -short mode")
 			}
-			storetest.Run(t, func(t *testing.T) httpcache.Store { return New(tt.store) }, tt.suite)
+			fresh := func(t *testing.T) store.Store { return New(tt.store) }
+			storetest.Run(t, fresh, tt.suite)
+			t.Run("Purge", func(t *testing.T) { purgetest.Run(t, fresh) })
 		})
 	}
 }
@@ -134,7 +137,7 @@ func TestExpiryBoundary(t *testing.T) {
 		t.Fatalf("1ns before expiry: GetObject = %q, %v, %v; want a hit", v, obj, err)
 	}
 	clock.Advance(time.Nanosecond)
-	if _, err := s.Get(ctx, "k"); !errors.Is(err, httpcache.ErrNotFound) {
+	if _, err := s.Get(ctx, "k"); !errors.Is(err, store.ErrNotFound) {
 		t.Fatalf("at expiry: Get = %v; want ErrNotFound", err)
 	}
 	// The expired entry was removed by the read, not merely hidden.
@@ -150,7 +153,7 @@ func TestClockDefaultsToTimeNow(t *testing.T) {
 		t.Fatal(err)
 	}
 	time.Sleep(time.Millisecond)
-	if _, err := s.Get(ctx, "k"); !errors.Is(err, httpcache.ErrNotFound) {
+	if _, err := s.Get(ctx, "k"); !errors.Is(err, store.ErrNotFound) {
 		t.Errorf("Get 1ms after a 1ns ttl = %v; want ErrNotFound", err)
 	}
 }

@@ -7,7 +7,7 @@ import (
 	"strings"
 	"time"
 
-	"github.com/seedcache/httpcache"
+	"github.com/seedcache/httpcache/store"
 )
 
 // TagOverhead is the number of bytes that the tag index counts against
@@ -28,7 +28,7 @@ const TagOverhead = 128
 // new tags. Each record also has a lifetime of its own, the longest ttl
 // AddTags was given for it, past which it is neither listed nor kept.
 //
-// httpcache.TagIndex lets AddTags record a key the store does not hold (its
+// store.TagIndex lets AddTags record a key the store does not hold (its
 // value refused, or gone already), so such a key keeps its records as an
 // orphan until they expire, the key is written or deleted, or memory is
 // short: orphans, useless for reclaiming space here, are evicted before
@@ -165,20 +165,20 @@ func (s *Store) dropRecord(sh *shard, r *tagRecord) {
 // store holds the entry now under key, if there is one: a key's records go
 // when its entry is deleted, overwritten, evicted or found expired, or the
 // store cleared. A key the store does not hold keeps its records (as
-// httpcache.TagIndex asks) until they expire, the key is set or deleted,
+// store.TagIndex asks) until they expire, the key is set or deleted,
 // or memory runs short.
 //
 // The records count against MaxBytes (TagOverhead and the tag's length
 // each, and TagOverhead and the key's length once for the key), so tagging
 // may evict entries. Tags that would take the key past MaxBytes on their
-// own are refused with an error wrapping httpcache.ErrTooLarge, and then
+// own are refused with an error wrapping store.ErrTooLarge, and then
 // none is recorded.
 func (s *Store) AddTags(ctx context.Context, key string, tags []string, ttl time.Duration) error {
 	if err := ctx.Err(); err != nil {
 		return err
 	}
 	if ttl <= 0 {
-		return fmt.Errorf("memory: AddTags with ttl %v: %w", ttl, httpcache.ErrInvalidTTL)
+		return fmt.Errorf("memory: AddTags with ttl %v: %w", ttl, store.ErrInvalidTTL)
 	}
 	if len(tags) == 0 {
 		return nil
@@ -217,7 +217,7 @@ func (s *Store) AddTags(ctx context.Context, key string, tags []string, ttl time
 	}
 	if total := size + kt.size() + add; total > s.maxBytes {
 		return fmt.Errorf("memory: %d tags take %q to %d bytes, over MaxBytes %d: %w",
-			len(tags), key, total, s.maxBytes, httpcache.ErrTooLarge)
+			len(tags), key, total, s.maxBytes, store.ErrTooLarge)
 	}
 	for _, tag := range tags {
 		if r := kt.record(tag); r != nil {

@@ -11,7 +11,7 @@ import (
 	"testing"
 	"time"
 
-	"github.com/seedcache/httpcache"
+	"github.com/seedcache/httpcache/store"
 )
 
 // tagged returns TaggedKeys(tag), sorted.
@@ -96,7 +96,7 @@ func TestTagIndexFollowsEntries(t *testing.T) {
 		{"expiry found by Get", Options{}, func(t *testing.T, s *Store, clock *fakeClock) {
 			clock.Advance(time.Hour)
 			for _, k := range []string{"a", "b", "c"} {
-				if _, err := s.Get(ctx, k); !errors.Is(err, httpcache.ErrNotFound) {
+				if _, err := s.Get(ctx, k); !errors.Is(err, store.ErrNotFound) {
 					t.Fatalf("Get(%q) after its ttl = %v; want ErrNotFound", k, err)
 				}
 			}
@@ -197,7 +197,7 @@ func TestTagIndexClear(t *testing.T) {
 }
 
 // TestTagIndexOrphans: tags of a key the store does not hold are kept, as
-// httpcache.TagIndex asks, until the key is written or deleted, they
+// store.TagIndex asks, until the key is written or deleted, they
 // expire, or memory is short, when they go before any entry.
 func TestTagIndexOrphans(t *testing.T) {
 	ctx := context.Background()
@@ -217,7 +217,7 @@ func TestTagIndexOrphans(t *testing.T) {
 		}
 		expectTagged(t, s, "t", "c")
 		recount(t, s)
-		if _, err := s.Get(ctx, "b"); !errors.Is(err, httpcache.ErrNotFound) {
+		if _, err := s.Get(ctx, "b"); !errors.Is(err, store.ErrNotFound) {
 			t.Fatalf("Get of an orphan = %v; want ErrNotFound", err)
 		}
 	})
@@ -292,16 +292,16 @@ func TestTagIndexBudget(t *testing.T) {
 	}
 
 	huge := []string{strings.Repeat("x", 4096)}
-	if err := s.AddTags(ctx, "k", append([]string{"small"}, huge...), time.Hour); !errors.Is(err, httpcache.ErrTooLarge) {
+	if err := s.AddTags(ctx, "k", append([]string{"small"}, huge...), time.Hour); !errors.Is(err, store.ErrTooLarge) {
 		t.Fatalf("AddTags past MaxBytes = %v; want ErrTooLarge", err)
 	}
 	expectTagged(t, s, "small") // none recorded
-	if err := s.AddTags(ctx, "orphan", huge, time.Hour); !errors.Is(err, httpcache.ErrTooLarge) {
+	if err := s.AddTags(ctx, "orphan", huge, time.Hour); !errors.Is(err, store.ErrTooLarge) {
 		t.Fatalf("AddTags past MaxBytes for an orphan = %v; want ErrTooLarge", err)
 	}
 	recount(t, s)
 
-	if err := s.AddTags(ctx, "k", []string{"t"}, 0); !errors.Is(err, httpcache.ErrInvalidTTL) {
+	if err := s.AddTags(ctx, "k", []string{"t"}, 0); !errors.Is(err, store.ErrInvalidTTL) {
 		t.Fatalf("AddTags with ttl 0 = %v; want ErrInvalidTTL", err)
 	}
 }
@@ -329,7 +329,7 @@ func TestTagIndexConcurrent(t *testing.T) {
 							err = s.AddTags(ctx, key, []string{tag, "all"}, time.Duration(1+r.IntN(30))*time.Millisecond)
 						case op < 13:
 							_, err = s.Get(ctx, key)
-							if errors.Is(err, httpcache.ErrNotFound) {
+							if errors.Is(err, store.ErrNotFound) {
 								err = nil
 							}
 						case op < 15:
@@ -377,7 +377,7 @@ func TestTagIndexRefusedWhole(t *testing.T) {
 		t.Fatal(err)
 	}
 	err := s.AddTags(ctx, "k", []string{"t", strings.Repeat("x", 4096)}, time.Hour)
-	if !errors.Is(err, httpcache.ErrTooLarge) {
+	if !errors.Is(err, store.ErrTooLarge) {
 		t.Fatalf("AddTags past MaxBytes = %v; want ErrTooLarge", err)
 	}
 	clock.Advance(time.Second)

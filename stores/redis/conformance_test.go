@@ -5,9 +5,10 @@ import (
 
 	goredis "github.com/redis/go-redis/v9"
 
-	"github.com/seedcache/httpcache"
+	"github.com/seedcache/httpcache/purgetest"
+	"github.com/seedcache/httpcache/store"
+	"github.com/seedcache/httpcache/store/storetest"
 	"github.com/seedcache/httpcache/stores/redis"
-	"github.com/seedcache/httpcache/stores/storetest"
 )
 
 // TestConformance runs the store suite on each kind of client. Redis's
@@ -34,9 +35,11 @@ func TestConformance(t *testing.T) {
 			}
 			t.Parallel()
 			client := tt.client(t)
-			storetest.Run(t, func(t *testing.T) httpcache.Store {
+			fresh := func(t *testing.T) store.Store {
 				return redis.New(client, redis.Options{KeyPrefix: freshPrefix(t), MaxValueSize: tt.limit})
-			}, storetest.Options{MaxValueSize: tt.limit})
+			}
+			storetest.Run(t, fresh, storetest.Options{MaxValueSize: tt.limit})
+			t.Run("Purge", func(t *testing.T) { purgetest.Run(t, fresh) })
 		})
 	}
 }

@@ -8,7 +8,7 @@ import (
 
 	goredis "github.com/redis/go-redis/v9"
 
-	"github.com/seedcache/httpcache"
+	"github.com/seedcache/httpcache/store"
 )
 
 // MaxCounter is the largest value Advance keeps: 2^53. The script that
@@ -68,7 +68,7 @@ var advanceScript = goredis.NewScript(advanceSource)
 // has no expiry (SET without PX, which clears one the key had). It reads
 // back with Get as plain decimal ("42"). Counters are kept exactly up to
 // MaxCounter: a floor beyond it is refused without sending anything, as is
-// a negative ttl (with an error wrapping httpcache.ErrInvalidTTL); and so
+// a negative ttl (with an error wrapping store.ErrInvalidTTL); and so
 // is, by the script, a counter of magnitude MaxCounter or more, or a key
 // holding anything but a decimal integer (the key is then left as it was).
 func (s *Store) Advance(ctx context.Context, name string, floor int64, ttl time.Duration) (int64, error) {
@@ -76,7 +76,7 @@ func (s *Store) Advance(ctx context.Context, name string, floor int64, ttl time.
 		return 0, fmt.Errorf("httpcache/redis: advance: floor %d is beyond 2^53, past which a counter cannot be advanced exactly", floor)
 	}
 	if ttl < 0 {
-		return 0, fmt.Errorf("httpcache/redis: advance: ttl %v: %w", ttl, httpcache.ErrInvalidTTL)
+		return 0, fmt.Errorf("httpcache/redis: advance: ttl %v: %w", ttl, store.ErrInvalidTTL)
 	}
 	if err := ctx.Err(); err != nil {
 		return 0, fmt.Errorf("httpcache/redis: advance: %w", err)

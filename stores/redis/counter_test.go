@@ -14,8 +14,8 @@ import (
 
 	goredis "github.com/redis/go-redis/v9"
 
-	"github.com/seedcache/httpcache"
 	"github.com/seedcache/httpcache/internal/testserver"
+	"github.com/seedcache/httpcache/store"
 	"github.com/seedcache/httpcache/stores/redis"
 )
 
@@ -134,7 +134,7 @@ func TestAdvanceStoredValues(t *testing.T) {
 			}
 			n, err := st.Advance(ctx, key, tt.floor, tt.ttl)
 			if tt.want == 0 {
-				if err == nil || errors.Is(err, httpcache.ErrNotFound) {
+				if err == nil || errors.Is(err, store.ErrNotFound) {
 					t.Errorf("Advance of %q = %d, %v; want an error other than ErrNotFound", tt.stored, n, err)
 				}
 				if got, err := client.Get(ctx, prefix+key).Result(); err != nil || got != tt.stored {
@@ -165,7 +165,7 @@ func TestAdvanceStoredValues(t *testing.T) {
 		if err := client.RPush(ctx, prefix+"list", "a").Err(); err != nil {
 			t.Fatal(err)
 		}
-		if n, err := st.Advance(ctx, "list", 0, time.Minute); err == nil || errors.Is(err, httpcache.ErrNotFound) {
+		if n, err := st.Advance(ctx, "list", 0, time.Minute); err == nil || errors.Is(err, store.ErrNotFound) {
 			t.Errorf("Advance of a list = %d, %v; want an error other than ErrNotFound", n, err)
 		}
 		if typ, err := client.Type(ctx, prefix+"list").Result(); err != nil || typ != "list" {
@@ -221,7 +221,7 @@ func TestAdvanceTTL(t *testing.T) {
 
 			before := rec.roundTrips()
 			for _, ttl := range []time.Duration{-1, -time.Hour, math.MinInt64} {
-				if n, err := st.Advance(ctx, "c", 100, ttl); !errors.Is(err, httpcache.ErrInvalidTTL) {
+				if n, err := st.Advance(ctx, "c", 100, ttl); !errors.Is(err, store.ErrInvalidTTL) {
 					t.Errorf("Advance with ttl %v = %d, %v; want an error wrapping ErrInvalidTTL", ttl, n, err)
 				}
 			}
@@ -237,7 +237,7 @@ func TestAdvanceTTL(t *testing.T) {
 				t.Fatal(err)
 			}
 			time.Sleep(50 * time.Millisecond)
-			if _, err := st.Get(ctx, "tiny"); !errors.Is(err, httpcache.ErrNotFound) {
+			if _, err := st.Get(ctx, "tiny"); !errors.Is(err, store.ErrNotFound) {
 				t.Errorf("Get 50 ms after Advance with ttl 1ns = %v; want ErrNotFound", err)
 			}
 			if n, err := st.Advance(ctx, "tiny", 0, time.Minute); err != nil || n != 1 {

@@ -1,4 +1,4 @@
-// Package redis is an httpcache.Store on a go-redis client: a single node,
+// Package redis is an store.Store on a go-redis client: a single node,
 // a Sentinel-managed master (failover client), a Ring or a Redis Cluster.
 //
 // # Keys and values
@@ -7,10 +7,10 @@
 // the cache key, with SET key value PX ttl. The ttl is sent in whole
 // milliseconds, rounded up: a value lives at least its ttl, and a ttl under
 // a millisecond becomes 1 ms rather than 0, which Redis would refuse. A ttl
-// <= 0 is refused with httpcache.ErrInvalidTTL before any command is sent,
+// <= 0 is refused with store.ErrInvalidTTL before any command is sent,
 // since a SET without an expiry would keep the value forever. Values over
 // Options.MaxValueSize are refused with an error wrapping
-// httpcache.ErrTooLarge, also before anything is sent.
+// store.ErrTooLarge, also before anything is sent.
 //
 // # Multi-key commands and Redis Cluster
 //
@@ -30,7 +30,7 @@
 //
 // # Leases
 //
-// The store is an httpcache.Leaser, for the middleware's optional
+// The store is an store.Leaser, for the middleware's optional
 // cross-process fill lease (Options.Lease): before filling a key that other
 // processes sharing the Redis may be filling too, the middleware takes a
 // lease on it, so that one process runs the handler while the others wait
@@ -51,7 +51,7 @@
 //
 // # Counters and tag sets
 //
-// The store is an httpcache.Counter, in which the middleware keeps its
+// The store is an store.Counter, in which the middleware keeps its
 // purge clock (with ttl 0) and its per-tag purge markers (with a ttl):
 // Advance runs a Lua script on the counter's one key under
 // Options.KeyPrefix (EVALSHA, falling back to EVAL) that reads it, a
@@ -60,14 +60,14 @@
 // the ttl in whole milliseconds, rounded up, for a ttl > 0, so that each
 // Advance renews the expiry; without PX for ttl 0, which leaves the
 // counter without one (clearing any it had). A negative ttl is refused
-// with httpcache.ErrInvalidTTL before anything is sent. Lua's numbers are doubles, exact for integers up to 2^53
+// with store.ErrInvalidTTL before anything is sent. Lua's numbers are doubles, exact for integers up to 2^53
 // (MaxCounter), which microsecond times stay below until the year 2255:
 // Advance refuses a floor beyond it, and a counter at it or beyond, rather
 // than count wrong. The script writes the value with string.format('%d'),
 // since Lua's own conversion of a number to a string keeps 14 significant
 // digits ("1.795e+15").
 //
-// It is an httpcache.TagIndex too, with one Redis set per tag, named
+// It is an store.TagIndex too, with one Redis set per tag, named
 // KeyPrefix + the tag, whose members are the keys recorded for the tag as
 // the caller passed them (the prefix is in the set's name already). A tag
 // is a name in the keyspace, as lease and counter names are, so that the
@@ -117,7 +117,7 @@
 //     it adds back. The work is bounded (100 members; one more round
 //     trip, or three or four when it removes some; on one call in 32) and
 //     stops when the call's context ends; its failures are not AddTags's. Pruning only forgets records
-//     of keys the store no longer holds, which httpcache.TagIndex allows.
+//     of keys the store no longer holds, which store.TagIndex allows.
 //   - TaggedKeys sends SMEMBERS, RemoveTags one UNLINK per group of sets
 //     that may share one (as Delete groups its DELs). UNLINK frees a large
 //     set in the background rather than holding up the server.
@@ -154,7 +154,7 @@
 // deadline, which then looks like a Redis that hangs. Build the client
 // with DialerRetries: 1 and a refused connection fails the call at once;
 // the middleware's circuit breaker does the retrying (see
-// httpcache.GuardOptions).
+// store.GuardOptions).
 //
 // go-redis logs some failures itself (a dial that failed, pool warnings),
 // to standard error by default, through a logger that is process-wide.
@@ -165,7 +165,7 @@
 //
 // It never closes the client, which stays the caller's; never stores
 // anything without a ttl except the counters that Advance keeps with ttl
-// 0, which httpcache.Counter requires to live for ever (the middleware
+// 0, which store.Counter requires to live for ever (the middleware
 // keeps one per cache); never scans or flushes the keyspace (pruning reads
 // random members of one tag set); and never starts a goroutine that
 // outlives the client's timeouts.

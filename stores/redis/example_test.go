@@ -10,7 +10,7 @@ import (
 
 	goredis "github.com/redis/go-redis/v9"
 
-	"github.com/seedcache/httpcache"
+	"github.com/seedcache/httpcache/store"
 	"github.com/seedcache/httpcache/stores/redis"
 )
 
@@ -22,19 +22,19 @@ func Example() {
 	// calls with a deadline (see the package documentation).
 	client := goredis.NewClient(&goredis.Options{Addr: "127.0.0.1:6379", ContextTimeoutEnabled: true})
 	defer client.Close() // the store never closes it
-	store := redis.New(client, redis.Options{KeyPrefix: "myapp:"})
+	s := redis.New(client, redis.Options{KeyPrefix: "myapp:"})
 
 	ctx, cancel := context.WithTimeout(context.Background(), 50*time.Millisecond)
 	defer cancel()
-	if err := store.Set(ctx, "greeting", []byte("hello"), time.Minute); err != nil {
+	if err := s.Set(ctx, "greeting", []byte("hello"), time.Minute); err != nil {
 		fmt.Println("set:", err)
 		return
 	}
-	v, err := store.Get(ctx, "greeting")
+	v, err := s.Get(ctx, "greeting")
 	fmt.Printf("%s %v\n", v, err)
 
-	_, err = store.Get(ctx, "missing")
-	fmt.Println(errors.Is(err, httpcache.ErrNotFound))
+	_, err = s.Get(ctx, "missing")
+	fmt.Println(errors.Is(err, store.ErrNotFound))
 }
 
 // A Redis Cluster works the same way; keys that share a {hash tag} are read
@@ -45,11 +45,11 @@ func ExampleStore_GetMulti() {
 		ContextTimeoutEnabled: true,
 	})
 	defer client.Close()
-	store := redis.New(client, redis.Options{})
+	s := redis.New(client, redis.Options{})
 
 	ctx, cancel := context.WithTimeout(context.Background(), 50*time.Millisecond)
 	defer cancel()
-	values, err := store.GetMulti(ctx, "{page:42}:vary", "{page:42}:variant:gzip")
+	values, err := s.GetMulti(ctx, "{page:42}:vary", "{page:42}:variant:gzip")
 	if err != nil {
 		fmt.Println("getmulti:", err)
 		return

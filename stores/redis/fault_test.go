@@ -11,8 +11,8 @@ import (
 
 	goredis "github.com/redis/go-redis/v9"
 
-	"github.com/seedcache/httpcache"
 	"github.com/seedcache/httpcache/internal/testserver"
+	"github.com/seedcache/httpcache/store"
 	"github.com/seedcache/httpcache/stores/redis"
 )
 
@@ -85,7 +85,7 @@ func TestServerDown(t *testing.T) {
 				t.Parallel()
 				// No deadline: the error must be the connection's own.
 				err := within(t, op.name, func() error { return op.call(ctx, st) })
-				if err == nil || errors.Is(err, httpcache.ErrNotFound) {
+				if err == nil || errors.Is(err, store.ErrNotFound) {
 					t.Errorf("%s with the server down = %v; want a connection error", op.name, err)
 				}
 				t.Logf("%s with the server down: %v", op.name, err)
@@ -98,7 +98,7 @@ func TestServerDown(t *testing.T) {
 		ctx, cancel := context.WithTimeout(context.Background(), 50*time.Millisecond)
 		err := within(t, op.name, func() error { return op.call(ctx, st) })
 		cancel()
-		if err == nil || errors.Is(err, httpcache.ErrNotFound) {
+		if err == nil || errors.Is(err, store.ErrNotFound) {
 			t.Errorf("%s with the server down and a deadline = %v; want an error", op.name, err)
 		}
 	}

@@ -8,7 +8,7 @@ import (
 
 	goredis "github.com/redis/go-redis/v9"
 
-	"github.com/seedcache/httpcache"
+	"github.com/seedcache/httpcache/store"
 )
 
 // releaseSource deletes KEYS[1] only if it still holds ARGV[1]: a GET and
@@ -23,11 +23,11 @@ var releaseScript = goredis.NewScript(releaseSource)
 // with SET name token NX PX ttl (ttl rounded up to a whole millisecond), and
 // reports whether it got it: false, with no error, if the lease is held,
 // by token or by any other. It refuses a ttl <= 0 with an error wrapping
-// httpcache.ErrInvalidTTL without sending anything, since a lease without
+// store.ErrInvalidTTL without sending anything, since a lease without
 // an expiry would never be freed if its holder died.
 func (s *Store) Lease(ctx context.Context, name, token string, ttl time.Duration) (bool, error) {
 	if ttl <= 0 {
-		return false, fmt.Errorf("httpcache/redis: lease: ttl %v: %w", ttl, httpcache.ErrInvalidTTL)
+		return false, fmt.Errorf("httpcache/redis: lease: ttl %v: %w", ttl, store.ErrInvalidTTL)
 	}
 	if err := ctx.Err(); err != nil {
 		return false, fmt.Errorf("httpcache/redis: lease: %w", err)

@@ -11,8 +11,8 @@ import (
 
 	goredis "github.com/redis/go-redis/v9"
 
-	"github.com/seedcache/httpcache"
 	"github.com/seedcache/httpcache/internal/testserver"
+	"github.com/seedcache/httpcache/store"
 	"github.com/seedcache/httpcache/stores/redis"
 )
 
@@ -200,8 +200,8 @@ func TestLeaseTTL(t *testing.T) {
 				wantPX  int64 // 0: refused
 				wantErr error
 			}{
-				{"zero", 0, 0, httpcache.ErrInvalidTTL},
-				{"negative", -time.Millisecond, 0, httpcache.ErrInvalidTTL},
+				{"zero", 0, 0, store.ErrInvalidTTL},
+				{"negative", -time.Millisecond, 0, store.ErrInvalidTTL},
 				{"one nanosecond", time.Nanosecond, 1, nil},
 				{"just over a millisecond", time.Millisecond + 1, 2, nil},
 				{"a second and a half", 1500 * time.Millisecond, 1500, nil},

@@ -11,7 +11,7 @@ import (
 
 	goredis "github.com/redis/go-redis/v9"
 
-	"github.com/seedcache/httpcache"
+	"github.com/seedcache/httpcache/store"
 )
 
 // DefaultMaxValueSize is the largest value a Store holds when
@@ -41,7 +41,7 @@ type Options struct {
 	KeyPrefix string
 
 	// MaxValueSize is the largest value, in bytes, that Set stores; larger
-	// values are refused with an error wrapping httpcache.ErrTooLarge.
+	// values are refused with an error wrapping store.ErrTooLarge.
 	// If zero, DefaultMaxValueSize (16 MiB).
 	MaxValueSize int
 
@@ -54,8 +54,8 @@ type Options struct {
 	TagPruneInterval int
 }
 
-// Store is an httpcache.Store, an httpcache.MultiGetter, an
-// httpcache.Leaser, an httpcache.Counter and an httpcache.TagIndex on a
+// Store is an store.Store, an store.MultiGetter, an
+// store.Leaser, an store.Counter and an store.TagIndex on a
 // go-redis client. It is safe for concurrent use. Create one with New.
 type Store struct {
 	client           goredis.UniversalClient
@@ -68,11 +68,11 @@ type Store struct {
 }
 
 var (
-	_ httpcache.Store       = (*Store)(nil)
-	_ httpcache.MultiGetter = (*Store)(nil)
-	_ httpcache.Leaser      = (*Store)(nil)
-	_ httpcache.Counter     = (*Store)(nil)
-	_ httpcache.TagIndex    = (*Store)(nil)
+	_ store.Store       = (*Store)(nil)
+	_ store.MultiGetter = (*Store)(nil)
+	_ store.Leaser      = (*Store)(nil)
+	_ store.Counter     = (*Store)(nil)
+	_ store.TagIndex    = (*Store)(nil)
 )
 
 // New returns a Store that keeps its values in client. The store never
@@ -107,7 +107,7 @@ func New(client goredis.UniversalClient, opts Options) *Store {
 
 // errNotFound is the error of every miss. It is built once: a miss is
 // common, and its message names no key.
-var errNotFound = fmt.Errorf("httpcache/redis: get: %w", httpcache.ErrNotFound)
+var errNotFound = fmt.Errorf("httpcache/redis: get: %w", store.ErrNotFound)
 
 // Get returns the value stored under key. The slice is the one go-redis
 // read the reply into, handed back without a copy: the caller must not
@@ -127,16 +127,16 @@ func (s *Store) Get(ctx context.Context, key string) ([]byte, error) {
 }
 
 // Set stores value under key for ttl, rounded up to a whole millisecond.
-// It refuses a ttl <= 0 with an error wrapping httpcache.ErrInvalidTTL, and
-// a value over Options.MaxValueSize with one wrapping httpcache.ErrTooLarge,
+// It refuses a ttl <= 0 with an error wrapping store.ErrInvalidTTL, and
+// a value over Options.MaxValueSize with one wrapping store.ErrTooLarge,
 // without sending anything.
 func (s *Store) Set(ctx context.Context, key string, value []byte, ttl time.Duration) error {
 	if ttl <= 0 {
-		return fmt.Errorf("httpcache/redis: set: ttl %v: %w", ttl, httpcache.ErrInvalidTTL)
+		return fmt.Errorf("httpcache/redis: set: ttl %v: %w", ttl, store.ErrInvalidTTL)
 	}
 	if len(value) > s.maxValueSize {
 		return fmt.Errorf("httpcache/redis: set: %d-byte value over the %d-byte limit: %w",
-			len(value), s.maxValueSize, httpcache.ErrTooLarge)
+			len(value), s.maxValueSize, store.ErrTooLarge)
 	}
 	if err := ctx.Err(); err != nil {
 		return fmt.Errorf("httpcache/redis: set: %w", err)
@@ -215,7 +215,7 @@ func (s *Store) fail(ctx context.Context, op string, err error) error {
 // go-redis's own StringCmd.Bytes does. That is safe because nobody writes
 // to them: go-redis reads each bulk reply into a fresh allocation and never
 // changes it afterwards, and callers of Get and GetMulti must treat the
-// slices as read-only (httpcache.Store). An empty string gives an empty,
+// slices as read-only (store.Store). An empty string gives an empty,
 // non-nil slice, which GetMulti needs to tell an empty value from a
 // missing one.
 func bytesOf(s string) []byte {

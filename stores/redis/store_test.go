@@ -11,7 +11,7 @@ import (
 
 	goredis "github.com/redis/go-redis/v9"
 
-	"github.com/seedcache/httpcache"
+	"github.com/seedcache/httpcache/store"
 	"github.com/seedcache/httpcache/stores/redis"
 )
 
@@ -92,10 +92,10 @@ func TestRefusedSetSendsNothing(t *testing.T) {
 		ttl   time.Duration
 		want  error
 	}{
-		{"zero ttl", []byte("v"), 0, httpcache.ErrInvalidTTL},
-		{"negative ttl", []byte("v"), -time.Millisecond, httpcache.ErrInvalidTTL},
-		{"too large", make([]byte, 11), time.Minute, httpcache.ErrTooLarge},
-		{"too large, zero ttl", make([]byte, 11), 0, httpcache.ErrInvalidTTL},
+		{"zero ttl", []byte("v"), 0, store.ErrInvalidTTL},
+		{"negative ttl", []byte("v"), -time.Millisecond, store.ErrInvalidTTL},
+		{"too large", make([]byte, 11), time.Minute, store.ErrTooLarge},
+		{"too large, zero ttl", make([]byte, 11), 0, store.ErrInvalidTTL},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -119,7 +119,7 @@ func TestDefaultMaxValueSize(t *testing.T) {
 	st := redis.New(client, redis.Options{KeyPrefix: freshPrefix(t)})
 	ctx := context.Background()
 	big := make([]byte, redis.DefaultMaxValueSize+1)
-	if err := st.Set(ctx, "k", big, time.Minute); !errors.Is(err, httpcache.ErrTooLarge) {
+	if err := st.Set(ctx, "k", big, time.Minute); !errors.Is(err, store.ErrTooLarge) {
 		t.Fatalf("Set of DefaultMaxValueSize+1 bytes = %v; want ErrTooLarge", err)
 	}
 	big = big[:redis.DefaultMaxValueSize]
@@ -164,7 +164,7 @@ func TestKeyPrefix(t *testing.T) {
 	if err := a.Delete(ctx, "k"); err != nil {
 		t.Fatal(err)
 	}
-	if _, err := a.Get(ctx, "k"); !errors.Is(err, httpcache.ErrNotFound) {
+	if _, err := a.Get(ctx, "k"); !errors.Is(err, store.ErrNotFound) {
 		t.Errorf("a.Get after a.Delete = %v; want ErrNotFound", err)
 	}
 	if got, err := b.GetMulti(ctx, "k"); err != nil || len(got) != 1 || string(got[0]) != "from b" {

@@ -8,12 +8,12 @@ import (
 
 	goredis "github.com/redis/go-redis/v9"
 
-	"github.com/seedcache/httpcache"
+	"github.com/seedcache/httpcache/store"
 )
 
 // tagKey returns the Redis key of the set that records tag's keys: the tag
 // itself, under Options.KeyPrefix like every key. A tag is a name in the
-// keyspace, as counter and lease names are (httpcache.TagIndex), so that
+// keyspace, as counter and lease names are (store.TagIndex), so that
 // the caller's own namespace covers its sets: the middleware names them
 // under its Options.KeyPrefix, with a hash of the tag in braces as their
 // Cluster hash tag.
@@ -33,7 +33,7 @@ const pruneBatch = 100
 // AddTags records that key carries tags: it adds key, as it was passed, to
 // each tag's set, and makes the set live at least ttl from now, rounded up
 // to a whole millisecond, without shortening it. A ttl <= 0 is refused with
-// an error wrapping httpcache.ErrInvalidTTL without sending anything.
+// an error wrapping store.ErrInvalidTTL without sending anything.
 //
 // For each tag it sends
 //
@@ -61,7 +61,7 @@ const pruneBatch = 100
 // done, AddTags then returning nil, since the records were made.
 func (s *Store) AddTags(ctx context.Context, key string, tags []string, ttl time.Duration) error {
 	if ttl <= 0 {
-		return fmt.Errorf("httpcache/redis: addtags: ttl %v: %w", ttl, httpcache.ErrInvalidTTL)
+		return fmt.Errorf("httpcache/redis: addtags: ttl %v: %w", ttl, store.ErrInvalidTTL)
 	}
 	if len(tags) == 0 {
 		return nil

@@ -13,7 +13,7 @@ import (
 
 	goredis "github.com/redis/go-redis/v9"
 
-	"github.com/seedcache/httpcache"
+	"github.com/seedcache/httpcache/store"
 	"github.com/seedcache/httpcache/stores/redis"
 )
 
@@ -224,8 +224,8 @@ func TestTagsRoundTrips(t *testing.T) {
 		commands, pipelines int64
 	}{
 		{"AddTags of no tags", func() error { return st.AddTags(ctx, "k", nil, time.Minute) }, nil, 0, 0},
-		{"AddTags with zero ttl", func() error { return st.AddTags(ctx, "k", []string{"t"}, 0) }, httpcache.ErrInvalidTTL, 0, 0},
-		{"AddTags with negative ttl", func() error { return st.AddTags(ctx, "k", []string{"t"}, -time.Second) }, httpcache.ErrInvalidTTL, 0, 0},
+		{"AddTags with zero ttl", func() error { return st.AddTags(ctx, "k", []string{"t"}, 0) }, store.ErrInvalidTTL, 0, 0},
+		{"AddTags with negative ttl", func() error { return st.AddTags(ctx, "k", []string{"t"}, -time.Second) }, store.ErrInvalidTTL, 0, 0},
 		{"AddTags of one tag", func() error { return st.AddTags(ctx, "k", []string{"t"}, time.Minute) }, nil, 0, 1},
 		{"AddTags of three tags", func() error { return st.AddTags(ctx, "k", []string{"t", "u", "v"}, time.Minute) }, nil, 0, 1},
 		{"TaggedKeys", func() error { _, err := st.TaggedKeys(ctx, "t"); return err }, nil, 1, 0},

@@ -5,8 +5,8 @@ import (
 	"testing"
 	"time"
 
-	"github.com/seedcache/httpcache"
 	"github.com/seedcache/httpcache/internal/testserver"
+	"github.com/seedcache/httpcache/store"
 	"github.com/seedcache/httpcache/stores/memory"
 )
 
@@ -24,7 +24,7 @@ func BenchmarkL1Hit(b *testing.B) {
 		b.Run("kind="+kind, func(b *testing.B) {
 			ctx := context.Background()
 			l1 := memory.New(memory.Options{})
-			var st httpcache.ObjectStore = l1
+			var st store.ObjectStore = l1
 			if kind != "memory" {
 				s := New(l1, memory.New(memory.Options{}), Options{L1TTL: time.Hour})
 				if kind == "tiered-registered" {
@@ -58,11 +58,11 @@ func BenchmarkL2Hit(b *testing.B) {
 		b.Run("kind="+kind, func(b *testing.B) {
 			ctx := context.Background()
 			l2 := &redisL2{client, newPrefix()}
-			st := httpcache.Guard(l2, httpcache.GuardOptions{Timeout: time.Second})
+			st := store.Guard(l2, store.GuardOptions{Timeout: time.Second})
 			if kind == "tiered" {
 				st = New(memory.New(memory.Options{MaxEntries: 1}), l2, Options{
 					L1TTL: time.Hour,
-					Guard: httpcache.GuardOptions{Timeout: time.Second},
+					Guard: store.GuardOptions{Timeout: time.Second},
 				})
 			}
 			for _, k := range keys {

@@ -6,10 +6,11 @@ import (
 
 	"github.com/bradfitz/gomemcache/memcache"
 
-	"github.com/seedcache/httpcache"
 	"github.com/seedcache/httpcache/internal/testserver"
+	"github.com/seedcache/httpcache/purgetest"
+	"github.com/seedcache/httpcache/store"
+	"github.com/seedcache/httpcache/store/storetest"
 	"github.com/seedcache/httpcache/stores/memory"
-	"github.com/seedcache/httpcache/stores/storetest"
 )
 
 // conformanceL1TTL is short so that the suite's real sleeps stay short: a
@@ -19,7 +20,7 @@ const conformanceL1TTL = 500 * time.Millisecond
 
 // conformanceGuard is generous: the suite writes 4 MiB values, which take
 // longer than a short guard timeout under -race on a busy machine.
-var conformanceGuard = httpcache.GuardOptions{Timeout: 5 * time.Second}
+var conformanceGuard = store.GuardOptions{Timeout: 5 * time.Second}
 
 func TestConformance(t *testing.T) {
 	if testing.Short() {
@@ -27,7 +28,7 @@ func TestConformance(t *testing.T) {
 	}
 	t.Run("redis with pubsub", func(t *testing.T) {
 		client := newRedisClient(t, testserver.SharedRedis(t))
-		storetest.Run(t, func(t *testing.T) httpcache.Store {
+		fresh := func(t *testing.T) store.Store {
 			p := newPrefix()
 			s := newStore(t, memory.New(memory.Options{}), &redisL2{client, p}, Options{
 				L1TTL:   conformanceL1TTL,
@@ -39,12 +40,14 @@ func TestConformance(t *testing.T) {
 			// alone, and keeps no objects: the suite checks it at work.
 			waitLive(t, s)
 			return s
-		}, storetest.Options{TTLGranularity: conformanceL1TTL})
+		}
+		storetest.Run(t, fresh, storetest.Options{TTLGranularity: conformanceL1TTL})
+		t.Run("Purge", func(t *testing.T) { purgetest.Run(t, fresh) })
 	})
 	t.Run("memcached", func(t *testing.T) {
 		client := memcache.New(testserver.SharedMemcached(t).Addr())
 		t.Cleanup(func() { client.Close() })
-		storetest.Run(t, func(t *testing.T) httpcache.Store {
+		fresh := func(t *testing.T) store.Store {
 			s := newStore(t, memory.New(memory.Options{}), &memcachedL2{client, newPrefix()}, Options{
 				L1TTL: conformanceL1TTL,
 				Guard: conformanceGuard,
@@ -54,12 +57,14 @@ func TestConformance(t *testing.T) {
 			// operation fails with errors.ErrUnsupported: show the
 			// suite the store without it, so that it skips those cases.
 			return withoutTagIndex{s, s}
-		}, storetest.Options{TTLGranularity: time.Second + conformanceL1TTL}) // memcached's clock ticks in seconds
+		}
+		storetest.Run(t, fresh, storetest.Options{TTLGranularity: time.Second + conformanceL1TTL}) // memcached's clock ticks in seconds
+		t.Run("Purge", func(t *testing.T) { purgetest.Run(t, fresh) })
 	})
 }
 
 // withoutTagIndex is a Store seen without its TagIndex methods.
 type withoutTagIndex struct {
-	httpcache.ObjectStore
-	httpcache.Counter
+	store.ObjectStore
+	store.Counter
 }

@@ -1,10 +1,10 @@
-// Package tiered is an httpcache.Store with a small in-process L1
+// Package tiered is an store.Store with a small in-process L1
 // (stores/memory) in front of a shared L2 (Redis, Memcached): hot entries
 // cost no network round trip, and every instance still shares one cache.
 //
 // Reads try L1 first. An L1 miss reads L2 and, on a hit, keeps a copy in L1
 // for Options.L1TTL. Writes go to L2 and then to L1, deletes to L2 and then
-// L1. L2 is guarded (a timeout and a circuit breaker, httpcache.Guard), and
+// L1. L2 is guarded (a timeout and a circuit breaker, store.Guard), and
 // its failures are returned but never stop L1: during an L2 outage, L1 hits
 // are still served (with PubSub in the same Redis, for up to 4/5 of
 // Options.InstanceTTL, until the registration described below lapses) and
@@ -46,20 +46,20 @@
 //
 // # Purges
 //
-// Counters (httpcache.Counter) and the tag index (httpcache.TagIndex) are
+// Counters (store.Counter) and the tag index (store.TagIndex) are
 // L2's: the Store passes them through, and without them in L2 its methods
 // fail with errors.ErrUnsupported. A counter reads back with Get like any
 // value, so an instance may read it from its L1 copy; the middleware's
 // purge sequence changes only in a purge, and the middleware ends every
-// purge with DropLocalCopies (httpcache.LocalCopies), which returns once
+// purge with DropLocalCopies (store.LocalCopies), which returns once
 // no instance can serve a copy taken before it: with PubSub, as soon as
 // every registered instance has acknowledged clearing its L1 (a few
 // milliseconds) or stopped being registered; without, after L1TTL. See
 // DropLocalCopies for what it guarantees and what it costs, and the
 // comment at the top of registry.go for why it holds.
 //
-// The Store is a httpcache.ObjectStore (decoded entries are kept with L1
-// copies) and a httpcache.GuardedStore, but not a httpcache.LocalStore: its
+// The Store is a store.ObjectStore (decoded entries are kept with L1
+// copies) and a store.GuardedStore, but not a store.LocalStore: its
 // writes cross the network, so the middleware makes them in the
 // background.
 package tiered

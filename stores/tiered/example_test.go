@@ -7,13 +7,14 @@ import (
 	goredis "github.com/redis/go-redis/v9"
 
 	"github.com/seedcache/httpcache"
+	"github.com/seedcache/httpcache/store"
 	"github.com/seedcache/httpcache/stores/memory"
 	"github.com/seedcache/httpcache/stores/tiered"
 )
 
 // sharedStore stands for the store that every instance of the application
 // shares, such as one from stores/redis or stores/memcached.
-var sharedStore func(client goredis.UniversalClient) httpcache.Store
+var sharedStore func(client goredis.UniversalClient) store.Store
 
 // Each instance of an application keeps its hot responses in its own
 // memory and shares all of them through Redis. A write or purge on one

@@ -15,11 +15,11 @@ import (
 	"github.com/bradfitz/gomemcache/memcache"
 	goredis "github.com/redis/go-redis/v9"
 
-	"github.com/seedcache/httpcache"
 	"github.com/seedcache/httpcache/internal/testserver"
 	"github.com/seedcache/httpcache/internal/testwait"
+	"github.com/seedcache/httpcache/store"
+	"github.com/seedcache/httpcache/store/storetest"
 	"github.com/seedcache/httpcache/stores/memory"
-	"github.com/seedcache/httpcache/stores/storetest"
 )
 
 func TestMain(m *testing.M) { os.Exit(testserver.Main(m)) }
@@ -34,7 +34,7 @@ var prefixes atomic.Int64
 
 func newPrefix() string { return fmt.Sprintf("tiered-test-%d-%d:", os.Getpid(), prefixes.Add(1)) }
 
-// redisL2 is an httpcache.Store on Redis with a key prefix.
+// redisL2 is an store.Store on Redis with a key prefix.
 type redisL2 struct {
 	c      goredis.UniversalClient
 	prefix string
@@ -43,14 +43,14 @@ type redisL2 struct {
 func (r *redisL2) Get(ctx context.Context, key string) ([]byte, error) {
 	v, err := r.c.Get(ctx, r.prefix+key).Bytes()
 	if errors.Is(err, goredis.Nil) {
-		return nil, httpcache.ErrNotFound
+		return nil, store.ErrNotFound
 	}
 	return v, err
 }
 
 func (r *redisL2) Set(ctx context.Context, key string, value []byte, ttl time.Duration) error {
 	if ttl <= 0 {
-		return httpcache.ErrInvalidTTL
+		return store.ErrInvalidTTL
 	}
 	return r.c.Set(ctx, r.prefix+key, value, ttl).Err()
 }
@@ -83,10 +83,10 @@ else
 end
 return n`)
 
-// Advance makes redisL2 an httpcache.Counter.
+// Advance makes redisL2 an store.Counter.
 func (r *redisL2) Advance(ctx context.Context, name string, floor int64, ttl time.Duration) (int64, error) {
 	if ttl < 0 {
-		return 0, httpcache.ErrInvalidTTL
+		return 0, store.ErrInvalidTTL
 	}
 	ms := int64(0)
 	if ttl > 0 {
@@ -95,11 +95,11 @@ func (r *redisL2) Advance(ctx context.Context, name string, floor int64, ttl tim
 	return advanceScript.Run(ctx, r.c, []string{r.prefix + name}, floor, ms).Int64()
 }
 
-// AddTags, TaggedKeys and RemoveTags make redisL2 an httpcache.TagIndex: a
+// AddTags, TaggedKeys and RemoveTags make redisL2 an store.TagIndex: a
 // Redis set per tag, whose expiry is only ever extended.
 func (r *redisL2) AddTags(ctx context.Context, key string, tags []string, ttl time.Duration) error {
 	if ttl <= 0 {
-		return httpcache.ErrInvalidTTL
+		return store.ErrInvalidTTL
 	}
 	_, err := r.c.Pipelined(ctx, func(p goredis.Pipeliner) error {
 		for _, tag := range tags {
@@ -131,7 +131,7 @@ func (r *redisL2) RemoveTags(ctx context.Context, tags ...string) error {
 
 func (r *redisL2) tagKey(tag string) string { return r.prefix + "tag:" + tag }
 
-// memcachedL2 is an httpcache.Store on Memcached: keys are hashed (so any
+// memcachedL2 is an store.Store on Memcached: keys are hashed (so any
 // key is legal), values past the suite's default limit refused, ttls
 // rounded up to whole seconds.
 type memcachedL2 struct {
@@ -147,7 +147,7 @@ func (m *memcachedL2) key(k string) string {
 func (m *memcachedL2) Get(ctx context.Context, key string) ([]byte, error) {
 	it, err := m.c.Get(m.key(key))
 	if errors.Is(err, memcache.ErrCacheMiss) {
-		return nil, httpcache.ErrNotFound
+		return nil, store.ErrNotFound
 	}
 	if err != nil {
 		return nil, err
@@ -157,10 +157,10 @@ func (m *memcachedL2) Get(ctx context.Context, key string) ([]byte, error) {
 
 func (m *memcachedL2) Set(ctx context.Context, key string, value []byte, ttl time.Duration) error {
 	if ttl <= 0 {
-		return httpcache.ErrInvalidTTL
+		return store.ErrInvalidTTL
 	}
 	if len(value) > storetest.DefaultMaxValueSize {
-		return httpcache.ErrTooLarge
+		return store.ErrTooLarge
 	}
 	return m.c.Set(&memcache.Item{Key: m.key(key), Value: value, Expiration: memcachedExpiration(ttl)})
 }
@@ -186,12 +186,12 @@ func (m *memcachedL2) Delete(ctx context.Context, keys ...string) error {
 	return nil
 }
 
-// Advance makes memcachedL2 an httpcache.Counter: gets and cas, or add
+// Advance makes memcachedL2 an store.Counter: gets and cas, or add
 // for a missing counter, until no other client got in between. It has no
 // tag index.
 func (m *memcachedL2) Advance(ctx context.Context, name string, floor int64, ttl time.Duration) (int64, error) {
 	if ttl < 0 {
-		return 0, httpcache.ErrInvalidTTL
+		return 0, store.ErrInvalidTTL
 	}
 	key := m.key(name)
 	exp := int32(0)
@@ -235,11 +235,11 @@ func (m *memcachedL2) Advance(ctx context.Context, name string, floor int64, ttl
 }
 
 // plainL2 hides every optional interface of the store it holds.
-type plainL2 struct{ httpcache.Store }
+type plainL2 struct{ store.Store }
 
 // counting counts the calls that reach an L2.
 type counting struct {
-	httpcache.Store
+	store.Store
 	gets, sets, deletes atomic.Int64
 }
 
@@ -271,7 +271,7 @@ func newRedisClient(t testing.TB, srv *testserver.Server) goredis.UniversalClien
 }
 
 // newStore returns a tiered store that the test's cleanup closes.
-func newStore(t testing.TB, l1 *memory.Store, l2 httpcache.Store, opts Options) *Store {
+func newStore(t testing.TB, l1 *memory.Store, l2 store.Store, opts Options) *Store {
 	t.Helper()
 	s := New(l1, l2, opts)
 	t.Cleanup(func() {
@@ -299,7 +299,7 @@ func waitLive(t testing.TB, s *Store) {
 }
 
 // mustGet fails t unless key holds want in st.
-func mustGet(t testing.TB, st httpcache.Store, key, want string) {
+func mustGet(t testing.TB, st store.Store, key, want string) {
 	t.Helper()
 	got, err := st.Get(context.Background(), key)
 	if err != nil || string(got) != want {
@@ -308,14 +308,14 @@ func mustGet(t testing.TB, st httpcache.Store, key, want string) {
 }
 
 // mustMiss fails t unless key is a miss in st.
-func mustMiss(t testing.TB, st httpcache.Store, key string) {
+func mustMiss(t testing.TB, st store.Store, key string) {
 	t.Helper()
-	if got, err := st.Get(context.Background(), key); !errors.Is(err, httpcache.ErrNotFound) {
+	if got, err := st.Get(context.Background(), key); !errors.Is(err, store.ErrNotFound) {
 		t.Fatalf("Get(%q) = %q, %v; want ErrNotFound", key, got, err)
 	}
 }
 
-func mustSet(t testing.TB, st httpcache.Store, key, value string) {
+func mustSet(t testing.TB, st store.Store, key, value string) {
 	t.Helper()
 	if err := st.Set(context.Background(), key, []byte(value), time.Hour); err != nil {
 		t.Fatalf("Set(%q): %v", key, err)

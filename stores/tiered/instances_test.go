@@ -9,9 +9,9 @@ import (
 
 	"github.com/bradfitz/gomemcache/memcache"
 
-	"github.com/seedcache/httpcache"
 	"github.com/seedcache/httpcache/internal/testserver"
 	"github.com/seedcache/httpcache/internal/testwait"
+	"github.com/seedcache/httpcache/store"
 	"github.com/seedcache/httpcache/stores/memory"
 )
 
@@ -48,7 +48,7 @@ func TestTwoInstancesWithPubSub(t *testing.T) {
 	}
 	testwait.For(t, "B to drop its copy of v2", func() bool {
 		_, err := b.Get(ctx, "k")
-		return errors.Is(err, httpcache.ErrNotFound)
+		return errors.Is(err, store.ErrNotFound)
 	})
 
 	// An instance hears its own messages too, and ignores them: its L1
@@ -103,7 +103,7 @@ func TestTwoInstancesWithoutPubSub(t *testing.T) {
 			testwait.For(t, "B's copy to expire", func() bool {
 				v, err := b.Get(ctx, key)
 				if tt.want == "" {
-					return errors.Is(err, httpcache.ErrNotFound)
+					return errors.Is(err, store.ErrNotFound)
 				}
 				return err == nil && string(v) == tt.want
 			})

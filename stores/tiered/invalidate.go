@@ -9,7 +9,7 @@ import (
 
 	goredis "github.com/redis/go-redis/v9"
 
-	"github.com/seedcache/httpcache"
+	"github.com/seedcache/httpcache/store"
 )
 
 // publish tells the other instances to drop keys from their L1s, after a
@@ -17,7 +17,7 @@ import (
 // breaker kept the write from L2, which then changed nothing; any other
 // outcome may have changed L2.
 func (s *Store) publish(ctx context.Context, l2err error, keys ...string) error {
-	if s.pub == nil || errors.Is(l2err, httpcache.ErrCircuitOpen) {
+	if s.pub == nil || errors.Is(l2err, store.ErrCircuitOpen) {
 		return nil
 	}
 	// L2 has been written: publish even if the caller has gone, within the

@@ -4,16 +4,16 @@ import (
 	"context"
 	"time"
 
-	"github.com/seedcache/httpcache"
+	"github.com/seedcache/httpcache/store"
 )
 
-var _ httpcache.Leaser = (*Store)(nil)
+var _ store.Leaser = (*Store)(nil)
 
 // Lease takes the lease on L2, the store every instance shares. With an L2
 // that cannot lease (memcached), every lease is granted: there is nothing
 // to coordinate through.
 func (s *Store) Lease(ctx context.Context, name, token string, ttl time.Duration) (bool, error) {
-	if l, ok := s.l2.(httpcache.Leaser); ok {
+	if l, ok := s.l2.(store.Leaser); ok {
 		return l.Lease(ctx, name, token, ttl)
 	}
 	return true, nil
@@ -21,7 +21,7 @@ func (s *Store) Lease(ctx context.Context, name, token string, ttl time.Duration
 
 // Release gives up a lease taken with Lease.
 func (s *Store) Release(ctx context.Context, name, token string) error {
-	if l, ok := s.l2.(httpcache.Leaser); ok {
+	if l, ok := s.l2.(store.Leaser); ok {
 		return l.Release(ctx, name, token)
 	}
 	return nil

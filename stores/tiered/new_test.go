@@ -10,7 +10,7 @@ import (
 	"testing"
 	"time"
 
-	"github.com/seedcache/httpcache"
+	"github.com/seedcache/httpcache/store"
 	"github.com/seedcache/httpcache/stores/memory"
 )
 
@@ -24,7 +24,7 @@ func TestNewPanics(t *testing.T) {
 		{"nil l2", func() { New(l1, nil, Options{}) }},
 		{"negative L1TTL", func() { New(l1, l2, Options{L1TTL: -time.Second}) }},
 		{"negative InstanceTTL", func() { New(l1, l2, Options{InstanceTTL: -time.Second}) }},
-		{"negative publish timeout", func() { New(l1, l2, Options{Guard: httpcache.GuardOptions{Timeout: -1}}) }},
+		{"negative publish timeout", func() { New(l1, l2, Options{Guard: store.GuardOptions{Timeout: -1}}) }},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -41,7 +41,7 @@ func TestNewPanics(t *testing.T) {
 func TestNewDefaults(t *testing.T) {
 	s := New(memory.New(memory.Options{}), memory.New(memory.Options{}), Options{})
 	if s.l1TTL != DefaultL1TTL || s.channel != DefaultChannel || s.log != slog.Default() ||
-		s.pubTimeout != httpcache.DefaultGuardTimeout || s.instanceTTL != DefaultInstanceTTL || s.pub != nil || s.stop != nil {
+		s.pubTimeout != store.DefaultGuardTimeout || s.instanceTTL != DefaultInstanceTTL || s.pub != nil || s.stop != nil {
 		t.Fatalf("New with zero Options: L1TTL %v, channel %q, logger %p, publish timeout %v, instance ttl %v, pubsub %v, subscriber %v",
 			s.l1TTL, s.channel, s.log, s.pubTimeout, s.instanceTTL, s.pub, s.stop != nil)
 	}
@@ -53,18 +53,18 @@ func TestNewDefaults(t *testing.T) {
 func TestInterfaces(t *testing.T) {
 	l2 := memory.New(memory.Options{}) // guarded already
 	s := New(memory.New(memory.Options{}), l2, Options{})
-	if _, ok := any(s).(httpcache.LocalStore); ok {
+	if _, ok := any(s).(store.LocalStore); ok {
 		t.Error("the Store is a LocalStore; its writes go over the network")
 	}
 	if !s.Guarded() {
 		t.Error("Guarded() = false")
 	}
-	if s.l2 != httpcache.Store(l2) {
+	if s.l2 != store.Store(l2) {
 		t.Error("a GuardedStore L2 was guarded again")
 	}
 	unguarded := &counting{Store: l2}
 	s = New(memory.New(memory.Options{}), unguarded, Options{})
-	if g, ok := s.l2.(httpcache.GuardedStore); !ok || !g.Guarded() || s.l2 == httpcache.Store(unguarded) {
+	if g, ok := s.l2.(store.GuardedStore); !ok || !g.Guarded() || s.l2 == store.Store(unguarded) {
 		t.Error("an unguarded L2 was not guarded")
 	}
 }
@@ -78,19 +78,19 @@ func TestL1Lifetime(t *testing.T) {
 	const l1TTL = time.Minute
 	tests := []struct {
 		name  string
-		write func(s *Store, l2 httpcache.Store) error
+		write func(s *Store, l2 store.Store) error
 		life  time.Duration
 	}{
-		{"Set with a short ttl", func(s *Store, _ httpcache.Store) error {
+		{"Set with a short ttl", func(s *Store, _ store.Store) error {
 			return s.Set(ctx, "k", []byte("v"), 10*time.Second)
 		}, 10 * time.Second},
-		{"Set with a long ttl", func(s *Store, _ httpcache.Store) error {
+		{"Set with a long ttl", func(s *Store, _ store.Store) error {
 			return s.Set(ctx, "k", []byte("v"), time.Hour)
 		}, l1TTL},
-		{"SetObject with a short ttl", func(s *Store, _ httpcache.Store) error {
+		{"SetObject with a short ttl", func(s *Store, _ store.Store) error {
 			return s.SetObject(ctx, "k", []byte("v"), "obj", 10*time.Second)
 		}, 10 * time.Second},
-		{"fill from L2", func(s *Store, l2 httpcache.Store) error {
+		{"fill from L2", func(s *Store, l2 store.Store) error {
 			if err := l2.Set(ctx, "k", []byte("v"), time.Hour); err != nil {
 				return err
 			}
@@ -137,7 +137,7 @@ func TestRefusedValues(t *testing.T) {
 			mustSet(t, s, "k", "old")
 			mustGet(t, l1, "k", "old")
 			err := s.Set(ctx, "k", big, time.Hour)
-			if tt.wantErr != errors.Is(err, httpcache.ErrTooLarge) || !tt.wantErr && err != nil {
+			if tt.wantErr != errors.Is(err, store.ErrTooLarge) || !tt.wantErr && err != nil {
 				t.Fatalf("Set of %d bytes = %v; want ErrTooLarge: %v", len(big), err, tt.wantErr)
 			}
 			mustMiss(t, l1, "k") // the old copy is gone

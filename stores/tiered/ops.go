@@ -7,7 +7,7 @@ import (
 	"fmt"
 	"time"
 
-	"github.com/seedcache/httpcache"
+	"github.com/seedcache/httpcache/store"
 )
 
 // Get returns the value stored under key: L1's copy if there is one, at no
@@ -28,7 +28,7 @@ func (s *Store) GetObject(ctx context.Context, key string) ([]byte, any, error) 
 		return v, nil, err
 	}
 	v, obj, err := s.l1.GetObject(ctx, key)
-	if err == nil || !errors.Is(err, httpcache.ErrNotFound) {
+	if err == nil || !errors.Is(err, store.ErrNotFound) {
 		return v, obj, err // a hit, or ctx is done
 	}
 	st := s.fence.stripe(key)
@@ -54,7 +54,7 @@ func (s *Store) GetObject(ctx context.Context, key string) ([]byte, any, error) 
 	return v, nil, nil
 }
 
-// GetShared reads key from L2 alone (httpcache.SharedGetter): this
+// GetShared reads key from L2 alone (store.SharedGetter): this
 // instance's L1 copy may lag a deletion another instance made, whose
 // message has not arrived yet.
 func (s *Store) GetShared(ctx context.Context, key string) ([]byte, error) {
@@ -88,7 +88,7 @@ func (s *Store) SetObject(ctx context.Context, key string, value []byte, obj any
 // a value L2 refuses is not kept in L1 either.
 func (s *Store) set(ctx context.Context, key string, value []byte, obj any, ttl time.Duration, clone bool) error {
 	if ttl <= 0 {
-		return fmt.Errorf("tiered: set with ttl %v: %w", ttl, httpcache.ErrInvalidTTL)
+		return fmt.Errorf("tiered: set with ttl %v: %w", ttl, store.ErrInvalidTTL)
 	}
 	if err := ctx.Err(); err != nil {
 		return err
@@ -97,7 +97,7 @@ func (s *Store) set(ctx context.Context, key string, value []byte, obj any, ttl 
 	gen := st.begin()
 	err := s.l2.Set(ctx, key, value, ttl)
 	st.invalidateSince(gen, func(untouched bool) {
-		if untouched && !errors.Is(err, httpcache.ErrTooLarge) && s.member.usable() &&
+		if untouched && !errors.Is(err, store.ErrTooLarge) && s.member.usable() &&
 			s.setL1(key, value, obj, ttl, clone) == nil {
 			return
 		}

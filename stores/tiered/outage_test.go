@@ -8,9 +8,9 @@ import (
 
 	goredis "github.com/redis/go-redis/v9"
 
-	"github.com/seedcache/httpcache"
 	"github.com/seedcache/httpcache/internal/testserver"
 	"github.com/seedcache/httpcache/internal/testwait"
+	"github.com/seedcache/httpcache/store"
 	"github.com/seedcache/httpcache/stores/memory"
 )
 
@@ -85,7 +85,7 @@ func TestL2Outage(t *testing.T) {
 	p := newPrefix()
 	l1 := memory.New(memory.Options{})
 	l2 := &counting{Store: &redisL2{client, p}}
-	guard := httpcache.GuardOptions{Timeout: 250 * time.Millisecond, Cooldown: 20 * time.Millisecond}
+	guard := store.GuardOptions{Timeout: 250 * time.Millisecond, Cooldown: 20 * time.Millisecond}
 	s := newStore(t, l1, l2, Options{L1TTL: time.Hour, InstanceTTL: time.Hour, PubSub: client, Channel: p + "invalidate", Guard: guard})
 	waitLive(t, s)
 	mustSet(t, s, "hot", "v")
@@ -103,7 +103,7 @@ func TestL2Outage(t *testing.T) {
 			_, err := s.Get(ctx, "cold")
 			return err
 		})
-		if err == nil || errors.Is(err, httpcache.ErrNotFound) {
+		if err == nil || errors.Is(err, store.ErrNotFound) {
 			t.Fatalf("Get of an L1 miss during the outage = %v; want a store error", err)
 		}
 	}
@@ -135,7 +135,7 @@ func TestRedisDownAtNew(t *testing.T) {
 	t.Cleanup(func() { client.Close() })
 	p := newPrefix()
 	l1 := memory.New(memory.Options{})
-	guard := httpcache.GuardOptions{Timeout: 250 * time.Millisecond, Cooldown: 20 * time.Millisecond}
+	guard := store.GuardOptions{Timeout: 250 * time.Millisecond, Cooldown: 20 * time.Millisecond}
 	s := newStore(t, l1, &redisL2{client, p}, Options{L1TTL: time.Hour, PubSub: client, Channel: p + "invalidate", Guard: guard})
 
 	if err := within(t, 10*guard.Timeout, func() error { return s.Set(ctx, "k", []byte("v"), time.Hour) }); err == nil {
@@ -143,7 +143,7 @@ func TestRedisDownAtNew(t *testing.T) {
 	}
 	mustMiss(t, l1, "k")
 	err := within(t, 10*guard.Timeout, func() error { _, err := s.Get(ctx, "k"); return err })
-	if err == nil || errors.Is(err, httpcache.ErrNotFound) {
+	if err == nil || errors.Is(err, store.ErrNotFound) {
 		t.Fatalf("Get with Redis down before registering = %v; want a store error", err)
 	}
 

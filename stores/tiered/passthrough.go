@@ -7,22 +7,22 @@ import (
 	"log/slog"
 	"time"
 
-	"github.com/seedcache/httpcache"
+	"github.com/seedcache/httpcache/store"
 )
 
 var (
-	_ httpcache.Counter      = (*Store)(nil)
-	_ httpcache.TagIndex     = (*Store)(nil)
-	_ httpcache.LocalCopies  = (*Store)(nil)
-	_ httpcache.SharedGetter = (*Store)(nil)
+	_ store.Counter      = (*Store)(nil)
+	_ store.TagIndex     = (*Store)(nil)
+	_ store.LocalCopies  = (*Store)(nil)
+	_ store.SharedGetter = (*Store)(nil)
 )
 
 // errNoCounter and errNoTagIndex are returned when L2 lacks the optional
 // interface: the Store claims every interface statically, whatever its L2.
 // Both wrap errors.ErrUnsupported.
 var (
-	errNoCounter  = fmt.Errorf("tiered: L2 has no counters (it is not an httpcache.Counter): %w", errors.ErrUnsupported)
-	errNoTagIndex = fmt.Errorf("tiered: L2 has no tag index (it is not an httpcache.TagIndex): %w", errors.ErrUnsupported)
+	errNoCounter  = fmt.Errorf("tiered: L2 has no counters (it is not an store.Counter): %w", errors.ErrUnsupported)
+	errNoTagIndex = fmt.Errorf("tiered: L2 has no tag index (it is not an store.TagIndex): %w", errors.ErrUnsupported)
 )
 
 // optional is how the Store reaches an optional interface T of L2.
@@ -37,7 +37,7 @@ type optional[T any] struct {
 // it, with each call bounded by the Store's own timeout. Whether L2 has T
 // is decided on L2 as given: a guard may claim T statically for every
 // store it wraps.
-func reach[T any](given, guarded httpcache.Store) optional[T] {
+func reach[T any](given, guarded store.Store) optional[T] {
 	if _, ok := given.(T); !ok {
 		return optional[T]{}
 	}
@@ -58,7 +58,7 @@ func (o optional[T]) bound(ctx context.Context, timeout time.Duration) (context.
 }
 
 // Advance advances the counter called name in L2, the store every
-// instance shares (see httpcache.Counter), with ttl passed through, and
+// instance shares (see store.Counter), with ttl passed through, and
 // drops this instance's copy of it, telling the others to drop theirs.
 // With an L2 that has no counters it returns an error wrapping
 // errors.ErrUnsupported.

@@ -7,8 +7,8 @@ import (
 	"testing"
 	"time"
 
-	"github.com/seedcache/httpcache"
 	"github.com/seedcache/httpcache/internal/testwait"
+	"github.com/seedcache/httpcache/store"
 	"github.com/seedcache/httpcache/stores/memory"
 )
 
@@ -102,7 +102,7 @@ func TestWithoutCounterOrTagIndex(t *testing.T) {
 }
 
 // fakeCounter is an L2 with counters whose Advance waits for ctx to end.
-type fakeCounter struct{ httpcache.Store }
+type fakeCounter struct{ store.Store }
 
 func (fakeCounter) Advance(ctx context.Context, name string, floor int64, ttl time.Duration) (int64, error) {
 	<-ctx.Done()
@@ -117,20 +117,20 @@ type guardWithCounter struct{ fakeCounter }
 // own timeout; whether L2 has it at all is decided on L2 itself.
 func TestReach(t *testing.T) {
 	given := fakeCounter{memory.New(memory.Options{})}
-	if o := reach[httpcache.Counter](plainL2{given}, guardWithCounter{given}); o.ok {
+	if o := reach[store.Counter](plainL2{given}, guardWithCounter{given}); o.ok {
 		t.Error("an L2 without counters was found to have them, because its guard does")
 	}
-	if o := reach[httpcache.Counter](given, guardWithCounter{given}); !o.ok || !o.bounded || o.impl != (guardWithCounter{given}) {
+	if o := reach[store.Counter](given, guardWithCounter{given}); !o.ok || !o.bounded || o.impl != (guardWithCounter{given}) {
 		t.Errorf("through a guard that passes Advance: %+v; want the guard's, bounded", o)
 	}
-	o := reach[httpcache.Counter](given, plainL2{given})
-	if !o.ok || o.bounded || o.impl != httpcache.Counter(given) {
+	o := reach[store.Counter](given, plainL2{given})
+	if !o.ok || o.bounded || o.impl != store.Counter(given) {
 		t.Errorf("through a guard that does not pass Advance: %+v; want L2's own, unbounded", o)
 	}
 
 	// Unbounded, a call gets the Store's timeout.
 	s := newStore(t, memory.New(memory.Options{}), memory.New(memory.Options{}), Options{
-		Guard: httpcache.GuardOptions{Timeout: 20 * time.Millisecond},
+		Guard: store.GuardOptions{Timeout: 20 * time.Millisecond},
 	})
 	s.counter = o
 	err := within(t, waitTimeout, func() error { _, err := s.Advance(context.Background(), "n", 0, 0); return err })
@@ -157,7 +157,7 @@ func TestGetShared(t *testing.T) {
 	if err := l2.Delete(ctx, "k"); err != nil {
 		t.Fatal(err)
 	}
-	if _, err := a.GetShared(ctx, "k"); !errors.Is(err, httpcache.ErrNotFound) {
+	if _, err := a.GetShared(ctx, "k"); !errors.Is(err, store.ErrNotFound) {
 		t.Fatalf("GetShared after L2's delete: %v, want ErrNotFound", err)
 	}
 }

@@ -7,7 +7,7 @@ import (
 	"testing"
 	"time"
 
-	"github.com/seedcache/httpcache"
+	"github.com/seedcache/httpcache/store"
 	"github.com/seedcache/httpcache/stores/memory"
 )
 
@@ -16,7 +16,7 @@ import (
 // back while other things happen. It is guarded already, so that no
 // timeout cuts the wait short.
 type heldL2 struct {
-	httpcache.Store
+	store.Store
 	hold     bool
 	entered  chan struct{}
 	released chan struct{}
@@ -151,7 +151,7 @@ func TestSetRacesInvalidation(t *testing.T) {
 
 // hookedL2 is an in-process, guarded L2 that runs afterSet after each Set.
 type hookedL2 struct {
-	httpcache.Store
+	store.Store
 	afterSet func()
 }
 
@@ -159,7 +159,7 @@ func (h *hookedL2) Guarded() bool { return true }
 
 func (h *hookedL2) Set(ctx context.Context, key string, value []byte, ttl time.Duration) error {
 	err := h.Store.Set(ctx, key, value, ttl)
-	if h.afterSet != nil && !errors.Is(err, httpcache.ErrInvalidTTL) {
+	if h.afterSet != nil && !errors.Is(err, store.ErrInvalidTTL) {
 		h.afterSet()
 	}
 	return err

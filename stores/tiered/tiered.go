@@ -11,7 +11,7 @@ import (
 
 	goredis "github.com/redis/go-redis/v9"
 
-	"github.com/seedcache/httpcache"
+	"github.com/seedcache/httpcache/store"
 	"github.com/seedcache/httpcache/stores/memory"
 )
 
@@ -81,26 +81,26 @@ type Options struct {
 	InstanceTTL time.Duration
 
 	// Guard bounds L2's operations with a timeout and a circuit breaker
-	// (httpcache.Guard), unless L2 is a httpcache.GuardedStore already.
+	// (store.Guard), unless L2 is a store.GuardedStore already.
 	// Its Timeout also bounds each publish of an invalidation, each
 	// acknowledgement of DropLocalCopies and read of the registry or the
 	// acknowledgements, and L2's counter and tag calls if the guard does
 	// not pass them through. (A heartbeat is bounded by InstanceTTL/5.)
-	// The zero value is httpcache.Guard's defaults.
-	Guard httpcache.GuardOptions
+	// The zero value is store.Guard's defaults.
+	Guard store.GuardOptions
 
 	// Logger receives subscription and registration changes and
 	// malformed invalidation messages. If nil, slog.Default().
 	Logger *slog.Logger
 }
 
-// Store is an httpcache.Store with a small in-process L1 in front of a
+// Store is an store.Store with a small in-process L1 in front of a
 // shared L2. It is safe for concurrent use. Create one with New.
 type Store struct {
 	l1          *memory.Store
-	l2          httpcache.Store // guarded
-	counter     optional[httpcache.Counter]
-	tags        optional[httpcache.TagIndex]
+	l2          store.Store // guarded
+	counter     optional[store.Counter]
+	tags        optional[store.TagIndex]
 	l1TTL       time.Duration
 	fence       *fence
 	member      *membership // whether L1 may be used now
@@ -136,9 +136,9 @@ type Store struct {
 }
 
 var (
-	_ httpcache.ObjectStore  = (*Store)(nil)
-	_ httpcache.GuardedStore = (*Store)(nil)
-	// Not a httpcache.LocalStore: writes go over the network, so the
+	_ store.ObjectStore  = (*Store)(nil)
+	_ store.GuardedStore = (*Store)(nil)
+	// Not a store.LocalStore: writes go over the network, so the
 	// middleware makes them in the background.
 )
 
@@ -152,7 +152,7 @@ var (
 // l1 should be used by this Store alone: the Store clears it when it
 // subscribes again after a gap, registers again after a lapse, and
 // closes.
-func New(l1 *memory.Store, l2 httpcache.Store, opts Options) *Store {
+func New(l1 *memory.Store, l2 store.Store, opts Options) *Store {
 	if l1 == nil || l2 == nil {
 		panic("tiered: New called with a nil store")
 	}
@@ -161,14 +161,14 @@ func New(l1 *memory.Store, l2 httpcache.Store, opts Options) *Store {
 			opts.L1TTL, opts.InstanceTTL, opts.Guard.Timeout))
 	}
 	given := l2
-	if g, ok := l2.(httpcache.GuardedStore); !ok || !g.Guarded() {
-		l2 = httpcache.Guard(l2, opts.Guard)
+	if g, ok := l2.(store.GuardedStore); !ok || !g.Guarded() {
+		l2 = store.Guard(l2, opts.Guard)
 	}
 	s := &Store{
 		l1:          l1,
 		l2:          l2,
-		counter:     reach[httpcache.Counter](given, l2),
-		tags:        reach[httpcache.TagIndex](given, l2),
+		counter:     reach[store.Counter](given, l2),
+		tags:        reach[store.TagIndex](given, l2),
 		l1TTL:       cmp.Or(opts.L1TTL, DefaultL1TTL),
 		fence:       newFence(),
 		member:      newMembership(opts.PubSub != nil),
@@ -176,7 +176,7 @@ func New(l1 *memory.Store, l2 httpcache.Store, opts Options) *Store {
 		id:          rand.Text(),
 		pub:         opts.PubSub,
 		channel:     cmp.Or(opts.Channel, DefaultChannel),
-		pubTimeout:  cmp.Or(opts.Guard.Timeout, httpcache.DefaultGuardTimeout),
+		pubTimeout:  cmp.Or(opts.Guard.Timeout, store.DefaultGuardTimeout),
 		instanceTTL: cmp.Or(opts.InstanceTTL, DefaultInstanceTTL),
 	}
 	if s.pub != nil {

@@ -10,7 +10,7 @@ import (
 	"testing"
 	"time"
 
-	"github.com/seedcache/httpcache"
+	"github.com/seedcache/httpcache/store"
 )
 
 // DefaultMaxValueSize is the value size the suite checks when
@@ -49,7 +49,7 @@ func (o Options) maxValueSize() int {
 // is called once per subtest, with that subtest's t, and must return a
 // store whose keys do not collide with those of other calls (a fresh store,
 // or one key prefix per call).
-func Run(t *testing.T, newStore func(t *testing.T) httpcache.Store, opts Options) {
+func Run(t *testing.T, newStore func(t *testing.T) store.Store, opts Options) {
 	t.Helper()
 	if opts.MaxValueSize < 0 || opts.TTLGranularity < 0 {
 		panic("storetest: negative MaxValueSize or TTLGranularity")
@@ -75,7 +75,6 @@ func Run(t *testing.T, newStore func(t *testing.T) httpcache.Store, opts Options
 		{"Object", s.testObject},
 		{"Counter", s.testCounter},
 		{"TagIndex", s.testTagIndex},
-		{"Purge", s.testPurge},
 	}
 	for _, c := range cases {
 		t.Run(c.name, c.run)
@@ -84,26 +83,26 @@ func Run(t *testing.T, newStore func(t *testing.T) httpcache.Store, opts Options
 
 // suite carries Run's arguments to the cases.
 type suite struct {
-	newStore func(t *testing.T) httpcache.Store
+	newStore func(t *testing.T) store.Store
 	opts     Options
 }
 
 // objectStore returns a new store as an ObjectStore, skipping t if the
 // store does not implement it.
-func (s *suite) objectStore(t *testing.T) httpcache.ObjectStore {
+func (s *suite) objectStore(t *testing.T) store.ObjectStore {
 	t.Helper()
-	_, os := storeAs[httpcache.ObjectStore](t, s, "ObjectStore")
+	_, os := storeAs[store.ObjectStore](t, s, "ObjectStore")
 	return os
 }
 
 // storeAs returns a new store, also as the optional interface T (named
 // name), skipping t if the store does not implement it.
-func storeAs[T any](t *testing.T, s *suite, name string) (httpcache.Store, T) {
+func storeAs[T any](t *testing.T, s *suite, name string) (store.Store, T) {
 	t.Helper()
 	st := s.newStore(t)
 	v, ok := st.(T)
 	if !ok {
-		t.Skip("store does not implement httpcache." + name)
+		t.Skip("store does not implement store." + name)
 	}
 	return st, v
 }
@@ -111,14 +110,14 @@ func storeAs[T any](t *testing.T, s *suite, name string) (httpcache.Store, T) {
 // longTTL is the ttl of values that must outlive a subtest.
 const longTTL = time.Hour
 
-func mustSet(t *testing.T, st httpcache.Store, key string, value []byte, ttl time.Duration) {
+func mustSet(t *testing.T, st store.Store, key string, value []byte, ttl time.Duration) {
 	t.Helper()
 	if err := st.Set(context.Background(), key, value, ttl); err != nil {
 		t.Fatalf("Set(%s, %d bytes, %v): %v", showKey(key), len(value), ttl, err)
 	}
 }
 
-func mustDelete(t *testing.T, st httpcache.Store, keys ...string) {
+func mustDelete(t *testing.T, st store.Store, keys ...string) {
 	t.Helper()
 	if err := st.Delete(context.Background(), keys...); err != nil {
 		t.Fatalf("Delete(%d keys): %v", len(keys), err)
@@ -126,7 +125,7 @@ func mustDelete(t *testing.T, st httpcache.Store, keys ...string) {
 }
 
 // expectValue checks that key holds exactly want.
-func expectValue(t *testing.T, st httpcache.Store, key string, want []byte) {
+func expectValue(t *testing.T, st store.Store, key string, want []byte) {
 	t.Helper()
 	got, err := st.Get(context.Background(), key)
 	if err != nil {
@@ -138,10 +137,10 @@ func expectValue(t *testing.T, st httpcache.Store, key string, want []byte) {
 }
 
 // expectMiss checks that key holds nothing.
-func expectMiss(t *testing.T, st httpcache.Store, key string) {
+func expectMiss(t *testing.T, st store.Store, key string) {
 	t.Helper()
 	got, err := st.Get(context.Background(), key)
-	if !errors.Is(err, httpcache.ErrNotFound) {
+	if !errors.Is(err, store.ErrNotFound) {
 		t.Fatalf("Get(%s) = %d bytes, %v; want an error wrapping ErrNotFound", showKey(key), len(got), err)
 	}
 }

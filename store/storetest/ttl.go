@@ -8,7 +8,7 @@ import (
 	"testing"
 	"time"
 
-	"github.com/seedcache/httpcache"
+	"github.com/seedcache/httpcache/store"
 )
 
 const (
@@ -28,11 +28,11 @@ const (
 
 // expectGone checks that key is gone from st, allowing the server's clock
 // until lateMargin to catch up.
-func expectGone(t *testing.T, st httpcache.Store, key string) {
+func expectGone(t *testing.T, st store.Store, key string) {
 	t.Helper()
 	for deadline := time.Now().Add(lateMargin); ; time.Sleep(50 * time.Millisecond) {
 		got, err := st.Get(context.Background(), key)
-		if errors.Is(err, httpcache.ErrNotFound) {
+		if errors.Is(err, store.ErrNotFound) {
 			return
 		}
 		if time.Now().After(deadline) {
@@ -50,12 +50,12 @@ func (s *suite) testInvalidTTL(t *testing.T) {
 			mustSet(t, st, "existing", old, longTTL)
 			for _, key := range []string{"fresh", "existing"} {
 				err := st.Set(context.Background(), key, []byte("new"), ttl)
-				if !errors.Is(err, httpcache.ErrInvalidTTL) {
+				if !errors.Is(err, store.ErrInvalidTTL) {
 					t.Fatalf("Set(%q, ttl %v) = %v; want an error wrapping ErrInvalidTTL", key, ttl, err)
 				}
 				got, err := st.Get(context.Background(), key)
 				switch {
-				case errors.Is(err, httpcache.ErrNotFound):
+				case errors.Is(err, store.ErrNotFound):
 				case err != nil:
 					t.Fatalf("Get(%q) after a refused Set: %v", key, err)
 				case key == "existing" && diff(got, old) == "":
@@ -146,14 +146,14 @@ func (s *suite) testTTLSleeping(t *testing.T) {
 	mustSet(t, st, "31 days", v, 31*day) // memcached reads > 30 days as a Unix time
 	mustSet(t, st, "365 days", v, 365*day)
 	var obj *object
-	os, isObjectStore := st.(httpcache.ObjectStore)
+	os, isObjectStore := st.(store.ObjectStore)
 	if isObjectStore {
 		obj = &object{"expiring"}
 		if err := os.SetObject(context.Background(), "object", v, obj, ttl); err != nil {
 			t.Fatalf("SetObject: %v", err)
 		}
 	}
-	counter, isCounter := st.(httpcache.Counter)
+	counter, isCounter := st.(store.Counter)
 	var first time.Time // before the renewed counter's first Advance
 	if isCounter {
 		first = time.Now()
@@ -175,7 +175,7 @@ func (s *suite) testTTLSleeping(t *testing.T) {
 			}
 		}
 	}
-	ti, isTagIndex := st.(httpcache.TagIndex)
+	ti, isTagIndex := st.(store.TagIndex)
 	if isTagIndex {
 		// A record lasts its ttl; a later shorter ttl does not cut it
 		// short, and a later longer one makes the tag outlive the first.

@@ -1,9 +1,8 @@
-package storetest
+package purgetest
 
 import (
 	"context"
 	"fmt"
-	"github.com/seedcache/httpcache/internal/fakeclock"
 	"io"
 	"log/slog"
 	"net/http"
@@ -16,14 +15,14 @@ import (
 	"time"
 
 	"github.com/seedcache/httpcache"
+	"github.com/seedcache/httpcache/internal/fakeclock"
+	"github.com/seedcache/httpcache/store"
 )
 
-// The Purge cases run the middleware on the store: two Caches share one
-// store, as two processes share a server, and everything one of them
-// purges must be gone for the other once Purge returns. They use what the
-// middleware uses — Get, Set, Delete, and Counter, TagIndex, MultiGetter
-// and LocalCopies where the store has them — so a store that passes the
-// cases above and these can carry purges.
+// suite carries Run's argument to the cases.
+type suite struct {
+	newStore func(t *testing.T) store.Store
+}
 
 // page is the application the Caches front. /untagged/… carries no tags;
 // every other path carries "page:<path>" and "all" in the tag header and
@@ -84,24 +83,24 @@ func (s *suite) purgeRig(t *testing.T) *purgeRig {
 // carry purges: a shared store needs a Counter. A local store without
 // LocalState serves one Cache only (a purge reaches only the Cache it
 // went through), so both are that one.
-func purgeCaches(t *testing.T, store httpcache.Store, clock *fakeclock.Clock) [2]*httpcache.Cache {
+func purgeCaches(t *testing.T, st store.Store, clock *fakeclock.Clock) [2]*httpcache.Cache {
 	t.Helper()
-	ls, _ := store.(httpcache.LocalStore)
+	ls, _ := st.(store.LocalStore)
 	local := ls != nil && ls.Local()
-	if _, ok := store.(httpcache.Counter); !ok && !local {
-		t.Skip("store does not implement httpcache.Counter, which purges on a shared store need")
+	if _, ok := st.(store.Counter); !ok && !local {
+		t.Skip("store does not implement store.Counter, which purges on a shared store need")
 	}
 	// A generous guard: these cases check what is purged, and a write
 	// timing out under a short guard timeout on a loaded machine fails open
 	// (nothing stored), which is right but not what they test.
 	opts := httpcache.Options{Clock: clock.Now, Logger: slog.New(slog.DiscardHandler),
-		Guard: httpcache.GuardOptions{Timeout: 5 * time.Second}}
-	c := httpcache.New(store, opts)
-	if _, ok := store.(httpcache.LocalState); local && !ok {
-		t.Log("local store without httpcache.LocalState: one Cache plays both")
+		Guard: store.GuardOptions{Timeout: 5 * time.Second}}
+	c := httpcache.New(st, opts)
+	if _, ok := st.(store.LocalState); local && !ok {
+		t.Log("local store without store.LocalState: one Cache plays both")
 		return [2]*httpcache.Cache{c, c}
 	}
-	return [2]*httpcache.Cache{c, httpcache.New(store, opts)}
+	return [2]*httpcache.Cache{c, httpcache.New(st, opts)}
 }
 
 // served is one response as the client saw it.
@@ -184,7 +183,13 @@ func pathOf(target string) string {
 	return u.Path
 }
 
-func (s *suite) testPurge(t *testing.T) {
+// Run runs the purge cases on stores made by newStore. newStore is called
+// once per case, with that case's t, and must return a store whose keys do
+// not collide with those of other calls (a fresh store, or one key prefix
+// per call), as for storetest.Run.
+func Run(t *testing.T, newStore func(t *testing.T) store.Store) {
+	t.Helper()
+	s := &suite{newStore: newStore}
 	for _, c := range []struct {
 		name string
 		run  func(t *testing.T)

@@ -7,7 +7,7 @@ import (
 	"testing"
 	"time"
 
-	"github.com/seedcache/httpcache"
+	"github.com/seedcache/httpcache/store"
 )
 
 // promptly bounds how long a call with a done context may take. It is far
@@ -69,11 +69,11 @@ func doneContexts(t *testing.T) []struct {
 
 // checkHolds checks that key holds one of allowed, or nothing if mayMiss:
 // what an operation that returned the context's error may leave behind.
-func checkHolds(t *testing.T, st httpcache.Store, key string, mayMiss bool, allowed ...[]byte) {
+func checkHolds(t *testing.T, st store.Store, key string, mayMiss bool, allowed ...[]byte) {
 	t.Helper()
 	got, err := st.Get(context.Background(), key)
 	switch {
-	case errors.Is(err, httpcache.ErrNotFound):
+	case errors.Is(err, store.ErrNotFound):
 		if !mayMiss {
 			t.Fatalf("Get(%q) = ErrNotFound; want one of %q", key, allowed)
 		}
@@ -104,7 +104,7 @@ func (s *suite) testDoneContext(t *testing.T) {
 				}
 			}
 			_, err = within(t, "Get", func() ([]byte, error) { return st.Get(ctx, "missing") })
-			if !isCtxErr(ctx, err) && !errors.Is(err, httpcache.ErrNotFound) {
+			if !isCtxErr(ctx, err) && !errors.Is(err, store.ErrNotFound) {
 				t.Fatalf("Get(missing key) = %v; want ErrNotFound or an error wrapping %v", err, ctx.Err())
 			}
 
@@ -137,14 +137,14 @@ func (s *suite) testDoneContext(t *testing.T) {
 				t.Fatalf("Delete = %v; want nil or an error wrapping %v", err, ctx.Err())
 			}
 
-			if os, ok := st.(httpcache.ObjectStore); ok {
+			if os, ok := st.(store.ObjectStore); ok {
 				s.checkObjectDoneContext(t, ctx, os)
 			}
 		})
 	}
 }
 
-func (s *suite) checkObjectDoneContext(t *testing.T, ctx context.Context, os httpcache.ObjectStore) {
+func (s *suite) checkObjectDoneContext(t *testing.T, ctx context.Context, os store.ObjectStore) {
 	t.Helper()
 	v, obj := []byte("object value"), &object{"done context"}
 	err := withinErr(t, "SetObject", func() error {

@@ -10,23 +10,23 @@ import (
 	"testing"
 	"time"
 
-	"github.com/seedcache/httpcache"
+	"github.com/seedcache/httpcache/store"
 )
 
 // tagIndex returns a new store as a TagIndex, skipping t if the store does
 // not implement it.
-func (s *suite) tagIndex(t *testing.T) httpcache.TagIndex {
+func (s *suite) tagIndex(t *testing.T) store.TagIndex {
 	t.Helper()
-	_, ti := storeAs[httpcache.TagIndex](t, s, "TagIndex")
+	_, ti := storeAs[store.TagIndex](t, s, "TagIndex")
 	return ti
 }
 
 // storeKeys stores a value under each of keys for ttl, as the middleware
 // stores an entry before recording its tags: a TagIndex need only keep the
 // records of keys the store holds (see the package documentation).
-func storeKeys(t *testing.T, ti httpcache.TagIndex, ttl time.Duration, keys ...string) {
+func storeKeys(t *testing.T, ti store.TagIndex, ttl time.Duration, keys ...string) {
 	t.Helper()
-	st, ok := ti.(httpcache.Store)
+	st, ok := ti.(store.Store)
 	if !ok {
 		t.Fatalf("the TagIndex %T is not a Store", ti)
 	}
@@ -35,14 +35,14 @@ func storeKeys(t *testing.T, ti httpcache.TagIndex, ttl time.Duration, keys ...s
 	}
 }
 
-func mustAddTags(t *testing.T, ti httpcache.TagIndex, key string, ttl time.Duration, tags ...string) {
+func mustAddTags(t *testing.T, ti store.TagIndex, key string, ttl time.Duration, tags ...string) {
 	t.Helper()
 	if err := ti.AddTags(context.Background(), key, tags, ttl); err != nil {
 		t.Fatalf("AddTags(%s, %d tags, %v): %v", showKey(key), len(tags), ttl, err)
 	}
 }
 
-func mustRemoveTags(t *testing.T, ti httpcache.TagIndex, tags ...string) {
+func mustRemoveTags(t *testing.T, ti store.TagIndex, tags ...string) {
 	t.Helper()
 	if err := ti.RemoveTags(context.Background(), tags...); err != nil {
 		t.Fatalf("RemoveTags(%d tags): %v", len(tags), err)
@@ -51,7 +51,7 @@ func mustRemoveTags(t *testing.T, ti httpcache.TagIndex, tags ...string) {
 
 // expectTagged checks that TaggedKeys(tag) lists exactly the keys in want,
 // in any order; a key may be listed more than once.
-func expectTagged(t *testing.T, ti httpcache.TagIndex, tag string, want ...string) {
+func expectTagged(t *testing.T, ti store.TagIndex, tag string, want ...string) {
 	t.Helper()
 	expectTaggedSome(t, ti, tag, want, nil)
 }
@@ -59,7 +59,7 @@ func expectTagged(t *testing.T, ti httpcache.TagIndex, tag string, want ...strin
 // expectTaggedSome checks that TaggedKeys(tag) lists every key in must and
 // no key outside must and may: a record past its ttl may or may not be
 // listed.
-func expectTaggedSome(t *testing.T, ti httpcache.TagIndex, tag string, must, may []string) {
+func expectTaggedSome(t *testing.T, ti store.TagIndex, tag string, must, may []string) {
 	t.Helper()
 	got, err := ti.TaggedKeys(context.Background(), tag)
 	if err != nil {
@@ -263,7 +263,7 @@ const (
 // record of a key it holds with them.
 func (s *suite) testTagIndexMany(t *testing.T) {
 	ti := s.tagIndex(t)
-	st := ti.(httpcache.Store)
+	st := ti.(store.Store)
 	var held, deleted []string
 	for i := range manyHeld {
 		held = append(held, fmt.Sprintf("held-%d", i))
@@ -357,7 +357,7 @@ func sharedTag(n int) string { return fmt.Sprintf("shared-%d", n) }
 
 func (s *suite) testTagIndexConcurrent(t *testing.T) {
 	ti := s.tagIndex(t)
-	st := ti.(httpcache.Store)
+	st := ti.(store.Store)
 	ctx := context.Background()
 	var wg sync.WaitGroup
 	for g := range goroutines {
@@ -387,7 +387,7 @@ func (s *suite) testTagIndexConcurrent(t *testing.T) {
 // concurrentTagStep does one random operation on a shared tag, or records
 // and reads back a key under the goroutine's private tag. Keys are stored
 // before they are recorded.
-func concurrentTagStep(ctx context.Context, st httpcache.Store, ti httpcache.TagIndex, r *rand.Rand, g, i int, private string) error {
+func concurrentTagStep(ctx context.Context, st store.Store, ti store.TagIndex, r *rand.Rand, g, i int, private string) error {
 	n := r.IntN(sharedTagCount)
 	switch op := r.IntN(10); {
 	case op < 4:

@@ -1,4 +1,4 @@
-// Package storetest is the conformance suite that every httpcache.Store
+// Package storetest is the conformance suite that every store.Store
 // passes.
 //
 // It is an ordinary (non-test) package so that each store's own tests can
@@ -6,7 +6,7 @@
 //
 //	func TestConformance(t *testing.T) {
 //		clock := newFakeClock()
-//		storetest.Run(t, func(t *testing.T) httpcache.Store {
+//		storetest.Run(t, func(t *testing.T) store.Store {
 //			return memory.New(memory.Options{Clock: clock.Now})
 //		}, storetest.Options{Advance: clock.Advance})
 //	}
@@ -18,14 +18,19 @@
 // the same sleep, and it takes longer to see an Advance renew a counter:
 // about 2 s in all, or 5 s with a one-second TTLGranularity).
 //
+// The suite checks the store alone and imports only package store. That
+// purges through the middleware work on the store is checked by package
+// github.com/seedcache/httpcache/purgetest, which runs httpcache on it: a
+// store's conformance test runs both.
+//
 // # The contract the suite checks
 //
-//   - A miss is an error wrapping httpcache.ErrNotFound.
+//   - A miss is an error wrapping store.ErrNotFound.
 //   - Set then Get returns the same bytes, including the empty value, binary
 //     values of every byte value, and values of Options.MaxValueSize bytes.
 //     Set does not keep the caller's slice.
 //   - A value over the store's limit is either stored whole or refused with
-//     an error wrapping httpcache.ErrTooLarge; a refused Set stores nothing
+//     an error wrapping store.ErrTooLarge; a refused Set stores nothing
 //     new (the key keeps its old value, or loses it).
 //   - Keys are arbitrary byte strings: long (10 KiB), with spaces, control
 //     bytes, NUL, invalid UTF-8 or braces, and keys that differ only after
@@ -34,7 +39,7 @@
 //     are not an error.
 //   - A value lives for at least its ttl and at most ttl plus
 //     Options.TTLGranularity; an overwrite replaces the ttl. A ttl <= 0 is
-//     refused with an error wrapping httpcache.ErrInvalidTTL and stores
+//     refused with an error wrapping store.ErrInvalidTTL and stores
 //     nothing. Long ttls (over 30 days, which memcached reads as absolute
 //     Unix times) mean what they say.
 //   - Called with a context that is already done, Get, Set and Delete return
@@ -46,10 +51,10 @@
 //   - Concurrent Set, Get and Delete are safe (run the suite under -race),
 //     and every Get returns one whole value written to that key, never a mix.
 //     A goroutine reads its own writes on keys no one else writes.
-//   - A store that implements httpcache.ObjectStore returns the object stored
+//   - A store that implements store.ObjectStore returns the object stored
 //     by SetObject with its value, nil for a value stored by Set, drops the
 //     object when Set overwrites the value, and expires both together.
-//   - A store that implements httpcache.Counter advances a counter to the
+//   - A store that implements store.Counter advances a counter to the
 //     larger of the floor and its value plus one, a missing counter counting
 //     as 0 (Advance(name, floor) stands here for a call with ttl 0):
 //     Advance(name, 0) of a name with no value returns 1, then 2, 3…;
@@ -71,11 +76,11 @@
 //     with its own ttl; once it is gone, Get misses and the next
 //     Advance(name, 0) returns 1, as after Delete, which removes any
 //     counter. A negative ttl is refused with an error wrapping
-//     httpcache.ErrInvalidTTL and changes nothing. Called with a done
+//     store.ErrInvalidTTL and changes nothing. Called with a done
 //     context, Advance returns an error wrapping ctx.Err() (the counter
 //     then advanced once or not at all) or does what it does with a live
 //     context.
-//   - A store that implements httpcache.TagIndex lists for a tag (TaggedKeys)
+//   - A store that implements store.TagIndex lists for a tag (TaggedKeys)
 //     every key that AddTags recorded for it within that record's ttl, that
 //     RemoveTags has not removed since and that the store holds a value
 //     under, byte for byte as it was passed, and no key never recorded for
@@ -83,7 +88,7 @@
 //     middleware stores an entry before recording its tags, and never
 //     overwrites it afterwards: a store may forget the records of a key it
 //     does not hold (never stored, or deleted, expired or evicted since), at
-//     any time, as httpcache.TagIndex allows and the Redis store's pruning
+//     any time, as store.TagIndex allows and the Redis store's pruning
 //     of its tag sets does, but never those of a key it holds, however many
 //     records come and go around them. Keys come in any order and may
 //     come more than once: callers treat the list as a set (the middleware
@@ -93,7 +98,7 @@
 //     same tag, for the same key or another, may extend it but never cuts
 //     it short. Tags are arbitrary non-empty byte strings (spaces, braces,
 //     NUL, invalid UTF-8, 1 KiB), names in the store's key space that the
-//     suite keeps apart from its keys (httpcache.TagIndex), and keys are
+//     suite keeps apart from its keys (store.TagIndex), and keys are
 //     as for Get; AddTags of no tags and RemoveTags of no or unknown tags
 //     do nothing and are not errors.
 //     RemoveTags forgets every record of the tags given and no others.
@@ -102,19 +107,6 @@
 //     or not at all, and TaggedKeys returns such an error or the right keys.
 //     Concurrent AddTags, TaggedKeys and RemoveTags are safe, and a
 //     goroutine reads its own records of a tag no one else touches.
-//   - Purges work through the middleware on the store: two httpcache.Caches
-//     sharing one store (as two processes share a server) store and serve
-//     each other's responses, and once Purge returns through one of them
-//     the other serves nothing purged — by a tag given in the tag header
-//     or with httpcache.Tag, by URL (every Vary variant, GET and HEAD), or
-//     everything — and nothing else is purged; a soft purge makes
-//     stale-while-revalidate serve the old response once while one refresh
-//     replaces it; an entry stored again with other tags answers to its new
-//     tags only; and a response fetched before a purge and stored after it
-//     is never served. A local store shares the middleware's purge records
-//     between Caches through httpcache.LocalState; without it the cases run
-//     on one Cache. A shared store without httpcache.Counter cannot record
-//     purges, and the cases skip.
 //
 // The suite assumes that the store can hold its small working set (a few
 // values of Options.MaxValueSize bytes and a few hundred small ones) without

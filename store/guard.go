@@ -1,4 +1,4 @@
-package httpcache
+package store
 
 import (
 	"context"
@@ -9,11 +9,6 @@ import (
 	"sync/atomic"
 	"time"
 )
-
-// ErrCircuitOpen is returned by a guarded store while its circuit breaker is
-// open: the store failed repeatedly and is not being called until a probe
-// succeeds.
-var ErrCircuitOpen = errors.New("httpcache: store circuit open")
 
 // DefaultGuardTimeout bounds each guarded store operation when
 // GuardOptions.Timeout is zero. A store on the local network answers in
@@ -27,7 +22,7 @@ const DefaultGuardTimeout = 500 * time.Millisecond
 // DefaultTimeoutSpan is GuardOptions.TimeoutSpan when it is zero.
 const DefaultTimeoutSpan = 500 * time.Millisecond
 
-// GuardOptions configures Guard. The zero value is what New uses.
+// GuardOptions configures Guard. The zero value is what httpcache.New uses.
 //
 // The defaults weigh a starved process against a dead store. A store that
 // is down refuses or resets connections: its calls fail at once, cost the
@@ -80,9 +75,9 @@ type GuardOptions struct {
 // (ErrNotFound), a refused value (ErrTooLarge, ErrInvalidTTL) and a caller
 // whose own context ended are not failures of the store.
 //
-// New guards every store that is not a GuardedStore; use Guard directly to
-// guard the network half of a composite store. The result is a GuardedStore
-// and a CircuitReporter, and a MultiGetter when s is.
+// httpcache.New guards every store that is not a GuardedStore; use Guard
+// directly to guard the network half of a composite store. The result is a
+// GuardedStore and a CircuitReporter, and a MultiGetter when s is.
 func Guard(s Store, o GuardOptions) Store {
 	if s == nil {
 		panic("httpcache: Guard called with a nil Store")

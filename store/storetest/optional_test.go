@@ -5,10 +5,10 @@ import (
 	"testing"
 	"time"
 
-	"github.com/seedcache/httpcache"
 	"github.com/seedcache/httpcache/internal/fakeclock"
+	"github.com/seedcache/httpcache/store"
+	"github.com/seedcache/httpcache/store/storetest"
 	"github.com/seedcache/httpcache/stores/memory"
-	"github.com/seedcache/httpcache/stores/storetest"
 )
 
 // plainStore is a store with only the required methods: Counter, TagIndex
@@ -29,17 +29,16 @@ func (localPlain) Local() bool   { return true }
 func (localPlain) Guarded() bool { return true }
 
 // TestWithoutOptionalInterfaces: a store with only Get, Set and Delete
-// passes, its cases of optional interfaces skipped; the purge cases run on
-// one Cache for a local store without LocalState, and skip for a shared
-// store without a Counter.
+// passes, its cases of optional interfaces skipped, whether or not it says
+// it is local. (The purge cases of such stores are in purgetest.)
 func TestWithoutOptionalInterfaces(t *testing.T) {
-	for name, wrap := range map[string]func(*memory.Store) httpcache.Store{
-		"networked, no Counter": func(m *memory.Store) httpcache.Store { return plainStore{m} },
-		"local, no LocalState":  func(m *memory.Store) httpcache.Store { return localPlain{plainStore{m}} },
+	for name, wrap := range map[string]func(*memory.Store) store.Store{
+		"networked, no Counter": func(m *memory.Store) store.Store { return plainStore{m} },
+		"local, no LocalState":  func(m *memory.Store) store.Store { return localPlain{plainStore{m}} },
 	} {
 		t.Run(name, func(t *testing.T) {
 			clock := fakeclock.New(time.Unix(1_700_000_000, 0))
-			storetest.Run(t, func(t *testing.T) httpcache.Store {
+			storetest.Run(t, func(t *testing.T) store.Store {
 				return wrap(memory.New(memory.Options{Clock: clock.Now}))
 			}, storetest.Options{Advance: clock.Advance})
 		})

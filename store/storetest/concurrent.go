@@ -9,7 +9,7 @@ import (
 	"sync"
 	"testing"
 
-	"github.com/seedcache/httpcache"
+	"github.com/seedcache/httpcache/store"
 )
 
 const (
@@ -58,7 +58,7 @@ func keyName(key uint16) string { return fmt.Sprintf("concurrent-%d", key) }
 
 func (s *suite) testConcurrent(t *testing.T) {
 	st := s.newStore(t)
-	os, _ := st.(httpcache.ObjectStore)
+	os, _ := st.(store.ObjectStore)
 	ctx := context.Background()
 	var wg sync.WaitGroup
 	for g := range uint16(goroutines) {
@@ -79,7 +79,7 @@ func (s *suite) testConcurrent(t *testing.T) {
 		if err == nil {
 			err = checkStamped(k, v)
 		}
-		if err != nil && !errors.Is(err, httpcache.ErrNotFound) {
+		if err != nil && !errors.Is(err, store.ErrNotFound) {
 			t.Errorf("after the goroutines: key %d: %v", k, err)
 		}
 	}
@@ -87,7 +87,7 @@ func (s *suite) testConcurrent(t *testing.T) {
 
 // concurrentStep does one random operation on the shared key named by w,
 // or a write-then-read on the goroutine's private key.
-func (s *suite) concurrentStep(ctx context.Context, st httpcache.Store, os httpcache.ObjectStore, r *rand.Rand, w stamp, private uint16) error {
+func (s *suite) concurrentStep(ctx context.Context, st store.Store, os store.ObjectStore, r *rand.Rand, w stamp, private uint16) error {
 	useObject := os != nil && r.IntN(2) == 0
 	switch op := r.IntN(10); {
 	case op < 4:
@@ -104,7 +104,7 @@ func (s *suite) concurrentStep(ctx context.Context, st httpcache.Store, os httpc
 		} else {
 			v, err = st.Get(ctx, keyName(w.key))
 		}
-		if errors.Is(err, httpcache.ErrNotFound) {
+		if errors.Is(err, store.ErrNotFound) {
 			return nil
 		}
 		if err != nil {
@@ -138,7 +138,7 @@ func (s *suite) concurrentStep(ctx context.Context, st httpcache.Store, os httpc
 			if err := st.Delete(ctx, keyName(private)); err != nil {
 				return err
 			}
-			if _, err := st.Get(ctx, keyName(private)); !errors.Is(err, httpcache.ErrNotFound) {
+			if _, err := st.Get(ctx, keyName(private)); !errors.Is(err, store.ErrNotFound) {
 				return fmt.Errorf("Get of the private key just deleted = %v; want ErrNotFound", err)
 			}
 		}

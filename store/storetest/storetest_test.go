@@ -8,14 +8,14 @@ import (
 	"testing"
 	"time"
 
-	"github.com/seedcache/httpcache"
-	"github.com/seedcache/httpcache/stores/storetest"
+	"github.com/seedcache/httpcache/store"
+	"github.com/seedcache/httpcache/store/storetest"
 )
 
 // runRef runs the suite against refStores with the given mutation.
 func runRef(t *testing.T, mutant string) {
 	clock := fakeclock.New(time.Unix(1_700_000_000, 0))
-	storetest.Run(t, func(t *testing.T) httpcache.Store {
+	storetest.Run(t, func(t *testing.T) store.Store {
 		return newRefStore(clock.Now, mutant)
 	}, storetest.Options{Advance: clock.Advance})
 }
@@ -30,7 +30,7 @@ func TestReference(t *testing.T) {
 // stores every key it records.
 func TestReferencePruning(t *testing.T) {
 	clock := fakeclock.New(time.Unix(1_700_000_000, 0))
-	storetest.Run(t, func(t *testing.T) httpcache.Store {
+	storetest.Run(t, func(t *testing.T) store.Store {
 		s := newRefStore(clock.Now, "")
 		s.pruning = true
 		return s
@@ -43,7 +43,7 @@ func TestReferenceRealClock(t *testing.T) {
 	if testing.Short() {
 		t.Skip("sleeps for real; skipped in -short mode")
 	}
-	storetest.Run(t, func(t *testing.T) httpcache.Store {
+	storetest.Run(t, func(t *testing.T) store.Store {
 		return newRefStore(time.Now, "")
 	}, storetest.Options{})
 }
@@ -62,7 +62,7 @@ func TestMutantChild(t *testing.T) {
 		t.Skip("run by TestMutants")
 	}
 	if os.Getenv(realClockEnv) != "" {
-		storetest.Run(t, func(t *testing.T) httpcache.Store {
+		storetest.Run(t, func(t *testing.T) store.Store {
 			return newRefStore(time.Now, mutant)
 		}, storetest.Options{})
 		return

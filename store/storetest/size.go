@@ -6,7 +6,7 @@ import (
 	"fmt"
 	"testing"
 
-	"github.com/seedcache/httpcache"
+	"github.com/seedcache/httpcache/store"
 )
 
 func (s *suite) testLargeValues(t *testing.T) {
@@ -56,10 +56,10 @@ func (s *suite) testOverLimit(t *testing.T) {
 				switch {
 				case err == nil:
 					expectValue(t, st, key, v)
-				case errors.Is(err, httpcache.ErrTooLarge):
+				case errors.Is(err, store.ErrTooLarge):
 					got, gerr := st.Get(context.Background(), key)
 					switch {
-					case errors.Is(gerr, httpcache.ErrNotFound):
+					case errors.Is(gerr, store.ErrNotFound):
 					case gerr != nil:
 						t.Fatalf("Get(%q) after a refused Set: %v", key, gerr)
 					case key == "existing" && diff(got, old) == "":

@@ -11,10 +11,10 @@ import (
 	"time"
 	"unsafe"
 
-	"github.com/seedcache/httpcache"
+	"github.com/seedcache/httpcache/store"
 )
 
-// refStore is the simplest correct httpcache.ObjectStore, plus switches
+// refStore is the simplest correct store.ObjectStore, plus switches
 // that each break it in one way the suite must catch.
 type refStore struct {
 	now    func() time.Time
@@ -34,9 +34,9 @@ type refItem struct {
 }
 
 var (
-	_ httpcache.ObjectStore = (*refStore)(nil)
-	_ httpcache.Counter     = (*refStore)(nil)
-	_ httpcache.TagIndex    = (*refStore)(nil)
+	_ store.ObjectStore = (*refStore)(nil)
+	_ store.Counter     = (*refStore)(nil)
+	_ store.TagIndex    = (*refStore)(nil)
 )
 
 func newRefStore(now func() time.Time, mutant string) *refStore {
@@ -90,7 +90,7 @@ func (s *refStore) GetObject(ctx context.Context, key string) ([]byte, any, erro
 		if s.mutant == "own miss error" {
 			return nil, nil, errors.New("refstore: miss")
 		}
-		return nil, nil, httpcache.ErrNotFound
+		return nil, nil, store.ErrNotFound
 	}
 	if s.mutant == "objects lost" {
 		it.obj = nil
@@ -125,7 +125,7 @@ func (s *refStore) set(ctx context.Context, key string, value []byte, obj any, t
 	}
 	if ttl <= 0 {
 		if s.mutant != "zero ttl is forever" {
-			return httpcache.ErrInvalidTTL
+			return store.ErrInvalidTTL
 		}
 		ttl = 100 * 365 * 24 * time.Hour
 	}
@@ -152,7 +152,7 @@ func (s *refStore) Delete(ctx context.Context, keys ...string) error {
 	defer s.mu.Unlock()
 	for _, k := range keys {
 		if _, ok := s.items[s.key(k)]; !ok && s.mutant == "missing key is an error" {
-			return httpcache.ErrNotFound
+			return store.ErrNotFound
 		}
 		delete(s.items, s.key(k))
 	}
@@ -165,7 +165,7 @@ func (s *refStore) Advance(ctx context.Context, name string, floor int64, ttl ti
 	}
 	if ttl < 0 {
 		if s.mutant != "negative counter ttl is forever" {
-			return 0, httpcache.ErrInvalidTTL
+			return 0, store.ErrInvalidTTL
 		}
 		ttl = 0
 	}
@@ -271,7 +271,7 @@ func (s *refStore) TaggedKeys(ctx context.Context, tag string) ([]string, error)
 	defer s.mu.Unlock()
 	recs, ok := s.tags[tag]
 	if !ok && s.mutant == "unknown tag is an error" {
-		return nil, httpcache.ErrNotFound
+		return nil, store.ErrNotFound
 	}
 	var keys []string
 	for k, expires := range recs {

@@ -10,7 +10,7 @@ import (
 	"testing"
 	"time"
 
-	"github.com/seedcache/httpcache"
+	"github.com/seedcache/httpcache/store"
 )
 
 // maxCounter is the largest counter value a store must keep exactly: 2^53,
@@ -21,18 +21,18 @@ const maxCounter = 1 << 53
 
 // counterStore returns a new store and the same store as a Counter,
 // skipping t if the store does not implement it.
-func (s *suite) counterStore(t *testing.T) (httpcache.Store, httpcache.Counter) {
+func (s *suite) counterStore(t *testing.T) (store.Store, store.Counter) {
 	t.Helper()
-	return storeAs[httpcache.Counter](t, s, "Counter")
+	return storeAs[store.Counter](t, s, "Counter")
 }
 
 // mustAdvance advances a counter that never expires (ttl 0).
-func mustAdvance(t *testing.T, c httpcache.Counter, name string, floor int64) int64 {
+func mustAdvance(t *testing.T, c store.Counter, name string, floor int64) int64 {
 	t.Helper()
 	return mustAdvanceTTL(t, c, name, floor, 0)
 }
 
-func mustAdvanceTTL(t *testing.T, c httpcache.Counter, name string, floor int64, ttl time.Duration) int64 {
+func mustAdvanceTTL(t *testing.T, c store.Counter, name string, floor int64, ttl time.Duration) int64 {
 	t.Helper()
 	n, err := c.Advance(context.Background(), name, floor, ttl)
 	if err != nil {
@@ -43,14 +43,14 @@ func mustAdvanceTTL(t *testing.T, c httpcache.Counter, name string, floor int64,
 
 // expectAdvance checks that Advance(name, floor, 0) returns want and leaves
 // the counter reading want.
-func expectAdvance(t *testing.T, st httpcache.Store, c httpcache.Counter, name string, floor, want int64) {
+func expectAdvance(t *testing.T, st store.Store, c store.Counter, name string, floor, want int64) {
 	t.Helper()
 	expectAdvanceTTL(t, st, c, name, floor, 0, want)
 }
 
 // expectAdvanceTTL checks that Advance(name, floor, ttl) returns want and
 // leaves the counter reading want.
-func expectAdvanceTTL(t *testing.T, st httpcache.Store, c httpcache.Counter, name string, floor int64, ttl time.Duration, want int64) {
+func expectAdvanceTTL(t *testing.T, st store.Store, c store.Counter, name string, floor int64, ttl time.Duration, want int64) {
 	t.Helper()
 	if got := mustAdvanceTTL(t, c, name, floor, ttl); got != want {
 		t.Fatalf("Advance(%s, %d, ttl %v) = %d; want %d", showKey(name), floor, ttl, got, want)
@@ -60,7 +60,7 @@ func expectAdvanceTTL(t *testing.T, st httpcache.Store, c httpcache.Counter, nam
 
 // expectCount checks that Get of the counter name returns n in decimal, as
 // the middleware reads its purge clock.
-func expectCount(t *testing.T, st httpcache.Store, name string, n int64) {
+func expectCount(t *testing.T, st store.Store, name string, n int64) {
 	t.Helper()
 	expectValue(t, st, name, []byte(strconv.FormatInt(n, 10)))
 }
@@ -249,7 +249,7 @@ func (s *suite) testCounter(t *testing.T) {
 		for _, ttl := range []time.Duration{-1, -time.Second, math.MinInt64} {
 			for _, name := range []string{"n", "limited", "fresh"} {
 				n, err := c.Advance(context.Background(), name, 100, ttl)
-				if !errors.Is(err, httpcache.ErrInvalidTTL) {
+				if !errors.Is(err, store.ErrInvalidTTL) {
 					t.Fatalf("Advance(%q, 100, ttl %v) = %d, %v; want an error wrapping ErrInvalidTTL", name, ttl, n, err)
 				}
 			}
@@ -344,7 +344,7 @@ func (s *suite) testCounterTTL(t *testing.T) {
 // call) returns, and counts how often each value came back. It checks what
 // each call can check on its own: that it returned a value no smaller than
 // its floor, and larger than the goroutine's previous call did.
-func advanceConcurrently(t *testing.T, c httpcache.Counter, name string, floor func(g, i int) int64) map[int64]int {
+func advanceConcurrently(t *testing.T, c store.Counter, name string, floor func(g, i int) int64) map[int64]int {
 	t.Helper()
 	var mu sync.Mutex
 	seen := make(map[int64]int, counterGoroutines*counterCalls)

@@ -1,0 +1,84 @@
+package purgetest_test
+
+import (
+	"context"
+	"testing"
+	"time"
+
+	"github.com/seedcache/httpcache/internal/fakeclock"
+	"github.com/seedcache/httpcache/purgetest"
+	"github.com/seedcache/httpcache/store"
+	"github.com/seedcache/httpcache/stores/memory"
+)
+
+// plainStore is a store with only the required methods.
+type plainStore struct{ m *memory.Store }
+
+func (s plainStore) Get(ctx context.Context, k string) ([]byte, error) { return s.m.Get(ctx, k) }
+func (s plainStore) Set(ctx context.Context, k string, v []byte, ttl time.Duration) error {
+	return s.m.Set(ctx, k, v, ttl)
+}
+func (s plainStore) Delete(ctx context.Context, k ...string) error { return s.m.Delete(ctx, k...) }
+
+// localPlain is a local store without LocalState: fine for a single
+// Cache.
+type localPlain struct{ plainStore }
+
+func (localPlain) Local() bool   { return true }
+func (localPlain) Guarded() bool { return true }
+
+// sharedStore plays a networked store with counters and a tag index (as
+// Redis is): not local, so that every Cache on it keeps its purge records
+// in it, through Counter.
+type sharedStore struct{ plainStore }
+
+func (s sharedStore) Advance(ctx context.Context, name string, floor int64, ttl time.Duration) (int64, error) {
+	return s.m.Advance(ctx, name, floor, ttl)
+}
+func (s sharedStore) AddTags(ctx context.Context, key string, tags []string, ttl time.Duration) error {
+	return s.m.AddTags(ctx, key, tags, ttl)
+}
+func (s sharedStore) TaggedKeys(ctx context.Context, tag string) ([]string, error) {
+	return s.m.TaggedKeys(ctx, tag)
+}
+func (s sharedStore) RemoveTags(ctx context.Context, tags ...string) error {
+	return s.m.RemoveTags(ctx, tags...)
+}
+
+var (
+	_ store.Counter  = sharedStore{}
+	_ store.TagIndex = sharedStore{}
+)
+
+// TestStores runs the cases on a local store sharing purge records
+// through LocalState (stores/memory), and on a shared store with a
+// Counter and a TagIndex: two Caches each.
+func TestStores(t *testing.T) {
+	for name, wrap := range map[string]func(*memory.Store) store.Store{
+		"local":  func(m *memory.Store) store.Store { return m },
+		"shared": func(m *memory.Store) store.Store { return sharedStore{plainStore{m}} },
+	} {
+		t.Run(name, func(t *testing.T) {
+			clock := fakeclock.New(time.Unix(1_700_000_000, 0))
+			purgetest.Run(t, func(t *testing.T) store.Store {
+				return wrap(memory.New(memory.Options{Clock: clock.Now}))
+			})
+		})
+	}
+}
+
+// TestWithoutOptionalInterfaces: with only Get, Set and Delete, the cases
+// run on one Cache for a local store without LocalState, and skip for a
+// shared store without a Counter.
+func TestWithoutOptionalInterfaces(t *testing.T) {
+	for name, wrap := range map[string]func(*memory.Store) store.Store{
+		"networked, no Counter": func(m *memory.Store) store.Store { return plainStore{m} },
+		"local, no LocalState":  func(m *memory.Store) store.Store { return localPlain{plainStore{m}} },
+	} {
+		t.Run(name, func(t *testing.T) {
+			purgetest.Run(t, func(t *testing.T) store.Store {
+				return wrap(memory.New(memory.Options{}))
+			})
+		})
+	}
+}

@@ -1,0 +1,18 @@
+// Package store is the contract between the httpcache middleware and the
+// stores that hold its entries.
+//
+// It serves httpcache as database/sql/driver serves database/sql: an
+// application builds a store (stores/memory, stores/redis,
+// stores/memcached, stores/tiered, or its own) and hands it to
+// httpcache.New, and rarely needs this package otherwise; a store driver
+// implements Store, and any of the optional interfaces it can (ObjectStore,
+// LocalStore, LocalState, GuardedStore, MultiGetter, Leaser, Counter,
+// TagIndex, LocalCopies, SharedGetter, CircuitReporter), which the
+// middleware discovers by type assertion. Drivers map their backend's
+// errors onto the sentinel errors here (ErrNotFound, ErrTooLarge,
+// ErrInvalidTTL), and Guard bounds a networked store's operations with a
+// timeout and a circuit breaker. The conformance suite in store/storetest
+// checks a driver against this contract.
+//
+// This package does not import httpcache, so a driver need not either.
+package store
