@@ -33,14 +33,26 @@ import (
 	"net/http"
 	"net/http/httputil"
 	"net/url"
+	"os"
+	"os/signal"
 	"strings"
+	"syscall"
+	"time"
 
 	"github.com/seedcache/httpcache"
-	"github.com/seedcache/httpcache/internal/serve"
-	"github.com/seedcache/httpcache/internal/storeflag"
+	"github.com/seedcache/httpcache/stores/storeurl"
 )
 
-func main() { serve.Main("proxy", run) }
+func main() {
+	// SIGINT or SIGTERM ends the context: run then shuts down gracefully.
+	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
+	defer stop()
+	if err := run(ctx, os.Args[1:], os.Stderr, nil); err != nil {
+		fmt.Fprintf(os.Stderr, "proxy: %v\n", err)
+		stop()
+		os.Exit(1)
+	}
+}
 
 // run parses args, proxies until ctx is done, then shuts down gracefully. If
 // ready is not nil, it receives the listening address.
@@ -52,7 +64,7 @@ func run(ctx context.Context, args []string, stderr io.Writer, ready chan<- stri
 	purgeToken := fs.String("purge-token", "", "if set, answer PURGE requests authorised with \"Authorization: Bearer TOKEN\" instead of forwarding them")
 	keyPrefix := fs.String("key-prefix", "", "prefix of every store key; if empty, \"proxy:\" and a digest of -origin, so that proxies for different origins never share entries")
 	codingsFlag := fs.String("codings", "", "comma-separated content codings the origin may send (Content-Encoding), for responses that vary on Accept-Encoding; if empty, br,deflate,gzip,zstd")
-	stores := storeflag.Register(fs)
+	stores := storeurl.RegisterFlags(fs)
 	if err := fs.Parse(args); err != nil {
 		return err
 	}
@@ -68,9 +80,10 @@ func run(ctx context.Context, args []string, stderr io.Writer, ready chan<- stri
 		*keyPrefix = originPrefix(origin)
 	}
 	logger := slog.New(slog.NewTextHandler(stderr, nil))
-	stores.Logger = logger        // go-redis's own messages too
-	stores.KeyPrefix = *keyPrefix // tiered: an invalidation channel of its own
-	store, closeStore, err := stores.Open()
+	store, closeStore, err := stores.Open(storeurl.Options{
+		Logger:    logger,     // go-redis's own messages too
+		KeyPrefix: *keyPrefix, // tiered: an invalidation channel of its own
+	})
 	if err != nil {
 		return err
 	}
@@ -104,7 +117,7 @@ func run(ctx context.Context, args []string, stderr io.Writer, ready chan<- stri
 	if *purgeToken != "" {
 		handler = withPurge(handler, cache.PurgeHandler(*purgeToken))
 	}
-	return serve.Serve(ctx, ln, handler, cache)
+	return serveGracefully(ctx, ln, handler, cache)
 }
 
 // parseOrigin checks -origin: an absolute http or https URL.
@@ -176,3 +189,42 @@ func withPurge(next, purge http.Handler) http.Handler {
 		next.ServeHTTP(w, r)
 	})
 }
+
+// serveGracefully serves h on ln until ctx is done, then shuts down gracefully: it
+// stops accepting, lets in-flight requests finish, then lets the cache
+// finish its background writes and refreshes (WaitContext), all within
+// shutdownTimeout. The server bounds what one client can make it hold: a
+// request header of at most 64 KiB (net/http's default is 1 MiB; the cache
+// bypasses URLs over 8 KiB anyway), sent within 10 s, and idle keep-alive
+// connections closed after 2 minutes.
+func serveGracefully(ctx context.Context, ln net.Listener, h http.Handler, cache *httpcache.Cache) error {
+	srv := &http.Server{
+		Handler:           h,
+		MaxHeaderBytes:    64 << 10,
+		ReadHeaderTimeout: 10 * time.Second,
+		IdleTimeout:       2 * time.Minute,
+	}
+	errc := make(chan error, 1)
+	go func() { errc <- srv.Serve(ln) }()
+	select {
+	case err := <-errc:
+		return err
+	case <-ctx.Done():
+	}
+	shutdownCtx, cancel := context.WithTimeout(context.Background(), shutdownTimeout)
+	defer cancel()
+	if err := srv.Shutdown(shutdownCtx); err != nil {
+		return err
+	}
+	if err := <-errc; !errors.Is(err, http.ErrServerClosed) {
+		return err
+	}
+	if err := cache.WaitContext(shutdownCtx); err != nil {
+		return fmt.Errorf("cache writes and refreshes still running at shutdown: %w", err)
+	}
+	return nil
+}
+
+// shutdownTimeout bounds how long in-flight requests and the cache's last
+// writes get at shutdown.
+const shutdownTimeout = 10 * time.Second

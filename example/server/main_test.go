@@ -85,7 +85,7 @@ func TestServerFlags(t *testing.T) {
 		want string
 	}{
 		{[]string{"-store", "redis", "-redis", "not a url"}, "-redis"},
-		{[]string{"-store", "memcached", "-memcached", " , "}, "no servers"},
+		{[]string{"-store", "memcached", "-memcached", " , "}, "no memcached servers"},
 		{[]string{"-store", "bogus"}, "unknown store"},
 		{[]string{"-nope"}, "flag provided but not defined"},
 	}

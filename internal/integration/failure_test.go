@@ -20,31 +20,31 @@ import (
 	goredis "github.com/redis/go-redis/v9"
 
 	"github.com/seedcache/httpcache"
-	"github.com/seedcache/httpcache/internal/storeflag"
 	"github.com/seedcache/httpcache/internal/testserver"
 	"github.com/seedcache/httpcache/stores/memcached"
 	redisstore "github.com/seedcache/httpcache/stores/redis"
+	"github.com/seedcache/httpcache/stores/storeurl"
 )
 
-// storeflagBackends are the networked stores as the example programs build
-// them (internal/storeflag): the clients' timeouts and pool sizes are the
+// storeurlBackends are the networked stores as the example programs build
+// them (stores/storeurl): the clients' timeouts and pool sizes are the
 // ones users run with.
-var storeflagBackends = []struct {
+var storeurlBackends = []struct {
 	name  string
 	start func(tb testing.TB) *testserver.Server
 	open  func(tb testing.TB, addr string) httpcache.Store
 }{
 	{"redis", testserver.Redis, func(tb testing.TB, addr string) httpcache.Store {
-		return openStoreflag(tb, storeflag.Config{Kind: "redis", RedisURL: "redis://" + addr})
+		return openStoreURL(tb, "redis://"+addr)
 	}},
 	{"memcached", testserver.Memcached, func(tb testing.TB, addr string) httpcache.Store {
-		return openStoreflag(tb, storeflag.Config{Kind: "memcached", Memcached: addr})
+		return openStoreURL(tb, "memcached://"+addr)
 	}},
 }
 
-func openStoreflag(tb testing.TB, c storeflag.Config) httpcache.Store {
+func openStoreURL(tb testing.TB, url string) httpcache.Store {
 	tb.Helper()
-	s, closeStore, err := c.Open()
+	s, closeStore, err := storeurl.Open(url, storeurl.Options{})
 	if err != nil {
 		tb.Fatal(err)
 	}
@@ -72,7 +72,7 @@ func TestDefaultGuardUnderLoad(t *testing.T) {
 	}
 	n := *loadRequests
 	clients, urls := *loadClients, 500
-	for _, b := range storeflagBackends {
+	for _, b := range storeurlBackends {
 		t.Run(b.name, func(t *testing.T) {
 			srv := b.start(t)
 			c := httpcache.New(b.open(t, srv.Addr()), httpcache.Options{Logger: quiet()})
@@ -108,7 +108,7 @@ func TestDefaultGuardUnderLoad(t *testing.T) {
 }
 
 // poolBackends are the networked stores on a client with a pool of
-// poolSize connections, as internal/storeflag configures Memcached's, and
+// poolSize connections, as stores/storeurl configures Memcached's, and
 // timeouts long enough that only dead connections fail, even on a loaded
 // machine.
 const poolSize = 64
@@ -257,7 +257,7 @@ func cutOff(t *testing.T, h http.Handler, max int) []time.Duration {
 // server was killed (connections refused) is cut off: the circuit opens
 // within a few requests, each answered by the handler.
 func TestDefaultGuardCutsOffDeadStore(t *testing.T) {
-	for _, b := range storeflagBackends {
+	for _, b := range storeurlBackends {
 		t.Run(b.name, func(t *testing.T) {
 			srv := b.start(t)
 			srv.SkipIfExternal(t)
@@ -277,7 +277,7 @@ func TestDefaultGuardCutsOffDeadStore(t *testing.T) {
 // answered by the handler once the store calls have timed out, and the
 // circuit opens once they have kept timing out for TimeoutSpan.
 func TestDefaultGuardCutsOffBlackholedStore(t *testing.T) {
-	for _, b := range storeflagBackends {
+	for _, b := range storeurlBackends {
 		t.Run(b.name, func(t *testing.T) {
 			srv := b.start(t)
 			proxy := testserver.NewProxy(t, srv.Addr())

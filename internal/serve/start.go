@@ -1,3 +1,4 @@
+// Package serve starts the example programs in tests.
 package serve
 
 import (
@@ -6,6 +7,15 @@ import (
 	"testing"
 	"time"
 )
+
+// RunFunc is an example program's body: it parses args, serves until ctx is
+// done and returns. If ready is not nil, it receives the listening address
+// once the port accepts connections.
+type RunFunc func(ctx context.Context, args []string, stderr io.Writer, ready chan<- string) error
+
+// ShutdownTimeout bounds how long a program is given to shut down at the
+// end of a test, beyond its own shutdown bound (10 s in the examples).
+const ShutdownTimeout = 15 * time.Second
 
 // Start runs run with args in the background for a test, waits until it is
 // listening, and returns its address. At the end of the test it cancels run
@@ -25,7 +35,7 @@ func Start(tb testing.TB, run RunFunc, args ...string) string {
 				if err != nil {
 					tb.Errorf("run: %v", err)
 				}
-			case <-time.After(ShutdownTimeout + 5*time.Second):
+			case <-time.After(ShutdownTimeout):
 				tb.Error("did not shut down")
 			}
 		})

@@ -253,7 +253,7 @@ func serverConnections(t *testing.T, addr string) int {
 // instead of reporting the store down (and making the middleware's circuit
 // breaker stop calling it, one dead connection per probe).
 func TestRestartedServerAnswersTheFirstCall(t *testing.T) {
-	const pool = 64 // as internal/storeflag configures the client
+	const pool = 64 // as stores/storeurl configures the client
 	calls := []struct {
 		name string
 		call func(s *Store) error

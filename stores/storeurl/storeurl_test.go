@@ -1,4 +1,4 @@
-package storeflag
+package storeurl
 
 import (
 	"bytes"
@@ -27,8 +27,8 @@ func TestRedisClient(t *testing.T) {
 		{url: "redis://127.0.0.1:6379/0"},
 		{url: "rediss://user:pw@127.0.0.1:6380/2"},
 		{url: "redis://127.0.0.1:7000?addr=127.0.0.1:7001&addr=127.0.0.1:7002", cluster: true},
-		{url: "http://127.0.0.1:6379", err: "-redis"},
-		{url: "::", err: "-redis"},
+		{url: "http://127.0.0.1:6379", err: "Redis URL"},
+		{url: "::", err: "Redis URL"},
 	}
 	for _, tc := range tests {
 		c, err := RedisClient(tc.url)
@@ -57,7 +57,7 @@ func TestRedisClient(t *testing.T) {
 
 func TestFlags(t *testing.T) {
 	fs := flag.NewFlagSet("x", flag.ContinueOnError)
-	c := Register(fs)
+	c := RegisterFlags(fs)
 	if err := fs.Parse([]string{"-store", "memcached", "-memcached", "127.0.0.1:1, 127.0.0.1:2"}); err != nil {
 		t.Fatal(err)
 	}
@@ -70,7 +70,7 @@ func TestFlags(t *testing.T) {
 			t.Errorf("memcachedServers(%q) accepted", bad)
 		}
 	}
-	st, closeStore, err := (&Config{Kind: "memory"}).Open()
+	st, closeStore, err := (&Flags{Kind: "memory"}).Open(Options{})
 	if err != nil || st == nil {
 		t.Fatal(err)
 	}
@@ -81,11 +81,11 @@ func TestFlags(t *testing.T) {
 // entry larger than it is refused.
 func TestMemoryMaxBytes(t *testing.T) {
 	fs := flag.NewFlagSet("x", flag.ContinueOnError)
-	c := Register(fs)
+	c := RegisterFlags(fs)
 	if err := fs.Parse([]string{"-memory-max-bytes", "1000"}); err != nil {
 		t.Fatal(err)
 	}
-	st, closeStore, err := c.Open()
+	st, closeStore, err := c.Open(Options{})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -97,7 +97,7 @@ func TestMemoryMaxBytes(t *testing.T) {
 	if err := st.Set(ctx, "big", make([]byte, 2000), time.Minute); !errors.Is(err, store.ErrTooLarge) {
 		t.Fatalf("an entry over the budget: %v, want ErrTooLarge", err)
 	}
-	if _, _, err := (&Config{Kind: "memory", MemoryMaxBytes: -1}).Open(); err == nil || !strings.Contains(err.Error(), "-memory-max-bytes") {
+	if _, _, err := (&Flags{Kind: "memory", MemoryMaxBytes: -1}).Open(Options{}); err == nil || !strings.Contains(err.Error(), "-memory-max-bytes") {
 		t.Fatalf("a negative budget: %v", err)
 	}
 }
@@ -106,8 +106,8 @@ func TestMemoryMaxBytes(t *testing.T) {
 // a call (three of them at most: dial, write, read) before the cache's
 // default deadline, so that the store runs calls on the caller's goroutine.
 func TestMemcachedTimeoutWithinGuard(t *testing.T) {
-	if 3*memcachedTimeout >= store.DefaultGuardTimeout {
-		t.Fatalf("memcached client timeout %v: three of them reach the guard's %v", memcachedTimeout, store.DefaultGuardTimeout)
+	if 3*MemcachedTimeout >= store.DefaultGuardTimeout {
+		t.Fatalf("memcached client timeout %v: three of them reach the guard's %v", MemcachedTimeout, store.DefaultGuardTimeout)
 	}
 }
 
@@ -129,7 +129,7 @@ func (s *syncBuffer) String() string {
 	return s.b.String()
 }
 
-// TestOpenRoutesRedisLogs: with Config.Logger set, what go-redis logs on
+// TestOpenRoutesRedisLogs: with Options.Logger set, what go-redis logs on
 // its own, such as a dial that failed, goes to that logger (and not to
 // standard error, go-redis's default); a Redis that is down fails a call
 // after one dial, not after go-redis's five.
@@ -144,8 +144,8 @@ func TestOpenRoutesRedisLogs(t *testing.T) {
 	for _, kind := range []string{"redis", "tiered"} {
 		t.Run(kind, func(t *testing.T) {
 			var logs syncBuffer
-			c := &Config{Kind: kind, RedisURL: "redis://" + addr, Logger: slog.New(slog.NewTextHandler(&logs, nil))}
-			st, closeStore, err := c.Open()
+			c := &Flags{Kind: kind, RedisURL: "redis://" + addr}
+			st, closeStore, err := c.Open(Options{Logger: slog.New(slog.NewTextHandler(&logs, nil))})
 			if err != nil {
 				t.Fatal(err)
 			}
@@ -171,8 +171,56 @@ func TestTieredChannelFollowsKeyPrefix(t *testing.T) {
 		{"httpcache:", "httpcache:invalidate"},
 		{"proxy:0123456789abcdef:", "proxy:0123456789abcdef:invalidate"},
 	} {
-		if got := (&Config{KeyPrefix: tc.prefix}).channel(); got != tc.want {
+		if got := (Options{KeyPrefix: tc.prefix}).channel(); got != tc.want {
 			t.Errorf("KeyPrefix %q: channel %q, want %q", tc.prefix, got, tc.want)
 		}
+	}
+}
+
+// TestOpen: each URL form opens its store, and a URL Open cannot read is a
+// clear error.
+func TestOpen(t *testing.T) {
+	for _, tc := range []struct {
+		url string
+		err string
+	}{
+		{url: "memory://"},
+		{url: "memory:"},
+		{url: "memory://?max-bytes=1048576"},
+		{url: "redis://127.0.0.1:1/0"},
+		{url: "memcached://127.0.0.1:1,127.0.0.1:2"},
+		{url: "tiered+redis://127.0.0.1:1/0?max-bytes=1048576"},
+		{url: "memory://?max-bytes=lots", err: "max-bytes"},
+		{url: "memcached://", err: "no memcached servers"},
+		{url: "memcached://nohost", err: "want host:port"},
+		{url: "redis://127.0.0.1:1/0?bogus=1", err: "Redis URL"},
+		{url: "ftp://x", err: "unknown store"},
+		{url: "", err: "unknown store"},
+	} {
+		s, release, err := Open(tc.url, Options{})
+		if tc.err != "" {
+			if err == nil || !strings.Contains(err.Error(), tc.err) {
+				t.Errorf("Open(%q) = %v, want an error containing %q", tc.url, err, tc.err)
+			}
+			continue
+		}
+		if err != nil || s == nil {
+			t.Errorf("Open(%q) = %v", tc.url, err)
+			continue
+		}
+		release()
+	}
+}
+
+// TestOpenMemoryMaxBytes: max-bytes in the URL is the memory store's
+// budget, before Options.MemoryMaxBytes.
+func TestOpenMemoryMaxBytes(t *testing.T) {
+	s, release, err := Open("memory://?max-bytes=1000", Options{MemoryMaxBytes: 1 << 20})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer release()
+	if err := s.Set(context.Background(), "big", make([]byte, 2000), time.Minute); !errors.Is(err, store.ErrTooLarge) {
+		t.Fatalf("an entry over max-bytes: %v, want ErrTooLarge", err)
 	}
 }
