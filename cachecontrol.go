@@ -1,6 +1,10 @@
 package httpcache
 
-import "strings"
+import (
+	"strings"
+
+	"github.com/seedcache/httpcache/internal/header"
+)
 
 // maxDelta is the value RFC 9111 §1.2.2 tells a cache to use for a
 // delta-seconds value too large to represent: 2^31 seconds.
@@ -152,14 +156,14 @@ func parseDelta(s string) (int64, bool) {
 // well-formed (an empty list element is). Quoted strings may contain commas
 // and backslash escapes (RFC 9110 §5.6.4).
 func nextDirective(s string) (name, value string, hasValue, ok bool, rest string) {
-	s = trimOWS(s)
+	s = header.TrimOWS(s)
 	i := 0
 	for i < len(s) && s[i] != ',' && s[i] != '=' && s[i] != ' ' && s[i] != '\t' {
 		i++
 	}
 	name = s[:i]
-	ok = name == "" || validToken(name)
-	s = trimLeftOWS(s[i:])
+	ok = name == "" || header.ValidToken(name)
+	s = header.TrimLeftOWS(s[i:])
 	if s == "" || s[0] == ',' {
 		if s != "" {
 			s = s[1:]
@@ -176,7 +180,7 @@ func nextDirective(s string) (name, value string, hasValue, ok bool, rest string
 		}
 		return name, "", false, false, s[j+1:]
 	}
-	s = trimLeftOWS(s[1:])
+	s = header.TrimLeftOWS(s[1:])
 	hasValue = true
 	if s != "" && s[0] == '"' {
 		var b strings.Builder
@@ -200,12 +204,12 @@ func nextDirective(s string) (name, value string, hasValue, ok bool, rest string
 			j++
 		}
 		value, s = s[:j], s[j:]
-		ok = ok && validToken(value)
+		ok = ok && header.ValidToken(value)
 	}
 	// Anything after the value other than a comma is junk: the value is
 	// then malformed (a delta parse of "\x00" fails), and the junk is
 	// dropped up to the next comma so it cannot smuggle a directive.
-	s = trimLeftOWS(s)
+	s = header.TrimLeftOWS(s)
 	if s != "" && s[0] != ',' {
 		value = "\x00"
 		ok = false
@@ -216,20 +220,4 @@ func nextDirective(s string) (name, value string, hasValue, ok bool, rest string
 		s = ""
 	}
 	return name, value, hasValue, ok, s
-}
-
-func trimOWS(s string) string { return trimRightOWS(trimLeftOWS(s)) }
-
-func trimLeftOWS(s string) string {
-	for s != "" && (s[0] == ' ' || s[0] == '\t') {
-		s = s[1:]
-	}
-	return s
-}
-
-func trimRightOWS(s string) string {
-	for s != "" && (s[len(s)-1] == ' ' || s[len(s)-1] == '\t') {
-		s = s[:len(s)-1]
-	}
-	return s
 }

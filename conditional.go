@@ -4,6 +4,8 @@ import (
 	"net/http"
 	"strings"
 	"time"
+
+	"github.com/seedcache/httpcache/internal/header"
 )
 
 // notModified evaluates the request's If-None-Match and If-Modified-Since
@@ -55,7 +57,7 @@ func etagListMatches(lines []string, etag string) bool {
 	}
 	for _, line := range lines {
 		for line != "" {
-			line = trimLeftOWS(line)
+			line = header.TrimLeftOWS(line)
 			if line == "" {
 				break
 			}
@@ -82,8 +84,8 @@ func etagListMatches(lines []string, etag string) bool {
 // opaqueTag returns the quoted opaque-tag of an entity-tag, without any weak
 // prefix: the part compared by weak comparison.
 func opaqueTag(etag string) (string, bool) {
-	tag, rest, ok := nextETag(trimOWS(etag))
-	return tag, ok && trimOWS(rest) == ""
+	tag, rest, ok := nextETag(header.TrimOWS(etag))
+	return tag, ok && header.TrimOWS(rest) == ""
 }
 
 // nextETag splits one entity-tag (W/"x" or "x") off the front of s.

@@ -6,6 +6,8 @@ import (
 	"hash/crc32"
 	"net/http"
 	"time"
+
+	"github.com/seedcache/httpcache/internal/header"
 )
 
 // Entry kinds. A primary key holds either a response (when the response has
@@ -210,7 +212,7 @@ func decodeEntry(b []byte) (*entry, error) {
 	if e.kind == kindResponse && (e.status < 100 || e.status > 999) {
 		return nil, corrupt("status %d", e.status)
 	}
-	if e.varyNames != nil && !validNames(e.varyNames) {
+	if e.varyNames != nil && !header.ValidNames(e.varyNames) {
 		return nil, corrupt("invalid Vary name")
 	}
 	return e, nil
@@ -307,13 +309,13 @@ func (d *decoder) header() http.Header {
 	values := 0
 	for i := 0; i < n && scan.err == nil; i++ {
 		name := scan.bytes()
-		if !validToken(string(name)) || http.CanonicalHeaderKey(string(name)) != string(name) {
+		if !header.ValidToken(string(name)) || http.CanonicalHeaderKey(string(name)) != string(name) {
 			scan.fail("header name")
 		}
 		k := scan.length("header values")
 		values += k
 		for j := 0; j < k && scan.err == nil; j++ {
-			if !validFieldValue(string(scan.bytes())) {
+			if !header.ValidFieldValue(string(scan.bytes())) {
 				scan.fail("header value")
 			}
 		}
@@ -371,49 +373,4 @@ func (r *stringDecoder) next() string {
 	v := r.s[:n]
 	r.s = r.s[n:]
 	return v
-}
-
-func validNames(names []string) bool {
-	for _, n := range names {
-		if !validToken(n) {
-			return false
-		}
-	}
-	return true
-}
-
-// validToken reports whether s is an RFC 9110 token (a valid field name).
-func validToken(s string) bool {
-	if s == "" {
-		return false
-	}
-	for i := 0; i < len(s); i++ {
-		if !isTokenChar(s[i]) {
-			return false
-		}
-	}
-	return true
-}
-
-func isTokenChar(c byte) bool {
-	switch {
-	case 'a' <= c && c <= 'z', 'A' <= c && c <= 'Z', '0' <= c && c <= '9':
-		return true
-	}
-	switch c {
-	case '!', '#', '$', '%', '&', '\'', '*', '+', '-', '.', '^', '_', '`', '|', '~':
-		return true
-	}
-	return false
-}
-
-// validFieldValue rejects the bytes that could end a header line early.
-func validFieldValue(v string) bool {
-	for i := 0; i < len(v); i++ {
-		switch v[i] {
-		case '\r', '\n', 0:
-			return false
-		}
-	}
-	return true
 }

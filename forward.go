@@ -10,6 +10,8 @@ import (
 	"sync"
 	"sync/atomic"
 	"time"
+
+	"github.com/seedcache/httpcache/internal/header"
 )
 
 // serveCacheable serves a GET or HEAD: from the cache when a stored response
@@ -466,7 +468,7 @@ func (h *handler) fetchLed(w http.ResponseWriter, r *http.Request, lk lookup, no
 			// Remember what the middleware above us already set (CORS
 			// headers, a request ID): that is theirs to set on every
 			// request, not part of this response to replay on hits.
-			canonicalizeHeader(w.Header())
+			header.Canonicalize(w.Header())
 			m.above = maps.Clone(w.Header())
 		}
 		cw := newCaptureWriter(w, m, c.opts.MaxBodySize)
@@ -533,7 +535,7 @@ func (h *handler) fetchLed(w http.ResponseWriter, r *http.Request, lk lookup, no
 		if !cw.wroteHeader && !cw.hijacked {
 			cw.WriteHeader(http.StatusOK) // what net/http does for a silent handler
 		}
-		storable := m.decision.store && cw.complete() && !hasTrailers(w.Header())
+		storable := m.decision.store && cw.complete() && !header.HasTrailers(w.Header())
 		if storable {
 			if tags, ok := m.tags.list(); !ok {
 				// Tagged past the limits after the header went out
@@ -600,7 +602,7 @@ func (m *miss) clientConditionals(r *http.Request) *http.Request {
 	}
 	h := r.Header
 	inm, ims := m.stale.validators()
-	if !sameValues(h["If-None-Match"], inm) || !sameValues(h["If-Modified-Since"], ims) {
+	if !header.SameValues(h["If-None-Match"], inm) || !header.SameValues(h["If-Modified-Since"], ims) {
 		return r // not ours
 	}
 	r2 := r.WithContext(r.Context())
@@ -660,7 +662,7 @@ func (m *miss) writeHeader(status int, h http.Header) hookAction {
 	// What the writer would refuse, as far as it can be known now.
 	switch {
 	case !d.store:
-	case contentLength(h) > c.opts.MaxBodySize:
+	case header.ContentLength(h) > c.opts.MaxBodySize:
 		d = decision{reason: reasonTooLarge}
 	case isEventStream(h):
 		d = decision{reason: detailEventStream}

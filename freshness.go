@@ -3,6 +3,8 @@ package httpcache
 import (
 	"net/http"
 	"time"
+
+	"github.com/seedcache/httpcache/internal/header"
 )
 
 // use is what a stored response may be used for, for one request.
@@ -48,7 +50,7 @@ func requestDirectives(r *http.Request) clientDirectives {
 	lines := r.Header["Cache-Control"]
 	if len(lines) == 0 {
 		for _, p := range r.Header["Pragma"] {
-			if containsToken(p, "no-cache") {
+			if header.ContainsToken(p, "no-cache") {
 				return clientDirectives{noCache: true}
 			}
 		}
@@ -106,36 +108,4 @@ func (e *entry) usable(now time.Time, cd clientDirectives) use {
 // from the handler (RFC 5861 §4).
 func (e *entry) mayServeOnError(now time.Time) bool {
 	return e.staleIfError > 0 && e.age(now)-e.lifetime < e.staleIfError
-}
-
-// containsToken reports whether a comma-separated list contains tok,
-// case-insensitively.
-func containsToken(list, tok string) bool {
-	for list != "" {
-		var el string
-		el, list, _ = cutByte(list, ',')
-		if equalFoldASCII(trimOWS(el), tok) {
-			return true
-		}
-	}
-	return false
-}
-
-func equalFoldASCII(a, b string) bool {
-	if len(a) != len(b) {
-		return false
-	}
-	for i := 0; i < len(a); i++ {
-		x, y := a[i], b[i]
-		if 'A' <= x && x <= 'Z' {
-			x += 'a' - 'A'
-		}
-		if 'A' <= y && y <= 'Z' {
-			y += 'a' - 'A'
-		}
-		if x != y {
-			return false
-		}
-	}
-	return true
 }

@@ -7,6 +7,8 @@ import (
 	"time"
 
 	"github.com/seedcache/httpcache/vary"
+
+	"github.com/seedcache/httpcache/internal/header"
 )
 
 // Reasons a response is not stored. They appear as the Cache-Status detail
@@ -243,7 +245,7 @@ func initialAge(x exchange) time.Duration {
 	if v := x.header.Values("Age"); len(v) > 0 {
 		// A malformed or repeated Age is ignored, as §5.1 allows; a
 		// huge one saturates at 2^31 s like any delta-seconds.
-		if secs, ok := parseDelta(trimOWS(v[0])); ok {
+		if secs, ok := parseDelta(header.TrimOWS(v[0])); ok {
 			ageValue = time.Duration(secs) * time.Second
 		}
 	}

@@ -5,6 +5,8 @@ import (
 	"maps"
 	"net/http"
 	"strings"
+
+	"github.com/seedcache/httpcache/internal/header"
 )
 
 // hasValidators reports whether a response with header h can be
@@ -70,7 +72,7 @@ func (c *Cache) freshen(ctx context.Context, m *miss, h304 http.Header, onDone f
 	}
 	merged := make(http.Header, len(old.header)+4)
 	maps.Copy(merged, old.header)
-	copyStorable(merged, h304, m.above, notFreshened)
+	header.CopyStorable(merged, h304, m.above, notFreshened)
 	if len(h304["Date"]) == 0 {
 		// The stored Date would make the response look as old as the
 		// first fetch: this exchange is its new origin time.
@@ -163,7 +165,7 @@ func identifies(h304, stored http.Header) bool {
 		t1, err1 := http.ParseTime(lm[0])
 		t2, err2 := http.ParseTime(st[0])
 		if err1 != nil || err2 != nil {
-			return trimOWS(lm[0]) == trimOWS(st[0])
+			return header.TrimOWS(lm[0]) == header.TrimOWS(st[0])
 		}
 		return t1.Equal(t2)
 	}
@@ -171,4 +173,4 @@ func identifies(h304, stored http.Header) bool {
 }
 
 // isWeak reports whether an entity-tag is weak (W/"x").
-func isWeak(etag string) bool { return strings.HasPrefix(trimOWS(etag), "W/") }
+func isWeak(etag string) bool { return strings.HasPrefix(header.TrimOWS(etag), "W/") }

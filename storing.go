@@ -12,6 +12,8 @@ import (
 	"time"
 
 	"github.com/seedcache/httpcache/vary"
+
+	"github.com/seedcache/httpcache/internal/header"
 )
 
 // storeResponse stores a complete, storable response captured on a miss
@@ -142,25 +144,17 @@ func (c *Cache) ownDecode(raw []byte) (*entry, bool) {
 	return e.share(), true
 }
 
-// hopByHop are the fields that describe one connection, not the response
-// (RFC 9110 §7.6.1): never stored, as RFC 9111 §3.1 requires.
-var hopByHop = map[string]bool{
-	"Connection": true, "Proxy-Connection": true, "Keep-Alive": true,
-	"Proxy-Authenticate": true, "Proxy-Authorization": true, "Te": true,
-	"Trailer": true, "Transfer-Encoding": true, "Upgrade": true,
-}
-
 // storedHeader is the header as stored: the handler's header without
 // hop-by-hop fields (and those Connection names), without Age and
 // Cache-Status (recomputed on every hit), without Set-Cookie, and without what
 // the middleware above set before the handler ran; names that are not tokens
 // are dropped and invalid values mended, as net/http does when it writes
-// them (see sentValues). It adds a Date when the
+// them (see header.SentValues). It adds a Date when the
 // handler sent none (RFC 9110 §6.6.1), the exact Content-Length, and the
 // Content-Type net/http would have sniffed, so that HEAD hits get it too.
 func storedHeader(h, above http.Header, responseTime time.Time, body []byte, etag bool) http.Header {
 	out := make(http.Header, len(h)+2)
-	copyStorable(out, h, above, notStored)
+	header.CopyStorable(out, h, above, notStored)
 	if _, ok := out["Date"]; !ok {
 		out["Date"] = []string{responseTime.UTC().Format(http.TimeFormat)}
 	}
@@ -181,49 +175,9 @@ func storedHeader(h, above http.Header, responseTime time.Time, body []byte, eta
 // Cache-Status are recomputed on every hit, and a cookie is one client's.
 var notStored = map[string]bool{"Age": true, "Cache-Status": true, "Set-Cookie": true}
 
-// copyStorable copies into dst the fields of src a stored response may
-// carry: not hop-by-hop or named by Connection, not in skip, named by a
-// token (net/http does not send the others either), and not set, with the
-// same values, by the middleware above (above). Values are copied as
-// net/http sends them (see sentValues).
-func copyStorable(dst, src, above http.Header, skip map[string]bool) {
-	named := connectionNamed(src)
-	for k, v := range src {
-		if hopByHop[k] || named[k] || skip[k] || !validToken(k) {
-			continue
-		}
-		if a, ok := above[k]; ok && sameValues(a, v) {
-			continue
-		}
-		dst[k] = sentValues(v)
-	}
-}
-
 // bodyETag is a strong entity tag derived from the body: equal bodies, equal
 // tags, whichever process computed them.
 func bodyETag(body []byte) string {
 	sum := sha256.Sum256(body)
 	return `"` + base64.RawURLEncoding.EncodeToString(sum[:18]) + `"`
 }
-
-// connectionNamed returns the fields the Connection header names.
-func connectionNamed(h http.Header) map[string]bool {
-	lines := h["Connection"]
-	if len(lines) == 0 {
-		return nil
-	}
-	named := map[string]bool{}
-	for _, line := range lines {
-		for line != "" {
-			var tok string
-			tok, line, _ = cutByte(line, ',')
-			if tok = trimOWS(tok); tok != "" {
-				named[http.CanonicalHeaderKey(tok)] = true
-			}
-		}
-	}
-	return named
-}
-
-// sameValues reports whether two header value lists are equal.
-func sameValues(a, b []string) bool { return slices.Equal(a, b) }
