@@ -8,6 +8,7 @@ import (
 	"time"
 
 	"github.com/seedcache/httpcache/internal/header"
+	"github.com/seedcache/httpcache/internal/rfc9111"
 )
 
 // Entry kinds. A primary key holds either a response (when the response has
@@ -80,12 +81,12 @@ func (e *entry) Size() int {
 	return n
 }
 
-// Entry flags.
+// Entry flags: those of the storage decision (rfc9111.FlagMustRevalidate,
+// rfc9111.FlagNoCache, rfc9111.FlagNoAge) and the entry's own. They are
+// encoded: never renumber them.
 const (
-	flagMustRevalidate = 1 << iota // must-revalidate / proxy-revalidate / s-maxage: never served stale
-	flagNoCache                    // no-cache: revalidated before every use
-	flagNoAge                      // kept past its own lifetime by a route TTL: hits carry no Age
-	flagCodingKeyed                // its Content-Encoding, accepted when stored, is decided by its variant key
+	flagNoAge       = rfc9111.FlagNoAge
+	flagCodingKeyed = rfc9111.FlagNoAge << 1 // its Content-Encoding, accepted when stored, is decided by its variant key
 )
 
 // The encoding: magic (4 bytes) and version (1), kind (1), flags (1),

@@ -14,6 +14,7 @@ import (
 	"github.com/seedcache/httpcache/vary"
 
 	"github.com/seedcache/httpcache/internal/header"
+	"github.com/seedcache/httpcache/internal/rfc9111"
 )
 
 // storeResponse stores a complete, storable response captured on a miss
@@ -39,17 +40,17 @@ func (c *Cache) storeResponse(ctx context.Context, m *miss, cw *captureWriter, t
 // may go to the background. It returns the stored entry decoded from its
 // encoding, which shares nothing with e, for collapsed requests to be
 // served from; nil when nothing was stored.
-func (c *Cache) storeEntry(ctx context.Context, m *miss, e *entry, d decision, onDone func()) *entry {
+func (c *Cache) storeEntry(ctx context.Context, m *miss, e *entry, d rfc9111.Decision, onDone func()) *entry {
 	rt := m.responseTime.UnixNano()
 	e.requestTime = m.requestTime.UnixNano()
 	e.responseTime = rt
-	e.initialAge = d.initialAge
-	e.lifetime = d.lifetime
-	e.expires = rt + int64(d.ttl)
-	e.staleWhileRevalidate = d.swr
-	e.staleIfError = d.sie
-	e.flags = d.flags
-	if slices.Contains(d.varyNames, "Accept-Encoding") && m.rt.vary.KeysCodings(e.header["Content-Encoding"]) &&
+	e.initialAge = d.InitialAge
+	e.lifetime = d.Lifetime
+	e.expires = rt + int64(d.TTL)
+	e.staleWhileRevalidate = d.StaleWhileRevalidate
+	e.staleIfError = d.StaleIfError
+	e.flags = d.Flags
+	if slices.Contains(d.VaryNames, "Accept-Encoding") && m.rt.vary.KeysCodings(e.header["Content-Encoding"]) &&
 		vary.AcceptsEncoding(m.req.Header["Accept-Encoding"], e.header["Content-Encoding"]) {
 		e.flags |= flagCodingKeyed
 	}
@@ -60,9 +61,9 @@ func (c *Cache) storeEntry(ctx context.Context, m *miss, e *entry, d decision, o
 		// The store just failed this request: don't pile on. The
 		// response can still answer the requests collapsed into this
 		// one, which matters most while the store is down.
-		if len(d.varyNames) > 0 {
-			e.varyNames = d.varyNames
-			e.varyKey = m.rt.vary.AppendKey(nil, d.varyNames, m.req.Header)
+		if len(d.VaryNames) > 0 {
+			e.varyNames = d.VaryNames
+			e.varyKey = m.rt.vary.AppendKey(nil, d.VaryNames, m.req.Header)
 		}
 		onDone()
 		dec, _ := c.ownDecode(e.encode())
@@ -77,11 +78,11 @@ func (c *Cache) storeEntry(ctx context.Context, m *miss, e *entry, d decision, o
 	var entries [2]*entry // puts[i] encodes entries[i]
 	entries[0] = e
 	key := pk // e's
-	if len(d.varyNames) == 0 {
+	if len(d.VaryNames) == 0 {
 		e.varyNames, e.varyKey, e.epoch = nil, nil, 0
 	} else {
 		idx := m.lk.index
-		if idx == nil || !slices.Equal(idx.varyNames, d.varyNames) || idx.expires < e.expires {
+		if idx == nil || !slices.Equal(idx.varyNames, d.VaryNames) || idx.expires < e.expires {
 			// A new Vary list starts a new epoch: variants stored
 			// under an old list can never be reached from the new
 			// index. An index that would die before this variant is
@@ -91,26 +92,26 @@ func (c *Cache) storeEntry(ctx context.Context, m *miss, e *entry, d decision, o
 			fresh := &entry{
 				kind:         kindIndex,
 				responseTime: rt,
-				expires:      rt + 2*int64(d.ttl),
+				expires:      rt + 2*int64(d.TTL),
 				url:          m.lk.material,
-				varyNames:    d.varyNames,
+				varyNames:    d.VaryNames,
 				epoch:        rand.Uint64(),
 			}
 			var ifEpoch uint64
-			if idx != nil && slices.Equal(idx.varyNames, d.varyNames) {
+			if idx != nil && slices.Equal(idx.varyNames, d.VaryNames) {
 				fresh.epoch = idx.epoch
 				ifEpoch = idx.epoch // only if it is still there (see writeAll)
 			}
 			idx = fresh
 			entries[1] = fresh
-			puts = append(puts, put{key: pk, ttl: 2 * d.ttl, ifEpoch: ifEpoch})
+			puts = append(puts, put{key: pk, ttl: 2 * d.TTL, ifEpoch: ifEpoch})
 		}
 		e.epoch = idx.epoch
-		e.varyNames = d.varyNames
-		e.varyKey = m.rt.vary.AppendKey(nil, d.varyNames, m.req.Header)
+		e.varyNames = d.VaryNames
+		e.varyKey = m.rt.vary.AppendKey(nil, d.VaryNames, m.req.Header)
 		key = variantKey(pk, e.epoch, e.varyKey)
 	}
-	puts[0] = put{key: key, ttl: d.ttl, tags: e.tags}
+	puts[0] = put{key: key, ttl: d.TTL, tags: e.tags}
 	for i := range puts {
 		raw := entries[i].encode()
 		dec, ok := c.ownDecode(raw)
@@ -165,7 +166,7 @@ func storedHeader(h, above http.Header, responseTime time.Time, body []byte, eta
 	if !typed && len(body) > 0 && len(h["Content-Encoding"]) == 0 {
 		out["Content-Type"] = []string{http.DetectContentType(body)}
 	}
-	if etag && !hasValidators(out) {
+	if etag && !rfc9111.HasValidators(out) {
 		out["Etag"] = []string{bodyETag(body)}
 	}
 	return out

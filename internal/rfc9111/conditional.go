@@ -1,4 +1,4 @@
-package httpcache
+package rfc9111
 
 import (
 	"net/http"
@@ -8,23 +8,24 @@ import (
 	"github.com/seedcache/httpcache/internal/header"
 )
 
-// notModified evaluates the request's If-None-Match and If-Modified-Since
-// against a stored response, in RFC 9110 §13.2.2 order, and reports whether
-// the answer is 304 Not Modified.
+// NotModified evaluates the request's If-None-Match and If-Modified-Since
+// against a stored response (its status, its header with canonical names,
+// and the time it was received), in RFC 9110 §13.2.2 order, and reports
+// whether the answer is 304 Not Modified.
 //
 // Only 2xx responses are evaluated (§13.2.1: preconditions are ignored when
 // the response would otherwise not be 2xx). If-Match, If-Unmodified-Since and
 // If-Range never reach here: requests carrying them bypass the cache, since
 // they are meant for the origin (RFC 9111 §4.3.2).
-func notModified(r *http.Request, e *entry) bool {
-	if e.status < 200 || e.status > 299 {
+func NotModified(r *http.Request, status int, h http.Header, responseTime time.Time) bool {
+	if status < 200 || status > 299 {
 		return false
 	}
 	// Direct map reads with canonical names: this runs on every hit.
 	if inm := r.Header["If-None-Match"]; len(inm) > 0 {
 		// When If-None-Match is present, If-Modified-Since is ignored
 		// (§13.1.3), whether or not it matched.
-		etag := e.header["Etag"]
+		etag := h["Etag"]
 		return len(etag) == 1 && etagListMatches(inm, etag[0])
 	}
 	ims := r.Header["If-Modified-Since"]
@@ -37,10 +38,10 @@ func notModified(r *http.Request, e *entry) bool {
 	}
 	// §4.3.2: compare with Last-Modified, or else Date, or else the time
 	// the response was received.
-	modified := time.Unix(0, e.responseTime)
-	if lm, err := http.ParseTime(e.header.Get("Last-Modified")); err == nil {
+	modified := responseTime
+	if lm, err := http.ParseTime(h.Get("Last-Modified")); err == nil {
 		modified = lm
-	} else if d, ok := parseDate(e.header); ok {
+	} else if d, ok := ParseDate(h); ok {
 		modified = d
 	}
 	return !modified.After(since)
@@ -101,9 +102,9 @@ func nextETag(s string) (tag, rest string, ok bool) {
 	return s[:end+2], s[end+2:], true
 }
 
-// notModifiedHeaders are the stored fields a 304 carries (RFC 9110 §15.4.5):
+// NotModifiedHeaders are the stored fields a 304 carries (RFC 9110 §15.4.5):
 // those a 200 would have had that help caches update, and no other
 // representation metadata.
-var notModifiedHeaders = []string{
+var NotModifiedHeaders = []string{
 	"Cache-Control", "Content-Location", "Date", "Etag", "Expires", "Vary",
 }
