@@ -6,6 +6,9 @@ import (
 	"hash/crc32"
 	"net/http"
 	"time"
+
+	"github.com/seedcache/httpcache/internal/header"
+	"github.com/seedcache/httpcache/internal/rfc9111"
 )
 
 // Entry kinds. A primary key holds either a response (when the response has
@@ -78,12 +81,12 @@ func (e *entry) Size() int {
 	return n
 }
 
-// Entry flags.
+// Entry flags: those of the storage decision (rfc9111.FlagMustRevalidate,
+// rfc9111.FlagNoCache, rfc9111.FlagNoAge) and the entry's own. They are
+// encoded: never renumber them.
 const (
-	flagMustRevalidate = 1 << iota // must-revalidate / proxy-revalidate / s-maxage: never served stale
-	flagNoCache                    // no-cache: revalidated before every use
-	flagNoAge                      // kept past its own lifetime by a route TTL: hits carry no Age
-	flagCodingKeyed                // its Content-Encoding, accepted when stored, is decided by its variant key
+	flagNoAge       = rfc9111.FlagNoAge
+	flagCodingKeyed = rfc9111.FlagNoAge << 1 // its Content-Encoding, accepted when stored, is decided by its variant key
 )
 
 // The encoding: magic (4 bytes) and version (1), kind (1), flags (1),
@@ -210,7 +213,7 @@ func decodeEntry(b []byte) (*entry, error) {
 	if e.kind == kindResponse && (e.status < 100 || e.status > 999) {
 		return nil, corrupt("status %d", e.status)
 	}
-	if e.varyNames != nil && !validNames(e.varyNames) {
+	if e.varyNames != nil && !header.ValidNames(e.varyNames) {
 		return nil, corrupt("invalid Vary name")
 	}
 	return e, nil
@@ -307,13 +310,13 @@ func (d *decoder) header() http.Header {
 	values := 0
 	for i := 0; i < n && scan.err == nil; i++ {
 		name := scan.bytes()
-		if !validToken(string(name)) || http.CanonicalHeaderKey(string(name)) != string(name) {
+		if !header.ValidToken(string(name)) || http.CanonicalHeaderKey(string(name)) != string(name) {
 			scan.fail("header name")
 		}
 		k := scan.length("header values")
 		values += k
 		for j := 0; j < k && scan.err == nil; j++ {
-			if !validFieldValue(string(scan.bytes())) {
+			if !header.ValidFieldValue(string(scan.bytes())) {
 				scan.fail("header value")
 			}
 		}
@@ -371,49 +374,4 @@ func (r *stringDecoder) next() string {
 	v := r.s[:n]
 	r.s = r.s[n:]
 	return v
-}
-
-func validNames(names []string) bool {
-	for _, n := range names {
-		if !validToken(n) {
-			return false
-		}
-	}
-	return true
-}
-
-// validToken reports whether s is an RFC 9110 token (a valid field name).
-func validToken(s string) bool {
-	if s == "" {
-		return false
-	}
-	for i := 0; i < len(s); i++ {
-		if !isTokenChar(s[i]) {
-			return false
-		}
-	}
-	return true
-}
-
-func isTokenChar(c byte) bool {
-	switch {
-	case 'a' <= c && c <= 'z', 'A' <= c && c <= 'Z', '0' <= c && c <= '9':
-		return true
-	}
-	switch c {
-	case '!', '#', '$', '%', '&', '\'', '*', '+', '-', '.', '^', '_', '`', '|', '~':
-		return true
-	}
-	return false
-}
-
-// validFieldValue rejects the bytes that could end a header line early.
-func validFieldValue(v string) bool {
-	for i := 0; i < len(v); i++ {
-		switch v[i] {
-		case '\r', '\n', 0:
-			return false
-		}
-	}
-	return true
 }

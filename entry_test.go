@@ -10,7 +10,12 @@ import (
 	"strconv"
 	"testing"
 	"time"
+
+	"github.com/seedcache/httpcache/internal/rfc9111"
 )
+
+// t0 is the time sample entries were fetched.
+var t0 = time.Date(2026, 3, 4, 5, 6, 7, 0, time.UTC)
 
 func sampleEntry() *entry {
 	return &entry{
@@ -30,7 +35,7 @@ func sampleEntry() *entry {
 		expires:              t0.Add(time.Minute).UnixNano(),
 		staleWhileRevalidate: 10 * time.Second,
 		staleIfError:         time.Hour,
-		flags:                flagMustRevalidate,
+		flags:                rfc9111.FlagMustRevalidate,
 		url:                  []byte("G\x04http\x0bexample.com\x01/e"),
 		epoch:                0xdeadbeefcafe,
 		seq:                  42,

@@ -10,6 +10,9 @@ import (
 	"sync"
 	"sync/atomic"
 	"time"
+
+	"github.com/seedcache/httpcache/internal/header"
+	"github.com/seedcache/httpcache/internal/rfc9111"
 )
 
 // serveCacheable serves a GET or HEAD: from the cache when a stored response
@@ -29,18 +32,18 @@ func (h *handler) serveCacheable(w http.ResponseWriter, r *http.Request, outer *
 	cd := c.directives(r)
 	if e := lk.found; e != nil {
 		switch e.usable(now, cd) {
-		case useFresh:
+		case rfc9111.UseFresh:
 			c.stats.hits.Add(1)
 			c.serveHit(w, r, e, e.age(now), c.status.hit)
 			lk.release()
 			return
-		case useStale:
+		case rfc9111.UseStale:
 			c.stats.hits.Add(1)
 			c.stats.stale.Add(1)
 			c.serveHit(w, r, e, e.age(now), c.status.hitMaxStale)
 			lk.release()
 			return
-		case useStaleRefresh:
+		case rfc9111.UseStaleRefresh:
 			c.stats.hits.Add(1)
 			c.stats.stale.Add(1)
 			c.serveHit(w, r, e, e.age(now), c.status.hitRevalidating)
@@ -48,11 +51,11 @@ func (h *handler) serveCacheable(w http.ResponseWriter, r *http.Request, outer *
 			lk.release()
 			return
 		}
-		if cd != (clientDirectives{}) && e.usable(now, clientDirectives{}) == useFresh {
+		if cd != (rfc9111.ClientDirectives{}) && e.usable(now, rfc9111.ClientDirectives{}) == rfc9111.UseFresh {
 			lk.fwd = fwdRequest // fresh, but not for what the client asked
 		}
 	}
-	if cd.onlyIfCached {
+	if cd.OnlyIfCached {
 		// The 504 is the cache's own: nothing went forward (RFC 9211 §2.2).
 		c.stats.misses.Add(1)
 		c.markBypass(w.Header(), "", detailOnlyIfCached)
@@ -186,7 +189,7 @@ func (c *Cache) mayLead(r *http.Request, lk *lookup) bool {
 		return false
 	case lk.fwd == fwdRequest && !c.opts.ClientRefreshReplaces:
 		return false
-	case len(r.Header["Cache-Control"]) > 0 && parseCacheControl(r.Header["Cache-Control"]).noStore:
+	case len(r.Header["Cache-Control"]) > 0 && rfc9111.ParseCacheControl(r.Header["Cache-Control"]).NoStore:
 		return false
 	}
 	return true
@@ -201,7 +204,7 @@ func (h *handler) serveNewer(w http.ResponseWriter, r *http.Request, lk *lookup)
 	e := again.found
 	again.release()
 	now := c.now()
-	if e == nil || e.usable(now, c.directives(r)) != useFresh || (lk.found != nil && e.responseTime <= lk.found.responseTime) {
+	if e == nil || e.usable(now, c.directives(r)) != rfc9111.UseFresh || (lk.found != nil && e.responseTime <= lk.found.responseTime) {
 		return nil
 	}
 	c.serveCollapsed(w, r, e, lk, now)
@@ -271,13 +274,13 @@ func (c *Cache) await(w http.ResponseWriter, r *http.Request, rt *route, lk *loo
 		return awaitRefused, ans
 	}
 	got = awaitRefused
-	var cd clientDirectives
+	var cd rfc9111.ClientDirectives
 	if f.found {
 		cd = c.directives(r) // a stored response, not one fetched for the burst
 	}
 	if e := f.result; e != nil && c.fits(rt, e, lk, r) {
 		ok, a := c.notPurged(r.Context(), &f.checks, 0, ticket, lk.pk, e, f.start)
-		if now := c.now(); ok && e.usable(now, cd) == useFresh {
+		if now := c.now(); ok && e.usable(now, cd) == rfc9111.UseFresh {
 			c.serveCollapsed(w, r, e, lk, now)
 			return awaitAnswered, ans
 		}
@@ -328,7 +331,7 @@ type miss struct {
 	requestTime time.Time
 	// responseTime is when the final header was written.
 	responseTime time.Time
-	decision     decision
+	decision     rfc9111.Decision
 	delegated    atomic.Bool // an inner layer of the same Cache handles this request
 	passed       *url.URL    // the URL of the request passed to the handler
 
@@ -461,12 +464,12 @@ func (h *handler) fetchLed(w http.ResponseWriter, r *http.Request, lk lookup, no
 	for attempt := 0; ; attempt++ {
 		m := &miss{rt: h.rt, req: r, lk: lk, requestTime: now, stale: stale, lead: lead, background: !countable(w)}
 		m.staleIfError = stale != nil && stale.mayServeOnError(now)
-		m.validated = attempt == 0 && stale != nil && hasValidators(stale.header)
+		m.validated = attempt == 0 && stale != nil && rfc9111.HasValidators(stale.header)
 		if len(w.Header()) > 0 {
 			// Remember what the middleware above us already set (CORS
 			// headers, a request ID): that is theirs to set on every
 			// request, not part of this response to replay on hits.
-			canonicalizeHeader(w.Header())
+			header.Canonicalize(w.Header())
 			m.above = maps.Clone(w.Header())
 		}
 		cw := newCaptureWriter(w, m, c.opts.MaxBodySize)
@@ -533,7 +536,7 @@ func (h *handler) fetchLed(w http.ResponseWriter, r *http.Request, lk lookup, no
 		if !cw.wroteHeader && !cw.hijacked {
 			cw.WriteHeader(http.StatusOK) // what net/http does for a silent handler
 		}
-		storable := m.decision.store && cw.complete() && !hasTrailers(w.Header())
+		storable := m.decision.Store && cw.complete() && !header.HasTrailers(w.Header())
 		if storable {
 			if tags, ok := m.tags.list(); !ok {
 				// Tagged past the limits after the header went out
@@ -599,8 +602,8 @@ func (m *miss) clientConditionals(r *http.Request) *http.Request {
 		return r
 	}
 	h := r.Header
-	inm, ims := m.stale.validators()
-	if !sameValues(h["If-None-Match"], inm) || !sameValues(h["If-Modified-Since"], ims) {
+	inm, ims := rfc9111.Validators(m.stale.header)
+	if !header.SameValues(h["If-None-Match"], inm) || !header.SameValues(h["If-Modified-Since"], ims) {
 		return r // not ours
 	}
 	r2 := r.WithContext(r.Context())
@@ -643,51 +646,51 @@ func (m *miss) writeHeader(status int, h http.Header) hookAction {
 	case m.validated && status == http.StatusNotModified:
 		m.notModified = true
 		return actionSuppress
-	case m.staleIfError && staleIfErrorStatus(status):
+	case m.staleIfError && rfc9111.StaleIfErrorStatus(status):
 		m.failStatus = status
 		return actionSuppress
 	}
-	d := m.rt.policy.decide(exchange{
-		req:          m.req,
-		status:       status,
-		header:       h,
-		requestTime:  m.requestTime,
-		responseTime: m.responseTime,
+	d := m.rt.policy.decide(rfc9111.Exchange{
+		Req:          m.req,
+		Status:       status,
+		Header:       h,
+		RequestTime:  m.requestTime,
+		ResponseTime: m.responseTime,
 	})
-	if d.reason == reasonHEAD {
+	if d.Reason == rfc9111.ReasonHEAD {
 		m.headStorable = m.storableAsGET(status, h)
 	}
 	// What the writer would refuse, as far as it can be known now.
 	switch {
-	case !d.store:
-	case contentLength(h) > c.opts.MaxBodySize:
-		d = decision{reason: reasonTooLarge}
+	case !d.Store:
+	case header.ContentLength(h) > c.opts.MaxBodySize:
+		d = rfc9111.Decision{Reason: rfc9111.ReasonTooLarge}
 	case isEventStream(h):
-		d = decision{reason: detailEventStream}
+		d = rfc9111.Decision{Reason: detailEventStream}
 	case len(h["Trailer"]) > 0:
-		d = decision{reason: detailTrailers}
+		d = rfc9111.Decision{Reason: detailTrailers}
 	case !m.tagsWithinLimits():
-		d = decision{reason: detailTags}
+		d = rfc9111.Decision{Reason: detailTags}
 	}
-	if d.store && m.keepsFresh() {
+	if d.Store && m.keepsFresh() {
 		// Served to this client alone; no detail: fwd=request says why.
 		// A miss all the same (see count).
-		d, m.keptFresh = decision{}, true
+		d, m.keptFresh = rfc9111.Decision{}, true
 	}
 	m.decision = d
-	stored, detail := d.store, d.reason
+	stored, detail := d.Store, d.Reason
 	if stored && m.storeDown != "" {
 		stored, detail = false, m.storeDown
 	}
 	appendStatus(h, c.status.forward(m.lk.fwd, stored, detail))
-	if d.store {
+	if d.Store {
 		return actionCapture
 	}
 	// Nothing to share: the waiters need not wait for the end. A refusal
 	// for reasons of the leader's own request (its cookie, credentials)
 	// says nothing of theirs: the flight is lost, and one of them leads in
 	// its place; else the response itself is unstorable, and each fetches.
-	if requestBound(d.reason) {
+	if requestBound(d.Reason) {
 		m.lead.land(c)
 	} else {
 		m.lead.landRefused(c)
@@ -699,7 +702,7 @@ func (m *miss) writeHeader(status int, h http.Header) hookAction {
 // request it answered, not of its own.
 func requestBound(reason string) bool {
 	switch reason {
-	case reasonCookie, reasonAuthorization, reasonRequestStore:
+	case rfc9111.ReasonCookie, rfc9111.ReasonAuthorization, rfc9111.ReasonRequestStore:
 		return true
 	}
 	return false
@@ -733,10 +736,10 @@ func (m *miss) dropped(clientGone bool) {
 func (m *miss) storableAsGET(status int, h http.Header) bool {
 	get := m.req.WithContext(m.req.Context())
 	get.Method = http.MethodGet
-	return m.rt.policy.decide(exchange{
-		req: get, status: status, header: h,
-		requestTime: m.requestTime, responseTime: m.responseTime,
-	}).store
+	return m.rt.policy.decide(rfc9111.Exchange{
+		Req: get, Status: status, Header: h,
+		RequestTime: m.requestTime, ResponseTime: m.responseTime,
+	}).Store
 }
 
 // count counts what became of a client's request the handler was called
@@ -783,16 +786,4 @@ func isEventStream(h http.Header) bool {
 func restoreHeader(h, above http.Header) {
 	clear(h)
 	maps.Copy(h, above)
-}
-
-// staleIfErrorStatus reports whether a stale response may stand in for a
-// response with status under stale-if-error: the errors RFC 5861 §4 names
-// (500, 502, 503, 504). Others, such as 501 Not Implemented, are answers.
-func staleIfErrorStatus(status int) bool {
-	switch status {
-	case http.StatusInternalServerError, http.StatusBadGateway,
-		http.StatusServiceUnavailable, http.StatusGatewayTimeout:
-		return true
-	}
-	return false
 }

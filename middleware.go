@@ -11,6 +11,8 @@ import (
 	"github.com/seedcache/httpcache/vary"
 
 	"github.com/seedcache/httpcache/store"
+
+	"github.com/seedcache/httpcache/internal/header"
 )
 
 // Cache is a response cache in front of HTTP handlers. Its Handler method is
@@ -313,7 +315,7 @@ func (c *Cache) bypassDetail(r *http.Request) string {
 		return detailBody
 	case c.opts.Bypass != nil && c.opts.Bypass(r):
 		return detailPolicy
-	case len(c.opts.BypassCookies) > 0 && hasCookie(hd, c.opts.BypassCookies):
+	case len(c.opts.BypassCookies) > 0 && header.HasCookie(hd, c.opts.BypassCookies):
 		return detailCookie
 	}
 	return ""
@@ -339,47 +341,6 @@ func (c *Cache) markBypass(h http.Header, fwd, detail string) bool {
 
 // materialPool recycles key-material buffers.
 var materialPool = sync.Pool{New: func() any { b := make([]byte, 0, 256); return &b }}
-
-// hasTrailers reports whether the handler set trailers, which a stored copy
-// taken at WriteHeader would lose.
-func hasTrailers(h http.Header) bool {
-	if len(h["Trailer"]) > 0 {
-		return true
-	}
-	for k := range h {
-		if len(k) > len(http.TrailerPrefix) && k[:len(http.TrailerPrefix)] == http.TrailerPrefix {
-			return true
-		}
-	}
-	return false
-}
-
-// hasCookie reports whether the request carries a cookie with one of names.
-func hasCookie(h http.Header, names []string) bool {
-	for _, line := range h["Cookie"] {
-		for line != "" {
-			var part string
-			part, line, _ = cutByte(line, ';')
-			name, _, _ := cutByte(part, '=')
-			name = trimOWS(name) // "sessionid =x" is sessionid to net/http
-			for _, n := range names {
-				if name == n {
-					return true
-				}
-			}
-		}
-	}
-	return false
-}
-
-func cutByte(s string, sep byte) (before, after string, found bool) {
-	for i := 0; i < len(s); i++ {
-		if s[i] == sep {
-			return s[:i], s[i+1:], true
-		}
-	}
-	return s, "", false
-}
 
 // orDefault returns v, or def when v is zero.
 func orDefault[T int | int64 | time.Duration](v, def T) T {

@@ -5,6 +5,7 @@ import (
 	"net/http"
 	"time"
 
+	"github.com/seedcache/httpcache/internal/rfc9111"
 	"github.com/seedcache/httpcache/store"
 )
 
@@ -310,4 +311,23 @@ type QueryOptions struct {
 // exact reports whether the query is keyed exactly as received.
 func (q QueryOptions) exact() bool {
 	return !q.Sort && len(q.Allow) == 0 && len(q.Deny) == 0
+}
+
+// rules are the storage decision's settings under p.
+func (p *Policy) rules() rfc9111.Rules {
+	return rfc9111.Rules{
+		TTL:                  p.TTL,
+		OverrideMaxAge:       p.OverrideMaxAge,
+		StripSetCookie:       p.StripSetCookie,
+		StaleWhileRevalidate: p.StaleWhileRevalidate,
+		StaleIfError:         p.StaleIfError,
+		Keep:                 p.Keep,
+		GenerateETag:         p.GenerateETag,
+		MaxTTL:               p.maxTTL,
+	}
+}
+
+// decide is the storage decision for x under p (see rfc9111.Decide).
+func (p *Policy) decide(x rfc9111.Exchange) rfc9111.Decision {
+	return rfc9111.Decide(p.rules(), x)
 }

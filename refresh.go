@@ -2,6 +2,7 @@ package httpcache
 
 import (
 	"context"
+	"github.com/seedcache/httpcache/internal/rfc9111"
 	"net/http"
 	"time"
 )
@@ -49,7 +50,7 @@ func (h *handler) refresh(r *http.Request, key string) {
 		now := c.now()
 		f.begin(&lk, now)
 		f.start.purged = purged // counted before the lookup
-		if e := lk.found; e != nil && e.usable(now, clientDirectives{}) == useFresh {
+		if e := lk.found; e != nil && e.usable(now, rfc9111.ClientDirectives{}) == rfc9111.UseFresh {
 			lead.result, lead.found = e, true // refreshed by another process meanwhile
 			lk.release()
 			return

@@ -4,15 +4,10 @@ import (
 	"context"
 	"maps"
 	"net/http"
-	"strings"
-)
 
-// hasValidators reports whether a response with header h can be
-// revalidated: it has an ETag or a Last-Modified to send back (RFC 9111
-// §4.3.1). h has canonical names.
-func hasValidators(h http.Header) bool {
-	return len(h["Etag"]) > 0 || len(h["Last-Modified"]) > 0
-}
+	"github.com/seedcache/httpcache/internal/header"
+	"github.com/seedcache/httpcache/internal/rfc9111"
+)
 
 // withValidators returns a copy of r asking the handler whether e is still
 // current: If-None-Match with its ETag, If-Modified-Since with its
@@ -24,7 +19,7 @@ func withValidators(r *http.Request, e *entry) *http.Request {
 	h := r2.Header
 	delete(h, "If-None-Match")
 	delete(h, "If-Modified-Since")
-	inm, ims := e.validators()
+	inm, ims := rfc9111.Validators(e.header)
 	if inm != nil {
 		h["If-None-Match"] = inm
 	}
@@ -32,19 +27,6 @@ func withValidators(r *http.Request, e *entry) *http.Request {
 		h["If-Modified-Since"] = ims
 	}
 	return r2
-}
-
-// validators are the conditional header values that ask whether e is
-// current: its ETag for If-None-Match, its Last-Modified for
-// If-Modified-Since (nil when it has none).
-func (e *entry) validators() (ifNoneMatch, ifModifiedSince []string) {
-	if v := e.header["Etag"]; len(v) > 0 {
-		ifNoneMatch = []string{v[0]}
-	}
-	if v := e.header["Last-Modified"]; len(v) > 0 {
-		ifModifiedSince = []string{v[0]}
-	}
-	return ifNoneMatch, ifModifiedSince
 }
 
 // notFreshened are the stored fields a 304 does not replace: the ones that
@@ -65,12 +47,12 @@ var notFreshened = map[string]bool{
 // different ETag), which must then be fetched in full.
 func (c *Cache) freshen(ctx context.Context, m *miss, h304 http.Header, onDone func()) (e *entry, stored, ok bool) {
 	old := m.stale
-	if !identifies(h304, old.header) {
+	if !rfc9111.Identifies(h304, old.header) {
 		return nil, false, false
 	}
 	merged := make(http.Header, len(old.header)+4)
 	maps.Copy(merged, old.header)
-	copyStorable(merged, h304, m.above, notFreshened)
+	header.CopyStorable(merged, h304, m.above, notFreshened)
 	if len(h304["Date"]) == 0 {
 		// The stored Date would make the response look as old as the
 		// first fetch: this exchange is its new origin time.
@@ -86,12 +68,12 @@ func (c *Cache) freshen(ctx context.Context, m *miss, h304 http.Header, onDone f
 		get = get.WithContext(get.Context())
 		get.Method = http.MethodGet
 	}
-	d := m.rt.policy.decide(exchange{
-		req:          get,
-		status:       old.status,
-		header:       merged,
-		requestTime:  m.requestTime,
-		responseTime: m.responseTime,
+	d := m.rt.policy.decide(rfc9111.Exchange{
+		Req:          get,
+		Status:       old.status,
+		Header:       merged,
+		RequestTime:  m.requestTime,
+		ResponseTime: m.responseTime,
 	})
 	delete(merged, "Age")
 	tags := old.tags
@@ -102,19 +84,19 @@ func (c *Cache) freshen(ctx context.Context, m *miss, h304 http.Header, onDone f
 	if !tagsOK {
 		// Tags over the limits: storing it without them would let it
 		// survive their purge. Served this once, not stored.
-		d.store = false
+		d.Store = false
 	}
 	delete(merged, c.opts.TagHeader)
 	e = &entry{kind: kindResponse, status: old.status, header: merged, body: old.body, tags: tags}
-	if m.keepsFresh() || !d.store && requestBound(d.reason) {
+	if m.keepsFresh() || !d.Store && requestBound(d.Reason) {
 		// Revalidated for this client alone (it asked past a fresh
 		// entry, or its own cookie or credentials keep the result from
 		// the store): the entry stays as it is for everyone else.
 		onDone()
-		e.responseTime, e.initialAge, e.lifetime = m.responseTime.UnixNano(), d.initialAge, d.lifetime
+		e.responseTime, e.initialAge, e.lifetime = m.responseTime.UnixNano(), d.InitialAge, d.Lifetime
 		return e, false, true
 	}
-	if !d.store {
+	if !d.Store {
 		// Current, but no longer storable (the 304 said no-store, say):
 		// serve it this once and drop the stored copy: the variant
 		// alone, the URL's other variants are not the 304's business.
@@ -124,51 +106,14 @@ func (c *Cache) freshen(ctx context.Context, m *miss, h304 http.Header, onDone f
 		}
 		c.remove(context.WithoutCancel(ctx), key)
 		onDone()
-		e.responseTime, e.initialAge, e.lifetime = m.responseTime.UnixNano(), d.initialAge, d.lifetime
+		e.responseTime, e.initialAge, e.lifetime = m.responseTime.UnixNano(), d.InitialAge, d.Lifetime
 		return e, false, true
 	}
 	// The variant keeps its place: same Vary list (a 304 does not change
 	// what the body varies on), same request values, same index epoch.
-	d.varyNames = old.varyNames
+	d.VaryNames = old.varyNames
 	if dec := c.storeEntry(ctx, m, e, d, onDone); dec != nil {
 		return dec, true, true
 	}
 	return e, false, true // not stored: served this once
 }
-
-// identifies reports whether a 304 with header h304 may update the stored
-// response with header stored (RFC 9111 §4.3.4): a strong ETag must be the
-// stored one by strong comparison, a weak one by weak comparison; without
-// an ETag, a Last-Modified must be the stored one. A 304 with neither
-// answered the conditional request made with the stored validators, and is
-// taken at its word. Otherwise the stored response is not updated, and the
-// handler is asked again without conditions.
-func identifies(h304, stored http.Header) bool {
-	if tag := h304["Etag"]; len(tag) > 0 {
-		// The entity-tag decides; a Last-Modified beside it may move
-		// (an updated_at) while the representation does not.
-		st := stored["Etag"]
-		if len(st) == 0 {
-			return false
-		}
-		a, ok1 := opaqueTag(tag[0])
-		b, ok2 := opaqueTag(st[0])
-		return ok1 && ok2 && a == b && (isWeak(tag[0]) || !isWeak(st[0]))
-	}
-	if lm := h304["Last-Modified"]; len(lm) > 0 {
-		st := stored["Last-Modified"]
-		if len(st) == 0 {
-			return false
-		}
-		t1, err1 := http.ParseTime(lm[0])
-		t2, err2 := http.ParseTime(st[0])
-		if err1 != nil || err2 != nil {
-			return trimOWS(lm[0]) == trimOWS(st[0])
-		}
-		return t1.Equal(t2)
-	}
-	return true
-}
-
-// isWeak reports whether an entity-tag is weak (W/"x").
-func isWeak(etag string) bool { return strings.HasPrefix(trimOWS(etag), "W/") }

@@ -1,8 +1,8 @@
 package httpcache
 
 import (
+	"github.com/seedcache/httpcache/internal/rfc9111"
 	"net/http"
-	"strconv"
 	"time"
 )
 
@@ -22,14 +22,14 @@ func (c *Cache) serveHit(w http.ResponseWriter, r *http.Request, e *entry, age t
 		}
 	}
 	h := w.Header()
-	if notModified(r, e) {
-		for _, name := range notModifiedHeaders {
+	if rfc9111.NotModified(r, e.status, e.header, time.Unix(0, e.responseTime)) {
+		for _, name := range rfc9111.NotModifiedHeaders {
 			if v, ok := e.header[name]; ok {
 				h[name] = v
 			}
 		}
 		if e.flags&flagNoAge == 0 {
-			h["Age"] = ageValue(age)
+			h["Age"] = rfc9111.AgeValue(age)
 		}
 		h["Cache-Status"] = status
 		w.WriteHeader(http.StatusNotModified)
@@ -39,7 +39,7 @@ func (c *Cache) serveHit(w http.ResponseWriter, r *http.Request, e *entry, age t
 		h[name] = v
 	}
 	if e.flags&flagNoAge == 0 {
-		h["Age"] = ageValue(age)
+		h["Age"] = rfc9111.AgeValue(age)
 	}
 	h["Cache-Status"] = status
 	w.WriteHeader(e.status)
@@ -53,30 +53,4 @@ func (c *Cache) serveHit(w http.ResponseWriter, r *http.Request, e *entry, age t
 // bodyAllowed reports whether a response with status may have a body.
 func bodyAllowed(status int) bool {
 	return status >= 200 && status != http.StatusNoContent && status != http.StatusNotModified
-}
-
-// smallAges holds ready-made Age values for the first ten minutes, so that
-// most hits allocate none. Read-only and capped.
-var smallAges = func() [][]string {
-	a := make([][]string, 600)
-	for i := range a {
-		a[i] = []string{strconv.Itoa(i)}[:1:1]
-	}
-	return a
-}()
-
-// ageValue formats an Age header value: whole seconds, rounded down, at most
-// 2^31 (RFC 9111 §5.1).
-func ageValue(age time.Duration) []string {
-	secs := int64(age / time.Second)
-	switch {
-	case secs < 0:
-		secs = 0
-	case secs > maxDelta:
-		secs = maxDelta
-	}
-	if secs < int64(len(smallAges)) {
-		return smallAges[secs]
-	}
-	return []string{strconv.FormatInt(secs, 10)}
 }

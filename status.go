@@ -4,6 +4,8 @@ import (
 	"net/http"
 	"strconv"
 	"strings"
+
+	"github.com/seedcache/httpcache/internal/header"
 )
 
 // Cache-Status forward reasons (RFC 9211 §2.2).
@@ -119,7 +121,7 @@ func validStatusName(name string) bool {
 		return false
 	}
 	for i := 1; i < len(name); i++ {
-		if c := name[i]; !isTokenChar(c) && c != ':' && c != '/' {
+		if c := name[i]; !header.IsTokenChar(c) && c != ':' && c != '/' {
 			return false
 		}
 	}

@@ -12,6 +12,9 @@ import (
 	"time"
 
 	"github.com/seedcache/httpcache/vary"
+
+	"github.com/seedcache/httpcache/internal/header"
+	"github.com/seedcache/httpcache/internal/rfc9111"
 )
 
 // storeResponse stores a complete, storable response captured on a miss
@@ -37,17 +40,17 @@ func (c *Cache) storeResponse(ctx context.Context, m *miss, cw *captureWriter, t
 // may go to the background. It returns the stored entry decoded from its
 // encoding, which shares nothing with e, for collapsed requests to be
 // served from; nil when nothing was stored.
-func (c *Cache) storeEntry(ctx context.Context, m *miss, e *entry, d decision, onDone func()) *entry {
+func (c *Cache) storeEntry(ctx context.Context, m *miss, e *entry, d rfc9111.Decision, onDone func()) *entry {
 	rt := m.responseTime.UnixNano()
 	e.requestTime = m.requestTime.UnixNano()
 	e.responseTime = rt
-	e.initialAge = d.initialAge
-	e.lifetime = d.lifetime
-	e.expires = rt + int64(d.ttl)
-	e.staleWhileRevalidate = d.swr
-	e.staleIfError = d.sie
-	e.flags = d.flags
-	if slices.Contains(d.varyNames, "Accept-Encoding") && m.rt.vary.KeysCodings(e.header["Content-Encoding"]) &&
+	e.initialAge = d.InitialAge
+	e.lifetime = d.Lifetime
+	e.expires = rt + int64(d.TTL)
+	e.staleWhileRevalidate = d.StaleWhileRevalidate
+	e.staleIfError = d.StaleIfError
+	e.flags = d.Flags
+	if slices.Contains(d.VaryNames, "Accept-Encoding") && m.rt.vary.KeysCodings(e.header["Content-Encoding"]) &&
 		vary.AcceptsEncoding(m.req.Header["Accept-Encoding"], e.header["Content-Encoding"]) {
 		e.flags |= flagCodingKeyed
 	}
@@ -58,9 +61,9 @@ func (c *Cache) storeEntry(ctx context.Context, m *miss, e *entry, d decision, o
 		// The store just failed this request: don't pile on. The
 		// response can still answer the requests collapsed into this
 		// one, which matters most while the store is down.
-		if len(d.varyNames) > 0 {
-			e.varyNames = d.varyNames
-			e.varyKey = m.rt.vary.AppendKey(nil, d.varyNames, m.req.Header)
+		if len(d.VaryNames) > 0 {
+			e.varyNames = d.VaryNames
+			e.varyKey = m.rt.vary.AppendKey(nil, d.VaryNames, m.req.Header)
 		}
 		onDone()
 		dec, _ := c.ownDecode(e.encode())
@@ -75,11 +78,11 @@ func (c *Cache) storeEntry(ctx context.Context, m *miss, e *entry, d decision, o
 	var entries [2]*entry // puts[i] encodes entries[i]
 	entries[0] = e
 	key := pk // e's
-	if len(d.varyNames) == 0 {
+	if len(d.VaryNames) == 0 {
 		e.varyNames, e.varyKey, e.epoch = nil, nil, 0
 	} else {
 		idx := m.lk.index
-		if idx == nil || !slices.Equal(idx.varyNames, d.varyNames) || idx.expires < e.expires {
+		if idx == nil || !slices.Equal(idx.varyNames, d.VaryNames) || idx.expires < e.expires {
 			// A new Vary list starts a new epoch: variants stored
 			// under an old list can never be reached from the new
 			// index. An index that would die before this variant is
@@ -89,26 +92,26 @@ func (c *Cache) storeEntry(ctx context.Context, m *miss, e *entry, d decision, o
 			fresh := &entry{
 				kind:         kindIndex,
 				responseTime: rt,
-				expires:      rt + 2*int64(d.ttl),
+				expires:      rt + 2*int64(d.TTL),
 				url:          m.lk.material,
-				varyNames:    d.varyNames,
+				varyNames:    d.VaryNames,
 				epoch:        rand.Uint64(),
 			}
 			var ifEpoch uint64
-			if idx != nil && slices.Equal(idx.varyNames, d.varyNames) {
+			if idx != nil && slices.Equal(idx.varyNames, d.VaryNames) {
 				fresh.epoch = idx.epoch
 				ifEpoch = idx.epoch // only if it is still there (see writeAll)
 			}
 			idx = fresh
 			entries[1] = fresh
-			puts = append(puts, put{key: pk, ttl: 2 * d.ttl, ifEpoch: ifEpoch})
+			puts = append(puts, put{key: pk, ttl: 2 * d.TTL, ifEpoch: ifEpoch})
 		}
 		e.epoch = idx.epoch
-		e.varyNames = d.varyNames
-		e.varyKey = m.rt.vary.AppendKey(nil, d.varyNames, m.req.Header)
+		e.varyNames = d.VaryNames
+		e.varyKey = m.rt.vary.AppendKey(nil, d.VaryNames, m.req.Header)
 		key = variantKey(pk, e.epoch, e.varyKey)
 	}
-	puts[0] = put{key: key, ttl: d.ttl, tags: e.tags}
+	puts[0] = put{key: key, ttl: d.TTL, tags: e.tags}
 	for i := range puts {
 		raw := entries[i].encode()
 		dec, ok := c.ownDecode(raw)
@@ -142,25 +145,17 @@ func (c *Cache) ownDecode(raw []byte) (*entry, bool) {
 	return e.share(), true
 }
 
-// hopByHop are the fields that describe one connection, not the response
-// (RFC 9110 §7.6.1): never stored, as RFC 9111 §3.1 requires.
-var hopByHop = map[string]bool{
-	"Connection": true, "Proxy-Connection": true, "Keep-Alive": true,
-	"Proxy-Authenticate": true, "Proxy-Authorization": true, "Te": true,
-	"Trailer": true, "Transfer-Encoding": true, "Upgrade": true,
-}
-
 // storedHeader is the header as stored: the handler's header without
 // hop-by-hop fields (and those Connection names), without Age and
 // Cache-Status (recomputed on every hit), without Set-Cookie, and without what
 // the middleware above set before the handler ran; names that are not tokens
 // are dropped and invalid values mended, as net/http does when it writes
-// them (see sentValues). It adds a Date when the
+// them (see header.SentValues). It adds a Date when the
 // handler sent none (RFC 9110 §6.6.1), the exact Content-Length, and the
 // Content-Type net/http would have sniffed, so that HEAD hits get it too.
 func storedHeader(h, above http.Header, responseTime time.Time, body []byte, etag bool) http.Header {
 	out := make(http.Header, len(h)+2)
-	copyStorable(out, h, above, notStored)
+	header.CopyStorable(out, h, above, notStored)
 	if _, ok := out["Date"]; !ok {
 		out["Date"] = []string{responseTime.UTC().Format(http.TimeFormat)}
 	}
@@ -171,7 +166,7 @@ func storedHeader(h, above http.Header, responseTime time.Time, body []byte, eta
 	if !typed && len(body) > 0 && len(h["Content-Encoding"]) == 0 {
 		out["Content-Type"] = []string{http.DetectContentType(body)}
 	}
-	if etag && !hasValidators(out) {
+	if etag && !rfc9111.HasValidators(out) {
 		out["Etag"] = []string{bodyETag(body)}
 	}
 	return out
@@ -181,49 +176,9 @@ func storedHeader(h, above http.Header, responseTime time.Time, body []byte, eta
 // Cache-Status are recomputed on every hit, and a cookie is one client's.
 var notStored = map[string]bool{"Age": true, "Cache-Status": true, "Set-Cookie": true}
 
-// copyStorable copies into dst the fields of src a stored response may
-// carry: not hop-by-hop or named by Connection, not in skip, named by a
-// token (net/http does not send the others either), and not set, with the
-// same values, by the middleware above (above). Values are copied as
-// net/http sends them (see sentValues).
-func copyStorable(dst, src, above http.Header, skip map[string]bool) {
-	named := connectionNamed(src)
-	for k, v := range src {
-		if hopByHop[k] || named[k] || skip[k] || !validToken(k) {
-			continue
-		}
-		if a, ok := above[k]; ok && sameValues(a, v) {
-			continue
-		}
-		dst[k] = sentValues(v)
-	}
-}
-
 // bodyETag is a strong entity tag derived from the body: equal bodies, equal
 // tags, whichever process computed them.
 func bodyETag(body []byte) string {
 	sum := sha256.Sum256(body)
 	return `"` + base64.RawURLEncoding.EncodeToString(sum[:18]) + `"`
 }
-
-// connectionNamed returns the fields the Connection header names.
-func connectionNamed(h http.Header) map[string]bool {
-	lines := h["Connection"]
-	if len(lines) == 0 {
-		return nil
-	}
-	named := map[string]bool{}
-	for _, line := range lines {
-		for line != "" {
-			var tok string
-			tok, line, _ = cutByte(line, ',')
-			if tok = trimOWS(tok); tok != "" {
-				named[http.CanonicalHeaderKey(tok)] = true
-			}
-		}
-	}
-	return named
-}
-
-// sameValues reports whether two header value lists are equal.
-func sameValues(a, b []string) bool { return slices.Equal(a, b) }

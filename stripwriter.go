@@ -6,6 +6,8 @@ import (
 	"io"
 	"net"
 	"net/http"
+
+	"github.com/seedcache/httpcache/internal/header"
 )
 
 // stripWriter passes a response the cache does not keep (a bypass, a method
@@ -39,7 +41,7 @@ func (c *Cache) passThrough(w http.ResponseWriter, r *http.Request) *stripWriter
 // strip takes the tag header out before the header goes out.
 func (s *stripWriter) strip() {
 	h := s.w.Header()
-	canonicalizeHeader(h)
+	header.Canonicalize(h)
 	takeTags(h, s.tag, s.enclosing)
 }
 

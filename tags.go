@@ -32,7 +32,7 @@ func (m *miss) addTags(tags ...string) {
 
 // takeTags removes the tag header name from h, giving its tags to m and
 // the fetches enclosing it (to none if m is nil): tags are for caches, not
-// for clients. The writers canonicalise h first (canonicalizeHeader), so
+// for clients. The writers canonicalise h first (header.Canonicalize), so
 // the tag header is found however the handler spelled it.
 func takeTags(h http.Header, name string, m *miss) {
 	if th := h[name]; len(th) > 0 {

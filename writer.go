@@ -9,6 +9,8 @@ import (
 	"sync"
 	"sync/atomic"
 	"time"
+
+	"github.com/seedcache/httpcache/internal/header"
 )
 
 // headerHook is told when the final response header is about to be written,
@@ -217,7 +219,7 @@ func (c *captureWriter) WriteHeader(status int) {
 		return
 	}
 	h := c.w.Header()
-	canonicalizeHeader(h) // the hook reads it under canonical names
+	header.Canonicalize(h) // the hook reads it under canonical names
 	if status >= 100 && status <= 199 && status != http.StatusSwitchingProtocols {
 		if ih, ok := c.hook.(informationalHook); ok {
 			ih.informational(h)
@@ -250,7 +252,7 @@ func (c *captureWriter) sent() bool { return c.wroteHeader && !c.suppressed || c
 func (c *captureWriter) startBody() {
 	c.bufp = bodyPool.Get().(*[]byte)
 	c.body = (*c.bufp)[:0]
-	if n := contentLength(c.header); n > 0 && n <= c.limit && int64(cap(c.body)) < n {
+	if n := header.ContentLength(c.header); n > 0 && n <= c.limit && int64(cap(c.body)) < n {
 		c.body = make([]byte, 0, n)
 	}
 }
@@ -460,28 +462,8 @@ func (c *captureWriter) complete() bool {
 	}
 	// A handler that declared a Content-Length and wrote fewer bytes sent
 	// a truncated response; net/http will close the connection on it.
-	if n := contentLength(c.header); n >= 0 && n != c.written {
+	if n := header.ContentLength(c.header); n >= 0 && n != c.written {
 		return false
 	}
 	return int64(len(c.body)) == c.written
-}
-
-// contentLength returns the declared Content-Length, or -1.
-func contentLength(h http.Header) int64 {
-	v := h["Content-Length"]
-	if len(v) != 1 {
-		return -1
-	}
-	var n int64
-	s := v[0]
-	if s == "" || len(s) > 18 {
-		return -1
-	}
-	for i := 0; i < len(s); i++ {
-		if s[i] < '0' || s[i] > '9' {
-			return -1
-		}
-		n = n*10 + int64(s[i]-'0')
-	}
-	return n
 }

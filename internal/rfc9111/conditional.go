@@ -1,28 +1,31 @@
-package httpcache
+package rfc9111
 
 import (
 	"net/http"
 	"strings"
 	"time"
+
+	"github.com/seedcache/httpcache/internal/header"
 )
 
-// notModified evaluates the request's If-None-Match and If-Modified-Since
-// against a stored response, in RFC 9110 §13.2.2 order, and reports whether
-// the answer is 304 Not Modified.
+// NotModified evaluates the request's If-None-Match and If-Modified-Since
+// against a stored response (its status, its header with canonical names,
+// and the time it was received), in RFC 9110 §13.2.2 order, and reports
+// whether the answer is 304 Not Modified.
 //
 // Only 2xx responses are evaluated (§13.2.1: preconditions are ignored when
 // the response would otherwise not be 2xx). If-Match, If-Unmodified-Since and
 // If-Range never reach here: requests carrying them bypass the cache, since
 // they are meant for the origin (RFC 9111 §4.3.2).
-func notModified(r *http.Request, e *entry) bool {
-	if e.status < 200 || e.status > 299 {
+func NotModified(r *http.Request, status int, h http.Header, responseTime time.Time) bool {
+	if status < 200 || status > 299 {
 		return false
 	}
 	// Direct map reads with canonical names: this runs on every hit.
 	if inm := r.Header["If-None-Match"]; len(inm) > 0 {
 		// When If-None-Match is present, If-Modified-Since is ignored
 		// (§13.1.3), whether or not it matched.
-		etag := e.header["Etag"]
+		etag := h["Etag"]
 		return len(etag) == 1 && etagListMatches(inm, etag[0])
 	}
 	ims := r.Header["If-Modified-Since"]
@@ -35,10 +38,10 @@ func notModified(r *http.Request, e *entry) bool {
 	}
 	// §4.3.2: compare with Last-Modified, or else Date, or else the time
 	// the response was received.
-	modified := time.Unix(0, e.responseTime)
-	if lm, err := http.ParseTime(e.header.Get("Last-Modified")); err == nil {
+	modified := responseTime
+	if lm, err := http.ParseTime(h.Get("Last-Modified")); err == nil {
 		modified = lm
-	} else if d, ok := parseDate(e.header); ok {
+	} else if d, ok := ParseDate(h); ok {
 		modified = d
 	}
 	return !modified.After(since)
@@ -55,7 +58,7 @@ func etagListMatches(lines []string, etag string) bool {
 	}
 	for _, line := range lines {
 		for line != "" {
-			line = trimLeftOWS(line)
+			line = header.TrimLeftOWS(line)
 			if line == "" {
 				break
 			}
@@ -82,8 +85,8 @@ func etagListMatches(lines []string, etag string) bool {
 // opaqueTag returns the quoted opaque-tag of an entity-tag, without any weak
 // prefix: the part compared by weak comparison.
 func opaqueTag(etag string) (string, bool) {
-	tag, rest, ok := nextETag(trimOWS(etag))
-	return tag, ok && trimOWS(rest) == ""
+	tag, rest, ok := nextETag(header.TrimOWS(etag))
+	return tag, ok && header.TrimOWS(rest) == ""
 }
 
 // nextETag splits one entity-tag (W/"x" or "x") off the front of s.
@@ -99,9 +102,9 @@ func nextETag(s string) (tag, rest string, ok bool) {
 	return s[:end+2], s[end+2:], true
 }
 
-// notModifiedHeaders are the stored fields a 304 carries (RFC 9110 §15.4.5):
+// NotModifiedHeaders are the stored fields a 304 carries (RFC 9110 §15.4.5):
 // those a 200 would have had that help caches update, and no other
 // representation metadata.
-var notModifiedHeaders = []string{
+var NotModifiedHeaders = []string{
 	"Cache-Control", "Content-Location", "Date", "Etag", "Expires", "Vary",
 }

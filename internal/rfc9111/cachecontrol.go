@@ -1,53 +1,65 @@
-package httpcache
+package rfc9111
 
-import "strings"
+import (
+	"strings"
+
+	"github.com/seedcache/httpcache/internal/header"
+)
+
+// Flags of a stored response that decide how it may be used. Their values
+// are part of the stored entry's encoding: never renumber them.
+const (
+	FlagMustRevalidate = 1 << iota // must-revalidate / proxy-revalidate / s-maxage: never served stale
+	FlagNoCache                    // no-cache: revalidated before every use
+	FlagNoAge                      // kept past its own lifetime by a route TTL: hits carry no Age
+)
 
 // maxDelta is the value RFC 9111 §1.2.2 tells a cache to use for a
 // delta-seconds value too large to represent: 2^31 seconds.
 const maxDelta = 1 << 31
 
-// delta is one delta-seconds directive argument.
-type delta struct {
+// Delta is one delta-seconds directive argument.
+type Delta struct {
 	secs int64 // valid when set && !bad
 	set  bool  // the directive is present
 	bad  bool  // malformed, or present twice with different values
 }
 
-// valid reports whether the directive is present with a usable value.
-func (d delta) valid() bool { return d.set && !d.bad }
+// Valid reports whether the directive is present with a usable value.
+func (d Delta) Valid() bool { return d.set && !d.bad }
 
-// directives is a parsed Cache-Control field (RFC 9111 §5.2), from a response
+// Directives is a parsed Cache-Control field (RFC 9111 §5.2), from a response
 // or a request. Unknown extension directives are ignored, as §5.2.3 requires.
-type directives struct {
-	maxAge, sMaxAge                  delta
-	staleWhileRevalidate, staleIfErr delta
-	maxStale, minFresh               delta // request directives
+type Directives struct {
+	MaxAge, SMaxAge                    Delta
+	StaleWhileRevalidate, StaleIfError Delta
+	MaxStale, MinFresh                 Delta // request directives
 
-	noStore, noCache, private, public      bool
-	mustRevalidate, proxyRevalidate        bool
-	mustUnderstand, immutable, onlyIfCache bool
-	noTransform                            bool
+	NoStore, NoCache, Private, Public       bool
+	MustRevalidate, ProxyRevalidate         bool
+	MustUnderstand, Immutable, OnlyIfCached bool
+	NoTransform                             bool
 
-	// malformed: a directive that is not `token[=token|quoted-string]`
+	// Malformed: a directive that is not `token[=token|quoted-string]`
 	// ("private;", "max-age=60 junk", an unclosed quote). What its
 	// sender meant cannot be known ("private;" is private to most
 	// readers), so such a response is never stored.
-	malformed bool
+	Malformed bool
 }
 
-// parseCacheControl parses every Cache-Control field line. It never fails:
-// malformed directives are recorded as such (delta.bad) so that the policy
+// ParseCacheControl parses every Cache-Control field line. It never fails:
+// malformed Directives are recorded as such (Delta.bad) so that the policy
 // can apply RFC 9111 §4.2.1 ("consider responses that have invalid freshness
 // information to be stale") instead of guessing.
-func parseCacheControl(lines []string) directives {
-	var d directives
+func ParseCacheControl(lines []string) Directives {
+	var d Directives
 	for _, line := range lines {
 		for line != "" {
 			var name, value string
 			var hasValue, ok bool
 			name, value, hasValue, ok, line = nextDirective(line)
 			if !ok {
-				d.malformed = true
+				d.Malformed = true
 			}
 			if name == "" {
 				continue
@@ -59,56 +71,56 @@ func parseCacheControl(lines []string) directives {
 }
 
 // apply records one directive. Names are matched case-insensitively.
-func (d *directives) apply(name, value string, hasValue bool) {
+func (d *Directives) apply(name, value string, hasValue bool) {
 	switch {
 	case strings.EqualFold(name, "max-age"):
-		d.maxAge.merge(value, hasValue)
+		d.MaxAge.merge(value, hasValue)
 	case strings.EqualFold(name, "s-maxage"):
-		d.sMaxAge.merge(value, hasValue)
+		d.SMaxAge.merge(value, hasValue)
 	case strings.EqualFold(name, "stale-while-revalidate"):
-		d.staleWhileRevalidate.merge(value, hasValue)
+		d.StaleWhileRevalidate.merge(value, hasValue)
 	case strings.EqualFold(name, "stale-if-error"):
-		d.staleIfErr.merge(value, hasValue)
+		d.StaleIfError.merge(value, hasValue)
 	case strings.EqualFold(name, "max-stale"):
 		// max-stale without a value means "any staleness" (§5.2.1.2).
 		if !hasValue {
-			d.maxStale.set, d.maxStale.secs = true, maxDelta
+			d.MaxStale.set, d.MaxStale.secs = true, maxDelta
 			return
 		}
-		d.maxStale.merge(value, hasValue)
+		d.MaxStale.merge(value, hasValue)
 	case strings.EqualFold(name, "min-fresh"):
-		d.minFresh.merge(value, hasValue)
+		d.MinFresh.merge(value, hasValue)
 	case strings.EqualFold(name, "no-store"):
-		d.noStore = true
+		d.NoStore = true
 	case strings.EqualFold(name, "no-cache"):
 		// The qualified form (no-cache="Set-Cookie") is treated as
 		// unqualified: §5.2.2.4 allows it, and it is the safe reading.
-		d.noCache = true
+		d.NoCache = true
 	case strings.EqualFold(name, "private"):
 		// Likewise private="X-Field" is treated as fully private.
-		d.private = true
+		d.Private = true
 	case strings.EqualFold(name, "public"):
-		d.public = true
+		d.Public = true
 	case strings.EqualFold(name, "must-revalidate"):
-		d.mustRevalidate = true
+		d.MustRevalidate = true
 	case strings.EqualFold(name, "proxy-revalidate"):
-		d.proxyRevalidate = true
+		d.ProxyRevalidate = true
 	case strings.EqualFold(name, "must-understand"):
-		d.mustUnderstand = true
+		d.MustUnderstand = true
 	case strings.EqualFold(name, "immutable"):
-		d.immutable = true
+		d.Immutable = true
 	case strings.EqualFold(name, "only-if-cached"):
-		d.onlyIfCache = true
+		d.OnlyIfCached = true
 	case strings.EqualFold(name, "no-transform"):
-		d.noTransform = true
+		d.NoTransform = true
 	}
 }
 
-// merge records a delta-seconds argument. A second occurrence with a
+// merge records a Delta-seconds argument. A second occurrence with a
 // different value makes the directive bad: §4.2.1 lets a cache either use the
 // first or treat the response as stale, and stale is the choice that can never
 // serve something longer than the origin meant.
-func (d *delta) merge(value string, hasValue bool) {
+func (d *Delta) merge(value string, hasValue bool) {
 	secs, ok := parseDelta(value)
 	if !hasValue {
 		ok = false
@@ -124,7 +136,7 @@ func (d *delta) merge(value string, hasValue bool) {
 	d.bad = !ok
 }
 
-// parseDelta parses delta-seconds (1*DIGIT), capping overflow at 2^31 as
+// parseDelta parses Delta-seconds (1*DIGIT), capping overflow at 2^31 as
 // RFC 9111 §1.2.2 requires.
 func parseDelta(s string) (int64, bool) {
 	if s == "" {
@@ -152,14 +164,14 @@ func parseDelta(s string) (int64, bool) {
 // well-formed (an empty list element is). Quoted strings may contain commas
 // and backslash escapes (RFC 9110 §5.6.4).
 func nextDirective(s string) (name, value string, hasValue, ok bool, rest string) {
-	s = trimOWS(s)
+	s = header.TrimOWS(s)
 	i := 0
 	for i < len(s) && s[i] != ',' && s[i] != '=' && s[i] != ' ' && s[i] != '\t' {
 		i++
 	}
 	name = s[:i]
-	ok = name == "" || validToken(name)
-	s = trimLeftOWS(s[i:])
+	ok = name == "" || header.ValidToken(name)
+	s = header.TrimLeftOWS(s[i:])
 	if s == "" || s[0] == ',' {
 		if s != "" {
 			s = s[1:]
@@ -176,7 +188,7 @@ func nextDirective(s string) (name, value string, hasValue, ok bool, rest string
 		}
 		return name, "", false, false, s[j+1:]
 	}
-	s = trimLeftOWS(s[1:])
+	s = header.TrimLeftOWS(s[1:])
 	hasValue = true
 	if s != "" && s[0] == '"' {
 		var b strings.Builder
@@ -200,12 +212,12 @@ func nextDirective(s string) (name, value string, hasValue, ok bool, rest string
 			j++
 		}
 		value, s = s[:j], s[j:]
-		ok = ok && validToken(value)
+		ok = ok && header.ValidToken(value)
 	}
 	// Anything after the value other than a comma is junk: the value is
-	// then malformed (a delta parse of "\x00" fails), and the junk is
+	// then malformed (a Delta parse of "\x00" fails), and the junk is
 	// dropped up to the next comma so it cannot smuggle a directive.
-	s = trimLeftOWS(s)
+	s = header.TrimLeftOWS(s)
 	if s != "" && s[0] != ',' {
 		value = "\x00"
 		ok = false
@@ -216,20 +228,4 @@ func nextDirective(s string) (name, value string, hasValue, ok bool, rest string
 		s = ""
 	}
 	return name, value, hasValue, ok, s
-}
-
-func trimOWS(s string) string { return trimRightOWS(trimLeftOWS(s)) }
-
-func trimLeftOWS(s string) string {
-	for s != "" && (s[0] == ' ' || s[0] == '\t') {
-		s = s[1:]
-	}
-	return s
-}
-
-func trimRightOWS(s string) string {
-	for s != "" && (s[len(s)-1] == ' ' || s[len(s)-1] == '\t') {
-		s = s[:len(s)-1]
-	}
-	return s
 }

@@ -1,0 +1,296 @@
+// Package rfc9111 holds the HTTP caching rules of RFC 9111 (and RFC 5861's
+// stale extensions, RFC 9110's conditional requests) as pure functions of
+// header fields and times: Cache-Control parsing, the storage decision,
+// freshness lifetime and age, how a stored response may serve a request,
+// validators and the evaluation of conditional requests.
+//
+// It must not know about stores, net/http handlers or response writers, or
+// how entries are encoded: callers pass it headers, statuses and times, and
+// keep what it decides.
+package rfc9111
+
+import (
+	"math"
+	"net/http"
+	"slices"
+	"time"
+
+	"github.com/seedcache/httpcache/vary"
+
+	"github.com/seedcache/httpcache/internal/header"
+)
+
+// Reasons a response is not stored. They appear as the Cache-Status detail
+// parameter (RFC 9211 §2.8), so each is a valid structured-field token.
+const (
+	ReasonStatus        = "status"           // status not understood or not storable
+	ReasonNoStore       = "no-store"         // response Cache-Control: no-store
+	ReasonRequestStore  = "request-no-store" // request Cache-Control: no-store
+	ReasonPrivate       = "private"          // Cache-Control: private
+	ReasonNoCache       = "no-cache"         // must revalidate on every use
+	ReasonAuthorization = "authorization"    // §3.5: request had Authorization
+	ReasonVaryStar      = "vary-star"        // Vary: *
+	ReasonVaryInvalid   = "vary-invalid"     // malformed Vary
+	ReasonSetCookie     = "set-cookie"       // response sets a cookie
+	ReasonNoFreshness   = "no-freshness"     // no explicit freshness, no TTL
+	ReasonStale         = "stale"            // already stale when received
+	ReasonRouteTTL      = "ttl-zero"         // route TTL 0 with override
+	ReasonTooLarge      = "too-large"        // Content-Length over the limit
+	ReasonHEAD          = "head"             // HEAD responses carry no body
+	ReasonCacheControl  = "cache-control"    // malformed Cache-Control
+	ReasonCookie        = "cookie"           // request Cookie, lifetime of the cache's choosing
+)
+
+// heuristicStatus lists the statuses RFC 9110 §15.1 defines as heuristically
+// cacheable: only they may get a lifetime from Rules.TTL when the response
+// does not state one (unless it says "public").
+var heuristicStatus = map[int]bool{
+	200: true, 203: true, 204: true, 300: true, 301: true, 308: true,
+	404: true, 405: true, 410: true, 414: true, 501: true,
+}
+
+// storableStatus lists the final statuses this cache understands well enough
+// to store (RFC 9111 §3) when the response gives explicit freshness. 206 is
+// left out (ranges are not served from cache yet), as is 304 (it is an answer
+// to a conditional request, not a representation), and every 1xx.
+var storableStatus = map[int]bool{
+	200: true, 203: true, 204: true, 300: true, 301: true, 302: true,
+	307: true, 308: true, 404: true, 405: true, 410: true, 414: true,
+	451: true, 501: true,
+}
+
+// Rules are the cache's own settings the storage decision applies besides
+// what the exchange says: a route's policy, compiled.
+type Rules struct {
+	TTL                  time.Duration // heuristic lifetime, or with OverrideMaxAge every lifetime
+	OverrideMaxAge       bool          // TTL wins over the response's own freshness
+	StripSetCookie       bool          // store responses that set cookies, without the cookies
+	StaleWhileRevalidate time.Duration // grace when the response does not say
+	StaleIfError         time.Duration // grace when the response does not say
+	Keep                 time.Duration // kept past freshness with a validator; 0 default, <0 none
+	GenerateETag         bool          // a validator is added to what is stored
+	MaxTTL               time.Duration // the longest the store keeps anything; 0 no limit
+}
+
+// Decision is the outcome of the storage policy for one response.
+type Decision struct {
+	Store  bool
+	Reason string // why not, when !Store
+
+	Lifetime   time.Duration // freshness lifetime (§4.2.1)
+	InitialAge time.Duration // corrected_initial_age (§4.2.3)
+	TTL        time.Duration // how long the store keeps it
+
+	VaryNames []string // the response's Vary list, canonical and sorted
+
+	Flags                uint8         // FlagNoCache, FlagMustRevalidate, FlagNoAge
+	StaleWhileRevalidate time.Duration // stale-while-revalidate window
+	StaleIfError         time.Duration // stale-if-error window
+}
+
+// Exchange is one request/response pair as the policy sees it.
+type Exchange struct {
+	Req          *http.Request
+	Status       int
+	Header       http.Header
+	RequestTime  time.Time // when the handler was called
+	ResponseTime time.Time // when the response header was written
+}
+
+// Decide applies RFC 9111 §3 and §4.2 plus the cache's safety rules to one
+// exchange, under rules.
+func Decide(rules Rules, x Exchange) Decision {
+	resp := ParseCacheControl(x.Header.Values("Cache-Control"))
+	req := ParseCacheControl(x.Req.Header.Values("Cache-Control"))
+	// A request with Authorization (present, even empty: an origin may
+	// read any of its lines) whose response is stored only because it
+	// says must-revalidate or s-maxage (§3.5): those promise that the
+	// origin checks the credentials again once the response is stale, so
+	// it is kept for its own explicit lifetime, never a route's or a
+	// heuristic one that would hand it to other users unchecked.
+	authorized := len(x.Req.Header["Authorization"]) > 0 && !resp.Public
+	switch {
+	case x.Req.Method == http.MethodHead:
+		return Decision{Reason: ReasonHEAD}
+	case !storableStatus[x.Status]:
+		return Decision{Reason: ReasonStatus}
+	case req.NoStore:
+		return Decision{Reason: ReasonRequestStore}
+	case resp.NoStore:
+		return Decision{Reason: ReasonNoStore}
+	case resp.Private:
+		return Decision{Reason: ReasonPrivate}
+	case resp.Malformed:
+		return Decision{Reason: ReasonCacheControl}
+	case resp.NoCache && !HasValidators(x.Header):
+		// Every use needs revalidation, and there is nothing to
+		// revalidate with: an entry that could never be served.
+		return Decision{Reason: ReasonNoCache}
+	case authorized && !resp.SMaxAge.set && !resp.MustRevalidate:
+		return Decision{Reason: ReasonAuthorization}
+	case len(x.Header.Values("Set-Cookie")) > 0 && !rules.StripSetCookie:
+		return Decision{Reason: ReasonSetCookie}
+	}
+	names, star, err := vary.Parse(x.Header.Values("Vary"))
+	switch {
+	case star:
+		return Decision{Reason: ReasonVaryStar}
+	case err != nil:
+		return Decision{Reason: ReasonVaryInvalid}
+	}
+
+	d := Decision{VaryNames: names, InitialAge: InitialAge(x)}
+	// A lifetime of the cache's choosing (a route's, or Rules.TTL for a
+	// response that says nothing) for a response to a request with a
+	// Cookie: the response may have been built from the cookie without
+	// saying so (web cache deception's "/account/x.css"). It is stored
+	// only if it says public, or varies on Cookie (and is keyed by it).
+	cookieBound := len(x.Req.Header["Cookie"]) > 0 && !resp.Public && !slices.Contains(names, "Cookie")
+	switch lifetime, explicit := FreshnessLifetime(resp, x); {
+	case authorized:
+		if !explicit {
+			return Decision{Reason: ReasonAuthorization}
+		}
+		d.Lifetime = lifetime
+	case rules.OverrideMaxAge:
+		if rules.TTL <= 0 {
+			return Decision{Reason: ReasonRouteTTL}
+		}
+		if cookieBound {
+			return Decision{Reason: ReasonCookie}
+		}
+		d.Lifetime = rules.TTL
+		if explicit && rules.TTL > lifetime {
+			// Kept past what its own Cache-Control allows: an Age
+			// over that would make every cache after this one take
+			// the hit for stale (§4.2.3), so hits leave Age out.
+			d.Flags |= FlagNoAge
+		}
+	case explicit:
+		d.Lifetime = lifetime
+	case rules.TTL > 0 && (heuristicStatus[x.Status] || resp.Public):
+		if cookieBound {
+			return Decision{Reason: ReasonCookie}
+		}
+		d.Lifetime = rules.TTL
+	default:
+		return Decision{Reason: ReasonNoFreshness}
+	}
+	if resp.NoCache {
+		d.Flags |= FlagNoCache
+	}
+	// must-revalidate, proxy-revalidate and (for a shared cache) s-maxage
+	// forbid serving the response stale, whatever stale-* says (§5.2.2).
+	if resp.MustRevalidate || resp.ProxyRevalidate || resp.SMaxAge.set {
+		d.Flags |= FlagMustRevalidate
+	}
+	if d.Flags&(FlagNoCache|FlagMustRevalidate) == 0 {
+		d.StaleWhileRevalidate = staleWindow(resp.StaleWhileRevalidate, rules.StaleWhileRevalidate)
+		d.StaleIfError = staleWindow(resp.StaleIfError, rules.StaleIfError)
+	}
+	fresh := d.Lifetime - d.InitialAge
+	if fresh <= 0 {
+		return Decision{Reason: ReasonStale}
+	}
+	// Kept while fresh, then for as long as it may be served stale or,
+	// with a validator, revalidated.
+	var keep time.Duration
+	if HasValidators(x.Header) || rules.GenerateETag {
+		keep = rules.Keep
+		if keep == 0 {
+			keep = min(d.Lifetime, MaxDefaultKeep)
+		}
+	}
+	// The sum saturates: a "never expires" Expires (year 9999) gives a
+	// lifetime near the largest Duration, which a window would overflow.
+	d.TTL = fresh + min(max(d.StaleWhileRevalidate, d.StaleIfError, keep, 0), math.MaxInt64-fresh)
+	if rules.MaxTTL > 0 && d.TTL > rules.MaxTTL {
+		d.TTL = rules.MaxTTL
+	}
+	d.Store = true
+	return d
+}
+
+// MaxDefaultKeep caps the default Rules.Keep.
+const MaxDefaultKeep = time.Hour
+
+// staleWindow is how long a stale response may be served under one of
+// RFC 5861's extensions: the response's own directive when it has a valid
+// one, else the route's configured grace.
+func staleWindow(directive Delta, route time.Duration) time.Duration {
+	if directive.set {
+		return Seconds(directive)
+	}
+	return route
+}
+
+// FreshnessLifetime computes the explicit freshness lifetime of a response
+// for a shared cache (RFC 9111 §4.2.1): s-maxage, then max-age, then
+// Expires minus Date. Malformed or conflicting values give a lifetime of
+// zero ("consider it stale"), never a guess. explicit is false when the
+// response carries no freshness information at all.
+func FreshnessLifetime(cc Directives, x Exchange) (lifetime time.Duration, explicit bool) {
+	switch {
+	case cc.SMaxAge.set:
+		return Seconds(cc.SMaxAge), true
+	case cc.MaxAge.set:
+		return Seconds(cc.MaxAge), true
+	}
+	expires := x.Header.Values("Expires")
+	if len(expires) == 0 {
+		return 0, false
+	}
+	if len(expires) > 1 {
+		return 0, true
+	}
+	exp, err := http.ParseTime(expires[0])
+	if err != nil {
+		return 0, true // "Expires: 0" and friends mean "already expired"
+	}
+	date := x.ResponseTime
+	if d, ok := ParseDate(x.Header); ok {
+		date = d
+	}
+	if lifetime := exp.Sub(date); lifetime > 0 {
+		return lifetime, true
+	}
+	return 0, true
+}
+
+// InitialAge computes corrected_initial_age (RFC 9111 §4.2.3): the larger of
+// the apparent age (our receipt time minus Date) and the upstream's Age plus
+// the time the response took to arrive.
+func InitialAge(x Exchange) time.Duration {
+	var apparent time.Duration
+	if date, ok := ParseDate(x.Header); ok {
+		apparent = max(0, x.ResponseTime.Sub(date))
+	}
+	var ageValue time.Duration
+	if v := x.Header.Values("Age"); len(v) > 0 {
+		// A malformed or repeated Age is ignored, as §5.1 allows; a
+		// huge one saturates at 2^31 s like any Delta-seconds.
+		if secs, ok := parseDelta(header.TrimOWS(v[0])); ok {
+			ageValue = time.Duration(secs) * time.Second
+		}
+	}
+	corrected := ageValue + max(0, x.ResponseTime.Sub(x.RequestTime))
+	return max(apparent, corrected)
+}
+
+// ParseDate returns the response's Date header, if it has exactly one valid.
+func ParseDate(h http.Header) (time.Time, bool) {
+	v := h.Values("Date")
+	if len(v) != 1 {
+		return time.Time{}, false
+	}
+	t, err := http.ParseTime(v[0])
+	return t, err == nil
+}
+
+// Seconds converts a Delta directive to a duration; bad values are zero.
+func Seconds(d Delta) time.Duration {
+	if !d.Valid() {
+		return 0
+	}
+	return time.Duration(d.secs) * time.Second
+}

@@ -1,0 +1,65 @@
+package rfc9111
+
+import (
+	"net/http"
+	"strings"
+
+	"github.com/seedcache/httpcache/internal/header"
+)
+
+// HasValidators reports whether a response with header h can be
+// revalidated: it has an ETag or a Last-Modified to send back (RFC 9111
+// §4.3.1). h has canonical names.
+func HasValidators(h http.Header) bool {
+	return len(h["Etag"]) > 0 || len(h["Last-Modified"]) > 0
+}
+
+// Validators are the conditional header values that ask whether the stored
+// response with header h is current: its ETag for If-None-Match, its
+// Last-Modified for If-Modified-Since (nil when it has none).
+func Validators(h http.Header) (ifNoneMatch, ifModifiedSince []string) {
+	if v := h["Etag"]; len(v) > 0 {
+		ifNoneMatch = []string{v[0]}
+	}
+	if v := h["Last-Modified"]; len(v) > 0 {
+		ifModifiedSince = []string{v[0]}
+	}
+	return ifNoneMatch, ifModifiedSince
+}
+
+// Identifies reports whether a 304 with header h304 may update the stored
+// response with header stored (RFC 9111 §4.3.4): a strong ETag must be the
+// stored one by strong comparison, a weak one by weak comparison; without
+// an ETag, a Last-Modified must be the stored one. A 304 with neither
+// answered the conditional request made with the stored validators, and is
+// taken at its word. Otherwise the stored response is not updated, and the
+// handler is asked again without conditions.
+func Identifies(h304, stored http.Header) bool {
+	if tag := h304["Etag"]; len(tag) > 0 {
+		// The entity-tag decides; a Last-Modified beside it may move
+		// (an updated_at) while the representation does not.
+		st := stored["Etag"]
+		if len(st) == 0 {
+			return false
+		}
+		a, ok1 := opaqueTag(tag[0])
+		b, ok2 := opaqueTag(st[0])
+		return ok1 && ok2 && a == b && (isWeak(tag[0]) || !isWeak(st[0]))
+	}
+	if lm := h304["Last-Modified"]; len(lm) > 0 {
+		st := stored["Last-Modified"]
+		if len(st) == 0 {
+			return false
+		}
+		t1, err1 := http.ParseTime(lm[0])
+		t2, err2 := http.ParseTime(st[0])
+		if err1 != nil || err2 != nil {
+			return header.TrimOWS(lm[0]) == header.TrimOWS(st[0])
+		}
+		return t1.Equal(t2)
+	}
+	return true
+}
+
+// isWeak reports whether an entity-tag is weak (W/"x").
+func isWeak(etag string) bool { return strings.HasPrefix(header.TrimOWS(etag), "W/") }
