@@ -131,14 +131,14 @@ func New(s store.Store, opts Options) *Cache {
 	if _, ok := original.(store.Leaser); ok && opts.Lease.TTL > 0 {
 		c.leaser = s.(store.Leaser) // the guard passes leases through
 	}
-	l, ok := s.(store.LocalStore)
-	local := ok && l.Local()
+	l, ok := s.(store.Local)
+	local := ok && l.Guarded()
 	c.writes.init(local, orDefault(opts.MaxPendingWrites, defaultMaxPendingWrites), &c.background)
 	if _, ok := original.(store.TagIndex); ok {
 		c.tagIdx = s.(store.TagIndex) // the guard passes it through
 	}
 	if local {
-		c.purges = sharedLocalPurges(original, opts.KeyPrefix, markerTTL(opts.MaxTTL))
+		c.purges = sharedLocalPurges(l, opts.KeyPrefix, markerTTL(opts.MaxTTL))
 	} else {
 		sp := &storePurges{store: s, admin: original, ttl: markerTTL(opts.MaxTTL), now: opts.Clock, log: opts.Logger}
 		sp.setPrefix(opts.KeyPrefix + keyVersion)

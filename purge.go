@@ -135,7 +135,7 @@ func (c *Cache) Purge(ctx context.Context, p Purge) error {
 	if !p.Soft {
 		c.reclaimAfter(ctx, keys, userTags, m)
 	}
-	if lc, ok := c.store.(store.LocalCopies); ok {
+	if lc, ok := c.store.(store.Replicated); ok {
 		if err := lc.DropLocalCopies(ctx); err != nil {
 			return fmt.Errorf("httpcache: purge recorded, but copies kept in other processes may still be served: %w", err)
 		}

@@ -224,7 +224,7 @@ func (c *Cache) recordUnrecorded() bool {
 			}
 		}
 	}
-	if lc, ok := c.store.(store.LocalCopies); ok && recordedSome {
+	if lc, ok := c.store.(store.Replicated); ok && recordedSome {
 		ctx, cancel := context.WithTimeout(context.Background(), reclaimTimeout)
 		defer cancel()
 		if err := lc.DropLocalCopies(ctx); err != nil {

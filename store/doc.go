@@ -6,9 +6,8 @@
 // stores/memcached, stores/tiered, or its own) and hands it to
 // httpcache.New, and rarely needs this package otherwise; a store driver
 // implements Store, and any of the optional interfaces it can (ObjectStore,
-// LocalStore, LocalState, GuardedStore, MultiGetter, Leaser, Counter,
-// TagIndex, LocalCopies, SharedGetter, CircuitReporter), which the
-// middleware discovers by type assertion. Drivers map their backend's
+// Local, GuardedStore, MultiGetter, Leaser, Counter, TagIndex, Replicated,
+// CircuitReporter), which the middleware discovers by type assertion. Drivers map their backend's
 // errors onto the sentinel errors here (ErrNotFound, ErrTooLarge,
 // ErrInvalidTTL), and Guard bounds a networked store's operations with a
 // timeout and a circuit breaker. The conformance suite in store/storetest

@@ -11,10 +11,9 @@ import (
 )
 
 var (
-	_ store.Counter      = (*Store)(nil)
-	_ store.TagIndex     = (*Store)(nil)
-	_ store.LocalCopies  = (*Store)(nil)
-	_ store.SharedGetter = (*Store)(nil)
+	_ store.Counter    = (*Store)(nil)
+	_ store.TagIndex   = (*Store)(nil)
+	_ store.Replicated = (*Store)(nil)
 )
 
 // errNoCounter and errNoTagIndex are returned when L2 lacks the optional

@@ -138,7 +138,7 @@ type Store struct {
 var (
 	_ store.ObjectStore  = (*Store)(nil)
 	_ store.GuardedStore = (*Store)(nil)
-	// Not a store.LocalStore: writes go over the network, so the
+	// Not a store.Local: writes go over the network, so the
 	// middleware makes them in the background.
 )
 
