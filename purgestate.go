@@ -375,7 +375,7 @@ func (s *storePurges) record(ctx context.Context, tags []string, soft bool, now 
 // getAll reads keys in one round trip when the store can, else one by one.
 // A missing key gives a nil value.
 func getAll(ctx context.Context, s store.Store, keys []string) ([][]byte, error) {
-	if m, ok := s.(store.MultiGetter); ok {
+	if m := store.Probe(s).Multi; m != nil {
 		return m.GetMulti(ctx, keys...)
 	}
 	vals := make([][]byte, len(keys))
