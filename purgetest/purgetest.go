@@ -83,9 +83,8 @@ func (s *suite) purgeRig(t *testing.T) *purgeRig {
 // carry purges: a shared store needs a Counter.
 func purgeCaches(t *testing.T, st store.Store, clock *fakeclock.Clock) [2]*httpcache.Cache {
 	t.Helper()
-	ls, _ := st.(store.Local)
-	local := ls != nil && ls.Guarded()
-	if _, ok := st.(store.Counter); !ok && !local {
+	caps := store.Probe(st)
+	if caps.Counter == nil && caps.Local == nil {
 		t.Skip("store does not implement store.Counter, which purges on a shared store need")
 	}
 	// A generous guard: these cases check what is purged, and a write
