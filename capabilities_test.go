@@ -49,8 +49,8 @@ func (capTags) RemoveTags(context.Context, ...string) error                    {
 func (capCounter) Advance(context.Context, string, int64, time.Duration) (int64, error) {
 	return 1, nil
 }
-func (capLocal) Local() bool   { return true }
-func (capLocal) Guarded() bool { return true }
+func (capLocal) LocalState(_ any, fresh func() any) any { return fresh() }
+func (capLocal) Guarded() bool                          { return true }
 
 // TestNewProbesStoreCapabilities pins which optional interfaces New finds
 // and how it calls them: ObjectStore only on a store that guards itself

@@ -42,6 +42,7 @@ type Cache struct {
 	// unrecorded are the purges through this Cache that the store failed
 	// to record, refused in this process until a retry records them.
 	unrecorded pendingPurges
+	replicated store.Replicated // store, when it keeps copies in each process
 	invGen     invalidations
 	writes     writeQueue
 	flights    flights
@@ -118,35 +119,36 @@ func New(s store.Store, opts Options) *Cache {
 		log:    opts.Logger,
 		status: newStatusValues(opts.Name),
 	}
-	c.objects, _ = s.(store.ObjectStore)
-	original := s
-	if g, ok := s.(store.GuardedStore); !ok || !g.Guarded() {
+	// given are the capabilities of the store as given, used for purges
+	// (admin); caps those of the store requests use: the guard's, which
+	// reports those of the store it passes through, unless the store
+	// guards itself.
+	given := store.Probe(s)
+	original, caps := s, given
+	if given.Guarded == nil {
 		s = store.Guard(s, c.guardOptions())
-		c.objects = nil // every read goes through the guard
+		caps = store.Probe(s) // no objects: every read goes through the guard
 	}
 	c.store, c.admin = s, original
-	c.circuit, _ = s.(store.CircuitReporter)
-	if m, ok := s.(store.MultiGetter); ok && c.objects == nil {
-		c.multi = m
+	c.objects = caps.Objects
+	c.circuit = caps.Circuit
+	c.replicated = caps.Replicated
+	if caps.Multi != nil && c.objects == nil {
+		c.multi = caps.Multi
 		c.hints.init()
 	}
-	if _, ok := original.(store.Leaser); ok && opts.Lease.TTL > 0 {
-		c.leaser = s.(store.Leaser) // the guard passes leases through
+	if opts.Lease.TTL > 0 {
+		c.leaser = caps.Leaser
 	}
-	l, ok := s.(store.LocalStore)
-	local := ok && l.Local()
+	local := caps.Local != nil // never through the guard
 	c.writes.init(local, orDefault(opts.MaxPendingWrites, defaultMaxPendingWrites), &c.background)
-	if _, ok := original.(store.TagIndex); ok {
-		c.tagIdx = s.(store.TagIndex) // the guard passes it through
-	}
+	c.tagIdx = caps.Tags
 	if local {
-		c.purges = sharedLocalPurges(original, opts.KeyPrefix, markerTTL(opts.MaxTTL))
+		c.purges = sharedLocalPurges(caps.Local, opts.KeyPrefix, markerTTL(opts.MaxTTL))
 	} else {
 		sp := &storePurges{store: s, admin: original, ttl: markerTTL(opts.MaxTTL), now: opts.Clock, log: opts.Logger}
 		sp.setPrefix(opts.KeyPrefix + keyVersion)
-		if oc, ok := original.(store.Counter); ok {
-			sp.counter, sp.adminCounter = s.(store.Counter), oc
-		}
+		sp.counter, sp.adminCounter = caps.Counter, given.Counter
 		c.purges = sp
 	}
 	c.memo.init() // after a purge, each older entry is checked once, not on every hit

@@ -135,8 +135,8 @@ func (c *Cache) Purge(ctx context.Context, p Purge) error {
 	if !p.Soft {
 		c.reclaimAfter(ctx, keys, userTags, m)
 	}
-	if lc, ok := c.store.(store.LocalCopies); ok {
-		if err := lc.DropLocalCopies(ctx); err != nil {
+	if c.replicated != nil {
+		if err := c.replicated.DropLocalCopies(ctx); err != nil {
 			return fmt.Errorf("httpcache: purge recorded, but copies kept in other processes may still be served: %w", err)
 		}
 	}
@@ -255,7 +255,7 @@ func (c *Cache) reclaim(ctx context.Context, keys, tags []string, m marker) {
 // reclaimTag deletes the entries the TagIndex lists for tag that still
 // carry it and were fetched before marker m, and forgets the tag's records.
 func (c *Cache) reclaimTag(ctx context.Context, s store.Store, tag string, m marker) {
-	idx := c.admin.(store.TagIndex) // unguarded, as store is (tagIdx is not nil)
+	idx := store.Probe(c.admin).Tags // unguarded, as store is (tagIdx is not nil)
 	name := c.tagName(tag)
 	tagged, err := idx.TaggedKeys(ctx, name)
 	if err != nil {

@@ -9,8 +9,6 @@ import (
 	"sync"
 	"sync/atomic"
 	"time"
-
-	"github.com/seedcache/httpcache/store"
 )
 
 // Purges the store failed to record.
@@ -224,7 +222,7 @@ func (c *Cache) recordUnrecorded() bool {
 			}
 		}
 	}
-	if lc, ok := c.store.(store.LocalCopies); ok && recordedSome {
+	if lc := c.replicated; lc != nil && recordedSome {
 		ctx, cancel := context.WithTimeout(context.Background(), reclaimTimeout)
 		defer cancel()
 		if err := lc.DropLocalCopies(ctx); err != nil {

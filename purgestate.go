@@ -96,21 +96,16 @@ type localPurges struct {
 	pruned time.Time
 }
 
-// localPurgesKey names the localPurges of a key prefix in a LocalState.
+// localPurgesKey names the localPurges of a key prefix in a store.Local.
 type localPurgesKey struct{ prefix string }
 
 // sharedLocalPurges returns the purge records of the Caches using s
-// with prefix: kept in the store if it is a LocalState, so that a purge
-// through one Cache reaches the others, else this Cache's own. maxAge is
-// raised to the longest any of those Caches needs.
-func sharedLocalPurges(s store.Store, prefix string, maxAge time.Duration) *localPurges {
+// with prefix, kept in the local store s so that a purge through one Cache
+// reaches the others. maxAge is raised to the longest any of those Caches
+// needs.
+func sharedLocalPurges(s store.Local, prefix string, maxAge time.Duration) *localPurges {
 	fresh := func() any { return new(localPurges) }
-	var l *localPurges
-	if ls, ok := s.(store.LocalState); ok {
-		l = ls.LocalState(localPurgesKey{prefix}, fresh).(*localPurges)
-	} else {
-		l = fresh().(*localPurges)
-	}
+	l := s.LocalState(localPurgesKey{prefix}, fresh).(*localPurges)
 	for {
 		old := l.maxAge.Load()
 		if int64(maxAge) <= old || l.maxAge.CompareAndSwap(old, int64(maxAge)) {
@@ -380,7 +375,7 @@ func (s *storePurges) record(ctx context.Context, tags []string, soft bool, now 
 // getAll reads keys in one round trip when the store can, else one by one.
 // A missing key gives a nil value.
 func getAll(ctx context.Context, s store.Store, keys []string) ([][]byte, error) {
-	if m, ok := s.(store.MultiGetter); ok {
+	if m := store.Probe(s).Multi; m != nil {
 		return m.GetMulti(ctx, keys...)
 	}
 	vals := make([][]byte, len(keys))

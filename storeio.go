@@ -136,8 +136,8 @@ func (c *Cache) writeAll(ctx context.Context, pk string, gen uint64, puts []put)
 // epoch (false too when it cannot tell).
 func (c *Cache) holdsIndex(ctx context.Context, key string, epoch uint64) bool {
 	get := c.store.Get
-	if sg, ok := c.store.(store.SharedGetter); ok {
-		get = sg.GetShared // a local copy may lag another process's delete
+	if c.replicated != nil {
+		get = c.replicated.GetShared // a local copy may lag another process's delete
 	}
 	v, err := get(ctx, key)
 	if err != nil {

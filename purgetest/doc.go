@@ -24,10 +24,10 @@
 // stored again with other tags answers to its new tags only; and a
 // response fetched before a purge and stored after it is never served. A
 // local store shares the middleware's purge records between Caches through
-// store.LocalState; without it the cases run on one Cache. A shared store
+// store.Local (its LocalState). A shared store
 // without store.Counter cannot record purges, and the cases skip.
 //
 // The cases use what the middleware uses — Get, Set, Delete, and Counter,
-// TagIndex, MultiGetter and LocalCopies where the store has them — so a
+// TagIndex, MultiGetter and Replicated where the store has them — so a
 // store that passes storetest and these can carry purges.
 package purgetest

@@ -80,14 +80,11 @@ func (s *suite) purgeRig(t *testing.T) *purgeRig {
 }
 
 // purgeCaches returns two Caches on store, or skips t if the store cannot
-// carry purges: a shared store needs a Counter. A local store without
-// LocalState serves one Cache only (a purge reaches only the Cache it
-// went through), so both are that one.
+// carry purges: a shared store needs a Counter.
 func purgeCaches(t *testing.T, st store.Store, clock *fakeclock.Clock) [2]*httpcache.Cache {
 	t.Helper()
-	ls, _ := st.(store.LocalStore)
-	local := ls != nil && ls.Local()
-	if _, ok := st.(store.Counter); !ok && !local {
+	caps := store.Probe(st)
+	if caps.Counter == nil && caps.Local == nil {
 		t.Skip("store does not implement store.Counter, which purges on a shared store need")
 	}
 	// A generous guard: these cases check what is purged, and a write
@@ -95,12 +92,7 @@ func purgeCaches(t *testing.T, st store.Store, clock *fakeclock.Clock) [2]*httpc
 	// (nothing stored), which is right but not what they test.
 	opts := httpcache.Options{Clock: clock.Now, Logger: slog.New(slog.DiscardHandler),
 		Guard: store.GuardOptions{Timeout: 5 * time.Second}}
-	c := httpcache.New(st, opts)
-	if _, ok := st.(store.LocalState); local && !ok {
-		t.Log("local store without store.LocalState: one Cache plays both")
-		return [2]*httpcache.Cache{c, c}
-	}
-	return [2]*httpcache.Cache{c, httpcache.New(st, opts)}
+	return [2]*httpcache.Cache{httpcache.New(st, opts), httpcache.New(st, opts)}
 }
 
 // served is one response as the client saw it.

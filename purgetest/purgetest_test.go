@@ -20,12 +20,16 @@ func (s plainStore) Set(ctx context.Context, k string, v []byte, ttl time.Durati
 }
 func (s plainStore) Delete(ctx context.Context, k ...string) error { return s.m.Delete(ctx, k...) }
 
-// localPlain is a local store without LocalState: fine for a single
-// Cache.
-type localPlain struct{ plainStore }
+// localPlain is a local store that keeps no state of its own: its
+// LocalState is a store.StateMap.
+type localPlain struct {
+	plainStore
+	*store.StateMap
+}
 
-func (localPlain) Local() bool   { return true }
 func (localPlain) Guarded() bool { return true }
+
+var _ store.Local = localPlain{}
 
 // sharedStore plays a networked store with counters and a tag index (as
 // Redis is): not local, so that every Cache on it keeps its purge records
@@ -51,7 +55,7 @@ var (
 )
 
 // TestStores runs the cases on a local store sharing purge records
-// through LocalState (stores/memory), and on a shared store with a
+// through store.Local (stores/memory), and on a shared store with a
 // Counter and a TagIndex: two Caches each.
 func TestStores(t *testing.T) {
 	for name, wrap := range map[string]func(*memory.Store) store.Store{
@@ -67,13 +71,13 @@ func TestStores(t *testing.T) {
 	}
 }
 
-// TestWithoutOptionalInterfaces: with only Get, Set and Delete, the cases
-// run on one Cache for a local store without LocalState, and skip for a
-// shared store without a Counter.
+// TestWithoutOptionalInterfaces: with only Get, Set and Delete (and, for a
+// local store, a store.StateMap), the cases run on two Caches for a local
+// store, and skip for a shared store without a Counter.
 func TestWithoutOptionalInterfaces(t *testing.T) {
 	for name, wrap := range map[string]func(*memory.Store) store.Store{
 		"networked, no Counter": func(m *memory.Store) store.Store { return plainStore{m} },
-		"local, no LocalState":  func(m *memory.Store) store.Store { return localPlain{plainStore{m}} },
+		"local, a StateMap":     func(m *memory.Store) store.Store { return localPlain{plainStore{m}, new(store.StateMap)} },
 	} {
 		t.Run(name, func(t *testing.T) {
 			purgetest.Run(t, func(t *testing.T) store.Store {

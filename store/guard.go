@@ -76,8 +76,11 @@ type GuardOptions struct {
 // whose own context ended are not failures of the store.
 //
 // httpcache.New guards every store that is not a GuardedStore; use Guard
-// directly to guard the network half of a composite store. The result is a
-// GuardedStore and a CircuitReporter, and a MultiGetter when s is.
+// directly to guard the network half of a composite store. The result is
+// Capable: its Caps are Guarded and Circuit (it is a GuardedStore and a
+// CircuitReporter), and those of Multi, Leaser, Counter and Tags that s has
+// (Probe(s)), each called through the guard. It keeps no objects, is not
+// Local, and is not Replicated, whatever s is.
 func Guard(s Store, o GuardOptions) Store {
 	if s == nil {
 		panic("httpcache: Guard called with a nil Store")
@@ -85,10 +88,10 @@ func Guard(s Store, o GuardOptions) Store {
 	if o.Timeout < 0 || o.Failures < 0 || o.TimeoutSpan < 0 || o.Cooldown < 0 {
 		panic("httpcache: GuardOptions has a negative field")
 	}
-	g := &guarded{store: s, timeout: orDefault(o.Timeout, DefaultGuardTimeout)}
+	g := &guarded{store: s, inner: Probe(s), timeout: orDefault(o.Timeout, DefaultGuardTimeout)}
 	g.breaker.init(o)
-	if m, ok := s.(MultiGetter); ok {
-		return &guardedMulti{guarded: g, multi: m}
+	if g.inner.Multi != nil {
+		return &guardedMulti{guarded: g, multi: g.inner.Multi}
 	}
 	return g
 }
@@ -113,6 +116,7 @@ func orDefault[T int | int64 | time.Duration](v, def T) T {
 
 type guarded struct {
 	store   Store
+	inner   Caps // store's
 	timeout time.Duration
 	breaker breaker
 }
@@ -127,7 +131,46 @@ var (
 	_ CircuitReporter = (*guarded)(nil)
 	_ MultiGetter     = (*guardedMulti)(nil)
 	_ Leaser          = (*guarded)(nil)
+	_ Capable         = (*guarded)(nil)
+	_ Capable         = (*guardedMulti)(nil)
 )
+
+// Caps reports the guard itself for each capability of the store it guards
+// that it passes through, and as Guarded and Circuit. The guard has the
+// methods of Leaser, Counter and TagIndex whatever the store it guards:
+// Probe, not a type assertion, tells whether that store has them.
+func (g *guarded) Caps() Caps { return g.caps(g) }
+
+// Caps is the guard's Caps with the guard's GetMulti.
+func (g *guardedMulti) Caps() Caps {
+	c := g.caps(g)
+	c.Multi = g
+	return c
+}
+
+// guard is what Guard returns: *guarded or *guardedMulti.
+type guard interface {
+	GuardedStore
+	CircuitReporter
+	Leaser
+	Counter
+	TagIndex
+}
+
+// caps are the Caps of self, the guard Guard returned.
+func (g *guarded) caps(self guard) Caps {
+	c := Caps{Guarded: self, Circuit: self}
+	if g.inner.Leaser != nil {
+		c.Leaser = self
+	}
+	if g.inner.Counter != nil {
+		c.Counter = self
+	}
+	if g.inner.Tags != nil {
+		c.Tags = self
+	}
+	return c
+}
 
 // errUnsupported is returned by a guarded store for an optional operation
 // the store underneath does not have.
@@ -140,8 +183,8 @@ var (
 
 // Advance advances a counter on the guarded store, if it is a Counter.
 func (g *guarded) Advance(ctx context.Context, name string, floor int64, ttl time.Duration) (int64, error) {
-	s, ok := g.store.(Counter)
-	if !ok {
+	s := g.inner.Counter
+	if s == nil {
 		return 0, errUnsupported
 	}
 	var n int64
@@ -154,8 +197,8 @@ func (g *guarded) Advance(ctx context.Context, name string, floor int64, ttl tim
 
 // AddTags records tags on the guarded store, if it is a TagIndex.
 func (g *guarded) AddTags(ctx context.Context, key string, tags []string, ttl time.Duration) error {
-	s, ok := g.store.(TagIndex)
-	if !ok {
+	s := g.inner.Tags
+	if s == nil {
 		return errUnsupported
 	}
 	return g.do(ctx, func(ctx context.Context) error { return s.AddTags(ctx, key, tags, ttl) })
@@ -163,8 +206,8 @@ func (g *guarded) AddTags(ctx context.Context, key string, tags []string, ttl ti
 
 // TaggedKeys lists a tag's keys on the guarded store, if it is a TagIndex.
 func (g *guarded) TaggedKeys(ctx context.Context, tag string) ([]string, error) {
-	s, ok := g.store.(TagIndex)
-	if !ok {
+	s := g.inner.Tags
+	if s == nil {
 		return nil, errUnsupported
 	}
 	var keys []string
@@ -177,8 +220,8 @@ func (g *guarded) TaggedKeys(ctx context.Context, tag string) ([]string, error) 
 
 // RemoveTags forgets tags on the guarded store, if it is a TagIndex.
 func (g *guarded) RemoveTags(ctx context.Context, tags ...string) error {
-	s, ok := g.store.(TagIndex)
-	if !ok {
+	s := g.inner.Tags
+	if s == nil {
 		return errUnsupported
 	}
 	return g.do(ctx, func(ctx context.Context) error { return s.RemoveTags(ctx, tags...) })
@@ -187,8 +230,8 @@ func (g *guarded) RemoveTags(ctx context.Context, tags ...string) error {
 // Lease takes a lease on the guarded store. A store that is not a Leaser
 // grants every lease: there is nothing to coordinate with.
 func (g *guarded) Lease(ctx context.Context, name, token string, ttl time.Duration) (bool, error) {
-	l, ok := g.store.(Leaser)
-	if !ok {
+	l := g.inner.Leaser
+	if l == nil {
 		return true, nil
 	}
 	var got bool
@@ -201,8 +244,8 @@ func (g *guarded) Lease(ctx context.Context, name, token string, ttl time.Durati
 
 // Release gives up a lease on the guarded store.
 func (g *guarded) Release(ctx context.Context, name, token string) error {
-	l, ok := g.store.(Leaser)
-	if !ok {
+	l := g.inner.Leaser
+	if l == nil {
 		return nil
 	}
 	return g.do(ctx, func(ctx context.Context) error { return l.Release(ctx, name, token) })

@@ -3,6 +3,7 @@ package store
 import (
 	"context"
 	"errors"
+	"sync"
 	"time"
 )
 
@@ -52,25 +53,37 @@ type ObjectStore interface {
 	AttachObject(key string, value []byte, obj any)
 }
 
-// LocalStore is an optional interface for stores whose operations never
-// wait on the network (stores/memory). The middleware writes to a local
-// store before the response completes, and does not guard it with timeouts
-// or a circuit breaker. Other stores are written in the background.
-type LocalStore interface {
-	Local() bool
-}
-
-// LocalState is an optional interface for local stores, through which
-// every Cache using one store shares state kept in process, as Caches
-// sharing a networked store share what they keep in it. The middleware
-// keeps its purge records there, so that a purge through one Cache reaches
-// every Cache on the store. A local store without it is fine for a single
-// Cache; a purge then reaches only the Cache it went through.
-type LocalState interface {
+// Local is an optional interface for in-process stores whose operations
+// never wait on the network (stores/memory). A local store guards itself
+// (its Guarded reports true): the middleware writes to it before the
+// response completes, and does not guard it with timeouts or a circuit
+// breaker. Other stores are written in the background.
+//
+// Through LocalState every Cache using one local store shares state kept in
+// process, as Caches sharing a networked store share what they keep in it.
+// The middleware keeps its purge records there, so that a purge through one
+// Cache reaches every Cache on the store. A local store that keeps no state
+// of its own can embed a StateMap.
+type Local interface {
+	GuardedStore
 	// LocalState returns the value kept under key (a comparable value of a
 	// type the caller owns), first storing fresh() if there is none.
 	// Concurrent calls for one key all return the same value.
 	LocalState(key any, fresh func() any) any
+}
+
+// StateMap is a ready LocalState for a Local store: embed one (its zero
+// value is ready to use, and it must not be copied after first use).
+type StateMap struct{ m sync.Map }
+
+// LocalState returns the value kept under key, first storing fresh() if
+// there is none (see Local).
+func (m *StateMap) LocalState(key any, fresh func() any) any {
+	if v, ok := m.m.Load(key); ok {
+		return v
+	}
+	v, _ := m.m.LoadOrStore(key, fresh())
+	return v
 }
 
 // GuardedStore is an optional interface for stores that already bound their
@@ -150,26 +163,25 @@ type TagIndex interface {
 	RemoveTags(ctx context.Context, tags ...string) error
 }
 
-// A composite store (stores/tiered) implements these optional interfaces
-// whether or not the store behind it can: its methods then return an error
-// wrapping errors.ErrUnsupported, and the middleware does without.
+// A composite store (stores/tiered) may have the methods of an optional
+// interface whether or not the store behind it can: it then reports what it
+// really has through Capable, and its methods the store behind it lacks
+// return an error wrapping errors.ErrUnsupported.
 
-// LocalCopies is an optional interface for stores that keep copies of
-// shared entries in each process (stores/tiered). After a purge the
-// middleware calls DropLocalCopies, which must not return before no
-// process sharing the store can serve a copy taken before the call — or
-// return an error saying it could not make sure.
-type LocalCopies interface {
+// Replicated is an optional interface for stores that keep copies of shared
+// entries in each process (stores/tiered). The middleware finds it only on
+// stores that guard themselves (GuardedStore).
+type Replicated interface {
+	// DropLocalCopies is called by the middleware after a purge. It must
+	// not return before no process sharing the store can serve a copy
+	// taken before the call — or return an error saying it could not make
+	// sure.
 	DropLocalCopies(ctx context.Context) error
-}
-
-// SharedGetter is an optional interface for stores that keep copies of
-// shared entries in each process (stores/tiered, with LocalCopies).
-// GetShared reads key from the shared store alone, past this process's
-// copies, which may lag a deletion another process made. The middleware
-// uses it where such a lag would mislead it: before rewriting a URL's Vary
-// index, to check that no invalidation deleted it meanwhile.
-type SharedGetter interface {
+	// GetShared reads key from the shared store alone, past this
+	// process's copies, which may lag a deletion another process made.
+	// The middleware uses it where such a lag would mislead it: before
+	// rewriting a URL's Vary index, to check that no invalidation deleted
+	// it meanwhile.
 	GetShared(ctx context.Context, key string) ([]byte, error)
 }
 

@@ -58,7 +58,7 @@ func keyName(key uint16) string { return fmt.Sprintf("concurrent-%d", key) }
 
 func (s *suite) testConcurrent(t *testing.T) {
 	st := s.newStore(t)
-	os, _ := st.(store.ObjectStore)
+	os := store.Probe(st).Objects
 	ctx := context.Background()
 	var wg sync.WaitGroup
 	for g := range uint16(goroutines) {

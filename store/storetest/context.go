@@ -137,7 +137,7 @@ func (s *suite) testDoneContext(t *testing.T) {
 				t.Fatalf("Delete = %v; want nil or an error wrapping %v", err, ctx.Err())
 			}
 
-			if os, ok := st.(store.ObjectStore); ok {
+			if os := store.Probe(st).Objects; os != nil {
 				s.checkObjectDoneContext(t, ctx, os)
 			}
 		})

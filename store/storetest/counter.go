@@ -23,7 +23,7 @@ const maxCounter = 1 << 53
 // skipping t if the store does not implement it.
 func (s *suite) counterStore(t *testing.T) (store.Store, store.Counter) {
 	t.Helper()
-	return storeAs[store.Counter](t, s, "Counter")
+	return storeAs(t, s, "Counter", func(c store.Caps) store.Counter { return c.Counter })
 }
 
 // mustAdvance advances a counter that never expires (ttl 0).

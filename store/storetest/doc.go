@@ -21,7 +21,9 @@
 // The suite checks the store alone and imports only package store. That
 // purges through the middleware work on the store is checked by package
 // github.com/seedcache/httpcache/purgetest, which runs httpcache on it: a
-// store's conformance test runs both.
+// store's conformance test runs both. It finds a store's optional
+// interfaces as the middleware does, with store.Probe: "a store that
+// implements" one below is a store Probe finds it on.
 //
 // # The contract the suite checks
 //

@@ -21,12 +21,16 @@ func (s plainStore) Set(ctx context.Context, k string, v []byte, ttl time.Durati
 }
 func (s plainStore) Delete(ctx context.Context, k ...string) error { return s.m.Delete(ctx, k...) }
 
-// localPlain is a local store without LocalState: fine for a single
-// Cache.
-type localPlain struct{ plainStore }
+// localPlain is a local store that keeps no state of its own: its
+// LocalState is a store.StateMap.
+type localPlain struct {
+	plainStore
+	*store.StateMap
+}
 
-func (localPlain) Local() bool   { return true }
 func (localPlain) Guarded() bool { return true }
+
+var _ store.Local = localPlain{}
 
 // TestWithoutOptionalInterfaces: a store with only Get, Set and Delete
 // passes, its cases of optional interfaces skipped, whether or not it says
@@ -34,7 +38,7 @@ func (localPlain) Guarded() bool { return true }
 func TestWithoutOptionalInterfaces(t *testing.T) {
 	for name, wrap := range map[string]func(*memory.Store) store.Store{
 		"networked, no Counter": func(m *memory.Store) store.Store { return plainStore{m} },
-		"local, no LocalState":  func(m *memory.Store) store.Store { return localPlain{plainStore{m}} },
+		"local, a StateMap":     func(m *memory.Store) store.Store { return localPlain{plainStore{m}, new(store.StateMap)} },
 	} {
 		t.Run(name, func(t *testing.T) {
 			clock := fakeclock.New(time.Unix(1_700_000_000, 0))

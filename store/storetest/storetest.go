@@ -91,17 +91,18 @@ type suite struct {
 // store does not implement it.
 func (s *suite) objectStore(t *testing.T) store.ObjectStore {
 	t.Helper()
-	_, os := storeAs[store.ObjectStore](t, s, "ObjectStore")
+	_, os := storeAs(t, s, "ObjectStore", func(c store.Caps) store.ObjectStore { return c.Objects })
 	return os
 }
 
-// storeAs returns a new store, also as the optional interface T (named
-// name), skipping t if the store does not implement it.
-func storeAs[T any](t *testing.T, s *suite, name string) (store.Store, T) {
+// storeAs returns a new store, and the capability named name that pick
+// takes from its store.Probe, skipping t if the store does not have it.
+func storeAs[T comparable](t *testing.T, s *suite, name string, pick func(store.Caps) T) (store.Store, T) {
 	t.Helper()
 	st := s.newStore(t)
-	v, ok := st.(T)
-	if !ok {
+	v := pick(store.Probe(st))
+	var none T
+	if v == none {
 		t.Skip("store does not implement store." + name)
 	}
 	return st, v

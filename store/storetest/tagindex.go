@@ -17,7 +17,7 @@ import (
 // not implement it.
 func (s *suite) tagIndex(t *testing.T) store.TagIndex {
 	t.Helper()
-	_, ti := storeAs[store.TagIndex](t, s, "TagIndex")
+	_, ti := storeAs(t, s, "TagIndex", func(c store.Caps) store.TagIndex { return c.Tags })
 	return ti
 }
 

@@ -146,14 +146,15 @@ func (s *suite) testTTLSleeping(t *testing.T) {
 	mustSet(t, st, "31 days", v, 31*day) // memcached reads > 30 days as a Unix time
 	mustSet(t, st, "365 days", v, 365*day)
 	var obj *object
-	os, isObjectStore := st.(store.ObjectStore)
+	caps := store.Probe(st)
+	os, isObjectStore := caps.Objects, caps.Objects != nil
 	if isObjectStore {
 		obj = &object{"expiring"}
 		if err := os.SetObject(context.Background(), "object", v, obj, ttl); err != nil {
 			t.Fatalf("SetObject: %v", err)
 		}
 	}
-	counter, isCounter := st.(store.Counter)
+	counter, isCounter := caps.Counter, caps.Counter != nil
 	var first time.Time // before the renewed counter's first Advance
 	if isCounter {
 		first = time.Now()
@@ -175,7 +176,7 @@ func (s *suite) testTTLSleeping(t *testing.T) {
 			}
 		}
 	}
-	ti, isTagIndex := st.(store.TagIndex)
+	ti, isTagIndex := caps.Tags, caps.Tags != nil
 	if isTagIndex {
 		// A record lasts its ttl; a later shorter ttl does not cut it
 		// short, and a later longer one makes the tag outlive the first.

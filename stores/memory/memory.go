@@ -21,7 +21,6 @@ import (
 	"fmt"
 	"hash/maphash"
 	"math/bits"
-	"sync"
 	"time"
 	"unsafe"
 
@@ -99,16 +98,15 @@ type Store struct {
 	shardMask  uint64
 	shards     []shard
 	tallies
-	state sync.Map // LocalState
+	state store.StateMap // LocalState
 }
 
 var (
 	_ store.ObjectStore  = (*Store)(nil)
-	_ store.LocalStore   = (*Store)(nil)
+	_ store.Local        = (*Store)(nil)
 	_ store.GuardedStore = (*Store)(nil)
 	_ store.Counter      = (*Store)(nil)
 	_ store.TagIndex     = (*Store)(nil)
-	_ store.LocalState   = (*Store)(nil)
 )
 
 // New returns a Store configured by opts. It panics if a size in opts is
@@ -232,20 +230,15 @@ func objectSize(obj any) int64 {
 	return 0
 }
 
-// Local reports true: the store never waits on the network, so the
-// middleware writes to it synchronously and does not guard it.
-func (s *Store) Local() bool { return true }
-
 // LocalState returns the value kept under key, first storing fresh() if
 // there is none: state that every Cache using the store shares (their
 // purge records), as Caches sharing a Redis server share what they keep in
 // it. Clear leaves it.
+//
+// The store is a store.Local: it never waits on the network, so the
+// middleware writes to it synchronously and does not guard it.
 func (s *Store) LocalState(key any, fresh func() any) any {
-	if v, ok := s.state.Load(key); ok {
-		return v
-	}
-	v, _ := s.state.LoadOrStore(key, fresh())
-	return v
+	return s.state.LocalState(key, fresh)
 }
 
 // Guarded reports true: an in-process store needs no timeout or circuit

@@ -51,7 +51,7 @@
 // fail with errors.ErrUnsupported. A counter reads back with Get like any
 // value, so an instance may read it from its L1 copy; the middleware's
 // purge sequence changes only in a purge, and the middleware ends every
-// purge with DropLocalCopies (store.LocalCopies), which returns once
+// purge with DropLocalCopies (store.Replicated), which returns once
 // no instance can serve a copy taken before it: with PubSub, as soon as
 // every registered instance has acknowledged clearing its L1 (a few
 // milliseconds) or stopped being registered; without, after L1TTL. See
@@ -59,7 +59,7 @@
 // comment at the top of registry.go for why it holds.
 //
 // The Store is a store.ObjectStore (decoded entries are kept with L1
-// copies) and a store.GuardedStore, but not a store.LocalStore: its
+// copies) and a store.GuardedStore, but not a store.Local: its
 // writes cross the network, so the middleware makes them in the
 // background.
 package tiered

@@ -13,16 +13,16 @@ var _ store.Leaser = (*Store)(nil)
 // that cannot lease (memcached), every lease is granted: there is nothing
 // to coordinate through.
 func (s *Store) Lease(ctx context.Context, name, token string, ttl time.Duration) (bool, error) {
-	if l, ok := s.l2.(store.Leaser); ok {
-		return l.Lease(ctx, name, token, ttl)
+	if s.leaser != nil {
+		return s.leaser.Lease(ctx, name, token, ttl)
 	}
 	return true, nil
 }
 
 // Release gives up a lease taken with Lease.
 func (s *Store) Release(ctx context.Context, name, token string) error {
-	if l, ok := s.l2.(store.Leaser); ok {
-		return l.Release(ctx, name, token)
+	if s.leaser != nil {
+		return s.leaser.Release(ctx, name, token)
 	}
 	return nil
 }

@@ -53,8 +53,8 @@ func TestNewDefaults(t *testing.T) {
 func TestInterfaces(t *testing.T) {
 	l2 := memory.New(memory.Options{}) // guarded already
 	s := New(memory.New(memory.Options{}), l2, Options{})
-	if _, ok := any(s).(store.LocalStore); ok {
-		t.Error("the Store is a LocalStore; its writes go over the network")
+	if _, ok := any(s).(store.Local); ok {
+		t.Error("the Store is a store.Local; its writes go over the network")
 	}
 	if !s.Guarded() {
 		t.Error("Guarded() = false")

@@ -54,7 +54,7 @@ func (s *Store) GetObject(ctx context.Context, key string) ([]byte, any, error) 
 	return v, nil, nil
 }
 
-// GetShared reads key from L2 alone (store.SharedGetter): this
+// GetShared reads key from L2 alone (store.Replicated): this
 // instance's L1 copy may lag a deletion another instance made, whose
 // message has not arrived yet.
 func (s *Store) GetShared(ctx context.Context, key string) ([]byte, error) {

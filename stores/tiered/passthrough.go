@@ -11,51 +11,37 @@ import (
 )
 
 var (
-	_ store.Counter      = (*Store)(nil)
-	_ store.TagIndex     = (*Store)(nil)
-	_ store.LocalCopies  = (*Store)(nil)
-	_ store.SharedGetter = (*Store)(nil)
+	_ store.Counter    = (*Store)(nil)
+	_ store.TagIndex   = (*Store)(nil)
+	_ store.Replicated = (*Store)(nil)
 )
 
+var _ store.Capable = (*Store)(nil)
+
+// Caps reports what the Store really has: objects (kept with L1 copies),
+// Guarded and Replicated always, and Leaser, Counter and Tags when L2 has
+// them (its methods for them exist whatever L2 is).
+func (s *Store) Caps() store.Caps {
+	c := store.Caps{Objects: s, Guarded: s, Replicated: s}
+	if s.leaser != nil {
+		c.Leaser = s
+	}
+	if s.counter != nil {
+		c.Counter = s
+	}
+	if s.tags != nil {
+		c.Tags = s
+	}
+	return c
+}
+
 // errNoCounter and errNoTagIndex are returned when L2 lacks the optional
-// interface: the Store claims every interface statically, whatever its L2.
-// Both wrap errors.ErrUnsupported.
+// interface: the Store has the methods of every interface, whatever its
+// L2 (Caps says which L2 really has). Both wrap errors.ErrUnsupported.
 var (
 	errNoCounter  = fmt.Errorf("tiered: L2 has no counters (it is not an store.Counter): %w", errors.ErrUnsupported)
 	errNoTagIndex = fmt.Errorf("tiered: L2 has no tag index (it is not an store.TagIndex): %w", errors.ErrUnsupported)
 )
-
-// optional is how the Store reaches an optional interface T of L2.
-type optional[T any] struct {
-	impl    T
-	ok      bool // L2 has T
-	bounded bool // impl is the guard's, which bounds calls itself
-}
-
-// reach finds T on L2: on the guarded L2 if the guard passes T through, so
-// that its timeout and circuit breaker apply; else on L2 as New was given
-// it, with each call bounded by the Store's own timeout. Whether L2 has T
-// is decided on L2 as given: a guard may claim T statically for every
-// store it wraps.
-func reach[T any](given, guarded store.Store) optional[T] {
-	if _, ok := given.(T); !ok {
-		return optional[T]{}
-	}
-	if t, ok := guarded.(T); ok {
-		return optional[T]{impl: t, ok: true, bounded: true}
-	}
-	t, _ := given.(T)
-	return optional[T]{impl: t, ok: true}
-}
-
-// bound returns ctx bounded by timeout, unless o's calls are bounded
-// already.
-func (o optional[T]) bound(ctx context.Context, timeout time.Duration) (context.Context, context.CancelFunc) {
-	if o.bounded {
-		return ctx, func() {}
-	}
-	return context.WithTimeout(ctx, timeout)
-}
 
 // Advance advances the counter called name in L2, the store every
 // instance shares (see store.Counter), with ttl passed through, and
@@ -73,15 +59,13 @@ func (o optional[T]) bound(ctx context.Context, timeout time.Duration) (context.
 // Like any copy filled from L2, one of a counter with a ttl may outlive
 // the counter in L2 by up to L1TTL.
 func (s *Store) Advance(ctx context.Context, name string, floor int64, ttl time.Duration) (int64, error) {
-	if !s.counter.ok {
+	if s.counter == nil {
 		return 0, errNoCounter
 	}
 	if err := ctx.Err(); err != nil {
 		return 0, err
 	}
-	bctx, cancel := s.counter.bound(ctx, s.pubTimeout)
-	n, err := s.counter.impl.Advance(bctx, name, floor, ttl)
-	cancel()
+	n, err := s.counter.Advance(ctx, name, floor, ttl)
 	s.drop([]string{name})
 	// A lost message only delays the other instances' dropping of their
 	// copies until DropLocalCopies, which reports its own failures: the
@@ -96,32 +80,26 @@ func (s *Store) Advance(ctx context.Context, name string, floor int64, ttl time.
 // AddTags records tags for key in L2's tag index. With an L2 that has no
 // tag index it returns an error wrapping errors.ErrUnsupported.
 func (s *Store) AddTags(ctx context.Context, key string, tags []string, ttl time.Duration) error {
-	if !s.tags.ok {
+	if s.tags == nil {
 		return errNoTagIndex
 	}
-	ctx, cancel := s.tags.bound(ctx, s.pubTimeout)
-	defer cancel()
-	return s.tags.impl.AddTags(ctx, key, tags, ttl)
+	return s.tags.AddTags(ctx, key, tags, ttl)
 }
 
 // TaggedKeys returns the keys L2's tag index records for tag. With an L2
 // that has no tag index it returns an error wrapping errors.ErrUnsupported.
 func (s *Store) TaggedKeys(ctx context.Context, tag string) ([]string, error) {
-	if !s.tags.ok {
+	if s.tags == nil {
 		return nil, errNoTagIndex
 	}
-	ctx, cancel := s.tags.bound(ctx, s.pubTimeout)
-	defer cancel()
-	return s.tags.impl.TaggedKeys(ctx, tag)
+	return s.tags.TaggedKeys(ctx, tag)
 }
 
 // RemoveTags forgets tags in L2's tag index. With an L2 that has no tag
 // index it returns an error wrapping errors.ErrUnsupported.
 func (s *Store) RemoveTags(ctx context.Context, tags ...string) error {
-	if !s.tags.ok {
+	if s.tags == nil {
 		return errNoTagIndex
 	}
-	ctx, cancel := s.tags.bound(ctx, s.pubTimeout)
-	defer cancel()
-	return s.tags.impl.RemoveTags(ctx, tags...)
+	return s.tags.RemoveTags(ctx, tags...)
 }

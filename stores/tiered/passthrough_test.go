@@ -109,33 +109,38 @@ func (fakeCounter) Advance(ctx context.Context, name string, floor int64, ttl ti
 	return 0, ctx.Err()
 }
 
-// guardWithCounter stands for a guard that passes Advance through.
-type guardWithCounter struct{ fakeCounter }
+// TestCapsOfL2: the Store reports Counter, Tags and Leaser only when its L2
+// has them, and reaches L2's through the guard, under its timeout.
+func TestCapsOfL2(t *testing.T) {
+	for _, tc := range []struct {
+		name                  string
+		l2                    store.Store
+		counter, tags, leaser bool
+	}{
+		{"plain L2", plainL2{memory.New(memory.Options{})}, false, false, false},
+		{"L2 with counters", fakeCounter{memory.New(memory.Options{})}, true, false, false},
+		{"memory L2", memory.New(memory.Options{}), true, true, false},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			s := newStore(t, memory.New(memory.Options{}), tc.l2, Options{})
+			c := store.Probe(s)
+			if c.Objects == nil || c.Guarded == nil || c.Replicated == nil || c.Local != nil || c.Multi != nil {
+				t.Errorf("Caps = %+v; want objects, guarded and replicated, neither local nor multi-get", c)
+			}
+			if (c.Counter != nil) != tc.counter || (c.Tags != nil) != tc.tags || (c.Leaser != nil) != tc.leaser {
+				t.Errorf("counter %v, tags %v, leaser %v; want %v, %v, %v",
+					c.Counter != nil, c.Tags != nil, c.Leaser != nil, tc.counter, tc.tags, tc.leaser)
+			}
+		})
+	}
 
-// TestReach: an optional interface of L2 is reached through the guard when
-// the guard passes it through, and else on L2 itself, under the Store's
-// own timeout; whether L2 has it at all is decided on L2 itself.
-func TestReach(t *testing.T) {
-	given := fakeCounter{memory.New(memory.Options{})}
-	if o := reach[store.Counter](plainL2{given}, guardWithCounter{given}); o.ok {
-		t.Error("an L2 without counters was found to have them, because its guard does")
-	}
-	if o := reach[store.Counter](given, guardWithCounter{given}); !o.ok || !o.bounded || o.impl != (guardWithCounter{given}) {
-		t.Errorf("through a guard that passes Advance: %+v; want the guard's, bounded", o)
-	}
-	o := reach[store.Counter](given, plainL2{given})
-	if !o.ok || o.bounded || o.impl != store.Counter(given) {
-		t.Errorf("through a guard that does not pass Advance: %+v; want L2's own, unbounded", o)
-	}
-
-	// Unbounded, a call gets the Store's timeout.
-	s := newStore(t, memory.New(memory.Options{}), memory.New(memory.Options{}), Options{
+	// L2's counter is called through the guard, under its timeout.
+	s := newStore(t, memory.New(memory.Options{}), fakeCounter{memory.New(memory.Options{})}, Options{
 		Guard: store.GuardOptions{Timeout: 20 * time.Millisecond},
 	})
-	s.counter = o
 	err := within(t, waitTimeout, func() error { _, err := s.Advance(context.Background(), "n", 0, 0); return err })
 	if !errors.Is(err, context.DeadlineExceeded) {
-		t.Fatalf("Advance on a hanging L2 = %v; want context.DeadlineExceeded from the Store's timeout", err)
+		t.Fatalf("Advance on a hanging L2 = %v; want context.DeadlineExceeded from the guard's timeout", err)
 	}
 }
 

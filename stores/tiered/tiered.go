@@ -84,8 +84,7 @@ type Options struct {
 	// (store.Guard), unless L2 is a store.GuardedStore already.
 	// Its Timeout also bounds each publish of an invalidation, each
 	// acknowledgement of DropLocalCopies and read of the registry or the
-	// acknowledgements, and L2's counter and tag calls if the guard does
-	// not pass them through. (A heartbeat is bounded by InstanceTTL/5.)
+	// acknowledgements. (A heartbeat is bounded by InstanceTTL/5.)
 	// The zero value is store.Guard's defaults.
 	Guard store.GuardOptions
 
@@ -98,9 +97,10 @@ type Options struct {
 // shared L2. It is safe for concurrent use. Create one with New.
 type Store struct {
 	l1          *memory.Store
-	l2          store.Store // guarded
-	counter     optional[store.Counter]
-	tags        optional[store.TagIndex]
+	l2          store.Store    // guarded
+	counter     store.Counter  // L2's, through its guard; nil if L2 has none
+	tags        store.TagIndex // L2's, through its guard; nil if L2 has none
+	leaser      store.Leaser   // L2's, through its guard; nil if L2 has none
 	l1TTL       time.Duration
 	fence       *fence
 	member      *membership // whether L1 may be used now
@@ -138,7 +138,7 @@ type Store struct {
 var (
 	_ store.ObjectStore  = (*Store)(nil)
 	_ store.GuardedStore = (*Store)(nil)
-	// Not a store.LocalStore: writes go over the network, so the
+	// Not a store.Local: writes go over the network, so the
 	// middleware makes them in the background.
 )
 
@@ -160,15 +160,16 @@ func New(l1 *memory.Store, l2 store.Store, opts Options) *Store {
 		panic(fmt.Sprintf("tiered: negative L1TTL %v, InstanceTTL %v or Guard.Timeout %v",
 			opts.L1TTL, opts.InstanceTTL, opts.Guard.Timeout))
 	}
-	given := l2
-	if g, ok := l2.(store.GuardedStore); !ok || !g.Guarded() {
+	if store.Probe(l2).Guarded == nil {
 		l2 = store.Guard(l2, opts.Guard)
 	}
+	caps := store.Probe(l2) // the guard's: it reports what L2 has
 	s := &Store{
 		l1:          l1,
 		l2:          l2,
-		counter:     reach[store.Counter](given, l2),
-		tags:        reach[store.TagIndex](given, l2),
+		counter:     caps.Counter,
+		tags:        caps.Tags,
+		leaser:      caps.Leaser,
 		l1TTL:       cmp.Or(opts.L1TTL, DefaultL1TTL),
 		fence:       newFence(),
 		member:      newMembership(opts.PubSub != nil),
