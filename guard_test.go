@@ -6,51 +6,14 @@ import (
 	"io"
 	"net/http"
 	"net/http/httptest"
-	"sync/atomic"
 	"testing"
 	"time"
+
+	"github.com/seedcache/httpcache/internal/faultstore"
 
 	"github.com/seedcache/httpcache"
 	"github.com/seedcache/httpcache/store"
 )
-
-// scriptStore answers Get with whatever fail returns, and blocks until
-// its context ends when hang is set: a fault injector for the guard.
-type scriptStore struct {
-	calls atomic.Int64
-	fail  atomic.Pointer[error]
-	hang  atomic.Bool
-}
-
-func (s *scriptStore) Get(ctx context.Context, key string) ([]byte, error) {
-	s.calls.Add(1)
-	if s.hang.Load() {
-		<-ctx.Done()
-		return nil, ctx.Err()
-	}
-	if err := s.fail.Load(); err != nil {
-		return nil, *err
-	}
-	return []byte("v"), nil
-}
-
-func (s *scriptStore) Set(ctx context.Context, key string, v []byte, ttl time.Duration) error {
-	_, err := s.Get(ctx, key)
-	return err
-}
-
-func (s *scriptStore) Delete(ctx context.Context, keys ...string) error {
-	_, err := s.Get(ctx, "")
-	return err
-}
-
-func (s *scriptStore) failWith(err error) {
-	if err == nil {
-		s.fail.Store(nil)
-		return
-	}
-	s.fail.Store(&err)
-}
 
 // TestGuardKeepsMultiGetter: Guard returns a MultiGetter exactly when the
 // store it guards is one, so that a guarded networked store keeps its
@@ -60,7 +23,7 @@ func TestGuardKeepsMultiGetter(t *testing.T) {
 	if _, ok := store.Guard(e.store, store.GuardOptions{}).(store.MultiGetter); ok {
 		t.Fatal("guarding a store without GetMulti made a MultiGetter")
 	}
-	g := store.Guard(&scriptStore{}, store.GuardOptions{})
+	g := store.Guard(&faultstore.Script{}, store.GuardOptions{})
 	if gs, ok := g.(store.GuardedStore); !ok || !gs.Guarded() {
 		t.Fatal("a guarded store does not say so")
 	}
@@ -122,8 +85,8 @@ func TestGuardRecoversStorePanics(t *testing.T) {
 // nothing is written.
 func TestCacheStatusNeverSaysStoredWhileStoreFails(t *testing.T) {
 	clk := newClock()
-	s := &scriptStore{}
-	s.failWith(errors.New("connection refused"))
+	s := &faultstore.Script{}
+	s.FailWith(errors.New("connection refused"))
 	c := httpcache.New(s, httpcache.Options{Logger: discardLogger(), Clock: clk.Now,
 		Guard: httpcache.GuardOptions{Failures: 3}})
 	h := c.Handler(respond(200, maxAge("60"), "page"))
@@ -136,14 +99,14 @@ func TestCacheStatusNeverSaysStoredWhileStoreFails(t *testing.T) {
 	}
 
 	t.Run("circuit opened while the handler ran", func(t *testing.T) {
-		s := &scriptStore{}
-		s.failWith(store.ErrNotFound) // up: the lookup finds nothing
+		s := &faultstore.Script{}
+		s.FailWith(store.ErrNotFound) // up: the lookup finds nothing
 		c := httpcache.New(s, httpcache.Options{Logger: discardLogger(), Clock: clk.Now,
 			Guard: httpcache.GuardOptions{Failures: 3}})
 		var h http.Handler
 		h = c.Handler(&counter{fn: func(w http.ResponseWriter, r *http.Request) {
 			if r.URL.Path == "/page" {
-				s.failWith(errors.New("connection refused"))
+				s.FailWith(errors.New("connection refused"))
 				for i := range 3 { // other requests meanwhile open the circuit
 					do(t, h, get("/other/"+itoa(int64(i))))
 				}

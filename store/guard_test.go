@@ -7,10 +7,11 @@ import (
 	"net"
 	"os"
 	"sync"
-	"sync/atomic"
 	"syscall"
 	"testing"
 	"time"
+
+	"github.com/seedcache/httpcache/internal/faultstore"
 
 	"github.com/seedcache/httpcache/internal/fakeclock"
 	"github.com/seedcache/httpcache/internal/testwait"
@@ -19,49 +20,11 @@ import (
 
 func newClock() *fakeclock.Clock { return fakeclock.New(time.Date(2026, 1, 2, 3, 4, 5, 0, time.UTC)) }
 
-// scriptStore answers Get with whatever fail returns, and blocks until
-// its context ends when hang is set: a fault injector for the guard.
-type scriptStore struct {
-	calls atomic.Int64
-	fail  atomic.Pointer[error]
-	hang  atomic.Bool
-}
-
-func (s *scriptStore) Get(ctx context.Context, key string) ([]byte, error) {
-	s.calls.Add(1)
-	if s.hang.Load() {
-		<-ctx.Done()
-		return nil, ctx.Err()
-	}
-	if err := s.fail.Load(); err != nil {
-		return nil, *err
-	}
-	return []byte("v"), nil
-}
-
-func (s *scriptStore) Set(ctx context.Context, key string, v []byte, ttl time.Duration) error {
-	_, err := s.Get(ctx, key)
-	return err
-}
-
-func (s *scriptStore) Delete(ctx context.Context, keys ...string) error {
-	_, err := s.Get(ctx, "")
-	return err
-}
-
-func (s *scriptStore) failWith(err error) {
-	if err == nil {
-		s.fail.Store(nil)
-		return
-	}
-	s.fail.Store(&err)
-}
-
 // TestGuardTimeout: a store call that hangs is cut off by the guard's
 // timeout with context.DeadlineExceeded.
 func TestGuardTimeout(t *testing.T) {
-	s := &scriptStore{}
-	s.hang.Store(true)
+	s := &faultstore.Script{}
+	s.Hang.Store(true)
 	g := store.Guard(s, store.GuardOptions{Timeout: 20 * time.Millisecond})
 	done := make(chan error, 1)
 	go func() { _, err := g.Get(context.Background(), "k"); done <- err }()
@@ -80,7 +43,7 @@ func TestGuardTimeout(t *testing.T) {
 // lets one probe through after Cooldown, and reports each change.
 func TestGuardBreaker(t *testing.T) {
 	clk := newClock()
-	s := &scriptStore{}
+	s := &faultstore.Script{}
 	var changes []bool
 	var mu sync.Mutex
 	g := store.Guard(s, store.GuardOptions{
@@ -93,41 +56,41 @@ func TestGuardBreaker(t *testing.T) {
 
 	// Misses and refusals are answers, not failures.
 	for _, err := range []error{store.ErrNotFound, store.ErrTooLarge, store.ErrInvalidTTL} {
-		s.failWith(err)
+		s.FailWith(err)
 		for range 5 {
 			get()
 		}
 	}
 	// A caller that gave up is not the store's fault either.
-	s.failWith(nil)
-	s.hang.Store(true)
+	s.FailWith(nil)
+	s.Hang.Store(true)
 	cctx, cancel := context.WithCancel(ctx)
 	go func() { time.Sleep(5 * time.Millisecond); cancel() }()
 	for range 5 {
 		g.Get(cctx, "k")
 	}
-	s.hang.Store(false)
+	s.Hang.Store(false)
 	if err := get(); err != nil {
 		t.Fatalf("circuit opened on answers that are not failures: %v", err)
 	}
 
 	// Failures in a row open it; a success in between resets the count.
-	s.failWith(boom)
+	s.FailWith(boom)
 	get()
 	get()
-	s.failWith(nil)
+	s.FailWith(nil)
 	get()
-	s.failWith(boom)
+	s.FailWith(boom)
 	get()
 	get()
 	if err := get(); !errors.Is(err, boom) {
 		t.Fatalf("third failure in a row: %v", err)
 	}
-	before := s.calls.Load()
+	before := s.Calls.Load()
 	if err := get(); !errors.Is(err, store.ErrCircuitOpen) {
 		t.Fatalf("open circuit: %v", err)
 	}
-	if s.calls.Load() != before {
+	if s.Calls.Load() != before {
 		t.Fatal("open circuit called the store")
 	}
 
@@ -147,7 +110,7 @@ func TestGuardBreaker(t *testing.T) {
 		clk.Advance(-999 * time.Millisecond)
 	}
 	clk.Advance(time.Second)
-	s.failWith(nil)
+	s.FailWith(nil)
 	if err := get(); err != nil {
 		t.Fatalf("successful probe: %v", err)
 	}
@@ -170,38 +133,38 @@ func TestGuardBreaker(t *testing.T) {
 func TestGuardBurstOfTimeoutsKeepsCircuitClosed(t *testing.T) {
 	timeout := &net.OpError{Op: "read", Net: "tcp", Err: os.ErrDeadlineExceeded}
 	clk := newClock()
-	s := &scriptStore{}
+	s := &faultstore.Script{}
 	g := store.Guard(s, store.GuardOptions{Failures: 3, Timeout: time.Millisecond, Clock: clk.Now})
 	ctx := context.Background()
 	get := func() error { _, err := g.Get(ctx, "k"); return err }
 
-	s.failWith(timeout)
+	s.FailWith(timeout)
 	for i := range 20 {
 		if err := get(); !errors.Is(err, os.ErrDeadlineExceeded) {
 			t.Fatalf("timeout %d of a burst: %v; want the store's timeout, the circuit closed", i, err)
 		}
 	}
-	s.failWith(nil)
-	s.hang.Store(true) // the guard's own deadline ends each call
+	s.FailWith(nil)
+	s.Hang.Store(true) // the guard's own deadline ends each call
 	for i := range 20 {
 		if err := get(); !errors.Is(err, context.DeadlineExceeded) {
 			t.Fatalf("guard timeout %d of a burst: %v; want the deadline's error, the circuit closed", i, err)
 		}
 	}
-	s.hang.Store(false)
+	s.Hang.Store(false)
 	if err := get(); err != nil {
 		t.Fatalf("after the burst: %v", err)
 	}
 
 	// Timeouts that go on, with no success between them, do open it.
-	s.failWith(timeout)
+	s.FailWith(timeout)
 	get()
 	clk.Advance(time.Second)
 	get()
 	get()
-	before := s.calls.Load()
-	if err := get(); !errors.Is(err, store.ErrCircuitOpen) || s.calls.Load() != before {
-		t.Fatalf("after timeouts for 1 s: %v, %d calls; want the circuit open", err, s.calls.Load()-before)
+	before := s.Calls.Load()
+	if err := get(); !errors.Is(err, store.ErrCircuitOpen) || s.Calls.Load() != before {
+		t.Fatalf("after timeouts for 1 s: %v, %d calls; want the circuit open", err, s.Calls.Load()-before)
 	}
 }
 
@@ -230,16 +193,16 @@ func TestGuardTimeoutSpan(t *testing.T) {
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			clk := newClock()
-			s := &scriptStore{}
+			s := &faultstore.Script{}
 			g := store.Guard(s, store.GuardOptions{Failures: 3, TimeoutSpan: 10 * time.Second, Clock: clk.Now})
 			for i, err := range tt.errs {
 				clk.Advance(tt.gaps[i])
-				s.failWith(err)
+				s.FailWith(err)
 				if _, got := g.Get(context.Background(), "k"); !errors.Is(got, err) {
 					t.Fatalf("failure %d: %v; want %v", i, got, err)
 				}
 			}
-			s.failWith(nil)
+			s.FailWith(nil)
 			_, err := g.Get(context.Background(), "k")
 			if open := errors.Is(err, store.ErrCircuitOpen); open != tt.open {
 				t.Fatalf("next call: %v; want the circuit open: %v", err, tt.open)
@@ -252,17 +215,17 @@ func TestGuardTimeoutSpan(t *testing.T) {
 // fast instead of piling onto a store that may still be down.
 func TestGuardSingleProbe(t *testing.T) {
 	clk := newClock()
-	s := &scriptStore{}
+	s := &faultstore.Script{}
 	g := store.Guard(s, store.GuardOptions{Failures: 1, Cooldown: time.Second, Clock: clk.Now, Timeout: time.Minute})
-	s.failWith(errors.New("down"))
+	s.FailWith(errors.New("down"))
 	g.Get(context.Background(), "k")
 	clk.Advance(time.Second)
-	s.failWith(nil)
-	s.hang.Store(true)
+	s.FailWith(nil)
+	s.Hang.Store(true)
 	probeCtx, cancel := context.WithCancel(context.Background())
 	probeDone := make(chan struct{})
 	go func() { g.Get(probeCtx, "probe"); close(probeDone) }()
-	testwait.For(t, "the probe", func() bool { return s.calls.Load() >= 2 })
+	testwait.For(t, "the probe", func() bool { return s.Calls.Load() >= 2 })
 	if _, err := g.Get(context.Background(), "k"); !errors.Is(err, store.ErrCircuitOpen) {
 		t.Fatalf("second operation during the probe: %v", err)
 	}
@@ -274,15 +237,15 @@ func TestGuardSingleProbe(t *testing.T) {
 // circuit stays open and the next operation probes.
 func TestGuardAbandonedProbe(t *testing.T) {
 	clk := newClock()
-	s := &scriptStore{}
+	s := &faultstore.Script{}
 	g := store.Guard(s, store.GuardOptions{Failures: 1, Cooldown: time.Second, Clock: clk.Now, Timeout: time.Minute})
-	s.failWith(errors.New("down"))
+	s.FailWith(errors.New("down"))
 	g.Get(context.Background(), "k")
 	clk.Advance(time.Second)
-	s.hang.Store(true)
+	s.Hang.Store(true)
 	ctx, cancel := context.WithCancel(context.Background())
 	go func() {
-		for s.calls.Load() < 2 {
+		for s.Calls.Load() < 2 {
 			time.Sleep(time.Millisecond)
 		}
 		cancel()
@@ -290,7 +253,7 @@ func TestGuardAbandonedProbe(t *testing.T) {
 	if _, err := g.Get(ctx, "k"); !errors.Is(err, context.Canceled) {
 		t.Fatalf("abandoned probe: %v", err)
 	}
-	s.hang.Store(false)
+	s.Hang.Store(false)
 	// Still down: the next operation is the probe, and fails.
 	if _, err := g.Get(context.Background(), "k"); err == nil || errors.Is(err, store.ErrCircuitOpen) {
 		t.Fatalf("after an abandoned probe, the next operation should probe the store: %v", err)
