@@ -2,10 +2,16 @@ package httpcache
 
 import (
 	"context"
+	"log/slog"
+	"net/http"
+	"net/http/httptest"
+	"sync/atomic"
 	"testing"
 	"time"
 
 	"github.com/seedcache/httpcache/store"
+	"github.com/seedcache/httpcache/stores/memory"
+	"github.com/seedcache/httpcache/stores/tiered"
 )
 
 // Synthetic stores, each with one capability (or a known combination), to
@@ -110,5 +116,43 @@ func TestNewProbesStoreCapabilities(t *testing.T) {
 				}
 			}
 		})
+	}
+}
+
+// countingTiered is a metrics wrapper of the usual Go shape: it embeds the
+// store it wraps and overrides the reads it counts.
+type countingTiered struct {
+	*tiered.Store
+	reads atomic.Int64
+}
+
+func (s *countingTiered) GetObject(ctx context.Context, k string) ([]byte, any, error) {
+	s.reads.Add(1)
+	return s.Store.GetObject(ctx, k)
+}
+
+// TestNewReadsThroughAWrapperEmbeddingACapableStore pins that a wrapper
+// embedding a Capable store (stores/tiered) and overriding GetObject is
+// read through its own GetObject, as before Caps: the Caps method it
+// inherits by embedding describes the embedded store, whose handles would
+// bypass the wrapper.
+func TestNewReadsThroughAWrapperEmbeddingACapableStore(t *testing.T) {
+	ts := tiered.New(memory.New(memory.Options{}), memory.New(memory.Options{}), tiered.Options{})
+	t.Cleanup(func() { ts.Close() })
+	w := &countingTiered{Store: ts}
+	c := New(w, Options{Policy: Policy{TTL: time.Minute}, Logger: slog.New(slog.DiscardHandler)})
+	h := c.Handler(http.HandlerFunc(func(rw http.ResponseWriter, r *http.Request) {
+		rw.Write([]byte("hello"))
+	}))
+	for range 2 {
+		rec := httptest.NewRecorder()
+		h.ServeHTTP(rec, httptest.NewRequest("GET", "http://example.com/a", nil))
+		if rec.Code != 200 || rec.Body.String() != "hello" {
+			t.Fatalf("got %d %q", rec.Code, rec.Body.String())
+		}
+		c.Wait()
+	}
+	if n := w.reads.Load(); n == 0 {
+		t.Errorf("the wrapper's GetObject saw %d calls over a miss and a hit; want 2 (New read the embedded store around it)", n)
 	}
 }
