@@ -400,3 +400,43 @@ func TestCoalesceRequestThatCannotShareDoesNotLead(t *testing.T) {
 		})
 	}
 }
+
+// TestCoalesceCookiedWaitersFetchAtOnceWhenACookiedLeaderIsRefused: under
+// Policy.TTL, a response that says nothing is not stored for a request with
+// a Cookie (as every browser's request to most sites has). When the leader
+// is refused for its cookie and the requests waiting on it carry cookies
+// too, each of theirs would be refused alike: they call the handler at
+// once, each, as they did before leaders refused for their own request
+// were made lost, rather than one after another, each electing the next
+// leader only once the previous one's handler call has ended.
+func TestCoalesceCookiedWaitersFetchAtOnceWhenACookiedLeaderIsRefused(t *testing.T) {
+	const n = 5
+	e := newEnv(t, httpcache.Options{Policy: httpcache.Policy{TTL: time.Minute}, LockTimeout: time.Hour})
+	var calls atomic.Int64
+	first, others := make(chan struct{}), make(chan struct{})
+	t.Cleanup(func() { close(others) })
+	h := e.cache.Handler(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if calls.Add(1) == 1 {
+			<-first
+		} else {
+			<-others
+		}
+		io.WriteString(w, "the page for "+r.Header.Get("Cookie"))
+	}))
+	cookied := func(i int) *http.Request {
+		r := httptest.NewRequest("GET", "/page", nil)
+		r.Header.Set("Cookie", fmt.Sprintf("session=%d", i))
+		return r
+	}
+	go h.ServeHTTP(httptest.NewRecorder(), cookied(-1))
+	testwait.For(t, "the leader's handler call", func() bool { return calls.Load() == 1 })
+	go parallel(h, n, cookied)
+	testwait.For(t, "the others to wait on the leader", func() bool { return e.cache.Stats().Waiting == n })
+	close(first)
+	t.Cleanup(func() {
+		if t.Failed() {
+			t.Logf("the handler was called %d times: the leader's and %d of the %d waiters'", calls.Load(), calls.Load()-1, n)
+		}
+	})
+	testwait.For(t, fmt.Sprintf("all %d waiters to call the handler at once", n), func() bool { return calls.Load() == n+1 })
+}
