@@ -224,3 +224,24 @@ func TestOpenMemoryMaxBytes(t *testing.T) {
 		t.Fatalf("an entry over max-bytes: %v, want ErrTooLarge", err)
 	}
 }
+
+// TestOpenErrorsDoNotShowThePassword: the example programs print Open's
+// error and exit; a URL carrying a password must not put it in logs.
+func TestOpenErrorsDoNotShowThePassword(t *testing.T) {
+	for _, u := range []string{
+		"redis://:s3cret@127.0.0.1:6379/notadb",
+		"rediss://user:s3cret@127.0.0.1:6379/0?dial_timeout=oops",
+		"tiered+redis://:s3cret@127.0.0.1:6379/0?max-bytes=-1",
+		"tiered+redis://:s3cret@127.0.0.1:6379/notadb",
+	} {
+		s, release, err := Open(u, Options{})
+		if err == nil {
+			release()
+			t.Errorf("Open(%q) = %T, want an error", u, s)
+			continue
+		}
+		if strings.Contains(err.Error(), "s3cret") {
+			t.Errorf("Open: %v; want the password left out (url.URL.Redacted)", err)
+		}
+	}
+}
