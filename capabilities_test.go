@@ -1,10 +1,12 @@
 package httpcache
 
 import (
+	"bytes"
 	"context"
 	"log/slog"
 	"net/http"
 	"net/http/httptest"
+	"sync"
 	"sync/atomic"
 	"testing"
 	"time"
@@ -154,5 +156,52 @@ func TestNewReadsThroughAWrapperEmbeddingACapableStore(t *testing.T) {
 	}
 	if n := w.reads.Load(); n == 0 {
 		t.Errorf("the wrapper's GetObject saw %d calls over a miss and a hit; want 2 (New read the embedded store around it)", n)
+	}
+}
+
+// mapLocal is an in-process store written to the interfaces of before
+// store.Local: it guards itself and says it is local (Local() bool), and
+// keeps no state for the middleware (no LocalState).
+type mapLocal struct {
+	mu sync.Mutex
+	m  map[string][]byte
+}
+
+func (s *mapLocal) Get(_ context.Context, k string) ([]byte, error) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if v, ok := s.m[k]; ok {
+		return v, nil
+	}
+	return nil, store.ErrNotFound
+}
+
+func (s *mapLocal) Set(_ context.Context, k string, v []byte, _ time.Duration) error {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	s.m[k] = bytes.Clone(v)
+	return nil
+}
+
+func (s *mapLocal) Delete(_ context.Context, ks ...string) error {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	for _, k := range ks {
+		delete(s.m, k)
+	}
+	return nil
+}
+
+func (s *mapLocal) Guarded() bool { return true }
+func (s *mapLocal) Local() bool   { return true }
+
+// TestNewLocalStoreWithoutLocalStateTakesPurges: a local store that keeps
+// no state for the middleware (no LocalState) took purges, recorded in the
+// Cache, before store.Local; it has no Counter, so as a shared store it
+// cannot take them at all.
+func TestNewLocalStoreWithoutLocalStateTakesPurges(t *testing.T) {
+	c := New(&mapLocal{m: map[string][]byte{}}, Options{Policy: Policy{TTL: time.Minute}, Logger: slog.New(slog.DiscardHandler)})
+	if err := c.Purge(context.Background(), Purge{URLs: []string{"http://example.com/a"}}); err != nil {
+		t.Errorf("Purge: %v; want it recorded, as for any local store", err)
 	}
 }
