@@ -266,6 +266,12 @@ func (c *Cache) await(w http.ResponseWriter, r *http.Request, rt *route, lk *loo
 		return awaitTimeout, ans
 	}
 	if f.lost {
+		if f.cookie && len(r.Header["Cookie"]) > 0 {
+			// Refused for its cookie, this request would be as well:
+			// it fetches for itself at once rather than lead the
+			// others one after another.
+			return awaitRefused, ans
+		}
 		return awaitLost, ans
 	}
 	if !c.invGen.quiet(lk.pk, f.invGen) {
@@ -368,6 +374,7 @@ type leadership struct {
 	// panic, the leader's client gone) was lost: its waiters elect
 	// another leader.
 	refused bool
+	cookie  bool            // refused for the leader's Cookie (see flight.cookie)
 	ctx     context.Context // the leader's request's, if any
 }
 
@@ -394,6 +401,7 @@ func (l *leadership) land(c *Cache) {
 	f.result, f.found = l.result, l.found
 	gone := l.ctx != nil && l.ctx.Err() != nil
 	f.lost = f.result == nil && f.stale == nil && (!l.refused || gone)
+	f.cookie = f.lost && l.cookie
 	close(f.done)
 	if !l.writing {
 		l.finish(c, l.key, f)
@@ -691,6 +699,11 @@ func (m *miss) writeHeader(status int, h http.Header) hookAction {
 	// says nothing of theirs: the flight is lost, and one of them leads in
 	// its place; else the response itself is unstorable, and each fetches.
 	if requestBound(d.Reason) {
+		if d.Reason == rfc9111.ReasonCookie {
+			m.lead.mu.Lock()
+			m.lead.cookie = true
+			m.lead.mu.Unlock()
+		}
 		m.lead.land(c)
 	} else {
 		m.lead.landRefused(c)

@@ -28,10 +28,12 @@ type Caps struct {
 // Capable is an optional interface for stores that wrap another (Guard,
 // stores/tiered, or a wrapper adding metrics or tracing) and may have the
 // methods of an optional interface whether or not the store they wrap has
-// it. Caps reports what the store really has, with handles that call
-// through the wrapper: Probe returns it as it is. A wrapper without
-// methods of its own for a capability may hand out the wrapped store's
-// handle, which then bypasses it.
+// it. Caps reports what the store really has. Probe keeps what it
+// reports and leaves out, and calls each capability through the wrapper's
+// own methods where it has them (so a wrapper that embeds a Capable store,
+// and inherits its Caps, is still called); a wrapper without methods of
+// its own for a capability may hand out the wrapped store's handle, which
+// then bypasses it.
 type Capable interface {
 	Caps() Caps
 }
@@ -40,8 +42,8 @@ type Capable interface {
 // else those it has by type assertion. Guarded is set only if its Guarded
 // reports true, and Local only if s is Guarded as well.
 func Probe(s Store) Caps {
-	if c, ok := s.(Capable); ok {
-		return c.Caps()
+	if cs, ok := s.(Capable); ok {
+		return throughOwn(s, cs.Caps())
 	}
 	var c Caps
 	c.Objects, _ = s.(ObjectStore)
@@ -54,6 +56,51 @@ func Probe(s Store) Caps {
 	if g, ok := s.(GuardedStore); ok && g.Guarded() {
 		c.Guarded = g
 		c.Local, _ = s.(Local)
+		if l, ok := s.(interface{ Local() bool }); ok && c.Local == nil && l.Local() {
+			// A local store written before Local, with Local() bool
+			// and no LocalState: local still, its state kept per
+			// probe (so per Cache), as it was then.
+			c.Local = &formerLocal{GuardedStore: g}
+		}
+	}
+	return c
+}
+
+// formerLocal is the Local of a store that says it is local with a
+// Local() bool method (the former LocalStore) and keeps no state: a state
+// map of its own stands in.
+type formerLocal struct {
+	GuardedStore
+	StateMap
+}
+
+// throughOwn returns c with each capability it reports handled by s itself
+// where s has that interface's methods: a wrapper that embeds a Capable
+// store (a metrics wrapper overriding GetObject, say) inherits its Caps,
+// whose handles would call around the wrapper. What c reports, and what it
+// leaves out, stands.
+func throughOwn(s Store, c Caps) Caps {
+	own := func(has bool, h any) bool { return has && h != nil }
+	if o, ok := s.(ObjectStore); own(ok, c.Objects) {
+		c.Objects = o
+	}
+	if m, ok := s.(MultiGetter); own(ok, c.Multi) {
+		c.Multi = m
+	}
+	if l, ok := s.(Leaser); own(ok, c.Leaser) {
+		c.Leaser = l
+	}
+	if n, ok := s.(Counter); own(ok, c.Counter) {
+		c.Counter = n
+	}
+	if t, ok := s.(TagIndex); own(ok, c.Tags) {
+		c.Tags = t
+	}
+	if l, ok := s.(Local); own(ok, c.Local) {
+		c.Local = l
+	}
+	if r, ok := s.(Replicated); own(ok, c.Replicated) {
+		c.Replicated = r
 	}
 	return c
 }

@@ -41,7 +41,7 @@ func (f *Flags) URL() (string, error) {
 		return "memory://", nil
 	case "redis":
 		if !strings.HasPrefix(f.RedisURL, "redis://") && !strings.HasPrefix(f.RedisURL, "rediss://") {
-			return "", fmt.Errorf("-redis %q: want a redis:// or rediss:// URL", f.RedisURL)
+			return "", fmt.Errorf("-redis %q: want a redis:// or rediss:// URL", redact(f.RedisURL))
 		}
 		return f.RedisURL, nil
 	case "memcached":
@@ -51,7 +51,7 @@ func (f *Flags) URL() (string, error) {
 		return "memcached://" + f.Memcached, nil
 	case "tiered":
 		if !strings.HasPrefix(f.RedisURL, "redis://") && !strings.HasPrefix(f.RedisURL, "rediss://") {
-			return "", fmt.Errorf("-redis %q: want a redis:// or rediss:// URL", f.RedisURL)
+			return "", fmt.Errorf("-redis %q: want a redis:// or rediss:// URL", redact(f.RedisURL))
 		}
 		return "tiered+" + f.RedisURL, nil
 	}

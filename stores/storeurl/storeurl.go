@@ -73,7 +73,7 @@ func Open(rawURL string, o Options) (s store.Store, release func(), err error) {
 	case "memory":
 		maxBytes, _, err := takeMaxBytes(rest, o.MemoryMaxBytes)
 		if err != nil {
-			return nil, nil, fmt.Errorf("storeurl: %q: %w", rawURL, err)
+			return nil, nil, fmt.Errorf("storeurl: %q: %w", redact(rawURL), err)
 		}
 		return memory.New(memory.Options{MaxBytes: maxBytes}), func() {}, nil
 	case "redis", "rediss":
@@ -86,7 +86,7 @@ func Open(rawURL string, o Options) (s store.Store, release func(), err error) {
 	case "memcached":
 		servers, err := memcachedServers(strings.TrimRight(rest, "/"))
 		if err != nil {
-			return nil, nil, fmt.Errorf("storeurl: %q: %w", rawURL, err)
+			return nil, nil, fmt.Errorf("storeurl: %q: %w", redact(rawURL), err)
 		}
 		client := memcache.New(servers...)
 		client.Timeout = MemcachedTimeout
@@ -95,7 +95,7 @@ func Open(rawURL string, o Options) (s store.Store, release func(), err error) {
 	case "tiered+redis", "tiered+rediss":
 		maxBytes, redisURL, err := takeMaxBytes(rawURL[len("tiered+"):], o.MemoryMaxBytes)
 		if err != nil {
-			return nil, nil, fmt.Errorf("storeurl: %q: %w", rawURL, err)
+			return nil, nil, fmt.Errorf("storeurl: %q: %w", redact(rawURL), err)
 		}
 		client, err := RedisClient(redisURL)
 		if err != nil {
@@ -106,7 +106,7 @@ func Open(rawURL string, o Options) (s store.Store, release func(), err error) {
 			tiered.Options{PubSub: client, Logger: o.Logger, Channel: o.channel()})
 		return t, func() { t.Close(); client.Close() }, nil
 	}
-	return nil, nil, fmt.Errorf("storeurl: %q: unknown store; want memory://, redis://, rediss://, memcached:// or tiered+redis://", rawURL)
+	return nil, nil, fmt.Errorf("storeurl: %q: unknown store; want memory://, redis://, rediss://, memcached:// or tiered+redis://", redact(rawURL))
 }
 
 // takeMaxBytes reads and removes the max-bytes query parameter of raw (a
@@ -164,12 +164,12 @@ const MemcachedTimeout = 160 * time.Millisecond
 func RedisClient(raw string) (goredis.UniversalClient, error) {
 	u, err := url.Parse(raw)
 	if err != nil {
-		return nil, fmt.Errorf("storeurl: Redis URL %q: %w", raw, err)
+		return nil, fmt.Errorf("storeurl: Redis URL %q: %w", redact(raw), err)
 	}
 	if u.Query().Has("addr") {
 		opts, err := goredis.ParseClusterURL(raw)
 		if err != nil {
-			return nil, fmt.Errorf("storeurl: Redis URL %q: %w", raw, err)
+			return nil, fmt.Errorf("storeurl: Redis URL %q: %w", redact(raw), err)
 		}
 		opts.ContextTimeoutEnabled = true
 		opts.DialerRetries = redisDialOnce
@@ -177,7 +177,7 @@ func RedisClient(raw string) (goredis.UniversalClient, error) {
 	}
 	opts, err := goredis.ParseURL(raw)
 	if err != nil {
-		return nil, fmt.Errorf("storeurl: Redis URL %q: %w", raw, err)
+		return nil, fmt.Errorf("storeurl: Redis URL %q: %w", redact(raw), err)
 	}
 	opts.ContextTimeoutEnabled = true
 	opts.DialerRetries = redisDialOnce
@@ -208,4 +208,24 @@ func memcachedServers(list string) ([]string, error) {
 		return nil, errors.New("no memcached servers given")
 	}
 	return servers, nil
+}
+
+// redact returns raw with the password of its user information, if any,
+// replaced by "xxxxx", as url.URL.Redacted does, also for a URL that does
+// not parse: errors quote store URLs, and logs keep errors.
+func redact(raw string) string {
+	scheme, rest, ok := strings.Cut(raw, "://")
+	if !ok {
+		return raw
+	}
+	auth, tail := rest, ""
+	if i := strings.IndexAny(rest, "/?#"); i >= 0 {
+		auth, tail = rest[:i], rest[i:]
+	}
+	if at := strings.LastIndexByte(auth, '@'); at >= 0 {
+		if name, _, hasPassword := strings.Cut(auth[:at], ":"); hasPassword {
+			auth = name + ":xxxxx" + auth[at:]
+		}
+	}
+	return scheme + "://" + auth + tail
 }
