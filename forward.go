@@ -20,7 +20,7 @@ import (
 // can be revalidated), storing what the policy allows.
 func (h *handler) serveCacheable(w http.ResponseWriter, r *http.Request, outer *miss) {
 	rt, c := h.rt, h.rt.c
-	if outer != nil && bytes.Equal(rt.keys.appendMaterial(nil, r), outer.lk.material) {
+	if outer != nil && bytes.Equal(rt.keys.AppendMaterial(nil, r), outer.lk.material) {
 		// The enclosing layer looked this very key up a moment ago and
 		// is fetching it: this layer fetches in its place, leading its
 		// flight, under this route's policy.

@@ -9,6 +9,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/seedcache/httpcache/internal/keys"
 	"github.com/seedcache/httpcache/store"
 )
 
@@ -87,7 +88,7 @@ func (c *Cache) Purge(ctx context.Context, p Purge) error {
 	if n, limit := len(p.URLs)+len(p.Keys), c.opts.MaxPurgeTags; n > limit {
 		return tooLarge(n, "URLs and keys", limit)
 	}
-	var tags, keys []string
+	var tags, pks []string
 	for _, t := range p.Tags {
 		if !validTag(t) {
 			return badPurge{msg: fmt.Sprintf("invalid tag %q (empty, over %d bytes, or with control characters)", t, maxTagLen)}
@@ -98,21 +99,21 @@ func (c *Cache) Purge(ctx context.Context, p Purge) error {
 	tags = slices.Compact(tags)
 	userTags := slices.Clone(tags)
 	for _, raw := range p.URLs {
-		pks, err := c.Keys(raw)
+		urlKeys, err := c.Keys(raw)
 		if err != nil {
 			return err
 		}
-		keys = append(keys, pks...)
+		pks = append(pks, urlKeys...)
 	}
 	for _, k := range p.Keys {
-		if !strings.HasPrefix(k, c.opts.KeyPrefix+keyVersion+"{") {
+		if !strings.HasPrefix(k, c.opts.KeyPrefix+keys.Version+"{") {
 			return badPurge{msg: fmt.Sprintf("key %q is not a primary key under this Cache's KeyPrefix %q", k, c.opts.KeyPrefix)}
 		}
-		keys = append(keys, k)
+		pks = append(pks, k)
 	}
-	slices.Sort(keys)
-	keys = slices.Compact(keys)
-	for _, pk := range keys {
+	slices.Sort(pks)
+	pks = slices.Compact(pks)
+	for _, pk := range pks {
 		tags = append(tags, urlTag(pk))
 	}
 	if p.All {
@@ -133,7 +134,7 @@ func (c *Cache) Purge(ctx context.Context, p Purge) error {
 	c.purgesDone.Add(1)
 	c.retryPurges(true) // the store answers: any purge that failed before is retried now
 	if !p.Soft {
-		c.reclaimAfter(ctx, keys, userTags, m)
+		c.reclaimAfter(ctx, pks, userTags, m)
 	}
 	if c.replicated != nil {
 		if err := c.replicated.DropLocalCopies(ctx); err != nil {
@@ -190,7 +191,7 @@ func (c *Cache) Keys(rawURL string) ([]string, error) {
 func (c *Cache) keysFor(keys []string, routes []*route, u *url.URL) []string {
 	buf := make([]byte, 0, 256)
 	for _, rt := range routes {
-		pk := rt.keys.primaryKey(rt.keys.appendMaterialFor(buf[:0], u))
+		pk := rt.keys.PrimaryKey(rt.keys.AppendMaterialFor(buf[:0], u))
 		if !slices.Contains(keys, pk) {
 			keys = append(keys, pk)
 		}

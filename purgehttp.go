@@ -7,6 +7,8 @@ import (
 	"fmt"
 	"net/http"
 	"strings"
+
+	"github.com/seedcache/httpcache/internal/keys"
 )
 
 // MethodPurge is the request method PurgeHandler answers.
@@ -87,7 +89,7 @@ func purgeURLs(r *http.Request) []string {
 	if r.URL.IsAbs() {
 		return []string{r.URL.String()}
 	}
-	host := requestHost(r)
+	host := keys.RequestHost(r)
 	return []string{"http://" + host + r.URL.RequestURI(), "https://" + host + r.URL.RequestURI()}
 }
 

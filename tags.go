@@ -7,6 +7,8 @@ import (
 	"slices"
 	"strings"
 	"sync"
+
+	"github.com/seedcache/httpcache/internal/keys"
 )
 
 // Tag tags the response being produced for r, so that Cache.Purge with any
@@ -151,9 +153,9 @@ func validTag(t string) bool {
 // and keeps their names short and printable.
 func (c *Cache) tagName(tag string) string {
 	sum := sha256.Sum256([]byte(tag))
-	b := make([]byte, 0, len(c.opts.KeyPrefix)+len(keyVersion)+len("tag:{}")+32)
+	b := make([]byte, 0, len(c.opts.KeyPrefix)+len(keys.Version)+len("tag:{}")+32)
 	b = append(b, c.opts.KeyPrefix...)
-	b = append(b, keyVersion+"tag:{"...)
+	b = append(b, keys.Version+"tag:{"...)
 	b = hex.AppendEncode(b, sum[:16])
 	b = append(b, '}')
 	return string(b)
