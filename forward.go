@@ -13,6 +13,7 @@ import (
 
 	"github.com/seedcache/httpcache/internal/header"
 	"github.com/seedcache/httpcache/internal/rfc9111"
+	"github.com/seedcache/httpcache/internal/tags"
 )
 
 // serveCacheable serves a GET or HEAD: from the cache when a stored response
@@ -345,8 +346,8 @@ type miss struct {
 	keptFresh    bool   // storable, but fetched for this client alone (keepsFresh)
 	background   bool   // a background refresh, not a client's request
 	lead         *leadership
-	tags         tagSet // from Tag and the tag header
-	enclosing    *miss  // another Cache's fetch this one's response is for
+	tags         tags.Set // from Tag and the tag header
+	enclosing    *miss    // another Cache's fetch this one's response is for
 }
 
 // leadership is a fetch's hold on its key's flight. A nested layer of the
@@ -538,7 +539,7 @@ func (h *handler) fetchLed(w http.ResponseWriter, r *http.Request, lk lookup, no
 		}
 		storable := m.decision.Store && cw.complete() && !header.HasTrailers(w.Header())
 		if storable {
-			if tags, ok := m.tags.list(); !ok {
+			if tags, ok := m.tags.List(); !ok {
 				// Tagged past the limits after the header went out
 				// (Tag called while writing): too late to say so.
 				c.tooManyTags(r)

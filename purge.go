@@ -10,6 +10,7 @@ import (
 	"time"
 
 	"github.com/seedcache/httpcache/internal/keys"
+	"github.com/seedcache/httpcache/internal/tags"
 	"github.com/seedcache/httpcache/store"
 )
 
@@ -88,16 +89,16 @@ func (c *Cache) Purge(ctx context.Context, p Purge) error {
 	if n, limit := len(p.URLs)+len(p.Keys), c.opts.MaxPurgeTags; n > limit {
 		return tooLarge(n, "URLs and keys", limit)
 	}
-	var tags, pks []string
+	var purgeTags, pks []string
 	for _, t := range p.Tags {
-		if !validTag(t) {
-			return badPurge{msg: fmt.Sprintf("invalid tag %q (empty, over %d bytes, or with control characters)", t, maxTagLen)}
+		if !tags.Valid(t) {
+			return badPurge{msg: fmt.Sprintf("invalid tag %q (empty, over %d bytes, or with control characters)", t, tags.MaxTagLen)}
 		}
-		tags = append(tags, t)
+		purgeTags = append(purgeTags, t)
 	}
-	slices.Sort(tags)
-	tags = slices.Compact(tags)
-	userTags := slices.Clone(tags)
+	slices.Sort(purgeTags)
+	purgeTags = slices.Compact(purgeTags)
+	userTags := slices.Clone(purgeTags)
 	for _, raw := range p.URLs {
 		urlKeys, err := c.Keys(raw)
 		if err != nil {
@@ -114,20 +115,20 @@ func (c *Cache) Purge(ctx context.Context, p Purge) error {
 	slices.Sort(pks)
 	pks = slices.Compact(pks)
 	for _, pk := range pks {
-		tags = append(tags, urlTag(pk))
+		purgeTags = append(purgeTags, urlTag(pk))
 	}
 	if p.All {
-		tags = append(tags, allTag)
+		purgeTags = append(purgeTags, allTag)
 	}
-	if len(tags) == 0 {
+	if len(purgeTags) == 0 {
 		return nil
 	}
-	m, err := c.recordPurge(ctx, tags, p.Soft)
+	m, err := c.recordPurge(ctx, purgeTags, p.Soft)
 	if err != nil {
 		if errors.Is(err, errNoCounter) {
 			return fmt.Errorf("httpcache: purge: %w", err) // no retry can do better
 		}
-		c.purgeFailed(tags, p.Soft)
+		c.purgeFailed(purgeTags, p.Soft)
 		return fmt.Errorf("%w within %v (refused in this process until a retry, under way, records it): %w",
 			ErrPurgeFailed, c.opts.PurgeTimeout, err)
 	}

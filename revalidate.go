@@ -78,7 +78,7 @@ func (c *Cache) freshen(ctx context.Context, m *miss, h304 http.Header, onDone f
 	})
 	delete(merged, "Age")
 	tags := old.tags
-	newTags, tagsOK := m.tags.list()
+	newTags, tagsOK := m.tags.List()
 	if len(newTags) > 0 {
 		tags = newTags // the 304 tagged it anew: the new tags win
 	}

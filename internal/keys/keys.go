@@ -313,3 +313,22 @@ func LeaseName(flightKey string) string {
 	sum := sha256.Sum256([]byte(variant))
 	return pk + ":lease:" + hex.EncodeToString(sum[:8])
 }
+
+// TagName is the name under which a store's TagIndex records tag for a
+// Cache under prefix (its KeyPrefix): prefix + "v1:tag:{" + the first 128
+// bits of SHA-256 of tag in hex + "}". It lives under the prefix, as
+// everything the Cache writes does, so that Caches with other prefixes on
+// the store keep records of their own: a purge of a tag through one never
+// finds the other's entries. The tag is hashed because tags may hold
+// braces, which would cut the Redis Cluster hash tag short and pile
+// families of tags ("{t}a", "{t}b") onto one slot; the hash spreads the
+// records evenly and keeps their names short and printable.
+func TagName(prefix, tag string) string {
+	sum := sha256.Sum256([]byte(tag))
+	b := make([]byte, 0, len(prefix)+len(Version)+len("tag:{}")+32)
+	b = append(b, prefix...)
+	b = append(b, Version+"tag:{"...)
+	b = hex.AppendEncode(b, sum[:16])
+	b = append(b, '}')
+	return string(b)
+}

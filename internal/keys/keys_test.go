@@ -113,3 +113,18 @@ func TestPrimaryKeyAllocs(t *testing.T) {
 		t.Fatalf("primary key costs %v allocations, want at most 1 (the key string)", allocs)
 	}
 }
+
+// TestTagNameShape: a tag's name is under the Cache's prefix and the key
+// version, with a fixed-length hash in braces whatever the tag holds (a
+// brace in a tag must not cut the hash tag short).
+func TestTagNameShape(t *testing.T) {
+	for _, tag := range []string{"a", "{t}a", strings.Repeat("x", 256)} {
+		name := TagName("app:", tag)
+		if !strings.HasPrefix(name, "app:v1:tag:{") || !strings.HasSuffix(name, "}") || len(name) != len("app:v1:tag:{}")+32 {
+			t.Fatalf("TagName(%q) = %q", tag, name)
+		}
+	}
+	if TagName("a:", "t") == TagName("b:", "t") || TagName("a:", "t") == TagName("a:", "u") {
+		t.Fatal("tag names do not depend on prefix and tag")
+	}
+}
