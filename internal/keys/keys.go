@@ -1,9 +1,10 @@
 // Package keys builds the names the cache stores under: primary keys from a
 // request's or a URL's material (method class, scheme, host, path, query
-// under a route's query options), variant keys under a Vary index, fill
-// lease names, and the memo of variant keys kept with an index shared in
-// process. It also says which hosts and paths are spelled plainly enough to
-// be cached at all, since only those can be named again by a purge.
+// under a route's query options), variant keys under a Vary index, the
+// names of fill leases and of tags in a TagIndex, and the memo of variant
+// keys kept with an index shared in process. It also says which hosts and
+// paths are spelled plainly enough to be cached at all, since only those
+// can be named again by a purge.
 //
 // It knows nothing of stores, entries or handlers: every key is a function
 // of a request, a URL or bytes given to it.
