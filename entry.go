@@ -8,6 +8,7 @@ import (
 	"time"
 
 	"github.com/seedcache/httpcache/internal/header"
+	"github.com/seedcache/httpcache/internal/keys"
 	"github.com/seedcache/httpcache/internal/rfc9111"
 )
 
@@ -49,7 +50,7 @@ type entry struct {
 
 	// memo, on an index kept decoded by an ObjectStore, caches variant
 	// keys by raw request values. Not encoded.
-	memo *variantMemo
+	memo *keys.Memo
 }
 
 // Size estimates the bytes a decoded entry holds on the heap besides the
@@ -58,7 +59,7 @@ type entry struct {
 // Vary name strings. An in-process store keeping the entry beside its value
 // counts it against its byte budget (see stores/memory);
 // TestDecodedEntrySize keeps the estimate honest. A Vary index's memo is
-// not counted here: all memos share their own budget (memoBudget).
+// not counted here: all memos share their own budget (see keys.Memo).
 func (e *entry) Size() int {
 	n := 320 // the struct, rounded to its size class, and small slices
 	if fields := len(e.header); fields > 0 {
@@ -151,6 +152,12 @@ func (e *entry) encodedSizeHint() int {
 		}
 	}
 	return n
+}
+
+// appendString appends s length-prefixed (uvarint length, then bytes).
+func appendString(dst []byte, s string) []byte {
+	dst = binary.AppendUvarint(dst, uint64(len(s)))
+	return append(dst, s...)
 }
 
 func appendBytes(dst, b []byte) []byte {

@@ -13,6 +13,7 @@ import (
 
 	"github.com/seedcache/httpcache/internal/header"
 	"github.com/seedcache/httpcache/internal/rfc9111"
+	"github.com/seedcache/httpcache/internal/tags"
 )
 
 // serveCacheable serves a GET or HEAD: from the cache when a stored response
@@ -20,7 +21,7 @@ import (
 // can be revalidated), storing what the policy allows.
 func (h *handler) serveCacheable(w http.ResponseWriter, r *http.Request, outer *miss) {
 	rt, c := h.rt, h.rt.c
-	if outer != nil && bytes.Equal(rt.keys.appendMaterial(nil, r), outer.lk.material) {
+	if outer != nil && bytes.Equal(rt.keys.AppendMaterial(nil, r), outer.lk.material) {
 		// The enclosing layer looked this very key up a moment ago and
 		// is fetching it: this layer fetches in its place, leading its
 		// flight, under this route's policy.
@@ -351,8 +352,8 @@ type miss struct {
 	keptFresh    bool   // storable, but fetched for this client alone (keepsFresh)
 	background   bool   // a background refresh, not a client's request
 	lead         *leadership
-	tags         tagSet // from Tag and the tag header
-	enclosing    *miss  // another Cache's fetch this one's response is for
+	tags         tags.Set // from Tag and the tag header
+	enclosing    *miss    // another Cache's fetch this one's response is for
 }
 
 // leadership is a fetch's hold on its key's flight. A nested layer of the
@@ -546,7 +547,7 @@ func (h *handler) fetchLed(w http.ResponseWriter, r *http.Request, lk lookup, no
 		}
 		storable := m.decision.Store && cw.complete() && !header.HasTrailers(w.Header())
 		if storable {
-			if tags, ok := m.tags.list(); !ok {
+			if tags, ok := m.tags.List(); !ok {
 				// Tagged past the limits after the header went out
 				// (Tag called while writing): too late to say so.
 				c.tooManyTags(r)

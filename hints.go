@@ -10,7 +10,7 @@ import (
 
 // Bounds on the Vary hints a Cache keeps. A hint holds the decoded index
 // (which holds the URL's key material, up to Options.MaxURLBytes) and its
-// variant-key memo, whose bytes all memos share a budget for (memoBudget).
+// variant-key memo, whose bytes all memos share a budget for (see keys.Memo).
 const (
 	maxHints       = 10000   // hints at most
 	hintBudget     = 4 << 20 // bytes all hints of a Cache hold together, at most

@@ -4,11 +4,12 @@ import (
 	"context"
 	"log/slog"
 	"net/http"
-	"net/url"
 	"strings"
 	"sync"
 	"sync/atomic"
 	"time"
+
+	"github.com/seedcache/httpcache/internal/keys"
 )
 
 // serveOtherMethod serves a request whose method is neither GET nor HEAD.
@@ -50,8 +51,8 @@ func (c *Cache) invalidate(ctx context.Context, rt *route, r *http.Request, resp
 	// route's key options, since the GETs of the URL may be cached by a
 	// With route with options of its own that this request did not pass.
 	routes := c.routes.all()
-	base := requestURL(rt.keys, r)
-	keys := c.keysFor(nil, routes, base)
+	base := rt.keys.RequestURL(r)
+	pks := c.keysFor(nil, routes, base)
 	for _, field := range []string{"Location", "Content-Location"} {
 		v := resp.Get(field)
 		if v == "" {
@@ -59,13 +60,13 @@ func (c *Cache) invalidate(ctx context.Context, rt *route, r *http.Request, resp
 		}
 		u, err := base.Parse(v)
 		if err != nil || !strings.EqualFold(u.Scheme, base.Scheme) ||
-			plainAuthority(u.Host, base.Scheme) != plainAuthority(base.Host, base.Scheme) {
+			keys.PlainAuthority(u.Host, base.Scheme) != keys.PlainAuthority(base.Host, base.Scheme) {
 			continue // another origin's: not this one's to invalidate
 		}
-		keys = c.keysFor(keys, routes, u)
+		pks = c.keysFor(pks, routes, u)
 	}
 	c.stats.invalidated.Add(1)
-	c.invalidateKeys(ctx, keys, true)
+	c.invalidateKeys(ctx, pks, true)
 }
 
 // invalidateKeys deletes keys, counted as under way from before it waits
@@ -101,13 +102,6 @@ func (c *Cache) retryDelete(ctx context.Context, key string) bool {
 	}
 	c.pending.done(key)
 	return true
-}
-
-// requestURL returns r's absolute URL as keyed: scheme and host included.
-func requestURL(k *keyer, r *http.Request) *url.URL {
-	u := *r.URL
-	u.Scheme, u.Host = k.scheme(r), requestHost(r)
-	return &u
 }
 
 // maxPendingDeletes bounds the invalidations remembered for retry.

@@ -3,11 +3,11 @@ package httpcache
 import (
 	"context"
 	"crypto/rand"
-	"crypto/sha256"
 	"encoding/hex"
 	"net/http"
-	"strings"
 	"time"
+
+	"github.com/seedcache/httpcache/internal/keys"
 )
 
 // LeaseOptions configure the cross-process fill lease, off unless TTL is
@@ -31,18 +31,6 @@ type LeaseOptions struct {
 	Poll time.Duration
 }
 
-// leaseName is the name of the fill lease for a flight key: the primary
-// key (under KeyPrefix, keeping its hash tag) + ":lease", and for a variant
-// a hash of its Vary material after that.
-func leaseName(flightKey string) string {
-	pk, variant, ok := strings.Cut(flightKey, "|")
-	if !ok {
-		return pk + ":lease"
-	}
-	sum := sha256.Sum256([]byte(variant))
-	return pk + ":lease:" + hex.EncodeToString(sum[:8])
-}
-
 // takeLease takes the fill lease for a fetch about to run. It returns a
 // release function to call once the fetch's response is stored (or known
 // not to be), or nil when the lease is held elsewhere. A store that fails
@@ -51,7 +39,7 @@ func (c *Cache) takeLease(ctx context.Context, flightKey string) (release func()
 	noop := func() {}
 	var b [12]byte
 	rand.Read(b[:])
-	token, name := hex.EncodeToString(b[:]), leaseName(flightKey)
+	token, name := hex.EncodeToString(b[:]), keys.LeaseName(flightKey)
 	got, err := c.leaser.Lease(ctx, name, token, c.opts.Lease.TTL)
 	if err != nil {
 		c.storeError("lease", name, err)

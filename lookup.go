@@ -7,6 +7,7 @@ import (
 	"slices"
 	"time"
 
+	"github.com/seedcache/httpcache/internal/keys"
 	"github.com/seedcache/httpcache/vary"
 )
 
@@ -89,9 +90,9 @@ func (lk *lookup) release() {
 // the hash) before it can be served.
 func (c *Cache) lookup(ctx context.Context, rt *route, r *http.Request) lookup {
 	lk := lookup{bufp: materialPool.Get().(*[]byte), fwd: fwdURIMiss, purged: c.purgesDone.Load()}
-	buf := rt.keys.appendMaterial((*lk.bufp)[:0], r)
+	buf := rt.keys.AppendMaterial((*lk.bufp)[:0], r)
 	lk.material = buf
-	lk.pk = rt.keys.primaryKey(buf)
+	lk.pk = rt.keys.PrimaryKey(buf)
 	*lk.bufp = buf
 	lk.invGen = c.invGen.load(lk.pk)
 	lk.written = c.writes.runs.load(lk.pk)
@@ -233,21 +234,21 @@ func (e *entry) age(now time.Time) time.Duration {
 func (c *Cache) variantKeyFor(rt *route, r *http.Request, lk *lookup, index *entry) string {
 	n := len(lk.material)
 	if index.memo != nil {
-		raw := appendRawValues((*lk.bufp)[:n], index.varyNames, r.Header)
+		raw := keys.AppendRawValues((*lk.bufp)[:n], index.varyNames, r.Header)
 		*lk.bufp = raw
 		lk.material = raw[:n]
-		if v, ok := index.memo.get(raw[n:]); ok {
-			lk.varyKey = v.varyKey
-			return v.key
+		if v, ok := index.memo.Get(raw[n:]); ok {
+			lk.varyKey = v.VaryKey
+			return v.Key
 		}
 	}
 	rawEnd := len(*lk.bufp) // n, or past the raw values when memoised
 	buf := rt.vary.AppendKey(*lk.bufp, index.varyNames, r.Header)
 	*lk.bufp = buf
 	lk.material, lk.varyKey = buf[:n], buf[rawEnd:]
-	key := variantKey(lk.pk, index.epoch, lk.varyKey)
+	key := keys.VariantKey(lk.pk, index.epoch, lk.varyKey)
 	if index.memo != nil {
-		index.memo.add(buf[n:rawEnd], memoVariant{varyKey: bytes.Clone(lk.varyKey), key: key})
+		index.memo.Add(buf[n:rawEnd], keys.Variant{VaryKey: bytes.Clone(lk.varyKey), Key: key})
 	}
 	return key
 }

@@ -13,6 +13,7 @@ import (
 	"github.com/seedcache/httpcache/store"
 
 	"github.com/seedcache/httpcache/internal/header"
+	"github.com/seedcache/httpcache/internal/keys"
 )
 
 // Cache is a response cache in front of HTTP handlers. Its Handler method is
@@ -61,7 +62,7 @@ type Cache struct {
 type route struct {
 	c      *Cache
 	policy Policy
-	keys   *keyer
+	keys   *keys.Keyer
 	vary   *vary.Normalizer
 }
 
@@ -147,7 +148,7 @@ func New(s store.Store, opts Options) *Cache {
 		c.purges = sharedLocalPurges(caps.Local, opts.KeyPrefix, markerTTL(opts.MaxTTL))
 	} else {
 		sp := &storePurges{store: s, admin: original, ttl: markerTTL(opts.MaxTTL), now: opts.Clock, log: opts.Logger}
-		sp.setPrefix(opts.KeyPrefix + keyVersion)
+		sp.setPrefix(opts.KeyPrefix + keys.Version)
 		sp.counter, sp.adminCounter = caps.Counter, given.Counter
 		c.purges = sp
 	}
@@ -193,7 +194,7 @@ func (c *Cache) compile(p Policy) *route {
 	rt := &route{
 		c:      c,
 		policy: p,
-		keys:   newKeyer(c.opts.KeyPrefix, c.opts.SchemeHeader, p.Query),
+		keys:   keys.New(c.opts.KeyPrefix, c.opts.SchemeHeader, p.Query.keys()),
 		vary:   vary.New(vary.Config{Codings: c.opts.Codings, Cookies: p.VaryCookies, Languages: c.opts.Languages, Normalizers: c.opts.Normalizers}),
 	}
 	c.routes.add(rt)
@@ -306,9 +307,9 @@ func (c *Cache) bypassDetail(r *http.Request) string {
 		return detailPrecondition
 	case urlBytes(r) > c.opts.MaxURLBytes:
 		return detailTooLong
-	case !plainHost(r, c.site.keys.scheme(r)):
+	case !keys.PlainHost(r, c.site.keys.Scheme(r)):
 		return detailHost
-	case !plainPath(r.URL):
+	case !keys.PlainPath(r.URL):
 		return detailPath
 	case r.ContentLength != 0:
 		// A GET with content (or of unknown length): the key does not
@@ -326,7 +327,7 @@ func (c *Cache) bypassDetail(r *http.Request) string {
 // urlBytes is the length of r's host, path and query: what its key
 // material grows with.
 func urlBytes(r *http.Request) int {
-	return len(requestHost(r)) + max(len(r.URL.Path), len(r.URL.RawPath)) + len(r.URL.RawQuery)
+	return len(keys.RequestHost(r)) + max(len(r.URL.Path), len(r.URL.RawPath)) + len(r.URL.RawQuery)
 }
 
 // markBypass adds a Cache-Status member for a request the cache did not

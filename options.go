@@ -5,6 +5,7 @@ import (
 	"net/http"
 	"time"
 
+	"github.com/seedcache/httpcache/internal/keys"
 	"github.com/seedcache/httpcache/internal/rfc9111"
 	"github.com/seedcache/httpcache/store"
 )
@@ -308,9 +309,9 @@ type QueryOptions struct {
 	Deny []string
 }
 
-// exact reports whether the query is keyed exactly as received.
-func (q QueryOptions) exact() bool {
-	return !q.Sort && len(q.Allow) == 0 && len(q.Deny) == 0
+// keys is what the key builder needs of q.
+func (q QueryOptions) keys() keys.Query {
+	return keys.Query{Sort: q.Sort, Allow: q.Allow, Deny: q.Deny}
 }
 
 // rules are the storage decision's settings under p.

@@ -9,6 +9,8 @@ import (
 	"strings"
 	"time"
 
+	"github.com/seedcache/httpcache/internal/keys"
+	"github.com/seedcache/httpcache/internal/tags"
 	"github.com/seedcache/httpcache/store"
 )
 
@@ -87,53 +89,53 @@ func (c *Cache) Purge(ctx context.Context, p Purge) error {
 	if n, limit := len(p.URLs)+len(p.Keys), c.opts.MaxPurgeTags; n > limit {
 		return tooLarge(n, "URLs and keys", limit)
 	}
-	var tags, keys []string
+	var purgeTags, pks []string
 	for _, t := range p.Tags {
-		if !validTag(t) {
-			return badPurge{msg: fmt.Sprintf("invalid tag %q (empty, over %d bytes, or with control characters)", t, maxTagLen)}
+		if !tags.Valid(t) {
+			return badPurge{msg: fmt.Sprintf("invalid tag %q (empty, over %d bytes, or with control characters)", t, tags.MaxTagLen)}
 		}
-		tags = append(tags, t)
+		purgeTags = append(purgeTags, t)
 	}
-	slices.Sort(tags)
-	tags = slices.Compact(tags)
-	userTags := slices.Clone(tags)
+	slices.Sort(purgeTags)
+	purgeTags = slices.Compact(purgeTags)
+	userTags := slices.Clone(purgeTags)
 	for _, raw := range p.URLs {
-		pks, err := c.Keys(raw)
+		urlKeys, err := c.Keys(raw)
 		if err != nil {
 			return err
 		}
-		keys = append(keys, pks...)
+		pks = append(pks, urlKeys...)
 	}
 	for _, k := range p.Keys {
-		if !strings.HasPrefix(k, c.opts.KeyPrefix+keyVersion+"{") {
+		if !strings.HasPrefix(k, c.opts.KeyPrefix+keys.Version+"{") {
 			return badPurge{msg: fmt.Sprintf("key %q is not a primary key under this Cache's KeyPrefix %q", k, c.opts.KeyPrefix)}
 		}
-		keys = append(keys, k)
+		pks = append(pks, k)
 	}
-	slices.Sort(keys)
-	keys = slices.Compact(keys)
-	for _, pk := range keys {
-		tags = append(tags, urlTag(pk))
+	slices.Sort(pks)
+	pks = slices.Compact(pks)
+	for _, pk := range pks {
+		purgeTags = append(purgeTags, urlTag(pk))
 	}
 	if p.All {
-		tags = append(tags, allTag)
+		purgeTags = append(purgeTags, allTag)
 	}
-	if len(tags) == 0 {
+	if len(purgeTags) == 0 {
 		return nil
 	}
-	m, err := c.recordPurge(ctx, tags, p.Soft)
+	m, err := c.recordPurge(ctx, purgeTags, p.Soft)
 	if err != nil {
 		if errors.Is(err, errNoCounter) {
 			return fmt.Errorf("httpcache: purge: %w", err) // no retry can do better
 		}
-		c.purgeFailed(tags, p.Soft)
+		c.purgeFailed(purgeTags, p.Soft)
 		return fmt.Errorf("%w within %v (refused in this process until a retry, under way, records it): %w",
 			ErrPurgeFailed, c.opts.PurgeTimeout, err)
 	}
 	c.purgesDone.Add(1)
 	c.retryPurges(true) // the store answers: any purge that failed before is retried now
 	if !p.Soft {
-		c.reclaimAfter(ctx, keys, userTags, m)
+		c.reclaimAfter(ctx, pks, userTags, m)
 	}
 	if c.replicated != nil {
 		if err := c.replicated.DropLocalCopies(ctx); err != nil {
@@ -190,7 +192,7 @@ func (c *Cache) Keys(rawURL string) ([]string, error) {
 func (c *Cache) keysFor(keys []string, routes []*route, u *url.URL) []string {
 	buf := make([]byte, 0, 256)
 	for _, rt := range routes {
-		pk := rt.keys.primaryKey(rt.keys.appendMaterialFor(buf[:0], u))
+		pk := rt.keys.PrimaryKey(rt.keys.AppendMaterialFor(buf[:0], u))
 		if !slices.Contains(keys, pk) {
 			keys = append(keys, pk)
 		}

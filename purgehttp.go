@@ -7,6 +7,9 @@ import (
 	"fmt"
 	"net/http"
 	"strings"
+
+	"github.com/seedcache/httpcache/internal/keys"
+	"github.com/seedcache/httpcache/internal/tags"
 )
 
 // MethodPurge is the request method PurgeHandler answers.
@@ -49,12 +52,12 @@ func (c *Cache) PurgeHandler(token string) http.Handler {
 		}
 		p := Purge{Soft: strings.EqualFold(r.Header.Get("Purge-Mode"), "soft")}
 		if lines := r.Header.Values(c.opts.TagHeader); len(lines) > 0 {
-			tags := splitTagHeader(lines)
-			if len(tags) == 0 {
+			named := tags.Split(lines)
+			if len(named) == 0 {
 				http.Error(w, "the "+c.opts.TagHeader+" header names no tags", http.StatusBadRequest)
 				return
 			}
-			p.Tags = tags
+			p.Tags = named
 		} else {
 			p.URLs = purgeURLs(r)
 		}
@@ -87,7 +90,7 @@ func purgeURLs(r *http.Request) []string {
 	if r.URL.IsAbs() {
 		return []string{r.URL.String()}
 	}
-	host := requestHost(r)
+	host := keys.RequestHost(r)
 	return []string{"http://" + host + r.URL.RequestURI(), "https://" + host + r.URL.RequestURI()}
 }
 

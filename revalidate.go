@@ -6,6 +6,7 @@ import (
 	"net/http"
 
 	"github.com/seedcache/httpcache/internal/header"
+	"github.com/seedcache/httpcache/internal/keys"
 	"github.com/seedcache/httpcache/internal/rfc9111"
 )
 
@@ -77,7 +78,7 @@ func (c *Cache) freshen(ctx context.Context, m *miss, h304 http.Header, onDone f
 	})
 	delete(merged, "Age")
 	tags := old.tags
-	newTags, tagsOK := m.tags.list()
+	newTags, tagsOK := m.tags.List()
 	if len(newTags) > 0 {
 		tags = newTags // the 304 tagged it anew: the new tags win
 	}
@@ -102,7 +103,7 @@ func (c *Cache) freshen(ctx context.Context, m *miss, h304 http.Header, onDone f
 		// alone, the URL's other variants are not the 304's business.
 		key := m.lk.pk
 		if len(old.varyNames) > 0 {
-			key = variantKey(m.lk.pk, old.epoch, old.varyKey)
+			key = keys.VariantKey(m.lk.pk, old.epoch, old.varyKey)
 		}
 		c.remove(context.WithoutCancel(ctx), key)
 		onDone()

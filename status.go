@@ -39,7 +39,7 @@ const (
 const (
 	detailEventStream = "event-stream" // text/event-stream: events, not a page
 	detailTrailers    = "trailers"     // announced trailers, which a stored copy would lose
-	detailTags        = "tags"         // over maxTags, or a tag too long or with control bytes
+	detailTags        = "tags"         // over tags.MaxTags, or a tag too long or with control bytes
 	detailStoreError  = "store-error"  // the store failed this request's lookup
 	detailCircuitOpen = "circuit-open" // the store's circuit breaker is open
 )

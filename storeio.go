@@ -7,6 +7,7 @@ import (
 	"sync/atomic"
 	"time"
 
+	"github.com/seedcache/httpcache/internal/keys"
 	"github.com/seedcache/httpcache/store"
 )
 
@@ -64,7 +65,7 @@ func (c *Cache) decode(ctx context.Context, key string, v []byte) (*entry, bool)
 // process: an index gets its memo of variant keys. It returns e.
 func (e *entry) share() *entry {
 	if e.kind == kindIndex && e.memo == nil {
-		e.memo = &variantMemo{}
+		e.memo = &keys.Memo{}
 	}
 	return e
 }

@@ -14,6 +14,7 @@ import (
 	"github.com/seedcache/httpcache/vary"
 
 	"github.com/seedcache/httpcache/internal/header"
+	"github.com/seedcache/httpcache/internal/keys"
 	"github.com/seedcache/httpcache/internal/rfc9111"
 )
 
@@ -109,7 +110,7 @@ func (c *Cache) storeEntry(ctx context.Context, m *miss, e *entry, d rfc9111.Dec
 		e.epoch = idx.epoch
 		e.varyNames = d.VaryNames
 		e.varyKey = m.rt.vary.AppendKey(nil, d.VaryNames, m.req.Header)
-		key = variantKey(pk, e.epoch, e.varyKey)
+		key = keys.VariantKey(pk, e.epoch, e.varyKey)
 	}
 	puts[0] = put{key: key, ttl: d.TTL, tags: e.tags}
 	for i := range puts {

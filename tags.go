@@ -1,12 +1,10 @@
 package httpcache
 
 import (
-	"crypto/sha256"
-	"encoding/hex"
 	"net/http"
-	"slices"
-	"strings"
-	"sync"
+
+	"github.com/seedcache/httpcache/internal/keys"
+	"github.com/seedcache/httpcache/internal/tags"
 )
 
 // Tag tags the response being produced for r, so that Cache.Purge with any
@@ -26,7 +24,7 @@ func Tag(r *http.Request, tags ...string) {
 // the inner one serves, and must answer to the same tags.
 func (m *miss) addTags(tags ...string) {
 	for ; m != nil; m = m.enclosing {
-		m.tags.add(tags...)
+		m.tags.Add(tags...)
 	}
 }
 
@@ -36,7 +34,7 @@ func (m *miss) addTags(tags ...string) {
 // the tag header is found however the handler spelled it.
 func takeTags(h http.Header, name string, m *miss) {
 	if th := h[name]; len(th) > 0 {
-		m.addTags(splitTagHeader(th)...)
+		m.addTags(tags.Split(th)...)
 		delete(h, name)
 	}
 }
@@ -54,62 +52,10 @@ func enclosingMiss(r *http.Request, c *Cache) *miss {
 // tagsKey finds the fetch a handler's response belongs to.
 type tagsKey struct{}
 
-// Tag limits: a response over them is not stored (with Cache-Status
-// detail=tags when they are known as its header goes out), since storing it
-// without some of its tags would let it survive their purge.
-const (
-	maxTags   = 64
-	maxTagLen = 256
-)
-
-// tagSet collects a response's tags, from Tag (possibly called from the
-// handler's own goroutines) and from the tag header.
-type tagSet struct {
-	mu   sync.Mutex
-	tags []string
-}
-
-func (s *tagSet) add(tags ...string) {
-	s.mu.Lock()
-	s.tags = append(s.tags, tags...)
-	s.mu.Unlock()
-}
-
-// splitTagHeader returns the tags in a Cache-Tag style header.
-func splitTagHeader(lines []string) []string {
-	var tags []string
-	for _, line := range lines {
-		tags = append(tags, strings.FieldsFunc(line, func(r rune) bool { return r == ',' || r == ' ' || r == '\t' })...)
-	}
-	return tags
-}
-
-// list returns the tags sorted and without duplicates, and false when they
-// break the limits.
-func (s *tagSet) list() ([]string, bool) {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	if len(s.tags) == 0 {
-		return nil, true
-	}
-	tags := slices.Clone(s.tags)
-	slices.Sort(tags)
-	tags = slices.Compact(tags)
-	if len(tags) > maxTags {
-		return nil, false
-	}
-	for _, t := range tags {
-		if !validTag(t) {
-			return nil, false
-		}
-	}
-	return tags, true
-}
-
 // tagsWithinLimits reports whether the tags m has so far can be stored
 // with its response; it logs (rate-limited) when they cannot.
 func (m *miss) tagsWithinLimits() bool {
-	if _, ok := m.tags.list(); !ok {
+	if _, ok := m.tags.List(); !ok {
 		m.rt.c.tooManyTags(m.req)
 		return false
 	}
@@ -122,41 +68,14 @@ func (m *miss) tagsWithinLimits() bool {
 func (c *Cache) tooManyTags(r *http.Request) {
 	if suppressed, ok := c.tagLog.allow(c.now()); ok {
 		c.log.Warn("httpcache: response not stored: too many tags, or a tag too long or with control characters",
-			"url", r.URL.String(), "max_tags", maxTags, "max_tag_len", maxTagLen, "suppressed", suppressed)
+			"url", r.URL.String(), "max_tags", tags.MaxTags, "max_tag_len", tags.MaxTagLen, "suppressed", suppressed)
 	}
 }
 
-// validTag reports whether t can be a tag: not empty, not too long, no
-// control bytes (which keeps user tags apart from the implicit ones).
-func validTag(t string) bool {
-	if t == "" || len(t) > maxTagLen {
-		return false
-	}
-	for i := 0; i < len(t); i++ {
-		if t[i] < 0x20 || t[i] == 0x7f {
-			return false
-		}
-	}
-	return true
-}
-
-// tagName is the name under which the store's TagIndex records tag:
-// KeyPrefix + "v1:tag:{" + the first 128 bits of SHA-256 of tag in hex +
-// "}". It lives under the Cache's KeyPrefix, as everything the Cache
-// writes does, so that Caches with other prefixes on the store keep
-// records of their own: a purge of a tag through one never finds the
-// other's entries. The tag is hashed because tags may hold braces, which
-// would cut the Redis Cluster hash tag short and pile families of tags
-// ("{t}a", "{t}b") onto one slot; the hash spreads the records evenly
-// and keeps their names short and printable.
+// tagName is the name under which the store's TagIndex records tag (see
+// keys.TagName).
 func (c *Cache) tagName(tag string) string {
-	sum := sha256.Sum256([]byte(tag))
-	b := make([]byte, 0, len(c.opts.KeyPrefix)+len(keyVersion)+len("tag:{}")+32)
-	b = append(b, c.opts.KeyPrefix...)
-	b = append(b, keyVersion+"tag:{"...)
-	b = hex.AppendEncode(b, sum[:16])
-	b = append(b, '}')
-	return string(b)
+	return keys.TagName(c.opts.KeyPrefix, tag)
 }
 
 // tagNames returns the tagName of each of tags.

@@ -1,4 +1,4 @@
-package httpcache
+package keys
 
 import (
 	"encoding/binary"
@@ -29,18 +29,18 @@ var memoBytes atomic.Int64
 
 // memoCost is what one record costs: its bytes and an estimate of the map
 // slot and headers.
-func memoCost(raw []byte, v memoVariant) int64 {
-	return int64(len(raw)+len(v.varyKey)+len(v.key)) + 96
+func memoCost(raw []byte, v Variant) int64 {
+	return int64(len(raw)+len(v.VaryKey)+len(v.Key)) + 96
 }
 
-// variantMemo remembers, for one Vary index shared in process (decoded
+// Memo remembers, for one Vary index shared in process (decoded
 // once and kept by an ObjectStore), which variant key each combination of
 // raw request values leads to. A hit then skips normalising the values and
 // hashing the variant key, the two dearest steps of a Vary'd hit. It holds
 // keys only, never entries: what is served is always read from the store.
-type variantMemo struct {
+type Memo struct {
 	mu    sync.RWMutex
-	m     map[string]memoVariant
+	m     map[string]Variant
 	usage *memoUsage // what it holds of memoBudget; nil until the first record
 }
 
@@ -48,16 +48,17 @@ type variantMemo struct {
 // read it once the memo is unreachable.
 type memoUsage struct{ n int64 }
 
-type memoVariant struct {
-	varyKey []byte // the normalised Vary material
-	key     string // the variant key derived from it
+// Variant is what a Memo remembers for one combination of raw values.
+type Variant struct {
+	VaryKey []byte // the normalised Vary material
+	Key     string // the variant key derived from it
 }
 
-// appendRawValues appends an unambiguous encoding of the request's raw
+// AppendRawValues appends an unambiguous encoding of the request's raw
 // values for names: per name, the number of field lines, then each line
 // length-prefixed, so that a missing header (0 lines) differs from an empty
 // one (1 empty line).
-func appendRawValues(dst []byte, names []string, h http.Header) []byte {
+func AppendRawValues(dst []byte, names []string, h http.Header) []byte {
 	for _, name := range names {
 		lines := h[name]
 		dst = binary.AppendUvarint(dst, uint64(len(lines)))
@@ -68,15 +69,18 @@ func appendRawValues(dst []byte, names []string, h http.Header) []byte {
 	return dst
 }
 
-func (m *variantMemo) get(raw []byte) (memoVariant, bool) {
+// Get returns the variant remembered for raw values raw, if any.
+func (m *Memo) Get(raw []byte) (Variant, bool) {
 	m.mu.RLock()
 	v, ok := m.m[string(raw)]
 	m.mu.RUnlock()
 	return v, ok
 }
 
-func (m *variantMemo) add(raw []byte, v memoVariant) {
-	if len(raw)+len(v.varyKey) > maxMemoBytes {
+// Add remembers v for raw values raw, unless either is over the bounds
+// or the memo or the process-wide budget is full.
+func (m *Memo) Add(raw []byte, v Variant) {
+	if len(raw)+len(v.VaryKey) > maxMemoBytes {
 		return
 	}
 	m.mu.Lock()
@@ -90,7 +94,7 @@ func (m *variantMemo) add(raw []byte, v memoVariant) {
 		return
 	}
 	if m.m == nil {
-		m.m = make(map[string]memoVariant)
+		m.m = make(map[string]Variant)
 		m.usage = &memoUsage{}
 		runtime.AddCleanup(m, func(u *memoUsage) { memoBytes.Add(-u.n) }, m.usage)
 	}

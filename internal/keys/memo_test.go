@@ -1,4 +1,4 @@
-package httpcache
+package keys
 
 import (
 	"bytes"
@@ -13,24 +13,24 @@ import (
 // none larger than maxMemoBytes — request values are the client's to
 // choose, and must not be held outside the store's budget.
 func TestVariantMemoBounds(t *testing.T) {
-	var m variantMemo
-	small := memoVariant{varyKey: []byte("en"), key: "k"}
+	var m Memo
+	small := Variant{VaryKey: []byte("en"), Key: "k"}
 	big := bytes.Repeat([]byte("x"), maxMemoBytes)
-	m.add(big, small)
-	if _, ok := m.get(big); ok {
+	m.Add(big, small)
+	if _, ok := m.Get(big); ok {
 		t.Fatal("a record over maxMemoBytes was kept")
 	}
-	m.add([]byte("en"), memoVariant{varyKey: big, key: "k"})
-	if _, ok := m.get([]byte("en")); ok {
+	m.Add([]byte("en"), Variant{VaryKey: big, Key: "k"})
+	if _, ok := m.Get([]byte("en")); ok {
 		t.Fatal("a record whose material is over maxMemoBytes was kept")
 	}
 	for i := range 2 * maxMemoVariants {
-		m.add([]byte("v"+strconv.Itoa(i)), small)
+		m.Add([]byte("v"+strconv.Itoa(i)), small)
 	}
 	if len(m.m) != maxMemoVariants {
 		t.Fatalf("%d records, want %d", len(m.m), maxMemoVariants)
 	}
-	if v, ok := m.get([]byte("v0")); !ok || v.key != "k" {
+	if v, ok := m.Get([]byte("v0")); !ok || v.Key != "k" {
 		t.Fatalf("get v0 = %+v, %v", v, ok)
 	}
 }
@@ -41,12 +41,12 @@ func TestVariantMemoBounds(t *testing.T) {
 // the collection of earlier tests'.)
 func TestVariantMemoBudget(t *testing.T) {
 	defer func(b int64) { memoBudget = b }(memoBudget)
-	small := memoVariant{varyKey: []byte("en"), key: "k"}
+	small := Variant{VaryKey: []byte("en"), Key: "k"}
 	cost := memoCost([]byte("v00"), small)
-	fill := func() (*variantMemo, int) {
-		m := &variantMemo{}
+	fill := func() (*Memo, int) {
+		m := &Memo{}
 		for i := range 20 {
-			m.add(fmt.Appendf(nil, "v%02d", i), small)
+			m.Add(fmt.Appendf(nil, "v%02d", i), small)
 		}
 		return m, len(m.m)
 	}

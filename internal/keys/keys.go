@@ -1,4 +1,14 @@
-package httpcache
+// Package keys builds the names the cache stores under: primary keys from a
+// request's or a URL's material (method class, scheme, host, path, query
+// under a route's query options), variant keys under a Vary index, the
+// names of fill leases and of tags in a TagIndex, and the memo of variant
+// keys kept with an index shared in process. It also says which hosts and
+// paths are spelled plainly enough to be cached at all, since only those
+// can be named again by a purge.
+//
+// It knows nothing of stores, entries or handlers: every key is a function
+// of a request, a URL or bytes given to it.
+package keys
 
 import (
 	"crypto/sha256"
@@ -10,11 +20,11 @@ import (
 	"strings"
 )
 
-// keyVersion is part of every key: changing the key material or the entry
+// Version is part of every Key: changing the key material or the entry
 // format bumps it, so that old entries are simply never found again.
-const keyVersion = "v1:"
+const Version = "v1:"
 
-// keyer derives primary keys for one route's key options.
+// Keyer derives primary keys for one route's key options.
 //
 // A primary key is KeyPrefix + "v1:{" + 32 hex digits + "}", the digits being
 // the first 128 bits of SHA-256 over the key material: the method class,
@@ -25,15 +35,31 @@ const keyVersion = "v1:"
 // collides with another's. The braces are a Redis Cluster hash tag: a URL's
 // Vary index and all its variants live in one hash slot, so they can be read
 // in one command.
-type keyer struct {
+type Keyer struct {
 	prefix       string
 	schemeHeader string
-	query        QueryOptions
+	query        Query
 	allow, deny  map[string]bool
 }
 
-func newKeyer(prefix, schemeHeader string, q QueryOptions) *keyer {
-	k := &keyer{prefix: prefix, schemeHeader: schemeHeader, query: q}
+// Query says how the query string enters the key; the application's
+// QueryOptions documents each field. Its zero value keys the query
+// exactly as received.
+type Query struct {
+	Sort        bool     // the order of parameters is irrelevant
+	Allow, Deny []string // the only parameters kept; parameters left out
+}
+
+// exact reports whether the query is keyed exactly as received.
+func (q Query) exact() bool {
+	return !q.Sort && len(q.Allow) == 0 && len(q.Deny) == 0
+}
+
+// New returns the keyer of keys under prefix (the Cache's KeyPrefix),
+// believing the scheme schemeHeader names (none if empty), for query
+// options q.
+func New(prefix, schemeHeader string, q Query) *Keyer {
+	k := &Keyer{prefix: prefix, schemeHeader: schemeHeader, query: q}
 	if len(q.Allow) > 0 {
 		k.allow = make(map[string]bool, len(q.Allow))
 		for _, name := range q.Allow {
@@ -57,14 +83,14 @@ const (
 	matQueryNorm  = 'n'
 )
 
-// appendMaterial appends r's primary key material to dst.
-func (k *keyer) appendMaterial(dst []byte, r *http.Request) []byte {
-	return k.appendURL(dst, k.scheme(r), requestHost(r), r.URL)
+// AppendMaterial appends r's primary key material to dst.
+func (k *Keyer) AppendMaterial(dst []byte, r *http.Request) []byte {
+	return k.appendURL(dst, k.Scheme(r), RequestHost(r), r.URL)
 }
 
 // appendURL appends the material of a GET for u's path and query on
 // hostport over scheme.
-func (k *keyer) appendURL(dst []byte, scheme, hostport string, u *url.URL) []byte {
+func (k *Keyer) appendURL(dst []byte, scheme, hostport string, u *url.URL) []byte {
 	dst = append(dst, matGET)
 	dst = appendString(dst, scheme)
 	dst = appendHost(dst, hostport)
@@ -80,21 +106,21 @@ func (k *keyer) appendURL(dst []byte, scheme, hostport string, u *url.URL) []byt
 	return k.appendQuery(dst, u.RawQuery)
 }
 
-// appendMaterialFor appends the material of a GET for u (an absolute URL, as
+// AppendMaterialFor appends the material of a GET for u (an absolute URL, as
 // in a purge or a Location header). The host is lower-cased and loses a
-// trailing dot: that spelling is the only one stored (see plainHost),
+// trailing dot: that spelling is the only one stored (see PlainHost),
 // whichever one the URL uses.
-func (k *keyer) appendMaterialFor(dst []byte, u *url.URL) []byte {
+func (k *Keyer) AppendMaterialFor(dst []byte, u *url.URL) []byte {
 	scheme := "http"
 	if strings.EqualFold(u.Scheme, "https") {
 		scheme = "https"
 	}
-	return k.appendURL(dst, scheme, plainAuthority(u.Host, scheme), u)
+	return k.appendURL(dst, scheme, PlainAuthority(u.Host, scheme), u)
 }
 
-// plainAuthority is host (with its port, if any) as the cache stores it:
+// PlainAuthority is host (with its port, if any) as the cache stores it:
 // lower-cased, without a trailing dot or scheme's default port.
-func plainAuthority(hostport, scheme string) string {
+func PlainAuthority(hostport, scheme string) string {
 	host, port := splitPort(strings.ToLower(hostport))
 	host = strings.TrimSuffix(host, ".")
 	if defaultPort(scheme, port) {
@@ -103,9 +129,9 @@ func plainAuthority(hostport, scheme string) string {
 	return host + ":" + port
 }
 
-// requestHost is r's host (with its port, if any): its Host, or its URL's
+// RequestHost is r's host (with its port, if any): its Host, or its URL's
 // without one.
-func requestHost(r *http.Request) string {
+func RequestHost(r *http.Request) string {
 	if r.Host != "" {
 		return r.Host
 	}
@@ -126,13 +152,13 @@ func defaultPort(scheme, port string) bool {
 	return port == "" || scheme == "http" && port == "80" || scheme == "https" && port == "443"
 }
 
-// scheme is the scheme r arrived over: https over TLS, else what the
+// Scheme is the scheme r arrived over: https over TLS, else what the
 // trusted SchemeHeader says, else http. The request target's own scheme
 // (absolute-form, "GET https://host/ HTTP/1.1") is the client's to choose
 // on any connection, and is not believed: a response to a plain-HTTP
 // request (a redirect to https, say) stored under the https key would be
 // served to every HTTPS client.
-func (k *keyer) scheme(r *http.Request) string {
+func (k *Keyer) Scheme(r *http.Request) string {
 	if r.TLS != nil {
 		return "https"
 	}
@@ -148,8 +174,8 @@ func (k *keyer) scheme(r *http.Request) string {
 }
 
 // appendHost appends the request's host (with its port, if any) as
-// received: only plain hosts (see plainHost) reach the cache, and their
-// spelling is the one a purge or an invalidation names (plainAuthority).
+// received: only plain hosts (see PlainHost) reach the cache, and their
+// spelling is the one a purge or an invalidation names (PlainAuthority).
 func appendHost(dst []byte, hostport string) []byte {
 	return appendString(dst, hostport)
 }
@@ -159,7 +185,7 @@ func appendHost(dst []byte, hostport string) []byte {
 type queryPair struct{ name, value string }
 
 // appendQuery appends the query under the sort/allow/deny options.
-func (k *keyer) appendQuery(dst []byte, raw string) []byte {
+func (k *Keyer) appendQuery(dst []byte, raw string) []byte {
 	var pairs []queryPair
 	for raw != "" {
 		var part string
@@ -191,22 +217,22 @@ func (k *keyer) appendQuery(dst []byte, raw string) []byte {
 	return dst
 }
 
-// primaryKey hashes material into a primary key.
-func (k *keyer) primaryKey(material []byte) string {
+// PrimaryKey hashes material into a primary key.
+func (k *Keyer) PrimaryKey(material []byte) string {
 	sum := sha256.Sum256(material)
 	var buf [96]byte
 	b := append(buf[:0], k.prefix...)
-	b = append(b, keyVersion...)
+	b = append(b, Version...)
 	b = append(b, '{')
 	b = hex.AppendEncode(b, sum[:16])
 	b = append(b, '}')
 	return string(b)
 }
 
-// variantKey derives the key of one variant of the response stored under
+// VariantKey derives the key of one variant of the response stored under
 // primary key pk: the index epoch and the Vary material are hashed and
 // appended, keeping pk's hash tag.
-func variantKey(pk string, epoch uint64, varyMaterial []byte) string {
+func VariantKey(pk string, epoch uint64, varyMaterial []byte) string {
 	h := sha256.New()
 	var e [8]byte
 	binary.BigEndian.PutUint64(e[:], epoch)
@@ -227,17 +253,17 @@ func appendString(dst []byte, s string) []byte {
 	return append(dst, s...)
 }
 
-// plainPath reports whether u's path is spelled as received the way
+// PlainPath reports whether u's path is spelled as received the way
 // EscapedPath, and so the key and every purge URL, spell it: browsers
 // escape what a path may not hold. Any other spelling ("/x<svg>",
 // unescaped UTF-8) bypasses the cache: a handler reading r.RequestURI or
 // r.URL.RawPath sees it apart from its escaped form, with which it would
 // share a key, and a purge could not name it.
-func plainPath(u *url.URL) bool {
+func PlainPath(u *url.URL) bool {
 	return u.Opaque == "" && (u.RawPath == "" || u.EscapedPath() == u.RawPath)
 }
 
-// plainHost reports whether r's host is spelled as browsers send it over
+// PlainHost reports whether r's host is spelled as browsers send it over
 // scheme: not empty, no upper-case letter, no '%', no trailing dot, and no
 // port that is empty or scheme's default. Any other spelling bypasses the
 // cache: a handler sees the Host as received and may answer it otherwise
@@ -247,8 +273,8 @@ func plainPath(u *url.URL) bool {
 // send its clients round in a loop), and a purge or an invalidation of the
 // URL could not reach a copy stored under it (no purge URL names an empty
 // host, which an HTTP/1.0 request may have).
-func plainHost(r *http.Request, scheme string) bool {
-	hostport := requestHost(r)
+func PlainHost(r *http.Request, scheme string) bool {
+	hostport := RequestHost(r)
 	if hostport == "" || strings.IndexByte(hostport, '%') >= 0 {
 		// '%': an escape or an IPv6 zone ("[fe80::1%25eth0]"), in the
 		// host or the port, which a purge URL, once parsed, names
@@ -268,4 +294,42 @@ func plainHost(r *http.Request, scheme string) bool {
 		}
 	}
 	return true
+}
+
+// RequestURL returns r's absolute URL as keyed: scheme and host included.
+func (k *Keyer) RequestURL(r *http.Request) *url.URL {
+	u := *r.URL
+	u.Scheme, u.Host = k.Scheme(r), RequestHost(r)
+	return &u
+}
+
+// LeaseName is the name of the fill lease for a flight key: the primary
+// key (under KeyPrefix, keeping its hash tag) + ":lease", and for a variant
+// a hash of its Vary material after that.
+func LeaseName(flightKey string) string {
+	pk, variant, ok := strings.Cut(flightKey, "|")
+	if !ok {
+		return pk + ":lease"
+	}
+	sum := sha256.Sum256([]byte(variant))
+	return pk + ":lease:" + hex.EncodeToString(sum[:8])
+}
+
+// TagName is the name under which a store's TagIndex records tag for a
+// Cache under prefix (its KeyPrefix): prefix + "v1:tag:{" + the first 128
+// bits of SHA-256 of tag in hex + "}". It lives under the prefix, as
+// everything the Cache writes does, so that Caches with other prefixes on
+// the store keep records of their own: a purge of a tag through one never
+// finds the other's entries. The tag is hashed because tags may hold
+// braces, which would cut the Redis Cluster hash tag short and pile
+// families of tags ("{t}a", "{t}b") onto one slot; the hash spreads the
+// records evenly and keeps their names short and printable.
+func TagName(prefix, tag string) string {
+	sum := sha256.Sum256([]byte(tag))
+	b := make([]byte, 0, len(prefix)+len(Version)+len("tag:{}")+32)
+	b = append(b, prefix...)
+	b = append(b, Version+"tag:{"...)
+	b = hex.AppendEncode(b, sum[:16])
+	b = append(b, '}')
+	return string(b)
 }

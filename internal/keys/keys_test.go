@@ -1,16 +1,15 @@
-package httpcache
+package keys
 
 import (
 	"crypto/tls"
-	"fmt"
 	"net/http"
 	"net/http/httptest"
 	"strings"
 	"testing"
 )
 
-func keyFor(k *keyer, r *http.Request) string {
-	return k.primaryKey(k.appendMaterial(nil, r))
+func keyFor(k *Keyer, r *http.Request) string {
+	return k.PrimaryKey(k.AppendMaterial(nil, r))
 }
 
 func req(method, target string, kv ...string) *http.Request {
@@ -31,20 +30,20 @@ func tlsReq(target string) *http.Request {
 // one primary key, and requests that must not (method, host, scheme, path,
 // kept query parameters) get different ones, under each query option.
 func TestPrimaryKeySameOrDifferent(t *testing.T) {
-	exact := newKeyer("p:", "", QueryOptions{})
-	sorted := newKeyer("p:", "", QueryOptions{Sort: true})
-	filtered := newKeyer("p:", "", QueryOptions{Deny: []string{"utm_source", "fbclid"}})
-	allowed := newKeyer("p:", "", QueryOptions{Allow: []string{"page"}, Sort: true})
-	proto := newKeyer("p:", "X-Forwarded-Proto", QueryOptions{})
+	exact := New("p:", "", Query{})
+	sorted := New("p:", "", Query{Sort: true})
+	filtered := New("p:", "", Query{Deny: []string{"utm_source", "fbclid"}})
+	allowed := New("p:", "", Query{Allow: []string{"page"}, Sort: true})
+	proto := New("p:", "X-Forwarded-Proto", Query{})
 	tests := []struct {
 		name string
-		k    *keyer
+		k    *Keyer
 		a, b *http.Request
 		same bool
 	}{
 		{"GET and HEAD share", exact, req("GET", "/a"), req("HEAD", "/a"), true},
 		// The key covers the Host as the handler sees it (such spellings
-		// bypass the cache anyway: see plainHost).
+		// bypass the cache anyway: see PlainHost).
 		{"default port", exact, req("GET", "http://example.com:80/a"), req("GET", "http://example.com/a"), false},
 		// Kept as received: a handler may route "EXAMPLE.COM" elsewhere
 		// (http.ServeMux matches host patterns exactly).
@@ -85,7 +84,7 @@ func TestPrimaryKeySameOrDifferent(t *testing.T) {
 // TestPrimaryKeyShape: a primary key is the prefix, the key version and a
 // fixed-length hash in braces, whatever the URL's length.
 func TestPrimaryKeyShape(t *testing.T) {
-	k := newKeyer("app:", "", QueryOptions{})
+	k := New("app:", "", Query{})
 	long := keyFor(k, req("GET", "/"+strings.Repeat("x", 5000)+"?q="+strings.Repeat("y", 5000)))
 	short := keyFor(k, req("GET", "/"))
 	if len(long) != len(short) {
@@ -94,11 +93,11 @@ func TestPrimaryKeyShape(t *testing.T) {
 	if !strings.HasPrefix(short, "app:v1:{") || !strings.HasSuffix(short, "}") || len(short) != len("app:v1:{}")+32 {
 		t.Fatalf("unexpected key shape %q", short)
 	}
-	vk := variantKey(short, 7, []byte("material"))
+	vk := VariantKey(short, 7, []byte("material"))
 	if !strings.HasPrefix(vk, short+":") || len(vk) != len(short)+33 {
 		t.Fatalf("variant key %q does not extend %q with a fixed-length hash", vk, short)
 	}
-	if variantKey(short, 8, []byte("material")) == vk {
+	if VariantKey(short, 8, []byte("material")) == vk {
 		t.Fatal("variant key ignores the epoch")
 	}
 }
@@ -106,30 +105,26 @@ func TestPrimaryKeyShape(t *testing.T) {
 // TestPrimaryKeyAllocs: building a primary key allocates at most once
 // (the key string).
 func TestPrimaryKeyAllocs(t *testing.T) {
-	k := newKeyer("httpcache:", "", QueryOptions{})
+	k := New("httpcache:", "", Query{})
 	r := req("GET", "http://example.com/articles/42?page=2")
 	buf := make([]byte, 0, 256)
-	allocs := testing.AllocsPerRun(100, func() { _ = k.primaryKey(k.appendMaterial(buf[:0], r)) })
+	allocs := testing.AllocsPerRun(100, func() { _ = k.PrimaryKey(k.AppendMaterial(buf[:0], r)) })
 	if allocs > 1 {
 		t.Fatalf("primary key costs %v allocations, want at most 1 (the key string)", allocs)
 	}
 }
 
-// TestInvalidationStripeOfVariant: a variant's key counts in its URL's
-// invalidation stripe (an undone variant write is an invalidation of its
-// URL), and primary keys spread over the stripes.
-func TestInvalidationStripeOfVariant(t *testing.T) {
-	k := newKeyer("app:", "", QueryOptions{})
-	var v invalidations
-	used := map[*invalidationStripe]bool{}
-	for i := range 64 {
-		pk := keyFor(k, req("GET", fmt.Sprintf("/page/%d", i)))
-		used[v.stripe(pk)] = true
-		if vk := variantKey(pk, 7, []byte("material")); v.stripe(vk) != v.stripe(pk) {
-			t.Fatalf("variant key %q is in another stripe than its URL's %q", vk, pk)
+// TestTagNameShape: a tag's name is under the Cache's prefix and the key
+// version, with a fixed-length hash in braces whatever the tag holds (a
+// brace in a tag must not cut the hash tag short).
+func TestTagNameShape(t *testing.T) {
+	for _, tag := range []string{"a", "{t}a", strings.Repeat("x", 256)} {
+		name := TagName("app:", tag)
+		if !strings.HasPrefix(name, "app:v1:tag:{") || !strings.HasSuffix(name, "}") || len(name) != len("app:v1:tag:{}")+32 {
+			t.Fatalf("TagName(%q) = %q", tag, name)
 		}
 	}
-	if len(used) < 16 {
-		t.Fatalf("64 URLs fell in %d stripes", len(used))
+	if TagName("a:", "t") == TagName("b:", "t") || TagName("a:", "t") == TagName("a:", "u") {
+		t.Fatal("tag names do not depend on prefix and tag")
 	}
 }
