@@ -215,11 +215,16 @@ func (h *handler) serveNewer(w http.ResponseWriter, r *http.Request, lk *lookup)
 // serveCollapsed serves e, got by another request's fetch, to r: a miss
 // that cost no handler call.
 func (c *Cache) serveCollapsed(w http.ResponseWriter, r *http.Request, e *entry, lk *lookup, now time.Time) {
+	c.serveCollapsedAs(w, r, e, now, []string{c.status.collapsed(lk.fwd)})
+}
+
+// serveCollapsedAs is serveCollapsed with the Cache-Status status.
+func (c *Cache) serveCollapsedAs(w http.ResponseWriter, r *http.Request, e *entry, now time.Time, status []string) {
 	if countable(w) {
 		c.stats.misses.Add(1)
 		c.stats.coalesced.Add(1)
 	}
-	c.serveHit(w, r, e, e.age(now), []string{c.status.collapsed(lk.fwd)})
+	c.serveHit(w, r, e, e.age(now), status)
 }
 
 // flightKey names the fetch of lk's response: the primary key, narrowed to
@@ -298,10 +303,8 @@ func (c *Cache) await(w http.ResponseWriter, r *http.Request, rt *route, lk *loo
 	if e := f.stale; e != nil && c.fits(rt, e, lk, r) {
 		ok, a := c.notPurged(r.Context(), &f.checks, 1, ticket, lk.pk, e, f.start)
 		if ok {
-			c.stats.misses.Add(1)
-			c.stats.coalesced.Add(1)
 			c.stats.stale.Add(1)
-			c.serveHit(w, r, e, e.age(c.now()), []string{f.status})
+			c.serveCollapsedAs(w, r, e, c.now(), []string{f.status})
 			return awaitAnswered, ans
 		}
 		got, ans = awaitPurged, a
@@ -412,9 +415,18 @@ func (l *leadership) land(c *Cache) {
 // landRefused lands the flight with no result to share, for reasons of
 // the response itself unless the leader's client has gone: its waiters
 // then fetch each for itself.
-func (l *leadership) landRefused(c *Cache) {
+func (l *leadership) landRefused(c *Cache) { l.landNotShared(c, "") }
+
+// landNotShared lands the flight with no result to share, why being the
+// policy's reason. A reason of the leader's own request (requestBound:
+// its cookie, credentials) loses the flight, and one waiter leads in its
+// place — but for its cookie, the waiters with cookies of their own fetch
+// each for itself (see flight.cookie); any other refuses it, and each
+// waiter fetches for itself.
+func (l *leadership) landNotShared(c *Cache, why string) {
 	l.mu.Lock()
-	l.refused = true
+	l.refused = !requestBound(why)
+	l.cookie = why == rfc9111.ReasonCookie
 	l.mu.Unlock()
 	l.land(c)
 }
@@ -699,16 +711,7 @@ func (m *miss) writeHeader(status int, h http.Header) hookAction {
 	// for reasons of the leader's own request (its cookie, credentials)
 	// says nothing of theirs: the flight is lost, and one of them leads in
 	// its place; else the response itself is unstorable, and each fetches.
-	if requestBound(d.Reason) {
-		if d.Reason == rfc9111.ReasonCookie {
-			m.lead.mu.Lock()
-			m.lead.cookie = true
-			m.lead.mu.Unlock()
-		}
-		m.lead.land(c)
-	} else {
-		m.lead.landRefused(c)
-	}
+	m.lead.landNotShared(c, d.Reason)
 	return actionPass
 }
 

@@ -40,20 +40,14 @@ func (f *Flags) URL() (string, error) {
 	case "memory":
 		return "memory://", nil
 	case "redis":
-		if !strings.HasPrefix(f.RedisURL, "redis://") && !strings.HasPrefix(f.RedisURL, "rediss://") {
-			return "", fmt.Errorf("-redis %q: want a redis:// or rediss:// URL", redact(f.RedisURL))
-		}
-		return f.RedisURL, nil
+		return f.redisURL("")
 	case "memcached":
 		if _, err := memcachedServers(f.Memcached); err != nil {
 			return "", fmt.Errorf("-memcached %q: %w", f.Memcached, err)
 		}
 		return "memcached://" + f.Memcached, nil
 	case "tiered":
-		if !strings.HasPrefix(f.RedisURL, "redis://") && !strings.HasPrefix(f.RedisURL, "rediss://") {
-			return "", fmt.Errorf("-redis %q: want a redis:// or rediss:// URL", redact(f.RedisURL))
-		}
-		return "tiered+" + f.RedisURL, nil
+		return f.redisURL("tiered+")
 	}
 	return "", fmt.Errorf("-store %q: unknown store; want one of %s", f.Kind, strings.Join(Kinds, ", "))
 }
@@ -70,4 +64,12 @@ func (f *Flags) Open(o Options) (store.Store, func(), error) {
 	}
 	o.MemoryMaxBytes = f.MemoryMaxBytes
 	return Open(u, o)
+}
+
+// redisURL is -redis behind prefix, once checked to be a Redis URL.
+func (f *Flags) redisURL(prefix string) (string, error) {
+	if !strings.HasPrefix(f.RedisURL, "redis://") && !strings.HasPrefix(f.RedisURL, "rediss://") {
+		return "", fmt.Errorf("-redis %q: want a redis:// or rediss:// URL", redact(f.RedisURL))
+	}
+	return prefix + f.RedisURL, nil
 }
