@@ -8,6 +8,7 @@ import (
 	"time"
 
 	"github.com/seedcache/httpcache"
+	"github.com/seedcache/httpcache/internal/fakeclock"
 	"github.com/seedcache/httpcache/stores/memory"
 )
 
@@ -41,15 +42,7 @@ func (s *setHookStore) SetObject(ctx context.Context, key string, value []byte, 
 // G1's transient index, passes its own pre-check (its gen already counts
 // the POST), and must not rewrite the old-epoch index after G1's undo.
 func TestInvalidationUndoneThroughTransientIndex(t *testing.T) {
-	clk := newClock()
-	s := &setHookStore{Store: memory.New(memory.Options{Clock: clk.Now})}
-	c := httpcache.New(s, httpcache.Options{Clock: clk.Now})
-	h := c.Handler(newLanguagePages())
-	pks, _ := c.Keys("http://example.com/a")
-	pk := pks[0]
-	do(t, h, get("http://example.com/a", "Accept-Language", "en")) // index E until t0+120s
-	clk.Advance(10 * time.Second)
-	do(t, h, get("http://example.com/a", "Accept-Language", "fr")) // fr v1 until t0+70s
+	clk, s, h, pk := indexWithTwoVariants(t)
 	if res := do(t, h, get("http://example.com/a", "Accept-Language", "fr")); !isHit(res) {
 		t.Fatalf("setup: %q", res.cacheStatus())
 	}
@@ -166,15 +159,7 @@ func TestInvalidationUndoneByFailedUndo(t *testing.T) {
 // GET has returned, the undo has closed the window: the variant is fetched
 // anew. Should the window ever be closed, the first assertion goes.
 func TestTransientIndexServedUntilUndone(t *testing.T) {
-	clk := newClock()
-	s := &setHookStore{Store: memory.New(memory.Options{Clock: clk.Now})}
-	c := httpcache.New(s, httpcache.Options{Clock: clk.Now})
-	h := c.Handler(newLanguagePages())
-	pks, _ := c.Keys("http://example.com/a")
-	pk := pks[0]
-	do(t, h, get("http://example.com/a", "Accept-Language", "en")) // index E until t0+120s
-	clk.Advance(10 * time.Second)
-	do(t, h, get("http://example.com/a", "Accept-Language", "fr")) // fr v1 until t0+70s
+	clk, s, h, pk := indexWithTwoVariants(t)
 	clk.Advance(55 * time.Second)
 
 	var sets atomic.Int64
@@ -205,4 +190,21 @@ func TestTransientIndexServedUntilUndone(t *testing.T) {
 	if res := do(t, h, get("http://example.com/a", "Accept-Language", "fr")); isHit(res) || res.body != "fr v2" {
 		t.Errorf("after the undo, fr served %q (%s), want fr v2 fetched anew", res.body, res.cacheStatus())
 	}
+}
+
+// indexWithTwoVariants sets up the undo tests: language pages on a hooked
+// memory store, /a stored for en (its Vary index, epoch E, kept until
+// t0+120s) and, 10 s later, for fr (v1, fresh until t0+70s). It returns the
+// clock, the store, the Cache's handler and /a's primary key.
+func indexWithTwoVariants(t *testing.T) (*fakeclock.Clock, *setHookStore, http.Handler, string) {
+	t.Helper()
+	clk := newClock()
+	s := &setHookStore{Store: memory.New(memory.Options{Clock: clk.Now})}
+	c := httpcache.New(s, httpcache.Options{Clock: clk.Now})
+	h := c.Handler(newLanguagePages())
+	pks, _ := c.Keys("http://example.com/a")
+	do(t, h, get("http://example.com/a", "Accept-Language", "en"))
+	clk.Advance(10 * time.Second)
+	do(t, h, get("http://example.com/a", "Accept-Language", "fr"))
+	return clk, s, h, pks[0]
 }
