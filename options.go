@@ -5,6 +5,8 @@ import (
 	"net/http"
 	"time"
 
+	"github.com/seedcache/httpcache/internal/engine"
+
 	"github.com/seedcache/httpcache/internal/keys"
 	"github.com/seedcache/httpcache/internal/rfc9111"
 	"github.com/seedcache/httpcache/store"
@@ -220,7 +222,7 @@ type Options struct {
 // DefaultMaxStreamDuration is Options.MaxStreamDuration's default: long
 // enough for a page streamed to a slow client, short enough that a live
 // stream is not held in memory to be stored.
-const DefaultMaxStreamDuration = 30 * time.Second
+const DefaultMaxStreamDuration = engine.DefaultMaxStreamDuration
 
 // Policy says what may be stored and for how long. It is set site-wide in
 // Options.Policy and per route with (*Cache).With or (*Cache).Page.
@@ -284,8 +286,6 @@ type Policy struct {
 	// cookies do not split the cache. If empty, the whole Cookie header is
 	// the variant value.
 	VaryCookies []string
-
-	maxTTL time.Duration // Options.MaxTTL, set when the policy is compiled
 }
 
 // QueryOptions says how the query string becomes part of the cache key.
@@ -309,26 +309,76 @@ type QueryOptions struct {
 	Deny []string
 }
 
-// keys is what the key builder needs of q.
-func (q QueryOptions) keys() keys.Query {
-	return keys.Query{Sort: q.Sort, Allow: q.Allow, Deny: q.Deny}
-}
-
-// rules are the storage decision's settings under p.
-func (p *Policy) rules() rfc9111.Rules {
-	return rfc9111.Rules{
-		TTL:                  p.TTL,
-		OverrideMaxAge:       p.OverrideMaxAge,
-		StripSetCookie:       p.StripSetCookie,
-		StaleWhileRevalidate: p.StaleWhileRevalidate,
-		StaleIfError:         p.StaleIfError,
-		Keep:                 p.Keep,
-		GenerateETag:         p.GenerateETag,
-		MaxTTL:               p.maxTTL,
+// route is p compiled for the engine; the rules' MaxTTL is the Cache's.
+func (p *Policy) route() engine.RouteConfig {
+	return engine.RouteConfig{
+		Rules: rfc9111.Rules{
+			TTL:                  p.TTL,
+			OverrideMaxAge:       p.OverrideMaxAge,
+			StripSetCookie:       p.StripSetCookie,
+			StaleWhileRevalidate: p.StaleWhileRevalidate,
+			StaleIfError:         p.StaleIfError,
+			Keep:                 p.Keep,
+			GenerateETag:         p.GenerateETag,
+		},
+		Query:       keys.Query{Sort: p.Query.Sort, Allow: p.Query.Allow, Deny: p.Query.Deny},
+		VaryCookies: p.VaryCookies,
 	}
 }
 
-// decide is the storage decision for x under p (see rfc9111.Decide).
-func (p *Policy) decide(x rfc9111.Exchange) rfc9111.Decision {
-	return rfc9111.Decide(p.rules(), x)
+// config is o for the engine, which applies the defaults.
+func (o *Options) config() engine.Config {
+	return engine.Config{
+		Site:                  o.Policy.route(),
+		KeyPrefix:             o.KeyPrefix,
+		Name:                  o.Name,
+		MaxBodySize:           o.MaxBodySize,
+		MaxURLBytes:           o.MaxURLBytes,
+		MaxStreamDuration:     o.MaxStreamDuration,
+		SchemeHeader:          o.SchemeHeader,
+		Codings:               o.Codings,
+		Languages:             o.Languages,
+		Normalizers:           o.Normalizers,
+		RequestDirectives:     o.RequestDirectives,
+		ClientRefreshReplaces: o.ClientRefreshReplaces,
+		RefreshTimeout:        o.RefreshTimeout,
+		LockTimeout:           o.LockTimeout,
+		TagHeader:             o.TagHeader,
+		PurgeTimeout:          o.PurgeTimeout,
+		MaxPurgeTags:          o.MaxPurgeTags,
+		MaxTTL:                o.MaxTTL,
+		Bypass:                o.Bypass,
+		BypassCookies:         o.BypassCookies,
+		Guard:                 o.Guard,
+		Lease:                 engine.LeaseOptions(o.Lease),
+		MaxPendingWrites:      o.MaxPendingWrites,
+		Clock:                 o.Clock,
+		Logger:                o.Logger,
+	}
 }
+
+// LeaseOptions configure the cross-process fill lease, off unless TTL is
+// set. In-process coalescing needs none of this; a lease extends it across
+// processes sharing a store that is a Leaser (stores/redis): the first
+// process to miss a URL takes a short lease on it and fetches, and the
+// others, instead of running the handler too, wait a little for its
+// response to appear in the store.
+type LeaseOptions struct {
+	// TTL is how long a lease lasts, and so the longest one process's
+	// fetch can hold the others back (it expires by itself if its holder
+	// dies). If zero, there are no leases.
+	TTL time.Duration
+
+	// Wait is how long a process that did not get the lease waits for the
+	// holder's response before running the handler itself. If zero, TTL.
+	Wait time.Duration
+
+	// Poll is how often a waiting process looks in the store. If zero,
+	// 20 ms.
+	Poll time.Duration
+}
+
+// DefaultLockTimeout is how long a request waits for another request's
+// fetch of the same response when Options.LockTimeout is zero: that of
+// nginx's proxy_cache_lock_timeout.
+const DefaultLockTimeout = engine.DefaultLockTimeout

@@ -51,10 +51,10 @@ func (c *Cache) PurgeHandler(token string) http.Handler {
 			return
 		}
 		p := Purge{Soft: strings.EqualFold(r.Header.Get("Purge-Mode"), "soft")}
-		if lines := r.Header.Values(c.opts.TagHeader); len(lines) > 0 {
+		if lines := r.Header.Values(c.e.TagHeader()); len(lines) > 0 {
 			named := tags.Split(lines)
 			if len(named) == 0 {
-				http.Error(w, "the "+c.opts.TagHeader+" header names no tags", http.StatusBadRequest)
+				http.Error(w, "the "+c.e.TagHeader()+" header names no tags", http.StatusBadRequest)
 				return
 			}
 			p.Tags = named
@@ -63,8 +63,7 @@ func (c *Cache) PurgeHandler(token string) http.Handler {
 		}
 		if err := c.Purge(r.Context(), p); err != nil {
 			status := http.StatusServiceUnavailable
-			var bad badPurge
-			if errors.As(err, &bad) {
+			if errors.Is(err, ErrInvalidPurge) {
 				status = http.StatusBadRequest
 			}
 			http.Error(w, err.Error(), status)

@@ -1,10 +1,5 @@
 package httpcache
 
-import (
-	"net/http"
-	"sync/atomic"
-)
-
 // Stats is a snapshot of a Cache's counters since it was created.
 //
 // Every GET or HEAD request the Cache looks up counts once, in Hits, Misses
@@ -76,39 +71,5 @@ type Stats struct {
 	Waiting int64
 }
 
-// counters are updated with atomics on the request path; Stats reads them.
-type counters struct {
-	hits, misses, uncacheable, bypasses, otherMethods atomic.Uint64
-	stores, storeErrors, invalidated                  atomic.Uint64
-	storeSkips, writesDropped                         atomic.Uint64
-	stale, coalesced, revalidated, purges             atomic.Uint64
-	waiting                                           atomic.Int64
-}
-
 // Stats returns the current counters.
-func (c *Cache) Stats() Stats {
-	return Stats{
-		Hits:         c.stats.hits.Load(),
-		Misses:       c.stats.misses.Load(),
-		Uncacheable:  c.stats.uncacheable.Load(),
-		Bypasses:     c.stats.bypasses.Load(),
-		OtherMethods: c.stats.otherMethods.Load(),
-		Stores:       c.stats.stores.Load(),
-		StoreErrors:  c.stats.storeErrors.Load(),
-		StoreSkips:   c.stats.storeSkips.Load(),
-		Dropped:      c.stats.writesDropped.Load(),
-		Invalidated:  c.stats.invalidated.Load(),
-		Stale:        c.stats.stale.Load(),
-		Coalesced:    c.stats.coalesced.Load(),
-		Revalidated:  c.stats.revalidated.Load(),
-		Purges:       c.stats.purges.Load(),
-		Waiting:      c.stats.waiting.Load(),
-	}
-}
-
-// countable reports whether w is a client's: a background refresh writes
-// to a discard, and is not counted as a request.
-func countable(w http.ResponseWriter) bool {
-	_, background := w.(*discard)
-	return !background
-}
+func (c *Cache) Stats() Stats { return Stats(c.e.Stats()) }

@@ -1,7 +1,7 @@
 package httpcache
 
 import (
-	"errors"
+	"github.com/seedcache/httpcache/internal/engine"
 
 	"github.com/seedcache/httpcache/store"
 )
@@ -25,4 +25,4 @@ type GuardOptions = store.GuardOptions
 // ErrCorruptEntry reports a stored value that is not a valid entry of this
 // package's format (foreign, truncated or damaged). The middleware treats
 // it as a miss and deletes it.
-var ErrCorruptEntry = errors.New("httpcache: corrupt cache entry")
+var ErrCorruptEntry = engine.ErrCorruptEntry

@@ -1,9 +1,8 @@
-package httpcache
+package engine
 
 import (
 	"log/slog"
 	"net/http"
-	"slices"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -14,12 +13,13 @@ import (
 
 	"github.com/seedcache/httpcache/internal/header"
 	"github.com/seedcache/httpcache/internal/keys"
+	"github.com/seedcache/httpcache/internal/rfc9111"
 )
 
-// Cache is a response cache in front of HTTP handlers. Its Handler method is
-// the site-wide middleware; Page and With give per-route policies. A Cache is
-// safe for concurrent use.
-type Cache struct {
+// Engine is the cache behind an httpcache.Cache: its routes, store
+// handles, purge state, write ledger and flights. An Engine is safe for
+// concurrent use.
+type Engine struct {
 	store    store.Store       // guarded, unless it guards itself
 	objects  store.ObjectStore // store, when it keeps decoded entries; else nil
 	multi    store.MultiGetter // store, when it reads several keys at once (and is not an ObjectStore)
@@ -30,7 +30,7 @@ type Cache struct {
 	memo     checkMemo         // entries found not purged (shared stores)
 	routes   routeList         // every compiled route, for purges by URL
 	hints    hints             // Vary hints, for multi
-	opts     Options
+	opts     Config
 	now      func() time.Time
 	log      *slog.Logger
 	status   statusValues
@@ -60,10 +60,10 @@ type Cache struct {
 
 // route is a compiled Policy: what Handler, Page and With serve with.
 type route struct {
-	c      *Cache
-	policy Policy
-	keys   *keys.Keyer
-	vary   *vary.Normalizer
+	c     *Engine
+	rules rfc9111.Rules
+	keys  *keys.Keyer
+	vary  *vary.Normalizer
 }
 
 const defaultMaxBody = 1 << 20
@@ -78,9 +78,9 @@ const defaultMaxTTL = 30 * 24 * time.Hour
 // have to refuse.
 func markerTTL(maxTTL time.Duration) time.Duration { return maxTTL + time.Hour }
 
-// New returns a Cache storing responses in s. It panics if s is nil
-// or opts is invalid, which are programming errors.
-func New(s store.Store, opts Options) *Cache {
+// New returns an Engine storing responses in s. It panics if s is nil or
+// opts is invalid, which are programming errors.
+func New(s store.Store, opts Config) *Engine {
 	if s == nil {
 		panic("httpcache: New called with a nil Store")
 	}
@@ -114,7 +114,7 @@ func New(s store.Store, opts Options) *Cache {
 	if opts.MaxPendingWrites < 0 {
 		panic("httpcache: Options.MaxPendingWrites is negative")
 	}
-	c := &Cache{
+	c := &Engine{
 		opts:   opts,
 		now:    opts.Clock,
 		log:    opts.Logger,
@@ -153,7 +153,7 @@ func New(s store.Store, opts Options) *Cache {
 		c.purges = sp
 	}
 	c.memo.init() // after a purge, each older entry is checked once, not on every hit
-	c.site = c.compile(opts.Policy)
+	c.site = c.compile(opts.Site)
 	return c
 }
 
@@ -167,7 +167,7 @@ func nonNegative[T int | int64 | time.Duration](name string, v, def T) T {
 }
 
 // guardOptions are Options.Guard with the state changes logged.
-func (c *Cache) guardOptions() store.GuardOptions {
+func (c *Engine) guardOptions() store.GuardOptions {
 	g := c.opts.Guard
 	if g.Clock == nil {
 		g.Clock = c.opts.Clock
@@ -186,16 +186,26 @@ func (c *Cache) guardOptions() store.GuardOptions {
 	return g
 }
 
-func (c *Cache) compile(p Policy) *route {
-	if p.TTL < 0 {
+// RouteConfig is a compiled route's policy: what Middleware caches with.
+type RouteConfig struct {
+	// Rules are the storage decision's settings (MaxTTL is the Engine's).
+	Rules rfc9111.Rules
+	// Query says how the query string enters the key.
+	Query keys.Query
+	// VaryCookies is the cookie allow-list for responses varying on Cookie.
+	VaryCookies []string
+}
+
+func (c *Engine) compile(rc RouteConfig) *route {
+	if rc.Rules.TTL < 0 {
 		panic("httpcache: Policy.TTL is negative")
 	}
-	p.maxTTL = c.opts.MaxTTL
+	rc.Rules.MaxTTL = c.opts.MaxTTL
 	rt := &route{
-		c:      c,
-		policy: p,
-		keys:   keys.New(c.opts.KeyPrefix, c.opts.SchemeHeader, p.Query.keys()),
-		vary:   vary.New(vary.Config{Codings: c.opts.Codings, Cookies: p.VaryCookies, Languages: c.opts.Languages, Normalizers: c.opts.Normalizers}),
+		c:     c,
+		rules: rc.Rules,
+		keys:  keys.New(c.opts.KeyPrefix, c.opts.SchemeHeader, rc.Query),
+		vary:  vary.New(vary.Config{Codings: c.opts.Codings, Cookies: rc.VaryCookies, Languages: c.opts.Languages, Normalizers: c.opts.Normalizers}),
 	}
 	c.routes.add(rt)
 	return rt
@@ -219,40 +229,15 @@ func (l *routeList) all() []*route {
 	return append([]*route(nil), l.routes...)
 }
 
-// Handler is the site-wide middleware: it caches next under Options.Policy.
-// It fits http.Handle, chi's Router.Use and anything taking
-// func(http.Handler) http.Handler.
-func (c *Cache) Handler(next http.Handler) http.Handler {
+// Handler caches next under the site-wide route (Config.Site).
+func (c *Engine) Handler(next http.Handler) http.Handler {
 	return &handler{rt: c.site, next: next}
 }
 
-// Page is the per-route decorator in the spirit of Django's cache_page: the
-// routes it wraps keep responses for ttl, whatever their own max-age says
-// (Policy.OverrideMaxAge), under the site-wide policy's other settings.
-// Page(0) stores nothing. Use it with chi's r.With(c.Page(time.Minute)).
-func (c *Cache) Page(ttl time.Duration) func(http.Handler) http.Handler {
-	return c.With(func(p *Policy) { p.TTL, p.OverrideMaxAge = ttl, true })
-}
-
-// With returns middleware caching under a per-route policy: a copy of
-// Options.Policy, changed by adjust (which may be nil), so that every
-// site-wide rule holds on the route unless adjust changes it:
-//
-//	search := c.With(func(p *httpcache.Policy) { p.Query.Sort = true })
-//
-// When routes are nested inside Handler (or another With or Page) of the same
-// Cache, the innermost one decides for the requests it sees: the outer layer
-// stands aside, so a response is stored once, under the route's policy.
-// When the key options are the same, the outer layer's lookup is reused.
-func (c *Cache) With(adjust func(p *Policy)) func(http.Handler) http.Handler {
-	p := c.opts.Policy
-	// The slices are the route's own, whatever adjust does to them.
-	p.Query.Allow, p.Query.Deny = slices.Clone(p.Query.Allow), slices.Clone(p.Query.Deny)
-	p.VaryCookies = slices.Clone(p.VaryCookies)
-	if adjust != nil {
-		adjust(&p)
-	}
-	rt := c.compile(p)
+// Middleware compiles rc into a route and returns middleware caching
+// under it.
+func (c *Engine) Middleware(rc RouteConfig) func(http.Handler) http.Handler {
+	rt := c.compile(rc)
 	return func(next http.Handler) http.Handler { return &handler{rt: rt, next: next} }
 }
 
@@ -262,7 +247,7 @@ type handler struct {
 }
 
 // missKey finds an enclosing layer of the same Cache in a request context.
-type missKey struct{ c *Cache }
+type missKey struct{ c *Engine }
 
 func (h *handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	c := h.rt.c
@@ -296,7 +281,7 @@ func (h *handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 }
 
 // bypassDetail says why a GET or HEAD must not touch the cache, or "".
-func (c *Cache) bypassDetail(r *http.Request) string {
+func (c *Engine) bypassDetail(r *http.Request) string {
 	hd := r.Header
 	switch {
 	case len(hd["Upgrade"]) > 0:
@@ -333,7 +318,7 @@ func urlBytes(r *http.Request) int {
 // markBypass adds a Cache-Status member for a request the cache did not
 // look up, once even when layers of one Cache are nested, and reports
 // whether it did: the outermost layer counts the request, the others not.
-func (c *Cache) markBypass(h http.Header, fwd, detail string) bool {
+func (c *Engine) markBypass(h http.Header, fwd, detail string) bool {
 	v := c.status.forward(fwd, false, detail)
 	if cs := h["Cache-Status"]; len(cs) > 0 && cs[len(cs)-1] == v {
 		return false

@@ -1,4 +1,4 @@
-package httpcache
+package engine
 
 import (
 	"context"
@@ -10,24 +10,10 @@ import (
 	"github.com/seedcache/httpcache/internal/keys"
 )
 
-// LeaseOptions configure the cross-process fill lease, off unless TTL is
-// set. In-process coalescing needs none of this; a lease extends it across
-// processes sharing a store that is a Leaser (stores/redis): the first
-// process to miss a URL takes a short lease on it and fetches, and the
-// others, instead of running the handler too, wait a little for its
-// response to appear in the store.
+// LeaseOptions are httpcache.LeaseOptions, which documents each field.
 type LeaseOptions struct {
-	// TTL is how long a lease lasts, and so the longest one process's
-	// fetch can hold the others back (it expires by itself if its holder
-	// dies). If zero, there are no leases.
-	TTL time.Duration
-
-	// Wait is how long a process that did not get the lease waits for the
-	// holder's response before running the handler itself. If zero, TTL.
+	TTL  time.Duration
 	Wait time.Duration
-
-	// Poll is how often a waiting process looks in the store. If zero,
-	// 20 ms.
 	Poll time.Duration
 }
 
@@ -35,7 +21,7 @@ type LeaseOptions struct {
 // release function to call once the fetch's response is stored (or known
 // not to be), or nil when the lease is held elsewhere. A store that fails
 // or cannot lease grants the lease: leases only save work.
-func (c *Cache) takeLease(ctx context.Context, flightKey string) (release func()) {
+func (c *Engine) takeLease(ctx context.Context, flightKey string) (release func()) {
 	noop := func() {}
 	var b [12]byte
 	rand.Read(b[:])

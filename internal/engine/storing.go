@@ -1,4 +1,4 @@
-package httpcache
+package engine
 
 import (
 	"context"
@@ -21,8 +21,8 @@ import (
 // storeResponse stores a complete, storable response captured on a miss
 // and returns it as an entry other requests in this process may be served
 // from (nil if nothing was stored). onDone runs once the writes are done.
-func (c *Cache) storeResponse(ctx context.Context, m *miss, cw *captureWriter, tags []string, onDone func()) *entry {
-	h := storedHeader(cw.header, m.above, m.responseTime, cw.body, m.rt.policy.GenerateETag && cw.status == 200)
+func (c *Engine) storeResponse(ctx context.Context, m *miss, cw *captureWriter, tags []string, onDone func()) *entry {
+	h := storedHeader(cw.header, m.above, m.responseTime, cw.body, m.rt.rules.GenerateETag && cw.status == 200)
 	delete(h, c.opts.TagHeader)
 	e := &entry{
 		kind:   kindResponse,
@@ -41,7 +41,7 @@ func (c *Cache) storeResponse(ctx context.Context, m *miss, cw *captureWriter, t
 // may go to the background. It returns the stored entry decoded from its
 // encoding, which shares nothing with e, for collapsed requests to be
 // served from; nil when nothing was stored.
-func (c *Cache) storeEntry(ctx context.Context, m *miss, e *entry, d rfc9111.Decision, onDone func()) *entry {
+func (c *Engine) storeEntry(ctx context.Context, m *miss, e *entry, d rfc9111.Decision, onDone func()) *entry {
 	rt := m.responseTime.UnixNano()
 	e.requestTime = m.requestTime.UnixNano()
 	e.responseTime = rt
@@ -137,7 +137,7 @@ func (c *Cache) storeEntry(ctx context.Context, m *miss, e *entry, d rfc9111.Dec
 // the requests collapsed into the fetch. An entry that does not decode is a
 // bug of this package's: it is logged and not stored, and the response,
 // already sent, is left alone.
-func (c *Cache) ownDecode(raw []byte) (*entry, bool) {
+func (c *Engine) ownDecode(raw []byte) (*entry, bool) {
 	e, err := decodeEntry(raw)
 	if err != nil {
 		c.log.Error("httpcache: internal error: an entry does not decode as encoded; not stored", slog.Any("error", err))

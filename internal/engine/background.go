@@ -1,4 +1,4 @@
-package httpcache
+package engine
 
 import (
 	"context"
@@ -68,18 +68,8 @@ func (b *background) wait(ctx context.Context) error {
 	return nil
 }
 
-// Wait blocks until the background work started so far has finished: writes
-// to the store, stale-while-revalidate refreshes with their writes, the
-// deletions that follow a purge, and a retry of a failed purge under way.
-// Tests call it before expecting a hit from a networked store. A refresh
-// runs the handler, for up to Options.RefreshTimeout (30 s by default): at
-// shutdown, use WaitContext to bound the wait.
-func (c *Cache) Wait() { _ = c.WaitContext(context.Background()) }
+// Wait blocks until the background work started so far has finished.
+func (c *Engine) Wait() { _ = c.WaitContext(context.Background()) }
 
-// WaitContext is Wait bounded by ctx: it returns ctx's error if ctx ends
-// first. Call it after the server has shut down, so that the responses
-// fetched last are stored:
-//
-//	srv.Shutdown(ctx)
-//	cache.WaitContext(ctx)
-func (c *Cache) WaitContext(ctx context.Context) error { return c.background.wait(ctx) }
+// WaitContext is Wait bounded by ctx.
+func (c *Engine) WaitContext(ctx context.Context) error { return c.background.wait(ctx) }

@@ -1,4 +1,4 @@
-package httpcache
+package engine
 
 import (
 	"context"
@@ -12,7 +12,7 @@ import (
 // it). It returns e, or a copy of e made stale at the time of a soft purge,
 // or nil when a purge reaches it — or when that cannot be checked: an entry
 // that may have been purged is never served. A purged entry is deleted.
-func (c *Cache) checkPurges(ctx context.Context, key, pk string, e *entry, seq uint64) *entry {
+func (c *Engine) checkPurges(ctx context.Context, key, pk string, e *entry, seq uint64) *entry {
 	e, err := c.purgeMarks(ctx, key, pk, e, e.seq, seq)
 	if err != nil {
 		c.storeError("purge check", key, err)
@@ -28,7 +28,7 @@ func (c *Cache) checkPurges(ctx context.Context, key, pk string, e *entry, seq u
 //
 // A purge through this Cache that the store failed to record reaches e too
 // (see pendingPurges), until a retry records it.
-func (c *Cache) purgeMarks(ctx context.Context, key, pk string, e *entry, since, seq uint64) (*entry, error) {
+func (c *Engine) purgeMarks(ctx context.Context, key, pk string, e *entry, since, seq uint64) (*entry, error) {
 	purged, pendingSoft := c.unrecorded.reach(e, pk)
 	if purged || pendingSoft != 0 {
 		c.retryPurges(false) // the store may take it now
@@ -92,7 +92,7 @@ func earliest(a, b int64) int64 {
 // out). A purge through another Cache or process meanwhile goes unseen, as
 // it does by the fetch's own client: the window is one handler call,
 // during a store failure.
-func (c *Cache) notPurged(ctx context.Context, pc *purgeChecks, which int, ticket uint64, pk string, e *entry, start fetchStart) (ok bool, ans purgeAnswer) {
+func (c *Engine) notPurged(ctx context.Context, pc *purgeChecks, which int, ticket uint64, pk string, e *entry, start fetchStart) (ok bool, ans purgeAnswer) {
 	if since, known := start.since(); known {
 		if ans = pc.ask(ctx, c, which, ticket, pk, e, max(e.seq, since)); ans.known {
 			return ans.ok, ans
@@ -104,7 +104,7 @@ func (c *Cache) notPurged(ctx context.Context, pc *purgeChecks, which int, ticke
 // stillNotPurged reports whether stale, found by lk, has not been purged
 // since: it is about to stand in for an error of the handler, which ran
 // meanwhile.
-func (c *Cache) stillNotPurged(ctx context.Context, lk *lookup, stale *entry) bool {
+func (c *Engine) stillNotPurged(ctx context.Context, lk *lookup, stale *entry) bool {
 	ok, _ := c.notPurged(ctx, new(purgeChecks), 1, 0, lk.pk, stale, lk.start())
 	return ok
 }
@@ -161,7 +161,7 @@ func (pc *purgeChecks) join() uint64 { return pc.joined.Add(1) }
 // store was asked since ticket was handed out. Requests asking at once wait
 // for the first, each as long as its own client stays; if the first one's
 // client goes away, another asks.
-func (pc *purgeChecks) ask(ctx context.Context, c *Cache, which int, ticket uint64, pk string, e *entry, since uint64) purgeAnswer {
+func (pc *purgeChecks) ask(ctx context.Context, c *Engine, which int, ticket uint64, pk string, e *entry, since uint64) purgeAnswer {
 	sl := &pc.of[which]
 	pc.mu.Lock()
 	for sl.asking != nil || sl.asked && ticket <= sl.upTo {

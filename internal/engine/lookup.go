@@ -1,4 +1,4 @@
-package httpcache
+package engine
 
 import (
 	"bytes"
@@ -48,7 +48,7 @@ func (lk *lookup) start() fetchStart {
 // store could not say, that response is given up. What lk knows of this
 // Cache's own purges stays as it was: the fallback counts every purge since
 // the lookup.
-func (c *Cache) refetch(ctx context.Context, lk *lookup, ans purgeAnswer) {
+func (c *Engine) refetch(ctx context.Context, lk *lookup, ans purgeAnswer) {
 	if ans.known {
 		lk.seq, lk.seqRead = ans.seq, true
 	}
@@ -88,7 +88,7 @@ func (lk *lookup) release() {
 // when that is a Vary index, the variant matching r's normalised request
 // headers. Every candidate is checked against the full key material (not just
 // the hash) before it can be served.
-func (c *Cache) lookup(ctx context.Context, rt *route, r *http.Request) lookup {
+func (c *Engine) lookup(ctx context.Context, rt *route, r *http.Request) lookup {
 	lk := lookup{bufp: materialPool.Get().(*[]byte), fwd: fwdURIMiss, purged: c.purgesDone.Load()}
 	buf := rt.keys.AppendMaterial((*lk.bufp)[:0], r)
 	lk.material = buf
@@ -183,7 +183,7 @@ type prefetched struct {
 // recorded at all) and, given a hint of the URL's Vary index, the variant
 // the hint points to; the variant is returned in pre only if the index
 // read is the hinted one.
-func (c *Cache) loadPrimary(ctx context.Context, rt *route, r *http.Request, lk *lookup, pre *prefetched) (*entry, bool) {
+func (c *Engine) loadPrimary(ctx context.Context, rt *route, r *http.Request, lk *lookup, pre *prefetched) (*entry, bool) {
 	if c.multi == nil {
 		return c.load(ctx, lk.pk, lk)
 	}
@@ -231,7 +231,7 @@ func (e *entry) age(now time.Time) time.Duration {
 
 // variantKeyFor derives the key of r's variant under index, and sets
 // lk.varyKey. With an index shared in process, the memo usually answers.
-func (c *Cache) variantKeyFor(rt *route, r *http.Request, lk *lookup, index *entry) string {
+func (c *Engine) variantKeyFor(rt *route, r *http.Request, lk *lookup, index *entry) string {
 	n := len(lk.material)
 	if index.memo != nil {
 		raw := keys.AppendRawValues((*lk.bufp)[:n], index.varyNames, r.Header)

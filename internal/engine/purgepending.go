@@ -1,4 +1,4 @@
-package httpcache
+package engine
 
 import (
 	"context"
@@ -140,7 +140,7 @@ func (p *pendingPurges) recorded(tags []string, soft bool, taken map[string]int6
 
 // purgeFailed remembers a purge of tags that the store did not record, and
 // schedules its retry.
-func (c *Cache) purgeFailed(tags []string, soft bool) {
+func (c *Engine) purgeFailed(tags []string, soft bool) {
 	if !c.unrecorded.add(tags, soft, c.now().UnixNano()) {
 		c.log.Error("httpcache: too many failed purges to remember; purged responses may be served until they expire",
 			slog.Int("limit", maxPendingPurges))
@@ -152,7 +152,7 @@ func (c *Cache) purgeFailed(tags []string, soft bool) {
 // retryPurges schedules a retry of the purges that failed, if there are
 // any and none is scheduled or under way: now, or after the backoff. With
 // now, a retry scheduled for later is moved to now.
-func (c *Cache) retryPurges(now bool) {
+func (c *Engine) retryPurges(now bool) {
 	p := &c.unrecorded
 	if p.n.Load() == 0 {
 		return
@@ -174,7 +174,7 @@ func (c *Cache) retryPurges(now bool) {
 
 // retryUnrecorded is a scheduled retry: it records the pending purges, and
 // schedules the next retry if some remain.
-func (c *Cache) retryUnrecorded() {
+func (c *Engine) retryUnrecorded() {
 	p := &c.unrecorded
 	p.retry.Lock()
 	p.timer, p.running = nil, true
@@ -202,7 +202,7 @@ func (c *Cache) retryUnrecorded() {
 // recordUnrecorded records the pending purges as they stand, and reports
 // whether the store took all of them. What a hard one purged is reclaimed,
 // and a store keeping copies in each process drops them, as after Purge.
-func (c *Cache) recordUnrecorded() bool {
+func (c *Engine) recordUnrecorded() bool {
 	recordedSome := false
 	for _, soft := range []bool{false, true} {
 		taken := c.unrecorded.taken(soft)
@@ -234,7 +234,7 @@ func (c *Cache) recordUnrecorded() bool {
 
 // reclaimRetried reclaims what a retried hard purge of tags (implicit ones
 // among them) made unservable, in the retry's goroutine.
-func (c *Cache) reclaimRetried(tags []string, m marker) {
+func (c *Engine) reclaimRetried(tags []string, m marker) {
 	var keys, user []string
 	for _, t := range tags {
 		if pk, ok := strings.CutPrefix(t, urlTagPrefix); ok {

@@ -1,4 +1,4 @@
-package httpcache
+package engine
 
 import (
 	"bytes"
@@ -169,11 +169,6 @@ func (h *handler) forward(w http.ResponseWriter, r *http.Request, lk lookup, now
 	h.fetchLed(w, r, lk, now, lead)
 }
 
-// DefaultLockTimeout is how long a request waits for another request's
-// fetch of the same response when Options.LockTimeout is zero: that of
-// nginx's proxy_cache_lock_timeout.
-const DefaultLockTimeout = 5 * time.Second
-
 // mayLead reports whether r may lead its key's fetch: whether what the
 // handler answers it could be shared with the requests collapsed into it.
 // Only a GET's can; not one whose own Cache-Control says no-store, nor
@@ -182,7 +177,7 @@ const DefaultLockTimeout = 5 * time.Second
 // client's directives refused a fresh stored response (served to that
 // client alone; see Options.ClientRefreshReplaces). Such a request would
 // only make the others wait for nothing and then call the handler each.
-func (c *Cache) mayLead(r *http.Request, lk *lookup) bool {
+func (c *Engine) mayLead(r *http.Request, lk *lookup) bool {
 	switch {
 	case r.Method != http.MethodGet:
 		return false
@@ -214,12 +209,12 @@ func (h *handler) serveNewer(w http.ResponseWriter, r *http.Request, lk *lookup)
 
 // serveCollapsed serves e, got by another request's fetch, to r: a miss
 // that cost no handler call.
-func (c *Cache) serveCollapsed(w http.ResponseWriter, r *http.Request, e *entry, lk *lookup, now time.Time) {
+func (c *Engine) serveCollapsed(w http.ResponseWriter, r *http.Request, e *entry, lk *lookup, now time.Time) {
 	c.serveCollapsedAs(w, r, e, now, []string{c.status.collapsed(lk.fwd)})
 }
 
 // serveCollapsedAs is serveCollapsed with the Cache-Status status.
-func (c *Cache) serveCollapsedAs(w http.ResponseWriter, r *http.Request, e *entry, now time.Time, status []string) {
+func (c *Engine) serveCollapsedAs(w http.ResponseWriter, r *http.Request, e *entry, now time.Time, status []string) {
 	if countable(w) {
 		c.stats.misses.Add(1)
 		c.stats.coalesced.Add(1)
@@ -251,7 +246,7 @@ const (
 // Options.LockTimeout, and serves its result if that fits r. When a purge
 // reached the result, ans is what the store said (the purge clock, if it
 // could be read).
-func (c *Cache) await(w http.ResponseWriter, r *http.Request, rt *route, lk *lookup, f *flight) (got awaited, ans purgeAnswer) {
+func (c *Engine) await(w http.ResponseWriter, r *http.Request, rt *route, lk *lookup, f *flight) (got awaited, ans purgeAnswer) {
 	ticket := f.checks.join()
 	var timeout <-chan time.Time
 	if d := orDefault(c.opts.LockTimeout, DefaultLockTimeout); d > 0 {
@@ -319,7 +314,7 @@ func (c *Cache) await(w http.ResponseWriter, r *http.Request, rt *route, lk *loo
 // fits reports whether the response e, fetched for another request, may
 // answer r: same URL, the same normalised values for every header e varies
 // on, and a content coding r accepts.
-func (c *Cache) fits(rt *route, e *entry, lk *lookup, r *http.Request) bool {
+func (c *Engine) fits(rt *route, e *entry, lk *lookup, r *http.Request) bool {
 	if !bytes.Equal(e.url, lk.material) {
 		return false
 	}
@@ -394,7 +389,7 @@ func (l *leadership) take() *leadership {
 // land publishes the result and wakes the waiters, unless the flight was
 // handed on. It runs on panics too: the flight is then lost, and its
 // waiters elect another leader.
-func (l *leadership) land(c *Cache) {
+func (l *leadership) land(c *Engine) {
 	l.mu.Lock()
 	defer l.mu.Unlock()
 	f := l.f
@@ -415,7 +410,7 @@ func (l *leadership) land(c *Cache) {
 // landRefused lands the flight with no result to share, for reasons of
 // the response itself unless the leader's client has gone: its waiters
 // then fetch each for itself.
-func (l *leadership) landRefused(c *Cache) { l.landNotShared(c, "") }
+func (l *leadership) landRefused(c *Engine) { l.landNotShared(c, "") }
 
 // landNotShared lands the flight with no result to share, why being the
 // policy's reason. A reason of the leader's own request (requestBound:
@@ -423,7 +418,7 @@ func (l *leadership) landRefused(c *Cache) { l.landNotShared(c, "") }
 // place — but for its cookie, the waiters with cookies of their own fetch
 // each for itself (see flight.cookie); any other refuses it, and each
 // waiter fetches for itself.
-func (l *leadership) landNotShared(c *Cache, why string) {
+func (l *leadership) landNotShared(c *Engine, why string) {
 	l.mu.Lock()
 	l.refused = !requestBound(why)
 	l.cookie = why == rfc9111.ReasonCookie
@@ -433,7 +428,7 @@ func (l *leadership) landNotShared(c *Cache, why string) {
 
 // finish forgets flight f of key, once its result is stored (or will not
 // be), and gives up the lease.
-func (l *leadership) finish(c *Cache, key string, f *flight) {
+func (l *leadership) finish(c *Engine, key string, f *flight) {
 	c.flights.forget(key, f)
 	l.release()
 }
@@ -446,7 +441,7 @@ func (l *leadership) release() {
 
 // onDone is the callback for the writes of the result: the flight stays
 // findable until they are done.
-func (l *leadership) onDone(c *Cache) func() {
+func (l *leadership) onDone(c *Engine) func() {
 	l.mu.Lock()
 	defer l.mu.Unlock()
 	if l.f == nil {
@@ -671,7 +666,7 @@ func (m *miss) writeHeader(status int, h http.Header) hookAction {
 		m.failStatus = status
 		return actionSuppress
 	}
-	d := m.rt.policy.decide(rfc9111.Exchange{
+	d := rfc9111.Decide(m.rt.rules, rfc9111.Exchange{
 		Req:          m.req,
 		Status:       status,
 		Header:       h,
@@ -753,7 +748,7 @@ func (m *miss) dropped(clientGone bool) {
 func (m *miss) storableAsGET(status int, h http.Header) bool {
 	get := m.req.WithContext(m.req.Context())
 	get.Method = http.MethodGet
-	return m.rt.policy.decide(rfc9111.Exchange{
+	return rfc9111.Decide(m.rt.rules, rfc9111.Exchange{
 		Req: get, Status: status, Header: h,
 		RequestTime: m.requestTime, ResponseTime: m.responseTime,
 	}).Store
@@ -777,7 +772,7 @@ func (m *miss) count(storable bool) {
 // storeDown says why nothing will be written for this request although
 // its response may be stored: the store failed its lookup, or the store's
 // circuit is open now. "" when neither.
-func (c *Cache) storeDown(lk *lookup) string {
+func (c *Engine) storeDown(lk *lookup) string {
 	switch {
 	case c.circuit != nil && c.circuit.CircuitOpen():
 		return detailCircuitOpen

@@ -1,4 +1,4 @@
-package httpcache
+package engine
 
 import (
 	"context"
@@ -48,7 +48,7 @@ func (q *writeQueue) init(local bool, max int, all *background) {
 // submit writes puts, all for primary key pk whose lookup noted
 // invalidation count gen, in order (see writeAll), and then calls onDone
 // (also when the writes are dropped).
-func (q *writeQueue) submit(ctx context.Context, c *Cache, pk string, gen uint64, onDone func(), puts ...put) {
+func (q *writeQueue) submit(ctx context.Context, c *Engine, pk string, gen uint64, onDone func(), puts ...put) {
 	ctx = context.WithoutCancel(ctx) // the client leaving must not stop the write
 	if q.local {
 		q.track(pk)

@@ -1,7 +1,8 @@
-package httpcache
+package engine
 
 import (
 	"encoding/binary"
+	"errors"
 	"fmt"
 	"hash/crc32"
 	"net/http"
@@ -95,6 +96,10 @@ const (
 // a fixed order, the body last, and a CRC-32C of everything before it
 // (4 bytes, little-endian). The magic's first byte is not ASCII so that text
 // written under one of our keys by someone else is rejected at once.
+// ErrCorruptEntry reports a stored value that is not a valid entry
+// (httpcache.ErrCorruptEntry is this error).
+var ErrCorruptEntry = errors.New("httpcache: corrupt cache entry")
+
 var entryMagic = [4]byte{0x89, 'H', 'C', 'E'}
 
 const (

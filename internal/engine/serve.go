@@ -1,4 +1,4 @@
-package httpcache
+package engine
 
 import (
 	"github.com/seedcache/httpcache/internal/rfc9111"
@@ -15,7 +15,7 @@ import (
 // net/http only reads them. This is what keeps a hit nearly free. The
 // caller counts the request: not every response served from an entry is a
 // hit (see Stats).
-func (c *Cache) serveHit(w http.ResponseWriter, r *http.Request, e *entry, age time.Duration, status []string) {
+func (c *Engine) serveHit(w http.ResponseWriter, r *http.Request, e *entry, age time.Duration, status []string) {
 	if len(e.tags) > 0 {
 		if m := enclosingMiss(r, c); m != nil {
 			m.addTags(e.tags...) // another Cache stores this response too

@@ -1,4 +1,4 @@
-package httpcache
+package engine
 
 import (
 	"context"
@@ -46,7 +46,7 @@ var notFreshened = map[string]bool{
 // serve, whether it was stored (and so may be shared with collapsed
 // requests), and false when the 304 names another representation (a
 // different ETag), which must then be fetched in full.
-func (c *Cache) freshen(ctx context.Context, m *miss, h304 http.Header, onDone func()) (e *entry, stored, ok bool) {
+func (c *Engine) freshen(ctx context.Context, m *miss, h304 http.Header, onDone func()) (e *entry, stored, ok bool) {
 	old := m.stale
 	if !rfc9111.Identifies(h304, old.header) {
 		return nil, false, false
@@ -69,7 +69,7 @@ func (c *Cache) freshen(ctx context.Context, m *miss, h304 http.Header, onDone f
 		get = get.WithContext(get.Context())
 		get.Method = http.MethodGet
 	}
-	d := m.rt.policy.decide(rfc9111.Exchange{
+	d := rfc9111.Decide(m.rt.rules, rfc9111.Exchange{
 		Req:          get,
 		Status:       old.status,
 		Header:       merged,

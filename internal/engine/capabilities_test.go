@@ -1,4 +1,4 @@
-package httpcache
+package engine
 
 import (
 	"bytes"
@@ -11,6 +11,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/seedcache/httpcache/internal/rfc9111"
 	"github.com/seedcache/httpcache/store"
 	"github.com/seedcache/httpcache/stores/memory"
 	"github.com/seedcache/httpcache/stores/tiered"
@@ -71,7 +72,7 @@ func TestNewProbesStoreCapabilities(t *testing.T) {
 	type caps struct{ guarded, objects, multi, leaser, tags, counter, local bool }
 	for _, tc := range []struct {
 		name  string
-		store Store
+		st    store.Store
 		lease bool
 		want  caps
 	}{
@@ -87,11 +88,11 @@ func TestNewProbesStoreCapabilities(t *testing.T) {
 		{"local", capLocal{}, false, caps{local: true}},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
-			opts := Options{}
+			opts := Config{}
 			if tc.lease {
 				opts.Lease.TTL = time.Second
 			}
-			c := New(tc.store, opts)
+			c := New(tc.st, opts)
 			// What store.Guard returns, and nothing else here, reports
 			// its circuit.
 			_, guarded := c.store.(store.CircuitReporter)
@@ -112,8 +113,8 @@ func TestNewProbesStoreCapabilities(t *testing.T) {
 				t.Fatalf("local=%v but purge records in %T", got.local, c.purges)
 			}
 			if guarded {
-				if got.leaser && c.leaser == store.Leaser(tc.store.(store.Leaser)) || got.tags && c.tagIdx == store.TagIndex(tc.store.(store.TagIndex)) ||
-					got.counter && sp.counter == store.Counter(tc.store.(store.Counter)) {
+				if got.leaser && c.leaser == store.Leaser(tc.st.(store.Leaser)) || got.tags && c.tagIdx == store.TagIndex(tc.st.(store.TagIndex)) ||
+					got.counter && sp.counter == store.Counter(tc.st.(store.Counter)) {
 					t.Fatal("a capability of a guarded store is called around the guard")
 				}
 			}
@@ -142,7 +143,7 @@ func TestNewReadsThroughAWrapperEmbeddingACapableStore(t *testing.T) {
 	ts := tiered.New(memory.New(memory.Options{}), memory.New(memory.Options{}), tiered.Options{})
 	t.Cleanup(func() { ts.Close() })
 	w := &countingTiered{Store: ts}
-	c := New(w, Options{Policy: Policy{TTL: time.Minute}, Logger: slog.New(slog.DiscardHandler)})
+	c := New(w, Config{Site: RouteConfig{Rules: rfc9111.Rules{TTL: time.Minute}}, Logger: slog.New(slog.DiscardHandler)})
 	h := c.Handler(http.HandlerFunc(func(rw http.ResponseWriter, r *http.Request) {
 		rw.Write([]byte("hello"))
 	}))
@@ -200,7 +201,7 @@ func (s *mapLocal) Local() bool   { return true }
 // Cache, before store.Local; it has no Counter, so as a shared store it
 // cannot take them at all.
 func TestNewLocalStoreWithoutLocalStateTakesPurges(t *testing.T) {
-	c := New(&mapLocal{m: map[string][]byte{}}, Options{Policy: Policy{TTL: time.Minute}, Logger: slog.New(slog.DiscardHandler)})
+	c := New(&mapLocal{m: map[string][]byte{}}, Config{Site: RouteConfig{Rules: rfc9111.Rules{TTL: time.Minute}}, Logger: slog.New(slog.DiscardHandler)})
 	if err := c.Purge(context.Background(), Purge{URLs: []string{"http://example.com/a"}}); err != nil {
 		t.Errorf("Purge: %v; want it recorded, as for any local store", err)
 	}

@@ -1,4 +1,4 @@
-package httpcache
+package engine
 
 import (
 	"bufio"
@@ -34,7 +34,7 @@ var (
 // passThrough returns the writer for a response to r that the cache passes
 // through. When a fetch of another Cache encloses r, that Cache stores the
 // response: the tags are handed to it as the header is removed.
-func (c *Cache) passThrough(w http.ResponseWriter, r *http.Request) *stripWriter {
+func (c *Engine) passThrough(w http.ResponseWriter, r *http.Request) *stripWriter {
 	return &stripWriter{w: w, tag: c.opts.TagHeader, enclosing: enclosingMiss(r, c)}
 }
 

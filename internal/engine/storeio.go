@@ -1,4 +1,4 @@
-package httpcache
+package engine
 
 import (
 	"context"
@@ -14,7 +14,7 @@ import (
 // load reads and decodes the entry under key. A miss, a corrupt entry and a
 // failing store all come back as !ok: the request is then served by the
 // handler. A corrupt entry is deleted; a store failure marks lk failed.
-func (c *Cache) load(ctx context.Context, key string, lk *lookup) (*entry, bool) {
+func (c *Engine) load(ctx context.Context, key string, lk *lookup) (*entry, bool) {
 	var (
 		v   []byte
 		obj any
@@ -37,7 +37,7 @@ func (c *Cache) load(ctx context.Context, key string, lk *lookup) (*entry, bool)
 
 // readFailed accounts for a read that returned err: a miss is nothing, a
 // failure marks lk so that the request does not write to the store either.
-func (c *Cache) readFailed(key string, err error, lk *lookup) {
+func (c *Engine) readFailed(key string, err error, lk *lookup) {
 	if errors.Is(err, store.ErrNotFound) {
 		return
 	}
@@ -48,7 +48,7 @@ func (c *Cache) readFailed(key string, err error, lk *lookup) {
 // decode decodes the value v read under key. A corrupt value is logged and
 // deleted, and is a miss. With an ObjectStore, the decoded entry is attached
 // to the stored value so that later hits skip decoding.
-func (c *Cache) decode(ctx context.Context, key string, v []byte) (*entry, bool) {
+func (c *Engine) decode(ctx context.Context, key string, v []byte) (*entry, bool) {
 	e, err := decodeEntry(v)
 	if err != nil {
 		c.storeError("decode", key, err)
@@ -114,7 +114,7 @@ type put struct {
 // the Store contract does not have: a check of this process's writes on
 // every hit would still leave other processes reading it.
 // TestTransientIndexServedUntilUndone pins the window and its end.
-func (c *Cache) writeAll(ctx context.Context, pk string, gen uint64, puts []put) {
+func (c *Engine) writeAll(ctx context.Context, pk string, gen uint64, puts []put) {
 	if !c.invGen.quiet(pk, gen) {
 		return
 	}
@@ -135,7 +135,7 @@ func (c *Cache) writeAll(ctx context.Context, pk string, gen uint64, puts []put)
 
 // holdsIndex reports whether the store holds at key the Vary index of
 // epoch (false too when it cannot tell).
-func (c *Cache) holdsIndex(ctx context.Context, key string, epoch uint64) bool {
+func (c *Engine) holdsIndex(ctx context.Context, key string, epoch uint64) bool {
 	get := c.store.Get
 	if c.replicated != nil {
 		get = c.replicated.GetShared // a local copy may lag another process's delete
@@ -154,7 +154,7 @@ func (c *Cache) holdsIndex(ctx context.Context, key string, epoch uint64) bool {
 // write stores an encoded entry. In-process stores also keep the decoded
 // entry, decoded from the very bytes they keep so that the two share the
 // body.
-func (c *Cache) write(ctx context.Context, p put) {
+func (c *Engine) write(ctx context.Context, p put) {
 	var err error
 	if c.objects != nil {
 		err = c.objects.SetObject(ctx, p.key, p.value, p.obj, p.ttl)
@@ -180,7 +180,7 @@ func (c *Cache) write(ctx context.Context, p put) {
 }
 
 // remove deletes keys, logging (not returning) a failure.
-func (c *Cache) remove(ctx context.Context, keys ...string) {
+func (c *Engine) remove(ctx context.Context, keys ...string) {
 	if err := c.store.Delete(ctx, keys...); err != nil {
 		c.storeError("delete", keys[0], err)
 	}
@@ -189,7 +189,7 @@ func (c *Cache) remove(ctx context.Context, keys ...string) {
 // storeError counts a store failure and logs it, at most once a second per
 // Cache (with a count of what was left out). Operations refused by an open
 // circuit are counted apart and not logged: the breaker logs its changes.
-func (c *Cache) storeError(op, key string, err error) {
+func (c *Engine) storeError(op, key string, err error) {
 	if errors.Is(err, store.ErrCircuitOpen) {
 		c.stats.storeSkips.Add(1)
 		return

@@ -1,4 +1,4 @@
-package httpcache
+package engine
 
 import (
 	"context"
@@ -45,7 +45,7 @@ func (h *handler) serveOtherMethod(w http.ResponseWriter, r *http.Request) {
 // same-host Location and Content-Location URIs in resp. Deleting a primary
 // key is enough for URLs with variants too: variants are only reachable
 // through the Vary index stored there, and a new index starts a new epoch.
-func (c *Cache) invalidate(ctx context.Context, rt *route, r *http.Request, resp http.Header) {
+func (c *Engine) invalidate(ctx context.Context, rt *route, r *http.Request, resp http.Header) {
 	// Keyed as a purge of the URL is: whatever the spelling of the host
 	// in this request, the plain one is the one stored; and under every
 	// route's key options, since the GETs of the URL may be cached by a
@@ -72,7 +72,7 @@ func (c *Cache) invalidate(ctx context.Context, rt *route, r *http.Request, resp
 // invalidateKeys deletes keys, counted as under way from before it waits
 // (if wait) for this process's writes to them until after the delete (see
 // invalidations), and remembers them for retry if the delete fails.
-func (c *Cache) invalidateKeys(ctx context.Context, keys []string, wait bool) {
+func (c *Engine) invalidateKeys(ctx context.Context, keys []string, wait bool) {
 	for _, k := range keys {
 		c.invGen.begin(k)
 	}
@@ -95,7 +95,7 @@ func (c *Cache) invalidateKeys(ctx context.Context, keys []string, wait bool) {
 
 // retryDelete retries a failed invalidation of key, reporting whether the
 // key is now clear to use.
-func (c *Cache) retryDelete(ctx context.Context, key string) bool {
+func (c *Engine) retryDelete(ctx context.Context, key string) bool {
 	if err := c.store.Delete(ctx, key); err != nil {
 		c.storeError("delete", key, err)
 		return false

@@ -1,4 +1,4 @@
-package httpcache
+package engine
 
 import (
 	"net/http"
@@ -9,7 +9,7 @@ import (
 
 // directives is what r asks of the cache, if Options.RequestDirectives
 // lets requests ask; else nothing.
-func (c *Cache) directives(r *http.Request) rfc9111.ClientDirectives {
+func (c *Engine) directives(r *http.Request) rfc9111.ClientDirectives {
 	if !c.opts.RequestDirectives {
 		return rfc9111.ClientDirectives{}
 	}

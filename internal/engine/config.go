@@ -1,0 +1,48 @@
+package engine
+
+import (
+	"log/slog"
+	"net/http"
+	"time"
+
+	"github.com/seedcache/httpcache/store"
+)
+
+// Config is what an Engine is built from: httpcache.Options as given by the
+// application, with the site-wide policy compiled into a RouteConfig. Each
+// field means what the Options field of the same name documents there; New
+// applies the defaults and panics on invalid values, as httpcache.New
+// promises.
+type Config struct {
+	Site                  RouteConfig
+	KeyPrefix             string
+	Name                  string
+	MaxBodySize           int64
+	MaxURLBytes           int
+	MaxStreamDuration     time.Duration
+	SchemeHeader          string
+	Codings               []string
+	Languages             []string
+	Normalizers           map[string]func(values []string) string
+	RequestDirectives     bool
+	ClientRefreshReplaces bool
+	RefreshTimeout        time.Duration
+	LockTimeout           time.Duration
+	TagHeader             string
+	PurgeTimeout          time.Duration
+	MaxPurgeTags          int
+	MaxTTL                time.Duration
+	Bypass                func(r *http.Request) bool
+	BypassCookies         []string
+	Guard                 store.GuardOptions
+	Lease                 LeaseOptions
+	MaxPendingWrites      int
+	Clock                 func() time.Time
+	Logger                *slog.Logger
+}
+
+// DefaultMaxStreamDuration is Config.MaxStreamDuration's default.
+const DefaultMaxStreamDuration = 30 * time.Second
+
+// DefaultLockTimeout is Config.LockTimeout's default.
+const DefaultLockTimeout = 5 * time.Second
