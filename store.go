@@ -1,7 +1,7 @@
 package httpcache
 
 import (
-	"github.com/seedcache/httpcache/internal/engine"
+	"github.com/seedcache/httpcache/internal/entry"
 
 	"github.com/seedcache/httpcache/store"
 )
@@ -25,4 +25,4 @@ type GuardOptions = store.GuardOptions
 // ErrCorruptEntry reports a stored value that is not a valid entry of this
 // package's format (foreign, truncated or damaged). The middleware treats
 // it as a miss and deletes it.
-var ErrCorruptEntry = engine.ErrCorruptEntry
+var ErrCorruptEntry = entry.ErrCorruptEntry

@@ -3,6 +3,8 @@ package engine
 import (
 	"sync"
 	"time"
+
+	"github.com/seedcache/httpcache/internal/entry"
 )
 
 // flights collapse concurrent requests for one key into one handler call:
@@ -25,17 +27,17 @@ type flight struct {
 	done chan struct{} // closed when the leader has its result
 
 	// Set by the leader before done is closed; read-only afterwards.
-	result *entry // what the leader stored (decoded), or nil
-	found  bool   // result was found in the store, not fetched
-	lost   bool   // no result, for reasons of the leader's own request
+	result *entry.Entry // what the leader stored (decoded), or nil
+	found  bool         // result was found in the store, not fetched
+	lost   bool         // no result, for reasons of the leader's own request
 	// cookie: lost because the leader's Cookie kept its response from
 	// the store: a waiter with a cookie of its own would be refused as
 	// well, and fetches for itself at once instead of leading in turn.
 	cookie bool
-	stale  *entry     // a stale entry the leader served in place of an error
-	status string     // the Cache-Status value it was served with
-	start  fetchStart // what the leader knew of purges when it began
-	invGen uint64     // the Cache's invalidations of the key before then
+	stale  *entry.Entry // a stale entry the leader served in place of an error
+	status string       // the Cache-Status value it was served with
+	start  fetchStart   // what the leader knew of purges when it began
+	invGen uint64       // the Cache's invalidations of the key before then
 
 	// checks ask the store once, for all the waiters, whether result
 	// (0) or stale (1) has been purged since.

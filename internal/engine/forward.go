@@ -11,6 +11,7 @@ import (
 	"sync/atomic"
 	"time"
 
+	"github.com/seedcache/httpcache/internal/entry"
 	"github.com/seedcache/httpcache/internal/header"
 	"github.com/seedcache/httpcache/internal/rfc9111"
 	"github.com/seedcache/httpcache/internal/tags"
@@ -32,27 +33,27 @@ func (h *handler) serveCacheable(w http.ResponseWriter, r *http.Request, outer *
 	now := c.now()
 	cd := c.directives(r)
 	if e := lk.found; e != nil {
-		switch e.usable(now, cd) {
+		switch e.Usable(now, cd) {
 		case rfc9111.UseFresh:
 			c.stats.hits.Add(1)
-			c.serveHit(w, r, e, e.age(now), c.status.hit)
+			c.serveHit(w, r, e, e.Age(now), c.status.hit)
 			lk.release()
 			return
 		case rfc9111.UseStale:
 			c.stats.hits.Add(1)
 			c.stats.stale.Add(1)
-			c.serveHit(w, r, e, e.age(now), c.status.hitMaxStale)
+			c.serveHit(w, r, e, e.Age(now), c.status.hitMaxStale)
 			lk.release()
 			return
 		case rfc9111.UseStaleRefresh:
 			c.stats.hits.Add(1)
 			c.stats.stale.Add(1)
-			c.serveHit(w, r, e, e.age(now), c.status.hitRevalidating)
+			c.serveHit(w, r, e, e.Age(now), c.status.hitRevalidating)
 			h.refresh(r, lk.flightKey())
 			lk.release()
 			return
 		}
-		if cd != (rfc9111.ClientDirectives{}) && e.usable(now, rfc9111.ClientDirectives{}) == rfc9111.UseFresh {
+		if cd != (rfc9111.ClientDirectives{}) && e.Usable(now, rfc9111.ClientDirectives{}) == rfc9111.UseFresh {
 			lk.fwd = fwdRequest // fresh, but not for what the client asked
 		}
 	}
@@ -194,13 +195,13 @@ func (c *Engine) mayLead(r *http.Request, lk *lookup) bool {
 // serveNewer looks r up again, and serves what another fetch (a lease
 // holder, a flight) has stored since lk's lookup, if it is there: fresh,
 // and newer than what lk found.
-func (h *handler) serveNewer(w http.ResponseWriter, r *http.Request, lk *lookup) *entry {
+func (h *handler) serveNewer(w http.ResponseWriter, r *http.Request, lk *lookup) *entry.Entry {
 	c := h.rt.c
 	again := c.lookup(r.Context(), h.rt, r)
 	e := again.found
 	again.release()
 	now := c.now()
-	if e == nil || e.usable(now, c.directives(r)) != rfc9111.UseFresh || (lk.found != nil && e.responseTime <= lk.found.responseTime) {
+	if e == nil || e.Usable(now, c.directives(r)) != rfc9111.UseFresh || (lk.found != nil && e.ResponseTime <= lk.found.ResponseTime) {
 		return nil
 	}
 	c.serveCollapsed(w, r, e, lk, now)
@@ -209,17 +210,17 @@ func (h *handler) serveNewer(w http.ResponseWriter, r *http.Request, lk *lookup)
 
 // serveCollapsed serves e, got by another request's fetch, to r: a miss
 // that cost no handler call.
-func (c *Engine) serveCollapsed(w http.ResponseWriter, r *http.Request, e *entry, lk *lookup, now time.Time) {
+func (c *Engine) serveCollapsed(w http.ResponseWriter, r *http.Request, e *entry.Entry, lk *lookup, now time.Time) {
 	c.serveCollapsedAs(w, r, e, now, []string{c.status.collapsed(lk.fwd)})
 }
 
 // serveCollapsedAs is serveCollapsed with the Cache-Status status.
-func (c *Engine) serveCollapsedAs(w http.ResponseWriter, r *http.Request, e *entry, now time.Time, status []string) {
+func (c *Engine) serveCollapsedAs(w http.ResponseWriter, r *http.Request, e *entry.Entry, now time.Time, status []string) {
 	if countable(w) {
 		c.stats.misses.Add(1)
 		c.stats.coalesced.Add(1)
 	}
-	c.serveHit(w, r, e, e.age(now), status)
+	c.serveHit(w, r, e, e.Age(now), status)
 }
 
 // flightKey names the fetch of lk's response: the primary key, narrowed to
@@ -287,7 +288,7 @@ func (c *Engine) await(w http.ResponseWriter, r *http.Request, rt *route, lk *lo
 	}
 	if e := f.result; e != nil && c.fits(rt, e, lk, r) {
 		ok, a := c.notPurged(r.Context(), &f.checks, 0, ticket, lk.pk, e, f.start)
-		if now := c.now(); ok && e.usable(now, cd) == rfc9111.UseFresh {
+		if now := c.now(); ok && e.Usable(now, cd) == rfc9111.UseFresh {
 			c.serveCollapsed(w, r, e, lk, now)
 			return awaitAnswered, ans
 		}
@@ -314,14 +315,14 @@ func (c *Engine) await(w http.ResponseWriter, r *http.Request, rt *route, lk *lo
 // fits reports whether the response e, fetched for another request, may
 // answer r: same URL, the same normalised values for every header e varies
 // on, and a content coding r accepts.
-func (c *Engine) fits(rt *route, e *entry, lk *lookup, r *http.Request) bool {
-	if !bytes.Equal(e.url, lk.material) {
+func (c *Engine) fits(rt *route, e *entry.Entry, lk *lookup, r *http.Request) bool {
+	if !bytes.Equal(e.URL, lk.material) {
 		return false
 	}
-	if len(e.varyNames) == 0 {
+	if len(e.VaryNames) == 0 {
 		return true
 	}
-	return bytes.Equal(rt.vary.AppendKey(nil, e.varyNames, r.Header), e.varyKey) && acceptable(e, r)
+	return bytes.Equal(rt.vary.AppendKey(nil, e.VaryNames, r.Header), e.VaryKey) && acceptable(e, r)
 }
 
 // miss is the state of one request served by the handler: it decides at
@@ -340,15 +341,15 @@ type miss struct {
 	delegated    atomic.Bool // an inner layer of the same Cache handles this request
 	passed       *url.URL    // the URL of the request passed to the handler
 
-	stale        *entry // the stored response, being revalidated or kept for errors
-	validated    bool   // the handler was asked with stale's validators
-	staleIfError bool   // a 5xx or panic may be answered with stale
-	notModified  bool   // the handler answered 304 to the validators
-	failStatus   int    // the error (500 for a panic) kept from the client
-	storeDown    string // why nothing will be written though it may be stored, if so
-	headStorable bool   // a HEAD whose response a GET would have stored
-	keptFresh    bool   // storable, but fetched for this client alone (keepsFresh)
-	background   bool   // a background refresh, not a client's request
+	stale        *entry.Entry // the stored response, being revalidated or kept for errors
+	validated    bool         // the handler was asked with stale's validators
+	staleIfError bool         // a 5xx or panic may be answered with stale
+	notModified  bool         // the handler answered 304 to the validators
+	failStatus   int          // the error (500 for a panic) kept from the client
+	storeDown    string       // why nothing will be written though it may be stored, if so
+	headStorable bool         // a HEAD whose response a GET would have stored
+	keptFresh    bool         // storable, but fetched for this client alone (keepsFresh)
+	background   bool         // a background refresh, not a client's request
 	lead         *leadership
 	tags         tags.Set // from Tag and the tag header
 	enclosing    *miss    // another Cache's fetch this one's response is for
@@ -362,10 +363,10 @@ type leadership struct {
 	mu      sync.Mutex
 	f       *flight
 	key     string
-	result  *entry // what was stored, for the waiters
-	found   bool   // result was found in the store, not fetched
-	writing bool   // a write is under way; it forgets the flight when done
-	unlease func() // gives up the cross-process lease, if one was taken
+	result  *entry.Entry // what was stored, for the waiters
+	found   bool         // result was found in the store, not fetched
+	writing bool         // a write is under way; it forgets the flight when done
+	unlease func()       // gives up the cross-process lease, if one was taken
 
 	// refused is set when the response may not be shared for reasons of
 	// its own (private, too large, ...): the waiters then fetch each for
@@ -479,8 +480,8 @@ func (h *handler) fetchLed(w http.ResponseWriter, r *http.Request, lk lookup, no
 	stale := lk.found
 	for attempt := 0; ; attempt++ {
 		m := &miss{rt: h.rt, req: r, lk: lk, requestTime: now, stale: stale, lead: lead, background: !countable(w)}
-		m.staleIfError = stale != nil && stale.mayServeOnError(now)
-		m.validated = attempt == 0 && stale != nil && rfc9111.HasValidators(stale.header)
+		m.staleIfError = stale != nil && stale.MayServeOnError(now)
+		m.validated = attempt == 0 && stale != nil && rfc9111.HasValidators(stale.Header)
 		if len(w.Header()) > 0 {
 			// Remember what the middleware above us already set (CORS
 			// headers, a request ID): that is theirs to set on every
@@ -524,7 +525,7 @@ func (h *handler) fetchLed(w http.ResponseWriter, r *http.Request, lk lookup, no
 			if stored && m.storeDown != "" {
 				stored, detail = false, m.storeDown // renewed for this request alone
 			}
-			c.serveHit(w, r, e, e.age(c.now()), []string{c.status.forwardStatus(lk.fwd, http.StatusNotModified, stored, detail)})
+			c.serveHit(w, r, e, e.Age(c.now()), []string{c.status.forwardStatus(lk.fwd, http.StatusNotModified, stored, detail)})
 			return
 		case m.failStatus != 0 && !c.stillNotPurged(r.Context(), &lk, stale):
 			// A purge finished while the handler ran: the stale response
@@ -546,7 +547,7 @@ func (h *handler) fetchLed(w http.ResponseWriter, r *http.Request, lk lookup, no
 				lead.f.stale, lead.f.status = stale, st
 			}
 			restoreHeader(w.Header(), m.above)
-			c.serveHit(w, r, stale, stale.age(c.now()), []string{st})
+			c.serveHit(w, r, stale, stale.Age(c.now()), []string{st})
 			return
 		}
 		if !cw.wroteHeader && !cw.hijacked {
@@ -618,7 +619,7 @@ func (m *miss) clientConditionals(r *http.Request) *http.Request {
 		return r
 	}
 	h := r.Header
-	inm, ims := rfc9111.Validators(m.stale.header)
+	inm, ims := rfc9111.Validators(m.stale.Header)
 	if !header.SameValues(h["If-None-Match"], inm) || !header.SameValues(h["If-Modified-Since"], ims) {
 		return r // not ours
 	}

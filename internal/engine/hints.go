@@ -6,6 +6,7 @@ import (
 	"sync/atomic"
 
 	lru "github.com/hashicorp/golang-lru/v2"
+	"github.com/seedcache/httpcache/internal/entry"
 )
 
 // Bounds on the Vary hints a Cache keeps. A hint holds the decoded index
@@ -36,8 +37,8 @@ type hints struct {
 }
 
 type hint struct {
-	sum   uint64 // digest of the index value as stored
-	index *entry // that value, decoded, with its variant-key memo
+	sum   uint64       // digest of the index value as stored
+	index *entry.Entry // that value, decoded, with its variant-key memo
 	cost  int64
 }
 
@@ -63,20 +64,20 @@ func (h *hints) matches(hint *hint, raw []byte) bool {
 
 // learn records what was read under pk: an index becomes the hint, anything
 // else (a response, nothing, an index too large to hint) removes it.
-func (h *hints) learn(pk string, raw []byte, e *entry) {
+func (h *hints) learn(pk string, raw []byte, e *entry.Entry) {
 	h.mu.Lock()
 	defer h.mu.Unlock()
 	h.cache.Remove(pk) // counted out by the eviction callback
-	if e == nil || e.kind != kindIndex || len(raw) > maxHintIndex {
+	if e == nil || e.Kind != entry.KindIndex || len(raw) > maxHintIndex {
 		return
 	}
 	// The decoded index refers into raw (see decoder.bytes): raw is what it
 	// holds.
 	cost := int64(len(raw) + hintByteExtras + len(pk))
-	for _, name := range e.varyNames {
+	for _, name := range e.VaryNames {
 		cost += int64(len(name)) + 16
 	}
-	h.cache.Add(pk, &hint{sum: maphash.Bytes(h.seed, raw), index: e.share(), cost: cost})
+	h.cache.Add(pk, &hint{sum: maphash.Bytes(h.seed, raw), index: e.Share(), cost: cost})
 	h.bytes.Add(cost)
 	for h.bytes.Load() > hintBudget {
 		if _, _, ok := h.cache.RemoveOldest(); !ok {

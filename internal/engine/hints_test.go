@@ -4,13 +4,15 @@ import (
 	"strconv"
 	"strings"
 	"testing"
+
+	"github.com/seedcache/httpcache/internal/entry"
 )
 
 // indexFor encodes and decodes a Vary index for a URL of the given length.
-func indexFor(t *testing.T, urlLen int, epoch uint64) ([]byte, *entry) {
+func indexFor(t *testing.T, urlLen int, epoch uint64) ([]byte, *entry.Entry) {
 	t.Helper()
-	raw := (&entry{kind: kindIndex, url: []byte(strings.Repeat("u", urlLen)), varyNames: []string{"Accept-Language"}, epoch: epoch}).encode()
-	e, err := decodeEntry(raw)
+	raw := (&entry.Entry{Kind: entry.KindIndex, URL: []byte(strings.Repeat("u", urlLen)), VaryNames: []string{"Accept-Language"}, Epoch: epoch}).Encode()
+	e, err := entry.Decode(raw)
 	if err != nil {
 		t.Fatal(err)
 	}

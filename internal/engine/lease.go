@@ -7,6 +7,7 @@ import (
 	"net/http"
 	"time"
 
+	"github.com/seedcache/httpcache/internal/entry"
 	"github.com/seedcache/httpcache/internal/keys"
 )
 
@@ -48,7 +49,7 @@ func (c *Engine) takeLease(ctx context.Context, flightKey string) (release func(
 // this process takes the lease over and returns its release function; when
 // the wait runs out, it returns unanswered with none: the caller fetches
 // after all.
-func (h *handler) awaitLeaseHolder(w http.ResponseWriter, r *http.Request, lk *lookup, flightKey string) (*entry, func(), bool) {
+func (h *handler) awaitLeaseHolder(w http.ResponseWriter, r *http.Request, lk *lookup, flightKey string) (*entry.Entry, func(), bool) {
 	c := h.rt.c
 	wait := orDefault(c.opts.Lease.Wait, c.opts.Lease.TTL)
 	poll := orDefault(c.opts.Lease.Poll, 20*time.Millisecond)

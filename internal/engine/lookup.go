@@ -5,23 +5,23 @@ import (
 	"context"
 	"net/http"
 	"slices"
-	"time"
 
+	"github.com/seedcache/httpcache/internal/entry"
 	"github.com/seedcache/httpcache/internal/keys"
 	"github.com/seedcache/httpcache/vary"
 )
 
 // lookup is the outcome of looking a request up in the store.
 type lookup struct {
-	bufp     *[]byte // pooled buffer holding material and varyKey
-	material []byte  // primary key material
-	varyKey  []byte  // Vary material under index's names, if index != nil
-	pk       string  // primary key
-	index    *entry  // the Vary index at pk, if there is one
-	found    *entry  // the matching response, fresh or not
-	fwd      string  // why it was not a hit, if it is not
-	failed   bool    // the store failed: do not write to it either
-	seq      uint64  // the purge sequence, read with the entry
+	bufp     *[]byte      // pooled buffer holding material and varyKey
+	material []byte       // primary key material
+	varyKey  []byte       // Vary material under index's names, if index != nil
+	pk       string       // primary key
+	index    *entry.Entry // the Vary index at pk, if there is one
+	found    *entry.Entry // the matching response, fresh or not
+	fwd      string       // why it was not a hit, if it is not
+	failed   bool         // the store failed: do not write to it either
+	seq      uint64       // the purge sequence, read with the entry
 	seqRead  bool
 	// purged is how many purges this Cache had finished before the
 	// lookup: what a waiter goes by when the store cannot tell (see
@@ -55,7 +55,7 @@ func (c *Engine) refetch(ctx context.Context, lk *lookup, ans purgeAnswer) {
 	if e := lk.found; e != nil {
 		lk.found = nil
 		if ans.known {
-			if e, err := c.purgeMarks(ctx, "", lk.pk, e, e.seq, ans.seq); err == nil && e != nil {
+			if e, err := c.purgeMarks(ctx, "", lk.pk, e, e.Seq, ans.seq); err == nil && e != nil {
 				lk.found = e // softened, if a soft purge reached it
 			}
 		}
@@ -113,15 +113,15 @@ func (c *Engine) lookup(ctx context.Context, rt *route, r *http.Request) lookup 
 		}
 		lk.seq, lk.seqRead = seq, true
 	}
-	if !ok || lk.failed || !bytes.Equal(e.url, lk.material) {
+	if !ok || lk.failed || !bytes.Equal(e.URL, lk.material) {
 		return lk
 	}
 	foundKey := lk.pk
-	if e.kind == kindIndex {
+	if e.Kind == entry.KindIndex {
 		lk.index = e
 		lk.fwd = fwdVaryMiss
 		vk := c.variantKeyFor(rt, r, &lk, e)
-		var v *entry
+		var v *entry.Entry
 		if pre.key == vk && pre.value != nil {
 			v, ok = c.decode(ctx, vk, pre.value)
 		} else if pre.key != vk {
@@ -129,13 +129,13 @@ func (c *Engine) lookup(ctx context.Context, rt *route, r *http.Request) lookup 
 		} else {
 			ok = false // prefetched, and not there
 		}
-		if !ok || v.kind != kindResponse || v.epoch != e.epoch ||
-			!bytes.Equal(v.url, lk.material) || !bytes.Equal(v.varyKey, lk.varyKey) ||
-			!slices.Equal(v.varyNames, e.varyNames) || !acceptable(v, r) {
+		if !ok || v.Kind != entry.KindResponse || v.Epoch != e.Epoch ||
+			!bytes.Equal(v.URL, lk.material) || !bytes.Equal(v.VaryKey, lk.varyKey) ||
+			!slices.Equal(v.VaryNames, e.VaryNames) || !acceptable(v, r) {
 			return lk
 		}
 		e, foundKey = v, vk
-	} else if len(e.varyNames) != 0 {
+	} else if len(e.VaryNames) != 0 {
 		return lk // a variant never sits at a primary key
 	}
 	if e = c.checkPurges(ctx, foundKey, lk.pk, e, lk.seq); e == nil {
@@ -163,13 +163,13 @@ func (c *Engine) lookup(ctx context.Context, rt *route, r *http.Request) lookup 
 //
 // A response that does not vary on Accept-Encoding is served as it is: its
 // origin said it is the same for every request. It does not allocate.
-func acceptable(e *entry, r *http.Request) bool {
-	if e.flags&flagCodingKeyed != 0 || !slices.Contains(e.varyNames, "Accept-Encoding") {
+func acceptable(e *entry.Entry, r *http.Request) bool {
+	if e.Flags&entry.FlagCodingKeyed != 0 || !slices.Contains(e.VaryNames, "Accept-Encoding") {
 		// The request's variant key, equal to the entry's, says it
 		// accepts the entry's coding as the request that stored it did.
 		return true
 	}
-	return vary.AcceptsEncoding(r.Header["Accept-Encoding"], e.header["Content-Encoding"])
+	return vary.AcceptsEncoding(r.Header["Accept-Encoding"], e.Header["Content-Encoding"])
 }
 
 // prefetched is a variant read together with its index.
@@ -183,7 +183,7 @@ type prefetched struct {
 // recorded at all) and, given a hint of the URL's Vary index, the variant
 // the hint points to; the variant is returned in pre only if the index
 // read is the hinted one.
-func (c *Engine) loadPrimary(ctx context.Context, rt *route, r *http.Request, lk *lookup, pre *prefetched) (*entry, bool) {
+func (c *Engine) loadPrimary(ctx context.Context, rt *route, r *http.Request, lk *lookup, pre *prefetched) (*entry.Entry, bool) {
 	if c.multi == nil {
 		return c.load(ctx, lk.pk, lk)
 	}
@@ -223,32 +223,26 @@ func (c *Engine) loadPrimary(ctx context.Context, rt *route, r *http.Request, lk
 	return e, ok
 }
 
-// age is the entry's current_age at now (RFC 9111 §4.2.3).
-func (e *entry) age(now time.Time) time.Duration {
-	resident := time.Duration(now.UnixNano() - e.responseTime)
-	return e.initialAge + max(0, resident)
-}
-
 // variantKeyFor derives the key of r's variant under index, and sets
 // lk.varyKey. With an index shared in process, the memo usually answers.
-func (c *Engine) variantKeyFor(rt *route, r *http.Request, lk *lookup, index *entry) string {
+func (c *Engine) variantKeyFor(rt *route, r *http.Request, lk *lookup, index *entry.Entry) string {
 	n := len(lk.material)
-	if index.memo != nil {
-		raw := keys.AppendRawValues((*lk.bufp)[:n], index.varyNames, r.Header)
+	if index.Memo != nil {
+		raw := keys.AppendRawValues((*lk.bufp)[:n], index.VaryNames, r.Header)
 		*lk.bufp = raw
 		lk.material = raw[:n]
-		if v, ok := index.memo.Get(raw[n:]); ok {
+		if v, ok := index.Memo.Get(raw[n:]); ok {
 			lk.varyKey = v.VaryKey
 			return v.Key
 		}
 	}
 	rawEnd := len(*lk.bufp) // n, or past the raw values when memoised
-	buf := rt.vary.AppendKey(*lk.bufp, index.varyNames, r.Header)
+	buf := rt.vary.AppendKey(*lk.bufp, index.VaryNames, r.Header)
 	*lk.bufp = buf
 	lk.material, lk.varyKey = buf[:n], buf[rawEnd:]
-	key := keys.VariantKey(lk.pk, index.epoch, lk.varyKey)
-	if index.memo != nil {
-		index.memo.Add(buf[n:rawEnd], keys.Variant{VaryKey: bytes.Clone(lk.varyKey), Key: key})
+	key := keys.VariantKey(lk.pk, index.Epoch, lk.varyKey)
+	if index.Memo != nil {
+		index.Memo.Add(buf[n:rawEnd], keys.Variant{VaryKey: bytes.Clone(lk.varyKey), Key: key})
 	}
 	return key
 }

@@ -9,6 +9,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/seedcache/httpcache/internal/entry"
 	"github.com/seedcache/httpcache/internal/keys"
 	"github.com/seedcache/httpcache/internal/tags"
 	"github.com/seedcache/httpcache/store"
@@ -237,8 +238,8 @@ func (c *Engine) reclaimTag(ctx context.Context, s store.Store, tag string, m ma
 			if v == nil {
 				continue
 			}
-			e, err := decodeEntry(v)
-			if err != nil || (e.seq < uint64(m) && hasTag(e.tags, tag)) {
+			e, err := entry.Decode(v)
+			if err != nil || (e.Seq < uint64(m) && hasTag(e.Tags, tag)) {
 				drop = append(drop, batch[i])
 			}
 		}

@@ -5,6 +5,8 @@ import (
 	"sync"
 	"sync/atomic"
 	"time"
+
+	"github.com/seedcache/httpcache/internal/entry"
 )
 
 // checkPurges checks e, found under key for primary key pk, against the
@@ -12,8 +14,8 @@ import (
 // it). It returns e, or a copy of e made stale at the time of a soft purge,
 // or nil when a purge reaches it — or when that cannot be checked: an entry
 // that may have been purged is never served. A purged entry is deleted.
-func (c *Engine) checkPurges(ctx context.Context, key, pk string, e *entry, seq uint64) *entry {
-	e, err := c.purgeMarks(ctx, key, pk, e, e.seq, seq)
+func (c *Engine) checkPurges(ctx context.Context, key, pk string, e *entry.Entry, seq uint64) *entry.Entry {
+	e, err := c.purgeMarks(ctx, key, pk, e, e.Seq, seq)
 	if err != nil {
 		c.storeError("purge check", key, err)
 		return nil
@@ -28,7 +30,7 @@ func (c *Engine) checkPurges(ctx context.Context, key, pk string, e *entry, seq 
 //
 // A purge through this Cache that the store failed to record reaches e too
 // (see pendingPurges), until a retry records it.
-func (c *Engine) purgeMarks(ctx context.Context, key, pk string, e *entry, since, seq uint64) (*entry, error) {
+func (c *Engine) purgeMarks(ctx context.Context, key, pk string, e *entry.Entry, since, seq uint64) (*entry.Entry, error) {
 	purged, pendingSoft := c.unrecorded.reach(e, pk)
 	if purged || pendingSoft != 0 {
 		c.retryPurges(false) // the store may take it now
@@ -39,9 +41,9 @@ func (c *Engine) purgeMarks(ctx context.Context, key, pk string, e *entry, since
 	if since >= seq {
 		return softened(e, pendingSoft), nil // no purge has finished since its fetch began
 	}
-	memo := c.memo.cache != nil && key != "" && since == e.seq
+	memo := c.memo.cache != nil && key != "" && since == e.Seq
 	if memo {
-		if m, ok := c.memo.cache.Get(key); ok && m.responseTime == e.responseTime && m.entrySeq == e.seq && m.seq >= seq {
+		if m, ok := c.memo.cache.Get(key); ok && m.responseTime == e.ResponseTime && m.entrySeq == e.Seq && m.seq >= seq {
 			return softened(e, earliest(m.soft, pendingSoft)), nil
 		}
 	}
@@ -62,7 +64,7 @@ func (c *Engine) purgeMarks(ctx context.Context, key, pk string, e *entry, since
 		}
 	}
 	if memo {
-		c.memo.cache.Add(key, checked{responseTime: e.responseTime, entrySeq: e.seq, seq: seq, soft: softAt})
+		c.memo.cache.Add(key, checked{responseTime: e.ResponseTime, entrySeq: e.Seq, seq: seq, soft: softAt})
 	}
 	return softened(e, earliest(softAt, pendingSoft)), nil
 }
@@ -92,9 +94,9 @@ func earliest(a, b int64) int64 {
 // out). A purge through another Cache or process meanwhile goes unseen, as
 // it does by the fetch's own client: the window is one handler call,
 // during a store failure.
-func (c *Engine) notPurged(ctx context.Context, pc *purgeChecks, which int, ticket uint64, pk string, e *entry, start fetchStart) (ok bool, ans purgeAnswer) {
+func (c *Engine) notPurged(ctx context.Context, pc *purgeChecks, which int, ticket uint64, pk string, e *entry.Entry, start fetchStart) (ok bool, ans purgeAnswer) {
 	if since, known := start.since(); known {
-		if ans = pc.ask(ctx, c, which, ticket, pk, e, max(e.seq, since)); ans.known {
+		if ans = pc.ask(ctx, c, which, ticket, pk, e, max(e.Seq, since)); ans.known {
 			return ans.ok, ans
 		}
 	}
@@ -104,7 +106,7 @@ func (c *Engine) notPurged(ctx context.Context, pc *purgeChecks, which int, tick
 // stillNotPurged reports whether stale, found by lk, has not been purged
 // since: it is about to stand in for an error of the handler, which ran
 // meanwhile.
-func (c *Engine) stillNotPurged(ctx context.Context, lk *lookup, stale *entry) bool {
+func (c *Engine) stillNotPurged(ctx context.Context, lk *lookup, stale *entry.Entry) bool {
 	ok, _ := c.notPurged(ctx, new(purgeChecks), 1, 0, lk.pk, stale, lk.start())
 	return ok
 }
@@ -161,7 +163,7 @@ func (pc *purgeChecks) join() uint64 { return pc.joined.Add(1) }
 // store was asked since ticket was handed out. Requests asking at once wait
 // for the first, each as long as its own client stays; if the first one's
 // client goes away, another asks.
-func (pc *purgeChecks) ask(ctx context.Context, c *Engine, which int, ticket uint64, pk string, e *entry, since uint64) purgeAnswer {
+func (pc *purgeChecks) ask(ctx context.Context, c *Engine, which int, ticket uint64, pk string, e *entry.Entry, since uint64) purgeAnswer {
 	sl := &pc.of[which]
 	pc.mu.Lock()
 	for sl.asking != nil || sl.asked && ticket <= sl.upTo {
@@ -185,7 +187,7 @@ func (pc *purgeChecks) ask(ctx context.Context, c *Engine, which int, ticket uin
 
 	var ans purgeAnswer
 	seq, err := c.purges.current(ctx)
-	var got *entry
+	var got *entry.Entry
 	if err == nil {
 		got, err = c.purgeMarks(ctx, "", pk, e, since, seq)
 		// A soft purge makes e stale: not for a waiter either.
@@ -210,15 +212,15 @@ func (pc *purgeChecks) ask(ctx context.Context, c *Engine, which int, ticket uin
 // softened returns e as stale from the time at of a soft purge: its
 // freshness lifetime ends there (it keeps its stale windows, so that
 // stale-while-revalidate refreshes it without a miss).
-func softened(e *entry, at int64) *entry {
+func softened(e *entry.Entry, at int64) *entry.Entry {
 	if at == 0 {
 		return e
 	}
-	ageThen := e.initialAge + time.Duration(at-e.responseTime)
-	if ageThen >= e.lifetime {
+	ageThen := e.InitialAge + time.Duration(at-e.ResponseTime)
+	if ageThen >= e.Lifetime {
 		return e
 	}
 	c := *e
-	c.lifetime = max(0, ageThen)
+	c.Lifetime = max(0, ageThen)
 	return &c
 }

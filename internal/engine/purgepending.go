@@ -9,6 +9,8 @@ import (
 	"sync"
 	"sync/atomic"
 	"time"
+
+	"github.com/seedcache/httpcache/internal/entry"
 )
 
 // Purges the store failed to record.
@@ -85,17 +87,17 @@ func (p *pendingPurges) add(tags []string, soft bool, at int64) bool {
 // reach reports whether a pending purge reaches e, found under primary key
 // pk: purged by a hard one, or else stale from softAt (Unix ns; 0: none)
 // by a soft one. It costs one atomic load when nothing is pending.
-func (p *pendingPurges) reach(e *entry, pk string) (purged bool, softAt int64) {
+func (p *pendingPurges) reach(e *entry.Entry, pk string) (purged bool, softAt int64) {
 	if p.n.Load() == 0 {
 		return false, 0
 	}
 	p.mu.RLock()
 	defer p.mu.RUnlock()
 	check := func(t string) bool {
-		if at, ok := p.hard[t]; ok && e.requestTime < at+int64(clockSkew) {
+		if at, ok := p.hard[t]; ok && e.RequestTime < at+int64(clockSkew) {
 			return true
 		}
-		if at, ok := p.soft[t]; ok && e.requestTime < at+int64(clockSkew) && (softAt == 0 || at < softAt) {
+		if at, ok := p.soft[t]; ok && e.RequestTime < at+int64(clockSkew) && (softAt == 0 || at < softAt) {
 			softAt = at
 		}
 		return false
@@ -103,7 +105,7 @@ func (p *pendingPurges) reach(e *entry, pk string) (purged bool, softAt int64) {
 	if check(allTag) || check(urlTag(pk)) {
 		return true, 0
 	}
-	for _, t := range e.tags {
+	for _, t := range e.Tags {
 		if check(t) {
 			return true, 0
 		}

@@ -17,6 +17,7 @@ import (
 	"golang.org/x/sync/errgroup"
 	"golang.org/x/sync/singleflight"
 
+	"github.com/seedcache/httpcache/internal/entry"
 	"github.com/seedcache/httpcache/store"
 )
 
@@ -64,10 +65,10 @@ const (
 func urlTag(pk string) string { return urlTagPrefix + pk }
 
 // purgeTags are the tags whose purge reaches e, read under primary key pk.
-func purgeTags(e *entry, pk string) []string {
-	tags := make([]string, 0, len(e.tags)+2)
+func purgeTags(e *entry.Entry, pk string) []string {
+	tags := make([]string, 0, len(e.Tags)+2)
 	tags = append(tags, allTag, urlTag(pk))
-	return append(tags, e.tags...)
+	return append(tags, e.Tags...)
 }
 
 // purges records and answers purges: in the store (shared by every process
@@ -208,7 +209,7 @@ func parseSeq(v []byte, err error) (uint64, error) {
 	}
 	n, perr := strconv.ParseUint(strings.TrimSpace(string(v)), 10, 64)
 	if perr != nil {
-		return 0, fmt.Errorf("%w: purge sequence %q", ErrCorruptEntry, v)
+		return 0, fmt.Errorf("%w: purge sequence %q", entry.ErrCorruptEntry, v)
 	}
 	return n, nil
 }
@@ -226,7 +227,7 @@ func (s *storePurges) current(ctx context.Context) (uint64, error) {
 // re-creating it if it is missing.
 func (s *storePurges) seqFrom(ctx context.Context, v []byte, err error) (uint64, error) {
 	seq, err := parseSeq(v, err)
-	if errors.Is(err, ErrCorruptEntry) {
+	if errors.Is(err, entry.ErrCorruptEntry) {
 		err = s.dropCorrupt(ctx, s.store, err)
 	}
 	if err == nil && seq == 0 {
@@ -345,7 +346,7 @@ func (s *storePurges) record(ctx context.Context, tags []string, soft bool, now 
 		return 0, errNoCounter
 	}
 	g, err := parseSeq(s.admin.Get(ctx, s.seqKey()))
-	if errors.Is(err, ErrCorruptEntry) {
+	if errors.Is(err, entry.ErrCorruptEntry) {
 		err = s.dropCorrupt(ctx, s.admin, err) // then g = 0: m is now
 	}
 	if err != nil {

@@ -2,9 +2,10 @@ package engine
 
 import (
 	"context"
-	"github.com/seedcache/httpcache/internal/rfc9111"
 	"net/http"
 	"time"
+
+	"github.com/seedcache/httpcache/internal/rfc9111"
 )
 
 // defaultRefreshTimeout bounds a background refresh when
@@ -50,7 +51,7 @@ func (h *handler) refresh(r *http.Request, key string) {
 		now := c.now()
 		f.begin(&lk, now)
 		f.start.purged = purged // counted before the lookup
-		if e := lk.found; e != nil && e.usable(now, rfc9111.ClientDirectives{}) == rfc9111.UseFresh {
+		if e := lk.found; e != nil && e.Usable(now, rfc9111.ClientDirectives{}) == rfc9111.UseFresh {
 			lead.result, lead.found = e, true // refreshed by another process meanwhile
 			lk.release()
 			return

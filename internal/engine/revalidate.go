@@ -5,6 +5,7 @@ import (
 	"maps"
 	"net/http"
 
+	"github.com/seedcache/httpcache/internal/entry"
 	"github.com/seedcache/httpcache/internal/header"
 	"github.com/seedcache/httpcache/internal/keys"
 	"github.com/seedcache/httpcache/internal/rfc9111"
@@ -15,12 +16,12 @@ import (
 // Last-Modified. The client's own conditionals are removed: they are
 // evaluated by the cache against whatever it ends up serving. Handlers built
 // on http.ServeContent answer such requests with 304 by themselves.
-func withValidators(r *http.Request, e *entry) *http.Request {
+func withValidators(r *http.Request, e *entry.Entry) *http.Request {
 	r2 := r.Clone(r.Context())
 	h := r2.Header
 	delete(h, "If-None-Match")
 	delete(h, "If-Modified-Since")
-	inm, ims := rfc9111.Validators(e.header)
+	inm, ims := rfc9111.Validators(e.Header)
 	if inm != nil {
 		h["If-None-Match"] = inm
 	}
@@ -46,13 +47,13 @@ var notFreshened = map[string]bool{
 // serve, whether it was stored (and so may be shared with collapsed
 // requests), and false when the 304 names another representation (a
 // different ETag), which must then be fetched in full.
-func (c *Engine) freshen(ctx context.Context, m *miss, h304 http.Header, onDone func()) (e *entry, stored, ok bool) {
+func (c *Engine) freshen(ctx context.Context, m *miss, h304 http.Header, onDone func()) (e *entry.Entry, stored, ok bool) {
 	old := m.stale
-	if !rfc9111.Identifies(h304, old.header) {
+	if !rfc9111.Identifies(h304, old.Header) {
 		return nil, false, false
 	}
-	merged := make(http.Header, len(old.header)+4)
-	maps.Copy(merged, old.header)
+	merged := make(http.Header, len(old.Header)+4)
+	maps.Copy(merged, old.Header)
 	header.CopyStorable(merged, h304, m.above, notFreshened)
 	if len(h304["Date"]) == 0 {
 		// The stored Date would make the response look as old as the
@@ -71,13 +72,13 @@ func (c *Engine) freshen(ctx context.Context, m *miss, h304 http.Header, onDone 
 	}
 	d := rfc9111.Decide(m.rt.rules, rfc9111.Exchange{
 		Req:          get,
-		Status:       old.status,
+		Status:       old.Status,
 		Header:       merged,
 		RequestTime:  m.requestTime,
 		ResponseTime: m.responseTime,
 	})
 	delete(merged, "Age")
-	tags := old.tags
+	tags := old.Tags
 	newTags, tagsOK := m.tags.List()
 	if len(newTags) > 0 {
 		tags = newTags // the 304 tagged it anew: the new tags win
@@ -88,13 +89,13 @@ func (c *Engine) freshen(ctx context.Context, m *miss, h304 http.Header, onDone 
 		d.Store = false
 	}
 	delete(merged, c.opts.TagHeader)
-	e = &entry{kind: kindResponse, status: old.status, header: merged, body: old.body, tags: tags}
+	e = &entry.Entry{Kind: entry.KindResponse, Status: old.Status, Header: merged, Body: old.Body, Tags: tags}
 	if m.keepsFresh() || !d.Store && requestBound(d.Reason) {
 		// Revalidated for this client alone (it asked past a fresh
 		// entry, or its own cookie or credentials keep the result from
 		// the store): the entry stays as it is for everyone else.
 		onDone()
-		e.responseTime, e.initialAge, e.lifetime = m.responseTime.UnixNano(), d.InitialAge, d.Lifetime
+		e.ResponseTime, e.InitialAge, e.Lifetime = m.responseTime.UnixNano(), d.InitialAge, d.Lifetime
 		return e, false, true
 	}
 	if !d.Store {
@@ -102,17 +103,17 @@ func (c *Engine) freshen(ctx context.Context, m *miss, h304 http.Header, onDone 
 		// serve it this once and drop the stored copy: the variant
 		// alone, the URL's other variants are not the 304's business.
 		key := m.lk.pk
-		if len(old.varyNames) > 0 {
-			key = keys.VariantKey(m.lk.pk, old.epoch, old.varyKey)
+		if len(old.VaryNames) > 0 {
+			key = keys.VariantKey(m.lk.pk, old.Epoch, old.VaryKey)
 		}
 		c.remove(context.WithoutCancel(ctx), key)
 		onDone()
-		e.responseTime, e.initialAge, e.lifetime = m.responseTime.UnixNano(), d.InitialAge, d.Lifetime
+		e.ResponseTime, e.InitialAge, e.Lifetime = m.responseTime.UnixNano(), d.InitialAge, d.Lifetime
 		return e, false, true
 	}
 	// The variant keeps its place: same Vary list (a 304 does not change
 	// what the body varies on), same request values, same index epoch.
-	d.VaryNames = old.varyNames
+	d.VaryNames = old.VaryNames
 	if dec := c.storeEntry(ctx, m, e, d, onDone); dec != nil {
 		return dec, true, true
 	}

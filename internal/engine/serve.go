@@ -1,9 +1,11 @@
 package engine
 
 import (
-	"github.com/seedcache/httpcache/internal/rfc9111"
 	"net/http"
 	"time"
+
+	"github.com/seedcache/httpcache/internal/entry"
+	"github.com/seedcache/httpcache/internal/rfc9111"
 )
 
 // serveHit writes a fresh stored response: its status, header and body, an
@@ -15,38 +17,38 @@ import (
 // net/http only reads them. This is what keeps a hit nearly free. The
 // caller counts the request: not every response served from an entry is a
 // hit (see Stats).
-func (c *Engine) serveHit(w http.ResponseWriter, r *http.Request, e *entry, age time.Duration, status []string) {
-	if len(e.tags) > 0 {
+func (c *Engine) serveHit(w http.ResponseWriter, r *http.Request, e *entry.Entry, age time.Duration, status []string) {
+	if len(e.Tags) > 0 {
 		if m := enclosingMiss(r, c); m != nil {
-			m.addTags(e.tags...) // another Cache stores this response too
+			m.addTags(e.Tags...) // another Cache stores this response too
 		}
 	}
 	h := w.Header()
-	if rfc9111.NotModified(r, e.status, e.header, time.Unix(0, e.responseTime)) {
+	if rfc9111.NotModified(r, e.Status, e.Header, time.Unix(0, e.ResponseTime)) {
 		for _, name := range rfc9111.NotModifiedHeaders {
-			if v, ok := e.header[name]; ok {
+			if v, ok := e.Header[name]; ok {
 				h[name] = v
 			}
 		}
-		if e.flags&flagNoAge == 0 {
+		if e.Flags&entry.FlagNoAge == 0 {
 			h["Age"] = rfc9111.AgeValue(age)
 		}
 		h["Cache-Status"] = status
 		w.WriteHeader(http.StatusNotModified)
 		return
 	}
-	for name, v := range e.header {
+	for name, v := range e.Header {
 		h[name] = v
 	}
-	if e.flags&flagNoAge == 0 {
+	if e.Flags&entry.FlagNoAge == 0 {
 		h["Age"] = rfc9111.AgeValue(age)
 	}
 	h["Cache-Status"] = status
-	w.WriteHeader(e.status)
-	if r.Method != http.MethodHead && bodyAllowed(e.status) && len(e.body) > 0 {
+	w.WriteHeader(e.Status)
+	if r.Method != http.MethodHead && bodyAllowed(e.Status) && len(e.Body) > 0 {
 		// A failed write means the client went away; there is nobody
 		// left to tell.
-		_, _ = w.Write(e.body)
+		_, _ = w.Write(e.Body)
 	}
 }
 

@@ -7,14 +7,14 @@ import (
 	"sync/atomic"
 	"time"
 
-	"github.com/seedcache/httpcache/internal/keys"
+	"github.com/seedcache/httpcache/internal/entry"
 	"github.com/seedcache/httpcache/store"
 )
 
 // load reads and decodes the entry under key. A miss, a corrupt entry and a
 // failing store all come back as !ok: the request is then served by the
 // handler. A corrupt entry is deleted; a store failure marks lk failed.
-func (c *Engine) load(ctx context.Context, key string, lk *lookup) (*entry, bool) {
+func (c *Engine) load(ctx context.Context, key string, lk *lookup) (*entry.Entry, bool) {
 	var (
 		v   []byte
 		obj any
@@ -29,7 +29,7 @@ func (c *Engine) load(ctx context.Context, key string, lk *lookup) (*entry, bool
 		c.readFailed(key, err, lk)
 		return nil, false
 	}
-	if e, ok := obj.(*entry); ok {
+	if e, ok := obj.(*entry.Entry); ok {
 		return e, true
 	}
 	return c.decode(ctx, key, v)
@@ -48,26 +48,17 @@ func (c *Engine) readFailed(key string, err error, lk *lookup) {
 // decode decodes the value v read under key. A corrupt value is logged and
 // deleted, and is a miss. With an ObjectStore, the decoded entry is attached
 // to the stored value so that later hits skip decoding.
-func (c *Engine) decode(ctx context.Context, key string, v []byte) (*entry, bool) {
-	e, err := decodeEntry(v)
+func (c *Engine) decode(ctx context.Context, key string, v []byte) (*entry.Entry, bool) {
+	e, err := entry.Decode(v)
 	if err != nil {
 		c.storeError("decode", key, err)
 		c.remove(context.WithoutCancel(ctx), key)
 		return nil, false
 	}
 	if c.objects != nil {
-		c.objects.AttachObject(key, v, e.share())
+		c.objects.AttachObject(key, v, e.Share())
 	}
 	return e, true
-}
-
-// share readies a decoded entry for being shared by every request in the
-// process: an index gets its memo of variant keys. It returns e.
-func (e *entry) share() *entry {
-	if e.kind == kindIndex && e.memo == nil {
-		e.memo = &keys.Memo{}
-	}
-	return e
 }
 
 // put is one write of an encoded entry.
@@ -75,8 +66,8 @@ type put struct {
 	key   string
 	value []byte
 	ttl   time.Duration
-	tags  []string // recorded in the store's TagIndex, if it has one (see tagName)
-	obj   *entry   // value decoded and shared (see storeEntry)
+	tags  []string     // recorded in the store's TagIndex, if it has one (see tagName)
+	obj   *entry.Entry // value decoded and shared (see storeEntry)
 	// ifEpoch, when not zero, makes this write (an index, the last)
 	// conditional: it is made only if key still holds the index of that
 	// epoch (see writeAll).
@@ -147,8 +138,8 @@ func (c *Engine) holdsIndex(ctx context.Context, key string, epoch uint64) bool 
 		}
 		return false
 	}
-	e, err := decodeEntry(v)
-	return err == nil && e.kind == kindIndex && e.epoch == epoch
+	e, err := entry.Decode(v)
+	return err == nil && e.Kind == entry.KindIndex && e.Epoch == epoch
 }
 
 // write stores an encoded entry. In-process stores also keep the decoded

@@ -13,6 +13,7 @@ import (
 
 	"github.com/seedcache/httpcache/vary"
 
+	"github.com/seedcache/httpcache/internal/entry"
 	"github.com/seedcache/httpcache/internal/header"
 	"github.com/seedcache/httpcache/internal/keys"
 	"github.com/seedcache/httpcache/internal/rfc9111"
@@ -21,15 +22,15 @@ import (
 // storeResponse stores a complete, storable response captured on a miss
 // and returns it as an entry other requests in this process may be served
 // from (nil if nothing was stored). onDone runs once the writes are done.
-func (c *Engine) storeResponse(ctx context.Context, m *miss, cw *captureWriter, tags []string, onDone func()) *entry {
+func (c *Engine) storeResponse(ctx context.Context, m *miss, cw *captureWriter, tags []string, onDone func()) *entry.Entry {
 	h := storedHeader(cw.header, m.above, m.responseTime, cw.body, m.rt.rules.GenerateETag && cw.status == 200)
 	delete(h, c.opts.TagHeader)
-	e := &entry{
-		kind:   kindResponse,
-		status: cw.status,
-		header: h,
-		body:   cw.body,
-		tags:   tags,
+	e := &entry.Entry{
+		Kind:   entry.KindResponse,
+		Status: cw.status,
+		Header: h,
+		Body:   cw.body,
+		Tags:   tags,
 	}
 	return c.storeEntry(ctx, m, e, m.decision, onDone)
 }
@@ -41,33 +42,33 @@ func (c *Engine) storeResponse(ctx context.Context, m *miss, cw *captureWriter, 
 // may go to the background. It returns the stored entry decoded from its
 // encoding, which shares nothing with e, for collapsed requests to be
 // served from; nil when nothing was stored.
-func (c *Engine) storeEntry(ctx context.Context, m *miss, e *entry, d rfc9111.Decision, onDone func()) *entry {
+func (c *Engine) storeEntry(ctx context.Context, m *miss, e *entry.Entry, d rfc9111.Decision, onDone func()) *entry.Entry {
 	rt := m.responseTime.UnixNano()
-	e.requestTime = m.requestTime.UnixNano()
-	e.responseTime = rt
-	e.initialAge = d.InitialAge
-	e.lifetime = d.Lifetime
-	e.expires = rt + int64(d.TTL)
-	e.staleWhileRevalidate = d.StaleWhileRevalidate
-	e.staleIfError = d.StaleIfError
-	e.flags = d.Flags
-	if slices.Contains(d.VaryNames, "Accept-Encoding") && m.rt.vary.KeysCodings(e.header["Content-Encoding"]) &&
-		vary.AcceptsEncoding(m.req.Header["Accept-Encoding"], e.header["Content-Encoding"]) {
-		e.flags |= flagCodingKeyed
+	e.RequestTime = m.requestTime.UnixNano()
+	e.ResponseTime = rt
+	e.InitialAge = d.InitialAge
+	e.Lifetime = d.Lifetime
+	e.Expires = rt + int64(d.TTL)
+	e.StaleWhileRevalidate = d.StaleWhileRevalidate
+	e.StaleIfError = d.StaleIfError
+	e.Flags = d.Flags
+	if slices.Contains(d.VaryNames, "Accept-Encoding") && m.rt.vary.KeysCodings(e.Header["Content-Encoding"]) &&
+		vary.AcceptsEncoding(m.req.Header["Accept-Encoding"], e.Header["Content-Encoding"]) {
+		e.Flags |= entry.FlagCodingKeyed
 	}
-	e.url = m.lk.material
-	e.seq = m.lk.seq
+	e.URL = m.lk.material
+	e.Seq = m.lk.seq
 	pk := m.lk.pk
 	if m.lk.failed {
 		// The store just failed this request: don't pile on. The
 		// response can still answer the requests collapsed into this
 		// one, which matters most while the store is down.
 		if len(d.VaryNames) > 0 {
-			e.varyNames = d.VaryNames
-			e.varyKey = m.rt.vary.AppendKey(nil, d.VaryNames, m.req.Header)
+			e.VaryNames = d.VaryNames
+			e.VaryKey = m.rt.vary.AppendKey(nil, d.VaryNames, m.req.Header)
 		}
 		onDone()
-		dec, _ := c.ownDecode(e.encode())
+		dec, _ := c.ownDecode(e.Encode())
 		return dec
 	}
 	// What to write: e under pk or, with Vary, as a variant behind the
@@ -76,52 +77,52 @@ func (c *Engine) storeEntry(ctx context.Context, m *miss, e *entry, d rfc9111.De
 	// made meanwhile (here, once this response has been served as stored,
 	// or in another process) would find the index and miss the variant.
 	puts := make([]put, 1, 2)
-	var entries [2]*entry // puts[i] encodes entries[i]
+	var entries [2]*entry.Entry // puts[i] encodes entries[i]
 	entries[0] = e
 	key := pk // e's
 	if len(d.VaryNames) == 0 {
-		e.varyNames, e.varyKey, e.epoch = nil, nil, 0
+		e.VaryNames, e.VaryKey, e.Epoch = nil, nil, 0
 	} else {
 		idx := m.lk.index
-		if idx == nil || !slices.Equal(idx.varyNames, d.VaryNames) || idx.expires < e.expires {
+		if idx == nil || !slices.Equal(idx.VaryNames, d.VaryNames) || idx.Expires < e.Expires {
 			// A new Vary list starts a new epoch: variants stored
 			// under an old list can never be reached from the new
 			// index. An index that would die before this variant is
 			// rewritten with the same epoch; it is given twice the
 			// variant's lifetime so that the variants stored after it
 			// do not each rewrite it again.
-			fresh := &entry{
-				kind:         kindIndex,
-				responseTime: rt,
-				expires:      rt + 2*int64(d.TTL),
-				url:          m.lk.material,
-				varyNames:    d.VaryNames,
-				epoch:        rand.Uint64(),
+			fresh := &entry.Entry{
+				Kind:         entry.KindIndex,
+				ResponseTime: rt,
+				Expires:      rt + 2*int64(d.TTL),
+				URL:          m.lk.material,
+				VaryNames:    d.VaryNames,
+				Epoch:        rand.Uint64(),
 			}
 			var ifEpoch uint64
-			if idx != nil && slices.Equal(idx.varyNames, d.VaryNames) {
-				fresh.epoch = idx.epoch
-				ifEpoch = idx.epoch // only if it is still there (see writeAll)
+			if idx != nil && slices.Equal(idx.VaryNames, d.VaryNames) {
+				fresh.Epoch = idx.Epoch
+				ifEpoch = idx.Epoch // only if it is still there (see writeAll)
 			}
 			idx = fresh
 			entries[1] = fresh
 			puts = append(puts, put{key: pk, ttl: 2 * d.TTL, ifEpoch: ifEpoch})
 		}
-		e.epoch = idx.epoch
-		e.varyNames = d.VaryNames
-		e.varyKey = m.rt.vary.AppendKey(nil, d.VaryNames, m.req.Header)
-		key = keys.VariantKey(pk, e.epoch, e.varyKey)
+		e.Epoch = idx.Epoch
+		e.VaryNames = d.VaryNames
+		e.VaryKey = m.rt.vary.AppendKey(nil, d.VaryNames, m.req.Header)
+		key = keys.VariantKey(pk, e.Epoch, e.VaryKey)
 	}
-	puts[0] = put{key: key, ttl: d.TTL, tags: e.tags}
+	puts[0] = put{key: key, ttl: d.TTL, tags: e.Tags}
 	for i := range puts {
-		raw := entries[i].encode()
+		raw := entries[i].Encode()
 		dec, ok := c.ownDecode(raw)
 		if !ok {
 			onDone()
 			return nil
 		}
 		puts[i].value, puts[i].obj = raw, dec
-		if entries[i].kind == kindIndex && c.multi != nil {
+		if entries[i].Kind == entry.KindIndex && c.multi != nil {
 			// The next hit can then read index and variant together
 			// at once; if this write fails, the index read alongside
 			// will not match the hint, and nothing wrong is served.
@@ -137,13 +138,13 @@ func (c *Engine) storeEntry(ctx context.Context, m *miss, e *entry, d rfc9111.De
 // the requests collapsed into the fetch. An entry that does not decode is a
 // bug of this package's: it is logged and not stored, and the response,
 // already sent, is left alone.
-func (c *Engine) ownDecode(raw []byte) (*entry, bool) {
-	e, err := decodeEntry(raw)
+func (c *Engine) ownDecode(raw []byte) (*entry.Entry, bool) {
+	e, err := entry.Decode(raw)
 	if err != nil {
 		c.log.Error("httpcache: internal error: an entry does not decode as encoded; not stored", slog.Any("error", err))
 		return nil, false
 	}
-	return e.share(), true
+	return e.Share(), true
 }
 
 // storedHeader is the header as stored: the handler's header without

@@ -1,4 +1,4 @@
-package engine
+package entry
 
 import (
 	"encoding/binary"
@@ -17,41 +17,41 @@ import (
 // no Vary) or an index naming the Vary'd headers, which leads to variants
 // stored under variant keys.
 const (
-	kindResponse = 1
-	kindIndex    = 2
+	KindResponse = 1
+	KindIndex    = 2
 )
 
-// entry is one stored value: a response, or a Vary index. It is immutable
+// Entry is one stored value: a response, or a Vary index. It is immutable
 // once encoded or decoded; decoded entries may be shared between requests.
-type entry struct {
-	kind   uint8
-	status int
-	header http.Header // canonical names; never Age, Cache-Status or hop-by-hop
-	body   []byte
+type Entry struct {
+	Kind   uint8
+	Status int
+	Header http.Header // canonical names; never Age, Cache-Status or hop-by-hop
+	Body   []byte
 
 	// Times for Age (RFC 9111 §4.2.3), in Unix nanoseconds.
-	requestTime  int64
-	responseTime int64
-	initialAge   time.Duration // corrected_initial_age
-	lifetime     time.Duration // freshness lifetime
-	expires      int64         // when the store drops it (Unix ns)
+	RequestTime  int64
+	ResponseTime int64
+	InitialAge   time.Duration // corrected_initial_age
+	Lifetime     time.Duration // freshness lifetime
+	Expires      int64         // when the store drops it (Unix ns)
 
 	// Stale-serving windows past freshness (RFC 5861), in storage now so
 	// that the format does not change when they are served.
-	staleWhileRevalidate time.Duration
-	staleIfError         time.Duration
-	flags                uint8
+	StaleWhileRevalidate time.Duration
+	StaleIfError         time.Duration
+	Flags                uint8
 
-	url       []byte   // primary key material, checked on every hit
-	epoch     uint64   // index generation; variants carry their index's
-	seq       uint64   // the purge sequence when its fetch began
-	varyNames []string // canonical, sorted
-	varyKey   []byte   // the vary material of the request that stored it
-	tags      []string
+	URL       []byte   // primary key material, checked on every hit
+	Epoch     uint64   // index generation; variants carry their index's
+	Seq       uint64   // the purge sequence when its fetch began
+	VaryNames []string // canonical, sorted
+	VaryKey   []byte   // the vary material of the request that stored it
+	Tags      []string
 
-	// memo, on an index kept decoded by an ObjectStore, caches variant
+	// Memo, on an index kept decoded by an ObjectStore, caches variant
 	// keys by raw request values. Not encoded.
-	memo *keys.Memo
+	Memo *keys.Memo
 }
 
 // Size estimates the bytes a decoded entry holds on the heap besides the
@@ -61,34 +61,43 @@ type entry struct {
 // counts it against its byte budget (see stores/memory);
 // TestDecodedEntrySize keeps the estimate honest. A Vary index's memo is
 // not counted here: all memos share their own budget (see keys.Memo).
-func (e *entry) Size() int {
+func (e *Entry) Size() int {
 	n := 320 // the struct, rounded to its size class, and small slices
-	if fields := len(e.header); fields > 0 {
+	if fields := len(e.Header); fields > 0 {
 		// The map: one group of eight slots up to eight fields, then
 		// about a hundred bytes a field as it grows.
 		n += 400 + 96*max(0, fields-8)
-		for name, values := range e.header {
+		for name, values := range e.Header {
 			n += len(name) + 2
 			for _, v := range values {
 				n += len(v) + 2 + 16 // the text, and its string header
 			}
 		}
 	}
-	for _, s := range e.varyNames {
+	for _, s := range e.VaryNames {
 		n += len(s) + 16
 	}
-	for _, s := range e.tags {
+	for _, s := range e.Tags {
 		n += len(s) + 16
 	}
 	return n
+}
+
+// Share readies a decoded entry for being shared by every request in the
+// process: an index gets its memo of variant keys. It returns e.
+func (e *Entry) Share() *Entry {
+	if e.Kind == KindIndex && e.Memo == nil {
+		e.Memo = &keys.Memo{}
+	}
+	return e
 }
 
 // Entry flags: those of the storage decision (rfc9111.FlagMustRevalidate,
 // rfc9111.FlagNoCache, rfc9111.FlagNoAge) and the entry's own. They are
 // encoded: never renumber them.
 const (
-	flagNoAge       = rfc9111.FlagNoAge
-	flagCodingKeyed = rfc9111.FlagNoAge << 1 // its Content-Encoding, accepted when stored, is decided by its variant key
+	FlagNoAge       = rfc9111.FlagNoAge
+	FlagCodingKeyed = rfc9111.FlagNoAge << 1 // its Content-Encoding, accepted when stored, is decided by its variant key
 )
 
 // The encoding: magic (4 bytes) and version (1), kind (1), flags (1),
@@ -110,31 +119,31 @@ const (
 
 var crcTable = crc32.MakeTable(crc32.Castagnoli)
 
-// encode returns the entry's binary form, in one allocation.
-func (e *entry) encode() []byte {
-	b := make([]byte, 0, e.encodedSizeHint())
+// Encode returns the entry's binary form, in one allocation.
+func (e *Entry) Encode() []byte {
+	b := make([]byte, 0, e.EncodedSizeHint())
 	b = append(b, entryMagic[:]...)
-	b = append(b, entryVersion, e.kind, e.flags)
-	b = binary.BigEndian.AppendUint16(b, uint16(e.status))
-	b = binary.AppendVarint(b, e.requestTime)
-	b = binary.AppendVarint(b, e.responseTime)
-	b = binary.AppendVarint(b, int64(e.initialAge))
-	b = binary.AppendVarint(b, int64(e.lifetime))
-	b = binary.AppendVarint(b, e.expires)
-	b = binary.AppendVarint(b, int64(e.staleWhileRevalidate))
-	b = binary.AppendVarint(b, int64(e.staleIfError))
-	b = binary.AppendUvarint(b, e.epoch)
-	b = binary.AppendUvarint(b, e.seq)
-	b = appendBytes(b, e.url)
-	b = appendStrings(b, e.varyNames)
-	b = appendBytes(b, e.varyKey)
-	b = appendStrings(b, e.tags)
-	b = binary.AppendUvarint(b, uint64(len(e.header)))
-	for name, values := range e.header {
+	b = append(b, entryVersion, e.Kind, e.Flags)
+	b = binary.BigEndian.AppendUint16(b, uint16(e.Status))
+	b = binary.AppendVarint(b, e.RequestTime)
+	b = binary.AppendVarint(b, e.ResponseTime)
+	b = binary.AppendVarint(b, int64(e.InitialAge))
+	b = binary.AppendVarint(b, int64(e.Lifetime))
+	b = binary.AppendVarint(b, e.Expires)
+	b = binary.AppendVarint(b, int64(e.StaleWhileRevalidate))
+	b = binary.AppendVarint(b, int64(e.StaleIfError))
+	b = binary.AppendUvarint(b, e.Epoch)
+	b = binary.AppendUvarint(b, e.Seq)
+	b = appendBytes(b, e.URL)
+	b = appendStrings(b, e.VaryNames)
+	b = appendBytes(b, e.VaryKey)
+	b = appendStrings(b, e.Tags)
+	b = binary.AppendUvarint(b, uint64(len(e.Header)))
+	for name, values := range e.Header {
 		b = appendString(b, name)
 		b = appendStrings(b, values)
 	}
-	b = appendBytes(b, e.body)
+	b = appendBytes(b, e.Body)
 	return binary.LittleEndian.AppendUint32(b, checksum(b))
 }
 
@@ -142,15 +151,15 @@ func (e *entry) encode() []byte {
 // and arm64, so that a 1 MiB body costs tens of microseconds to verify.
 func checksum(b []byte) uint32 { return crc32.Checksum(b, crcTable) }
 
-func (e *entry) encodedSizeHint() int {
-	n := entryHeaderLen + 10*9 + len(e.url) + len(e.varyKey) + len(e.body) + 64 + checksumLen
-	for _, s := range e.varyNames {
+func (e *Entry) EncodedSizeHint() int {
+	n := entryHeaderLen + 10*9 + len(e.URL) + len(e.VaryKey) + len(e.Body) + 64 + checksumLen
+	for _, s := range e.VaryNames {
 		n += len(s) + 2
 	}
-	for _, s := range e.tags {
+	for _, s := range e.Tags {
 		n += len(s) + 2
 	}
-	for name, values := range e.header {
+	for name, values := range e.Header {
 		n += len(name) + 4
 		for _, v := range values {
 			n += len(v) + 3
@@ -178,11 +187,11 @@ func appendStrings(dst []byte, ss []string) []byte {
 	return dst
 }
 
-// decodeEntry parses b. The entry's body (and url and varyKey) alias b, which
+// Decode parses b. The entry's body (and url and varyKey) alias b, which
 // must therefore stay unmodified for as long as the entry is used; stores
 // promise that for the slices Get returns. Anything that is not exactly a
 // valid entry of this version is an error wrapping ErrCorruptEntry.
-func decodeEntry(b []byte) (*entry, error) {
+func Decode(b []byte) (*Entry, error) {
 	if len(b) < entryHeaderLen+checksumLen {
 		return nil, corrupt("short (%d bytes)", len(b))
 	}
@@ -197,35 +206,35 @@ func decodeEntry(b []byte) (*entry, error) {
 		return nil, corrupt("checksum mismatch")
 	}
 	d := decoder{b: payload[entryHeaderLen:]}
-	e := &entry{kind: b[5], flags: b[6], status: int(binary.BigEndian.Uint16(b[7:9]))}
-	if e.kind != kindResponse && e.kind != kindIndex {
-		return nil, corrupt("unknown kind %d", e.kind)
+	e := &Entry{Kind: b[5], Flags: b[6], Status: int(binary.BigEndian.Uint16(b[7:9]))}
+	if e.Kind != KindResponse && e.Kind != KindIndex {
+		return nil, corrupt("unknown kind %d", e.Kind)
 	}
-	e.requestTime = d.varint()
-	e.responseTime = d.varint()
-	e.initialAge = time.Duration(d.varint())
-	e.lifetime = time.Duration(d.varint())
-	e.expires = d.varint()
-	e.staleWhileRevalidate = time.Duration(d.varint())
-	e.staleIfError = time.Duration(d.varint())
-	e.epoch = d.uvarint()
-	e.seq = d.uvarint()
-	e.url = d.bytes()
-	e.varyNames = d.strings()
-	e.varyKey = d.bytes()
-	e.tags = d.strings()
-	e.header = d.header()
-	e.body = d.bytes()
+	e.RequestTime = d.varint()
+	e.ResponseTime = d.varint()
+	e.InitialAge = time.Duration(d.varint())
+	e.Lifetime = time.Duration(d.varint())
+	e.Expires = d.varint()
+	e.StaleWhileRevalidate = time.Duration(d.varint())
+	e.StaleIfError = time.Duration(d.varint())
+	e.Epoch = d.uvarint()
+	e.Seq = d.uvarint()
+	e.URL = d.bytes()
+	e.VaryNames = d.strings()
+	e.VaryKey = d.bytes()
+	e.Tags = d.strings()
+	e.Header = d.header()
+	e.Body = d.bytes()
 	if d.err != nil {
 		return nil, d.err
 	}
 	if len(d.b) != 0 {
 		return nil, corrupt("%d trailing bytes", len(d.b))
 	}
-	if e.kind == kindResponse && (e.status < 100 || e.status > 999) {
-		return nil, corrupt("status %d", e.status)
+	if e.Kind == KindResponse && (e.Status < 100 || e.Status > 999) {
+		return nil, corrupt("status %d", e.Status)
 	}
-	if e.varyNames != nil && !header.ValidNames(e.varyNames) {
+	if e.VaryNames != nil && !header.ValidNames(e.VaryNames) {
 		return nil, corrupt("invalid Vary name")
 	}
 	return e, nil

@@ -1,4 +1,4 @@
-package engine
+package entry
 
 import (
 	"bytes"
@@ -17,43 +17,43 @@ import (
 // t0 is the time sample entries were fetched.
 var t0 = time.Date(2026, 3, 4, 5, 6, 7, 0, time.UTC)
 
-func sampleEntry() *entry {
-	return &entry{
-		kind:   kindResponse,
-		status: 200,
-		header: http.Header{
+func sampleEntry() *Entry {
+	return &Entry{
+		Kind:   KindResponse,
+		Status: 200,
+		Header: http.Header{
 			"Content-Type":  {"text/html; charset=utf-8"},
 			"Cache-Control": {"max-age=60"},
 			"X-Multi":       {"a", "b"},
 			"X-Empty":       {""},
 		},
-		body:                 []byte("<p>hello</p>"),
-		requestTime:          t0.UnixNano(),
-		responseTime:         t0.Add(time.Millisecond).UnixNano(),
-		initialAge:           3 * time.Second,
-		lifetime:             time.Minute,
-		expires:              t0.Add(time.Minute).UnixNano(),
-		staleWhileRevalidate: 10 * time.Second,
-		staleIfError:         time.Hour,
-		flags:                rfc9111.FlagMustRevalidate,
-		url:                  []byte("G\x04http\x0bexample.com\x01/e"),
-		epoch:                0xdeadbeefcafe,
-		seq:                  42,
-		varyNames:            []string{"Accept-Encoding", "Accept-Language"},
-		varyKey:              []byte("\x0faccept-encoding\x01\x04gzip"),
-		tags:                 []string{"article:42", "author:7"},
+		Body:                 []byte("<p>hello</p>"),
+		RequestTime:          t0.UnixNano(),
+		ResponseTime:         t0.Add(time.Millisecond).UnixNano(),
+		InitialAge:           3 * time.Second,
+		Lifetime:             time.Minute,
+		Expires:              t0.Add(time.Minute).UnixNano(),
+		StaleWhileRevalidate: 10 * time.Second,
+		StaleIfError:         time.Hour,
+		Flags:                rfc9111.FlagMustRevalidate,
+		URL:                  []byte("G\x04http\x0bexample.com\x01/e"),
+		Epoch:                0xdeadbeefcafe,
+		Seq:                  42,
+		VaryNames:            []string{"Accept-Encoding", "Accept-Language"},
+		VaryKey:              []byte("\x0faccept-encoding\x01\x04gzip"),
+		Tags:                 []string{"article:42", "author:7"},
 	}
 }
 
 // TestEntryRoundTrip: a response entry, a Vary index and a bodiless
 // response decode to what was encoded.
 func TestEntryRoundTrip(t *testing.T) {
-	for _, e := range []*entry{
+	for _, e := range []*Entry{
 		sampleEntry(),
-		{kind: kindIndex, url: []byte("u"), varyNames: []string{"Cookie"}, epoch: 1, header: http.Header{}},
-		{kind: kindResponse, status: 204, header: http.Header{}},
+		{Kind: KindIndex, URL: []byte("u"), VaryNames: []string{"Cookie"}, Epoch: 1, Header: http.Header{}},
+		{Kind: KindResponse, Status: 204, Header: http.Header{}},
 	} {
-		got, err := decodeEntry(e.encode())
+		got, err := Decode(e.Encode())
 		if err != nil {
 			t.Fatalf("decode: %v", err)
 		}
@@ -68,15 +68,15 @@ func TestEntryRoundTrip(t *testing.T) {
 // garbage, an unknown kind, a CRLF in a header value) fail to decode
 // instead of being served.
 func TestEntryDecodeRejects(t *testing.T) {
-	good := sampleEntry().encode()
+	good := sampleEntry().Encode()
 	reseal := func(b []byte) []byte { // fix the checksum after tampering
 		b = bytes.Clone(b[:len(b)-checksumLen])
 		return appendChecksum(b)
 	}
 	withHeader := func(hd http.Header) []byte {
 		e := sampleEntry()
-		e.header = hd
-		return e.encode()
+		e.Header = hd
+		return e.Encode()
 	}
 	tests := []struct {
 		name string
@@ -98,7 +98,7 @@ func TestEntryDecodeRejects(t *testing.T) {
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
-			e, err := decodeEntry(tc.b)
+			e, err := Decode(tc.b)
 			if !errors.Is(err, ErrCorruptEntry) {
 				t.Fatalf("decodeEntry = %v, %v; want ErrCorruptEntry", e, err)
 			}
@@ -106,7 +106,7 @@ func TestEntryDecodeRejects(t *testing.T) {
 	}
 	// Every truncation of a good entry is rejected.
 	for n := range len(good) {
-		if _, err := decodeEntry(good[:n]); !errors.Is(err, ErrCorruptEntry) {
+		if _, err := Decode(good[:n]); !errors.Is(err, ErrCorruptEntry) {
 			t.Fatalf("truncated to %d bytes: %v", n, err)
 		}
 	}
@@ -121,22 +121,22 @@ func appendChecksum(b []byte) []byte {
 // sealed with a valid checksum so that the fuzzer gets past it. Nothing may
 // panic, and whatever decodes must re-encode to an equal entry.
 func FuzzDecodeEntry(f *testing.F) {
-	f.Add(sampleEntry().encode(), false)
-	f.Add((&entry{kind: kindIndex, varyNames: []string{"Accept"}, header: http.Header{}}).encode(), false)
+	f.Add(sampleEntry().Encode(), false)
+	f.Add((&Entry{Kind: KindIndex, VaryNames: []string{"Accept"}, Header: http.Header{}}).Encode(), false)
 	f.Add([]byte{0x89, 'H', 'C', 'E', 1, 1, 0, 0, 200}, true)
 	f.Add([]byte("not an entry"), false)
 	f.Fuzz(func(t *testing.T, b []byte, seal bool) {
 		if seal {
 			b = appendChecksum(bytes.Clone(b))
 		}
-		e, err := decodeEntry(b)
+		e, err := Decode(b)
 		if err != nil {
 			if !errors.Is(err, ErrCorruptEntry) {
 				t.Fatalf("error does not wrap ErrCorruptEntry: %v", err)
 			}
 			return
 		}
-		again, err := decodeEntry(e.encode())
+		again, err := Decode(e.Encode())
 		if err != nil {
 			t.Fatalf("re-decode: %v", err)
 		}
@@ -147,16 +147,16 @@ func FuzzDecodeEntry(f *testing.F) {
 }
 
 // normalize maps empty slices to nil, which the encoding does not tell apart.
-func normalize(e *entry) *entry {
+func normalize(e *Entry) *Entry {
 	c := *e
-	if len(c.body) == 0 {
-		c.body = nil
+	if len(c.Body) == 0 {
+		c.Body = nil
 	}
-	if len(c.url) == 0 {
-		c.url = nil
+	if len(c.URL) == 0 {
+		c.URL = nil
 	}
-	if len(c.varyKey) == 0 {
-		c.varyKey = nil
+	if len(c.VaryKey) == 0 {
+		c.VaryKey = nil
 	}
 	return &c
 }
@@ -173,14 +173,14 @@ func TestDecodedEntrySize(t *testing.T) {
 		for i := range fields {
 			h["X-Field-"+strconv.Itoa(i)] = []string{"value of a header field"}
 		}
-		raw := (&entry{kind: kindResponse, status: 200, header: h, body: make([]byte, 100), url: make([]byte, 40), tags: []string{"article:1"}}).encode()
+		raw := (&Entry{Kind: KindResponse, Status: 200, Header: h, Body: make([]byte, 100), URL: make([]byte, 40), Tags: []string{"article:1"}}).Encode()
 		const n = 10000
-		keep := make([]*entry, n)
+		keep := make([]*Entry, n)
 		var before, after runtime.MemStats
 		runtime.GC()
 		runtime.ReadMemStats(&before)
 		for i := range keep {
-			keep[i], _ = decodeEntry(raw)
+			keep[i], _ = Decode(raw)
 		}
 		runtime.GC()
 		runtime.ReadMemStats(&after)
