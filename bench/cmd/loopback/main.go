@@ -90,6 +90,7 @@ type config struct {
 	raw         string
 	timeout     time.Duration
 	keep        bool
+	tmp         string
 }
 
 func parseFlags(args []string, stderr io.Writer) (*config, error) {
@@ -111,6 +112,7 @@ func parseFlags(args []string, stderr io.Writer) (*config, error) {
 	fs.StringVar(&c.raw, "raw", "", "if set, also write each measurement to this file in Go benchmark format, for benchstat -col /target")
 	fs.DurationVar(&c.timeout, "timeout", 30*time.Minute, "bound on the whole run")
 	fs.BoolVar(&c.keep, "keep", false, "keep the temporary directory (nginx.conf, logs) and print its path")
+	fs.StringVar(&c.tmp, "tmp", "", "directory to make the temporary directory in, which holds nginx's cache (e.g. /dev/shm for tmpfs); if empty, $TMPDIR or /tmp")
 	if err := fs.Parse(args); err != nil {
 		return nil, err
 	}
@@ -215,7 +217,7 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) (err erro
 		return err
 	}
 
-	dir, err := os.MkdirTemp("", "httpcache-loopback-")
+	dir, err := os.MkdirTemp(c.tmp, "httpcache-loopback-")
 	if err != nil {
 		return err
 	}

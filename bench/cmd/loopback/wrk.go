@@ -39,6 +39,9 @@ func (w *wrk) run(ctx context.Context, url string, d time.Duration) (wrkResult, 
 	start := time.Now()
 	out, err := cmd.CombinedOutput()
 	wall := time.Since(start)
+	if ctx.Err() != nil {
+		return wrkResult{}, fmt.Errorf("wrk %s: stopped: %w", url, context.Cause(ctx))
+	}
 	if err != nil {
 		return wrkResult{}, fmt.Errorf("wrk %s: %w\n%s", url, err, out)
 	}
