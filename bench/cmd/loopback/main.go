@@ -1,0 +1,581 @@
+// Command loopback measures, over loopback HTTP with wrk, three servers
+// answering GETs for N-byte bodies that carry "Cache-Control: public,
+// max-age=3600":
+//
+//   - origin: a Go net/http origin serving the bytes itself;
+//   - proxy: example/proxy (memory store) in front of that origin, every
+//     request a hit;
+//   - nginx: Debian's nginx with proxy_cache in front of that origin (one
+//     worker, keep-alive upstream, access log off), every request a hit.
+//
+// wrk runs pinned to one core and the servers to another (taskset). The
+// targets are measured in interleaved rounds, each for a bounded time; the
+// report gives, per body size and target, the median requests per second,
+// the median CPU time the server's processes spent per request (utime and
+// stime from /proc/PID/stat), and both as ratios to the origin's.
+//
+//	cd bench && go run ./cmd/loopback -rounds 5 -duration 5s
+//
+// Everything listens on 127.0.0.1 on free ports; nginx's configuration,
+// cache, pid file and logs live in a temporary directory removed at the
+// end. Every process started is stopped at the end, on an error, and on
+// SIGINT or SIGTERM.
+//
+// With "origin" as its first argument the command is the origin alone
+// (the harness starts itself that way):
+//
+//	loopback origin -listen 127.0.0.1:9000
+package main
+
+import (
+	"context"
+	"errors"
+	"flag"
+	"fmt"
+	"io"
+	"net"
+	"net/http"
+	"os"
+	"os/exec"
+	"os/signal"
+	"path/filepath"
+	"runtime"
+	"strconv"
+	"strings"
+	"syscall"
+	"time"
+)
+
+func main() {
+	if len(os.Args) > 1 && os.Args[1] == "origin" {
+		if err := serveOrigin(os.Args[2:]); err != nil {
+			fmt.Fprintf(os.Stderr, "loopback origin: %v\n", err)
+			os.Exit(1)
+		}
+		return
+	}
+	// SIGINT or SIGTERM ends the context: run then stops what it started.
+	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
+	defer stop()
+	if err := run(ctx, os.Args[1:], os.Stdout, os.Stderr); err != nil {
+		fmt.Fprintf(os.Stderr, "loopback: %v\n", err)
+		stop()
+		os.Exit(1)
+	}
+}
+
+// Target names, in the order they are measured in each round.
+const (
+	targetOrigin = "origin"
+	targetProxy  = "proxy"
+	targetNginx  = "nginx"
+)
+
+var allTargets = []string{targetOrigin, targetProxy, targetNginx}
+
+// config is what the flags say.
+type config struct {
+	rounds      int
+	duration    time.Duration
+	warmup      time.Duration
+	sizes       []int
+	targets     []string
+	connections int
+	threads     int
+	clientCPU   int
+	serverCPU   int
+	root        string
+	nginx       string
+	wrk         string
+	raw         string
+	timeout     time.Duration
+	keep        bool
+	tmp         string
+}
+
+func parseFlags(args []string, stderr io.Writer) (*config, error) {
+	fs := flag.NewFlagSet("loopback", flag.ContinueOnError)
+	fs.SetOutput(stderr)
+	c := &config{}
+	fs.IntVar(&c.rounds, "rounds", 5, "rounds; each measures every target at every size once, in turn (1 to 100)")
+	fs.DurationVar(&c.duration, "duration", 5*time.Second, "duration of one measurement, in whole seconds (1s to 5m)")
+	fs.DurationVar(&c.warmup, "warmup", time.Second, "duration of one warm-up run of every target at every size before the first round, in whole seconds; 0 for none")
+	sizes := fs.String("sizes", "1024,65536", "comma-separated body sizes in bytes (1 to 16777216)")
+	targets := fs.String("targets", strings.Join(allTargets, ","), "comma-separated targets: origin (required, the baseline), proxy, nginx")
+	fs.IntVar(&c.connections, "connections", 16, "wrk's keep-alive connections (-c)")
+	fs.IntVar(&c.threads, "threads", 1, "wrk's threads (-t)")
+	fs.IntVar(&c.clientCPU, "client-cpu", 0, "the CPU wrk is pinned to")
+	fs.IntVar(&c.serverCPU, "server-cpu", 1, "the CPU the origin, the proxy and nginx are pinned to")
+	fs.StringVar(&c.root, "root", "", "directory of the httpcache module, to build example/proxy from; if empty, the nearest parent of the working directory holding it")
+	fs.StringVar(&c.nginx, "nginx", "nginx", "nginx binary")
+	fs.StringVar(&c.wrk, "wrk", "wrk", "wrk binary")
+	fs.StringVar(&c.raw, "raw", "", "if set, also write each measurement to this file in Go benchmark format, for benchstat -col /target")
+	fs.DurationVar(&c.timeout, "timeout", 30*time.Minute, "bound on the whole run")
+	fs.BoolVar(&c.keep, "keep", false, "keep the temporary directory (nginx.conf, logs) and print its path")
+	fs.StringVar(&c.tmp, "tmp", "", "directory to make the temporary directory in, which holds nginx's cache (e.g. /dev/shm for tmpfs); if empty, $TMPDIR or /tmp")
+	if err := fs.Parse(args); err != nil {
+		return nil, err
+	}
+	if fs.NArg() > 0 {
+		return nil, fmt.Errorf("unexpected arguments %q", fs.Args())
+	}
+	if c.rounds < 1 || c.rounds > 100 {
+		return nil, fmt.Errorf("-rounds %d: want 1 to 100", c.rounds)
+	}
+	for _, d := range []struct {
+		name string
+		d    time.Duration
+		min  time.Duration
+	}{{"-duration", c.duration, time.Second}, {"-warmup", c.warmup, 0}} {
+		if d.d < d.min || d.d > 5*time.Minute || d.d%time.Second != 0 {
+			return nil, fmt.Errorf("%s %v: want whole seconds, %v to 5m", d.name, d.d, d.min)
+		}
+	}
+	for _, s := range strings.Split(*sizes, ",") {
+		n, err := strconv.Atoi(strings.TrimSpace(s))
+		if err != nil || n < 1 || n > maxBody {
+			return nil, fmt.Errorf("-sizes: %q is not a size from 1 to %d", s, maxBody)
+		}
+		c.sizes = append(c.sizes, n)
+	}
+	seen := map[string]bool{}
+	for _, t := range strings.Split(*targets, ",") {
+		t = strings.TrimSpace(t)
+		switch {
+		case t != targetOrigin && t != targetProxy && t != targetNginx:
+			return nil, fmt.Errorf("-targets: unknown target %q", t)
+		case seen[t]:
+			return nil, fmt.Errorf("-targets: %q twice", t)
+		}
+		seen[t] = true
+	}
+	if !seen[targetOrigin] {
+		return nil, errors.New("-targets: origin is required: it is the baseline")
+	}
+	for _, t := range allTargets { // the order of a round is fixed
+		if seen[t] {
+			c.targets = append(c.targets, t)
+		}
+	}
+	if c.connections < 1 || c.connections > 1000 || c.threads < 1 || c.threads > c.connections {
+		return nil, fmt.Errorf("-connections %d, -threads %d: want 1 ≤ threads ≤ connections ≤ 1000", c.connections, c.threads)
+	}
+	if c.clientCPU < 0 || c.serverCPU < 0 || c.clientCPU == c.serverCPU {
+		return nil, fmt.Errorf("-client-cpu %d, -server-cpu %d: want two different CPUs", c.clientCPU, c.serverCPU)
+	}
+	runs := c.rounds*len(c.sizes)*len(c.targets)*int(c.duration/time.Second) + len(c.sizes)*len(c.targets)*int(c.warmup/time.Second)
+	if need := time.Duration(runs)*time.Second + time.Minute; need > c.timeout {
+		return nil, fmt.Errorf("the runs take about %v, more than -timeout %v", need, c.timeout)
+	}
+	return c, nil
+}
+
+// server is one target: the URL wrk asks and the processes whose CPU time
+// is counted.
+type server struct {
+	name   string
+	base   string // http://127.0.0.1:port
+	proc   *proc
+	cached bool // every request should be a hit: the origin must not be asked
+}
+
+// measurement is one wrk run against one target at one size.
+type measurement struct {
+	target    string
+	size      int
+	round     int
+	requests  int64
+	rps       float64
+	cpuPerReq time.Duration // server CPU per request
+	// serverBusy and clientBusy are the CPU time of the server's
+	// processes and of wrk over the run's wall time: a server well below
+	// 1 was not the bottleneck (wrk was, or the machine's other work).
+	serverBusy, clientBusy float64
+	originHit              int64 // origin requests during a cached target's run
+}
+
+func run(ctx context.Context, args []string, stdout, stderr io.Writer) (err error) {
+	c, err := parseFlags(args, stderr)
+	if err != nil {
+		return err
+	}
+	ctx, cancel := context.WithTimeout(ctx, c.timeout)
+	defer cancel()
+
+	for _, tool := range []string{"taskset", c.wrk} {
+		if _, err := exec.LookPath(tool); err != nil {
+			return fmt.Errorf("%s: %w (Debian: apt-get install -y wrk util-linux)", tool, err)
+		}
+	}
+	if contains(c.targets, targetNginx) {
+		if _, err := exec.LookPath(c.nginx); err != nil {
+			return fmt.Errorf("%s: %w (Debian: apt-get install -y nginx)", c.nginx, err)
+		}
+	}
+	tick, err := clockTick()
+	if err != nil {
+		return err
+	}
+
+	dir, err := os.MkdirTemp(c.tmp, "httpcache-loopback-")
+	if err != nil {
+		return err
+	}
+	if c.keep {
+		fmt.Fprintf(stderr, "temporary directory: %s\n", dir)
+	} else {
+		defer os.RemoveAll(dir)
+	}
+	procs := &group{stderr: stderr}
+	defer procs.stopAll()
+
+	addrs, err := freeAddrs(3)
+	if err != nil {
+		return err
+	}
+	originAddr, proxyAddr, nginxAddr := addrs[0], addrs[1], addrs[2]
+	pin := []string{"-c", strconv.Itoa(c.serverCPU)}
+
+	self, err := os.Executable()
+	if err != nil {
+		return err
+	}
+	origin, err := procs.start(ctx, "origin", filepath.Join(dir, "origin.log"), "taskset", append(pin, self, "origin", "-listen", originAddr)...)
+	if err != nil {
+		return err
+	}
+	if err := waitListening(ctx, originAddr, origin); err != nil {
+		return err
+	}
+	servers := []*server{{name: targetOrigin, base: "http://" + originAddr, proc: origin}}
+
+	if contains(c.targets, targetProxy) {
+		bin := filepath.Join(dir, "proxy")
+		if err := buildProxy(ctx, c.root, bin, stderr); err != nil {
+			return err
+		}
+		p, err := procs.start(ctx, "proxy", filepath.Join(dir, "proxy.log"), "taskset",
+			append(pin, bin, "-listen", proxyAddr, "-origin", "http://"+originAddr, "-store", "memory")...)
+		if err != nil {
+			return err
+		}
+		if err := waitListening(ctx, proxyAddr, p); err != nil {
+			return err
+		}
+		servers = append(servers, &server{name: targetProxy, base: "http://" + proxyAddr, proc: p, cached: true})
+	}
+	if contains(c.targets, targetNginx) {
+		conf, err := writeNginxConf(dir, nginxAddr, originAddr)
+		if err != nil {
+			return err
+		}
+		p, err := procs.start(ctx, "nginx", filepath.Join(dir, "nginx.out"), "taskset",
+			append(pin, c.nginx, "-p", dir+"/", "-e", filepath.Join(dir, "error.log"), "-c", conf)...)
+		if err != nil {
+			return err
+		}
+		if err := waitListening(ctx, nginxAddr, p); err != nil {
+			return errors.Join(err, fileTail(filepath.Join(dir, "error.log")))
+		}
+		servers = append(servers, &server{name: targetNginx, base: "http://" + nginxAddr, proc: p, cached: true})
+	}
+
+	client := &http.Client{Transport: &http.Transport{Proxy: nil}, Timeout: 10 * time.Second}
+	defer client.CloseIdleConnections()
+	counter := "http://" + originAddr + countPath
+	for _, size := range c.sizes {
+		for _, s := range servers {
+			if err := checkServes(ctx, client, s, size, counter); err != nil {
+				return err
+			}
+		}
+	}
+
+	w := &wrk{bin: c.wrk, cpu: c.clientCPU, connections: c.connections, threads: c.threads}
+	if c.warmup > 0 {
+		for _, size := range c.sizes {
+			for _, s := range servers {
+				if _, err := w.run(ctx, bodyURL(s.base, size), c.warmup); err != nil {
+					return fmt.Errorf("warm-up of %s at %d bytes: %w", s.name, size, err)
+				}
+			}
+		}
+	}
+
+	var raw io.Writer = io.Discard
+	if c.raw != "" {
+		f, err := os.Create(c.raw)
+		if err != nil {
+			return err
+		}
+		defer func() {
+			if cerr := f.Close(); err == nil {
+				err = cerr
+			}
+		}()
+		raw = f
+		fmt.Fprintf(raw, "goos: linux\ngoarch: %s\n", runtime.GOARCH)
+	}
+	var results []measurement
+	for round := 1; round <= c.rounds; round++ {
+		for _, size := range c.sizes {
+			for _, s := range servers {
+				m, err := measure(ctx, w, client, s, size, counter, c.duration, tick)
+				if err != nil {
+					return fmt.Errorf("round %d, %s at %d bytes: %w", round, s.name, size, err)
+				}
+				m.round = round
+				results = append(results, m)
+				fmt.Fprintf(stderr, "round %d/%d  %-6s %-6s %10.0f req/s  %6.2f µs CPU/req  server busy %3.0f%%  wrk busy %3.0f%%\n",
+					round, c.rounds, sizeName(size), s.name, m.rps, micros(m.cpuPerReq), 100*m.serverBusy, 100*m.clientBusy)
+				if m.originHit > 0 {
+					fmt.Fprintf(stderr, "  warning: %s asked the origin %d times: not every request was a hit\n", s.name, m.originHit)
+				}
+				fmt.Fprintf(raw, "BenchmarkLoopback/size=%s/target=%s %d %.1f req/s %.3f cpu-us/req\n",
+					sizeName(size), s.name, m.requests, m.rps, micros(m.cpuPerReq))
+			}
+		}
+	}
+	fmt.Fprintf(stdout, "%d round(s) of %v per target and size; wrk -t%d -c%d on CPU %d, servers on CPU %d\n\n",
+		c.rounds, c.duration, c.threads, c.connections, c.clientCPU, c.serverCPU)
+	writeSummary(stdout, summarize(results, c.sizes, c.targets))
+	return nil
+}
+
+// measure runs wrk against s for d and reads the CPU time s's processes
+// spent meanwhile.
+func measure(ctx context.Context, w *wrk, client *http.Client, s *server, size int, counter string, d time.Duration, tick time.Duration) (measurement, error) {
+	m := measurement{target: s.name, size: size}
+	pids := s.proc.pids()
+	before, err := cpuTimes(pids, tick)
+	if err != nil {
+		return m, err
+	}
+	originBefore, err := originCount(ctx, client, counter)
+	if err != nil {
+		return m, err
+	}
+	res, err := w.run(ctx, bodyURL(s.base, size), d)
+	if err != nil {
+		return m, err
+	}
+	after, err := cpuTimes(pids, tick)
+	if err != nil {
+		return m, err
+	}
+	originAfter, err := originCount(ctx, client, counter)
+	if err != nil {
+		return m, err
+	}
+	if res.requests == 0 {
+		return m, errors.New("wrk completed no request")
+	}
+	var cpu time.Duration
+	for pid, t := range after {
+		if t0, ok := before[pid]; ok { // a process started meanwhile is not counted
+			cpu += t - t0
+		}
+	}
+	m.requests, m.rps = res.requests, res.rps
+	m.cpuPerReq = cpu / time.Duration(res.requests)
+	m.serverBusy = float64(cpu) / float64(res.wall)
+	m.clientBusy = float64(res.cpu) / float64(res.wall)
+	if s.cached {
+		m.originHit = originAfter - originBefore
+	}
+	return m, nil
+}
+
+// checkServes asks s for a body of size bytes until it answers without
+// asking the origin (for a cached target: a hit), a bounded number of
+// times, and checks the status and the length.
+func checkServes(ctx context.Context, client *http.Client, s *server, size int, counter string) error {
+	url := bodyURL(s.base, size)
+	for try := 0; try < 40; try++ {
+		before, err := originCount(ctx, client, counter)
+		if err != nil {
+			return err
+		}
+		n, err := get(ctx, client, url)
+		if err != nil {
+			return fmt.Errorf("%s: %w", s.name, err)
+		}
+		if n != size {
+			return fmt.Errorf("%s: GET %s: %d bytes, want %d", s.name, url, n, size)
+		}
+		after, err := originCount(ctx, client, counter)
+		if err != nil {
+			return err
+		}
+		if !s.cached || after == before {
+			return nil
+		}
+		// The proxy stores in the background: give it a moment.
+		select {
+		case <-ctx.Done():
+			return ctx.Err()
+		case <-time.After(50 * time.Millisecond):
+		}
+	}
+	return fmt.Errorf("%s: GET %s still reaches the origin after 40 requests: not cached", s.name, url)
+}
+
+// get fetches url and returns the body's length; any status but 200 is an
+// error.
+func get(ctx context.Context, client *http.Client, url string) (int, error) {
+	req, err := http.NewRequestWithContext(ctx, "GET", url, nil)
+	if err != nil {
+		return 0, err
+	}
+	resp, err := client.Do(req)
+	if err != nil {
+		return 0, err
+	}
+	defer resp.Body.Close()
+	n, err := io.Copy(io.Discard, resp.Body)
+	if err != nil {
+		return 0, err
+	}
+	if resp.StatusCode != http.StatusOK {
+		return 0, fmt.Errorf("GET %s: %s", url, resp.Status)
+	}
+	return int(n), nil
+}
+
+// originCount reads how many body requests the origin has answered.
+func originCount(ctx context.Context, client *http.Client, counter string) (int64, error) {
+	req, err := http.NewRequestWithContext(ctx, "GET", counter, nil)
+	if err != nil {
+		return 0, err
+	}
+	resp, err := client.Do(req)
+	if err != nil {
+		return 0, err
+	}
+	defer resp.Body.Close()
+	b, err := io.ReadAll(io.LimitReader(resp.Body, 64))
+	if err != nil {
+		return 0, err
+	}
+	return strconv.ParseInt(strings.TrimSpace(string(b)), 10, 64)
+}
+
+// buildProxy builds example/proxy from the httpcache module at root (or
+// the nearest parent of the working directory holding it) into bin.
+func buildProxy(ctx context.Context, root, bin string, stderr io.Writer) error {
+	if root == "" {
+		var err error
+		if root, err = findRoot(); err != nil {
+			return err
+		}
+	}
+	cmd := exec.CommandContext(ctx, "go", "build", "-o", bin, "./example/proxy")
+	cmd.Dir = root
+	cmd.Stdout, cmd.Stderr = stderr, stderr
+	if err := cmd.Run(); err != nil {
+		return fmt.Errorf("building example/proxy in %s: %w", root, err)
+	}
+	return nil
+}
+
+const rootModule = "module github.com/seedcache/httpcache"
+
+// findRoot returns the nearest directory, from the working directory up,
+// whose go.mod declares the httpcache module itself (not bench's).
+func findRoot() (string, error) {
+	dir, err := os.Getwd()
+	if err != nil {
+		return "", err
+	}
+	for range 32 {
+		if b, err := os.ReadFile(filepath.Join(dir, "go.mod")); err == nil {
+			for _, line := range strings.Split(string(b), "\n") {
+				if strings.TrimSpace(line) == rootModule {
+					return dir, nil
+				}
+			}
+		}
+		parent := filepath.Dir(dir)
+		if parent == dir {
+			break
+		}
+		dir = parent
+	}
+	return "", errors.New("no parent directory holds the httpcache module: give -root")
+}
+
+// freeAddrs returns n distinct free loopback addresses: all are held open
+// together, then released for the servers to take.
+func freeAddrs(n int) ([]string, error) {
+	var addrs []string
+	var lns []net.Listener
+	defer func() {
+		for _, ln := range lns {
+			ln.Close()
+		}
+	}()
+	for range n {
+		ln, err := net.Listen("tcp", "127.0.0.1:0")
+		if err != nil {
+			return nil, err
+		}
+		lns = append(lns, ln)
+		addrs = append(addrs, ln.Addr().String())
+	}
+	return addrs, nil
+}
+
+// waitListening waits, at most 15 s, until addr accepts connections, or
+// p exits.
+func waitListening(ctx context.Context, addr string, p *proc) error {
+	ctx, cancel := context.WithTimeout(ctx, 15*time.Second)
+	defer cancel()
+	for {
+		conn, err := (&net.Dialer{Timeout: time.Second}).DialContext(ctx, "tcp", addr)
+		if err == nil {
+			conn.Close()
+			return nil
+		}
+		select {
+		case <-p.done:
+			return fmt.Errorf("%s exited before listening on %s: %v%s", p.name, addr, p.err, p.logTail())
+		case <-ctx.Done():
+			return fmt.Errorf("%s is not listening on %s: %w%s", p.name, addr, ctx.Err(), p.logTail())
+		case <-time.After(50 * time.Millisecond):
+		}
+	}
+}
+
+func bodyURL(base string, size int) string { return base + bodyPath + strconv.Itoa(size) }
+
+// sizeName is 1KiB for 1024, 64KiB for 65536, 1000B for 1000.
+func sizeName(n int) string {
+	if n%1024 == 0 {
+		return strconv.Itoa(n/1024) + "KiB"
+	}
+	return strconv.Itoa(n) + "B"
+}
+
+func micros(d time.Duration) float64 { return float64(d) / float64(time.Microsecond) }
+
+func contains(list []string, s string) bool {
+	for _, x := range list {
+		if x == s {
+			return true
+		}
+	}
+	return false
+}
+
+// fileTail returns the end of a log file as an error, or nil if it is
+// empty or missing.
+func fileTail(path string) error {
+	b, err := os.ReadFile(path)
+	if err != nil || len(b) == 0 {
+		return nil
+	}
+	if len(b) > 2000 {
+		b = b[len(b)-2000:]
+	}
+	return fmt.Errorf("%s:\n%s", path, b)
+}
