@@ -77,6 +77,11 @@ func benchServe(b *testing.B, sizeName string, size int, vary bool) {
 		c := httpcache.New(memory.New(memory.Options{}), httpcache.Options{})
 		benchHits(b, c, c.Handler(handler), req)
 	})
+	b.Run(name+"/kind=hit-event", func(b *testing.B) {
+		// A no-op event hook: the cost of Options.OnEvent itself.
+		c := httpcache.New(memory.New(memory.Options{}), httpcache.Options{OnEvent: func(httpcache.Event) {}})
+		benchHits(b, c, c.Handler(handler), req)
+	})
 	b.Run(name+"/kind=hit-decode", func(b *testing.B) {
 		// The same store seen only as a Store: every hit decodes the
 		// stored bytes, as it must with a networked store.

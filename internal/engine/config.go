@@ -39,6 +39,8 @@ type Config struct {
 	MaxPendingWrites      int
 	Clock                 func() time.Time
 	Logger                *slog.Logger
+	OnEvent               func(Event)
+	OnStoreOp             func(StoreOp)
 }
 
 // DefaultMaxStreamDuration is Config.MaxStreamDuration's default.

@@ -20,7 +20,7 @@ import (
 // serveCacheable serves a GET or HEAD: from the cache when a stored response
 // may be used, else from the handler (conditionally, when a stale response
 // can be revalidated), storing what the policy allows.
-func (h *handler) serveCacheable(w http.ResponseWriter, r *http.Request, outer *miss) {
+func (h *handler) serveCacheable(w http.ResponseWriter, r *http.Request, outer *miss, ev *Event) {
 	rt, c := h.rt, h.rt.c
 	if outer != nil && bytes.Equal(rt.keys.AppendMaterial(nil, r), outer.lk.material) {
 		// The enclosing layer looked this very key up a moment ago and
@@ -29,25 +29,36 @@ func (h *handler) serveCacheable(w http.ResponseWriter, r *http.Request, outer *
 		h.fetchLed(w, r, outer.lk.clone(), c.now(), outer.lead.take())
 		return
 	}
+	var start time.Time
+	if ev != nil {
+		start = time.Now()
+	}
 	lk := c.lookup(r.Context(), rt, r)
+	if ev != nil {
+		ev.Lookup, ev.Key = time.Since(start), lk.pk
+		ev.StoreError, lk.ev = lk.err, ev
+	}
 	now := c.now()
 	cd := c.directives(r)
 	if e := lk.found; e != nil {
 		switch e.Usable(now, cd) {
 		case rfc9111.UseFresh:
 			c.stats.hits.Add(1)
+			lk.served(e, e.Age(now))
 			c.serveHit(w, r, e, e.Age(now), c.status.hit)
 			lk.release()
 			return
 		case rfc9111.UseStale:
 			c.stats.hits.Add(1)
 			c.stats.stale.Add(1)
+			lk.served(e, e.Age(now))
 			c.serveHit(w, r, e, e.Age(now), c.status.hitMaxStale)
 			lk.release()
 			return
 		case rfc9111.UseStaleRefresh:
 			c.stats.hits.Add(1)
 			c.stats.stale.Add(1)
+			lk.served(e, e.Age(now))
 			c.serveHit(w, r, e, e.Age(now), c.status.hitRevalidating)
 			h.refresh(r, lk.flightKey())
 			lk.release()
@@ -211,6 +222,7 @@ func (h *handler) serveNewer(w http.ResponseWriter, r *http.Request, lk *lookup)
 // serveCollapsed serves e, got by another request's fetch, to r: a miss
 // that cost no handler call.
 func (c *Engine) serveCollapsed(w http.ResponseWriter, r *http.Request, e *entry.Entry, lk *lookup, now time.Time) {
+	lk.served(e, e.Age(now))
 	c.serveCollapsedAs(w, r, e, now, []string{c.status.collapsed(lk.fwd)})
 }
 

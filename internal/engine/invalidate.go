@@ -84,7 +84,7 @@ func (c *Engine) invalidateKeys(ctx context.Context, keys []string, wait bool) {
 	if wait {
 		c.writes.waitFor(context.Background(), keys, time.Second)
 	}
-	if err := c.store.Delete(ctx, keys...); err != nil {
+	if err := c.delete(ctx, keys...); err != nil {
 		c.storeError("delete", keys[0], err)
 		if !c.pending.add(keys) {
 			c.log.Error("httpcache: too many failed invalidations to remember; stale entries may be served until they expire",
@@ -96,7 +96,7 @@ func (c *Engine) invalidateKeys(ctx context.Context, keys []string, wait bool) {
 // retryDelete retries a failed invalidation of key, reporting whether the
 // key is now clear to use.
 func (c *Engine) retryDelete(ctx context.Context, key string) bool {
-	if err := c.store.Delete(ctx, key); err != nil {
+	if err := c.delete(ctx, key); err != nil {
 		c.storeError("delete", key, err)
 		return false
 	}

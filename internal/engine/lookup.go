@@ -21,6 +21,7 @@ type lookup struct {
 	found    *entry.Entry // the matching response, fresh or not
 	fwd      string       // why it was not a hit, if it is not
 	failed   bool         // the store failed: do not write to it either
+	err      error        // how, when events are observed
 	seq      uint64       // the purge sequence, read with the entry
 	seqRead  bool
 	// purged is how many purges this Cache had finished before the
@@ -33,6 +34,8 @@ type lookup struct {
 	// written is the count of this process's writes to pk's stripe
 	// finished before the lookup (see writeQueue.runs).
 	written uint64
+	// ev is the event of the request, when events are observed.
+	ev *Event
 }
 
 // start is what lk knew of purges, for a fetch it begins.
@@ -200,7 +203,9 @@ func (c *Engine) loadPrimary(ctx context.Context, rt *route, r *http.Request, lk
 	if withSeq {
 		keys = append(keys, sp.seqKey())
 	}
+	start := c.opStart()
 	vals, err := c.multi.GetMulti(ctx, keys...)
+	c.observeStore(OpGetMulti, start, err)
 	if err == nil && withSeq {
 		lk.seq, err = sp.seqFrom(ctx, vals[len(vals)-1], nil)
 		lk.seqRead = err == nil

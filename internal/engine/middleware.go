@@ -264,6 +264,23 @@ func (h *handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 			outer.delegated.Store(true)
 		}
 	}
+	if c.opts.OnEvent != nil && outer == nil {
+		// The outermost layer reports the request, once.
+		ev := eventPool.Get().(*Event)
+		start := time.Now()
+		h.serve(w, r, nil, ev)
+		c.emit(ev, r, w.Header(), start)
+		*ev = Event{}
+		eventPool.Put(ev)
+		return
+	}
+	h.serve(w, r, outer, nil)
+}
+
+// serve serves r, with outer the layer of this Cache enclosing it (or nil),
+// noting what it does in ev (if not nil).
+func (h *handler) serve(w http.ResponseWriter, r *http.Request, outer *miss, ev *Event) {
+	c := h.rt.c
 	switch r.Method {
 	case http.MethodGet, http.MethodHead:
 	default:
@@ -277,7 +294,7 @@ func (h *handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		h.next.ServeHTTP(c.passThrough(w, r), r)
 		return
 	}
-	h.serveCacheable(w, r, outer)
+	h.serveCacheable(w, r, outer, ev)
 }
 
 // bypassDetail says why a GET or HEAD must not touch the cache, or "".

@@ -82,7 +82,9 @@ func (c *Engine) Purge(ctx context.Context, p Purge) error {
 	if len(purgeTags) == 0 {
 		return nil
 	}
+	start := c.opStart()
 	m, err := c.recordPurge(ctx, purgeTags, p.Soft)
+	c.observeStore(OpPurge, start, err)
 	if err != nil {
 		if errors.Is(err, errNoCounter) {
 			return fmt.Errorf("httpcache: purge: %w", err) // no retry can do better

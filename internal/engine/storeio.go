@@ -20,11 +20,13 @@ func (c *Engine) load(ctx context.Context, key string, lk *lookup) (*entry.Entry
 		obj any
 		err error
 	)
+	start := c.opStart()
 	if c.objects != nil {
 		v, obj, err = c.objects.GetObject(ctx, key)
 	} else {
 		v, err = c.store.Get(ctx, key)
 	}
+	c.observeStore(OpGet, start, failure(err))
 	if err != nil {
 		c.readFailed(key, err, lk)
 		return nil, false
@@ -42,6 +44,9 @@ func (c *Engine) readFailed(key string, err error, lk *lookup) {
 		return
 	}
 	lk.failed = true
+	if c.opts.OnEvent != nil {
+		lk.err = err
+	}
 	c.storeError("get", key, err)
 }
 
@@ -147,11 +152,13 @@ func (c *Engine) holdsIndex(ctx context.Context, key string, epoch uint64) bool 
 // body.
 func (c *Engine) write(ctx context.Context, p put) {
 	var err error
+	start := c.opStart()
 	if c.objects != nil {
 		err = c.objects.SetObject(ctx, p.key, p.value, p.obj, p.ttl)
 	} else {
 		err = c.store.Set(ctx, p.key, p.value, p.ttl)
 	}
+	c.observeStore(OpSet, start, failure(err))
 	switch {
 	case err == nil:
 		c.stats.stores.Add(1)
@@ -172,9 +179,26 @@ func (c *Engine) write(ctx context.Context, p put) {
 
 // remove deletes keys, logging (not returning) a failure.
 func (c *Engine) remove(ctx context.Context, keys ...string) {
-	if err := c.store.Delete(ctx, keys...); err != nil {
+	if err := c.delete(ctx, keys...); err != nil {
 		c.storeError("delete", keys[0], err)
 	}
+}
+
+// delete deletes keys from the store, observed.
+func (c *Engine) delete(ctx context.Context, keys ...string) error {
+	start := c.opStart()
+	err := c.store.Delete(ctx, keys...)
+	c.observeStore(OpDelete, start, err)
+	return err
+}
+
+// failure is err as an observer sees it: a key not found, or a value
+// larger than the store takes, is no failure of the store's.
+func failure(err error) error {
+	if errors.Is(err, store.ErrNotFound) || errors.Is(err, store.ErrTooLarge) {
+		return nil
+	}
+	return err
 }
 
 // storeError counts a store failure and logs it, at most once a second per

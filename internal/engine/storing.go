@@ -129,6 +129,7 @@ func (c *Engine) storeEntry(ctx context.Context, m *miss, e *entry.Entry, d rfc9
 			c.hints.learn(pk, raw, dec)
 		}
 	}
+	m.lk.stored(e)
 	c.writes.submit(ctx, c, pk, m.lk.invGen, onDone, puts...)
 	return puts[0].obj
 }

@@ -1,0 +1,260 @@
+package httpcache_test
+
+import (
+	"errors"
+	"net/http"
+	"net/http/httptest"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/seedcache/httpcache"
+	"github.com/seedcache/httpcache/internal/faultstore"
+	"github.com/seedcache/httpcache/stores/memory"
+)
+
+// events records what Options.OnEvent receives.
+type events struct {
+	mu   sync.Mutex
+	list []httpcache.Event
+}
+
+func (e *events) add(ev httpcache.Event) {
+	e.mu.Lock()
+	e.list = append(e.list, ev)
+	e.mu.Unlock()
+}
+
+// take returns the events so far and forgets them.
+func (e *events) take() []httpcache.Event {
+	e.mu.Lock()
+	defer e.mu.Unlock()
+	l := e.list
+	e.list = nil
+	return l
+}
+
+// one returns the single event recorded since the last call, failing the
+// test if there is not exactly one.
+func (e *events) one(t *testing.T) httpcache.Event {
+	t.Helper()
+	l := e.take()
+	if len(l) != 1 {
+		t.Fatalf("got %d events, want 1: %+v", len(l), l)
+	}
+	return l[0]
+}
+
+// TestEventReportsEachOutcome pins the event of each kind of request: its
+// outcome and detail agree with the Cache-Status the client got, and a hit
+// carries the key, size, age and tags of what it served.
+func TestEventReportsEachOutcome(t *testing.T) {
+	var evs events
+	e := newEnv(t, httpcache.Options{OnEvent: evs.add, Policy: httpcache.Policy{StaleWhileRevalidate: time.Minute}})
+	page := respond(200, map[string]string{"Cache-Control": "max-age=60", "Cache-Tag": "a, b"}, "hello")
+	private := respond(200, map[string]string{"Cache-Control": "private, max-age=60"}, "mine")
+	mux := http.NewServeMux()
+	mux.Handle("GET /pages/{id}", e.cache.Handler(page))
+	mux.Handle("GET /private", e.cache.Handler(private))
+	mux.Handle("POST /pages/{id}", e.cache.Handler(page))
+
+	res := do(t, mux, get("http://example.com/pages/1"))
+	ev := evs.one(t)
+	if ev.Outcome != httpcache.OutcomeMiss || !ev.Stored || ev.Detail != "" {
+		t.Errorf("first request: outcome %q stored %v detail %q (%s), want a stored miss", ev.Outcome, ev.Stored, ev.Detail, res.cacheStatus())
+	}
+	if ev.Route != "GET /pages/{id}" || ev.Size != 5 || strings.Join(ev.Tags, ",") != "a,b" || ev.Request == nil || ev.Request.URL.Path != "/pages/1" {
+		t.Errorf("miss event: route %q size %d tags %q request %v", ev.Route, ev.Size, ev.Tags, ev.Request)
+	}
+	keys, _ := e.cache.Keys("http://example.com/pages/1")
+	if len(keys) != 1 || ev.Key != keys[0] {
+		t.Errorf("miss event key %q, want %q", ev.Key, keys)
+	}
+
+	e.clock.Advance(10 * time.Second)
+	res = do(t, mux, get("http://example.com/pages/1"))
+	ev = evs.one(t)
+	if !isHit(res) || ev.Outcome != httpcache.OutcomeHit || ev.Stored {
+		t.Errorf("second request: outcome %q stored %v (%s), want a hit", ev.Outcome, ev.Stored, res.cacheStatus())
+	}
+	if ev.Key != keys[0] || ev.Size != 5 || ev.Age != 10*time.Second || strings.Join(ev.Tags, ",") != "a,b" || ev.Duration <= 0 {
+		t.Errorf("hit event: key %q size %d age %v tags %q duration %v", ev.Key, ev.Size, ev.Age, ev.Tags, ev.Duration)
+	}
+
+	e.clock.Advance(60 * time.Second) // stale, within stale-while-revalidate
+	res = do(t, mux, get("http://example.com/pages/1"))
+	ev = evs.one(t)
+	if ev.Outcome != httpcache.OutcomeStale || ev.Detail != "stale-while-revalidate" {
+		t.Errorf("stale request: outcome %q detail %q (%s)", ev.Outcome, ev.Detail, res.cacheStatus())
+	}
+	e.cache.Wait()
+	evs.take() // the background refresh is no request: it may report nothing
+
+	res = do(t, mux, get("http://example.com/private"))
+	ev = evs.one(t)
+	if ev.Outcome != httpcache.OutcomeMiss || ev.Stored || ev.Detail != "private" {
+		t.Errorf("private response: outcome %q stored %v detail %q (%s), want a miss not stored for private", ev.Outcome, ev.Stored, ev.Detail, res.cacheStatus())
+	}
+
+	res = do(t, mux, get("http://example.com/pages/1", "Range", "bytes=0-1"))
+	ev = evs.one(t)
+	if ev.Outcome != httpcache.OutcomeBypass || ev.Detail != "range" || ev.Key != "" {
+		t.Errorf("range request: outcome %q detail %q key %q (%s), want a bypass for range", ev.Outcome, ev.Detail, ev.Key, res.cacheStatus())
+	}
+
+	res = do(t, mux, get("http://example.com/pages/1").with("POST"))
+	ev = evs.one(t)
+	if ev.Outcome != httpcache.OutcomeMethod || ev.Route != "POST /pages/{id}" {
+		t.Errorf("POST: outcome %q route %q (%s)", ev.Outcome, ev.Route, res.cacheStatus())
+	}
+}
+
+// TestEventReportsRevalidatedAndCollapsed pins the events of a stale
+// response confirmed by a 304, and of requests answered from another
+// request's fetch.
+func TestEventReportsRevalidatedAndCollapsed(t *testing.T) {
+	var evs events
+	e := newEnv(t, httpcache.Options{OnEvent: evs.add})
+	h := e.cache.Handler(&counter{fn: func(w http.ResponseWriter, r *http.Request) {
+		w.Header().Set("Cache-Control", "max-age=60")
+		w.Header().Set("ETag", `"v1"`)
+		if r.Header.Get("If-None-Match") == `"v1"` {
+			w.WriteHeader(http.StatusNotModified)
+			return
+		}
+		w.Write([]byte("body"))
+	}})
+	do(t, h, get("http://example.com/r"))
+	evs.take()
+	e.clock.Advance(90 * time.Second) // stale, still kept for revalidation
+	res := do(t, h, get("http://example.com/r"))
+	if ev := evs.one(t); ev.Outcome != httpcache.OutcomeRevalidated || ev.Size != 4 {
+		t.Errorf("revalidated: outcome %q size %d (%s)", ev.Outcome, ev.Size, res.cacheStatus())
+	}
+
+	g := newGate(func(w http.ResponseWriter, r *http.Request) {
+		w.Header().Set("Cache-Control", "max-age=60")
+		w.Write([]byte("v1"))
+	})
+	slow := e.cache.Handler(g)
+	first := lead(t, slow, g, "http://example.com/slow")
+	bodies := collapse(t, e.cache, slow, "http://example.com/slow", 2)
+	close(g.release)
+	expectAll(t, bodies, 2, "v1")
+	if b := <-first; b != "v1" {
+		t.Fatalf("leader got %q", b)
+	}
+	var led, collapsed int
+	for _, ev := range evs.take() {
+		switch ev.Outcome {
+		case httpcache.OutcomeMiss:
+			led++
+		case httpcache.OutcomeCollapsed:
+			collapsed++
+			if ev.Size != 2 {
+				t.Errorf("collapsed event size %d, want 2", ev.Size)
+			}
+		default:
+			t.Errorf("unexpected outcome %q", ev.Outcome)
+		}
+	}
+	if led != 1 || collapsed != 2 {
+		t.Errorf("%d misses and %d collapsed, want 1 and 2", led, collapsed)
+	}
+}
+
+// TestEventReportsStoreError pins that a lookup the store failed says so:
+// the event carries the store's error, and OnStoreOp saw the failed get.
+func TestEventReportsStoreError(t *testing.T) {
+	var evs events
+	var mu sync.Mutex
+	var ops []httpcache.StoreOp
+	s := &faultstore.Script{}
+	boom := errors.New("boom")
+	s.FailWith(boom)
+	c := httpcache.New(s, httpcache.Options{OnEvent: evs.add, Logger: discardLogger(), OnStoreOp: func(op httpcache.StoreOp) {
+		mu.Lock()
+		ops = append(ops, op)
+		mu.Unlock()
+	}})
+	h := c.Handler(respond(200, map[string]string{"Cache-Control": "max-age=60"}, "x"))
+	res := do(t, h, get("http://example.com/a"))
+	ev := evs.one(t)
+	if !errors.Is(ev.StoreError, boom) || ev.Outcome != httpcache.OutcomeMiss || ev.Stored {
+		t.Errorf("event: outcome %q stored %v store error %v (%s), want a miss with the store's error", ev.Outcome, ev.Stored, ev.StoreError, res.cacheStatus())
+	}
+	mu.Lock()
+	defer mu.Unlock()
+	var failedGet bool
+	for _, op := range ops {
+		failedGet = failedGet || (op.Op == "get" || op.Op == "get-multi") && errors.Is(op.Err, boom)
+	}
+	if !failedGet {
+		t.Errorf("store ops %+v: no failed get reported", ops)
+	}
+}
+
+// TestStoreOpReportsReadsAndWrites pins OnStoreOp on a healthy store: a
+// miss reads and writes, a purge is recorded, and none is an error.
+func TestStoreOpReportsReadsAndWrites(t *testing.T) {
+	var mu sync.Mutex
+	count := map[string]int{}
+	c := httpcache.New(memory.New(memory.Options{}), httpcache.Options{OnStoreOp: func(op httpcache.StoreOp) {
+		mu.Lock()
+		defer mu.Unlock()
+		if op.Err != nil {
+			t.Errorf("op %s failed: %v", op.Op, op.Err)
+		}
+		count[op.Op]++
+	}})
+	h := c.Handler(respond(200, map[string]string{"Cache-Control": "max-age=60"}, "x"))
+	do(t, h, get("http://example.com/a"))
+	do(t, h, get("http://example.com/a"))
+	if err := c.PurgeURL(t.Context(), "http://example.com/a"); err != nil {
+		t.Fatal(err)
+	}
+	c.Wait()
+	mu.Lock()
+	defer mu.Unlock()
+	if count["get"] < 2 || count["set"] < 1 || count["purge"] != 1 {
+		t.Errorf("store ops %v: want at least 2 gets, 1 set and 1 purge", count)
+	}
+}
+
+// TestEventOncePerRequestThroughNestedLayers pins that layers of one Cache
+// nested around a handler report a request once.
+func TestEventOncePerRequestThroughNestedLayers(t *testing.T) {
+	var evs events
+	e := newEnv(t, httpcache.Options{OnEvent: evs.add})
+	h := e.cache.Handler(e.cache.Page(time.Minute)(respond(200, nil, "x")))
+	do(t, h, get("http://example.com/n"))
+	if ev := evs.one(t); ev.Outcome != httpcache.OutcomeMiss || !ev.Stored || ev.Size != 1 {
+		t.Errorf("nested miss: outcome %q stored %v size %d", ev.Outcome, ev.Stored, ev.Size)
+	}
+	do(t, h, get("http://example.com/n"))
+	if ev := evs.one(t); ev.Outcome != httpcache.OutcomeHit {
+		t.Errorf("nested hit: outcome %q", ev.Outcome)
+	}
+}
+
+// TestHitWithEventHookAllocatesAtMostOnce pins that an event hook adds no
+// allocation to a hit (TestHitAllocatesAtMostOnce): events are recycled.
+func TestHitWithEventHookAllocatesAtMostOnce(t *testing.T) {
+	var n int
+	c := httpcache.New(memory.New(memory.Options{}), httpcache.Options{OnEvent: func(ev httpcache.Event) { n++ }})
+	h := c.Handler(pageHandler([]byte(strings.Repeat("x", 1024)), false))
+	req := httptest.NewRequest("GET", "http://example.com/articles/42", nil)
+	w := &sink{h: make(http.Header)}
+	h.ServeHTTP(w, req)
+	allocs := testing.AllocsPerRun(1000, func() {
+		w.reset()
+		h.ServeHTTP(w, req)
+	})
+	if n < 1000 {
+		t.Fatalf("%d events for 1001 requests", n)
+	}
+	if allocs > 1 {
+		t.Errorf("a hit with an event hook allocates %v times, want at most 1", allocs)
+	}
+}
