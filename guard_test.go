@@ -124,3 +124,32 @@ func TestCacheStatusNeverSaysStoredWhileStoreFails(t *testing.T) {
 		}
 	})
 }
+
+// TestStatsReportCircuitOpen pins Stats.CircuitOpen: false while the store
+// answers, true once the guard has opened its circuit, false again once a
+// probe after the cooldown finds the store answering.
+func TestStatsReportCircuitOpen(t *testing.T) {
+	clk := newClock()
+	s := &faultstore.Script{}
+	s.FailWith(store.ErrNotFound)
+	c := httpcache.New(s, httpcache.Options{Logger: discardLogger(), Clock: clk.Now,
+		Guard: httpcache.GuardOptions{Failures: 3, Cooldown: time.Second, Clock: clk.Now}})
+	h := c.Handler(respond(200, maxAge("60"), "page"))
+	do(t, h, get("/page"))
+	if c.Stats().CircuitOpen {
+		t.Fatal("circuit open while the store answers")
+	}
+	s.FailWith(errors.New("connection refused"))
+	for i := range 3 {
+		do(t, h, get("/p/"+itoa(int64(i))))
+	}
+	if !c.Stats().CircuitOpen {
+		t.Fatalf("circuit not reported open after 3 failures: %+v", c.Stats())
+	}
+	s.FailWith(store.ErrNotFound)
+	clk.Advance(2 * time.Second)
+	do(t, h, get("/probe"))
+	if c.Stats().CircuitOpen {
+		t.Fatal("circuit still reported open after the store answered a probe")
+	}
+}

@@ -69,6 +69,10 @@ type Stats struct {
 	Purges uint64
 	// Waiting is how many requests wait now for another request's fetch.
 	Waiting int64
+	// CircuitOpen reports that the store's circuit breaker is open now:
+	// the store kept failing, and requests go to the handler without
+	// touching it until a probe finds it answering (Options.Guard).
+	CircuitOpen bool
 }
 
 // Stats returns the current counters.

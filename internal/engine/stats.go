@@ -23,6 +23,7 @@ type Stats struct {
 	Revalidated  uint64
 	Purges       uint64
 	Waiting      int64
+	CircuitOpen  bool
 }
 
 // counters are updated with atomics on the request path; Stats reads them.
@@ -52,6 +53,7 @@ func (c *Engine) Stats() Stats {
 		Revalidated:  c.stats.revalidated.Load(),
 		Purges:       c.stats.purges.Load(),
 		Waiting:      c.stats.waiting.Load(),
+		CircuitOpen:  c.circuit != nil && c.circuit.CircuitOpen(),
 	}
 }
 
