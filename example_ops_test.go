@@ -130,3 +130,64 @@ func ExamplePolicy_staleWhileRevalidate() {
 	// v1 | httpcache; hit; detail=stale-while-revalidate
 	// v2 | httpcache; hit
 }
+
+// An event hook sees every request with its outcome: here a log line for
+// each request that was not a hit, saying why. contrib/prometheus and
+// contrib/otel are ready-made hooks.
+func ExampleOptions_onEvent() {
+	cache := httpcache.New(memory.New(memory.Options{}), httpcache.Options{
+		OnEvent: func(ev httpcache.Event) {
+			if ev.Outcome == httpcache.OutcomeHit {
+				return
+			}
+			fmt.Printf("%s %s: %s stored=%v detail=%q\n", ev.Route, ev.Request.URL.Path, ev.Outcome, ev.Stored, ev.Detail)
+		},
+	})
+	mux := http.NewServeMux()
+	mux.Handle("GET /articles/{id}", cache.Handler(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		w.Header().Set("Cache-Control", "max-age=60")
+		fmt.Fprint(w, "article")
+	})))
+	mux.Handle("GET /account", cache.Handler(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		w.Header().Set("Cache-Control", "private")
+		fmt.Fprint(w, "yours")
+	})))
+	serveTo(mux, "/articles/1")
+	serveTo(mux, "/articles/1")
+	serveTo(mux, "/account")
+	serveTo(mux, "/articles/1", "Range", "bytes=0-1")
+	// Output:
+	// GET /articles/{id} /articles/1: miss stored=true detail=""
+	// GET /account /account: miss stored=false detail="private"
+	// GET /articles/{id} /articles/1: bypass stored=false detail="range"
+}
+
+// A response that says Vary: Cookie is stored once per distinct value of
+// the cookies Policy.VaryCookies names, so that analytics cookies do not
+// split the cache while a theme cookie does.
+func ExamplePolicy_varyCookies() {
+	cache := httpcache.New(memory.New(memory.Options{}), httpcache.Options{
+		Policy: httpcache.Policy{VaryCookies: []string{"theme"}},
+	})
+	calls := 0
+	h := cache.Handler(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		calls++
+		theme := "light"
+		if c, err := r.Cookie("theme"); err == nil {
+			theme = c.Value
+		}
+		w.Header().Set("Cache-Control", "public, max-age=60")
+		w.Header().Set("Vary", "Cookie")
+		fmt.Fprint(w, theme)
+	}))
+	for _, cookie := range []string{"theme=dark; _ga=1", "theme=dark; _ga=2", "theme=light; _ga=1"} {
+		rec := serveTo(h, "/", "Cookie", cookie)
+		fmt.Printf("%s: %s (%s)\n", cookie, rec.Body, rec.Header().Get("Cache-Status"))
+	}
+	fmt.Println("handler calls:", calls)
+	// Output:
+	// theme=dark; _ga=1: dark (httpcache; fwd=uri-miss; stored)
+	// theme=dark; _ga=2: dark (httpcache; hit)
+	// theme=light; _ga=1: light (httpcache; fwd=vary-miss; stored)
+	// handler calls: 2
+}
