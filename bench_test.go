@@ -192,3 +192,33 @@ func BenchmarkHitAfterPurge(b *testing.B) {
 		b.Fatalf("hits %d of %d", s.Hits, b.N)
 	}
 }
+
+// BenchmarkRangeHit compares, on the memory store with RangeRequests, a
+// hit for the whole 64 KiB response with a hit for its first 1 KiB (a 206),
+// side by side in one run.
+func BenchmarkRangeHit(b *testing.B) {
+	body := bytes.Repeat([]byte("x"), 64<<10)
+	for _, kind := range []string{"full", "range"} {
+		b.Run("kind="+kind, func(b *testing.B) {
+			c := httpcache.New(memory.New(memory.Options{}), httpcache.Options{RangeRequests: true})
+			h := c.Handler(pageHandler(body, false))
+			req := httptest.NewRequest("GET", "http://example.com/video", nil)
+			h.ServeHTTP(&sink{h: make(http.Header)}, req)
+			want := http.StatusOK
+			if kind == "range" {
+				req = req.Clone(req.Context())
+				req.Header.Set("Range", "bytes=0-1023")
+				want = http.StatusPartialContent
+			}
+			w := &sink{h: make(http.Header)}
+			b.ReportAllocs()
+			for b.Loop() {
+				w.reset()
+				h.ServeHTTP(w, req)
+			}
+			if w.status != want || c.Stats().Hits == 0 {
+				b.Fatalf("status %d, hits %d", w.status, c.Stats().Hits)
+			}
+		})
+	}
+}

@@ -118,6 +118,21 @@ type Options struct {
 	// of no-cache requests cannot become a flood at the origin.
 	RequestDirectives bool
 
+	// RangeRequests answers GET requests with a Range header from stored
+	// complete 200 responses, as RFC 9110 §14 describes: a single byte
+	// range as 206 Partial Content with Content-Range, a range the
+	// response cannot satisfy as 416, and an If-Range that does not match
+	// (strong ETag, or the exact date of a strong Last-Modified) as the
+	// whole response. A Range naming several ranges is answered with the
+	// whole response (200), which the RFC allows, rather than
+	// multipart/byteranges. A Range request that finds nothing usable
+	// stored goes to the handler as it is and its response (a 206, most
+	// likely) is not stored (Cache-Status detail=range): a later full GET
+	// fills the cache. If false, every Range request bypasses the cache
+	// (detail=range), as does every If-Range. HEAD requests with Range
+	// always bypass it.
+	RangeRequests bool
+
 	// ClientRefreshReplaces lets a response fetched only because the
 	// client's Cache-Control refused a fresh stored response (no-cache,
 	// max-age, min-fresh, with RequestDirectives) replace the stored one,
@@ -356,6 +371,7 @@ func (o *Options) config() engine.Config {
 		Languages:             o.Languages,
 		Normalizers:           o.Normalizers,
 		RequestDirectives:     o.RequestDirectives,
+		RangeRequests:         o.RangeRequests,
 		ClientRefreshReplaces: o.ClientRefreshReplaces,
 		RefreshTimeout:        o.RefreshTimeout,
 		LockTimeout:           o.LockTimeout,

@@ -64,6 +64,7 @@ func run(ctx context.Context, args []string, stderr io.Writer, ready chan<- stri
 	purgeToken := fs.String("purge-token", "", "if set, answer PURGE requests authorised with \"Authorization: Bearer TOKEN\" instead of forwarding them")
 	keyPrefix := fs.String("key-prefix", "", "prefix of every store key; if empty, \"proxy:\" and a digest of -origin, so that proxies for different origins never share entries")
 	codingsFlag := fs.String("codings", "", "comma-separated content codings the origin may send (Content-Encoding), for responses that vary on Accept-Encoding; if empty, br,deflate,gzip,zstd")
+	rangeRequests := fs.Bool("ranges", true, "answer Range requests for stored complete responses from the cache (206, 416, If-Range; RFC 9110 §14); if false, Range requests go to the origin")
 	stores := storeurl.RegisterFlags(fs)
 	if err := fs.Parse(args); err != nil {
 		return err
@@ -95,6 +96,7 @@ func run(ctx context.Context, args []string, stderr io.Writer, ready chan<- stri
 	cache := httpcache.New(store, httpcache.Options{
 		Logger:            logger,
 		RequestDirectives: true,
+		RangeRequests:     *rangeRequests,
 		KeyPrefix:         *keyPrefix,
 		Codings:           codings,
 	})

@@ -11,6 +11,7 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"strconv"
 	"strings"
 	"sync/atomic"
 	"syscall"
@@ -391,5 +392,35 @@ func TestProxyNeverStoresEventStreams(t *testing.T) {
 	}
 	if n := o.hits.Load(); n != 2 {
 		t.Fatalf("%d origin requests for two event streams; want 2", n)
+	}
+}
+
+// TestProxyAnswersRangesFromCache: with -ranges (the default), a Range
+// request for a stored response is a 206 from the cache (RFC 9110 §14.2),
+// not a request to the origin; with -ranges=false it goes to the origin.
+func TestProxyAnswersRangesFromCache(t *testing.T) {
+	o := &origin{}
+	srv := httptest.NewServer(o)
+	defer srv.Close()
+	for _, on := range []bool{true, false} {
+		base := startProxy(t, "-origin", srv.URL, "-ranges="+strconv.FormatBool(on))
+		path := "/cacheable?ranges=" + strconv.FormatBool(on)
+		fetch(t, "GET", base+path)
+		before := o.hits.Load()
+		req, _ := http.NewRequest("GET", base+path, nil)
+		req.Header.Set("Range", "bytes=4-13")
+		resp, err := http.DefaultClient.Do(req)
+		if err != nil {
+			t.Fatal(err)
+		}
+		body, _ := io.ReadAll(resp.Body)
+		resp.Body.Close()
+		if on {
+			if resp.StatusCode != http.StatusPartialContent || string(body) != "/cacheable" || resp.Header.Get("Cache-Status") != "httpcache; hit" || o.hits.Load() != before {
+				t.Errorf("-ranges: %d %q %q, origin asked %d times", resp.StatusCode, body, resp.Header.Get("Cache-Status"), o.hits.Load()-before)
+			}
+		} else if o.hits.Load() != before+1 || !strings.Contains(resp.Header.Get("Cache-Status"), "detail=range") {
+			t.Errorf("-ranges=false: origin asked %d times, Cache-Status %q", o.hits.Load()-before, resp.Header.Get("Cache-Status"))
+		}
 	}
 }

@@ -25,6 +25,7 @@ type Config struct {
 	Languages             []string
 	Normalizers           map[string]func(values []string) string
 	RequestDirectives     bool
+	RangeRequests         bool
 	ClientRefreshReplaces bool
 	RefreshTimeout        time.Duration
 	LockTimeout           time.Duration

@@ -76,6 +76,15 @@ func (h *handler) serveCacheable(w http.ResponseWriter, r *http.Request, outer *
 		lk.release()
 		return
 	}
+	if len(r.Header["Range"]) > 0 {
+		// A range (Options.RangeRequests) of nothing usable stored: the
+		// handler answers it, and a part is not stored.
+		c.stats.uncacheable.Add(1)
+		appendStatus(w.Header(), c.status.forward(lk.fwd, false, detailRange))
+		lk.release()
+		h.next.ServeHTTP(c.passThrough(w, r), r)
+		return
+	}
 	h.forward(w, r, lk, now) // counts what comes of it (see Stats)
 }
 

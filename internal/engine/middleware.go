@@ -300,12 +300,13 @@ func (h *handler) serve(w http.ResponseWriter, r *http.Request, outer *miss, ev 
 // bypassDetail says why a GET or HEAD must not touch the cache, or "".
 func (c *Engine) bypassDetail(r *http.Request) string {
 	hd := r.Header
+	ranged := c.opts.RangeRequests && r.Method == http.MethodGet // ranges answered from stored responses
 	switch {
 	case len(hd["Upgrade"]) > 0:
 		return detailUpgrade
-	case len(hd["Range"]) > 0:
+	case len(hd["Range"]) > 0 && !ranged:
 		return detailRange
-	case len(hd["If-Match"]) > 0, len(hd["If-Unmodified-Since"]) > 0, len(hd["If-Range"]) > 0:
+	case len(hd["If-Match"]) > 0, len(hd["If-Unmodified-Since"]) > 0, len(hd["If-Range"]) > 0 && !ranged:
 		return detailPrecondition
 	case urlBytes(r) > c.opts.MaxURLBytes:
 		return detailTooLong

@@ -37,6 +37,9 @@ func (c *Engine) serveHit(w http.ResponseWriter, r *http.Request, e *entry.Entry
 		w.WriteHeader(http.StatusNotModified)
 		return
 	}
+	if len(r.Header["Range"]) > 0 && c.opts.RangeRequests && c.serveRange(w, r, e, age, status) {
+		return
+	}
 	for name, v := range e.Header {
 		h[name] = v
 	}
