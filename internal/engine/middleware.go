@@ -207,6 +207,9 @@ func (c *Engine) compile(rc RouteConfig) *route {
 		keys:  keys.New(c.opts.KeyPrefix, c.opts.SchemeHeader, rc.Query),
 		vary:  vary.New(vary.Config{Codings: c.opts.Codings, Cookies: rc.VaryCookies, Languages: c.opts.Languages, Normalizers: c.opts.Normalizers}),
 	}
+	if c.writes.local {
+		rt.keys.InProcess() // the store is this process's alone
+	}
 	c.routes.add(rt)
 	return rt
 }
