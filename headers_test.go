@@ -311,3 +311,52 @@ func TestGETWithContentBypasses(t *testing.T) {
 		t.Fatalf("GET without content not stored: %q", res.cacheStatus())
 	}
 }
+
+// TestAgeFirstMemberOrStale: an Age field with more than one member (one
+// line "7200, 0", or two lines) counts by its first member, and an Age that
+// is not a non-negative integer makes the response stale on arrival: the
+// cache cannot know how old it is (RFC 9111 §5.1, §4.2.3). A response that
+// arrives stale is not stored.
+func TestAgeFirstMemberOrStale(t *testing.T) {
+	tests := []struct {
+		name   string
+		age    []string // Age field lines; the response is max-age=3600
+		stored bool
+		hitAge string // the Age of the hit, when stored
+	}{
+		{"single", []string{"10"}, true, "10"},
+		{"list, old first", []string{"7200, 0"}, false, ""},
+		{"list without space, old first", []string{"7200,0"}, false, ""},
+		{"two lines, old first", []string{"7200", "0"}, false, ""},
+		{"list, young first", []string{"0, 7200"}, true, "0"},
+		{"two lines, young first", []string{"0", "7200"}, true, "0"},
+		{"duplicate young", []string{"5, 5"}, true, "5"},
+		{"duplicate old", []string{"7200, 7200"}, false, ""},
+		{"non-numeric", []string{"abc"}, false, ""},
+		{"negative", []string{"-7200"}, false, ""},
+		{"decimal", []string{"7200.0"}, false, ""},
+		{"empty", []string{""}, false, ""},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			e := newEnv(t, httpcache.Options{})
+			c := &counter{fn: func(w http.ResponseWriter, r *http.Request) {
+				w.Header().Set("Cache-Control", "max-age=3600")
+				w.Header()["Age"] = tc.age
+				io.WriteString(w, "body")
+			}}
+			h := e.cache.Handler(c)
+			first := do(t, h, get("/age"))
+			res := do(t, h, get("/age"))
+			if isHit(res) != tc.stored {
+				t.Fatalf("Age %q: first %q, then %q; want stored=%v", tc.age, first.cacheStatus(), res.cacheStatus(), tc.stored)
+			}
+			if !tc.stored && first.cacheStatus() != "httpcache; fwd=uri-miss; detail=stale" {
+				t.Fatalf("Age %q: Cache-Status %q, want detail=stale", tc.age, first.cacheStatus())
+			}
+			if tc.stored && res.header.Get("Age") != tc.hitAge {
+				t.Fatalf("Age %q: the hit says Age %q, want %q", tc.age, res.header.Get("Age"), tc.hitAge)
+			}
+		})
+	}
+}

@@ -16,8 +16,6 @@ import (
 	"time"
 
 	"github.com/seedcache/httpcache/vary"
-
-	"github.com/seedcache/httpcache/internal/header"
 )
 
 // Reasons a response is not stored. They appear as the Cache-Status detail
@@ -267,11 +265,15 @@ func InitialAge(x Exchange) time.Duration {
 	}
 	var ageValue time.Duration
 	if v := x.Header.Values("Age"); len(v) > 0 {
-		// A malformed or repeated Age is ignored, as §5.1 allows; a
-		// huge one saturates at 2^31 s like any Delta-seconds.
-		if secs, ok := parseDelta(header.TrimOWS(v[0])); ok {
-			ageValue = time.Duration(secs) * time.Second
+		age, ok := ParseAge(v)
+		if !ok {
+			// §5.1 lets a cache ignore an Age it cannot read; this one
+			// takes the response for stale instead: an upstream cache
+			// said how long it held it, in words we cannot read, and it
+			// may have been any time (a "7200.0" is two hours).
+			return maxDelta * time.Second
 		}
+		ageValue = age
 	}
 	corrected := ageValue + max(0, x.ResponseTime.Sub(x.RequestTime))
 	return max(apparent, corrected)

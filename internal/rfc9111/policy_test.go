@@ -55,7 +55,11 @@ func TestPolicyDecide(t *testing.T) {
 		{name: "Age over max-age is stale on arrival", resp: h("Cache-Control", "max-age=60", "Age", "60"), reason: ReasonStale},
 		{name: "apparent age from Date", resp: h("Cache-Control", "max-age=60", "Date", date(-20*time.Second)), store: true, lifetime: time.Minute, ttl: 40 * time.Second},
 		{name: "response delay counts", resp: h("Cache-Control", "max-age=60", "Age", "10"), delay: 5 * time.Second, store: true, lifetime: time.Minute, ttl: 45 * time.Second},
-		{name: "malformed Age ignored", resp: h("Cache-Control", "max-age=60", "Age", "soon"), store: true, lifetime: time.Minute, ttl: time.Minute},
+		// §5.1: the first member of a list counts; one that is not a
+		// non-negative integer leaves the age unknown, taken for stale.
+		{name: "malformed Age is stale", resp: h("Cache-Control", "max-age=60", "Age", "soon"), reason: ReasonStale},
+		{name: "Age list: first member counts", resp: h("Cache-Control", "max-age=60", "Age", "45, 0"), store: true, lifetime: time.Minute, ttl: 15 * time.Second},
+		{name: "Age lines: first line counts", resp: h("Cache-Control", "max-age=60", "Age", "70", "Age", "0"), reason: ReasonStale},
 
 		// What is never stored.
 		{name: "no-store", resp: h("Cache-Control", "no-store, max-age=60"), reason: ReasonNoStore},
