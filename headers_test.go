@@ -360,3 +360,63 @@ func TestAgeFirstMemberOrStale(t *testing.T) {
 		})
 	}
 }
+
+// TestStrictHTTPDates: dates are read as RFC 9110 §5.6.7 spells them,
+// wherever they are read. An Expires that is not a valid HTTP-date means
+// already expired (RFC 9111 §5.3): the response is not stored; a lower-case
+// "gmt" is read (RFC 9111 §4.2 matches dates case-insensitively). An
+// If-Modified-Since that is not a valid HTTP-date is ignored (RFC 9110
+// §13.1.3): the full response is sent.
+func TestStrictHTTPDates(t *testing.T) {
+	expires := func(v string) *counter {
+		return respond(200, map[string]string{"Expires": v, "Last-Modified": lmStr}, "body")
+	}
+	tests := []struct {
+		name    string
+		expires string
+		stored  bool
+	}{
+		{"IMF-fixdate", "Thu, 18 Aug 2050 02:01:18 GMT", true},
+		{"rfc850-date", "Thursday, 18-Aug-50 02:01:18 GMT", true},
+		{"asctime-date", "Thu Aug 18 02:01:18 2050", true},
+		{"lower-case gmt", "Thu, 18 Aug 2050 02:01:18 gmt", true},
+		{"double spaces", "Thu, 18  Aug  2050 02:01:18 GMT", false},
+		{"one-digit hour", "Thu, 18 Aug 2050 2:01:18 GMT", false},
+		{"UTC", "Thu, 18 Aug 2050 02:01:18 UTC", false},
+		{"date dashes", "Thu, 18-Aug-2050 02:01:18 GMT", false},
+		{"31 June", "Sat, 31 Jun 2050 02:01:18 GMT", false},
+	}
+	for _, tc := range tests {
+		t.Run("Expires "+tc.name, func(t *testing.T) {
+			e := newEnv(t, httpcache.Options{})
+			h := e.cache.Handler(expires(tc.expires))
+			first := do(t, h, get("/e"))
+			res := do(t, h, get("/e"))
+			if isHit(res) != tc.stored {
+				t.Fatalf("Expires %q: %q, then %q; want stored=%v", tc.expires, first.cacheStatus(), res.cacheStatus(), tc.stored)
+			}
+			if !tc.stored && first.cacheStatus() != "httpcache; fwd=uri-miss; detail=stale" {
+				t.Fatalf("Expires %q: %q, want detail=stale", tc.expires, first.cacheStatus())
+			}
+		})
+	}
+	for _, tc := range []struct {
+		name, ims string
+		status    int
+	}{
+		{"IMF-fixdate", lmStr, 304},
+		{"rfc850-date", lastMod.Format("Monday, 02-Jan-06 15:04:05 GMT"), 304},
+		{"asctime-date", lastMod.Format(time.ANSIC), 304},
+		{"double spaces", strings.Replace(lmStr, " ", "  ", 2), 200},
+		{"one-digit hour", strings.Replace(lmStr, " 00:", " 0:", 1), 200},
+	} {
+		t.Run("If-Modified-Since "+tc.name, func(t *testing.T) {
+			e := newEnv(t, httpcache.Options{})
+			h := e.cache.Handler(respond(200, map[string]string{"Cache-Control": "max-age=60", "Last-Modified": lmStr}, "body"))
+			do(t, h, get("/c"))
+			if res := do(t, h, get("/c", "If-Modified-Since", tc.ims)); res.status != tc.status || !isHit(res) {
+				t.Fatalf("If-Modified-Since %q: %d %q, want %d from the cache", tc.ims, res.status, res.cacheStatus(), tc.status)
+			}
+		})
+	}
+}

@@ -16,6 +16,8 @@ import (
 	"time"
 
 	"github.com/seedcache/httpcache/vary"
+
+	"github.com/seedcache/httpcache/internal/header"
 )
 
 // Reasons a response is not stored. They appear as the Cache-Status detail
@@ -241,12 +243,14 @@ func FreshnessLifetime(cc Directives, x Exchange) (lifetime time.Duration, expli
 	if len(expires) > 1 {
 		return 0, true
 	}
-	exp, err := http.ParseTime(expires[0])
-	if err != nil {
-		return 0, true // "Expires: 0" and friends mean "already expired"
+	exp, ok := header.ParseHTTPDate(expires[0], x.ResponseTime)
+	if !ok {
+		// "Expires: 0", a double space, a one-digit hour: an invalid
+		// date means "already expired" (§5.3).
+		return 0, true
 	}
 	date := x.ResponseTime
-	if d, ok := ParseDate(x.Header); ok {
+	if d, ok := ParseDate(x.Header, x.ResponseTime); ok {
 		date = d
 	}
 	if lifetime := exp.Sub(date); lifetime > 0 {
@@ -260,7 +264,7 @@ func FreshnessLifetime(cc Directives, x Exchange) (lifetime time.Duration, expli
 // the time the response took to arrive.
 func InitialAge(x Exchange) time.Duration {
 	var apparent time.Duration
-	if date, ok := ParseDate(x.Header); ok {
+	if date, ok := ParseDate(x.Header, x.ResponseTime); ok {
 		apparent = max(0, x.ResponseTime.Sub(date))
 	}
 	var ageValue time.Duration
@@ -279,14 +283,15 @@ func InitialAge(x Exchange) time.Duration {
 	return max(apparent, corrected)
 }
 
-// ParseDate returns the response's Date header, if it has exactly one valid.
-func ParseDate(h http.Header) (time.Time, bool) {
+// ParseDate returns the response's Date header, if it has exactly one, a
+// valid HTTP-date (see header.ParseHTTPDate; now resolves an rfc850-date's
+// two-digit year).
+func ParseDate(h http.Header, now time.Time) (time.Time, bool) {
 	v := h.Values("Date")
 	if len(v) != 1 {
 		return time.Time{}, false
 	}
-	t, err := http.ParseTime(v[0])
-	return t, err == nil
+	return header.ParseHTTPDate(v[0], now)
 }
 
 // Seconds converts a Delta directive to a duration; bad values are zero.

@@ -39,6 +39,13 @@ func TestPolicyDecide(t *testing.T) {
 		{name: "Expires in the past", resp: h("Expires", date(-time.Minute), "Date", date(0)), reason: ReasonStale},
 		{name: "invalid Expires means expired", resp: h("Expires", "0"), reason: ReasonStale},
 		{name: "invalid Expires beats the heuristic TTL", policy: Rules{TTL: time.Hour}, resp: h("Expires", "0"), reason: ReasonStale},
+		// §5.3 and RFC 9110 §5.6.7: only an HTTP-date is a date.
+		{name: "Expires with double spaces is invalid", resp: h("Expires", "Thu, 18  Aug  2050 02:01:18 GMT"), reason: ReasonStale},
+		{name: "Expires with a one-digit hour is invalid", resp: h("Expires", "Thu, 18 Aug 2050 2:01:18 GMT"), reason: ReasonStale},
+		{name: "Expires in rfc850-date", resp: h("Expires", "Wednesday, 04-Mar-26 05:07:07 GMT"), store: true, lifetime: time.Minute, ttl: time.Minute},
+		{name: "Expires in asctime-date", resp: h("Expires", "Wed Mar  4 05:07:07 2026"), store: true, lifetime: time.Minute, ttl: time.Minute},
+		{name: "Expires with lower-case gmt (§4.2)", resp: h("Expires", "Wed, 04 Mar 2026 05:07:07 gmt"), store: true, lifetime: time.Minute, ttl: time.Minute},
+		{name: "invalid Date is ignored", resp: h("Cache-Control", "max-age=60", "Date", "Wed, 4 Mar 2026 05:05:07 GMT"), store: true, lifetime: time.Minute, ttl: time.Minute},
 		{name: "two Expires means stale", resp: hh("Expires", date(time.Hour), date(2*time.Hour)), reason: ReasonStale},
 		{name: "max-age=0", resp: h("Cache-Control", "max-age=0"), reason: ReasonStale},
 		{name: "malformed max-age is stale", resp: h("Cache-Control", "max-age=abc"), reason: ReasonStale},
