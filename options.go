@@ -268,8 +268,14 @@ type Policy struct {
 	// or Last-Modified) stays stored, so that once stale it can be
 	// revalidated with a conditional request (a 304 costs the handler
 	// little, with http.ServeContent nothing) instead of fetched whole.
-	// If zero, as long as its freshness lifetime, at most an hour. If
-	// negative, such responses are not kept past their stale windows.
+	// Like everything stored, it is kept at most Options.MaxTTL, and a
+	// store over its budget evicts what was used least recently first
+	// (stores/memory; Redis and Memcached by their own eviction), so a
+	// stale entry nobody asks for gives way before any in use. If zero,
+	// as long as its freshness lifetime, at least 10 minutes (so that a
+	// response fresh for a second is still there to revalidate when the
+	// next visitor comes) and at most an hour. If negative, such
+	// responses are not kept past their stale windows.
 	Keep time.Duration
 
 	// GenerateETag gives stored 200 responses that have no validator a

@@ -114,3 +114,43 @@ func TestInjectedConditionalNot304ToClient(t *testing.T) {
 		t.Fatalf("unconditional GET got %d %q %q", res.status, res.body, res.cacheStatus())
 	}
 }
+
+// TestValidatedResponsesKeptForRevalidation: a response with a validator
+// and a short life (max-age=1) is kept long enough to be revalidated: ten
+// minutes after it went stale, a request still reaches the handler with
+// If-None-Match, and its 304 renews the stored response (RFC 9111 §4.3.1).
+// Past the floor it is gone, and MaxTTL bounds it as it bounds anything.
+func TestValidatedResponsesKeptForRevalidation(t *testing.T) {
+	tests := []struct {
+		name        string
+		opts        httpcache.Options
+		advance     time.Duration
+		conditional bool
+	}{
+		{"within the floor", httpcache.Options{}, 9*time.Minute + 59*time.Second, true},
+		{"past the floor", httpcache.Options{}, 10*time.Minute + 2*time.Second, false},
+		{"MaxTTL shorter than the floor", httpcache.Options{MaxTTL: time.Minute}, 2 * time.Minute, false},
+		{"Keep set", httpcache.Options{Policy: httpcache.Policy{Keep: time.Hour}}, 59 * time.Minute, true},
+		{"Keep negative", httpcache.Options{Policy: httpcache.Policy{Keep: -1}}, 3 * time.Second, false},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			e := newEnv(t, tc.opts)
+			var conditional atomic.Bool
+			c := validating(nil, "max-age=1")
+			h := e.cache.Handler(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+				conditional.Store(r.Header.Get("If-None-Match") != "")
+				c.ServeHTTP(w, r)
+			}))
+			do(t, h, get("/k"))
+			e.clock.Advance(tc.advance)
+			res := do(t, h, get("/k"))
+			if conditional.Load() != tc.conditional || res.body != "body" {
+				t.Fatalf("after %v: conditional=%v (%q) %q, want conditional=%v", tc.advance, conditional.Load(), res.cacheStatus(), res.body, tc.conditional)
+			}
+			if tc.conditional && res.cacheStatus() != "httpcache; fwd=stale; fwd-status=304; stored" {
+				t.Fatalf("revalidation: Cache-Status %q", res.cacheStatus())
+			}
+		})
+	}
+}

@@ -198,7 +198,7 @@ func Decide(rules Rules, x Exchange) Decision {
 	if HasValidators(x.Header) || rules.GenerateETag {
 		keep = rules.Keep
 		if keep == 0 {
-			keep = min(d.Lifetime, MaxDefaultKeep)
+			keep = DefaultKeep(d.Lifetime)
 		}
 	}
 	// The sum saturates: a "never expires" Expires (year 9999) gives a
@@ -211,8 +211,24 @@ func Decide(rules Rules, x Exchange) Decision {
 	return d
 }
 
-// MaxDefaultKeep caps the default Rules.Keep.
-const MaxDefaultKeep = time.Hour
+// The default Rules.Keep is the freshness lifetime, within these bounds.
+const (
+	// MinDefaultKeep is long enough for a response that lives a second
+	// to be revalidated by the next visitor, not fetched anew (nginx
+	// keeps an unused entry as long by default: proxy_cache_path's
+	// inactive=10m).
+	MinDefaultKeep = 10 * time.Minute
+	// MaxDefaultKeep keeps a long-lived response from holding store
+	// space for as long again once stale.
+	MaxDefaultKeep = time.Hour
+)
+
+// DefaultKeep is how long past freshness a response with a validator and
+// the freshness lifetime lifetime is kept when Rules.Keep is zero: one more
+// lifetime, at least MinDefaultKeep and at most MaxDefaultKeep.
+func DefaultKeep(lifetime time.Duration) time.Duration {
+	return min(max(lifetime, MinDefaultKeep), MaxDefaultKeep)
+}
 
 // staleWindow is how long a stale response may be served under one of
 // RFC 5861's extensions: the response's own directive when it has a valid

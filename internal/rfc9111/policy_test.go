@@ -73,11 +73,14 @@ func TestPolicyDecide(t *testing.T) {
 		{name: "private", resp: h("Cache-Control", "private, max-age=60"), reason: ReasonPrivate},
 		{name: "qualified private is private", resp: h("Cache-Control", `private="X-User", max-age=60`), reason: ReasonPrivate},
 		{name: "no-cache without a validator", resp: h("Cache-Control", "no-cache, max-age=60"), reason: ReasonNoCache},
-		{name: "no-cache with an ETag: stored, always revalidated", resp: h("Cache-Control", "no-cache, max-age=60", "Etag", `"x"`), store: true, lifetime: time.Minute, ttl: 2 * time.Minute, flags: FlagNoCache},
+		{name: "no-cache with an ETag: stored, always revalidated", resp: h("Cache-Control", "no-cache, max-age=60", "Etag", `"x"`), store: true, lifetime: time.Minute, ttl: 11 * time.Minute, flags: FlagNoCache},
 		{name: "no-cache without freshness", resp: h("Cache-Control", "no-cache", "Etag", `"x"`), reason: ReasonNoFreshness},
 
 		// Keeping validated responses for revalidation (Policy.Keep).
-		{name: "validator: kept a lifetime more", resp: h("Cache-Control", "max-age=60", "Last-Modified", date(-time.Hour)), store: true, lifetime: time.Minute, ttl: 2 * time.Minute},
+		{name: "validator: kept at least MinDefaultKeep", resp: h("Cache-Control", "max-age=60", "Last-Modified", date(-time.Hour)), store: true, lifetime: time.Minute, ttl: 11 * time.Minute},
+		{name: "validator: kept a lifetime more", resp: h("Cache-Control", "max-age=1200", "Etag", `"x"`), store: true, lifetime: 20 * time.Minute, ttl: 40 * time.Minute},
+		{name: "validator: the default keep within MaxTTL", policy: Rules{MaxTTL: 5 * time.Minute}, resp: h("Cache-Control", "max-age=60", "Etag", `"x"`), store: true, lifetime: time.Minute, ttl: 5 * time.Minute},
+		{name: "no validator: not kept", resp: h("Cache-Control", "max-age=60"), store: true, lifetime: time.Minute, ttl: time.Minute},
 		{name: "validator: default keep capped at an hour", resp: h("Cache-Control", "max-age=86400", "Etag", `"x"`), store: true, lifetime: 24 * time.Hour, ttl: 25 * time.Hour},
 		{name: "validator: Keep set", policy: Rules{Keep: 5 * time.Minute}, resp: h("Cache-Control", "max-age=60", "Etag", `"x"`), store: true, lifetime: time.Minute, ttl: 6 * time.Minute},
 		{name: "validator: Keep negative", policy: Rules{Keep: -1}, resp: h("Cache-Control", "max-age=60", "Etag", `"x"`), store: true, lifetime: time.Minute, ttl: time.Minute},
