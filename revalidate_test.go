@@ -3,6 +3,7 @@ package httpcache_test
 import (
 	"io"
 	"net/http"
+	"slices"
 	"sync/atomic"
 	"testing"
 	"time"
@@ -150,6 +151,68 @@ func TestValidatedResponsesKeptForRevalidation(t *testing.T) {
 			}
 			if tc.conditional && res.cacheStatus() != "httpcache; fwd=stale; fwd-status=304; stored" {
 				t.Fatalf("revalidation: Cache-Status %q", res.cacheStatus())
+			}
+		})
+	}
+}
+
+// TestNoCacheRevalidatedOnEveryUse: a no-cache response with a validator is
+// stored even when it states no lifetime (its status is heuristically
+// cacheable, RFC 9111 §3), and every use asks the handler with the stored
+// validator (§5.2.2.4); a 304 serves the stored response. A response that
+// could not otherwise be stored (a 302 with no lifetime), or one to a
+// request with a cookie, is not.
+func TestNoCacheRevalidatedOnEveryUse(t *testing.T) {
+	tests := []struct {
+		name   string
+		cc     string
+		status int
+		cookie bool
+		stored bool
+	}{
+		{"no-cache alone", "no-cache", 200, false, true},
+		{"no-cache, max-age=0", "no-cache, max-age=0", 200, false, true},
+		{"no-cache, max-age=60", "no-cache, max-age=60", 200, false, true},
+		{"no-cache on a 404", "no-cache", 404, false, true},
+		{"no-cache on a 302 without a lifetime", "no-cache", 302, false, false},
+		{"no-cache alone, request with a cookie", "no-cache", 200, true, false},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			e := newEnv(t, httpcache.Options{})
+			var inm []string
+			h := e.cache.Handler(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+				inm = append(inm, r.Header.Get("If-None-Match"))
+				w.Header().Set("Cache-Control", tc.cc)
+				w.Header().Set("Etag", `"a"`)
+				if r.Header.Get("If-None-Match") == `"a"` {
+					w.WriteHeader(http.StatusNotModified)
+					return
+				}
+				w.WriteHeader(tc.status)
+				io.WriteString(w, "body")
+			}))
+			req := get("/nc")
+			if tc.cookie {
+				req = get("/nc", "Cookie", "session=1")
+			}
+			do(t, h, req)
+			for i := range 2 {
+				e.clock.Advance(time.Second)
+				res := do(t, h, req)
+				if res.status != tc.status || res.body != "body" {
+					t.Fatalf("use %d: %d %q", i, res.status, res.body)
+				}
+				if revalidated := res.cacheStatus() == "httpcache; fwd=stale; fwd-status=304; stored"; revalidated != tc.stored {
+					t.Fatalf("use %d: Cache-Status %q; want a revalidation: %v", i, res.cacheStatus(), tc.stored)
+				}
+			}
+			want := []string{"", "", ""}
+			if tc.stored {
+				want = []string{"", `"a"`, `"a"`}
+			}
+			if !slices.Equal(inm, want) {
+				t.Fatalf("the handler saw If-None-Match %q, want %q", inm, want)
 			}
 		})
 	}

@@ -4,6 +4,7 @@ import (
 	"io"
 	"net/http"
 	"net/http/httptest"
+	"sync"
 	"testing"
 	"time"
 )
@@ -59,5 +60,66 @@ func TestProxyIfModifiedSinceAgainstDate(t *testing.T) {
 	}
 	if n := o.hits.Load(); n != 1 {
 		t.Fatalf("%d origin requests, want 1", n)
+	}
+}
+
+// validatingOrigin answers with an ETag and the Cache-Control cc, 304 to a
+// matching If-None-Match, and records the conditional header of each
+// request.
+type validatingOrigin struct {
+	cc string
+	mu sync.Mutex
+	// seen holds each request's If-None-Match ("" for none).
+	seen []string
+}
+
+func (o *validatingOrigin) ServeHTTP(w http.ResponseWriter, r *http.Request) {
+	o.mu.Lock()
+	o.seen = append(o.seen, r.Header.Get("If-None-Match"))
+	o.mu.Unlock()
+	w.Header().Set("Cache-Control", o.cc)
+	w.Header().Set("ETag", `"v1"`)
+	if r.Header.Get("If-None-Match") == `"v1"` {
+		w.WriteHeader(http.StatusNotModified)
+		return
+	}
+	io.WriteString(w, "representation")
+}
+
+func (o *validatingOrigin) requests() []string {
+	o.mu.Lock()
+	defer o.mu.Unlock()
+	return append([]string(nil), o.seen...)
+}
+
+// TestProxyRevalidatesNoCache: a no-cache response with a validator is
+// stored, and every later use asks the origin with a conditional request
+// (RFC 9111 §5.2.2.4, §4.3.1); the origin's 304 lets the proxy answer the
+// client, which sent no condition, with the stored 200 in full.
+func TestProxyRevalidatesNoCache(t *testing.T) {
+	for _, cc := range []string{"no-cache", "no-cache, max-age=3600"} {
+		t.Run(cc, func(t *testing.T) {
+			o := &validatingOrigin{cc: cc}
+			srv := httptest.NewServer(o)
+			defer srv.Close()
+			base := startProxy(t, "-origin", srv.URL)
+
+			resp, body := getWith(t, base+"/nc")
+			if body != "representation" || resp.Header.Get("Cache-Status") != "httpcache; fwd=uri-miss; stored" {
+				t.Fatalf("first: %q %q", body, resp.Header.Get("Cache-Status"))
+			}
+			for i := range 2 {
+				resp, body := getWith(t, base+"/nc")
+				if resp.StatusCode != 200 || body != "representation" {
+					t.Fatalf("use %d: %d %q, want the stored 200", i, resp.StatusCode, body)
+				}
+				if cs := resp.Header.Get("Cache-Status"); cs != "httpcache; fwd=stale; fwd-status=304; stored" {
+					t.Fatalf("use %d: Cache-Status %q, want a revalidation", i, cs)
+				}
+			}
+			if seen := o.requests(); len(seen) != 3 || seen[0] != "" || seen[1] != `"v1"` || seen[2] != `"v1"` {
+				t.Fatalf("the origin saw If-None-Match %q; want none, then the stored ETag on every use", seen)
+			}
+		})
 	}
 }

@@ -173,6 +173,16 @@ func Decide(rules Rules, x Exchange) Decision {
 			return Decision{Reason: ReasonCookie}
 		}
 		d.Lifetime = rules.TTL
+	case resp.NoCache && (heuristicStatus[x.Status] || resp.Public):
+		// Every use asks the origin first (§5.2.2.4), with the
+		// validator it has (checked above): it needs no lifetime, and
+		// its status (or public) lets it be stored (§3). Whether the
+		// origin's 304 speaks for another client's cookie depends on
+		// how it computes its validators: as for any lifetime of the
+		// cache's choosing, not for a request with one.
+		if cookieBound {
+			return Decision{Reason: ReasonCookie}
+		}
 	default:
 		return Decision{Reason: ReasonNoFreshness}
 	}
@@ -190,7 +200,12 @@ func Decide(rules Rules, x Exchange) Decision {
 	}
 	fresh := d.Lifetime - d.InitialAge
 	if fresh <= 0 {
-		return Decision{Reason: ReasonStale}
+		if d.Flags&FlagNoCache == 0 {
+			return Decision{Reason: ReasonStale}
+		}
+		// Stale on arrival, or without a lifetime: no matter, for a
+		// response revalidated on every use. It is kept for Keep.
+		fresh = 0
 	}
 	// Kept while fresh, then for as long as it may be served stale or,
 	// with a validator, revalidated.
@@ -206,6 +221,9 @@ func Decide(rules Rules, x Exchange) Decision {
 	d.TTL = fresh + min(max(d.StaleWhileRevalidate, d.StaleIfError, keep, 0), math.MaxInt64-fresh)
 	if rules.MaxTTL > 0 && d.TTL > rules.MaxTTL {
 		d.TTL = rules.MaxTTL
+	}
+	if d.TTL <= 0 {
+		return Decision{Reason: ReasonStale} // no-cache, and Keep negative
 	}
 	d.Store = true
 	return d

@@ -74,7 +74,13 @@ func TestPolicyDecide(t *testing.T) {
 		{name: "qualified private is private", resp: h("Cache-Control", `private="X-User", max-age=60`), reason: ReasonPrivate},
 		{name: "no-cache without a validator", resp: h("Cache-Control", "no-cache, max-age=60"), reason: ReasonNoCache},
 		{name: "no-cache with an ETag: stored, always revalidated", resp: h("Cache-Control", "no-cache, max-age=60", "Etag", `"x"`), store: true, lifetime: time.Minute, ttl: 11 * time.Minute, flags: FlagNoCache},
-		{name: "no-cache without freshness", resp: h("Cache-Control", "no-cache", "Etag", `"x"`), reason: ReasonNoFreshness},
+		// §3, §5.2.2.4: revalidated on every use, it needs no lifetime.
+		{name: "no-cache without freshness, heuristically cacheable", resp: h("Cache-Control", "no-cache", "Etag", `"x"`), store: true, ttl: MinDefaultKeep, flags: FlagNoCache},
+		{name: "no-cache stale on arrival", resp: h("Cache-Control", "no-cache, max-age=0", "Etag", `"x"`), store: true, ttl: MinDefaultKeep, flags: FlagNoCache},
+		{name: "no-cache, public, a status not heuristically cacheable", status: 302, resp: h("Cache-Control", "no-cache, public", "Etag", `"x"`), store: true, ttl: MinDefaultKeep, flags: FlagNoCache},
+		{name: "no-cache without freshness, not heuristically cacheable", status: 302, resp: h("Cache-Control", "no-cache", "Etag", `"x"`), reason: ReasonNoFreshness},
+		{name: "no-cache without freshness, request Cookie", req: h("Cookie", "a=b"), resp: h("Cache-Control", "no-cache", "Etag", `"x"`), reason: ReasonCookie},
+		{name: "no-cache without freshness, Keep negative", policy: Rules{Keep: -1}, resp: h("Cache-Control", "no-cache", "Etag", `"x"`), reason: ReasonStale},
 
 		// Keeping validated responses for revalidation (Policy.Keep).
 		{name: "validator: kept at least MinDefaultKeep", resp: h("Cache-Control", "max-age=60", "Last-Modified", date(-time.Hour)), store: true, lifetime: time.Minute, ttl: 11 * time.Minute},
