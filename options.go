@@ -226,12 +226,27 @@ const DefaultMaxStreamDuration = 30 * time.Second
 // Options.Policy and per route with (*Cache).With or (*Cache).Page.
 type Policy struct {
 	// TTL is the freshness lifetime given to responses that do not state
-	// their own (RFC 9111 §4.2.2 heuristic freshness, for the statuses the
-	// RFC lists as heuristically cacheable). With OverrideMaxAge, it is the
+	// their own and get none from Heuristic (RFC 9111 §4.2.2 heuristic
+	// freshness, for the statuses the RFC lists as heuristically
+	// cacheable, or a response marked public). With OverrideMaxAge, it is the
 	// lifetime of every stored response. If zero, responses without explicit
 	// freshness are not stored, and with OverrideMaxAge nothing is stored
 	// (Django's cache_page(0)).
 	TTL time.Duration
+
+	// Heuristic gives a response that states no freshness of its own (no
+	// max-age, s-maxage or valid Expires) a lifetime guessed from its
+	// Last-Modified, as RFC 9111 §4.2.2 allows: a fraction of the time
+	// between Last-Modified and Date, capped. It applies to the statuses
+	// RFC 9110 §15.1 lists as heuristically cacheable (200, 203, 204,
+	// 300, 301, 308, 404, 405, 410, 414, 501) and to responses marked
+	// public, never to a request with a Cookie (unless the response says
+	// public or Vary: Cookie) or with Authorization; where it gives no
+	// lifetime (no Last-Modified), TTL still applies. Hits carry Age as
+	// usual; RFC 9111 has no Warning to add. If zero, responses are
+	// given no heuristic lifetime; example/proxy sets 10%, capped at a
+	// day.
+	Heuristic Heuristic
 
 	// OverrideMaxAge makes TTL decide how long every stored response is
 	// kept and served, whatever its own max-age, s-maxage or Expires say
@@ -294,6 +309,22 @@ type Policy struct {
 	maxTTL time.Duration // Options.MaxTTL, set when the policy is compiled
 }
 
+// Heuristic is RFC 9111 §4.2.2 heuristic freshness (see Policy.Heuristic):
+// a response last modified ten days before its Date is fresh, with
+// Fraction 0.1, for a day.
+type Heuristic struct {
+	// Fraction is the share of the time between the response's
+	// Last-Modified and its Date (or the time it was received) that it
+	// is fresh for; RFC 9111 suggests 0.1, as browsers and Traffic Server
+	// use. Above 1 counts as 1. If zero (or negative), heuristic freshness
+	// is off.
+	Fraction float64
+
+	// Max caps the lifetime. If zero, 24 hours (past which RFC 7234 had
+	// caches warn that the guess was long).
+	Max time.Duration
+}
+
 // QueryOptions says how the query string becomes part of the cache key.
 // Leaving a parameter out of the key means requests that differ only in it
 // share one entry: only do so for parameters the response does not depend on.
@@ -331,6 +362,8 @@ func (p *Policy) rules() rfc9111.Rules {
 		Keep:                 p.Keep,
 		GenerateETag:         p.GenerateETag,
 		MaxTTL:               p.maxTTL,
+		HeuristicFraction:    p.Heuristic.Fraction,
+		HeuristicMax:         p.Heuristic.Max,
 	}
 }
 

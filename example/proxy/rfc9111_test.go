@@ -1,9 +1,13 @@
 package main
 
 import (
+	"context"
+	"errors"
+	"flag"
 	"io"
 	"net/http"
 	"net/http/httptest"
+	"strings"
 	"sync"
 	"testing"
 	"time"
@@ -121,5 +125,54 @@ func TestProxyRevalidatesNoCache(t *testing.T) {
 				t.Fatalf("the origin saw If-None-Match %q; want none, then the stored ETag on every use", seen)
 			}
 		})
+	}
+}
+
+// TestProxyHeuristicFreshness: by default the proxy gives a response that
+// states no lifetime but has a Last-Modified 10% of the time since then
+// (RFC 9111 §4.2.2), for heuristically cacheable statuses only;
+// -heuristic 0 turns that off.
+func TestProxyHeuristicFreshness(t *testing.T) {
+	lastModified := time.Now().Add(-10 * 24 * time.Hour).UTC().Format(http.TimeFormat)
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		w.Header().Set("Last-Modified", lastModified)
+		if r.URL.Path == "/created" {
+			w.WriteHeader(http.StatusCreated)
+		}
+		io.WriteString(w, "page")
+	}))
+	defer srv.Close()
+	for _, tc := range []struct {
+		args   []string
+		path   string
+		stored bool
+	}{
+		{nil, "/page", true},
+		{nil, "/created", false}, // 201 is not heuristically cacheable
+		{[]string{"-heuristic", "0"}, "/page", false},
+	} {
+		base := startProxy(t, append([]string{"-origin", srv.URL}, tc.args...)...)
+		getWith(t, base+tc.path)
+		resp, body := getWith(t, base+tc.path)
+		if hit := resp.Header.Get("Cache-Status") == "httpcache; hit"; hit != tc.stored || body != "page" {
+			t.Errorf("%q %s: %q %q, want stored: %v", tc.args, tc.path, body, resp.Header.Get("Cache-Status"), tc.stored)
+		}
+		if tc.stored && resp.Header.Get("Age") == "" {
+			t.Errorf("%q %s: a hit without Age", tc.args, tc.path)
+		}
+	}
+}
+
+// TestProxyUsageShowsNewFlags: -h lists the flags of the RFC 9111
+// features the proxy turns on.
+func TestProxyUsageShowsNewFlags(t *testing.T) {
+	var out strings.Builder
+	if err := run(context.Background(), []string{"-h"}, &out, nil); !errors.Is(err, flag.ErrHelp) {
+		t.Fatalf("-h: %v", err)
+	}
+	for _, name := range []string{"-heuristic", "-heuristic-max"} {
+		if !strings.Contains(out.String(), "  "+name+" ") {
+			t.Errorf("-h does not show %s:\n%s", name, out.String())
+		}
 	}
 }

@@ -70,7 +70,18 @@ type Rules struct {
 	Keep                 time.Duration // kept past freshness with a validator; 0 default, <0 none
 	GenerateETag         bool          // a validator is added to what is stored
 	MaxTTL               time.Duration // the longest the store keeps anything; 0 no limit
+
+	// Heuristic freshness (§4.2.2): this fraction of the time since
+	// Last-Modified, at most HeuristicMax (DefaultHeuristicMax if zero).
+	// 0 (or less, or NaN) turns it off; above 1 counts as 1.
+	HeuristicFraction float64
+	HeuristicMax      time.Duration
 }
+
+// DefaultHeuristicMax caps a heuristic lifetime when Rules.HeuristicMax is
+// zero: a day, past which RFC 7234 had a cache warn that its guess was
+// long (Warning 113, obsoleted by RFC 9111 along with Warning).
+const DefaultHeuristicMax = 24 * time.Hour
 
 // Decision is the outcome of the storage policy for one response.
 type Decision struct {
@@ -140,13 +151,18 @@ func Decide(rules Rules, x Exchange) Decision {
 	}
 
 	d := Decision{VaryNames: names, InitialAge: InitialAge(x)}
-	// A lifetime of the cache's choosing (a route's, or Rules.TTL for a
-	// response that says nothing) for a response to a request with a
+	// A lifetime of the cache's choosing (a route's, a heuristic one, or
+	// Rules.TTL for a response that says nothing) for a response to a request with a
 	// Cookie: the response may have been built from the cookie without
 	// saying so (web cache deception's "/account/x.css"). It is stored
 	// only if it says public, or varies on Cookie (and is keyed by it).
 	cookieBound := len(x.Req.Header["Cookie"]) > 0 && !resp.Public && !slices.Contains(names, "Cookie")
-	switch lifetime, explicit := FreshnessLifetime(resp, x); {
+	lifetime, explicit := FreshnessLifetime(resp, x)
+	var heuristic time.Duration
+	if !explicit {
+		heuristic = HeuristicLifetime(rules, x)
+	}
+	switch {
 	case authorized:
 		if !explicit {
 			return Decision{Reason: ReasonAuthorization}
@@ -168,12 +184,22 @@ func Decide(rules Rules, x Exchange) Decision {
 		}
 	case explicit:
 		d.Lifetime = lifetime
-	case rules.TTL > 0 && (heuristicStatus[x.Status] || resp.Public):
+	case !heuristicStatus[x.Status] && !resp.Public:
+		// Only these statuses, or a response marked public, may be
+		// stored without a lifetime of their own (§3), and given one
+		// (§4.2.2, RFC 9110 §15.1).
+		return Decision{Reason: ReasonNoFreshness}
+	case heuristic > 0:
+		if cookieBound {
+			return Decision{Reason: ReasonCookie}
+		}
+		d.Lifetime = heuristic
+	case rules.TTL > 0:
 		if cookieBound {
 			return Decision{Reason: ReasonCookie}
 		}
 		d.Lifetime = rules.TTL
-	case resp.NoCache && (heuristicStatus[x.Status] || resp.Public):
+	case resp.NoCache:
 		// Every use asks the origin first (§5.2.2.4), with the
 		// validator it has (checked above): it needs no lifetime, and
 		// its status (or public) lets it be stored (§3). Whether the
@@ -246,6 +272,44 @@ const (
 // lifetime, at least MinDefaultKeep and at most MaxDefaultKeep.
 func DefaultKeep(lifetime time.Duration) time.Duration {
 	return min(max(lifetime, MinDefaultKeep), MaxDefaultKeep)
+}
+
+// HeuristicLifetime is the heuristic freshness lifetime rules give a
+// response that states none (§4.2.2): rules.HeuristicFraction of the time
+// between its Last-Modified and its Date (or, without a valid Date, the
+// time it was received), at most rules.HeuristicMax. It is zero without
+// exactly one valid Last-Modified, or one not before the Date. The caller
+// checks that the response states no freshness and that its status allows
+// a heuristic.
+func HeuristicLifetime(rules Rules, x Exchange) time.Duration {
+	fraction := min(rules.HeuristicFraction, 1)
+	if !(fraction > 0) { // NaN too
+		return 0
+	}
+	lm := x.Header.Values("Last-Modified")
+	if len(lm) != 1 {
+		return 0
+	}
+	modified, ok := header.ParseHTTPDate(lm[0], x.ResponseTime)
+	if !ok {
+		return 0
+	}
+	date := x.ResponseTime
+	if d, ok := ParseDate(x.Header, x.ResponseTime); ok {
+		date = d
+	}
+	since := date.Sub(modified) // saturates for dates centuries apart
+	if since <= 0 {
+		return 0
+	}
+	limit := rules.HeuristicMax
+	if limit <= 0 {
+		limit = DefaultHeuristicMax
+	}
+	if guess := float64(since) * fraction; guess < float64(limit) {
+		return time.Duration(guess).Truncate(time.Second)
+	}
+	return limit
 }
 
 // staleWindow is how long a stale response may be served under one of

@@ -122,6 +122,30 @@ func TestPolicyDecide(t *testing.T) {
 		{name: "no freshness, TTL", policy: Rules{TTL: 30 * time.Second}, store: true, lifetime: 30 * time.Second, ttl: 30 * time.Second},
 		{name: "explicit freshness beats TTL", policy: Rules{TTL: time.Hour}, resp: h("Cache-Control", "max-age=60"), store: true, lifetime: time.Minute, ttl: time.Minute},
 
+		// §4.2.2 heuristic freshness, when configured: a fraction of
+		// Date minus Last-Modified, capped, for heuristically cacheable
+		// statuses (or public) without explicit freshness.
+		{name: "heuristic: 10% of Date minus Last-Modified", policy: Rules{HeuristicFraction: 0.1}, resp: h("Last-Modified", date(-10*time.Hour), "Date", date(0)), store: true, lifetime: time.Hour, ttl: time.Hour + time.Hour},
+		{name: "heuristic: without Date, from the response time", policy: Rules{HeuristicFraction: 0.1}, resp: h("Last-Modified", date(-100*time.Minute)), store: true, lifetime: 10 * time.Minute, ttl: 10*time.Minute + MinDefaultKeep},
+		{name: "heuristic: capped by default at a day", policy: Rules{HeuristicFraction: 0.1}, resp: h("Last-Modified", date(-1000*24*time.Hour), "Date", date(0)), store: true, lifetime: DefaultHeuristicMax, ttl: DefaultHeuristicMax + MaxDefaultKeep},
+		{name: "heuristic: capped at HeuristicMax", policy: Rules{HeuristicFraction: 0.1, HeuristicMax: time.Minute}, resp: h("Last-Modified", date(-10*time.Hour), "Date", date(0)), store: true, lifetime: time.Minute, ttl: time.Minute + MinDefaultKeep},
+		{name: "heuristic: a fraction above 1 counts as 1", policy: Rules{HeuristicFraction: 5}, resp: h("Last-Modified", date(-time.Minute), "Date", date(0)), store: true, lifetime: time.Minute, ttl: time.Minute + MinDefaultKeep},
+		{name: "heuristic: seconds rounded down", policy: Rules{HeuristicFraction: 0.1}, resp: h("Last-Modified", date(-15*time.Second), "Date", date(0)), store: true, lifetime: time.Second, ttl: time.Second + MinDefaultKeep},
+		{name: "heuristic: the age counts", policy: Rules{HeuristicFraction: 0.1}, resp: h("Last-Modified", date(-10*time.Hour), "Date", date(0), "Age", "600"), store: true, lifetime: time.Hour, ttl: 50*time.Minute + time.Hour},
+		{name: "heuristic: off by default", resp: h("Last-Modified", date(-10*time.Hour), "Date", date(0)), reason: ReasonNoFreshness},
+		{name: "heuristic: no Last-Modified", policy: Rules{HeuristicFraction: 0.1}, resp: h("Date", date(0)), reason: ReasonNoFreshness},
+		{name: "heuristic: invalid Last-Modified", policy: Rules{HeuristicFraction: 0.1}, resp: h("Last-Modified", "Wed, 4 Mar 2026 05:06:07 GMT", "Date", date(0)), reason: ReasonNoFreshness},
+		{name: "heuristic: Last-Modified after Date", policy: Rules{HeuristicFraction: 0.1}, resp: h("Last-Modified", date(time.Hour), "Date", date(0)), reason: ReasonNoFreshness},
+		{name: "heuristic: too young, TTL as fallback", policy: Rules{HeuristicFraction: 0.1, TTL: time.Minute}, resp: h("Last-Modified", date(0), "Date", date(0)), store: true, lifetime: time.Minute, ttl: time.Minute + MinDefaultKeep},
+		{name: "heuristic: beats TTL", policy: Rules{HeuristicFraction: 0.1, TTL: time.Minute}, resp: h("Last-Modified", date(-10*time.Hour), "Date", date(0)), store: true, lifetime: time.Hour, ttl: 2 * time.Hour},
+		{name: "heuristic: explicit freshness wins", policy: Rules{HeuristicFraction: 0.1}, resp: h("Cache-Control", "max-age=60", "Last-Modified", date(-10*time.Hour)), store: true, lifetime: time.Minute, ttl: time.Minute + MinDefaultKeep},
+		{name: "heuristic: never past an invalid Expires", policy: Rules{HeuristicFraction: 0.1}, resp: h("Expires", "0", "Last-Modified", date(-10*time.Hour)), reason: ReasonStale},
+		{name: "heuristic: not for a 302", status: 302, policy: Rules{HeuristicFraction: 0.1}, resp: h("Last-Modified", date(-10*time.Hour), "Date", date(0)), reason: ReasonNoFreshness},
+		{name: "heuristic: a 404", status: 404, policy: Rules{HeuristicFraction: 0.1}, resp: h("Last-Modified", date(-10*time.Hour), "Date", date(0)), store: true, lifetime: time.Hour, ttl: 2 * time.Hour},
+		{name: "heuristic: a 302 marked public", status: 302, policy: Rules{HeuristicFraction: 0.1}, resp: h("Cache-Control", "public", "Last-Modified", date(-10*time.Hour), "Date", date(0)), store: true, lifetime: time.Hour, ttl: 2 * time.Hour},
+		{name: "heuristic: not for a request with a Cookie", policy: Rules{HeuristicFraction: 0.1}, req: h("Cookie", "a=b"), resp: h("Last-Modified", date(-10*time.Hour), "Date", date(0)), reason: ReasonCookie},
+		{name: "heuristic: not with Authorization", policy: Rules{HeuristicFraction: 0.1}, req: h("Authorization", "Bearer x"), resp: h("Cache-Control", "must-revalidate", "Last-Modified", date(-10*time.Hour)), reason: ReasonAuthorization},
+
 		// Django's cache_page: the route TTL overrides max-age.
 		{name: "override: TTL beats max-age", policy: Rules{TTL: time.Hour, OverrideMaxAge: true}, resp: h("Cache-Control", "max-age=60"), store: true, lifetime: time.Hour, ttl: time.Hour, flags: FlagNoAge},
 		{name: "override: TTL beats max-age=0", policy: Rules{TTL: time.Hour, OverrideMaxAge: true}, resp: h("Cache-Control", "max-age=0"), store: true, lifetime: time.Hour, ttl: time.Hour, flags: FlagNoAge},
