@@ -253,6 +253,10 @@ type Policy struct {
 	// (Django's cache_page semantics since Django 3.1, ticket 30765). The
 	// client still receives the response's own Cache-Control. no-store,
 	// private, no-cache, Vary: * and Set-Cookie still prevent storage.
+	// Statuses other than 200, 203, 204, 300, 301, 302, 307, 308, 404,
+	// 405, 410, 414, 451 and 501 (a 500, say) keep their own lifetime,
+	// and are not stored without one: a route's hour would outlive the
+	// outage an error reports.
 	// If false, the response's own freshness wins and TTL is a fallback.
 	OverrideMaxAge bool
 

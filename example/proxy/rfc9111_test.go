@@ -7,6 +7,7 @@ import (
 	"io"
 	"net/http"
 	"net/http/httptest"
+	"strconv"
 	"strings"
 	"sync"
 	"testing"
@@ -173,6 +174,44 @@ func TestProxyUsageShowsNewFlags(t *testing.T) {
 	for _, name := range []string{"-heuristic", "-heuristic-max"} {
 		if !strings.Contains(out.String(), "  "+name+" ") {
 			t.Errorf("-h does not show %s:\n%s", name, out.String())
+		}
+	}
+}
+
+// TestProxyStoresAnyStatusWithExplicitFreshness: the proxy stores any final
+// status whose response gives explicit freshness (RFC 9111 §3) — errors,
+// 303, statuses it does not know — and no other.
+func TestProxyStoresAnyStatusWithExplicitFreshness(t *testing.T) {
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		status, _ := strconv.Atoi(r.URL.Query().Get("status"))
+		if cc := r.URL.Query().Get("cc"); cc != "" {
+			w.Header().Set("Cache-Control", cc)
+		}
+		w.WriteHeader(status)
+		io.WriteString(w, r.URL.RawQuery)
+	}))
+	defer srv.Close()
+	base := startProxy(t, "-origin", srv.URL)
+	for _, tc := range []struct {
+		status int
+		cc     string
+		stored bool
+	}{
+		{500, "max-age=60", true},
+		{503, "max-age=60", true},
+		{303, "max-age=60", true},
+		{400, "max-age=60", true},
+		{299, "max-age=60", true},
+		{599, "max-age=60", true},
+		{500, "", false},
+		{502, "no-store", false},
+		{206, "max-age=60", false},
+	} {
+		url := base + "/s?status=" + strconv.Itoa(tc.status) + "&cc=" + tc.cc
+		getWith(t, url)
+		resp, _ := getWith(t, url)
+		if hit := resp.Header.Get("Cache-Status") == "httpcache; hit"; hit != tc.stored || resp.StatusCode != tc.status {
+			t.Errorf("%d %q: %d %q, want stored: %v", tc.status, tc.cc, resp.StatusCode, resp.Header.Get("Cache-Status"), tc.stored)
 		}
 	}
 }

@@ -49,14 +49,40 @@ var heuristicStatus = map[int]bool{
 	404: true, 405: true, 410: true, 414: true, 501: true,
 }
 
-// storableStatus lists the final statuses this cache understands well enough
-// to store (RFC 9111 §3) when the response gives explicit freshness. 206 is
-// left out (ranges are not served from cache yet), as is 304 (it is an answer
-// to a conditional request, not a representation), and every 1xx.
-var storableStatus = map[int]bool{
+// routeStatus lists the statuses a lifetime of the cache's choosing — a
+// route's TTL that overrides the response's own (Rules.OverrideMaxAge) —
+// may apply to: the heuristically cacheable ones, and the redirects and 451
+// whose freshness a route may decide as well. Any other final status is
+// stored only for as long as it says (or heuristically, when public): a 500
+// or a 503 kept for a route's hour would outlive the outage it reports.
+var routeStatus = map[int]bool{
 	200: true, 203: true, 204: true, 300: true, 301: true, 302: true,
 	307: true, 308: true, 404: true, 405: true, 410: true, 414: true,
 	451: true, 501: true,
+}
+
+// storableStatus reports whether a response with status may be stored at
+// all (RFC 9111 §3): a final status (200 to 599), not 206 (ranges are not
+// served from cache yet) and not 304 (an answer to a conditional request,
+// not a representation). A status this cache does not know (299, 499, 599)
+// is understood as its class (RFC 9110 §15), unless the response says
+// must-understand (§5.2.2.3).
+func storableStatus(status int) bool {
+	return status >= 200 && status <= 599 && status != http.StatusPartialContent && status != http.StatusNotModified
+}
+
+// understoodStatus lists the statuses whose caching requirements this cache
+// implements, for must-understand (RFC 9111 §5.2.2.3): those RFC 9110
+// defines (but 206 and 304, never stored, and 305 and 306, obsolete), and
+// 451 (RFC 7725). None of them asks anything of a cache beyond RFC 9111.
+var understoodStatus = map[int]bool{
+	200: true, 201: true, 202: true, 203: true, 204: true, 205: true,
+	300: true, 301: true, 302: true, 303: true, 307: true, 308: true,
+	400: true, 401: true, 402: true, 403: true, 404: true, 405: true,
+	406: true, 407: true, 408: true, 409: true, 410: true, 411: true,
+	412: true, 413: true, 414: true, 415: true, 416: true, 417: true,
+	421: true, 422: true, 426: true, 451: true,
+	500: true, 501: true, 502: true, 503: true, 504: true, 505: true,
 }
 
 // Rules are the cache's own settings the storage decision applies besides
@@ -123,11 +149,13 @@ func Decide(rules Rules, x Exchange) Decision {
 	switch {
 	case x.Req.Method == http.MethodHead:
 		return Decision{Reason: ReasonHEAD}
-	case !storableStatus[x.Status]:
+	case !storableStatus(x.Status), resp.MustUnderstand && !understoodStatus[x.Status]:
 		return Decision{Reason: ReasonStatus}
 	case req.NoStore:
 		return Decision{Reason: ReasonRequestStore}
-	case resp.NoStore:
+	case resp.NoStore && !resp.MustUnderstand:
+		// With must-understand, no-store is the fallback of caches that
+		// do not know the status; this one does (§5.2.2.3).
 		return Decision{Reason: ReasonNoStore}
 	case resp.Private:
 		return Decision{Reason: ReasonPrivate}
@@ -168,7 +196,10 @@ func Decide(rules Rules, x Exchange) Decision {
 			return Decision{Reason: ReasonAuthorization}
 		}
 		d.Lifetime = lifetime
-	case rules.OverrideMaxAge:
+	case rules.OverrideMaxAge && (routeStatus[x.Status] || !explicit):
+		if !routeStatus[x.Status] {
+			return Decision{Reason: ReasonStatus} // see routeStatus
+		}
 		if rules.TTL <= 0 {
 			return Decision{Reason: ReasonRouteTTL}
 		}
@@ -220,7 +251,15 @@ func Decide(rules Rules, x Exchange) Decision {
 	if resp.MustRevalidate || resp.ProxyRevalidate || resp.SMaxAge.set {
 		d.Flags |= FlagMustRevalidate
 	}
-	if d.Flags&(FlagNoCache|FlagMustRevalidate) == 0 {
+	switch {
+	case d.Flags&(FlagNoCache|FlagMustRevalidate) != 0:
+	case x.Status >= 500:
+		// An error is not the stale response RFC 5861 §4 serves
+		// instead of an error: a stored 5xx never stands in for one.
+		// Nor does the route's grace stretch its life: it may be
+		// served stale while refreshed only if it says so itself.
+		d.StaleWhileRevalidate = staleWindow(resp.StaleWhileRevalidate, 0)
+	default:
 		d.StaleWhileRevalidate = staleWindow(resp.StaleWhileRevalidate, rules.StaleWhileRevalidate)
 		d.StaleIfError = staleWindow(resp.StaleIfError, rules.StaleIfError)
 	}

@@ -77,7 +77,7 @@ func TestPolicyDecide(t *testing.T) {
 		// §3, §5.2.2.4: revalidated on every use, it needs no lifetime.
 		{name: "no-cache without freshness, heuristically cacheable", resp: h("Cache-Control", "no-cache", "Etag", `"x"`), store: true, ttl: MinDefaultKeep, flags: FlagNoCache},
 		{name: "no-cache stale on arrival", resp: h("Cache-Control", "no-cache, max-age=0", "Etag", `"x"`), store: true, ttl: MinDefaultKeep, flags: FlagNoCache},
-		{name: "no-cache, public, a status not heuristically cacheable", status: 302, resp: h("Cache-Control", "no-cache, public", "Etag", `"x"`), store: true, ttl: MinDefaultKeep, flags: FlagNoCache},
+		{name: "no-cache, public, any status", status: 299, resp: h("Cache-Control", "no-cache, public", "Etag", `"x"`), store: true, ttl: MinDefaultKeep, flags: FlagNoCache},
 		{name: "no-cache without freshness, not heuristically cacheable", status: 302, resp: h("Cache-Control", "no-cache", "Etag", `"x"`), reason: ReasonNoFreshness},
 		{name: "no-cache without freshness, request Cookie", req: h("Cookie", "a=b"), resp: h("Cache-Control", "no-cache", "Etag", `"x"`), reason: ReasonCookie},
 		{name: "no-cache without freshness, Keep negative", policy: Rules{Keep: -1}, resp: h("Cache-Control", "no-cache", "Etag", `"x"`), reason: ReasonStale},
@@ -111,7 +111,32 @@ func TestPolicyDecide(t *testing.T) {
 		// Statuses.
 		{name: "206 not understood", status: 206, resp: h("Cache-Control", "max-age=60"), reason: ReasonStatus},
 		{name: "304 not stored", status: 304, resp: h("Cache-Control", "max-age=60"), reason: ReasonStatus},
-		{name: "500 not stored", status: 500, resp: h("Cache-Control", "max-age=60"), reason: ReasonStatus},
+		// §3: any final status with explicit freshness, but 206 and 304.
+		{name: "500 with max-age", status: 500, resp: h("Cache-Control", "max-age=60"), store: true, lifetime: time.Minute, ttl: time.Minute},
+		{name: "303 with max-age", status: 303, resp: h("Cache-Control", "max-age=60"), store: true, lifetime: time.Minute, ttl: time.Minute},
+		{name: "400 with Expires", status: 400, resp: h("Expires", date(time.Minute)), store: true, lifetime: time.Minute, ttl: time.Minute},
+		{name: "unknown 299 with max-age", status: 299, resp: h("Cache-Control", "max-age=60"), store: true, lifetime: time.Minute, ttl: time.Minute},
+		{name: "unknown 499 with max-age", status: 499, resp: h("Cache-Control", "max-age=60"), store: true, lifetime: time.Minute, ttl: time.Minute},
+		{name: "unknown 599 with s-maxage", status: 599, resp: h("Cache-Control", "s-maxage=60"), store: true, lifetime: time.Minute, ttl: time.Minute, flags: FlagMustRevalidate},
+		{name: "600 is no status", status: 600, resp: h("Cache-Control", "max-age=60"), reason: ReasonStatus},
+		{name: "1xx is not final", status: 103, resp: h("Cache-Control", "max-age=60"), reason: ReasonStatus},
+		{name: "500 without freshness", status: 500, policy: Rules{TTL: time.Hour}, reason: ReasonNoFreshness},
+		{name: "599 public: heuristic TTL", status: 599, policy: Rules{TTL: time.Hour}, resp: h("Cache-Control", "public"), store: true, lifetime: time.Hour, ttl: time.Hour},
+		{name: "500: a route TTL does not override", status: 500, policy: Rules{TTL: time.Hour, OverrideMaxAge: true}, resp: h("Cache-Control", "max-age=5"), store: true, lifetime: 5 * time.Second, ttl: 5 * time.Second},
+		{name: "500: no route TTL without freshness", status: 500, policy: Rules{TTL: time.Hour, OverrideMaxAge: true}, reason: ReasonStatus},
+		{name: "500: no stale-if-error", status: 500, resp: h("Cache-Control", "max-age=60, stale-if-error=600"), store: true, lifetime: time.Minute, ttl: time.Minute},
+		{name: "500: no route grace", status: 500, policy: Rules{StaleWhileRevalidate: time.Hour, StaleIfError: time.Hour}, resp: h("Cache-Control", "max-age=60"), store: true, lifetime: time.Minute, ttl: time.Minute},
+		{name: "500: its own stale-while-revalidate", status: 500, resp: h("Cache-Control", "max-age=60, stale-while-revalidate=30"), store: true, lifetime: time.Minute, ttl: 90 * time.Second, swr: 30 * time.Second},
+		{name: "404: route grace as ever", status: 404, policy: Rules{StaleIfError: time.Hour}, resp: h("Cache-Control", "max-age=60"), store: true, lifetime: time.Minute, ttl: 61 * time.Minute, sie: time.Hour},
+
+		// §5.2.2.3 must-understand: only for a status the cache
+		// implements, and then no-store gives way.
+		{name: "must-understand, no-store: 200", resp: h("Cache-Control", "must-understand, no-store, max-age=60"), store: true, lifetime: time.Minute, ttl: time.Minute},
+		{name: "must-understand, no-store: 503", status: 503, resp: h("Cache-Control", "must-understand, no-store, max-age=60"), store: true, lifetime: time.Minute, ttl: time.Minute},
+		{name: "must-understand: unknown 299", status: 299, resp: h("Cache-Control", "must-understand, max-age=60"), reason: ReasonStatus},
+		{name: "must-understand: 206 still not", status: 206, resp: h("Cache-Control", "must-understand, no-store, max-age=60"), reason: ReasonStatus},
+		{name: "must-understand: private still wins", resp: h("Cache-Control", "must-understand, no-store, private, max-age=60"), reason: ReasonPrivate},
+		{name: "must-understand: request no-store still wins", req: h("Cache-Control", "no-store"), resp: h("Cache-Control", "must-understand, no-store, max-age=60"), reason: ReasonRequestStore},
 		{name: "404 with max-age", status: 404, resp: h("Cache-Control", "max-age=60"), store: true, lifetime: time.Minute, ttl: time.Minute},
 		{name: "302 with max-age", status: 302, resp: h("Cache-Control", "max-age=60"), store: true, lifetime: time.Minute, ttl: time.Minute},
 		{name: "302 not heuristically cacheable", status: 302, policy: Rules{TTL: time.Minute}, reason: ReasonNoFreshness},
