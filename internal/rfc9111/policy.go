@@ -180,10 +180,11 @@ func Decide(rules Rules, x Exchange) Decision {
 
 	d := Decision{VaryNames: names, InitialAge: InitialAge(x)}
 	// A lifetime of the cache's choosing (a route's, a heuristic one, or
-	// Rules.TTL for a response that says nothing) for a response to a request with a
-	// Cookie: the response may have been built from the cookie without
-	// saying so (web cache deception's "/account/x.css"). It is stored
-	// only if it says public, or varies on Cookie (and is keyed by it).
+	// Rules.TTL for a response that says nothing) for a response to a
+	// request with a Cookie: the response may have been built from the
+	// cookie without saying so (web cache deception's "/account/x.css").
+	// It is stored only if it says public, or varies on Cookie (and is
+	// keyed by it).
 	cookieBound := len(x.Req.Header["Cookie"]) > 0 && !resp.Public && !slices.Contains(names, "Cookie")
 	lifetime, explicit := FreshnessLifetime(resp, x)
 	var heuristic time.Duration
