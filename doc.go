@@ -16,9 +16,9 @@
 // # What is stored
 //
 // The policy is that of an RFC 9111 shared cache: a response is stored when
-// its status is understood and it states its freshness (s-maxage, max-age or
-// Expires), or when a Policy.TTL supplies one for the statuses the RFC calls
-// heuristically cacheable. Never stored: no-store and private responses,
+// its status is final (any but 206 and 304) and it states its freshness
+// (s-maxage, max-age or Expires), or when Policy.Heuristic or Policy.TTL
+// supplies one for the statuses the RFC calls heuristically cacheable. Never stored: no-store and private responses,
 // no-cache ones without a validator (with one, they are revalidated on every
 // use), Vary: *, responses to
 // requests with Authorization unless the response says public, or says

@@ -311,3 +311,112 @@ func TestGETWithContentBypasses(t *testing.T) {
 		t.Fatalf("GET without content not stored: %q", res.cacheStatus())
 	}
 }
+
+// TestAgeFirstMemberOrStale: an Age field with more than one member (one
+// line "7200, 0", or two lines) counts by its first member, and an Age that
+// is not a non-negative integer makes the response stale on arrival: the
+// cache cannot know how old it is (RFC 9111 §5.1, §4.2.3). A response that
+// arrives stale is not stored.
+func TestAgeFirstMemberOrStale(t *testing.T) {
+	tests := []struct {
+		name   string
+		age    []string // Age field lines; the response is max-age=3600
+		stored bool
+		hitAge string // the Age of the hit, when stored
+	}{
+		{"single", []string{"10"}, true, "10"},
+		{"list, old first", []string{"7200, 0"}, false, ""},
+		{"list without space, old first", []string{"7200,0"}, false, ""},
+		{"two lines, old first", []string{"7200", "0"}, false, ""},
+		{"list, young first", []string{"0, 7200"}, true, "0"},
+		{"two lines, young first", []string{"0", "7200"}, true, "0"},
+		{"duplicate young", []string{"5, 5"}, true, "5"},
+		{"duplicate old", []string{"7200, 7200"}, false, ""},
+		{"non-numeric", []string{"abc"}, false, ""},
+		{"negative", []string{"-7200"}, false, ""},
+		{"decimal", []string{"7200.0"}, false, ""},
+		{"empty", []string{""}, false, ""},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			e := newEnv(t, httpcache.Options{})
+			c := &counter{fn: func(w http.ResponseWriter, r *http.Request) {
+				w.Header().Set("Cache-Control", "max-age=3600")
+				w.Header()["Age"] = tc.age
+				io.WriteString(w, "body")
+			}}
+			h := e.cache.Handler(c)
+			first := do(t, h, get("/age"))
+			res := do(t, h, get("/age"))
+			if isHit(res) != tc.stored {
+				t.Fatalf("Age %q: first %q, then %q; want stored=%v", tc.age, first.cacheStatus(), res.cacheStatus(), tc.stored)
+			}
+			if !tc.stored && first.cacheStatus() != "httpcache; fwd=uri-miss; detail=stale" {
+				t.Fatalf("Age %q: Cache-Status %q, want detail=stale", tc.age, first.cacheStatus())
+			}
+			if tc.stored && res.header.Get("Age") != tc.hitAge {
+				t.Fatalf("Age %q: the hit says Age %q, want %q", tc.age, res.header.Get("Age"), tc.hitAge)
+			}
+		})
+	}
+}
+
+// TestStrictHTTPDates: dates are read as RFC 9110 §5.6.7 spells them,
+// wherever they are read. An Expires that is not a valid HTTP-date means
+// already expired (RFC 9111 §5.3): the response is not stored; a lower-case
+// "gmt" is read (RFC 9111 §4.2 matches dates case-insensitively). An
+// If-Modified-Since that is not a valid HTTP-date is ignored (RFC 9110
+// §13.1.3): the full response is sent.
+func TestStrictHTTPDates(t *testing.T) {
+	expires := func(v string) *counter {
+		return respond(200, map[string]string{"Expires": v, "Last-Modified": lmStr}, "body")
+	}
+	tests := []struct {
+		name    string
+		expires string
+		stored  bool
+	}{
+		{"IMF-fixdate", "Thu, 18 Aug 2050 02:01:18 GMT", true},
+		{"rfc850-date", "Thursday, 18-Aug-50 02:01:18 GMT", true},
+		{"asctime-date", "Thu Aug 18 02:01:18 2050", true},
+		{"lower-case gmt", "Thu, 18 Aug 2050 02:01:18 gmt", true},
+		{"double spaces", "Thu, 18  Aug  2050 02:01:18 GMT", false},
+		{"one-digit hour", "Thu, 18 Aug 2050 2:01:18 GMT", false},
+		{"UTC", "Thu, 18 Aug 2050 02:01:18 UTC", false},
+		{"date dashes", "Thu, 18-Aug-2050 02:01:18 GMT", false},
+		{"31 June", "Sat, 31 Jun 2050 02:01:18 GMT", false},
+	}
+	for _, tc := range tests {
+		t.Run("Expires "+tc.name, func(t *testing.T) {
+			e := newEnv(t, httpcache.Options{})
+			h := e.cache.Handler(expires(tc.expires))
+			first := do(t, h, get("/e"))
+			res := do(t, h, get("/e"))
+			if isHit(res) != tc.stored {
+				t.Fatalf("Expires %q: %q, then %q; want stored=%v", tc.expires, first.cacheStatus(), res.cacheStatus(), tc.stored)
+			}
+			if !tc.stored && first.cacheStatus() != "httpcache; fwd=uri-miss; detail=stale" {
+				t.Fatalf("Expires %q: %q, want detail=stale", tc.expires, first.cacheStatus())
+			}
+		})
+	}
+	for _, tc := range []struct {
+		name, ims string
+		status    int
+	}{
+		{"IMF-fixdate", lmStr, 304},
+		{"rfc850-date", lastMod.Format("Monday, 02-Jan-06 15:04:05 GMT"), 304},
+		{"asctime-date", lastMod.Format(time.ANSIC), 304},
+		{"double spaces", strings.Replace(lmStr, " ", "  ", 2), 200},
+		{"one-digit hour", strings.Replace(lmStr, " 00:", " 0:", 1), 200},
+	} {
+		t.Run("If-Modified-Since "+tc.name, func(t *testing.T) {
+			e := newEnv(t, httpcache.Options{})
+			h := e.cache.Handler(respond(200, map[string]string{"Cache-Control": "max-age=60", "Last-Modified": lmStr}, "body"))
+			do(t, h, get("/c"))
+			if res := do(t, h, get("/c", "If-Modified-Since", tc.ims)); res.status != tc.status || !isHit(res) {
+				t.Fatalf("If-Modified-Since %q: %d %q, want %d from the cache", tc.ims, res.status, res.cacheStatus(), tc.status)
+			}
+		})
+	}
+}

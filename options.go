@@ -258,18 +258,37 @@ const DefaultMaxStreamDuration = engine.DefaultMaxStreamDuration
 // Options.Policy and per route with (*Cache).With or (*Cache).Page.
 type Policy struct {
 	// TTL is the freshness lifetime given to responses that do not state
-	// their own (RFC 9111 §4.2.2 heuristic freshness, for the statuses the
-	// RFC lists as heuristically cacheable). With OverrideMaxAge, it is the
+	// their own and get none from Heuristic (RFC 9111 §4.2.2 heuristic
+	// freshness, for the statuses the RFC lists as heuristically
+	// cacheable, or a response marked public). With OverrideMaxAge, it is the
 	// lifetime of every stored response. If zero, responses without explicit
 	// freshness are not stored, and with OverrideMaxAge nothing is stored
 	// (Django's cache_page(0)).
 	TTL time.Duration
+
+	// Heuristic gives a response that states no freshness of its own (no
+	// max-age, s-maxage or valid Expires) a lifetime guessed from its
+	// Last-Modified, as RFC 9111 §4.2.2 allows: a fraction of the time
+	// between Last-Modified and Date, capped. It applies to the statuses
+	// RFC 9110 §15.1 lists as heuristically cacheable (200, 203, 204,
+	// 300, 301, 308, 404, 405, 410, 414, 501) and to responses marked
+	// public, never to a request with a Cookie (unless the response says
+	// public or Vary: Cookie) or with Authorization; where it gives no
+	// lifetime (no Last-Modified), TTL still applies. Hits carry Age as
+	// usual; RFC 9111 has no Warning to add. If zero, responses are
+	// given no heuristic lifetime; example/proxy sets 10%, capped at a
+	// day.
+	Heuristic Heuristic
 
 	// OverrideMaxAge makes TTL decide how long every stored response is
 	// kept and served, whatever its own max-age, s-maxage or Expires say
 	// (Django's cache_page semantics since Django 3.1, ticket 30765). The
 	// client still receives the response's own Cache-Control. no-store,
 	// private, no-cache, Vary: * and Set-Cookie still prevent storage.
+	// Statuses other than 200, 203, 204, 300, 301, 302, 307, 308, 404,
+	// 405, 410, 414, 451 and 501 (a 500, say) keep their own lifetime,
+	// and are not stored without one: a route's hour would outlive the
+	// outage an error reports.
 	// If false, the response's own freshness wins and TTL is a fallback.
 	OverrideMaxAge bool
 
@@ -300,8 +319,14 @@ type Policy struct {
 	// or Last-Modified) stays stored, so that once stale it can be
 	// revalidated with a conditional request (a 304 costs the handler
 	// little, with http.ServeContent nothing) instead of fetched whole.
-	// If zero, as long as its freshness lifetime, at most an hour. If
-	// negative, such responses are not kept past their stale windows.
+	// Like everything stored, it is kept at most Options.MaxTTL, and a
+	// store over its budget evicts what was used least recently first
+	// (stores/memory; Redis and Memcached by their own eviction), so a
+	// stale entry nobody asks for gives way before any in use. If zero,
+	// as long as its freshness lifetime, at least 10 minutes (so that a
+	// response fresh for a second is still there to revalidate when the
+	// next visitor comes) and at most an hour. If negative, such
+	// responses are not kept past their stale windows.
 	Keep time.Duration
 
 	// GenerateETag gives stored 200 responses that have no validator a
@@ -316,6 +341,22 @@ type Policy struct {
 	// cookies do not split the cache. If empty, the whole Cookie header is
 	// the variant value.
 	VaryCookies []string
+}
+
+// Heuristic is RFC 9111 §4.2.2 heuristic freshness (see Policy.Heuristic):
+// a response last modified ten days before its Date is fresh, with
+// Fraction 0.1, for a day.
+type Heuristic struct {
+	// Fraction is the share of the time between the response's
+	// Last-Modified and its Date (or the time it was received) that it
+	// is fresh for; RFC 9111 suggests 0.1, as browsers and Traffic Server
+	// use. Above 1 counts as 1. If zero (or negative), heuristic freshness
+	// is off.
+	Fraction float64
+
+	// Max caps the lifetime. If zero, 24 hours (past which RFC 7234 had
+	// caches warn that the guess was long).
+	Max time.Duration
 }
 
 // QueryOptions says how the query string becomes part of the cache key.
@@ -350,6 +391,8 @@ func (p *Policy) route() engine.RouteConfig {
 			StaleIfError:         p.StaleIfError,
 			Keep:                 p.Keep,
 			GenerateETag:         p.GenerateETag,
+			HeuristicFraction:    p.Heuristic.Fraction,
+			HeuristicMax:         p.Heuristic.Max,
 		},
 		Query:       keys.Query{Sort: p.Query.Sort, Allow: p.Query.Allow, Deny: p.Query.Deny},
 		VaryCookies: p.VaryCookies,

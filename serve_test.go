@@ -82,6 +82,41 @@ func TestConditionalHits(t *testing.T) {
 	}
 }
 
+// TestIfModifiedSinceAgainstDate: a stored response without Last-Modified
+// answers If-Modified-Since from its Date (RFC 9111 §4.3.2; RFC 9110
+// §13.1.3): 304 when the condition is at or after the Date — the response
+// cannot have changed since it was generated — the full response when it
+// is before, or when the Date is not a valid HTTP-date (then the time the
+// response was received counts).
+func TestIfModifiedSinceAgainstDate(t *testing.T) {
+	start := newClock().Now() // the env's clock: Date is "now" at the fill
+	at := func(d time.Duration) string { return start.Add(d).Format(http.TimeFormat) }
+	tests := []struct {
+		name   string
+		date   string // the stored response's Date
+		ims    string
+		status int
+	}{
+		{"equal to Date", at(0), at(0), 304},
+		{"after Date", at(0), at(time.Minute), 304},
+		{"before Date", at(0), at(-50 * time.Minute), 200},
+		{"older Date", at(-time.Hour), at(-30 * time.Minute), 304},
+		{"invalid Date: the time received", "Fri,  2 Jan 2026 03:04:05 GMT", at(0), 304},
+		{"invalid Date, condition before receipt", "Fri,  2 Jan 2026 03:04:05 GMT", at(-time.Second), 200},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			scenario{
+				handler: respond(200, map[string]string{"Cache-Control": "max-age=86400", "Date": tc.date}, "payload"),
+				steps: []step{
+					{req: get("/d"), calls: 1},
+					{req: get("/d", "If-Modified-Since", tc.ims), advance: time.Second, calls: 1, hit: true, status: tc.status},
+				},
+			}.run(t)
+		})
+	}
+}
+
 // TestConditionalOnlyFor2xx: a stored 404 is served whole to a
 // conditional request whose ETag matches: 304 answers only 2xx.
 func TestConditionalOnlyFor2xx(t *testing.T) {

@@ -1,6 +1,8 @@
 // Command proxy is a caching reverse proxy: an RFC 9111 shared cache in
 // front of any HTTP origin. It stores only what the origin's headers allow
-// (no default TTL), passes every method and path through, and answers with
+// (no default TTL; a response that states no lifetime but has a
+// Last-Modified is fresh for 10% of its age, at most a day: -heuristic,
+// -heuristic-max), passes every method and path through, and answers with
 // Age and Cache-Status.
 //
 //	go run ./example/proxy -listen 127.0.0.1:8081 -origin http://127.0.0.1:9000
@@ -65,6 +67,8 @@ func run(ctx context.Context, args []string, stderr io.Writer, ready chan<- stri
 	keyPrefix := fs.String("key-prefix", "", "prefix of every store key; if empty, \"proxy:\" and a digest of -origin, so that proxies for different origins never share entries")
 	codingsFlag := fs.String("codings", "", "comma-separated content codings the origin may send (Content-Encoding), for responses that vary on Accept-Encoding; if empty, br,deflate,gzip,zstd")
 	rangeRequests := fs.Bool("ranges", true, "answer Range requests for stored complete responses from the cache (206, 416, If-Range; RFC 9110 §14); if false, Range requests go to the origin")
+	heuristic := fs.Float64("heuristic", 0.1, "heuristic freshness (RFC 9111 §4.2.2): a response with a Last-Modified and no max-age, s-maxage or Expires is fresh for this fraction of the time since it was last modified; 0 turns it off")
+	heuristicMax := fs.Duration("heuristic-max", 24*time.Hour, "the longest heuristic freshness lifetime")
 	stores := storeurl.RegisterFlags(fs)
 	if err := fs.Parse(args); err != nil {
 		return err
@@ -76,6 +80,12 @@ func run(ctx context.Context, args []string, stderr io.Writer, ready chan<- stri
 	codings, err := parseCodings(*codingsFlag)
 	if err != nil {
 		return err
+	}
+	if !(*heuristic >= 0 && *heuristic <= 1) {
+		return fmt.Errorf("-heuristic %v: want a fraction between 0 and 1", *heuristic)
+	}
+	if *heuristicMax < 0 {
+		return fmt.Errorf("-heuristic-max %v: want a duration of 0 or more", *heuristicMax)
 	}
 	if *keyPrefix == "" {
 		*keyPrefix = originPrefix(origin)
@@ -91,14 +101,19 @@ func run(ctx context.Context, args []string, stderr io.Writer, ready chan<- stri
 	defer closeStore()
 
 	// The zero Policy is an RFC 9111 shared cache: only responses that
-	// state their own freshness are stored. As a shared cache in front of
-	// an origin, it honours the clients' own Cache-Control too.
+	// state their own freshness are stored. As a full shared cache in
+	// front of an origin, it also guesses a lifetime for those that do
+	// not but say when they were last modified (-heuristic), and honours
+	// the clients' own Cache-Control.
 	cache := httpcache.New(store, httpcache.Options{
 		Logger:            logger,
 		RequestDirectives: true,
 		RangeRequests:     *rangeRequests,
 		KeyPrefix:         *keyPrefix,
 		Codings:           codings,
+		Policy: httpcache.Policy{
+			Heuristic: httpcache.Heuristic{Fraction: *heuristic, Max: *heuristicMax},
+		},
 	})
 	proxy := &httputil.ReverseProxy{
 		Rewrite: func(r *httputil.ProxyRequest) {

@@ -112,6 +112,10 @@ func TestProxyFlags(t *testing.T) {
 		{[]string{"-origin", "http://127.0.0.1:9", "-codings", "gzip, b r"}, "-codings"},
 		{[]string{"-origin", "http://127.0.0.1:9", "-codings", "*"}, "-codings"},
 		{[]string{"-origin", "http://127.0.0.1:9", "-memory-max-bytes", "-1"}, "-memory-max-bytes"},
+		{[]string{"-origin", "http://127.0.0.1:9", "-heuristic", "1.5"}, "-heuristic"},
+		{[]string{"-origin", "http://127.0.0.1:9", "-heuristic", "-0.1"}, "-heuristic"},
+		{[]string{"-origin", "http://127.0.0.1:9", "-heuristic", "NaN"}, "-heuristic"},
+		{[]string{"-origin", "http://127.0.0.1:9", "-heuristic-max", "-1s"}, "-heuristic-max"},
 	}
 	for _, tc := range tests {
 		if err := run(context.Background(), tc.args, io.Discard, nil); err == nil || !strings.Contains(err.Error(), tc.want) {

@@ -1,8 +1,8 @@
 // Package header holds the pure rules about HTTP header fields that the
 // cache applies: canonical names, hop-by-hop fields and those the Connection
 // field names, token and field-value validity, optional whitespace, the
-// declared Content-Length, trailers, cookie names, and the copy of the
-// fields a stored response may carry.
+// declared Content-Length, trailers, cookie names, HTTP-dates, and the copy
+// of the fields a stored response may carry.
 //
 // It knows nothing of caching decisions, stores, entries or handlers: every
 // function here is a function of its arguments.

@@ -3,6 +3,8 @@ package rfc9111
 import (
 	"strconv"
 	"time"
+
+	"github.com/seedcache/httpcache/internal/header"
 )
 
 // smallAges holds ready-made Age values for the first ten minutes, so that
@@ -29,4 +31,24 @@ func AgeValue(age time.Duration) []string {
 		return smallAges[secs]
 	}
 	return []string{strconv.FormatInt(secs, 10)}
+}
+
+// ParseAge reads a received Age field (RFC 9111 §5.1): its first member,
+// whichever line it is on, when there are several (a list "7200, 0" or two
+// lines), other members discarded. ok is false when the field is absent
+// (lines empty) or its first member is not a non-negative integer; a huge
+// one saturates at 2^31 s like any delta-seconds.
+func ParseAge(lines []string) (age time.Duration, ok bool) {
+	for _, line := range lines {
+		for line != "" {
+			var member string
+			member, line, _ = header.CutByte(line, ',')
+			if member = header.TrimOWS(member); member == "" {
+				continue // empty list elements do not count (RFC 9110 §5.6.1)
+			}
+			secs, ok := parseDelta(member)
+			return time.Duration(secs) * time.Second, ok
+		}
+	}
+	return 0, false
 }

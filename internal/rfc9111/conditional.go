@@ -32,16 +32,18 @@ func NotModified(r *http.Request, status int, h http.Header, responseTime time.T
 	if len(ims) != 1 {
 		return false // absent, or more than one member: ignore (§13.1.3)
 	}
-	since, err := http.ParseTime(ims[0])
-	if err != nil {
+	// Not a valid HTTP-date: ignored (§13.1.3). responseTime stands for
+	// the present in reading an rfc850-date's two-digit year.
+	since, ok := header.ParseHTTPDate(ims[0], responseTime)
+	if !ok {
 		return false
 	}
-	// §4.3.2: compare with Last-Modified, or else Date, or else the time
-	// the response was received.
+	// RFC 9111 §4.3.2: compare with Last-Modified, or else Date, or else
+	// the time the response was received.
 	modified := responseTime
-	if lm, err := http.ParseTime(h.Get("Last-Modified")); err == nil {
+	if lm, ok := header.ParseHTTPDate(h.Get("Last-Modified"), responseTime); ok {
 		modified = lm
-	} else if d, ok := ParseDate(h); ok {
+	} else if d, ok := ParseDate(h, responseTime); ok {
 		modified = d
 	}
 	return !modified.After(since)

@@ -3,6 +3,7 @@ package rfc9111
 import (
 	"net/http"
 	"strings"
+	"time"
 
 	"github.com/seedcache/httpcache/internal/header"
 )
@@ -51,9 +52,13 @@ func Identifies(h304, stored http.Header) bool {
 		if len(st) == 0 {
 			return false
 		}
-		t1, err1 := http.ParseTime(lm[0])
-		t2, err2 := http.ParseTime(st[0])
-		if err1 != nil || err2 != nil {
+		// Both dates are read against one present (the wall clock, the
+		// only use of it here): it decides only an rfc850-date's
+		// century, alike for both.
+		now := time.Now()
+		t1, ok1 := header.ParseHTTPDate(lm[0], now)
+		t2, ok2 := header.ParseHTTPDate(st[0], now)
+		if !ok1 || !ok2 {
 			return header.TrimOWS(lm[0]) == header.TrimOWS(st[0])
 		}
 		return t1.Equal(t2)
