@@ -280,6 +280,49 @@ func TestScrapeCountsHitMissAndBypass(t *testing.T) {
 	s.want(t, 0, "httpcache_memory_evictions_total")
 }
 
+// clock is a settable clock for the cache and its store: no sleeps.
+type clock struct {
+	mu  sync.Mutex
+	now time.Time
+}
+
+func (c *clock) Now() time.Time { c.mu.Lock(); defer c.mu.Unlock(); return c.now }
+
+func (c *clock) Advance(d time.Duration) { c.mu.Lock(); c.now = c.now.Add(d); c.mu.Unlock() }
+
+// TestScrapeCountsStaleServed: a response served stale while it is
+// refreshed counts as outcome stale, with the rule as its detail, and its
+// body as bytes served from cache; it is a hit to Stats. The background
+// refresh is not a request and adds no request series.
+func TestScrapeCountsStaleServed(t *testing.T) {
+	clk := &clock{now: time.Date(2026, 1, 2, 15, 4, 5, 0, time.UTC)}
+	mem := memory.New(memory.Options{Clock: clk.Now})
+	opts := httpcache.Options{Clock: clk.Now, Policy: httpcache.Policy{StaleWhileRevalidate: time.Minute}}
+	a := newApp(t, mem, opts, httpcacheprom.Options{}, func(r chi.Router, cache *httpcache.Cache) {
+		r.With(cache.Handler).Get("/news", func(w http.ResponseWriter, r *http.Request) {
+			w.Header().Set("Cache-Control", "max-age=10")
+			io.WriteString(w, articleBody)
+		})
+	})
+	a.get(t, "GET", "/news")
+	clk.Advance(20 * time.Second)
+	if got := a.get(t, "GET", "/news"); got != "httpcache; hit; detail=stale-while-revalidate" {
+		t.Fatalf("Cache-Status %q, want a stale hit", got)
+	}
+	s := scrapeURL(t, a.metrics)
+	s.want(t, 1, "httpcache_requests_total", "route=/news", "outcome=stale")
+	s.want(t, 1, "httpcache_requests_total", "route=/news", "outcome=miss")
+	if got := s.series("httpcache_requests_total"); len(got) != 2 {
+		t.Errorf("request series %v, want 2", got)
+	}
+	s.want(t, 1, "httpcache_request_details_total", "outcome=stale", "detail=stale-while-revalidate")
+	s.want(t, float64(len(articleBody)), "httpcache_served_bytes_total")
+	// The miss and the refresh stored the body.
+	s.want(t, 2, "httpcache_store_writes_total")
+	s.want(t, 1, "httpcache_lookups_total", "result=hit")
+	s.want(t, 1, "httpcache_lookups_total", "result=miss")
+}
+
 // TestMetricTypesAndUnits pins each metric's name and type as the
 // Prometheus naming guide has them: counters end in _total, durations are
 // histograms in seconds, gauges have no suffix.
