@@ -54,7 +54,7 @@
 //
 // OnEvent and OnStoreOp allocate nothing once a route's and an outcome's
 // series exist: the series are resolved once and kept, and the route table
-// is a map read without a lock. A hit costs a map lookup, a counter
-// increment and two histogram observations more than a hit without hooks
+// is a map read without a lock. A hit costs a map lookup, two counter
+// increments and two histogram observations more than a hit without hooks
 // (see BenchmarkHit).
 package httpcacheprom
