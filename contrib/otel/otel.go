@@ -280,17 +280,27 @@ func (o *Observer) OnStoreOp(s httpcache.StoreOp) {
 }
 
 // errorType names err for the error.type attribute: a few cases an
-// operator acts on by name, else the error's Go type.
+// operator acts on by name, else the error's Go type, looking through the
+// wrappers fmt.Errorf makes (they add text, not kind).
 func errorType(err error) string {
+	var t interface{ Timeout() bool }
 	switch {
 	case errors.Is(err, store.ErrCircuitOpen):
 		return "circuit_open"
-	case errors.Is(err, context.DeadlineExceeded):
+	case errors.Is(err, context.DeadlineExceeded), errors.As(err, &t) && t.Timeout():
 		return "timeout"
 	case errors.Is(err, context.Canceled):
 		return "canceled"
 	}
-	return fmt.Sprintf("%T", err)
+	name := fmt.Sprintf("%T", err)
+	for name == "*fmt.wrapError" {
+		u := errors.Unwrap(err)
+		if u == nil {
+			break
+		}
+		err, name = u, fmt.Sprintf("%T", u)
+	}
+	return name
 }
 
 // eventOpts returns the measurement options for k, kept for reuse up to
