@@ -2,10 +2,12 @@ package httpcacheotel_test
 
 import (
 	"context"
+	"fmt"
 	"io"
 	"log/slog"
 	"net/http"
 	"net/http/httptest"
+	"sync"
 	"testing"
 	"time"
 
@@ -37,7 +39,9 @@ type downError struct{}
 
 func (downError) Error() string { return "store down" }
 
-func (downStore) Get(context.Context, string) ([]byte, error)              { return nil, downError{} }
+func (downStore) Get(context.Context, string) ([]byte, error) {
+	return nil, fmt.Errorf("get: %w", downError{}) // error.type looks through fmt's wrapping
+}
 func (downStore) Set(context.Context, string, []byte, time.Duration) error { return downError{} }
 func (downStore) Delete(context.Context, ...string) error                  { return downError{} }
 
@@ -411,5 +415,71 @@ func TestNewReportsToTheGlobalProviderWhenNil(t *testing.T) {
 	defer reg.Unregister()
 	if res := get(routed(cache), "http://example.com/pages/1"); res.StatusCode != 200 {
 		t.Fatalf("status %d", res.StatusCode)
+	}
+}
+
+// TestConcurrentRequestsWatchAndCollection runs requests, collections and
+// Watch/Unregister at once (for the race detector, and for a deadlock
+// between the Observer's lock and the SDK's, held around the callback,
+// which shows as the test timing out): every request is counted once.
+func TestConcurrentRequestsWatchAndCollection(t *testing.T) {
+	m := newMeter(t)
+	o, err := httpcacheotel.New(httpcacheotel.Options{MeterProvider: m})
+	if err != nil {
+		t.Fatal(err)
+	}
+	opts := httpcache.Options{Logger: quiet}
+	o.Instrument(&opts)
+	cache := httpcache.New(memory.New(memory.Options{}), opts)
+	h := routed(cache)
+	const workers, each = 4, 50
+	var wg sync.WaitGroup
+	for w := range workers {
+		wg.Go(func() {
+			for i := range each {
+				get(h, fmt.Sprintf("http://example.com/pages/%d", (w*each+i)%7))
+			}
+		})
+	}
+	done := make(chan struct{})
+	stopped := func() bool {
+		select {
+		case <-done:
+			return true
+		default:
+			return false
+		}
+	}
+	var churn sync.WaitGroup
+	churn.Go(func() { // the callback registered and unregistered, again and again
+		for i := 0; i < 2000 || !stopped(); i++ {
+			reg, err := o.Watch(cache)
+			if err != nil {
+				t.Error(err)
+				return
+			}
+			if err := reg.Unregister(); err != nil {
+				t.Error(err)
+			}
+		}
+	})
+	churn.Go(func() { // collections meanwhile, running the callback
+		for i := 0; i < 2000 || !stopped(); i++ {
+			var rm metricdata.ResourceMetrics
+			if err := m.reader.Collect(context.Background(), &rm); err != nil {
+				t.Error(err)
+			}
+		}
+	})
+	wg.Wait()
+	close(done)
+	churn.Wait()
+	ms := m.collect(t)
+	var total int64
+	for _, outcome := range []string{"hit", "miss", "collapsed"} {
+		total += sum(t, ms, "httpcache.requests", httpcacheotel.OutcomeKey.String(outcome), httpcacheotel.RouteKey.String(route))
+	}
+	if total != workers*each {
+		t.Errorf("%d requests counted, want %d: %+v", total, workers*each, ms["httpcache.requests"].Data)
 	}
 }

@@ -170,7 +170,7 @@ func TestSpanEventOnStoreFailure(t *testing.T) {
 		for _, kv := range ev.Attributes {
 			a[kv.Key] = kv.Value.Emit()
 		}
-		if a[httpcacheotel.ErrorTypeKey] != "httpcacheotel_test.downError" || a[httpcacheotel.ErrorMessageKey] != "store down" {
+		if a[httpcacheotel.ErrorTypeKey] != "httpcacheotel_test.downError" || a[httpcacheotel.ErrorMessageKey] != "get: store down" {
 			t.Errorf("event attributes %v, want the store's error type and message", a)
 		}
 	}
