@@ -47,8 +47,10 @@
 //
 // # Cost
 //
-// With no recording span, an event costs the metric recordings only: the
-// attribute sets of each outcome, detail and route are built once and kept
-// (up to a bound), so a hit allocates nothing here beyond what the
-// MeterProvider's instruments do.
+// With no recording span, an event costs the metric recordings only (five on
+// a hit, the store read's included): the attribute sets of each outcome,
+// detail and route are built once and kept (up to a bound), so a hit
+// allocates nothing here beyond what the MeterProvider's instruments do —
+// nothing, with the SDK's (BenchmarkHit). Annotating a recording span
+// allocates its attributes.
 package httpcacheotel

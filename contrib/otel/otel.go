@@ -74,8 +74,9 @@ const StoreErrorEvent = "httpcache.store.error"
 // providers.
 type Options struct {
 	// MeterProvider makes the Observer's meter. If nil,
-	// otel.GetMeterProvider(): the global one, a no-op until the
-	// application sets one.
+	// otel.GetMeterProvider(): the global one, which forwards to the
+	// provider the application sets with otel.SetMeterProvider, even
+	// later.
 	MeterProvider metric.MeterProvider
 
 	// TracerProvider makes the lookup spans of LookupSpans. If nil,
@@ -94,12 +95,12 @@ type Options struct {
 	Attributes []attribute.KeyValue
 
 	// LookupSpans makes the Observer record a child span of the request's
-	// span, "httpcache.lookup", for each request that was looked up, with
-	// the span attributes above. Its start is computed back from the
-	// request's duration when its event arrives, so it can be early by
-	// the time the handler took to return after writing the response. If
-	// the request's context has no span, the lookup span is a root span.
-	// If false, the Observer creates no spans.
+	// span, "httpcache.lookup", for each request that was looked up,
+	// with the attributes it sets on the request's span (see the package
+	// doc). The event comes after the response, so the span is made then,
+	// its start computed back from the request's duration: its times are
+	// approximate. If the request's context has no span, the lookup span
+	// is a root span. If false, the Observer creates no spans.
 	LookupSpans bool
 }
 
