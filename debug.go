@@ -267,7 +267,9 @@ func (d *debugHandler) fill(p *debugPage) {
 		ratio := float64(st.Hits) / float64(n)
 		p.HitRatio = &ratio
 	}
-	for _, rc := range d.c.e.RouteCounts() {
+	counts := d.c.e.RouteCounts()
+	p.Routes = make([]debugRoute, 0, len(counts))
+	for _, rc := range counts {
 		p.Routes = append(p.Routes, debugRoute(rc))
 	}
 }
