@@ -2,7 +2,7 @@
 // production, in one file meant to be copied: a chi router whose pages are
 // cached in a tiered store (each instance's memory in front of a Redis that
 // every instance shares, kept in step with Redis pub/sub), an admin listener
-// with the purge endpoint and Prometheus metrics, JSON logs, server timeouts
+// with the purge endpoint, the debug page and Prometheus metrics, JSON logs, server timeouts
 // and header limits, and a graceful shutdown that lets the last responses
 // reach the store.
 //
@@ -131,6 +131,10 @@ func run(ctx context.Context, args []string, getenv func(string) string, stderr 
 	if token := getenv("HTTPCACHE_PURGE_TOKEN"); token != "" {
 		// PURGE /purge/articles/42, or PURGE /purge/ with Cache-Tag: a, b
 		adminMux.Handle("/purge/", http.StripPrefix("/purge", cache.PurgeHandler(token)))
+	}
+	if token := getenv("HTTPCACHE_DEBUG_TOKEN"); token != "" {
+		// What is stored for a URL, hit ratio by route, purges by hand.
+		adminMux.Handle("/debug/cache", cache.DebugHandler(token))
 	}
 	adminSrv := &http.Server{
 		Handler:           adminMux,

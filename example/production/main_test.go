@@ -70,7 +70,7 @@ func send(t *testing.T, method, url string, header ...string) (*http.Response, s
 // takes a purge by tag with the token and serves metrics that counted it
 // all; the program then shuts down cleanly (see start).
 func TestProductionServesCachesPurgesAndReports(t *testing.T) {
-	l := start(t, map[string]string{"HTTPCACHE_PURGE_TOKEN": "s3cret"})
+	l := start(t, map[string]string{"HTTPCACHE_PURGE_TOKEN": "s3cret", "HTTPCACHE_DEBUG_TOKEN": "d3bug"})
 	app, admin := "http://"+l.App, "http://"+l.Admin
 
 	if resp, body := send(t, "GET", app+"/articles/7"); resp.Header.Get("Cache-Status") != "httpcache; fwd=uri-miss; stored" || !strings.Contains(body, "Article 7") {
@@ -106,6 +106,9 @@ func TestProductionServesCachesPurgesAndReports(t *testing.T) {
 		if !strings.Contains(metrics, want) {
 			t.Errorf("metrics lack %s", want)
 		}
+	}
+	if resp, body := send(t, "GET", admin+"/debug/cache?url=/articles/7", "Authorization", "Bearer d3bug", "Accept", "application/json"); resp.StatusCode != http.StatusOK || !strings.Contains(body, "hit_ratio") {
+		t.Errorf("debug page: %d %.200q", resp.StatusCode, body)
 	}
 	if _, body := send(t, "GET", admin+"/healthz"); body != "ok\n" {
 		t.Errorf("healthz: %q", body)

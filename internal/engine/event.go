@@ -87,7 +87,8 @@ func (lk *lookup) stored(e *entry.Entry) {
 }
 
 // emit completes ev from this cache's Cache-Status member in h, the
-// response's header as sent, and hands it to the observer.
+// response's header as sent, counts it by route if routes are counted,
+// and hands it to the observer, if any.
 func (c *Engine) emit(ev *Event, r *http.Request, h http.Header, start time.Time) {
 	ev.Request = r
 	if ev.Route == "" {
@@ -95,7 +96,12 @@ func (c *Engine) emit(ev *Event, r *http.Request, h http.Header, start time.Time
 	}
 	ev.Duration = time.Since(start)
 	ev.Outcome, ev.Detail, ev.Stored = c.status.outcome(h["Cache-Status"])
-	c.opts.OnEvent(*ev)
+	if c.routeCounts.on.Load() {
+		c.routeCounts.add(ev.Route, ev.Outcome)
+	}
+	if c.opts.OnEvent != nil {
+		c.opts.OnEvent(*ev)
+	}
 }
 
 // outcome reads this cache's member of a Cache-Status list (the last one

@@ -56,6 +56,11 @@ type Engine struct {
 	// recorded, or have failed and are remembered in unrecorded (see
 	// notPurged).
 	purgesDone atomic.Uint64
+	// routeCounts counts outcomes by route, once CountRoutes is called.
+	routeCounts routeCounts
+	// inspected is set by Inspectable: Vary'd writes then record their
+	// variant keys for Inspect (see variantsTag).
+	inspected atomic.Bool
 }
 
 // route is a compiled Policy: what Handler, Page and With serve with.
@@ -267,7 +272,7 @@ func (h *handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 			outer.delegated.Store(true)
 		}
 	}
-	if c.opts.OnEvent != nil && outer == nil {
+	if (c.opts.OnEvent != nil || c.routeCounts.on.Load()) && outer == nil {
 		// The outermost layer reports the request, once.
 		ev := eventPool.Get().(*Event)
 		start := time.Now()

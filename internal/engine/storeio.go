@@ -71,8 +71,11 @@ type put struct {
 	key   string
 	value []byte
 	ttl   time.Duration
-	tags  []string     // recorded in the store's TagIndex, if it has one (see tagName)
-	obj   *entry.Entry // value decoded and shared (see storeEntry)
+	tags  []string // recorded in the store's TagIndex, if it has one (see tagName)
+	// variants, if not "", is the name under which the TagIndex also
+	// records key as a variant of its URL (see variantsTag).
+	variants string
+	obj      *entry.Entry // value decoded and shared (see storeEntry)
 	// ifEpoch, when not zero, makes this write (an index, the last)
 	// conditional: it is made only if key still holds the index of that
 	// epoch (see writeAll).
@@ -162,8 +165,12 @@ func (c *Engine) write(ctx context.Context, p put) {
 	switch {
 	case err == nil:
 		c.stats.stores.Add(1)
-		if len(p.tags) > 0 && c.tagIdx != nil && !c.noTagIdx.Load() {
-			switch err := c.tagIdx.AddTags(ctx, p.key, c.tagNames(p.tags), p.ttl); {
+		if (len(p.tags) > 0 || p.variants != "") && c.tagIdx != nil && !c.noTagIdx.Load() {
+			names := c.tagNames(p.tags)
+			if p.variants != "" {
+				names = append(names, p.variants)
+			}
+			switch err := c.tagIdx.AddTags(ctx, p.key, names, p.ttl); {
 			case errors.Is(err, errors.ErrUnsupported):
 				c.noTagIdx.Store(true) // a composite store without one behind it
 			case err != nil:

@@ -114,6 +114,9 @@ func (c *Engine) storeEntry(ctx context.Context, m *miss, e *entry.Entry, d rfc9
 		key = keys.VariantKey(pk, e.Epoch, e.VaryKey)
 	}
 	puts[0] = put{key: key, ttl: d.TTL, tags: e.Tags}
+	if len(d.VaryNames) > 0 && c.listsVariants() {
+		puts[0].variants = c.variantsTag(pk)
+	}
 	for i := range puts {
 		raw := entries[i].Encode()
 		dec, ok := c.ownDecode(raw)
