@@ -61,4 +61,14 @@
 //
 // A store that fails never fails a request: the handler serves it, the
 // error is counted in Stats and logged (at most once a second).
+//
+// # Operating it
+//
+// Cache.Stats gives the counters (hit ratio: Hits/(Hits+Misses)); every
+// response carries a Cache-Status saying what happened; Options.OnEvent
+// reports each request with its outcome, route, key digest, size, age and
+// lookup time, and Options.OnStoreOp each store call — the modules
+// github.com/seedcache/httpcache/contrib/prometheus and .../contrib/otel
+// turn them into metrics. Cache.DebugHandler serves an operator's page:
+// what is stored for a URL, hit ratio by route, purges by hand.
 package httpcache
