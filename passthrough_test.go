@@ -1,6 +1,7 @@
 package httpcache_test
 
 import (
+	"errors"
 	"io"
 	"net"
 	"net/http"
@@ -146,5 +147,46 @@ func TestBypassKeepsHijack(t *testing.T) {
 		if !strings.HasPrefix(string(got), "HTTP/1.1 101") || !strings.HasSuffix(string(got), "hello") {
 			t.Fatalf("%s: the upgrade did not go through: %q", how, got)
 		}
+	}
+}
+
+// nonFlusher is a ResponseWriter that cannot flush.
+type nonFlusher struct{ http.ResponseWriter }
+
+// TestPassThroughFlushes pins that a bypassed response can be flushed, as
+// a streaming handler behind the cache expects: Flush reaches the writer
+// below (sending the header, without the tag header), a ResponseController
+// finds the writer below through Unwrap, and where nothing below can flush
+// FlushError says so (wrapping http.ErrNotSupported) instead of pretending.
+func TestPassThroughFlushes(t *testing.T) {
+	e := newEnv(t, httpcache.Options{})
+	var flushErr, rcErr error
+	h := e.cache.Handler(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		w.Header().Set("Cache-Tag", "secret-tag")
+		io.WriteString(w, "part one;")
+		w.(http.Flusher).Flush()
+		flushErr = w.(interface{ FlushError() error }).FlushError()
+		rcErr = http.NewResponseController(w).SetWriteDeadline(time.Now().Add(time.Minute))
+		io.WriteString(w, "part two")
+	}))
+	rec := httptest.NewRecorder()
+	req := httptest.NewRequest("GET", "http://example.com/stream", nil)
+	req.Header.Set("Range", "bytes=0-1") // bypasses the cache: the pass-through writer
+	h.ServeHTTP(rec, req)
+	if !rec.Flushed || rec.Body.String() != "part one;part two" || rec.Header().Get("Cache-Tag") != "" {
+		t.Errorf("flushed %v, body %q, Cache-Tag %q", rec.Flushed, rec.Body.String(), rec.Header().Get("Cache-Tag"))
+	}
+	if flushErr != nil {
+		t.Errorf("FlushError on a flushable writer: %v", flushErr)
+	}
+	// The recorder has no deadlines: the controller must have reached it
+	// through Unwrap to say so.
+	if !errors.Is(rcErr, http.ErrNotSupported) {
+		t.Errorf("SetWriteDeadline through the pass-through writer: %v, want ErrNotSupported from the recorder", rcErr)
+	}
+
+	h.ServeHTTP(nonFlusher{httptest.NewRecorder()}, req)
+	if !errors.Is(flushErr, http.ErrNotSupported) {
+		t.Errorf("FlushError over a writer that cannot flush: %v, want ErrNotSupported", flushErr)
 	}
 }
