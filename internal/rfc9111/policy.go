@@ -1,6 +1,7 @@
 // Package rfc9111 holds the HTTP caching rules of RFC 9111 (and RFC 5861's
 // stale extensions, RFC 9110's conditional requests) as pure functions of
-// header fields and times: Cache-Control parsing, the storage decision,
+// header fields and times: Cache-Control parsing (and that of RFC 9213's
+// targeted fields, which take its place), the storage decision,
 // freshness lifetime and age, how a stored response may serve a request,
 // validators and the evaluation of conditional requests.
 //
