@@ -50,10 +50,11 @@ type Options struct {
 	// decides. The fields reach the client unchanged, as CDN caches
 	// typically forward CDN-Cache-Control to the caches after them
 	// (RFC 9213 §3); a cache that knows it is the last may remove them in
-	// a wrapper of its own. A field on no cache's list changes nothing
-	// (§2.2). A targeted field wins even over Cache-Control: private or
-	// no-store: an origin that sends one must mean it for every user
-	// (RFC 9213 §4). If empty, Cache-Control and Expires alone decide
+	// a wrapper of its own. A targeted field not on the list changes
+	// nothing (§2.2). One on it wins even over Cache-Control: private or
+	// no-store, so an origin must send it only for what this cache may
+	// share (RFC 9213 §4 warns of the confusion several policies can
+	// cause). If empty, Cache-Control and Expires alone decide
 	// (example/proxy obeys CDN-Cache-Control). New panics on a name that
 	// is not a field name, and on Cache-Control.
 	TargetedFields []string
