@@ -53,7 +53,7 @@ type Options struct {
 	// a wrapper of its own. A targeted field not on the list changes
 	// nothing (§2.2). One on it wins even over Cache-Control: private or
 	// no-store, so an origin must send it only for what this cache may
-	// share (RFC 9213 §4 warns of the confusion several policies can
+	// share (RFC 9213 §5 warns of the confusion several policies can
 	// cause). If empty, Cache-Control and Expires alone decide
 	// (example/proxy obeys CDN-Cache-Control). New panics on a name that
 	// is not a field name, and on Cache-Control.
