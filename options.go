@@ -37,6 +37,28 @@ type Options struct {
 	// If empty, "httpcache".
 	Name string
 
+	// TargetedFields is the cache's target list (RFC 9213 §2.2): the
+	// targeted cache-control fields it obeys, most applicable first,
+	// such as {"Acme-Cache-Control", "CDN-Cache-Control"}. The first of
+	// them a response carries with a valid value (a non-empty RFC 8941
+	// Dictionary) decides whether, and for how long, this cache stores
+	// and serves it, in place of its Cache-Control and Expires: with
+	// Cache-Control's directives and their meaning for a shared cache
+	// (max-age, s-maxage, no-store, no-cache, private, must-revalidate,
+	// stale-while-revalidate, stale-if-error...). One that is empty or
+	// does not parse is ignored, and the next, or Cache-Control,
+	// decides. The fields reach the client unchanged, as CDN caches
+	// typically forward CDN-Cache-Control to the caches after them
+	// (RFC 9213 §3); a cache that knows it is the last may remove them in
+	// a wrapper of its own. A targeted field not on the list changes
+	// nothing (§2.2). One on it wins even over Cache-Control: private or
+	// no-store, so an origin must send it only for what this cache may
+	// share (RFC 9213 §5 warns of the confusion several policies can
+	// cause). If empty, Cache-Control and Expires alone decide
+	// (example/proxy obeys CDN-Cache-Control). New panics on a name that
+	// is not a field name, and on Cache-Control.
+	TargetedFields []string
+
 	// MaxBodySize is the largest response body that is stored, in bytes.
 	// Larger responses still reach the client whole; they are just not
 	// stored. If zero, 1 MiB.
@@ -431,6 +453,7 @@ func (o *Options) config() engine.Config {
 		Logger:                o.Logger,
 		OnEvent:               onEvent,
 		OnStoreOp:             onStoreOp,
+		TargetedFields:        o.TargetedFields,
 	}
 }
 

@@ -18,6 +18,12 @@
 // while proxies for the same origin do. -codings lists the content codings
 // the origin may send, for responses that vary on Accept-Encoding.
 //
+// It is a CDN cache in RFC 9213's terms: a response's CDN-Cache-Control,
+// when valid, decides what it stores and for how long instead of
+// Cache-Control and Expires, and is passed on to the client. -targeted lists
+// the targeted fields it obeys, most applicable first (say
+// "Acme-Cache-Control,CDN-Cache-Control"); -targeted "" obeys none.
+//
 // It is ready when its port accepts connections, and exits cleanly on SIGINT
 // or SIGTERM.
 package main
@@ -69,6 +75,7 @@ func run(ctx context.Context, args []string, stderr io.Writer, ready chan<- stri
 	rangeRequests := fs.Bool("ranges", true, "answer Range requests for stored complete responses from the cache (206, 416, If-Range; RFC 9110 §14); if false, Range requests go to the origin")
 	heuristic := fs.Float64("heuristic", 0.1, "heuristic freshness (RFC 9111 §4.2.2): a response with a Last-Modified and no max-age, s-maxage or Expires is fresh for this fraction of the time since it was last modified; 0 turns it off")
 	heuristicMax := fs.Duration("heuristic-max", 24*time.Hour, "the longest heuristic freshness lifetime")
+	targetedFlag := fs.String("targeted", "CDN-Cache-Control", "comma-separated targeted cache-control fields (RFC 9213) the proxy obeys instead of Cache-Control and Expires, most applicable first; the first valid one a response carries decides; empty: none")
 	stores := storeurl.RegisterFlags(fs)
 	if err := fs.Parse(args); err != nil {
 		return err
@@ -78,6 +85,10 @@ func run(ctx context.Context, args []string, stderr io.Writer, ready chan<- stri
 		return err
 	}
 	codings, err := parseCodings(*codingsFlag)
+	if err != nil {
+		return err
+	}
+	targeted, err := parseTargeted(*targetedFlag)
 	if err != nil {
 		return err
 	}
@@ -103,10 +114,12 @@ func run(ctx context.Context, args []string, stderr io.Writer, ready chan<- stri
 	// The zero Policy is an RFC 9111 shared cache: only responses that
 	// state their own freshness are stored. As a full shared cache in
 	// front of an origin, it also guesses a lifetime for those that do
-	// not but say when they were last modified (-heuristic), and honours
-	// the clients' own Cache-Control.
+	// not but say when they were last modified (-heuristic), honours
+	// the clients' own Cache-Control, and obeys the origin's
+	// CDN-Cache-Control (-targeted).
 	cache := httpcache.New(store, httpcache.Options{
 		Logger:            logger,
+		TargetedFields:    targeted,
 		RequestDirectives: true,
 		RangeRequests:     *rangeRequests,
 		KeyPrefix:         *keyPrefix,
@@ -181,6 +194,22 @@ func parseCodings(list string) ([]string, error) {
 		return nil, errors.New("-codings: more than 63 codings")
 	}
 	return codings, nil
+}
+
+// parseTargeted splits and checks -targeted: field names (tokens), not
+// Cache-Control itself. An empty list means none.
+func parseTargeted(list string) ([]string, error) {
+	var names []string
+	for _, n := range strings.Split(list, ",") {
+		if n = strings.TrimSpace(n); n == "" {
+			continue
+		}
+		if !isToken(n) || strings.EqualFold(n, "Cache-Control") {
+			return nil, fmt.Errorf("-targeted: %q is not a targeted field name", n)
+		}
+		names = append(names, n)
+	}
+	return names, nil
 }
 
 // isToken reports whether s is an RFC 9110 §5.6.2 token.

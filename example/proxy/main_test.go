@@ -116,6 +116,8 @@ func TestProxyFlags(t *testing.T) {
 		{[]string{"-origin", "http://127.0.0.1:9", "-heuristic", "-0.1"}, "-heuristic"},
 		{[]string{"-origin", "http://127.0.0.1:9", "-heuristic", "NaN"}, "-heuristic"},
 		{[]string{"-origin", "http://127.0.0.1:9", "-heuristic-max", "-1s"}, "-heuristic-max"},
+		{[]string{"-origin", "http://127.0.0.1:9", "-targeted", "CDN Cache-Control"}, "-targeted"},
+		{[]string{"-origin", "http://127.0.0.1:9", "-targeted", "CDN-Cache-Control,cache-control"}, "-targeted"},
 	}
 	for _, tc := range tests {
 		if err := run(context.Background(), tc.args, io.Discard, nil); err == nil || !strings.Contains(err.Error(), tc.want) {

@@ -7,6 +7,7 @@ import (
 	"io"
 	"net/http"
 	"net/http/httptest"
+	"slices"
 	"strconv"
 	"strings"
 	"sync"
@@ -171,7 +172,7 @@ func TestProxyUsageShowsNewFlags(t *testing.T) {
 	if err := run(context.Background(), []string{"-h"}, &out, nil); !errors.Is(err, flag.ErrHelp) {
 		t.Fatalf("-h: %v", err)
 	}
-	for _, name := range []string{"-heuristic", "-heuristic-max"} {
+	for _, name := range []string{"-heuristic", "-heuristic-max", "-targeted"} {
 		if !strings.Contains(out.String(), "  "+name+" ") {
 			t.Errorf("-h does not show %s:\n%s", name, out.String())
 		}
@@ -212,6 +213,114 @@ func TestProxyStoresAnyStatusWithExplicitFreshness(t *testing.T) {
 		resp, _ := getWith(t, url)
 		if hit := resp.Header.Get("Cache-Status") == "httpcache; hit"; hit != tc.stored || resp.StatusCode != tc.status {
 			t.Errorf("%d %q: %d %q, want stored: %v", tc.status, tc.cc, resp.StatusCode, resp.Header.Get("Cache-Status"), tc.stored)
+		}
+	}
+}
+
+// targetedOrigin answers each path with the fields of its entry in
+// fields, an ETag, and 304 to a matching If-None-Match; it records
+// whether each request was conditional.
+type targetedOrigin struct {
+	fields map[string]map[string]string
+	mu     sync.Mutex
+	seen   []string // path, "?" if conditional
+}
+
+func (o *targetedOrigin) ServeHTTP(w http.ResponseWriter, r *http.Request) {
+	o.mu.Lock()
+	seen := r.URL.Path
+	if r.Header.Get("If-None-Match") != "" {
+		seen += "?"
+	}
+	o.seen = append(o.seen, seen)
+	o.mu.Unlock()
+	for k, v := range o.fields[r.URL.Path] {
+		w.Header().Set(k, v)
+	}
+	w.Header().Set("ETag", `"v1"`)
+	if r.Header.Get("If-None-Match") == `"v1"` {
+		w.WriteHeader(http.StatusNotModified)
+		return
+	}
+	io.WriteString(w, "page")
+}
+
+func (o *targetedOrigin) requests() []string {
+	o.mu.Lock()
+	defer o.mu.Unlock()
+	return slices.Clone(o.seen)
+}
+
+// TestProxyTargetedFields: the proxy is a CDN cache (RFC 9213 §3): by
+// default a valid CDN-Cache-Control decides what it stores and for how
+// long, in place of Cache-Control and Expires (§2.2), with Cache-Control's
+// directives; an invalid one is ignored (§2.1). -targeted lists the fields
+// it obeys, first most applicable; -targeted "" none. The fields reach the
+// client (§3: CDN caches typically forward CDN-Cache-Control).
+func TestProxyTargetedFields(t *testing.T) {
+	future := time.Now().Add(time.Hour).UTC().Format(http.TimeFormat)
+	o := &targetedOrigin{fields: map[string]map[string]string{
+		"/max-age":      {"CDN-Cache-Control": "max-age=600", "Cache-Control": "no-store"},
+		"/over-max-age": {"CDN-Cache-Control": "max-age=0", "Cache-Control": "max-age=600"},
+		"/s-maxage":     {"CDN-Cache-Control": "max-age=0, s-maxage=600", "Cache-Control": "private"},
+		"/private":      {"CDN-Cache-Control": "private", "Cache-Control": "public, max-age=600"},
+		"/no-store":     {"CDN-Cache-Control": "no-store", "Cache-Control": "max-age=600"},
+		"/no-cache":     {"CDN-Cache-Control": "no-cache", "Cache-Control": "max-age=600"},
+		"/expires":      {"CDN-Cache-Control": "must-revalidate", "Expires": future},
+		"/invalid":      {"CDN-Cache-Control": "max-age=600 no-store", "Cache-Control": "max-age=600"},
+		"/invalid-no":   {"CDN-Cache-Control": "Max-Age=600", "Cache-Control": "no-store"},
+		"/two":          {"Acme-Cache-Control": "max-age=600", "CDN-Cache-Control": "no-store"},
+	}}
+	srv := httptest.NewServer(o)
+	defer srv.Close()
+	const (
+		hit      = "httpcache; hit"
+		refetch  = "httpcache; fwd=uri-miss"
+		revalid  = "httpcache; fwd=stale; fwd-status=304; stored"
+		notFresh = "httpcache; fwd=uri-miss; detail=no-freshness"
+	)
+	for _, tc := range []struct {
+		args []string
+		path string
+		want string // the second request's Cache-Status, up to any detail
+	}{
+		{nil, "/max-age", hit},
+		{nil, "/over-max-age", refetch},
+		{nil, "/s-maxage", hit},
+		{nil, "/private", refetch + "; detail=private"},
+		{nil, "/no-store", refetch + "; detail=no-store"},
+		{nil, "/no-cache", revalid},
+		{nil, "/expires", notFresh},
+		{nil, "/invalid", hit},
+		{nil, "/invalid-no", refetch + "; detail=no-store"},
+		{nil, "/two", refetch + "; detail=no-store"},
+		{[]string{"-targeted", "Acme-Cache-Control, CDN-Cache-Control"}, "/two", hit},
+		{[]string{"-targeted", ""}, "/max-age", refetch + "; detail=no-store"},
+		{[]string{"-targeted", ""}, "/private", hit},
+	} {
+		base := startProxy(t, append([]string{"-origin", srv.URL}, tc.args...)...)
+		first, _ := getWith(t, base+tc.path)
+		for k, v := range o.fields[tc.path] {
+			if got := first.Header.Get(k); got != v {
+				t.Errorf("%q %s: the client got %s %q, want %q", tc.args, tc.path, k, got, v)
+			}
+		}
+		before := len(o.requests())
+		resp, body := getWith(t, base+tc.path)
+		cs := resp.Header.Get("Cache-Status")
+		if body != "page" || cs != tc.want && !strings.HasPrefix(cs, tc.want+"; ") {
+			t.Errorf("%q %s: second request %q %q, want %q", tc.args, tc.path, body, cs, tc.want)
+		}
+		after := o.requests()[before:]
+		wantOrigin := []string{tc.path}
+		switch tc.want {
+		case hit:
+			wantOrigin = nil
+		case revalid:
+			wantOrigin = []string{tc.path + "?"}
+		}
+		if !slices.Equal(after, wantOrigin) {
+			t.Errorf("%q %s: the origin saw %q, want %q", tc.args, tc.path, after, wantOrigin)
 		}
 	}
 }

@@ -3,8 +3,12 @@ package engine
 import (
 	"log/slog"
 	"net/http"
+	"slices"
+	"strconv"
+	"strings"
 	"time"
 
+	"github.com/seedcache/httpcache/internal/header"
 	"github.com/seedcache/httpcache/store"
 )
 
@@ -42,6 +46,7 @@ type Config struct {
 	Logger                *slog.Logger
 	OnEvent               func(Event)
 	OnStoreOp             func(StoreOp)
+	TargetedFields        []string
 }
 
 // DefaultMaxStreamDuration is Config.MaxStreamDuration's default.
@@ -49,3 +54,23 @@ const DefaultMaxStreamDuration = 30 * time.Second
 
 // DefaultLockTimeout is Config.LockTimeout's default.
 const DefaultLockTimeout = 5 * time.Second
+
+// targetedFields checks Config.TargetedFields and returns them in canonical
+// form, each once, in their order. It panics on a name that is not a field
+// name, and on Cache-Control, which is what a targeted field replaces.
+func targetedFields(names []string) []string {
+	var out []string
+	for _, name := range names {
+		if !header.ValidToken(name) {
+			panic("httpcache: Options.TargetedFields: " + strconv.Quote(name) + " is not a field name")
+		}
+		name = http.CanonicalHeaderKey(name)
+		if strings.EqualFold(name, "Cache-Control") {
+			panic("httpcache: Options.TargetedFields: Cache-Control is not a targeted field")
+		}
+		if !slices.Contains(out, name) {
+			out = append(out, name)
+		}
+	}
+	return out
+}

@@ -112,6 +112,7 @@ func New(s store.Store, opts Config) *Engine {
 		opts.TagHeader = "Cache-Tag"
 	}
 	opts.TagHeader = http.CanonicalHeaderKey(opts.TagHeader)
+	opts.TargetedFields = targetedFields(opts.TargetedFields)
 	opts.MaxTTL = nonNegative("MaxTTL", opts.MaxTTL, defaultMaxTTL)
 	opts.MaxURLBytes = nonNegative("MaxURLBytes", opts.MaxURLBytes, defaultMaxURLBytes)
 	opts.PurgeTimeout = nonNegative("PurgeTimeout", opts.PurgeTimeout, defaultPurgeTimeout)
@@ -206,6 +207,7 @@ func (c *Engine) compile(rc RouteConfig) *route {
 		panic("httpcache: Policy.TTL is negative")
 	}
 	rc.Rules.MaxTTL = c.opts.MaxTTL
+	rc.Rules.Targeted = c.opts.TargetedFields
 	rt := &route{
 		c:     c,
 		rules: rc.Rules,

@@ -45,6 +45,11 @@ type Directives struct {
 	// sender meant cannot be known ("private;" is private to most
 	// readers), so such a response is never stored.
 	Malformed bool
+
+	// Targeted names the targeted field (RFC 9213) these directives
+	// were read from instead of Cache-Control; "" for Cache-Control.
+	// With a targeted field, Expires is ignored (§2.2).
+	Targeted string
 }
 
 // ParseCacheControl parses every Cache-Control field line. It never fails:

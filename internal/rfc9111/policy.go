@@ -1,6 +1,7 @@
 // Package rfc9111 holds the HTTP caching rules of RFC 9111 (and RFC 5861's
 // stale extensions, RFC 9110's conditional requests) as pure functions of
-// header fields and times: Cache-Control parsing, the storage decision,
+// header fields and times: Cache-Control parsing (and that of RFC 9213's
+// targeted fields, which take its place), the storage decision,
 // freshness lifetime and age, how a stored response may serve a request,
 // validators and the evaluation of conditional requests.
 //
@@ -102,6 +103,12 @@ type Rules struct {
 	// 0 (or less, or NaN) turns it off; above 1 counts as 1.
 	HeuristicFraction float64
 	HeuristicMax      time.Duration
+
+	// Targeted is the cache's target list (RFC 9213 §2.2): the
+	// targeted cache-control fields it obeys instead of Cache-Control
+	// and Expires, most applicable first, in canonical form. Empty:
+	// Cache-Control alone.
+	Targeted []string
 }
 
 // DefaultHeuristicMax caps a heuristic lifetime when Rules.HeuristicMax is
@@ -137,7 +144,7 @@ type Exchange struct {
 // Decide applies RFC 9111 §3 and §4.2 plus the cache's safety rules to one
 // exchange, under rules.
 func Decide(rules Rules, x Exchange) Decision {
-	resp := ParseCacheControl(x.Header.Values("Cache-Control"))
+	resp := ResponseDirectives(rules.Targeted, x.Header)
 	req := ParseCacheControl(x.Req.Header.Values("Cache-Control"))
 	// A request with Authorization (present, even empty: an origin may
 	// read any of its lines) whose response is stored only because it
@@ -366,13 +373,16 @@ func staleWindow(directive Delta, route time.Duration) time.Duration {
 // for a shared cache (RFC 9111 §4.2.1): s-maxage, then max-age, then
 // Expires minus Date. Malformed or conflicting values give a lifetime of
 // zero ("consider it stale"), never a guess. explicit is false when the
-// response carries no freshness information at all.
+// response carries no freshness information at all. Directives read from
+// a targeted field replace Expires as well (RFC 9213 §2.2).
 func FreshnessLifetime(cc Directives, x Exchange) (lifetime time.Duration, explicit bool) {
 	switch {
 	case cc.SMaxAge.set:
 		return Seconds(cc.SMaxAge), true
 	case cc.MaxAge.set:
 		return Seconds(cc.MaxAge), true
+	case cc.Targeted != "":
+		return 0, false
 	}
 	expires := x.Header.Values("Expires")
 	if len(expires) == 0 {
