@@ -128,3 +128,28 @@ func TestTagNameShape(t *testing.T) {
 		t.Fatal("tag names do not depend on prefix and tag")
 	}
 }
+
+// TestInProcessPrimaryKey pins the keys of a store only this process
+// reads: the same shape (prefix, version, a fixed-length hash in braces),
+// the same key for the same material every time, different keys for
+// different materials, never the shared (SHA-256) key, and one allocation.
+func TestInProcessPrimaryKey(t *testing.T) {
+	shared := New("app:", "", Query{})
+	local := New("app:", "", Query{}).InProcess()
+	a, b := req("GET", "http://example.com/a"), req("GET", "http://example.com/b")
+	la, lb := keyFor(local, a), keyFor(local, b)
+	if !strings.HasPrefix(la, "app:v1:{") || !strings.HasSuffix(la, "}") || len(la) != len("app:v1:{}")+16 {
+		t.Fatalf("unexpected in-process key shape %q", la)
+	}
+	if la != keyFor(local, a) || la == lb || la == keyFor(shared, a) {
+		t.Fatalf("in-process keys %q, %q, shared %q: want stable, distinct, and not the shared key", la, lb, keyFor(shared, a))
+	}
+	long := keyFor(local, req("GET", "/"+strings.Repeat("x", 5000)))
+	if len(long) != len(la) {
+		t.Fatalf("key lengths differ: %d and %d", len(long), len(la))
+	}
+	buf := make([]byte, 0, 256)
+	if allocs := testing.AllocsPerRun(100, func() { _ = local.PrimaryKey(local.AppendMaterial(buf[:0], a)) }); allocs > 1 {
+		t.Fatalf("in-process primary key costs %v allocations, want at most 1", allocs)
+	}
+}
