@@ -20,7 +20,7 @@ import (
 // serveCacheable serves a GET or HEAD: from the cache when a stored response
 // may be used, else from the handler (conditionally, when a stale response
 // can be revalidated), storing what the policy allows.
-func (h *handler) serveCacheable(w http.ResponseWriter, r *http.Request, outer *miss, ev *Event) {
+func (h *handler) serveCacheable(w http.ResponseWriter, r *http.Request, outer *miss, ev *eventRecord) {
 	rt, c := h.rt, h.rt.c
 	if outer != nil && bytes.Equal(rt.keys.AppendMaterial(nil, r), outer.lk.material) {
 		// The enclosing layer looked this very key up a moment ago and
@@ -35,8 +35,8 @@ func (h *handler) serveCacheable(w http.ResponseWriter, r *http.Request, outer *
 	}
 	lk := c.lookup(r.Context(), rt, r)
 	if ev != nil {
-		ev.Lookup, ev.Key = time.Since(start), lk.pk
-		ev.StoreError, lk.ev = lk.err, ev
+		ev.ev.Lookup, ev.ev.Key = time.Since(start), lk.pk // before any other layer has ev
+		ev.ev.StoreError, lk.ev = lk.err, ev
 	}
 	now := c.now()
 	cd := c.directives(r)
@@ -605,6 +605,9 @@ func (h *handler) run(cw *captureWriter, m *miss) {
 		req = withValidators(req, m.stale)
 	}
 	m.enclosing = enclosingMiss(req, h.rt.c)
+	if m.lk.ev != nil {
+		m.lk.ev.share() // a nested layer may note in it, maybe after the request
+	}
 	ctx := context.WithValue(req.Context(), missKey{h.rt.c}, m)
 	ctx = context.WithValue(ctx, tagsKey{}, m)
 	req = req.WithContext(ctx)
