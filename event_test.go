@@ -302,3 +302,28 @@ func TestEventNotWrittenAfterItIsReported(t *testing.T) {
 		}
 	}
 }
+
+// TestEventOfCacheNestedInAnotherOfTheSameName pins the outcome of a
+// Cache's own request when another Cache with the same Name (the default,
+// "httpcache") encloses it: the inner one's hit is a hit in its event,
+// though the outer one's member ("fwd=uri-miss; stored") comes last in
+// Cache-Status; and the outer one's miss is a miss.
+func TestEventOfCacheNestedInAnotherOfTheSameName(t *testing.T) {
+	var outerEvs, innerEvs events
+	clk := newClock()
+	outer := httpcache.New(memory.New(memory.Options{Clock: clk.Now}), httpcache.Options{Clock: clk.Now, OnEvent: outerEvs.add})
+	inner := httpcache.New(memory.New(memory.Options{Clock: clk.Now}), httpcache.Options{Clock: clk.Now, OnEvent: innerEvs.add})
+	page := inner.Handler(respond(200, map[string]string{"Cache-Control": "max-age=60"}, "x"))
+	do(t, page, get("http://example.com/p")) // stored by the inner Cache
+	innerEvs.take()
+	res := do(t, outer.Handler(page), get("http://example.com/p"))
+	if got := res.header.Values("Cache-Status"); len(got) != 2 || got[0] != "httpcache; hit" {
+		t.Fatalf("Cache-Status %q", got)
+	}
+	if ev := innerEvs.one(t); ev.Outcome != httpcache.OutcomeHit || ev.Stored {
+		t.Errorf("inner Cache's event: outcome %q stored %v, want a hit", ev.Outcome, ev.Stored)
+	}
+	if ev := outerEvs.one(t); ev.Outcome != httpcache.OutcomeMiss || !ev.Stored {
+		t.Errorf("outer Cache's event: outcome %q stored %v, want a stored miss", ev.Outcome, ev.Stored)
+	}
+}

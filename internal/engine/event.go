@@ -64,6 +64,25 @@ type eventRecord struct {
 	ev     Event
 	done   bool // reported: what is noted now is dropped
 	shared bool // handed to the handler's layers: not recycled
+	// member is the Cache-Status member this Cache gave the response,
+	// once it has: what the event's outcome is read from. Other members
+	// with this Cache's name may be in the header — an upstream cache's
+	// before it, an enclosing Cache's (another Cache with the same Name)
+	// after it — so the header alone cannot say which is this one's.
+	member string
+}
+
+// note records v as the Cache-Status member this Cache gave the response
+// (see eventRecord.member). rec may be nil: events are not observed.
+func (rec *eventRecord) note(v string) {
+	if rec == nil {
+		return
+	}
+	rec.mu.Lock()
+	if !rec.done {
+		rec.member = v
+	}
+	rec.mu.Unlock()
 }
 
 // eventPool recycles the records of requests: the observer gets a copy.
@@ -94,12 +113,14 @@ func (c *Engine) opStart() time.Time {
 	return time.Now()
 }
 
-// served notes in lk's event, if any, the entry a request is served from.
-func (lk *lookup) served(e *entry.Entry, age time.Duration) {
+// served notes in lk's event, if any, the entry a request is served from
+// with the Cache-Status member status.
+func (lk *lookup) served(e *entry.Entry, age time.Duration, status string) {
 	if rec := lk.ev; rec != nil {
 		rec.mu.Lock()
 		if !rec.done {
 			rec.ev.Size, rec.ev.Age, rec.ev.Tags = len(e.Body), age, e.Tags
+			rec.member = status
 		}
 		rec.mu.Unlock()
 	}
@@ -124,7 +145,7 @@ func (c *Engine) emit(rec *eventRecord, r *http.Request, h http.Header, start ti
 	rec.mu.Lock()
 	rec.done = true
 	ev := rec.ev // a copy: a late note from a nested layer is dropped
-	shared := rec.shared
+	shared, member := rec.shared, rec.member
 	rec.mu.Unlock()
 	if !shared {
 		*rec = eventRecord{}
@@ -135,7 +156,11 @@ func (c *Engine) emit(rec *eventRecord, r *http.Request, h http.Header, start ti
 		ev.Route = r.Pattern
 	}
 	ev.Duration = time.Since(start)
-	ev.Outcome, ev.Detail, ev.Stored = c.status.outcome(h["Cache-Status"])
+	if member != "" {
+		ev.Outcome, ev.Detail, ev.Stored = c.status.outcome([]string{member})
+	} else {
+		ev.Outcome, ev.Detail, ev.Stored = c.status.outcome(h["Cache-Status"])
+	}
 	if c.routeCounts.on.Load() {
 		c.routeCounts.add(ev.Route, ev.Outcome)
 	}

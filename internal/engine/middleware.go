@@ -290,12 +290,18 @@ func (h *handler) serve(w http.ResponseWriter, r *http.Request, outer *miss, ev 
 	switch r.Method {
 	case http.MethodGet, http.MethodHead:
 	default:
+		if ev != nil {
+			ev.note(c.status.forward(fwdMethod, false, ""))
+		}
 		h.serveOtherMethod(w, r)
 		return
 	}
 	if detail := c.bypassDetail(r); detail != "" {
 		if c.markBypass(w.Header(), fwdBypass, detail) {
 			c.stats.bypasses.Add(1)
+		}
+		if ev != nil {
+			ev.note(c.status.forward(fwdBypass, false, detail))
 		}
 		h.next.ServeHTTP(c.passThrough(w, r), r)
 		return
