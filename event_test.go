@@ -5,6 +5,7 @@ import (
 	"errors"
 	"net/http"
 	"net/http/httptest"
+	"runtime"
 	"strings"
 	"sync"
 	"testing"
@@ -266,6 +267,8 @@ func TestHitWithEventHookAllocatesAtMostOnce(t *testing.T) {
 // outer layer answered (and recycled the event), must not write what it
 // stores into that event, which another request may be using by then.
 func TestEventNotWrittenAfterItIsReported(t *testing.T) {
+	// One P: the recycled event is the one the next request takes.
+	defer runtime.GOMAXPROCS(runtime.GOMAXPROCS(1))
 	var evs events
 	e := newEnv(t, httpcache.Options{OnEvent: evs.add})
 	inner := e.cache.Page(time.Minute)(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
