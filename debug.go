@@ -304,15 +304,16 @@ func wantsJSON(r *http.Request) bool {
 }
 
 // pagePath is the path the page was requested at, before any StripPrefix:
-// where its forms post and its cookie applies.
+// where its forms post and its cookie applies. Leading slashes (and
+// backslashes, which browsers read as slashes) are one: a page mounted
+// where any path reaches it, asked for at "//evil.example/", would else
+// post its token form to that host, and redirect there after the login.
 func pagePath(r *http.Request) string {
+	p := r.URL.Path
 	if u, err := url.ParseRequestURI(r.RequestURI); err == nil && u.Path != "" {
-		return u.Path
+		p = u.Path
 	}
-	if r.URL.Path != "" {
-		return r.URL.Path
-	}
-	return "/"
+	return "/" + strings.TrimLeft(p, `/\`)
 }
 
 // debugPage is what the page shows, and its JSON form.

@@ -182,6 +182,35 @@ func TestDebugPageCookieLogin(t *testing.T) {
 	}
 }
 
+// TestDebugPageFormsStayOnItsOrigin: a page mounted where any path reaches
+// it (an admin listener's whole handler) and requested at "//evil.example/"
+// must not post its token form, nor redirect after the login, to that
+// protocol-relative URL: the operator's token would go to another host.
+func TestDebugPageFormsStayOnItsOrigin(t *testing.T) {
+	env := newEnv(t, httpcache.Options{})
+	h := env.cache.DebugHandler(debugToken)
+	for _, target := range []string{"//evil.example/", "///evil.example/x", `/\evil.example/`} {
+		rec := httptest.NewRecorder()
+		h.ServeHTTP(rec, httptest.NewRequest(http.MethodGet, target, nil))
+		body := rec.Body.String()
+		if strings.Contains(body, `action="//`) || strings.Contains(body, `action="/\`) || strings.Contains(body, `action="/%5c`) {
+			t.Errorf("GET %s: a form posts off the origin:\n%s", target, body)
+		}
+		r := httptest.NewRequest(http.MethodPost, target, strings.NewReader(url.Values{"token": {debugToken}}.Encode()))
+		r.Header.Set("Content-Type", "application/x-www-form-urlencoded")
+		rec = httptest.NewRecorder()
+		h.ServeHTTP(rec, r)
+		if loc := rec.Result().Header.Get("Location"); strings.HasPrefix(loc, "//") || strings.HasPrefix(loc, `/\`) || strings.Contains(loc, "evil.example/") && !strings.HasPrefix(loc, "/") {
+			t.Errorf("login at %s redirects to %q, off the origin", target, loc)
+		}
+		for _, ck := range rec.Result().Cookies() {
+			if strings.HasPrefix(ck.Path, "//") {
+				t.Errorf("login at %s: cookie path %q", target, ck.Path)
+			}
+		}
+	}
+}
+
 // TestDebugLookupListsEveryVariant: a lookup of a Vary'd URL in JSON shows
 // both stored variants with the request-header values each was stored
 // for, and marks the one the given request headers select.

@@ -1,9 +1,11 @@
 package httpcache_test
 
 import (
+	"context"
 	"errors"
 	"net/http"
 	"net/http/httptest"
+	"runtime"
 	"strings"
 	"sync"
 	"testing"
@@ -256,5 +258,75 @@ func TestHitWithEventHookAllocatesAtMostOnce(t *testing.T) {
 	}
 	if allocs > 1 {
 		t.Errorf("a hit with an event hook allocates %v times, want at most 1", allocs)
+	}
+}
+
+// TestEventNotWrittenAfterItIsReported pins that a request's event is left
+// alone once reported: a layer of the Cache that an http.TimeoutHandler
+// between layers runs on its own goroutine, still fetching after the
+// outer layer answered (and recycled the event), must not write what it
+// stores into that event, which another request may be using by then.
+func TestEventNotWrittenAfterItIsReported(t *testing.T) {
+	// One P: the recycled event is the one the next request takes.
+	defer runtime.GOMAXPROCS(runtime.GOMAXPROCS(1))
+	var evs events
+	e := newEnv(t, httpcache.Options{OnEvent: evs.add})
+	inner := e.cache.Page(time.Minute)(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		time.Sleep(50 * time.Millisecond)
+		w.Header().Set("Cache-Tag", "late")
+		w.WriteHeader(http.StatusNoContent) // no body: complete, and stored
+	}))
+	h := e.cache.Handler(http.TimeoutHandler(inner, 10*time.Millisecond, "timeout"))
+	bypass := e.cache.Handler(respond(200, nil, "x"))
+	do(t, h, get("http://example.com/t"))
+	keys, err := e.cache.Keys("http://example.com/t")
+	if err != nil {
+		t.Fatal(err)
+	}
+	stored := func() bool {
+		for _, k := range keys {
+			if _, err := e.store.Get(context.Background(), k); err == nil {
+				return true
+			}
+		}
+		return false
+	}
+	// Requests that take recycled events, until the late layer has
+	// stored its response, and a few more.
+	for n := 0; n < 20; {
+		do(t, bypass, get("http://example.com/b", "Range", "bytes=0-1"))
+		if stored() {
+			n++
+		}
+	}
+	for _, ev := range evs.take() {
+		if ev.Request.URL.Path == "/b" && (len(ev.Tags) > 0 || ev.Size != 0) {
+			t.Errorf("the event of a bypass of /b reports tags %q, size %d", ev.Tags, ev.Size)
+		}
+	}
+}
+
+// TestEventOfCacheNestedInAnotherOfTheSameName pins the outcome of a
+// Cache's own request when another Cache with the same Name (the default,
+// "httpcache") encloses it: the inner one's hit is a hit in its event,
+// though the outer one's member ("fwd=uri-miss; stored") comes last in
+// Cache-Status; and the outer one's miss is a miss.
+func TestEventOfCacheNestedInAnotherOfTheSameName(t *testing.T) {
+	var outerEvs, innerEvs events
+	clk := newClock()
+	outer := httpcache.New(memory.New(memory.Options{Clock: clk.Now}), httpcache.Options{Clock: clk.Now, OnEvent: outerEvs.add})
+	inner := httpcache.New(memory.New(memory.Options{Clock: clk.Now}), httpcache.Options{Clock: clk.Now, OnEvent: innerEvs.add})
+	page := inner.Handler(respond(200, map[string]string{"Cache-Control": "max-age=60"}, "x"))
+	do(t, page, get("http://example.com/p")) // stored by the inner Cache
+	innerEvs.take()
+	res := do(t, outer.Handler(page), get("http://example.com/p"))
+	if got := res.header.Values("Cache-Status"); len(got) != 2 || got[0] != "httpcache; hit" {
+		t.Fatalf("Cache-Status %q", got)
+	}
+	if ev := innerEvs.one(t); ev.Outcome != httpcache.OutcomeHit || ev.Stored {
+		t.Errorf("inner Cache's event: outcome %q stored %v, want a hit", ev.Outcome, ev.Stored)
+	}
+	if ev := outerEvs.one(t); ev.Outcome != httpcache.OutcomeMiss || !ev.Stored {
+		t.Errorf("outer Cache's event: outcome %q stored %v, want a stored miss", ev.Outcome, ev.Stored)
 	}
 }

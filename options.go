@@ -282,7 +282,8 @@ type Policy struct {
 	// TTL is the freshness lifetime given to responses that do not state
 	// their own and get none from Heuristic (RFC 9111 §4.2.2 heuristic
 	// freshness, for the statuses the RFC lists as heuristically
-	// cacheable, or a response marked public). With OverrideMaxAge, it is the
+	// cacheable, and when marked public also for 302, 307 and 451 — never
+	// for a 5xx or another status, public or not). With OverrideMaxAge, it is the
 	// lifetime of every stored response. If zero, responses without explicit
 	// freshness are not stored, and with OverrideMaxAge nothing is stored
 	// (Django's cache_page(0)).
@@ -293,8 +294,8 @@ type Policy struct {
 	// Last-Modified, as RFC 9111 §4.2.2 allows: a fraction of the time
 	// between Last-Modified and Date, capped. It applies to the statuses
 	// RFC 9110 §15.1 lists as heuristically cacheable (200, 203, 204,
-	// 300, 301, 308, 404, 405, 410, 414, 501) and to responses marked
-	// public, never to a request with a Cookie (unless the response says
+	// 300, 301, 308, 404, 405, 410, 414, 501), and to 302, 307 and 451
+	// when marked public, never to a request with a Cookie (unless the response says
 	// public or Vary: Cookie) or with Authorization; where it gives no
 	// lifetime (no Last-Modified), TTL still applies. Hits carry Age as
 	// usual; RFC 9111 has no Warning to add. If zero, responses are

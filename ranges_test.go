@@ -2,9 +2,13 @@ package httpcache_test
 
 import (
 	"net/http"
+	"strings"
+	"sync/atomic"
 	"testing"
+	"time"
 
 	"github.com/seedcache/httpcache"
+	"github.com/seedcache/httpcache/internal/testwait"
 )
 
 // rangeEnv is a cache with RangeRequests in front of a handler that serves
@@ -130,5 +134,45 @@ func TestRangeBypassesWithoutRangeRequests(t *testing.T) {
 	}
 	if res := do(t, h, get("http://example.com/f", "If-Range", `"x"`)); res.cacheStatus() != "httpcache; fwd=bypass; detail=precondition" {
 		t.Errorf("If-Range without RangeRequests: %q", res.cacheStatus())
+	}
+}
+
+// TestRangeStaleRefreshFetchesWholeResponse pins the background refresh a
+// range request starts when it is served stale (stale-while-revalidate): it
+// refreshes the GET response as a whole, without the client's Range. Sent
+// with the Range, the handler answers a part — never stored, so the refresh
+// is lost — or, the content having shrunk, a 416 that http.ServeContent
+// leaves its Expires on: stored, it would be every client's answer.
+func TestRangeStaleRefreshFetchesWholeResponse(t *testing.T) {
+	e := newEnv(t, httpcache.Options{RangeRequests: true, Policy: httpcache.Policy{StaleWhileRevalidate: time.Minute}})
+	var version atomic.Int64
+	version.Store(1)
+	var ranged atomic.Int64
+	page := &counter{fn: func(w http.ResponseWriter, r *http.Request) {
+		if r.Header.Get("Range") != "" {
+			ranged.Add(1)
+		}
+		w.Header().Set("Expires", e.clock.Now().Add(10*time.Second).UTC().Format(http.TimeFormat))
+		body := "0123456789"
+		if version.Load() == 2 {
+			body = "abc"
+		}
+		http.ServeContent(w, r, "", time.Time{}, strings.NewReader(body))
+	}}
+	h := e.cache.Handler(page)
+	do(t, h, get("http://example.com/f"))
+	e.clock.Advance(15 * time.Second)
+	version.Store(2)
+	if res := do(t, h, get("http://example.com/f", "Range", "bytes=5-9")); res.status != http.StatusPartialContent || res.body != "56789" {
+		t.Fatalf("range served stale: %d %q %q", res.status, res.body, res.cacheStatus())
+	}
+	testwait.For(t, "refresh", func() bool { return page.n() == 2 })
+	e.cache.Wait()
+	res := do(t, h, get("http://example.com/f"))
+	if res.status != http.StatusOK || res.body != "abc" || !isHit(res) {
+		t.Errorf("full GET after the refresh: %d %q %q, want the refreshed 200 \"abc\" as a hit", res.status, res.body, res.cacheStatus())
+	}
+	if ranged.Load() != 0 {
+		t.Errorf("the refresh asked the handler with the client's Range (%d times)", ranged.Load())
 	}
 }

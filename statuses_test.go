@@ -77,7 +77,7 @@ func TestAnyFinalStatusWithExplicitFreshness(t *testing.T) {
 // — a route's TTL (Page, OverrideMaxAge), Policy.TTL, a heuristic one —
 // never applies to a status outside those it always did: a 500 that says
 // max-age=5 is kept 5 s under Page(time.Hour), and one that says nothing
-// is not stored.
+// (or only public) is not stored.
 func TestErrorStatusesKeepTheirOwnLifetime(t *testing.T) {
 	for _, tc := range []struct {
 		name   string
@@ -86,6 +86,11 @@ func TestErrorStatusesKeepTheirOwnLifetime(t *testing.T) {
 	}{
 		{"max-age=5", "max-age=5", true},
 		{"no freshness", "", false},
+		// public makes a response storable without a lifetime of its
+		// own (RFC 9111 §3), but gives a 500 none of the cache's: a
+		// framework that marks every response public would else have
+		// its error pages served for an hour.
+		{"public", "public", false},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			e := newEnv(t, httpcache.Options{Policy: httpcache.Policy{TTL: time.Hour, Heuristic: httpcache.Heuristic{Fraction: 0.1}}})

@@ -129,7 +129,10 @@ func run(ctx context.Context, args []string, getenv func(string) string, stderr 
 		io.WriteString(w, "ok\n")
 	})
 	if token := getenv("HTTPCACHE_PURGE_TOKEN"); token != "" {
-		// PURGE /purge/articles/42, or PURGE /purge/ with Cache-Tag: a, b
+		// PURGE /purge/articles/42 with "Host: <the site's host>" (a
+		// path is purged on the purge request's own host, and this
+		// listener's is not the site's), or PURGE /purge/ with
+		// Cache-Tag: a, b
 		adminMux.Handle("/purge/", http.StripPrefix("/purge", cache.PurgeHandler(token)))
 	}
 	if token := getenv("HTTPCACHE_DEBUG_TOKEN"); token != "" {

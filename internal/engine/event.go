@@ -52,8 +52,49 @@ const (
 	OpPurge    = "purge"
 )
 
-// eventPool recycles the events of requests: the observer gets a copy.
-var eventPool = sync.Pool{New: func() any { return new(Event) }}
+// eventRecord is the event of a request while it is served. A nested
+// layer of the Cache that takes the request over notes in it what it
+// serves or stores; a wrapper between the layers (http.TimeoutHandler) may
+// run that layer on a goroutine of its own, which can go on after the
+// outermost layer has reported the event. Notes then come too late, and
+// are dropped (done); and a record handed to a nested layer (shared) is
+// not recycled, so that a late note never lands in another request's.
+type eventRecord struct {
+	mu     sync.Mutex
+	ev     Event
+	done   bool // reported: what is noted now is dropped
+	shared bool // handed to the handler's layers: not recycled
+	// member is the Cache-Status member this Cache gave the response,
+	// once it has: what the event's outcome is read from. Other members
+	// with this Cache's name may be in the header — an upstream cache's
+	// before it, an enclosing Cache's (another Cache with the same Name)
+	// after it — so the header alone cannot say which is this one's.
+	member string
+}
+
+// note records v as the Cache-Status member this Cache gave the response
+// (see eventRecord.member). rec may be nil: events are not observed.
+func (rec *eventRecord) note(v string) {
+	if rec == nil {
+		return
+	}
+	rec.mu.Lock()
+	if !rec.done {
+		rec.member = v
+	}
+	rec.mu.Unlock()
+}
+
+// eventPool recycles the records of requests: the observer gets a copy.
+var eventPool = sync.Pool{New: func() any { return new(eventRecord) }}
+
+// share marks rec as reachable from a handler, which may outlive the
+// request (see eventRecord).
+func (rec *eventRecord) share() {
+	rec.mu.Lock()
+	rec.shared = true
+	rec.mu.Unlock()
+}
 
 // observeStore reports a store operation begun at start, if an observer is
 // set (start is then not zero).
@@ -72,35 +113,59 @@ func (c *Engine) opStart() time.Time {
 	return time.Now()
 }
 
-// served notes in lk's event, if any, the entry a request is served from.
-func (lk *lookup) served(e *entry.Entry, age time.Duration) {
-	if ev := lk.ev; ev != nil {
-		ev.Size, ev.Age, ev.Tags = len(e.Body), age, e.Tags
+// served notes in lk's event, if any, the entry a request is served from
+// with the Cache-Status member status.
+func (lk *lookup) served(e *entry.Entry, age time.Duration, status string) {
+	if rec := lk.ev; rec != nil {
+		rec.mu.Lock()
+		if !rec.done {
+			rec.ev.Size, rec.ev.Age, rec.ev.Tags = len(e.Body), age, e.Tags
+			rec.member = status
+		}
+		rec.mu.Unlock()
 	}
 }
 
 // stored notes in lk's event, if any, the response its request stored.
 func (lk *lookup) stored(e *entry.Entry) {
-	if ev := lk.ev; ev != nil {
-		ev.Size, ev.Tags = len(e.Body), e.Tags
+	if rec := lk.ev; rec != nil {
+		rec.mu.Lock()
+		if !rec.done {
+			rec.ev.Size, rec.ev.Tags = len(e.Body), e.Tags
+		}
+		rec.mu.Unlock()
 	}
 }
 
-// emit completes ev from this cache's Cache-Status member in h, the
-// response's header as sent, counts it by route if routes are counted,
-// and hands it to the observer, if any.
-func (c *Engine) emit(ev *Event, r *http.Request, h http.Header, start time.Time) {
+// emit completes rec's event from this cache's Cache-Status member in h,
+// the response's header as sent, counts it by route if routes are counted,
+// and hands it to the observer, if any. It then recycles rec, unless a
+// layer of the handler may still note something in it.
+func (c *Engine) emit(rec *eventRecord, r *http.Request, h http.Header, start time.Time) {
+	rec.mu.Lock()
+	rec.done = true
+	ev := rec.ev // a copy: a late note from a nested layer is dropped
+	shared, member := rec.shared, rec.member
+	rec.mu.Unlock()
+	if !shared {
+		*rec = eventRecord{}
+		defer eventPool.Put(rec)
+	}
 	ev.Request = r
 	if ev.Route == "" {
 		ev.Route = r.Pattern
 	}
 	ev.Duration = time.Since(start)
-	ev.Outcome, ev.Detail, ev.Stored = c.status.outcome(h["Cache-Status"])
+	if member != "" {
+		ev.Outcome, ev.Detail, ev.Stored = c.status.outcome([]string{member})
+	} else {
+		ev.Outcome, ev.Detail, ev.Stored = c.status.outcome(h["Cache-Status"])
+	}
 	if c.routeCounts.on.Load() {
 		c.routeCounts.add(ev.Route, ev.Outcome)
 	}
 	if c.opts.OnEvent != nil {
-		c.opts.OnEvent(*ev)
+		c.opts.OnEvent(ev)
 	}
 }
 

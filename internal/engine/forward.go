@@ -20,7 +20,7 @@ import (
 // serveCacheable serves a GET or HEAD: from the cache when a stored response
 // may be used, else from the handler (conditionally, when a stale response
 // can be revalidated), storing what the policy allows.
-func (h *handler) serveCacheable(w http.ResponseWriter, r *http.Request, outer *miss, ev *Event) {
+func (h *handler) serveCacheable(w http.ResponseWriter, r *http.Request, outer *miss, ev *eventRecord) {
 	rt, c := h.rt, h.rt.c
 	if outer != nil && bytes.Equal(rt.keys.AppendMaterial(nil, r), outer.lk.material) {
 		// The enclosing layer looked this very key up a moment ago and
@@ -35,8 +35,8 @@ func (h *handler) serveCacheable(w http.ResponseWriter, r *http.Request, outer *
 	}
 	lk := c.lookup(r.Context(), rt, r)
 	if ev != nil {
-		ev.Lookup, ev.Key = time.Since(start), lk.pk
-		ev.StoreError, lk.ev = lk.err, ev
+		ev.ev.Lookup, ev.ev.Key = time.Since(start), lk.pk // before any other layer has ev
+		ev.ev.StoreError, lk.ev = lk.err, ev
 	}
 	now := c.now()
 	cd := c.directives(r)
@@ -44,21 +44,21 @@ func (h *handler) serveCacheable(w http.ResponseWriter, r *http.Request, outer *
 		switch e.Usable(now, cd) {
 		case rfc9111.UseFresh:
 			c.stats.hits.Add(1)
-			lk.served(e, e.Age(now))
+			lk.served(e, e.Age(now), c.status.hit[0])
 			c.serveHit(w, r, e, e.Age(now), c.status.hit)
 			lk.release()
 			return
 		case rfc9111.UseStale:
 			c.stats.hits.Add(1)
 			c.stats.stale.Add(1)
-			lk.served(e, e.Age(now))
+			lk.served(e, e.Age(now), c.status.hitMaxStale[0])
 			c.serveHit(w, r, e, e.Age(now), c.status.hitMaxStale)
 			lk.release()
 			return
 		case rfc9111.UseStaleRefresh:
 			c.stats.hits.Add(1)
 			c.stats.stale.Add(1)
-			lk.served(e, e.Age(now))
+			lk.served(e, e.Age(now), c.status.hitRevalidating[0])
 			c.serveHit(w, r, e, e.Age(now), c.status.hitRevalidating)
 			h.refresh(r, lk.flightKey())
 			lk.release()
@@ -72,6 +72,7 @@ func (h *handler) serveCacheable(w http.ResponseWriter, r *http.Request, outer *
 		// The 504 is the cache's own: nothing went forward (RFC 9211 §2.2).
 		c.stats.misses.Add(1)
 		c.markBypass(w.Header(), "", detailOnlyIfCached)
+		lk.ev.note(c.status.forward("", false, detailOnlyIfCached))
 		w.WriteHeader(http.StatusGatewayTimeout) // RFC 9111 §5.2.1.7
 		lk.release()
 		return
@@ -80,7 +81,9 @@ func (h *handler) serveCacheable(w http.ResponseWriter, r *http.Request, outer *
 		// A range (Options.RangeRequests) of nothing usable stored: the
 		// handler answers it, and a part is not stored.
 		c.stats.uncacheable.Add(1)
-		appendStatus(w.Header(), c.status.forward(lk.fwd, false, detailRange))
+		v := c.status.forward(lk.fwd, false, detailRange)
+		appendStatus(w.Header(), v)
+		lk.ev.note(v)
 		lk.release()
 		h.next.ServeHTTP(c.passThrough(w, r), r)
 		return
@@ -231,8 +234,9 @@ func (h *handler) serveNewer(w http.ResponseWriter, r *http.Request, lk *lookup)
 // serveCollapsed serves e, got by another request's fetch, to r: a miss
 // that cost no handler call.
 func (c *Engine) serveCollapsed(w http.ResponseWriter, r *http.Request, e *entry.Entry, lk *lookup, now time.Time) {
-	lk.served(e, e.Age(now))
-	c.serveCollapsedAs(w, r, e, now, []string{c.status.collapsed(lk.fwd)})
+	status := c.status.collapsed(lk.fwd)
+	lk.served(e, e.Age(now), status)
+	c.serveCollapsedAs(w, r, e, now, []string{status})
 }
 
 // serveCollapsedAs is serveCollapsed with the Cache-Status status.
@@ -321,6 +325,7 @@ func (c *Engine) await(w http.ResponseWriter, r *http.Request, rt *route, lk *lo
 		ok, a := c.notPurged(r.Context(), &f.checks, 1, ticket, lk.pk, e, f.start)
 		if ok {
 			c.stats.stale.Add(1)
+			lk.served(e, e.Age(c.now()), f.status)
 			c.serveCollapsedAs(w, r, e, c.now(), []string{f.status})
 			return awaitAnswered, ans
 		}
@@ -546,7 +551,9 @@ func (h *handler) fetchLed(w http.ResponseWriter, r *http.Request, lk lookup, no
 			if stored && m.storeDown != "" {
 				stored, detail = false, m.storeDown // renewed for this request alone
 			}
-			c.serveHit(w, r, e, e.Age(c.now()), []string{c.status.forwardStatus(lk.fwd, http.StatusNotModified, stored, detail)})
+			st := c.status.forwardStatus(lk.fwd, http.StatusNotModified, stored, detail)
+			lk.ev.note(st)
+			c.serveHit(w, r, e, e.Age(c.now()), []string{st})
 			return
 		case m.failStatus != 0 && !c.stillNotPurged(r.Context(), &lk, stale):
 			// A purge finished while the handler ran: the stale response
@@ -568,6 +575,7 @@ func (h *handler) fetchLed(w http.ResponseWriter, r *http.Request, lk lookup, no
 				lead.f.stale, lead.f.status = stale, st
 			}
 			restoreHeader(w.Header(), m.above)
+			lk.ev.note(st)
 			c.serveHit(w, r, stale, stale.Age(c.now()), []string{st})
 			return
 		}
@@ -605,6 +613,9 @@ func (h *handler) run(cw *captureWriter, m *miss) {
 		req = withValidators(req, m.stale)
 	}
 	m.enclosing = enclosingMiss(req, h.rt.c)
+	if m.lk.ev != nil {
+		m.lk.ev.share() // a nested layer may note in it, maybe after the request
+	}
 	ctx := context.WithValue(req.Context(), missKey{h.rt.c}, m)
 	ctx = context.WithValue(ctx, tagsKey{}, m)
 	req = req.WithContext(ctx)
@@ -720,7 +731,9 @@ func (m *miss) writeHeader(status int, h http.Header) hookAction {
 	if stored && m.storeDown != "" {
 		stored, detail = false, m.storeDown
 	}
-	appendStatus(h, c.status.forward(m.lk.fwd, stored, detail))
+	v := c.status.forward(m.lk.fwd, stored, detail)
+	appendStatus(h, v)
+	m.lk.ev.note(v)
 	if d.Store {
 		return actionCapture
 	}

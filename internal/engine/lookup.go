@@ -35,7 +35,7 @@ type lookup struct {
 	// finished before the lookup (see writeQueue.runs).
 	written uint64
 	// ev is the event of the request, when events are observed.
-	ev *Event
+	ev *eventRecord
 }
 
 // start is what lk knew of purges, for a fetch it begins.

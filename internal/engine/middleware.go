@@ -276,12 +276,10 @@ func (h *handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	}
 	if (c.opts.OnEvent != nil || c.routeCounts.on.Load()) && outer == nil {
 		// The outermost layer reports the request, once.
-		ev := eventPool.Get().(*Event)
+		rec := eventPool.Get().(*eventRecord)
 		start := time.Now()
-		h.serve(w, r, nil, ev)
-		c.emit(ev, r, w.Header(), start)
-		*ev = Event{}
-		eventPool.Put(ev)
+		h.serve(w, r, nil, rec)
+		c.emit(rec, r, w.Header(), start) // and recycles rec
 		return
 	}
 	h.serve(w, r, outer, nil)
@@ -289,17 +287,23 @@ func (h *handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 
 // serve serves r, with outer the layer of this Cache enclosing it (or nil),
 // noting what it does in ev (if not nil).
-func (h *handler) serve(w http.ResponseWriter, r *http.Request, outer *miss, ev *Event) {
+func (h *handler) serve(w http.ResponseWriter, r *http.Request, outer *miss, ev *eventRecord) {
 	c := h.rt.c
 	switch r.Method {
 	case http.MethodGet, http.MethodHead:
 	default:
+		if ev != nil {
+			ev.note(c.status.forward(fwdMethod, false, ""))
+		}
 		h.serveOtherMethod(w, r)
 		return
 	}
 	if detail := c.bypassDetail(r); detail != "" {
 		if c.markBypass(w.Header(), fwdBypass, detail) {
 			c.stats.bypasses.Add(1)
+		}
+		if ev != nil {
+			ev.note(c.status.forward(fwdBypass, false, detail))
 		}
 		h.next.ServeHTTP(c.passThrough(w, r), r)
 		return

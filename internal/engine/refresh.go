@@ -26,8 +26,12 @@ func (h *handler) refresh(r *http.Request, key string) {
 		return // a fetch of this key is under way already
 	}
 	r2 := r.Clone(context.WithoutCancel(r.Context()))
-	for _, name := range []string{"If-None-Match", "If-Modified-Since", "Cache-Control", "Pragma"} {
-		delete(r2.Header, name) // the client's, not the refresh's
+	// The client's conditionals, directives and range are its own, not
+	// the refresh's: a refresh with the Range of the request served stale
+	// (Options.RangeRequests) would get a part, never stored, or a 416,
+	// which would then answer every request.
+	for _, name := range []string{"If-None-Match", "If-Modified-Since", "Cache-Control", "Pragma", "Range", "If-Range"} {
+		delete(r2.Header, name)
 	}
 	// What is refreshed is the GET response, whichever request found it
 	// stale.

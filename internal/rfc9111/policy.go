@@ -53,13 +53,25 @@ var heuristicStatus = map[int]bool{
 // routeStatus lists the statuses a lifetime of the cache's choosing — a
 // route's TTL that overrides the response's own (Rules.OverrideMaxAge) —
 // may apply to: the heuristically cacheable ones, and the redirects and 451
-// whose freshness a route may decide as well. Any other final status is
-// stored only for as long as it says (or heuristically, when public): a 500
-// or a 503 kept for a route's hour would outlive the outage it reports.
+// whose freshness a route may decide as well; Rules.TTL and a heuristic
+// lifetime apply to the heuristically cacheable ones, and to these when
+// public. Any other final status is stored only for as long as it says,
+// public or not: a 500 or a 503 kept for a route's hour would outlive the
+// outage it reports.
 var routeStatus = map[int]bool{
 	200: true, 203: true, 204: true, 300: true, 301: true, 302: true,
 	307: true, 308: true, 404: true, 405: true, 410: true, 414: true,
 	451: true, 501: true,
+}
+
+// chosenLifetime reports whether a response with status and Cache-Control
+// cc that states no freshness may be given a lifetime of the cache's
+// choosing (Rules.TTL, a heuristic one): a heuristically cacheable status,
+// or one of routeStatus when it says public. A public 500 is not: a
+// framework marking every response public would else have its error pages
+// served to everyone for Rules.TTL.
+func chosenLifetime(status int, cc Directives) bool {
+	return heuristicStatus[status] || cc.Public && routeStatus[status]
 }
 
 // storableStatus reports whether a response with status may be stored at
@@ -228,12 +240,12 @@ func Decide(rules Rules, x Exchange) Decision {
 		// stored without a lifetime of their own (§3), and given one
 		// (§4.2.2, RFC 9110 §15.1).
 		return Decision{Reason: ReasonNoFreshness}
-	case heuristic > 0:
+	case heuristic > 0 && chosenLifetime(x.Status, resp):
 		if cookieBound {
 			return Decision{Reason: ReasonCookie}
 		}
 		d.Lifetime = heuristic
-	case rules.TTL > 0:
+	case rules.TTL > 0 && chosenLifetime(x.Status, resp):
 		if cookieBound {
 			return Decision{Reason: ReasonCookie}
 		}
