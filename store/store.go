@@ -181,7 +181,8 @@ type Replicated interface {
 	// process's copies, which may lag a deletion another process made.
 	// The middleware uses it where such a lag would mislead it: before
 	// rewriting a URL's Vary index, to check that no invalidation deleted
-	// it meanwhile.
+	// it meanwhile; and to read purge markers, which must be no older than
+	// the purge clock read before them.
 	GetShared(ctx context.Context, key string) ([]byte, error)
 }
 

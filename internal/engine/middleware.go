@@ -156,6 +156,7 @@ func New(s store.Store, opts Config) *Engine {
 		sp := &storePurges{store: s, admin: original, ttl: markerTTL(opts.MaxTTL), now: opts.Clock, log: opts.Logger}
 		sp.setPrefix(opts.KeyPrefix + keys.Version)
 		sp.counter, sp.adminCounter = caps.Counter, given.Counter
+		sp.shared = caps.Replicated
 		c.purges = sp
 	}
 	c.memo.init() // after a purge, each older entry is checked once, not on every hit

@@ -168,6 +168,9 @@ type storePurges struct {
 
 	store   store.Store   // guarded: for lookups
 	counter store.Counter // store's; nil: the store cannot take purges
+	// shared is store's, when it keeps copies in each process: markers
+	// are read past them (see marks).
+	shared store.Replicated
 	// admin is the store without the middleware's guard: a purge is not
 	// on a request's path, so it is bounded by Options.PurgeTimeout and
 	// its caller's context, not by the guard's timeout meant for lookups.
@@ -291,12 +294,25 @@ func (s *storePurges) restart(ctx context.Context) (uint64, error) {
 // canPurge reports whether purges can be recorded in the store.
 func (s *storePurges) canPurge() bool { return s.counter != nil && !s.unsupported.Load() }
 
+// marks is called after the clock was read, and must see every marker
+// advanced before the clock reached the value read: a check is taken, and
+// memoised, as good up to that value. With copies in each process
+// (stores/tiered) a marker's copy can lag an advance another process made
+// while the clock is read afresh (its copy expired, or was never made),
+// and the memo of that check would outlive the copies, which
+// DropLocalCopies clears before the purge returns. So markers are read
+// from the shared store alone there: once per entry and purge (the memo).
 func (s *storePurges) marks(ctx context.Context, tags []string) (hard, soft []marker, err error) {
 	keys := make([]string, 0, 2*len(tags))
 	for _, t := range tags {
 		keys = append(keys, s.markerKey(t, false), s.markerKey(t, true))
 	}
-	vals, err := getAll(ctx, s.store, keys)
+	var vals [][]byte
+	if s.shared != nil {
+		vals, err = getEach(ctx, s.shared.GetShared, keys)
+	} else {
+		vals, err = getAll(ctx, s.store, keys)
+	}
 	if err != nil {
 		return nil, nil, err
 	}
@@ -379,9 +395,14 @@ func getAll(ctx context.Context, s store.Store, keys []string) ([][]byte, error)
 	if m := store.Probe(s).Multi; m != nil {
 		return m.GetMulti(ctx, keys...)
 	}
+	return getEach(ctx, s.Get, keys)
+}
+
+// getEach reads keys one by one with get. A missing key gives a nil value.
+func getEach(ctx context.Context, get func(context.Context, string) ([]byte, error), keys []string) ([][]byte, error) {
 	vals := make([][]byte, len(keys))
 	for i, k := range keys {
-		v, err := s.Get(ctx, k)
+		v, err := get(ctx, k)
 		switch {
 		case err == nil:
 			vals[i] = v

@@ -22,6 +22,7 @@ import (
 	goredis "github.com/redis/go-redis/v9"
 
 	"github.com/seedcache/httpcache"
+	"github.com/seedcache/httpcache/internal/fakeclock"
 	"github.com/seedcache/httpcache/internal/testserver"
 	"github.com/seedcache/httpcache/internal/testwait"
 	"github.com/seedcache/httpcache/stores/memcached"
@@ -165,6 +166,117 @@ func TestPurgeRaceShared(t *testing.T) {
 				}
 			}
 		})
+	}
+}
+
+// TestPurgeThroughOtherTieredInstanceForgetsChecksMadeDuringIt: two Caches
+// on tiered stores sharing one Redis. While a purge of everything through
+// the first is under way — its marker and the purge clock advanced in
+// Redis, its invalidation messages not yet heard by the second — the second
+// reads the new clock (its L1 copy of the clock has expired) and checks an
+// older entry against the markers. Its L1 copy of the marker, taken before
+// the purge, says the entry is not purged. Serving it then is allowed (the
+// purge has not returned); remembering that answer as good up to the new
+// clock is not, as the memo of checked entries outlives the L1 copies the
+// purge clears. Once the purge has returned, the second Cache must not
+// serve the entry (nothing reclaims an entry purged with everything: the
+// markers alone refuse it).
+//
+// The lag is made deterministic: the second instance's subscription goes
+// through a proxy that holds the messages, and its L1 runs on a fake clock
+// that expires the clock's copy before the marker's.
+func TestPurgeThroughOtherTieredInstanceForgetsChecksMadeDuringIt(t *testing.T) {
+	srv := testserver.Redis(t)
+	proxy := testserver.NewProxy(t, srv.Addr())
+	ctx := context.Background()
+	const l1TTL = time.Minute // on the fake clock of the second L1
+	clk := fakeclock.New(time.Now())
+	// Generous enough for a loaded machine; it also bounds the second
+	// instance's publishes.
+	guard := httpcache.GuardOptions{Timeout: 2 * time.Second}
+	client := goredis.NewClient(&goredis.Options{Addr: srv.Addr()})
+	// The second instance's subscription, and its publishes: a deadline
+	// ends those that hang while the proxy holds them.
+	pubsub := goredis.NewClient(&goredis.Options{Addr: proxy.Addr(), ContextTimeoutEnabled: true})
+	l1 := memory.New(memory.Options{Clock: clk.Now})
+	s0 := tiered.New(memory.New(memory.Options{}), redisstore.New(client, redisstore.Options{}),
+		tiered.Options{PubSub: client, Logger: quiet(), Guard: guard})
+	s1 := tiered.New(l1, redisstore.New(client, redisstore.Options{}),
+		tiered.Options{PubSub: pubsub, L1TTL: l1TTL, Logger: quiet(), Guard: guard})
+	t.Cleanup(func() { s0.Close(); s1.Close(); client.Close(); pubsub.Close() })
+	open := func(s httpcache.Store) *httpcache.Cache {
+		return httpcache.New(s, httpcache.Options{Logger: quiet(), Guard: guard})
+	}
+	c0, c1 := open(s0), open(s1)
+	t.Cleanup(func() { c0.Wait(); c1.Wait() }) // before the stores close
+	var version atomic.Int64
+	version.Store(1)
+	app := http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		w.Header().Set("Cache-Control", "max-age=600")
+		fmt.Fprintf(w, "%d", version.Load())
+	})
+	h0, h1 := c0.Handler(app), c1.Handler(app)
+
+	const clockKey = "httpcache:v1:purge:seq"
+	inL1 := func(key string) bool {
+		_, err := l1.Get(ctx, key)
+		return err == nil
+	}
+	clock := func() int64 {
+		n, err := client.Get(ctx, clockKey).Int64()
+		if err != nil {
+			t.Fatal(err)
+		}
+		return n
+	}
+	purgeAll := func() {
+		t.Helper()
+		if err := c0.Purge(ctx, httpcache.Purge{All: true}); err != nil {
+			t.Fatal(err)
+		}
+	}
+
+	// The second instance uses its L1 once it is registered, and so is
+	// waited for by the first one's purges.
+	testwait.For(t, "the second instance to keep L1 copies", func() bool {
+		get(t, h1, "/warm")
+		return inL1(clockKey)
+	})
+	c1.Wait()
+	purgeAll() // a marker of everything, in Redis
+	get(t, h0, "/hot")
+	c0.Wait() // stored, with the clock of that purge
+	if err := c0.PurgeTags(ctx, "other"); err != nil {
+		t.Fatal(err) // the clock moves on; /hot is not purged
+	}
+	before := clock()
+	get(t, h1, "/cold") // the second L1 copies the clock
+	c1.Wait()
+	clk.Advance(l1TTL / 2)
+	// /hot is older than the clock: checked against its markers (which
+	// the second L1 copied, when they were read through it), and found
+	// not purged up to the clock.
+	if body, status := get(t, h1, "/hot"); body != "1" || status != "httpcache; hit" {
+		t.Fatalf("/hot through the second Cache: %q %q; want a hit of 1", body, status)
+	}
+	clk.Advance(l1TTL/2 + time.Second)
+	if inL1(clockKey) {
+		t.Fatal("the second L1 still holds its copy of the purge clock")
+	}
+
+	proxy.Block() // the second instance hears nothing, and cannot acknowledge
+	version.Store(2)
+	purged := make(chan error, 1)
+	go func() { purged <- c0.Purge(ctx, httpcache.Purge{All: true}) }()
+	testwait.For(t, "the purge clock to move", func() bool { return clock() > before })
+	body, status := get(t, h1, "/hot") // during the purge: either answer will do
+	t.Logf("during the purge, the second Cache served %q (%s)", body, status)
+	proxy.Unblock()
+	if err := <-purged; err != nil {
+		t.Fatal(err)
+	}
+	if body, status := get(t, h1, "/hot"); body != "2" {
+		t.Fatalf("after the purge of everything returned, the second Cache served %q (%s); want 2", body, status)
 	}
 }
 

@@ -55,8 +55,8 @@ func (s *Store) GetObject(ctx context.Context, key string) ([]byte, any, error) 
 }
 
 // GetShared reads key from L2 alone (store.Replicated): this
-// instance's L1 copy may lag a deletion another instance made, whose
-// message has not arrived yet.
+// instance's L1 copy may lag a write, deletion or counter advance another
+// instance made, whose message has not arrived yet.
 func (s *Store) GetShared(ctx context.Context, key string) ([]byte, error) {
 	return s.l2.Get(ctx, key)
 }

@@ -56,6 +56,9 @@ var (
 // before the purge returns (the message Advance publishes removes them
 // sooner still, one Redis hop after it). So a copy is current between
 // purges, and during one it may lag by at most the purge's own duration.
+// Purge markers it reads with GetShared: a check against them is taken as
+// good up to the clock read before it, which a lagging copy of a marker
+// would belie.
 // Like any copy filled from L2, one of a counter with a ttl may outlive
 // the counter in L2 by up to L1TTL.
 func (s *Store) Advance(ctx context.Context, name string, floor int64, ttl time.Duration) (int64, error) {
