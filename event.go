@@ -56,8 +56,9 @@ type Event struct {
 	// Stored reports that this request's response was stored.
 	Stored bool
 	// Key is the request's primary key, as Cache.Keys gives them (a
-	// digest of the key material: it holds no URL or header text); ""
-	// when the request was not looked up.
+	// digest of the key material: it holds no URL or header text; with
+	// stores/memory, a digest of this process's own); "" when the request
+	// was not looked up.
 	Key string
 	// Size is the body length of the stored response served (hits,
 	// stale, collapsed) or of the response stored (misses), in bytes.

@@ -1,11 +1,14 @@
 package httpcache_test
 
 import (
+	"fmt"
 	"net/http"
+	"strings"
 	"testing"
 	"time"
 
 	"github.com/seedcache/httpcache"
+	"github.com/seedcache/httpcache/stores/memory"
 )
 
 // TestHeuristicFreshness: with Policy.Heuristic, a response that states no
@@ -63,4 +66,15 @@ func TestHeuristicFreshness(t *testing.T) {
 			}
 		})
 	}
+}
+
+// TestNegativeHeuristicMaxPanics pins that a negative Policy.Heuristic.Max
+// is refused when the policy is compiled, as a negative TTL is.
+func TestNegativeHeuristicMaxPanics(t *testing.T) {
+	defer func() {
+		if r := recover(); r == nil || !strings.Contains(fmt.Sprint(r), "Heuristic.Max") {
+			t.Fatalf("recovered %v, want a panic naming Policy.Heuristic.Max", r)
+		}
+	}()
+	httpcache.New(memory.New(memory.Options{}), httpcache.Options{Policy: httpcache.Policy{Heuristic: httpcache.Heuristic{Fraction: 0.1, Max: -time.Hour}}})
 }

@@ -378,7 +378,8 @@ type Heuristic struct {
 	Fraction float64
 
 	// Max caps the lifetime. If zero, 24 hours (past which RFC 7234 had
-	// caches warn that the guess was long).
+	// caches warn that the guess was long). New, With and Page panic if
+	// it is negative.
 	Max time.Duration
 }
 

@@ -75,4 +75,10 @@ func (c *Cache) Purge(ctx context.Context, p Purge) error { return c.e.Purge(ctx
 
 // Keys returns the primary keys rawURL is stored under: one for each set of
 // key options in use (Handler's, and each With or Page route's).
+//
+// The keys are those of this Cache's store: on a shared store (Redis,
+// Memcached, tiered) every process derives the same ones; on a store only
+// this process reads (stores/memory) they are hashed with a seed of the
+// process's own, so they differ between processes and restarts, and keys
+// taken from another process's logs purge nothing here.
 func (c *Cache) Keys(rawURL string) ([]string, error) { return c.e.Keys(rawURL) }

@@ -176,3 +176,17 @@ func TestRangeStaleRefreshFetchesWholeResponse(t *testing.T) {
 		t.Errorf("the refresh asked the handler with the client's Range (%d times)", ranged.Load())
 	}
 }
+
+// TestIfRangeDateParsedStrictly pins that If-Range reads its date as every
+// other date is read (RFC 9110 §5.6.7): a date with doubled spaces is not
+// an HTTP-date, so the precondition fails and the whole response is sent.
+func TestIfRangeDateParsedStrictly(t *testing.T) {
+	_, h, _, _ := rangeEnv(t)
+	do(t, h, get("http://example.com/f"))
+	if res := do(t, h, get("http://example.com/f", "Range", "bytes=0-3", "If-Range", "Mon, 02  Jan 2026 15:04:05 GMT")); res.status != http.StatusOK {
+		t.Errorf("If-Range with a lax date: %d, want the whole response", res.status)
+	}
+	if res := do(t, h, get("http://example.com/f", "Range", "bytes=0-3", "If-Range", "Mon, 02 Jan 2026 15:04:05 GMT")); res.status != http.StatusPartialContent {
+		t.Errorf("If-Range with the exact date: %d, want 206", res.status)
+	}
+}

@@ -207,6 +207,9 @@ func (c *Engine) compile(rc RouteConfig) *route {
 	if rc.Rules.TTL < 0 {
 		panic("httpcache: Policy.TTL is negative")
 	}
+	if rc.Rules.HeuristicMax < 0 {
+		panic("httpcache: Policy.Heuristic.Max is negative")
+	}
 	rc.Rules.MaxTTL = c.opts.MaxTTL
 	rc.Rules.Targeted = c.opts.TargetedFields
 	rt := &route{

@@ -1,9 +1,12 @@
 package engine
 
 import (
+	"errors"
 	"net/http"
 	"strconv"
 	"time"
+
+	"github.com/seedcache/httpcache/internal/header"
 
 	"github.com/seedcache/httpcache/internal/entry"
 	"github.com/seedcache/httpcache/internal/ranges"
@@ -20,7 +23,7 @@ func (c *Engine) serveRange(w http.ResponseWriter, r *http.Request, e *entry.Ent
 	if r.Method != http.MethodGet || e.Status != http.StatusOK {
 		return false
 	}
-	if ifr := r.Header["If-Range"]; len(ifr) > 0 && !ranges.IfRange(ifr, e.Header, http.ParseTime) {
+	if ifr := r.Header["If-Range"]; len(ifr) > 0 && !ranges.IfRange(ifr, e.Header, strictDate) {
 		return false
 	}
 	size := int64(len(e.Body))
@@ -48,3 +51,16 @@ func (c *Engine) serveRange(w http.ResponseWriter, r *http.Request, e *entry.Ent
 	_, _ = w.Write(e.Body[rg.Start : rg.Start+rg.Length])
 	return true
 }
+
+// strictDate reads an HTTP-date as every other date the cache reads
+// (header.ParseHTTPDate): a date that is not one of RFC 9110's three forms
+// makes If-Range fail, and the whole response is sent.
+func strictDate(s string) (time.Time, error) {
+	t, ok := header.ParseHTTPDate(s, time.Now())
+	if !ok {
+		return time.Time{}, errNotADate
+	}
+	return t, nil
+}
+
+var errNotADate = errors.New("not an HTTP-date")

@@ -14,9 +14,10 @@ import (
 // whether the answer is 304 Not Modified.
 //
 // Only 2xx responses are evaluated (§13.2.1: preconditions are ignored when
-// the response would otherwise not be 2xx). If-Match, If-Unmodified-Since and
-// If-Range never reach here: requests carrying them bypass the cache, since
-// they are meant for the origin (RFC 9111 §4.3.2).
+// the response would otherwise not be 2xx). If-Match and If-Unmodified-Since
+// never reach here: requests carrying them bypass the cache, since they are
+// meant for the origin (RFC 9111 §4.3.2). If-Range is decided with the Range
+// it comes with (internal/ranges), after this.
 func NotModified(r *http.Request, status int, h http.Header, responseTime time.Time) bool {
 	if status < 200 || status > 299 {
 		return false
