@@ -27,9 +27,15 @@ func TestLayering(t *testing.T) {
 		{"store", func(imp string) bool { return imp == root || strings.HasPrefix(imp, root+"/internal/") }, "a driver contract importing the cache"},
 		{"stores", func(imp string) bool { return imp == root || strings.HasPrefix(imp, root+"/internal/") }, "a store importing the cache"},
 		{"vary", func(imp string) bool { return strings.HasPrefix(imp, root) }, "vary is a leaf"},
-		{"internal/rfc9111", func(imp string) bool { return strings.HasPrefix(imp, root+"/internal/engine") || strings.HasPrefix(imp, root+"/store") }, "pure rules importing the engine or stores"},
-		{"internal/entry", func(imp string) bool { return strings.HasPrefix(imp, root+"/internal/engine") || strings.HasPrefix(imp, root+"/store") }, "the codec importing the engine or stores"},
-		{"internal/keys", func(imp string) bool { return strings.HasPrefix(imp, root+"/internal/engine") || strings.HasPrefix(imp, root+"/store") }, "keys importing the engine or stores"},
+		{"internal/rfc9111", func(imp string) bool {
+			return strings.HasPrefix(imp, root+"/internal/engine") || strings.HasPrefix(imp, root+"/store")
+		}, "pure rules importing the engine or stores"},
+		{"internal/entry", func(imp string) bool {
+			return strings.HasPrefix(imp, root+"/internal/engine") || strings.HasPrefix(imp, root+"/store")
+		}, "the codec importing the engine or stores"},
+		{"internal/keys", func(imp string) bool {
+			return strings.HasPrefix(imp, root+"/internal/engine") || strings.HasPrefix(imp, root+"/store")
+		}, "keys importing the engine or stores"},
 		{"example", func(imp string) bool { return strings.HasPrefix(imp, root+"/internal/") }, "an example using internal packages"},
 	}
 	fset := token.NewFileSet()
