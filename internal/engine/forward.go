@@ -19,8 +19,9 @@ import (
 
 // serveCacheable serves a GET or HEAD: from the cache when a stored response
 // may be used, else from the handler (conditionally, when a stale response
-// can be revalidated), storing what the policy allows.
-func (h *handler) serveCacheable(w http.ResponseWriter, r *http.Request, outer *miss, ev *eventRecord) {
+// can be revalidated), storing what the policy allows. f are r's fields
+// (requestFields).
+func (h *handler) serveCacheable(w http.ResponseWriter, r *http.Request, f reqFields, outer *miss, ev *eventRecord) {
 	rt, c := h.rt, h.rt.c
 	if outer != nil && bytes.Equal(rt.keys.AppendMaterial(nil, r), outer.lk.material) {
 		// The enclosing layer looked this very key up a moment ago and
@@ -45,21 +46,21 @@ func (h *handler) serveCacheable(w http.ResponseWriter, r *http.Request, outer *
 		case rfc9111.UseFresh:
 			c.stats.hits.Add(1)
 			lk.served(e, e.Age(now), c.status.hit[0])
-			c.serveHit(w, r, e, e.Age(now), c.status.hit)
+			c.serveHitFields(w, r, f, e, e.Age(now), c.status.hit)
 			lk.release()
 			return
 		case rfc9111.UseStale:
 			c.stats.hits.Add(1)
 			c.stats.stale.Add(1)
 			lk.served(e, e.Age(now), c.status.hitMaxStale[0])
-			c.serveHit(w, r, e, e.Age(now), c.status.hitMaxStale)
+			c.serveHitFields(w, r, f, e, e.Age(now), c.status.hitMaxStale)
 			lk.release()
 			return
 		case rfc9111.UseStaleRefresh:
 			c.stats.hits.Add(1)
 			c.stats.stale.Add(1)
 			lk.served(e, e.Age(now), c.status.hitRevalidating[0])
-			c.serveHit(w, r, e, e.Age(now), c.status.hitRevalidating)
+			c.serveHitFields(w, r, f, e, e.Age(now), c.status.hitRevalidating)
 			h.refresh(r, lk.flightKey())
 			lk.release()
 			return
@@ -77,7 +78,7 @@ func (h *handler) serveCacheable(w http.ResponseWriter, r *http.Request, outer *
 		lk.release()
 		return
 	}
-	if len(r.Header["Range"]) > 0 {
+	if f&fieldRange != 0 {
 		// A range (Options.RangeRequests) of nothing usable stored: the
 		// handler answers it, and a part is not stored.
 		c.stats.uncacheable.Add(1)
