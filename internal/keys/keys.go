@@ -303,6 +303,19 @@ func PlainPath(u *url.URL) bool {
 // host, which an HTTP/1.0 request may have).
 func PlainHost(r *http.Request, scheme string) bool {
 	hostport := RequestHost(r)
+	// Most hosts have no port, no escape and no capital letter: one pass
+	// over them says so, and the rest is whether they end in a dot.
+	for i := 0; i < len(hostport); i++ {
+		if c := hostport[i]; c == ':' || c == '%' || 'A' <= c && c <= 'Z' {
+			return plainHostPort(hostport, scheme)
+		}
+	}
+	return hostport != "" && hostport[len(hostport)-1] != '.'
+}
+
+// plainHostPort is PlainHost for a hostport with a colon, a '%' or a
+// capital letter.
+func plainHostPort(hostport, scheme string) bool {
 	if hostport == "" || strings.IndexByte(hostport, '%') >= 0 {
 		// '%': an escape or an IPv6 zone ("[fe80::1%25eth0]"), in the
 		// host or the port, which a purge URL, once parsed, names
