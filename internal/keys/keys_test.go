@@ -2,6 +2,9 @@ package keys
 
 import (
 	"crypto/tls"
+	"encoding/binary"
+	"encoding/hex"
+	"hash/maphash"
 	"net/http"
 	"net/http/httptest"
 	"strings"
@@ -151,5 +154,21 @@ func TestInProcessPrimaryKey(t *testing.T) {
 	buf := make([]byte, 0, 256)
 	if allocs := testing.AllocsPerRun(100, func() { _ = local.PrimaryKey(local.AppendMaterial(buf[:0], a)) }); allocs > 1 {
 		t.Fatalf("in-process primary key costs %v allocations, want at most 1", allocs)
+	}
+}
+
+// TestInProcessPrimaryKeySpellsHashInHex pins the spelling of an in-process
+// primary key: prefix, version, and the 64-bit hash of the material in
+// lower-case hex between braces, its last two digits the stripe other
+// packages read from it.
+func TestInProcessPrimaryKeySpellsHashInHex(t *testing.T) {
+	k := New("p:", "", Query{}).InProcess()
+	for _, m := range []string{"", "a", "\x00GET http example.com /x", strings.Repeat("z", 300)} {
+		var sum [8]byte
+		binary.BigEndian.PutUint64(sum[:], maphash.Bytes(processSeed, []byte(m)))
+		want := "p:" + Version + "{" + hex.EncodeToString(sum[:]) + "}"
+		if got := k.PrimaryKey([]byte(m)); got != want {
+			t.Errorf("PrimaryKey(%q) = %q, want %q", m, got, want)
+		}
 	}
 }
