@@ -96,7 +96,10 @@ func (k *Keyer) appendURL(dst []byte, scheme, hostport string, u *url.URL) []byt
 	dst = append(dst, matGET)
 	dst = appendString(dst, scheme)
 	dst = appendHost(dst, hostport)
-	path := u.EscapedPath()
+	path := u.Path
+	if u.RawPath != "" || !pathAsIs(path) {
+		path = u.EscapedPath()
+	}
 	if path == "" {
 		path = "/" // "http://example.com" is "http://example.com/"
 	}
@@ -138,6 +141,42 @@ func RequestHost(r *http.Request) string {
 		return r.Host
 	}
 	return r.URL.Host
+}
+
+// hostByte classes the bytes of a URL for the scans every request makes:
+// hostSpecial those PlainHost looks closer at (':', '%', capital letters),
+// pathAsIs those url.URL.EscapedPath leaves as they are in a path.
+var hostByte = func() (t [256]uint8) {
+	for c := 'A'; c <= 'Z'; c++ {
+		t[c] |= hostSpecial | pathAsIsByte
+	}
+	for _, c := range ":%" {
+		t[c] |= hostSpecial
+	}
+	for c := 'a'; c <= 'z'; c++ {
+		t[c] |= pathAsIsByte
+	}
+	for _, c := range "0123456789-_.~$&+,/:;=@" {
+		t[c] |= pathAsIsByte
+	}
+	return t
+}()
+
+const (
+	hostSpecial uint8 = 1 << iota
+	pathAsIsByte
+)
+
+// pathAsIs reports whether url.URL.EscapedPath, for a URL without a
+// RawPath, returns path itself: no byte of it is escaped (not "*" either,
+// which it treats apart), so the scan it makes for that need not be made.
+func pathAsIs(path string) bool {
+	for i := 0; i < len(path); i++ {
+		if hostByte[path[i]]&pathAsIsByte == 0 {
+			return false
+		}
+	}
+	return true
 }
 
 // splitPort splits hostport into host and port ("" without one); the
@@ -316,7 +355,7 @@ func PlainHost(r *http.Request, scheme string) bool {
 	// Most hosts have no port, no escape and no capital letter: one pass
 	// over them says so, and the rest is whether they end in a dot.
 	for i := 0; i < len(hostport); i++ {
-		if c := hostport[i]; c == ':' || c == '%' || 'A' <= c && c <= 'Z' {
+		if hostByte[hostport[i]]&hostSpecial != 0 {
 			return plainHostPort(hostport, scheme)
 		}
 	}

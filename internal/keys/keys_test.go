@@ -7,6 +7,7 @@ import (
 	"hash/maphash"
 	"net/http"
 	"net/http/httptest"
+	"net/url"
 	"strings"
 	"testing"
 )
@@ -170,5 +171,28 @@ func TestInProcessPrimaryKeySpellsHashInHex(t *testing.T) {
 		if got := k.PrimaryKey([]byte(m)); got != want {
 			t.Errorf("PrimaryKey(%q) = %q, want %q", m, got, want)
 		}
+	}
+}
+
+// TestPathAsIsOnlyWhereEscapedPathLeavesIt pins the shortcut the key
+// material takes past url.URL.EscapedPath: a path it calls as-is is one
+// EscapedPath returns unchanged, for every byte.
+func TestPathAsIsOnlyWhereEscapedPathLeavesIt(t *testing.T) {
+	for c := range 256 {
+		p := "/a" + string(rune(c))[:1] + "b"
+		if c >= 0x80 {
+			p = "/a" + string([]byte{byte(c)}) + "b"
+		}
+		if pathAsIs(p) && (&url.URL{Path: p}).EscapedPath() != p {
+			t.Errorf("pathAsIs(%q), but EscapedPath gives %q", p, (&url.URL{Path: p}).EscapedPath())
+		}
+	}
+	for _, p := range []string{"", "/", "/articles/42", "/a-b_c.d~e/$&+,;=:@"} {
+		if !pathAsIs(p) {
+			t.Errorf("pathAsIs(%q) is false", p)
+		}
+	}
+	if pathAsIs("*") {
+		t.Error(`pathAsIs("*")`)
 	}
 }
