@@ -186,7 +186,10 @@ type invalidationStripe struct {
 // key's hash, the "{…}" that ends a primary key and that its variants'
 // keys carry: a variant counts with its URL.
 func (v *invalidations) stripe(key string) *invalidationStripe {
-	n := strings.LastIndexByte(key, '}')
+	n := len(key) - 1 // a primary key ends with its hash tag's brace
+	if n < 0 || key[n] != '}' {
+		n = strings.LastIndexByte(key, '}')
+	}
 	if n < 2 {
 		return &v.stripes[0]
 	}
