@@ -19,6 +19,8 @@ import (
 	"net/url"
 	"slices"
 	"strings"
+	"sync/atomic"
+	"unsafe"
 )
 
 // Version is part of every Key: changing the key material or the entry
@@ -42,7 +44,8 @@ type Keyer struct {
 	schemeHeader string
 	query        Query
 	allow, deny  map[string]bool
-	inProcess    bool // primary keys hashed with processSeed (see InProcess)
+	inProcess    bool                              // primary keys hashed with processSeed (see InProcess)
+	recent       *[recentKeys]atomic.Pointer[byte] // in-process keys made lately, if inProcess
 }
 
 // Query says how the query string enters the key; the application's
@@ -271,8 +274,14 @@ var processSeed = maphash.MakeSeed()
 // full key material before it serves it. It returns k.
 func (k *Keyer) InProcess() *Keyer {
 	k.inProcess = true
+	k.recent = new([recentKeys]atomic.Pointer[byte])
 	return k
 }
+
+// recentKeys is how many in-process primary keys a Keyer keeps, each in
+// the slot its hash's low bits pick, so that the key of a URL requested
+// again is not allocated again.
+const recentKeys = 1024
 
 // hexPairs are the two lower-case hexadecimal digits of each byte, byte
 // b's at 2b.
@@ -292,6 +301,7 @@ func (k *Keyer) PrimaryKey(material []byte) string {
 		// The hash in hex, as hex.AppendEncode of its big-endian bytes
 		// would give it, a byte at a time: this runs on every hit.
 		sum := maphash.Bytes(processSeed, material)
+		slot := &k.recent[sum%recentKeys]
 		var digits [17]byte
 		for i := 7; i >= 0; i-- {
 			p := 2 * (sum & 0xff)
@@ -300,7 +310,17 @@ func (k *Keyer) PrimaryKey(material []byte) string {
 		}
 		digits[16] = '}'
 		b = append(b, digits[:]...)
-		return string(b)
+		// A key is its spelling: one found in the slot spelled as b is
+		// b. Every key of k has b's length (head, 16 digits and a
+		// brace), so the bytes the slot points to are a whole key.
+		if p := slot.Load(); p != nil {
+			if key := unsafe.String(p, len(b)); key == string(b) {
+				return key
+			}
+		}
+		key := string(b)
+		slot.Store(unsafe.StringData(key)) // strings are immutable: safe to share
+		return key
 	}
 	sum := sha256.Sum256(material)
 	var buf [96]byte

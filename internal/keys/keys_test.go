@@ -8,7 +8,9 @@ import (
 	"net/http"
 	"net/http/httptest"
 	"net/url"
+	"strconv"
 	"strings"
+	"sync"
 	"testing"
 )
 
@@ -164,14 +166,29 @@ func TestInProcessPrimaryKey(t *testing.T) {
 // packages read from it.
 func TestInProcessPrimaryKeySpellsHashInHex(t *testing.T) {
 	k := New("p:", "", Query{}).InProcess()
-	for _, m := range []string{"", "a", "\x00GET http example.com /x", strings.Repeat("z", 300)} {
-		var sum [8]byte
-		binary.BigEndian.PutUint64(sum[:], maphash.Bytes(processSeed, []byte(m)))
-		want := "p:" + Version + "{" + hex.EncodeToString(sum[:]) + "}"
-		if got := k.PrimaryKey([]byte(m)); got != want {
-			t.Errorf("PrimaryKey(%q) = %q, want %q", m, got, want)
-		}
+	materials := []string{"", "a", "\x00GET http example.com /x", strings.Repeat("z", 300)}
+	for i := range 4 * recentKeys { // slots shared and taken over
+		materials = append(materials, "/"+strconv.Itoa(i))
 	}
+	var wg sync.WaitGroup
+	for range 4 {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			for range 2 { // made, then found (or made again)
+				for _, m := range materials {
+					var sum [8]byte
+					binary.BigEndian.PutUint64(sum[:], maphash.Bytes(processSeed, []byte(m)))
+					want := "p:" + Version + "{" + hex.EncodeToString(sum[:]) + "}"
+					if got := k.PrimaryKey([]byte(m)); got != want {
+						t.Errorf("PrimaryKey(%q) = %q, want %q", m, got, want)
+						return
+					}
+				}
+			}
+		}()
+	}
+	wg.Wait()
 }
 
 // TestPathAsIsOnlyWhereEscapedPathLeavesIt pins the shortcut the key
