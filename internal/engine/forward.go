@@ -42,25 +42,26 @@ func (h *handler) serveCacheable(w http.ResponseWriter, r *http.Request, f reqFi
 	now := c.now()
 	cd := c.directives(r)
 	if e := lk.found; e != nil {
-		switch e.Usable(now, cd) {
+		age := e.Age(now)
+		switch e.Freshness().Usable(age, cd) {
 		case rfc9111.UseFresh:
 			c.stats.hits.Add(1)
-			lk.served(e, e.Age(now), c.status.hit[0])
-			c.serveHitFields(w, r, f, e, e.Age(now), c.status.hit)
+			lk.served(e, age, c.status.hit[0])
+			c.serveHitFields(w, r, f, e, age, c.status.hit)
 			lk.release()
 			return
 		case rfc9111.UseStale:
 			c.stats.hits.Add(1)
 			c.stats.stale.Add(1)
-			lk.served(e, e.Age(now), c.status.hitMaxStale[0])
-			c.serveHitFields(w, r, f, e, e.Age(now), c.status.hitMaxStale)
+			lk.served(e, age, c.status.hitMaxStale[0])
+			c.serveHitFields(w, r, f, e, age, c.status.hitMaxStale)
 			lk.release()
 			return
 		case rfc9111.UseStaleRefresh:
 			c.stats.hits.Add(1)
 			c.stats.stale.Add(1)
-			lk.served(e, e.Age(now), c.status.hitRevalidating[0])
-			c.serveHitFields(w, r, f, e, e.Age(now), c.status.hitRevalidating)
+			lk.served(e, age, c.status.hitRevalidating[0])
+			c.serveHitFields(w, r, f, e, age, c.status.hitRevalidating)
 			h.refresh(r, lk.flightKey())
 			lk.release()
 			return
