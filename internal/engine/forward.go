@@ -34,7 +34,8 @@ func (h *handler) serveCacheable(w http.ResponseWriter, r *http.Request, f reqFi
 	if ev != nil {
 		start = time.Now()
 	}
-	lk := c.lookup(r.Context(), rt, r)
+	var lk lookup
+	c.lookupInto(r.Context(), rt, r, &lk)
 	if ev != nil {
 		ev.ev.Lookup, ev.ev.Key = time.Since(start), lk.pk // before any other layer has ev
 		ev.ev.StoreError, lk.ev = lk.err, ev
