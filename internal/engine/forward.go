@@ -19,8 +19,9 @@ import (
 
 // serveCacheable serves a GET or HEAD: from the cache when a stored response
 // may be used, else from the handler (conditionally, when a stale response
-// can be revalidated), storing what the policy allows.
-func (h *handler) serveCacheable(w http.ResponseWriter, r *http.Request, outer *miss, ev *eventRecord) {
+// can be revalidated), storing what the policy allows. f are r's fields
+// (requestFields).
+func (h *handler) serveCacheable(w http.ResponseWriter, r *http.Request, f reqFields, outer *miss, ev *eventRecord) {
 	rt, c := h.rt, h.rt.c
 	if outer != nil && bytes.Equal(rt.keys.AppendMaterial(nil, r), outer.lk.material) {
 		// The enclosing layer looked this very key up a moment ago and
@@ -33,7 +34,8 @@ func (h *handler) serveCacheable(w http.ResponseWriter, r *http.Request, outer *
 	if ev != nil {
 		start = time.Now()
 	}
-	lk := c.lookup(r.Context(), rt, r)
+	var lk lookup
+	c.lookupInto(r.Context(), rt, r, &lk)
 	if ev != nil {
 		ev.ev.Lookup, ev.ev.Key = time.Since(start), lk.pk // before any other layer has ev
 		ev.ev.StoreError, lk.ev = lk.err, ev
@@ -41,25 +43,26 @@ func (h *handler) serveCacheable(w http.ResponseWriter, r *http.Request, outer *
 	now := c.now()
 	cd := c.directives(r)
 	if e := lk.found; e != nil {
-		switch e.Usable(now, cd) {
+		age := e.Age(now)
+		switch e.Freshness().Usable(age, cd) {
 		case rfc9111.UseFresh:
 			c.stats.hits.Add(1)
-			lk.served(e, e.Age(now), c.status.hit[0])
-			c.serveHit(w, r, e, e.Age(now), c.status.hit)
+			lk.served(e, age, c.status.hit[0])
+			c.serveHitFields(w, r, f, e, age, c.status.hit)
 			lk.release()
 			return
 		case rfc9111.UseStale:
 			c.stats.hits.Add(1)
 			c.stats.stale.Add(1)
-			lk.served(e, e.Age(now), c.status.hitMaxStale[0])
-			c.serveHit(w, r, e, e.Age(now), c.status.hitMaxStale)
+			lk.served(e, age, c.status.hitMaxStale[0])
+			c.serveHitFields(w, r, f, e, age, c.status.hitMaxStale)
 			lk.release()
 			return
 		case rfc9111.UseStaleRefresh:
 			c.stats.hits.Add(1)
 			c.stats.stale.Add(1)
-			lk.served(e, e.Age(now), c.status.hitRevalidating[0])
-			c.serveHit(w, r, e, e.Age(now), c.status.hitRevalidating)
+			lk.served(e, age, c.status.hitRevalidating[0])
+			c.serveHitFields(w, r, f, e, age, c.status.hitRevalidating)
 			h.refresh(r, lk.flightKey())
 			lk.release()
 			return
@@ -77,7 +80,7 @@ func (h *handler) serveCacheable(w http.ResponseWriter, r *http.Request, outer *
 		lk.release()
 		return
 	}
-	if len(r.Header["Range"]) > 0 {
+	if f&fieldRange != 0 {
 		// A range (Options.RangeRequests) of nothing usable stored: the
 		// handler answers it, and a part is not stored.
 		c.stats.uncacheable.Add(1)

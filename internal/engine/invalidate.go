@@ -186,22 +186,24 @@ type invalidationStripe struct {
 // key's hash, the "{…}" that ends a primary key and that its variants'
 // keys carry: a variant counts with its URL.
 func (v *invalidations) stripe(key string) *invalidationStripe {
-	n := strings.LastIndexByte(key, '}')
+	n := len(key) - 1 // a primary key ends with its hash tag's brace
+	if n < 0 || key[n] != '}' {
+		n = strings.LastIndexByte(key, '}')
+	}
 	if n < 2 {
 		return &v.stripes[0]
 	}
-	return &v.stripes[unhex(key[n-2])<<4|unhex(key[n-1])]
+	return &v.stripes[hexValue[key[n-2]]<<4|hexValue[key[n-1]]]
 }
 
-func unhex(c byte) byte {
-	switch {
-	case '0' <= c && c <= '9':
-		return c - '0'
-	case 'a' <= c && c <= 'f':
-		return c - 'a' + 10
+// hexValue is the value of each lower-case hexadecimal digit; 0 for any
+// other byte.
+var hexValue = func() (t [256]byte) {
+	for i, c := range "0123456789abcdef" {
+		t[c] = byte(i)
 	}
-	return 0
-}
+	return t
+}()
 
 // load is what a lookup notes: the invalidations of pk's stripe finished.
 func (v *invalidations) load(pk string) uint64 { return v.stripe(pk).finished.Load() }

@@ -92,7 +92,14 @@ func (lk *lookup) release() {
 // headers. Every candidate is checked against the full key material (not just
 // the hash) before it can be served.
 func (c *Engine) lookup(ctx context.Context, rt *route, r *http.Request) lookup {
-	lk := lookup{bufp: materialPool.Get().(*[]byte), fwd: fwdURIMiss, purged: c.purgesDone.Load()}
+	var lk lookup
+	c.lookupInto(ctx, rt, r, &lk)
+	return lk
+}
+
+// lookupInto is lookup, filling in lk: a hit's lookup is not copied.
+func (c *Engine) lookupInto(ctx context.Context, rt *route, r *http.Request, lk *lookup) {
+	*lk = lookup{bufp: materialPool.Get().(*[]byte), fwd: fwdURIMiss, purged: c.purgesDone.Load()}
 	buf := rt.keys.AppendMaterial((*lk.bufp)[:0], r)
 	lk.material = buf
 	lk.pk = rt.keys.PrimaryKey(buf)
@@ -102,52 +109,51 @@ func (c *Engine) lookup(ctx context.Context, rt *route, r *http.Request) lookup 
 
 	if c.pending.has(lk.pk) && !c.retryDelete(context.WithoutCancel(ctx), lk.pk) {
 		lk.failed = true // still not invalidated: neither read nor write
-		return lk
+		return
 	}
 	var pre prefetched
-	e, ok := c.loadPrimary(ctx, rt, r, &lk, &pre)
+	e, ok := c.loadPrimary(ctx, rt, r, lk, &pre)
 	if !lk.seqRead && !lk.failed {
 		// Read along with the entry where the store allows; else now.
 		// A fetch stores its response with the sequence read here.
 		seq, err := c.purges.current(ctx)
 		if err != nil {
-			c.readFailed(lk.pk, err, &lk)
-			return lk
+			c.readFailed(lk.pk, err, lk)
+			return
 		}
 		lk.seq, lk.seqRead = seq, true
 	}
 	if !ok || lk.failed || !bytes.Equal(e.URL, lk.material) {
-		return lk
+		return
 	}
 	foundKey := lk.pk
 	if e.Kind == entry.KindIndex {
 		lk.index = e
 		lk.fwd = fwdVaryMiss
-		vk := c.variantKeyFor(rt, r, &lk, e)
+		vk := c.variantKeyFor(rt, r, lk, e)
 		var v *entry.Entry
 		if pre.key == vk && pre.value != nil {
 			v, ok = c.decode(ctx, vk, pre.value)
 		} else if pre.key != vk {
-			v, ok = c.load(ctx, vk, &lk)
+			v, ok = c.load(ctx, vk, lk)
 		} else {
 			ok = false // prefetched, and not there
 		}
 		if !ok || v.Kind != entry.KindResponse || v.Epoch != e.Epoch ||
 			!bytes.Equal(v.URL, lk.material) || !bytes.Equal(v.VaryKey, lk.varyKey) ||
 			!slices.Equal(v.VaryNames, e.VaryNames) || !acceptable(v, r) {
-			return lk
+			return
 		}
 		e, foundKey = v, vk
 	} else if len(e.VaryNames) != 0 {
-		return lk // a variant never sits at a primary key
+		return // a variant never sits at a primary key
 	}
 	if e = c.checkPurges(ctx, foundKey, lk.pk, e, lk.seq); e == nil {
 		lk.fwd = fwdURIMiss
-		return lk
+		return
 	}
 	lk.found = e
 	lk.fwd = fwdStale // if it cannot be used as it is
-	return lk
 }
 
 // acceptable reports whether the stored response e may answer r as far as

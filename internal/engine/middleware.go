@@ -302,7 +302,8 @@ func (h *handler) serve(w http.ResponseWriter, r *http.Request, outer *miss, ev 
 		h.serveOtherMethod(w, r)
 		return
 	}
-	if detail := c.bypassDetail(r); detail != "" {
+	f := requestFields(r.Header)
+	if detail := c.bypassDetail(r, f); detail != "" {
 		if c.markBypass(w.Header(), fwdBypass, detail) {
 			c.stats.bypasses.Add(1)
 		}
@@ -312,19 +313,20 @@ func (h *handler) serve(w http.ResponseWriter, r *http.Request, outer *miss, ev 
 		h.next.ServeHTTP(c.passThrough(w, r), r)
 		return
 	}
-	h.serveCacheable(w, r, outer, ev)
+	h.serveCacheable(w, r, f, outer, ev)
 }
 
-// bypassDetail says why a GET or HEAD must not touch the cache, or "".
-func (c *Engine) bypassDetail(r *http.Request) string {
+// bypassDetail says why a GET or HEAD must not touch the cache, or "". f
+// are r's fields (requestFields).
+func (c *Engine) bypassDetail(r *http.Request, f reqFields) string {
 	hd := r.Header
 	ranged := c.opts.RangeRequests && r.Method == http.MethodGet // ranges answered from stored responses
 	switch {
-	case len(hd["Upgrade"]) > 0:
+	case f&fieldUpgrade != 0:
 		return detailUpgrade
-	case len(hd["Range"]) > 0 && !ranged:
+	case f&fieldRange != 0 && !ranged:
 		return detailRange
-	case len(hd["If-Match"]) > 0, len(hd["If-Unmodified-Since"]) > 0, len(hd["If-Range"]) > 0 && !ranged:
+	case f&(fieldIfMatch|fieldIfUnmodifiedSince) != 0, f&fieldIfRange != 0 && !ranged:
 		return detailPrecondition
 	case urlBytes(r) > c.opts.MaxURLBytes:
 		return detailTooLong
@@ -343,6 +345,71 @@ func (c *Engine) bypassDetail(r *http.Request) string {
 		return detailCookie
 	}
 	return ""
+}
+
+// reqFields are the request header fields a GET or HEAD's way through the
+// cache turns on: a bit for each, set when the field has a line.
+type reqFields uint8
+
+const (
+	fieldUpgrade reqFields = 1 << iota
+	fieldRange
+	fieldIfMatch
+	fieldIfUnmodifiedSince
+	fieldIfRange
+	fieldIfNoneMatch
+	fieldIfModifiedSince
+)
+
+// fieldNames are the canonical names of the reqFields, bit i's at i.
+var fieldNames = [...]string{"Upgrade", "Range", "If-Match", "If-Unmodified-Since", "If-Range", "If-None-Match", "If-Modified-Since"}
+
+// scanFieldsMax is the most fields a header may have for requestFields to
+// go over them once rather than look each of its names up: a lookup of a
+// name a header lacks costs about what two steps of a pass over it do.
+const scanFieldsMax = 12
+
+// requestFields reports which of the reqFields hd has, as direct reads of
+// hd under their canonical names would (len(hd[name]) > 0): a hit asks
+// about each of them, and a request has few fields, most of them none of
+// these.
+func requestFields(hd http.Header) reqFields {
+	var f reqFields
+	if len(hd) <= scanFieldsMax {
+		for name, v := range hd {
+			if len(v) > 0 {
+				f |= fieldOf(name)
+			}
+		}
+		return f
+	}
+	for i, name := range fieldNames {
+		if len(hd[name]) > 0 {
+			f |= 1 << i
+		}
+	}
+	return f
+}
+
+// fieldOf is the reqFields bit of a canonical field name, or 0.
+func fieldOf(name string) reqFields {
+	switch name {
+	case "Upgrade":
+		return fieldUpgrade
+	case "Range":
+		return fieldRange
+	case "If-Match":
+		return fieldIfMatch
+	case "If-Unmodified-Since":
+		return fieldIfUnmodifiedSince
+	case "If-Range":
+		return fieldIfRange
+	case "If-None-Match":
+		return fieldIfNoneMatch
+	case "If-Modified-Since":
+		return fieldIfModifiedSince
+	}
+	return 0
 }
 
 // urlBytes is the length of r's host, path and query: what its key

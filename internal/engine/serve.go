@@ -18,13 +18,18 @@ import (
 // caller counts the request: not every response served from an entry is a
 // hit (see Stats).
 func (c *Engine) serveHit(w http.ResponseWriter, r *http.Request, e *entry.Entry, age time.Duration, status []string) {
+	c.serveHitFields(w, r, requestFields(r.Header), e, age, status)
+}
+
+// serveHitFields is serveHit, given r's fields (requestFields).
+func (c *Engine) serveHitFields(w http.ResponseWriter, r *http.Request, f reqFields, e *entry.Entry, age time.Duration, status []string) {
 	if len(e.Tags) > 0 {
 		if m := enclosingMiss(r, c); m != nil {
 			m.addTags(e.Tags...) // another Cache stores this response too
 		}
 	}
 	h := w.Header()
-	if rfc9111.NotModified(r, e.Status, e.Header, time.Unix(0, e.ResponseTime)) {
+	if f&(fieldIfNoneMatch|fieldIfModifiedSince) != 0 && rfc9111.NotModified(r, e.Status, e.Header, time.Unix(0, e.ResponseTime)) {
 		for _, name := range rfc9111.NotModifiedHeaders {
 			if v, ok := e.Header[name]; ok {
 				h[name] = v
@@ -37,7 +42,7 @@ func (c *Engine) serveHit(w http.ResponseWriter, r *http.Request, e *entry.Entry
 		w.WriteHeader(http.StatusNotModified)
 		return
 	}
-	if len(r.Header["Range"]) > 0 && c.opts.RangeRequests && c.serveRange(w, r, e, age, status) {
+	if f&fieldRange != 0 && c.opts.RangeRequests && c.serveRange(w, r, e, age, status) {
 		return
 	}
 	for name, v := range e.Header {

@@ -202,6 +202,9 @@ func (c *Engine) delete(ctx context.Context, keys ...string) error {
 // failure is err as an observer sees it: a key not found, or a value
 // larger than the store takes, is no failure of the store's.
 func failure(err error) error {
+	if err == nil {
+		return nil // every hit: no chain to walk
+	}
 	if errors.Is(err, store.ErrNotFound) || errors.Is(err, store.ErrTooLarge) {
 		return nil
 	}

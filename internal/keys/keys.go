@@ -19,6 +19,8 @@ import (
 	"net/url"
 	"slices"
 	"strings"
+	"sync/atomic"
+	"unsafe"
 )
 
 // Version is part of every Key: changing the key material or the entry
@@ -38,10 +40,12 @@ const Version = "v1:"
 // in one command.
 type Keyer struct {
 	prefix       string
+	head         string // prefix + Version + "{": an in-process key's start
 	schemeHeader string
 	query        Query
 	allow, deny  map[string]bool
-	inProcess    bool // primary keys hashed with processSeed (see InProcess)
+	inProcess    bool                              // primary keys hashed with processSeed (see InProcess)
+	recent       *[recentKeys]atomic.Pointer[byte] // in-process keys made lately, if inProcess
 }
 
 // Query says how the query string enters the key; the application's
@@ -61,7 +65,7 @@ func (q Query) exact() bool {
 // believing the scheme schemeHeader names (none if empty), for query
 // options q.
 func New(prefix, schemeHeader string, q Query) *Keyer {
-	k := &Keyer{prefix: prefix, schemeHeader: schemeHeader, query: q}
+	k := &Keyer{prefix: prefix, head: prefix + Version + "{", schemeHeader: schemeHeader, query: q}
 	if len(q.Allow) > 0 {
 		k.allow = make(map[string]bool, len(q.Allow))
 		for _, name := range q.Allow {
@@ -96,7 +100,10 @@ func (k *Keyer) appendURL(dst []byte, scheme, hostport string, u *url.URL) []byt
 	dst = append(dst, matGET)
 	dst = appendString(dst, scheme)
 	dst = appendHost(dst, hostport)
-	path := u.EscapedPath()
+	path := u.Path
+	if u.RawPath != "" || !pathAsIs(path) {
+		path = u.EscapedPath()
+	}
 	if path == "" {
 		path = "/" // "http://example.com" is "http://example.com/"
 	}
@@ -138,6 +145,42 @@ func RequestHost(r *http.Request) string {
 		return r.Host
 	}
 	return r.URL.Host
+}
+
+// hostByte classes the bytes of a URL for the scans every request makes:
+// hostSpecial those PlainHost looks closer at (':', '%', capital letters),
+// pathAsIs those url.URL.EscapedPath leaves as they are in a path.
+var hostByte = func() (t [256]uint8) {
+	for c := 'A'; c <= 'Z'; c++ {
+		t[c] |= hostSpecial | pathAsIsByte
+	}
+	for _, c := range ":%" {
+		t[c] |= hostSpecial
+	}
+	for c := 'a'; c <= 'z'; c++ {
+		t[c] |= pathAsIsByte
+	}
+	for _, c := range "0123456789-_.~$&+,/:;=@" {
+		t[c] |= pathAsIsByte
+	}
+	return t
+}()
+
+const (
+	hostSpecial uint8 = 1 << iota
+	pathAsIsByte
+)
+
+// pathAsIs reports whether url.URL.EscapedPath, for a URL without a
+// RawPath, returns path itself: no byte of it is escaped (not "*" either,
+// which it treats apart), so the scan it makes for that need not be made.
+func pathAsIs(path string) bool {
+	for i := 0; i < len(path); i++ {
+		if hostByte[path[i]]&pathAsIsByte == 0 {
+			return false
+		}
+	}
+	return true
 }
 
 // splitPort splits hostport into host and port ("" without one); the
@@ -231,21 +274,53 @@ var processSeed = maphash.MakeSeed()
 // full key material before it serves it. It returns k.
 func (k *Keyer) InProcess() *Keyer {
 	k.inProcess = true
+	k.recent = new([recentKeys]atomic.Pointer[byte])
 	return k
 }
+
+// recentKeys is how many in-process primary keys a Keyer keeps, each in
+// the slot its hash's low bits pick, so that the key of a URL requested
+// again is not allocated again.
+const recentKeys = 1024
+
+// hexPairs are the two lower-case hexadecimal digits of each byte, byte
+// b's at 2b.
+var hexPairs = func() (t [512]byte) {
+	const digits = "0123456789abcdef"
+	for b := range 256 {
+		t[2*b], t[2*b+1] = digits[b>>4], digits[b&0xf]
+	}
+	return t
+}()
 
 // PrimaryKey hashes material into a primary key.
 func (k *Keyer) PrimaryKey(material []byte) string {
 	if k.inProcess {
 		var buf [80]byte
-		b := append(buf[:0], k.prefix...)
-		b = append(b, Version...)
-		b = append(b, '{')
-		var sum [8]byte
-		binary.BigEndian.PutUint64(sum[:], maphash.Bytes(processSeed, material))
-		b = hex.AppendEncode(b, sum[:])
-		b = append(b, '}')
-		return string(b)
+		b := append(buf[:0], k.head...)
+		// The hash in hex, as hex.AppendEncode of its big-endian bytes
+		// would give it, a byte at a time: this runs on every hit.
+		sum := maphash.Bytes(processSeed, material)
+		slot := &k.recent[sum%recentKeys]
+		var digits [17]byte
+		for i := 7; i >= 0; i-- {
+			p := 2 * (sum & 0xff)
+			digits[2*i], digits[2*i+1] = hexPairs[p], hexPairs[p+1]
+			sum >>= 8
+		}
+		digits[16] = '}'
+		b = append(b, digits[:]...)
+		// A key is its spelling: one found in the slot spelled as b is
+		// b. Every key of k has b's length (head, 16 digits and a
+		// brace), so the bytes the slot points to are a whole key.
+		if p := slot.Load(); p != nil {
+			if key := unsafe.String(p, len(b)); key == string(b) {
+				return key
+			}
+		}
+		key := string(b)
+		slot.Store(unsafe.StringData(key)) // strings are immutable: safe to share
+		return key
 	}
 	sum := sha256.Sum256(material)
 	var buf [96]byte
@@ -303,6 +378,19 @@ func PlainPath(u *url.URL) bool {
 // host, which an HTTP/1.0 request may have).
 func PlainHost(r *http.Request, scheme string) bool {
 	hostport := RequestHost(r)
+	// Most hosts have no port, no escape and no capital letter: one pass
+	// over them says so, and the rest is whether they end in a dot.
+	for i := 0; i < len(hostport); i++ {
+		if hostByte[hostport[i]]&hostSpecial != 0 {
+			return plainHostPort(hostport, scheme)
+		}
+	}
+	return hostport != "" && hostport[len(hostport)-1] != '.'
+}
+
+// plainHostPort is PlainHost for a hostport with a colon, a '%' or a
+// capital letter.
+func plainHostPort(hostport, scheme string) bool {
 	if hostport == "" || strings.IndexByte(hostport, '%') >= 0 {
 		// '%': an escape or an IPv6 zone ("[fe80::1%25eth0]"), in the
 		// host or the port, which a purge URL, once parsed, names

@@ -2,9 +2,15 @@ package keys
 
 import (
 	"crypto/tls"
+	"encoding/binary"
+	"encoding/hex"
+	"hash/maphash"
 	"net/http"
 	"net/http/httptest"
+	"net/url"
+	"strconv"
 	"strings"
+	"sync"
 	"testing"
 )
 
@@ -151,5 +157,59 @@ func TestInProcessPrimaryKey(t *testing.T) {
 	buf := make([]byte, 0, 256)
 	if allocs := testing.AllocsPerRun(100, func() { _ = local.PrimaryKey(local.AppendMaterial(buf[:0], a)) }); allocs > 1 {
 		t.Fatalf("in-process primary key costs %v allocations, want at most 1", allocs)
+	}
+}
+
+// TestInProcessPrimaryKeySpellsHashInHex pins the spelling of an in-process
+// primary key: prefix, version, and the 64-bit hash of the material in
+// lower-case hex between braces, its last two digits the stripe other
+// packages read from it.
+func TestInProcessPrimaryKeySpellsHashInHex(t *testing.T) {
+	k := New("p:", "", Query{}).InProcess()
+	materials := []string{"", "a", "\x00GET http example.com /x", strings.Repeat("z", 300)}
+	for i := range 4 * recentKeys { // slots shared and taken over
+		materials = append(materials, "/"+strconv.Itoa(i))
+	}
+	var wg sync.WaitGroup
+	for range 4 {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			for range 2 { // made, then found (or made again)
+				for _, m := range materials {
+					var sum [8]byte
+					binary.BigEndian.PutUint64(sum[:], maphash.Bytes(processSeed, []byte(m)))
+					want := "p:" + Version + "{" + hex.EncodeToString(sum[:]) + "}"
+					if got := k.PrimaryKey([]byte(m)); got != want {
+						t.Errorf("PrimaryKey(%q) = %q, want %q", m, got, want)
+						return
+					}
+				}
+			}
+		}()
+	}
+	wg.Wait()
+}
+
+// TestPathAsIsOnlyWhereEscapedPathLeavesIt pins the shortcut the key
+// material takes past url.URL.EscapedPath: a path it calls as-is is one
+// EscapedPath returns unchanged, for every byte.
+func TestPathAsIsOnlyWhereEscapedPathLeavesIt(t *testing.T) {
+	for c := range 256 {
+		p := "/a" + string(rune(c))[:1] + "b"
+		if c >= 0x80 {
+			p = "/a" + string([]byte{byte(c)}) + "b"
+		}
+		if pathAsIs(p) && (&url.URL{Path: p}).EscapedPath() != p {
+			t.Errorf("pathAsIs(%q), but EscapedPath gives %q", p, (&url.URL{Path: p}).EscapedPath())
+		}
+	}
+	for _, p := range []string{"", "/", "/articles/42", "/a-b_c.d~e/$&+,;=:@"} {
+		if !pathAsIs(p) {
+			t.Errorf("pathAsIs(%q) is false", p)
+		}
+	}
+	if pathAsIs("*") {
+		t.Error(`pathAsIs("*")`)
 	}
 }

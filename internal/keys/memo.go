@@ -28,9 +28,9 @@ var memoBudget int64 = 8 << 20
 var memoBytes atomic.Int64
 
 // memoCost is what one record costs: its bytes and an estimate of the map
-// slot and headers.
+// slot, the memoRecord and headers.
 func memoCost(raw []byte, v Variant) int64 {
-	return int64(len(raw)+len(v.VaryKey)+len(v.Key)) + 96
+	return int64(len(raw)+len(v.VaryKey)+len(v.Key)) + 96 + 64
 }
 
 // Memo remembers, for one Vary index shared in process (decoded
@@ -40,8 +40,19 @@ func memoCost(raw []byte, v Variant) int64 {
 // keys only, never entries: what is served is always read from the store.
 type Memo struct {
 	mu    sync.RWMutex
-	m     map[string]Variant
+	m     map[string]*memoRecord
 	usage *memoUsage // what it holds of memoBudget; nil until the first record
+	// last is the record a Get found last: most requests for a URL
+	// send the same values, and one comparison then answers, without
+	// the lock or the map (and without writing to memory other cores
+	// read, as taking the lock does).
+	last atomic.Pointer[memoRecord]
+}
+
+// memoRecord is one record of a Memo.
+type memoRecord struct {
+	raw string
+	v   Variant
 }
 
 // memoUsage is kept apart from its memo so that the memo's cleanup can
@@ -71,10 +82,18 @@ func AppendRawValues(dst []byte, names []string, h http.Header) []byte {
 
 // Get returns the variant remembered for raw values raw, if any.
 func (m *Memo) Get(raw []byte) (Variant, bool) {
+	last := m.last.Load()
+	if last != nil && last.raw == string(raw) {
+		return last.v, true
+	}
 	m.mu.RLock()
-	v, ok := m.m[string(raw)]
+	rec := m.m[string(raw)]
 	m.mu.RUnlock()
-	return v, ok
+	if rec == nil {
+		return Variant{}, false
+	}
+	m.last.Store(rec)
+	return rec.v, true
 }
 
 // Add remembers v for raw values raw, unless either is over the bounds
@@ -94,10 +113,11 @@ func (m *Memo) Add(raw []byte, v Variant) {
 		return
 	}
 	if m.m == nil {
-		m.m = make(map[string]Variant)
+		m.m = make(map[string]*memoRecord)
 		m.usage = &memoUsage{}
 		runtime.AddCleanup(m, func(u *memoUsage) { memoBytes.Add(-u.n) }, m.usage)
 	}
-	m.m[string(raw)] = v
+	k := string(raw)
+	m.m[k] = &memoRecord{raw: k, v: v}
 	m.usage.n += cost
 }

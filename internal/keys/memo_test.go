@@ -73,3 +73,41 @@ func TestVariantMemoBudget(t *testing.T) {
 		t.Fatalf("%d records kept once the budget came back, want 10", n)
 	}
 }
+
+// TestVariantMemoAnswersEachValuesOwnVariant: the record a Get found last,
+// which answers the next Get with the same values, never answers other
+// values, however requests alternate and race.
+func TestVariantMemoAnswersEachValuesOwnVariant(t *testing.T) {
+	var m Memo
+	values := []string{"gzip", "gzip, br", "", "br"}
+	for _, v := range values {
+		m.Add([]byte(v), Variant{VaryKey: []byte(v), Key: "k:" + v})
+	}
+	done := make(chan bool)
+	for g := range 4 {
+		go func() {
+			ok := true
+			for i := range 1000 {
+				v := values[(i+g)%len(values)]
+				if i%3 == 0 {
+					v = values[g] // runs of one value too
+				}
+				got, found := m.Get([]byte(v))
+				if !found || got.Key != "k:"+v || string(got.VaryKey) != v {
+					t.Errorf("Get(%q) = %+v, %v", v, got, found)
+					ok = false
+					break
+				}
+				if _, found := m.Get([]byte(v + "x")); found {
+					t.Errorf("Get(%q) found a record", v+"x")
+					ok = false
+					break
+				}
+			}
+			done <- ok
+		}()
+	}
+	for range 4 {
+		<-done
+	}
+}
