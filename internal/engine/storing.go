@@ -159,21 +159,36 @@ func (c *Engine) ownDecode(raw []byte) (*entry.Entry, bool) {
 // them (see header.SentValues). It adds a Date when the
 // handler sent none (RFC 9110 §6.6.1), the exact Content-Length, and the
 // Content-Type net/http would have sniffed, so that HEAD hits get it too.
+//
+// It edits h, which must be the caller's own (the capture writer's
+// snapshot), in place, and returns it: a header built anew would cost a
+// map and its values on every miss.
 func storedHeader(h, above http.Header, responseTime time.Time, body []byte, etag bool) http.Header {
-	out := make(http.Header, len(h)+2)
-	header.CopyStorable(out, h, above, notStored)
-	if _, ok := out["Date"]; !ok {
-		out["Date"] = []string{responseTime.UTC().Format(http.TimeFormat)}
-	}
-	if _, ok := h["Content-Length"]; ok || len(body) > 0 {
-		out["Content-Length"] = []string{strconv.Itoa(len(body))}
-	}
+	// What the handler sent, before the fields never stored go.
+	_, sized := h["Content-Length"]
 	_, typed := h["Content-Type"]
-	if !typed && len(body) > 0 && len(h["Content-Encoding"]) == 0 {
-		out["Content-Type"] = []string{http.DetectContentType(body)}
+	encoded := len(h["Content-Encoding"]) > 0
+	header.KeepStorable(h, above, notStored)
+	out := h
+	// The fields added here take their values from one array; each
+	// slice is capped (len == cap), so that an append copies.
+	added := make([]string, 0, 4)
+	add := func(name, v string) {
+		added = append(added, v)
+		n := len(added)
+		out[name] = added[n-1 : n : n]
+	}
+	if _, ok := out["Date"]; !ok {
+		add("Date", responseTime.UTC().Format(http.TimeFormat))
+	}
+	if sized || len(body) > 0 {
+		add("Content-Length", strconv.Itoa(len(body)))
+	}
+	if !typed && len(body) > 0 && !encoded {
+		add("Content-Type", http.DetectContentType(body))
 	}
 	if etag && !rfc9111.HasValidators(out) {
-		out["Etag"] = []string{bodyETag(body)}
+		add("Etag", bodyETag(body))
 	}
 	return out
 }

@@ -262,12 +262,35 @@ func ContentLength(h http.Header) int64 {
 func CopyStorable(dst, src, above http.Header, skip map[string]bool) {
 	named := ConnectionNamed(src)
 	for k, v := range src {
-		if HopByHop[k] || named[k] || skip[k] || !ValidToken(k) {
-			continue
+		if storable(k, v, named, above, skip) {
+			dst[k] = SentValues(v)
 		}
-		if a, ok := above[k]; ok && SameValues(a, v) {
-			continue
-		}
-		dst[k] = SentValues(v)
 	}
 }
+
+// KeepStorable is CopyStorable from h into itself: it deletes from h what
+// CopyStorable would not copy and mends the values it would, in place. h
+// must be the caller's own (a clone): its value slices may be replaced.
+func KeepStorable(h, above http.Header, skip map[string]bool) {
+	named := ConnectionNamed(h)
+	for k, v := range h {
+		if !storable(k, v, named, above, skip) {
+			delete(h, k)
+		} else if sv := SentValues(v); len(v) > 0 && &sv[0] != &v[0] { // mended
+			h[k] = sv
+		}
+	}
+}
+
+// storable is the test of CopyStorable, for field k with values v of a
+// header whose Connection field names named.
+func storable(k string, v []string, named map[string]bool, above http.Header, skip map[string]bool) bool {
+	if HopByHop[k] || named[k] || skip[k] || !ValidToken(k) {
+		return false
+	}
+	if a, ok := above[k]; ok && SameValues(a, v) {
+		return false
+	}
+	return true
+}
+
