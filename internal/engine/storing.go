@@ -39,9 +39,9 @@ func (c *Engine) storeResponse(ctx context.Context, m *miss, cw *captureWriter, 
 // decision d: under the primary key when it has no Vary, else as a variant
 // behind a Vary index at the primary key. Entries are encoded here, while
 // e's body (a pooled capture buffer) is still valid; the writes themselves
-// may go to the background. It returns the stored entry decoded from its
-// encoding, which shares nothing with e, for collapsed requests to be
-// served from; nil when nothing was stored.
+// may go to the background. It returns e, turned into the stored entry as
+// decoded from its encoding (see encodeShared), for collapsed requests to
+// be served from; nil when nothing was stored.
 func (c *Engine) storeEntry(ctx context.Context, m *miss, e *entry.Entry, d rfc9111.Decision, onDone func()) *entry.Entry {
 	rt := m.responseTime.UnixNano()
 	e.RequestTime = m.requestTime.UnixNano()
@@ -68,8 +68,11 @@ func (c *Engine) storeEntry(ctx context.Context, m *miss, e *entry.Entry, d rfc9
 			e.VaryKey = m.rt.vary.AppendKey(nil, d.VaryNames, m.req.Header)
 		}
 		onDone()
-		dec, _ := c.ownDecode(e.Encode())
-		return dec
+		_, ok := c.encodeShared(e)
+		if !ok {
+			return nil
+		}
+		return e
 	}
 	// What to write: e under pk or, with Vary, as a variant behind the
 	// index at pk. A new or rewritten index is written after the variant:
@@ -117,13 +120,14 @@ func (c *Engine) storeEntry(ctx context.Context, m *miss, e *entry.Entry, d rfc9
 	if len(d.VaryNames) > 0 && c.listsVariants() {
 		puts[0].variants = c.variantsTag(pk)
 	}
+	size, tags := len(e.Body), e.Tags // for the event: e is shared once encoded
 	for i := range puts {
-		raw := entries[i].Encode()
-		dec, ok := c.ownDecode(raw)
+		raw, ok := c.encodeShared(entries[i])
 		if !ok {
 			onDone()
 			return nil
 		}
+		dec := entries[i]
 		puts[i].value, puts[i].obj = raw, dec
 		if entries[i].Kind == entry.KindIndex && c.multi != nil {
 			// The next hit can then read index and variant together
@@ -132,23 +136,26 @@ func (c *Engine) storeEntry(ctx context.Context, m *miss, e *entry.Entry, d rfc9
 			c.hints.learn(pk, raw, dec)
 		}
 	}
-	m.lk.stored(e)
+	m.lk.stored(size, tags)
 	c.writes.submit(ctx, c, pk, m.lk.invGen, onDone, puts...)
 	return puts[0].obj
 }
 
-// ownDecode decodes an entry this process just encoded, ready to be shared
-// (see share): written to an in-process store with its bytes, and served to
-// the requests collapsed into the fetch. An entry that does not decode is a
-// bug of this package's: it is logged and not stored, and the response,
-// already sent, is left alone.
-func (c *Engine) ownDecode(raw []byte) (*entry.Entry, bool) {
-	e, err := entry.Decode(raw)
+// encodeShared encodes e and readies it to be shared (see share): written
+// to an in-process store with its bytes, and served to the requests
+// collapsed into the fetch. e is turned into what decoding its encoding
+// would give (see entry.Entry.EncodeShared), without decoding it: its body,
+// a pooled capture buffer until then, is then the encoding's. An entry
+// that would not decode as encoded is a bug of this package's: it is
+// logged and not stored, and the response, already sent, is left alone.
+func (c *Engine) encodeShared(e *entry.Entry) ([]byte, bool) {
+	raw, err := e.EncodeShared()
 	if err != nil {
 		c.log.Error("httpcache: internal error: an entry does not decode as encoded; not stored", slog.Any("error", err))
 		return nil, false
 	}
-	return e.Share(), true
+	e.Share()
+	return raw, true
 }
 
 // storedHeader is the header as stored: the handler's header without

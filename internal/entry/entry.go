@@ -120,7 +120,78 @@ const (
 var crcTable = crc32.MakeTable(crc32.Castagnoli)
 
 // Encode returns the entry's binary form, in one allocation.
-func (e *Entry) Encode() []byte {
+func (e *Entry) Encode() []byte { return e.encode(nil) }
+
+// EncodeShared returns the entry's binary form, as Encode does, and turns e
+// into the entry Decode would return from it, without decoding: its url,
+// vary key and body then alias the encoding (capped, as Decode's are), and
+// its Vary names and tags are slices of its own. What Decode checks of a
+// value, e must pass (see Check): else it returns an error wrapping
+// ErrCorruptEntry and e is left as it was.
+//
+// e's header must be e's alone, with value slices capped (len == cap), and
+// e must not be changed afterwards: it may then be shared as a decoded one
+// is.
+func (e *Entry) EncodeShared() ([]byte, error) {
+	if err := e.Check(); err != nil {
+		return nil, err
+	}
+	var at [2]int // where url and vary key begin
+	b := e.encode(&at)
+	body := len(b) - checksumLen - len(e.Body)
+	e.URL = alias(b, at[0], len(e.URL))
+	e.VaryKey = alias(b, at[1], len(e.VaryKey))
+	e.Body = alias(b, body, len(e.Body))
+	e.VaryNames = cloneStrings(e.VaryNames)
+	e.Tags = cloneStrings(e.Tags)
+	return b, nil
+}
+
+// alias is b[i:i+n], capped, or nil when empty (as Decode gives it).
+func alias(b []byte, i, n int) []byte {
+	if n == 0 {
+		return nil
+	}
+	return b[i : i+n : i+n]
+}
+
+func cloneStrings(ss []string) []string {
+	if len(ss) == 0 {
+		return nil
+	}
+	return append([]string(nil), ss...)
+}
+
+// Check reports, as an error wrapping ErrCorruptEntry, what of e Decode
+// would refuse in its encoding: an unknown kind, a response's status out of
+// range, a Vary name or header field name that is not a token, a field name
+// not in canonical form, a field value with CR, LF or NUL.
+func (e *Entry) Check() error {
+	if e.Kind != KindResponse && e.Kind != KindIndex {
+		return corrupt("unknown kind %d", e.Kind)
+	}
+	if e.Kind == KindResponse && (e.Status < 100 || e.Status > 999) {
+		return corrupt("status %d", e.Status)
+	}
+	if e.VaryNames != nil && !header.ValidNames(e.VaryNames) {
+		return corrupt("invalid Vary name")
+	}
+	for name, values := range e.Header {
+		if !header.ValidToken(name) || http.CanonicalHeaderKey(name) != name {
+			return corrupt("truncated or malformed header name")
+		}
+		for _, v := range values {
+			if !header.ValidFieldValue(v) {
+				return corrupt("truncated or malformed header value")
+			}
+		}
+	}
+	return nil
+}
+
+// encode is Encode, noting in at (if not nil) where the url and the vary
+// key begin.
+func (e *Entry) encode(at *[2]int) []byte {
 	b := make([]byte, 0, e.EncodedSizeHint())
 	b = append(b, entryMagic[:]...)
 	b = append(b, entryVersion, e.Kind, e.Flags)
@@ -135,8 +206,14 @@ func (e *Entry) Encode() []byte {
 	b = binary.AppendUvarint(b, e.Epoch)
 	b = binary.AppendUvarint(b, e.Seq)
 	b = appendBytes(b, e.URL)
+	if at != nil {
+		at[0] = len(b) - len(e.URL)
+	}
 	b = appendStrings(b, e.VaryNames)
 	b = appendBytes(b, e.VaryKey)
+	if at != nil {
+		at[1] = len(b) - len(e.VaryKey)
+	}
 	b = appendStrings(b, e.Tags)
 	b = binary.AppendUvarint(b, uint64(len(e.Header)))
 	for name, values := range e.Header {

@@ -293,4 +293,3 @@ func storable(k string, v []string, named map[string]bool, above http.Header, sk
 	}
 	return true
 }
-
