@@ -379,6 +379,8 @@ type miss struct {
 	lead         *leadership
 	tags         tags.Set // from Tag and the tag header
 	enclosing    *miss    // another Cache's fetch this one's response is for
+
+	cw captureWriter // the writer the handler writes to
 }
 
 // leadership is a fetch's hold on its key's flight. A nested layer of the
@@ -515,7 +517,8 @@ func (h *handler) fetchLed(w http.ResponseWriter, r *http.Request, lk lookup, no
 			header.Canonicalize(w.Header())
 			m.above = maps.Clone(w.Header())
 		}
-		cw := newCaptureWriter(w, m, c.opts.MaxBodySize)
+		cw := &m.cw // one allocation for both
+		cw.w, cw.hook, cw.limit = w, m, c.opts.MaxBodySize
 		cw.now, cw.maxStream = c.now, c.opts.MaxStreamDuration
 		if f := lead.f; f != nil {
 			// Once requests wait for this response, its client is
