@@ -177,7 +177,7 @@ func (e *Entry) Check() error {
 		return corrupt("invalid Vary name")
 	}
 	for name, values := range e.Header {
-		if !header.ValidToken(name) || http.CanonicalHeaderKey(name) != name {
+		if !header.CanonicalToken(name) {
 			return corrupt("truncated or malformed header name")
 		}
 		for _, v := range values {
@@ -408,7 +408,7 @@ func (d *decoder) header() http.Header {
 	values := 0
 	for i := 0; i < n && scan.err == nil; i++ {
 		name := scan.bytes()
-		if !header.ValidToken(string(name)) || http.CanonicalHeaderKey(string(name)) != string(name) {
+		if !header.CanonicalToken(string(name)) {
 			scan.fail("header name")
 		}
 		k := scan.length("header values")

@@ -27,6 +27,9 @@ import (
 // them when it writes a header, and CopyStorable does not copy them.
 func Canonicalize(h http.Header) {
 	for k, v := range h {
+		if CanonicalToken(k) {
+			continue // the common case, told apart cheaply
+		}
 		ck := http.CanonicalHeaderKey(k)
 		if ck == k {
 			continue // canonical, or not a token (then returned as is)
@@ -101,6 +104,34 @@ func ValidToken(s string) bool {
 		if !IsTokenChar(s[i]) {
 			return false
 		}
+	}
+	return true
+}
+
+// CanonicalToken reports whether s is a token in canonical form, as
+// ValidToken(s) && http.CanonicalHeaderKey(s) == s would, in one pass and
+// without building the canonical form: the first letter and every letter
+// after a hyphen upper case, every other lower case.
+func CanonicalToken(s string) bool {
+	if s == "" {
+		return false
+	}
+	upper := true
+	for i := 0; i < len(s); i++ {
+		c := s[i]
+		switch {
+		case 'a' <= c && c <= 'z':
+			if upper {
+				return false
+			}
+		case 'A' <= c && c <= 'Z':
+			if !upper {
+				return false
+			}
+		case !IsTokenChar(c):
+			return false
+		}
+		upper = c == '-'
 	}
 	return true
 }

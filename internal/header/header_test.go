@@ -1,0 +1,52 @@
+package header
+
+import (
+	"net/http"
+	"testing"
+)
+
+// canonicalTokenSpec is what CanonicalToken stands for.
+func canonicalTokenSpec(s string) bool {
+	return ValidToken(s) && http.CanonicalHeaderKey(s) == s
+}
+
+// TestCanonicalTokenAgreesWithNetHTTP: CanonicalToken says of a field name
+// what ValidToken and http.CanonicalHeaderKey say together, for canonical
+// names, names in other cases, non-tokens, and every short string over an
+// alphabet of the characters that matter.
+func TestCanonicalTokenAgreesWithNetHTTP(t *testing.T) {
+	for _, s := range []string{
+		"", "Content-Type", "content-type", "CONTENT-TYPE", "Content-type", "X-A", "X-a", "x-A",
+		"Etag", "ETag", "WWW-Authenticate", "Www-Authenticate", "A--B", "A--b", "-A", "-a", "A-",
+		"X_Foo", "X_foo", "X.Foo", "X.foo", "1a", "1A", "A1a", "Bad Name", "Bad\tName", "Ünï",
+		"X-Foo:", "Caché", "A~b", "A~B", "A|B", "A'b",
+	} {
+		if got, want := CanonicalToken(s), canonicalTokenSpec(s); got != want {
+			t.Errorf("CanonicalToken(%q) = %v, want %v", s, got, want)
+		}
+	}
+	alphabet := "aAzZ-_0 .:\x80"
+	var walk func(prefix string, n int)
+	walk = func(prefix string, n int) {
+		if got, want := CanonicalToken(prefix), canonicalTokenSpec(prefix); got != want {
+			t.Fatalf("CanonicalToken(%q) = %v, want %v", prefix, got, want)
+		}
+		if n == 0 {
+			return
+		}
+		for i := range len(alphabet) {
+			walk(prefix+alphabet[i:i+1], n-1)
+		}
+	}
+	walk("", 4)
+}
+
+func FuzzCanonicalToken(f *testing.F) {
+	f.Add("Content-Type")
+	f.Add("x-lower")
+	f.Fuzz(func(t *testing.T, s string) {
+		if got, want := CanonicalToken(s), canonicalTokenSpec(s); got != want {
+			t.Fatalf("CanonicalToken(%q) = %v, want %v", s, got, want)
+		}
+	})
+}
