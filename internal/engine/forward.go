@@ -380,7 +380,11 @@ type miss struct {
 	tags         tags.Set // from Tag and the tag header
 	enclosing    *miss    // another Cache's fetch this one's response is for
 
-	cw captureWriter // the writer the handler writes to
+	cw  captureWriter // the writer the handler writes to
+	ctx missContext   // the context of the request passed to the handler
+	// puts are the writes of the stored response (see storeEntry): part
+	// of m, as they are written once, while m is still referred to.
+	puts [2]put
 }
 
 // leadership is a fetch's hold on its key's flight. A nested layer of the
@@ -616,7 +620,8 @@ func (h *handler) run(cw *captureWriter, m *miss) {
 	if m.lk.ev != nil {
 		m.lk.ev.share() // a nested layer may note in it, maybe after the request
 	}
-	ctx := &missContext{Context: req.Context(), m: m}
+	ctx := &m.ctx // part of m, which it refers to anyway
+	*ctx = missContext{Context: req.Context(), m: m}
 	if m.validated {
 		req = withValidators(req, m.stale, ctx) // a copy with ctx
 	} else {
