@@ -79,7 +79,7 @@ func (c *Engine) storeEntry(ctx context.Context, m *miss, e *entry.Entry, d rfc9
 	// an index must never lead to a variant not yet written, or a request
 	// made meanwhile (here, once this response has been served as stored,
 	// or in another process) would find the index and miss the variant.
-	puts := m.puts[:1] // a response is stored once per miss
+	puts := m.puts[:1]          // a response is stored once per miss
 	var entries [2]*entry.Entry // puts[i] encodes entries[i]
 	entries[0] = e
 	key := pk // e's
