@@ -385,6 +385,7 @@ type miss struct {
 	// puts are the writes of the stored response (see storeEntry): part
 	// of m, as they are written once, while m is still referred to.
 	puts [2]put
+	done writesDone // what to do once they are written (see leadership.onDone)
 }
 
 // leadership is a fetch's hold on its key's flight. A nested layer of the
@@ -472,16 +473,32 @@ func (l *leadership) release() {
 	}
 }
 
-// onDone is the callback for the writes of the result: the flight stays
-// findable until they are done.
-func (l *leadership) onDone(c *Engine) func() {
+// onDone is what to do once the writes of m's result are done: the flight
+// stays findable until then. It is kept in m (no closure to allocate).
+func (l *leadership) onDone(c *Engine, m *miss) *writesDone {
 	l.mu.Lock()
 	defer l.mu.Unlock()
-	if l.f == nil {
-		return func() {}
+	m.done = writesDone{}
+	if l.f != nil {
+		m.done = writesDone{l: l, c: c, key: l.key, f: l.f}
 	}
-	f, key := l.f, l.key
-	return func() { l.finish(c, key, f) }
+	return &m.done
+}
+
+// writesDone finishes flight f of key for leadership l once the writes of
+// its result are done (see leadership.finish); nothing when l is nil.
+type writesDone struct {
+	l   *leadership
+	c   *Engine
+	key string
+	f   *flight
+}
+
+// run is called once the writes are done, or will not be made.
+func (d *writesDone) run() {
+	if d.l != nil {
+		d.l.finish(d.c, d.key, d.f)
+	}
 }
 
 // fetch runs the handler for r, as the leader of flight f when f is not
@@ -536,7 +553,7 @@ func (h *handler) fetchLed(w http.ResponseWriter, r *http.Request, lk lookup, no
 			cw.release()
 			return
 		case m.notModified:
-			e, stored, ok := c.freshen(r.Context(), m, cw.header, lead.onDone(c))
+			e, stored, ok := c.freshen(r.Context(), m, cw.header, lead.onDone(c, m))
 			cw.release()
 			if !ok {
 				restoreHeader(w.Header(), m.above)
@@ -598,7 +615,7 @@ func (h *handler) fetchLed(w http.ResponseWriter, r *http.Request, lk lookup, no
 				storable = false
 			} else {
 				lead.writing = true
-				lead.result = c.storeResponse(r.Context(), m, cw, tags, lead.onDone(c))
+				lead.result = c.storeResponse(r.Context(), m, cw, tags, lead.onDone(c, m))
 			}
 		}
 		if !storable && cw.writeErr == nil {

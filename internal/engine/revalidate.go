@@ -71,7 +71,7 @@ var notFreshened = map[string]bool{
 // serve, whether it was stored (and so may be shared with collapsed
 // requests), and false when the 304 names another representation (a
 // different ETag), which must then be fetched in full.
-func (c *Engine) freshen(ctx context.Context, m *miss, h304 http.Header, onDone func()) (e *entry.Entry, stored, ok bool) {
+func (c *Engine) freshen(ctx context.Context, m *miss, h304 http.Header, onDone *writesDone) (e *entry.Entry, stored, ok bool) {
 	old := m.stale
 	if !rfc9111.Identifies(h304, old.Header) {
 		return nil, false, false
@@ -118,7 +118,7 @@ func (c *Engine) freshen(ctx context.Context, m *miss, h304 http.Header, onDone 
 		// Revalidated for this client alone (it asked past a fresh
 		// entry, or its own cookie or credentials keep the result from
 		// the store): the entry stays as it is for everyone else.
-		onDone()
+		onDone.run()
 		e.ResponseTime, e.InitialAge, e.Lifetime = m.responseTime.UnixNano(), d.InitialAge, d.Lifetime
 		return e, false, true
 	}
@@ -131,7 +131,7 @@ func (c *Engine) freshen(ctx context.Context, m *miss, h304 http.Header, onDone 
 			key = keys.VariantKey(m.lk.pk, old.Epoch, old.VaryKey)
 		}
 		c.remove(context.WithoutCancel(ctx), key)
-		onDone()
+		onDone.run()
 		e.ResponseTime, e.InitialAge, e.Lifetime = m.responseTime.UnixNano(), d.InitialAge, d.Lifetime
 		return e, false, true
 	}

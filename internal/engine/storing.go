@@ -22,7 +22,7 @@ import (
 // storeResponse stores a complete, storable response captured on a miss
 // and returns it as an entry other requests in this process may be served
 // from (nil if nothing was stored). onDone runs once the writes are done.
-func (c *Engine) storeResponse(ctx context.Context, m *miss, cw *captureWriter, tags []string, onDone func()) *entry.Entry {
+func (c *Engine) storeResponse(ctx context.Context, m *miss, cw *captureWriter, tags []string, onDone *writesDone) *entry.Entry {
 	h := storedHeader(cw.header, m.above, m.responseTime, cw.body, m.rt.rules.GenerateETag && cw.status == 200)
 	delete(h, c.opts.TagHeader)
 	e := &entry.Entry{
@@ -42,7 +42,7 @@ func (c *Engine) storeResponse(ctx context.Context, m *miss, cw *captureWriter, 
 // may go to the background. It returns e, turned into the stored entry as
 // decoded from its encoding (see encodeShared), for collapsed requests to
 // be served from; nil when nothing was stored.
-func (c *Engine) storeEntry(ctx context.Context, m *miss, e *entry.Entry, d rfc9111.Decision, onDone func()) *entry.Entry {
+func (c *Engine) storeEntry(ctx context.Context, m *miss, e *entry.Entry, d rfc9111.Decision, onDone *writesDone) *entry.Entry {
 	rt := m.responseTime.UnixNano()
 	e.RequestTime = m.requestTime.UnixNano()
 	e.ResponseTime = rt
@@ -67,7 +67,7 @@ func (c *Engine) storeEntry(ctx context.Context, m *miss, e *entry.Entry, d rfc9
 			e.VaryNames = d.VaryNames
 			e.VaryKey = m.rt.vary.AppendKey(nil, d.VaryNames, m.req.Header)
 		}
-		onDone()
+		onDone.run()
 		_, ok := c.encodeShared(e)
 		if !ok {
 			return nil
@@ -124,7 +124,7 @@ func (c *Engine) storeEntry(ctx context.Context, m *miss, e *entry.Entry, d rfc9
 	for i := range puts {
 		raw, ok := c.encodeShared(entries[i])
 		if !ok {
-			onDone()
+			onDone.run()
 			return nil
 		}
 		dec := entries[i]

@@ -53,26 +53,26 @@ func (q *writeQueue) init(local bool, max int, all *background) {
 // submit writes puts, all for primary key pk whose lookup noted
 // invalidation count gen, in order (see writeAll), and then calls onDone
 // (also when the writes are dropped).
-func (q *writeQueue) submit(ctx context.Context, c *Engine, pk string, gen uint64, onDone func(), puts ...put) {
+func (q *writeQueue) submit(ctx context.Context, c *Engine, pk string, gen uint64, onDone *writesDone, puts ...put) {
 	ctx = context.WithoutCancel(ctx) // the client leaving must not stop the write
 	if q.local {
 		q.track(pk)
 		c.writeAll(ctx, pk, gen, puts)
 		q.untrack(pk)
-		onDone()
+		onDone.run()
 		return
 	}
 	select {
 	case q.slots <- struct{}{}:
 	default:
 		c.stats.writesDropped.Add(1)
-		onDone()
+		onDone.run()
 		return
 	}
 	work := q.begin(pk)
 	go func() {
 		defer func() {
-			onDone()
+			onDone.run()
 			q.end(pk, work)
 			<-q.slots
 		}()
