@@ -504,10 +504,21 @@ func (d *writesDone) run() {
 // fetch runs the handler for r, as the leader of flight f when f is not
 // nil, and answers and lands the flight with what came of it.
 func (h *handler) fetch(w http.ResponseWriter, r *http.Request, lk lookup, now time.Time, f *flight, key string) {
-	h.fetchLed(w, r, lk, now, &leadership{f: f, key: key, ctx: r.Context()})
+	// The leadership and the first attempt's miss in one allocation.
+	lf := &struct {
+		lead leadership
+		m    miss
+	}{lead: leadership{f: f, key: key, ctx: r.Context()}}
+	h.fetchFirst(w, r, lk, now, &lf.lead, &lf.m)
 }
 
 func (h *handler) fetchLed(w http.ResponseWriter, r *http.Request, lk lookup, now time.Time, lead *leadership) {
+	h.fetchFirst(w, r, lk, now, lead, nil)
+}
+
+// fetchFirst is fetchLed, its first attempt's miss in first if not nil
+// (zero; see fetch).
+func (h *handler) fetchFirst(w http.ResponseWriter, r *http.Request, lk lookup, now time.Time, lead *leadership, first *miss) {
 	c := h.rt.c
 	defer lk.release()
 	defer lead.land(c)
@@ -528,7 +539,11 @@ func (h *handler) fetchLed(w http.ResponseWriter, r *http.Request, lk lookup, no
 	}
 	stale := lk.found
 	for attempt := 0; ; attempt++ {
-		m := &miss{rt: h.rt, req: r, lk: lk, requestTime: now, stale: stale, lead: lead, background: !countable(w)}
+		m := first
+		if m == nil || attempt > 0 {
+			m = new(miss)
+		}
+		m.rt, m.req, m.lk, m.requestTime, m.stale, m.lead, m.background = h.rt, r, lk, now, stale, lead, !countable(w)
 		m.staleIfError = stale != nil && stale.MayServeOnError(now)
 		m.validated = attempt == 0 && stale != nil && rfc9111.HasValidators(stale.Header)
 		if len(w.Header()) > 0 {
