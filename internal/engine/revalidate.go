@@ -82,7 +82,7 @@ func (c *Engine) freshen(ctx context.Context, m *miss, h304 http.Header, onDone 
 	if len(h304["Date"]) == 0 {
 		// The stored Date would make the response look as old as the
 		// first fetch: this exchange is its new origin time.
-		merged["Date"] = []string{m.responseTime.UTC().Format(http.TimeFormat)}
+		merged["Date"] = []string{header.FormatHTTPDate(m.responseTime)}
 	}
 	if age := h304["Age"]; len(age) > 0 {
 		merged["Age"] = age // counts for the new freshness, is not stored

@@ -186,7 +186,7 @@ func storedHeader(h, above http.Header, responseTime time.Time, body []byte, eta
 		out[name] = added[n-1 : n : n]
 	}
 	if _, ok := out["Date"]; !ok {
-		add("Date", responseTime.UTC().Format(http.TimeFormat))
+		add("Date", header.FormatHTTPDate(responseTime))
 	}
 	if sized || len(body) > 0 {
 		add("Content-Length", strconv.Itoa(len(body)))
