@@ -118,23 +118,52 @@ func CanonicalToken(s string) bool {
 	}
 	upper := true
 	for i := 0; i < len(s); i++ {
-		c := s[i]
-		switch {
-		case 'a' <= c && c <= 'z':
+		switch nameClass[s[i]] {
+		case classLower:
 			if upper {
 				return false
 			}
-		case 'A' <= c && c <= 'Z':
+			upper = false
+		case classUpper:
 			if !upper {
 				return false
 			}
-		case !IsTokenChar(c):
+			upper = false
+		case classHyphen:
+			upper = true
+		case classOther:
+			upper = false
+		default:
 			return false
 		}
-		upper = c == '-'
 	}
 	return true
 }
+
+// Byte classes of field names, for CanonicalToken.
+const (
+	classInvalid = iota // not a tchar
+	classLower
+	classUpper
+	classHyphen
+	classOther // another tchar
+)
+
+var nameClass = func() (t [256]uint8) {
+	for c := range 256 {
+		switch b := byte(c); {
+		case 'a' <= b && b <= 'z':
+			t[c] = classLower
+		case 'A' <= b && b <= 'Z':
+			t[c] = classUpper
+		case b == '-':
+			t[c] = classHyphen
+		case IsTokenChar(b):
+			t[c] = classOther
+		}
+	}
+	return t
+}()
 
 // IsTokenChar reports whether c is an RFC 9110 tchar.
 func IsTokenChar(c byte) bool {
@@ -152,13 +181,15 @@ func IsTokenChar(c byte) bool {
 // ValidFieldValue rejects the bytes that could end a header line early.
 func ValidFieldValue(v string) bool {
 	for i := 0; i < len(v); i++ {
-		switch v[i] {
-		case '\r', '\n', 0:
+		if v[i] <= '\r' && lineBreaking[v[i]] {
 			return false
 		}
 	}
 	return true
 }
+
+// lineBreaking marks CR, LF and NUL, for ValidFieldValue.
+var lineBreaking = [14]bool{'\r': true, '\n': true, 0: true}
 
 // HopByHop are the fields that describe one connection, not the response
 // (RFC 9110 §7.6.1): never stored, as RFC 9111 §3.1 requires.

@@ -50,3 +50,16 @@ func FuzzCanonicalToken(f *testing.F) {
 		}
 	})
 }
+
+// TestValidFieldValueRejectsExactlyCRLFNUL: of all bytes, CR, LF and NUL
+// alone make a field value invalid, wherever they are in it.
+func TestValidFieldValueRejectsExactlyCRLFNUL(t *testing.T) {
+	for c := range 256 {
+		bad := c == '\r' || c == '\n' || c == 0
+		for _, v := range []string{string(rune(c)), "ab" + string([]byte{byte(c)}) + "cd"} {
+			if got := ValidFieldValue(v); got == bad && (c < 0x80 || len(v) > 2) {
+				t.Errorf("ValidFieldValue(%q) = %v", v, got)
+			}
+		}
+	}
+}
