@@ -120,7 +120,7 @@ const (
 var crcTable = crc32.MakeTable(crc32.Castagnoli)
 
 // Encode returns the entry's binary form, in one allocation.
-func (e *Entry) Encode() []byte { return e.encode(nil) }
+func (e *Entry) Encode() []byte { return e.encode(nil, e.EncodedSizeHint()) }
 
 // EncodeShared returns the entry's binary form, as Encode does, and turns e
 // into the entry Decode would return from it, without decoding: its url,
@@ -133,11 +133,12 @@ func (e *Entry) Encode() []byte { return e.encode(nil) }
 // e must not be changed afterwards: it may then be shared as a decoded one
 // is.
 func (e *Entry) EncodeShared() ([]byte, error) {
-	if err := e.Check(); err != nil {
+	size, err := e.checkedSize()
+	if err != nil {
 		return nil, err
 	}
 	var at [2]int // where url and vary key begin
-	b := e.encode(&at)
+	b := e.encode(&at, size)
 	body := len(b) - checksumLen - len(e.Body)
 	e.URL = alias(b, at[0], len(e.URL))
 	e.VaryKey = alias(b, at[1], len(e.VaryKey))
@@ -167,32 +168,42 @@ func cloneStrings(ss []string) []string {
 // range, a Vary name or header field name that is not a token, a field name
 // not in canonical form, a field value with CR, LF or NUL.
 func (e *Entry) Check() error {
-	if e.Kind != KindResponse && e.Kind != KindIndex {
-		return corrupt("unknown kind %d", e.Kind)
-	}
-	if e.Kind == KindResponse && (e.Status < 100 || e.Status > 999) {
-		return corrupt("status %d", e.Status)
-	}
-	if e.VaryNames != nil && !header.ValidNames(e.VaryNames) {
-		return corrupt("invalid Vary name")
-	}
-	for name, values := range e.Header {
-		if !header.CanonicalToken(name) {
-			return corrupt("truncated or malformed header name")
-		}
-		for _, v := range values {
-			if !header.ValidFieldValue(v) {
-				return corrupt("truncated or malformed header value")
-			}
-		}
-	}
-	return nil
+	_, err := e.checkedSize()
+	return err
 }
 
-// encode is Encode, noting in at (if not nil) where the url and the vary
-// key begin.
-func (e *Entry) encode(at *[2]int) []byte {
-	b := make([]byte, 0, e.EncodedSizeHint())
+// checkedSize is Check, and EncodedSizeHint in the same pass over the
+// header.
+func (e *Entry) checkedSize() (int, error) {
+	if e.Kind != KindResponse && e.Kind != KindIndex {
+		return 0, corrupt("unknown kind %d", e.Kind)
+	}
+	if e.Kind == KindResponse && (e.Status < 100 || e.Status > 999) {
+		return 0, corrupt("status %d", e.Status)
+	}
+	if e.VaryNames != nil && !header.ValidNames(e.VaryNames) {
+		return 0, corrupt("invalid Vary name")
+	}
+	n := e.sizeHintBesidesHeader()
+	for name, values := range e.Header {
+		if !header.CanonicalToken(name) {
+			return 0, corrupt("truncated or malformed header name")
+		}
+		n += len(name) + 4
+		for _, v := range values {
+			if !header.ValidFieldValue(v) {
+				return 0, corrupt("truncated or malformed header value")
+			}
+			n += len(v) + 3
+		}
+	}
+	return n, nil
+}
+
+// encode is Encode into a buffer of size bytes (see EncodedSizeHint),
+// noting in at (if not nil) where the url and the vary key begin.
+func (e *Entry) encode(at *[2]int, size int) []byte {
+	b := make([]byte, 0, size)
 	b = append(b, entryMagic[:]...)
 	b = append(b, entryVersion, e.Kind, e.Flags)
 	b = binary.BigEndian.AppendUint16(b, uint16(e.Status))
@@ -228,19 +239,27 @@ func (e *Entry) encode(at *[2]int) []byte {
 // and arm64, so that a 1 MiB body costs tens of microseconds to verify.
 func checksum(b []byte) uint32 { return crc32.Checksum(b, crcTable) }
 
+// EncodedSizeHint estimates the length of the entry's encoding, for
+// sizing the buffer it is encoded into.
 func (e *Entry) EncodedSizeHint() int {
+	n := e.sizeHintBesidesHeader()
+	for name, values := range e.Header {
+		n += len(name) + 4
+		for _, v := range values {
+			n += len(v) + 3
+		}
+	}
+	return n
+}
+
+// sizeHintBesidesHeader is EncodedSizeHint but for the header's fields.
+func (e *Entry) sizeHintBesidesHeader() int {
 	n := entryHeaderLen + 10*9 + len(e.URL) + len(e.VaryKey) + len(e.Body) + 64 + checksumLen
 	for _, s := range e.VaryNames {
 		n += len(s) + 2
 	}
 	for _, s := range e.Tags {
 		n += len(s) + 2
-	}
-	for name, values := range e.Header {
-		n += len(name) + 4
-		for _, v := range values {
-			n += len(v) + 3
-		}
 	}
 	return n
 }
