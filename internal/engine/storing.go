@@ -23,7 +23,7 @@ import (
 // and returns it as an entry other requests in this process may be served
 // from (nil if nothing was stored). onDone runs once the writes are done.
 func (c *Engine) storeResponse(ctx context.Context, m *miss, cw *captureWriter, tags []string, onDone *writesDone) *entry.Entry {
-	h := storedHeader(cw.header, m.above, m.responseTime, cw.body, m.rt.rules.GenerateETag && cw.status == 200)
+	h := storedHeader(cw.header, cw.spare, m.above, m.responseTime, cw.body, m.rt.rules.GenerateETag && cw.status == 200)
 	delete(h, c.opts.TagHeader)
 	e := &entry.Entry{
 		Kind:   entry.KindResponse,
@@ -170,16 +170,17 @@ func (c *Engine) encodeShared(e *entry.Entry) ([]byte, bool) {
 // It edits h, which must be the caller's own (the capture writer's
 // snapshot), in place, and returns it: a header built anew would cost a
 // map and its values on every miss.
-func storedHeader(h, above http.Header, responseTime time.Time, body []byte, etag bool) http.Header {
+func storedHeader(h http.Header, spare []string, above http.Header, responseTime time.Time, body []byte, etag bool) http.Header {
 	// What the handler sent, before the fields never stored go.
 	_, sized := h["Content-Length"]
 	_, typed := h["Content-Type"]
 	encoded := len(h["Content-Encoding"]) > 0
 	header.KeepStorable(h, above, notStored)
 	out := h
-	// The fields added here take their values from one array; each
-	// slice is capped (len == cap), so that an append copies.
-	added := make([]string, 0, 4)
+	// The fields added here take their values from spare, the room left
+	// in the array of h's values (or a new array); each slice is capped
+	// (len == cap), so that an append copies.
+	added := spare[:0]
 	add := func(name, v string) {
 		added = append(added, v)
 		n := len(added)
