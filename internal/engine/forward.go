@@ -282,7 +282,7 @@ func (c *Engine) await(w http.ResponseWriter, r *http.Request, rt *route, lk *lo
 	}
 	c.stats.waiting.Add(1)
 	select {
-	case <-f.done:
+	case <-c.flights.wait(f):
 		c.stats.waiting.Add(-1)
 	case <-r.Context().Done():
 		c.stats.waiting.Add(-1)
@@ -435,7 +435,7 @@ func (l *leadership) land(c *Engine) {
 	gone := l.ctx != nil && l.ctx.Err() != nil
 	f.lost = f.result == nil && f.stale == nil && (!l.refused || gone)
 	f.cookie = f.lost && l.cookie
-	close(f.done)
+	c.flights.landed(f)
 	if !l.writing {
 		l.finish(c, l.key, f)
 	}
