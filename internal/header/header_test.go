@@ -63,3 +63,30 @@ func TestValidFieldValueRejectsExactlyCRLFNUL(t *testing.T) {
 		}
 	}
 }
+
+// TestValidFieldValueAtEveryPosition: a CR, LF or NUL is found wherever it
+// is in values of every length up to past two words, and bytes next to
+// them in value (0x0c, 0x0e, 0x09, 0x0b, 0x01, 0x80, 0xff) are not taken
+// for them.
+func TestValidFieldValueAtEveryPosition(t *testing.T) {
+	for n := 1; n <= 20; n++ {
+		for _, fill := range []byte{'a', 0x0c, 0x0e, 0x09, 0x0b, 0x01, 0x80, 0xff, ' '} {
+			b := make([]byte, n)
+			for i := range b {
+				b[i] = fill
+			}
+			if !ValidFieldValue(string(b)) {
+				t.Fatalf("ValidFieldValue(%q) = false", b)
+			}
+			for i := range n {
+				for _, bad := range []byte{'\r', '\n', 0} {
+					c := append([]byte(nil), b...)
+					c[i] = bad
+					if ValidFieldValue(string(c)) {
+						t.Fatalf("ValidFieldValue(%q) = true", c)
+					}
+				}
+			}
+		}
+	}
+}
