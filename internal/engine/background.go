@@ -21,7 +21,7 @@ type background struct {
 // writes to one primary key (writeQueue).
 type inFlight struct {
 	n    int
-	idle chan struct{} // closed when n drops to zero
+	idle chan struct{} // closed when n drops to zero (a writeQueue's made when waited for)
 }
 
 func newInFlight() *inFlight { return &inFlight{idle: make(chan struct{})} }

@@ -127,11 +127,11 @@ func (lk *lookup) served(e *entry.Entry, age time.Duration, status string) {
 }
 
 // stored notes in lk's event, if any, the response its request stored.
-func (lk *lookup) stored(e *entry.Entry) {
+func (lk *lookup) stored(size int, tags []string) {
 	if rec := lk.ev; rec != nil {
 		rec.mu.Lock()
 		if !rec.done {
-			rec.ev.Size, rec.ev.Tags = len(e.Body), e.Tags
+			rec.ev.Size, rec.ev.Tags = size, tags
 		}
 		rec.mu.Unlock()
 	}

@@ -24,7 +24,11 @@ type flights struct {
 
 // flight is one collapsed fetch of a key.
 type flight struct {
-	done chan struct{} // closed when the leader has its result
+	// done is closed when the leader has its result. It is made only
+	// when a request first waits (see flights.wait): most flights have
+	// nobody waiting. done and landed are under flights.mu.
+	done   chan struct{}
+	landed bool
 
 	// Set by the leader before done is closed; read-only afterwards.
 	result *entry.Entry // what the leader stored (decoded), or nil
@@ -78,10 +82,41 @@ func (fs *flights) leadAfter(key string, old *flight) (f *flight, leader bool) {
 	if fs.m == nil {
 		fs.m = make(map[string]*flight)
 	}
-	f = &flight{done: make(chan struct{})}
+	f = &flight{}
 	fs.m[key] = f
 	return f, true
 }
+
+// wait returns a channel closed once f's leader has its result (see
+// landed).
+func (fs *flights) wait(f *flight) <-chan struct{} {
+	fs.mu.Lock()
+	defer fs.mu.Unlock()
+	if f.done == nil {
+		if f.landed {
+			return closedChan
+		}
+		f.done = make(chan struct{})
+	}
+	return f.done
+}
+
+// landed wakes the requests waiting for f: its leader has set its result.
+func (fs *flights) landed(f *flight) {
+	fs.mu.Lock()
+	f.landed = true
+	if f.done != nil {
+		close(f.done)
+	}
+	fs.mu.Unlock()
+}
+
+// closedChan is a closed channel, for waiting on what has happened.
+var closedChan = func() chan struct{} {
+	ch := make(chan struct{})
+	close(ch)
+	return ch
+}()
 
 // find returns key's flight in progress, or nil: for a request that may
 // be served from it but may not lead (see Cache.mayLead).

@@ -285,7 +285,7 @@ func (c *Engine) await(w http.ResponseWriter, r *http.Request, rt *route, lk *lo
 	}
 	c.stats.waiting.Add(1)
 	select {
-	case <-f.done:
+	case <-c.flights.wait(f):
 		c.stats.waiting.Add(-1)
 	case <-r.Context().Done():
 		c.stats.waiting.Add(-1)
@@ -382,6 +382,13 @@ type miss struct {
 	lead         *leadership
 	tags         tags.Set // from Tag and the tag header
 	enclosing    *miss    // another Cache's fetch this one's response is for
+
+	cw  captureWriter // the writer the handler writes to
+	ctx missContext   // the context of the request passed to the handler
+	// puts are the writes of the stored response (see storeEntry): part
+	// of m, as they are written once, while m is still referred to.
+	puts [2]put
+	done writesDone // what to do once they are written (see leadership.onDone)
 }
 
 // leadership is a fetch's hold on its key's flight. A nested layer of the
@@ -431,7 +438,7 @@ func (l *leadership) land(c *Engine) {
 	gone := l.ctx != nil && l.ctx.Err() != nil
 	f.lost = f.result == nil && f.stale == nil && (!l.refused || gone)
 	f.cookie = f.lost && l.cookie
-	close(f.done)
+	c.flights.landed(f)
 	if !l.writing {
 		l.finish(c, l.key, f)
 	}
@@ -469,25 +476,52 @@ func (l *leadership) release() {
 	}
 }
 
-// onDone is the callback for the writes of the result: the flight stays
-// findable until they are done.
-func (l *leadership) onDone(c *Engine) func() {
+// onDone is what to do once the writes of m's result are done: the flight
+// stays findable until then. It is kept in m (no closure to allocate).
+func (l *leadership) onDone(c *Engine, m *miss) *writesDone {
 	l.mu.Lock()
 	defer l.mu.Unlock()
-	if l.f == nil {
-		return func() {}
+	m.done = writesDone{}
+	if l.f != nil {
+		m.done = writesDone{l: l, c: c, key: l.key, f: l.f}
 	}
-	f, key := l.f, l.key
-	return func() { l.finish(c, key, f) }
+	return &m.done
+}
+
+// writesDone finishes flight f of key for leadership l once the writes of
+// its result are done (see leadership.finish); nothing when l is nil.
+type writesDone struct {
+	l   *leadership
+	c   *Engine
+	key string
+	f   *flight
+}
+
+// run is called once the writes are done, or will not be made.
+func (d *writesDone) run() {
+	if d.l != nil {
+		d.l.finish(d.c, d.key, d.f)
+	}
 }
 
 // fetch runs the handler for r, as the leader of flight f when f is not
 // nil, and answers and lands the flight with what came of it.
 func (h *handler) fetch(w http.ResponseWriter, r *http.Request, lk lookup, now time.Time, f *flight, key string) {
-	h.fetchLed(w, r, lk, now, &leadership{f: f, key: key, ctx: r.Context()})
+	// The leadership and the first attempt's miss in one allocation.
+	lf := &struct {
+		lead leadership
+		m    miss
+	}{lead: leadership{f: f, key: key, ctx: r.Context()}}
+	h.fetchFirst(w, r, lk, now, &lf.lead, &lf.m)
 }
 
 func (h *handler) fetchLed(w http.ResponseWriter, r *http.Request, lk lookup, now time.Time, lead *leadership) {
+	h.fetchFirst(w, r, lk, now, lead, nil)
+}
+
+// fetchFirst is fetchLed, its first attempt's miss in first if not nil
+// (zero; see fetch).
+func (h *handler) fetchFirst(w http.ResponseWriter, r *http.Request, lk lookup, now time.Time, lead *leadership, first *miss) {
 	c := h.rt.c
 	defer lk.release()
 	defer lead.land(c)
@@ -508,7 +542,11 @@ func (h *handler) fetchLed(w http.ResponseWriter, r *http.Request, lk lookup, no
 	}
 	stale := lk.found
 	for attempt := 0; ; attempt++ {
-		m := &miss{rt: h.rt, req: r, lk: lk, requestTime: now, stale: stale, lead: lead, background: !countable(w)}
+		m := first
+		if m == nil || attempt > 0 {
+			m = new(miss)
+		}
+		m.rt, m.req, m.lk, m.requestTime, m.stale, m.lead, m.background = h.rt, r, lk, now, stale, lead, !countable(w)
 		m.staleIfError = stale != nil && stale.MayServeOnError(now)
 		m.validated = attempt == 0 && stale != nil && rfc9111.HasValidators(stale.Header)
 		if len(w.Header()) > 0 {
@@ -518,7 +556,8 @@ func (h *handler) fetchLed(w http.ResponseWriter, r *http.Request, lk lookup, no
 			header.Canonicalize(w.Header())
 			m.above = maps.Clone(w.Header())
 		}
-		cw := newCaptureWriter(w, m, c.opts.MaxBodySize)
+		cw := &m.cw // one allocation for both
+		cw.w, cw.hook, cw.limit = w, m, c.opts.MaxBodySize
 		cw.now, cw.maxStream = c.now, c.opts.MaxStreamDuration
 		if f := lead.f; f != nil {
 			// Once requests wait for this response, its client is
@@ -532,7 +571,7 @@ func (h *handler) fetchLed(w http.ResponseWriter, r *http.Request, lk lookup, no
 			cw.release()
 			return
 		case m.notModified:
-			e, stored, ok := c.freshen(r.Context(), m, cw.header, lead.onDone(c))
+			e, stored, ok := c.freshen(r.Context(), m, cw.header, lead.onDone(c, m))
 			cw.release()
 			if !ok {
 				restoreHeader(w.Header(), m.above)
@@ -594,7 +633,7 @@ func (h *handler) fetchLed(w http.ResponseWriter, r *http.Request, lk lookup, no
 				storable = false
 			} else {
 				lead.writing = true
-				lead.result = c.storeResponse(r.Context(), m, cw, tags, lead.onDone(c))
+				lead.result = c.storeResponse(r.Context(), m, cw, tags, lead.onDone(c, m))
 			}
 		}
 		if !storable && cw.writeErr == nil {
@@ -612,16 +651,17 @@ func (h *handler) fetchLed(w http.ResponseWriter, r *http.Request, lk lookup, no
 // on, untouched, to the server's recovery.
 func (h *handler) run(cw *captureWriter, m *miss) {
 	req := m.req
-	if m.validated {
-		req = withValidators(req, m.stale)
-	}
 	m.enclosing = enclosingMiss(req, h.rt.c)
 	if m.lk.ev != nil {
 		m.lk.ev.share() // a nested layer may note in it, maybe after the request
 	}
-	ctx := context.WithValue(req.Context(), missKey{h.rt.c}, m)
-	ctx = context.WithValue(ctx, tagsKey{}, m)
-	req = req.WithContext(ctx)
+	ctx := &m.ctx // part of m, which it refers to anyway
+	*ctx = missContext{Context: req.Context(), m: m}
+	if m.validated {
+		req = withValidators(req, m.stale, ctx) // a copy with ctx
+	} else {
+		req = req.WithContext(ctx)
+	}
 	m.passed = req.URL
 	defer func() {
 		if v := recover(); v != nil {
@@ -638,6 +678,27 @@ func (h *handler) run(cw *captureWriter, m *miss) {
 		}
 	}()
 	h.next.ServeHTTP(cw, req)
+}
+
+// missContext is the context of the request a miss passes to its handler:
+// it finds the miss under missKey (for this Cache's nested layers) and
+// under tagsKey (for Tag), as two context.WithValue layers would, in one
+// allocation instead of two.
+type missContext struct {
+	context.Context
+	m *miss
+}
+
+func (x *missContext) Value(key any) any {
+	switch k := key.(type) {
+	case missKey:
+		if k.c == x.m.rt.c {
+			return x.m
+		}
+	case tagsKey:
+		return x.m
+	}
+	return x.Context.Value(key)
 }
 
 // nests reports whether r is the request m passed to its handler (the same

@@ -16,18 +16,42 @@ import (
 // Last-Modified. The client's own conditionals are removed: they are
 // evaluated by the cache against whatever it ends up serving. Handlers built
 // on http.ServeContent answer such requests with 304 by themselves.
-func withValidators(r *http.Request, e *entry.Entry) *http.Request {
-	r2 := r.Clone(r.Context())
-	h := r2.Header
-	delete(h, "If-None-Match")
-	delete(h, "If-Modified-Since")
-	inm, ims := rfc9111.Validators(e.Header)
-	if inm != nil {
-		h["If-None-Match"] = inm
+//
+// The copy, with context ctx, is r.Clone's, but for the header: built here
+// in one map and one array of values (the client's and the validators),
+// rather than cloned and then edited. It shares no map or slice with r or e.
+func withValidators(r *http.Request, e *entry.Entry, ctx context.Context) *http.Request {
+	shallow := *r
+	shallow.Header = nil // not cloned only to be replaced
+	r2 := shallow.Clone(ctx)
+	// The values rfc9111.Validators gives, without its two slices.
+	etag, lm := e.Header["Etag"], e.Header["Last-Modified"]
+	n := 0
+	for _, vv := range r.Header {
+		n += len(vv)
 	}
-	if ims != nil {
-		h["If-Modified-Since"] = ims
+	h := make(http.Header, len(r.Header)+2)
+	all := make([]string, 0, n+2) // len == cap per field: an append copies
+	for name, vv := range r.Header {
+		if name == "If-None-Match" || name == "If-Modified-Since" {
+			continue
+		}
+		if vv == nil {
+			h[name] = nil
+			continue
+		}
+		all = append(all, vv...)
+		h[name] = all[len(all)-len(vv) : len(all) : len(all)]
 	}
+	if len(etag) > 0 {
+		all = append(all, etag[0])
+		h["If-None-Match"] = all[len(all)-1 : len(all) : len(all)]
+	}
+	if len(lm) > 0 {
+		all = append(all, lm[0])
+		h["If-Modified-Since"] = all[len(all)-1 : len(all) : len(all)]
+	}
+	r2.Header = h
 	return r2
 }
 
@@ -47,7 +71,7 @@ var notFreshened = map[string]bool{
 // serve, whether it was stored (and so may be shared with collapsed
 // requests), and false when the 304 names another representation (a
 // different ETag), which must then be fetched in full.
-func (c *Engine) freshen(ctx context.Context, m *miss, h304 http.Header, onDone func()) (e *entry.Entry, stored, ok bool) {
+func (c *Engine) freshen(ctx context.Context, m *miss, h304 http.Header, onDone *writesDone) (e *entry.Entry, stored, ok bool) {
 	old := m.stale
 	if !rfc9111.Identifies(h304, old.Header) {
 		return nil, false, false
@@ -58,7 +82,7 @@ func (c *Engine) freshen(ctx context.Context, m *miss, h304 http.Header, onDone 
 	if len(h304["Date"]) == 0 {
 		// The stored Date would make the response look as old as the
 		// first fetch: this exchange is its new origin time.
-		merged["Date"] = []string{m.responseTime.UTC().Format(http.TimeFormat)}
+		merged["Date"] = []string{header.FormatHTTPDate(m.responseTime)}
 	}
 	if age := h304["Age"]; len(age) > 0 {
 		merged["Age"] = age // counts for the new freshness, is not stored
@@ -94,7 +118,7 @@ func (c *Engine) freshen(ctx context.Context, m *miss, h304 http.Header, onDone 
 		// Revalidated for this client alone (it asked past a fresh
 		// entry, or its own cookie or credentials keep the result from
 		// the store): the entry stays as it is for everyone else.
-		onDone()
+		onDone.run()
 		e.ResponseTime, e.InitialAge, e.Lifetime = m.responseTime.UnixNano(), d.InitialAge, d.Lifetime
 		return e, false, true
 	}
@@ -107,7 +131,7 @@ func (c *Engine) freshen(ctx context.Context, m *miss, h304 http.Header, onDone 
 			key = keys.VariantKey(m.lk.pk, old.Epoch, old.VaryKey)
 		}
 		c.remove(context.WithoutCancel(ctx), key)
-		onDone()
+		onDone.run()
 		e.ResponseTime, e.InitialAge, e.Lifetime = m.responseTime.UnixNano(), d.InitialAge, d.Lifetime
 		return e, false, true
 	}

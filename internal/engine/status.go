@@ -52,16 +52,29 @@ type statusValues struct {
 	hit             []string
 	hitMaxStale     []string // served stale, as the client allowed
 	hitRevalidating []string // served stale while a refresh runs
+
+	// forwards are the forward values without fwd-status or detail, by
+	// reason (as in fwdReasons) and by whether the response is stored:
+	// built once, so that a miss builds none.
+	forwards *[len(fwdReasons)][2]string
 }
+
+// fwdReasons are the forward reasons whose values are built in advance.
+var fwdReasons = [...]string{fwdBypass, fwdMethod, fwdURIMiss, fwdVaryMiss, fwdStale, fwdRequest, ""}
 
 func newStatusValues(name string) statusValues {
 	one := func(v string) []string { return []string{v}[:1:1] }
-	return statusValues{
+	s := statusValues{
 		name:            name,
 		hit:             one(name + "; hit"),
 		hitMaxStale:     one(name + "; hit; detail=max-stale"),
 		hitRevalidating: one(name + "; hit; detail=stale-while-revalidate"),
+		forwards:        new([len(fwdReasons)][2]string),
 	}
+	for i, fwd := range fwdReasons {
+		s.forwards[i] = [2]string{s.build(fwd, 0, false, ""), s.build(fwd, 0, true, "")}
+	}
+	return s
 }
 
 // collapsed is the value for a request answered from another request's
@@ -77,6 +90,16 @@ func (s statusValues) forwardStatus(fwd string, status int, stored bool, detail 
 
 // forward builds "name; fwd=reason[; stored][; detail=detail]".
 func (s statusValues) forward(fwd string, stored bool, detail string) string {
+	if detail == "" && s.forwards != nil {
+		for i, r := range fwdReasons {
+			if r == fwd {
+				if stored {
+					return s.forwards[i][1]
+				}
+				return s.forwards[i][0]
+			}
+		}
+	}
 	return s.build(fwd, 0, stored, detail)
 }
 

@@ -22,8 +22,8 @@ import (
 // storeResponse stores a complete, storable response captured on a miss
 // and returns it as an entry other requests in this process may be served
 // from (nil if nothing was stored). onDone runs once the writes are done.
-func (c *Engine) storeResponse(ctx context.Context, m *miss, cw *captureWriter, tags []string, onDone func()) *entry.Entry {
-	h := storedHeader(cw.header, m.above, m.responseTime, cw.body, m.rt.rules.GenerateETag && cw.status == 200)
+func (c *Engine) storeResponse(ctx context.Context, m *miss, cw *captureWriter, tags []string, onDone *writesDone) *entry.Entry {
+	h := storedHeader(cw.header, cw.spare, m.above, m.responseTime, cw.body, m.rt.rules.GenerateETag && cw.status == 200)
 	delete(h, c.opts.TagHeader)
 	e := &entry.Entry{
 		Kind:   entry.KindResponse,
@@ -39,10 +39,10 @@ func (c *Engine) storeResponse(ctx context.Context, m *miss, cw *captureWriter, 
 // decision d: under the primary key when it has no Vary, else as a variant
 // behind a Vary index at the primary key. Entries are encoded here, while
 // e's body (a pooled capture buffer) is still valid; the writes themselves
-// may go to the background. It returns the stored entry decoded from its
-// encoding, which shares nothing with e, for collapsed requests to be
-// served from; nil when nothing was stored.
-func (c *Engine) storeEntry(ctx context.Context, m *miss, e *entry.Entry, d rfc9111.Decision, onDone func()) *entry.Entry {
+// may go to the background. It returns e, turned into the stored entry as
+// decoded from its encoding (see encodeShared), for collapsed requests to
+// be served from; nil when nothing was stored.
+func (c *Engine) storeEntry(ctx context.Context, m *miss, e *entry.Entry, d rfc9111.Decision, onDone *writesDone) *entry.Entry {
 	rt := m.responseTime.UnixNano()
 	e.RequestTime = m.requestTime.UnixNano()
 	e.ResponseTime = rt
@@ -67,16 +67,19 @@ func (c *Engine) storeEntry(ctx context.Context, m *miss, e *entry.Entry, d rfc9
 			e.VaryNames = d.VaryNames
 			e.VaryKey = m.rt.vary.AppendKey(nil, d.VaryNames, m.req.Header)
 		}
-		onDone()
-		dec, _ := c.ownDecode(e.Encode())
-		return dec
+		onDone.run()
+		_, ok := c.encodeShared(e)
+		if !ok {
+			return nil
+		}
+		return e
 	}
 	// What to write: e under pk or, with Vary, as a variant behind the
 	// index at pk. A new or rewritten index is written after the variant:
 	// an index must never lead to a variant not yet written, or a request
 	// made meanwhile (here, once this response has been served as stored,
 	// or in another process) would find the index and miss the variant.
-	puts := make([]put, 1, 2)
+	puts := m.puts[:1]          // a response is stored once per miss
 	var entries [2]*entry.Entry // puts[i] encodes entries[i]
 	entries[0] = e
 	key := pk // e's
@@ -117,13 +120,14 @@ func (c *Engine) storeEntry(ctx context.Context, m *miss, e *entry.Entry, d rfc9
 	if len(d.VaryNames) > 0 && c.listsVariants() {
 		puts[0].variants = c.variantsTag(pk)
 	}
+	size, tags := len(e.Body), e.Tags // for the event: e is shared once encoded
 	for i := range puts {
-		raw := entries[i].Encode()
-		dec, ok := c.ownDecode(raw)
+		raw, ok := c.encodeShared(entries[i])
 		if !ok {
-			onDone()
+			onDone.run()
 			return nil
 		}
+		dec := entries[i]
 		puts[i].value, puts[i].obj = raw, dec
 		if entries[i].Kind == entry.KindIndex && c.multi != nil {
 			// The next hit can then read index and variant together
@@ -132,23 +136,26 @@ func (c *Engine) storeEntry(ctx context.Context, m *miss, e *entry.Entry, d rfc9
 			c.hints.learn(pk, raw, dec)
 		}
 	}
-	m.lk.stored(e)
+	m.lk.stored(size, tags)
 	c.writes.submit(ctx, c, pk, m.lk.invGen, onDone, puts...)
 	return puts[0].obj
 }
 
-// ownDecode decodes an entry this process just encoded, ready to be shared
-// (see share): written to an in-process store with its bytes, and served to
-// the requests collapsed into the fetch. An entry that does not decode is a
-// bug of this package's: it is logged and not stored, and the response,
-// already sent, is left alone.
-func (c *Engine) ownDecode(raw []byte) (*entry.Entry, bool) {
-	e, err := entry.Decode(raw)
+// encodeShared encodes e and readies it to be shared (see share): written
+// to an in-process store with its bytes, and served to the requests
+// collapsed into the fetch. e is turned into what decoding its encoding
+// would give (see entry.Entry.EncodeShared), without decoding it: its body,
+// a pooled capture buffer until then, is then the encoding's. An entry
+// that would not decode as encoded is a bug of this package's: it is
+// logged and not stored, and the response, already sent, is left alone.
+func (c *Engine) encodeShared(e *entry.Entry) ([]byte, bool) {
+	raw, err := e.EncodeShared()
 	if err != nil {
 		c.log.Error("httpcache: internal error: an entry does not decode as encoded; not stored", slog.Any("error", err))
 		return nil, false
 	}
-	return e.Share(), true
+	e.Share()
+	return raw, true
 }
 
 // storedHeader is the header as stored: the handler's header without
@@ -159,21 +166,37 @@ func (c *Engine) ownDecode(raw []byte) (*entry.Entry, bool) {
 // them (see header.SentValues). It adds a Date when the
 // handler sent none (RFC 9110 §6.6.1), the exact Content-Length, and the
 // Content-Type net/http would have sniffed, so that HEAD hits get it too.
-func storedHeader(h, above http.Header, responseTime time.Time, body []byte, etag bool) http.Header {
-	out := make(http.Header, len(h)+2)
-	header.CopyStorable(out, h, above, notStored)
-	if _, ok := out["Date"]; !ok {
-		out["Date"] = []string{responseTime.UTC().Format(http.TimeFormat)}
-	}
-	if _, ok := h["Content-Length"]; ok || len(body) > 0 {
-		out["Content-Length"] = []string{strconv.Itoa(len(body))}
-	}
+//
+// It edits h, which must be the caller's own (the capture writer's
+// snapshot), in place, and returns it: a header built anew would cost a
+// map and its values on every miss.
+func storedHeader(h http.Header, spare []string, above http.Header, responseTime time.Time, body []byte, etag bool) http.Header {
+	// What the handler sent, before the fields never stored go.
+	_, sized := h["Content-Length"]
 	_, typed := h["Content-Type"]
-	if !typed && len(body) > 0 && len(h["Content-Encoding"]) == 0 {
-		out["Content-Type"] = []string{http.DetectContentType(body)}
+	encoded := len(h["Content-Encoding"]) > 0
+	header.KeepStorable(h, above, notStored)
+	out := h
+	// The fields added here take their values from spare, the room left
+	// in the array of h's values (or a new array); each slice is capped
+	// (len == cap), so that an append copies.
+	added := spare[:0]
+	add := func(name, v string) {
+		added = append(added, v)
+		n := len(added)
+		out[name] = added[n-1 : n : n]
+	}
+	if _, ok := out["Date"]; !ok {
+		add("Date", header.FormatHTTPDate(responseTime))
+	}
+	if sized || len(body) > 0 {
+		add("Content-Length", strconv.Itoa(len(body)))
+	}
+	if !typed && len(body) > 0 && !encoded {
+		add("Content-Type", http.DetectContentType(body))
 	}
 	if etag && !rfc9111.HasValidators(out) {
-		out["Etag"] = []string{bodyETag(body)}
+		add("Etag", bodyETag(body))
 	}
 	return out
 }

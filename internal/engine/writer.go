@@ -70,6 +70,7 @@ type captureWriter struct {
 	wroteHeader bool
 	status      int
 	header      http.Header // snapshot at WriteHeader
+	spare       []string    // room for values added to header (see storedHeader)
 	capture     bool        // still keeping a copy
 	body        []byte
 	bufp        *[]byte // body's pooled buffer
@@ -229,7 +230,7 @@ func (c *captureWriter) WriteHeader(status int) {
 	}
 	c.wroteHeader = true
 	c.status = status
-	c.header = h.Clone()
+	c.header, c.spare = cloneHeader(h, spareValues)
 	if c.hook != nil {
 		switch c.hook.writeHeader(status, h) {
 		case actionCapture:
@@ -241,6 +242,37 @@ func (c *captureWriter) WriteHeader(status int) {
 		}
 	}
 	c.w.WriteHeader(status)
+}
+
+// spareValues is how many values the header snapshot has room for besides
+// the handler's: those storedHeader adds (Date, Content-Length,
+// Content-Type, ETag).
+const spareValues = 4
+
+// cloneHeader is h.Clone() (nil values kept nil, every value slice capped),
+// its values in one array with room for extra more, returned as spare
+// (empty, with that capacity).
+func cloneHeader(h http.Header, extra int) (http.Header, []string) {
+	if h == nil {
+		return nil, nil
+	}
+	nv := 0
+	for _, vv := range h {
+		nv += len(vv)
+	}
+	sv := make([]string, nv, nv+extra)
+	spare := sv[nv:nv:cap(sv)]
+	h2 := make(http.Header, len(h))
+	for k, vv := range h {
+		if vv == nil {
+			h2[k] = nil
+			continue
+		}
+		n := copy(sv, vv)
+		h2[k] = sv[:n:n]
+		sv = sv[n:]
+	}
+	return h2, spare
 }
 
 // sent reports whether anything of the response has gone to the client (or

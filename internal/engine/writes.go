@@ -31,6 +31,11 @@ type writeQueue struct {
 
 	mu      sync.Mutex
 	pending map[string]*inFlight // the writes to each primary key
+	// spare is a pending count no longer in use, for the next key
+	// written to: most writes are to a key nobody else writes or waits
+	// for, and would otherwise each allocate one. A count's idle channel
+	// is made only when someone waits for it (waitFor), under mu.
+	spare *inFlight
 
 	// runs counts the writes, per stripe of primary keys, in the way
 	// invalidations are counted: a lookup notes the count finished
@@ -48,26 +53,26 @@ func (q *writeQueue) init(local bool, max int, all *background) {
 // submit writes puts, all for primary key pk whose lookup noted
 // invalidation count gen, in order (see writeAll), and then calls onDone
 // (also when the writes are dropped).
-func (q *writeQueue) submit(ctx context.Context, c *Engine, pk string, gen uint64, onDone func(), puts ...put) {
+func (q *writeQueue) submit(ctx context.Context, c *Engine, pk string, gen uint64, onDone *writesDone, puts ...put) {
 	ctx = context.WithoutCancel(ctx) // the client leaving must not stop the write
 	if q.local {
 		q.track(pk)
 		c.writeAll(ctx, pk, gen, puts)
 		q.untrack(pk)
-		onDone()
+		onDone.run()
 		return
 	}
 	select {
 	case q.slots <- struct{}{}:
 	default:
 		c.stats.writesDropped.Add(1)
-		onDone()
+		onDone.run()
 		return
 	}
 	work := q.begin(pk)
 	go func() {
 		defer func() {
-			onDone()
+			onDone.run()
 			q.end(pk, work)
 			<-q.slots
 		}()
@@ -93,7 +98,11 @@ func (q *writeQueue) track(pk string) {
 	q.mu.Lock()
 	p := q.pending[pk]
 	if p == nil {
-		p = newInFlight()
+		if p = q.spare; p != nil {
+			q.spare = nil
+		} else {
+			p = new(inFlight)
+		}
 		q.pending[pk] = p
 	}
 	p.n++
@@ -104,8 +113,12 @@ func (q *writeQueue) untrack(pk string) {
 	q.mu.Lock()
 	p := q.pending[pk]
 	if p.n--; p.n == 0 {
-		close(p.idle)
 		delete(q.pending, pk)
+		if p.idle != nil {
+			close(p.idle) // waited for: the waiters hold the channel
+		} else {
+			q.spare = p // nobody has seen it but under mu
+		}
 	}
 	q.mu.Unlock()
 	q.runs.end(pk)
@@ -117,9 +130,15 @@ func (q *writeQueue) waitFor(ctx context.Context, keys []string, max time.Durati
 	var timeout <-chan time.Time
 	for _, k := range keys {
 		q.mu.Lock()
-		p := q.pending[k]
+		var idle chan struct{}
+		if p := q.pending[k]; p != nil {
+			if p.idle == nil {
+				p.idle = make(chan struct{})
+			}
+			idle = p.idle
+		}
 		q.mu.Unlock()
-		if p == nil {
+		if idle == nil {
 			continue
 		}
 		if timeout == nil {
@@ -128,7 +147,7 @@ func (q *writeQueue) waitFor(ctx context.Context, keys []string, max time.Durati
 			timeout = t.C
 		}
 		select {
-		case <-p.idle:
+		case <-idle:
 		case <-timeout:
 			return
 		case <-ctx.Done():

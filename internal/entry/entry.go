@@ -120,8 +120,90 @@ const (
 var crcTable = crc32.MakeTable(crc32.Castagnoli)
 
 // Encode returns the entry's binary form, in one allocation.
-func (e *Entry) Encode() []byte {
-	b := make([]byte, 0, e.EncodedSizeHint())
+func (e *Entry) Encode() []byte { return e.encode(nil, e.EncodedSizeHint()) }
+
+// EncodeShared returns the entry's binary form, as Encode does, and turns e
+// into the entry Decode would return from it, without decoding: its url,
+// vary key and body then alias the encoding (capped, as Decode's are), and
+// its Vary names and tags are slices of its own. What Decode checks of a
+// value, e must pass (see Check): else it returns an error wrapping
+// ErrCorruptEntry and e is left as it was.
+//
+// e's header must be e's alone, with value slices capped (len == cap), and
+// e must not be changed afterwards: it may then be shared as a decoded one
+// is.
+func (e *Entry) EncodeShared() ([]byte, error) {
+	size, err := e.checkedSize()
+	if err != nil {
+		return nil, err
+	}
+	var at [2]int // where url and vary key begin
+	b := e.encode(&at, size)
+	body := len(b) - checksumLen - len(e.Body)
+	e.URL = alias(b, at[0], len(e.URL))
+	e.VaryKey = alias(b, at[1], len(e.VaryKey))
+	e.Body = alias(b, body, len(e.Body))
+	e.VaryNames = cloneStrings(e.VaryNames)
+	e.Tags = cloneStrings(e.Tags)
+	return b, nil
+}
+
+// alias is b[i:i+n], capped, or nil when empty (as Decode gives it).
+func alias(b []byte, i, n int) []byte {
+	if n == 0 {
+		return nil
+	}
+	return b[i : i+n : i+n]
+}
+
+func cloneStrings(ss []string) []string {
+	if len(ss) == 0 {
+		return nil
+	}
+	return append([]string(nil), ss...)
+}
+
+// Check reports, as an error wrapping ErrCorruptEntry, what of e Decode
+// would refuse in its encoding: an unknown kind, a response's status out of
+// range, a Vary name or header field name that is not a token, a field name
+// not in canonical form, a field value with CR, LF or NUL.
+func (e *Entry) Check() error {
+	_, err := e.checkedSize()
+	return err
+}
+
+// checkedSize is Check, and EncodedSizeHint in the same pass over the
+// header.
+func (e *Entry) checkedSize() (int, error) {
+	if e.Kind != KindResponse && e.Kind != KindIndex {
+		return 0, corrupt("unknown kind %d", e.Kind)
+	}
+	if e.Kind == KindResponse && (e.Status < 100 || e.Status > 999) {
+		return 0, corrupt("status %d", e.Status)
+	}
+	if e.VaryNames != nil && !header.ValidNames(e.VaryNames) {
+		return 0, corrupt("invalid Vary name")
+	}
+	n := e.sizeHintBesidesHeader()
+	for name, values := range e.Header {
+		if !header.CanonicalToken(name) {
+			return 0, corrupt("truncated or malformed header name")
+		}
+		n += len(name) + 4
+		for _, v := range values {
+			if !header.ValidFieldValue(v) {
+				return 0, corrupt("truncated or malformed header value")
+			}
+			n += len(v) + 3
+		}
+	}
+	return n, nil
+}
+
+// encode is Encode into a buffer of size bytes (see EncodedSizeHint),
+// noting in at (if not nil) where the url and the vary key begin.
+func (e *Entry) encode(at *[2]int, size int) []byte {
+	b := make([]byte, 0, size)
 	b = append(b, entryMagic[:]...)
 	b = append(b, entryVersion, e.Kind, e.Flags)
 	b = binary.BigEndian.AppendUint16(b, uint16(e.Status))
@@ -135,8 +217,14 @@ func (e *Entry) Encode() []byte {
 	b = binary.AppendUvarint(b, e.Epoch)
 	b = binary.AppendUvarint(b, e.Seq)
 	b = appendBytes(b, e.URL)
+	if at != nil {
+		at[0] = len(b) - len(e.URL)
+	}
 	b = appendStrings(b, e.VaryNames)
 	b = appendBytes(b, e.VaryKey)
+	if at != nil {
+		at[1] = len(b) - len(e.VaryKey)
+	}
 	b = appendStrings(b, e.Tags)
 	b = binary.AppendUvarint(b, uint64(len(e.Header)))
 	for name, values := range e.Header {
@@ -151,19 +239,27 @@ func (e *Entry) Encode() []byte {
 // and arm64, so that a 1 MiB body costs tens of microseconds to verify.
 func checksum(b []byte) uint32 { return crc32.Checksum(b, crcTable) }
 
+// EncodedSizeHint estimates the length of the entry's encoding, for
+// sizing the buffer it is encoded into.
 func (e *Entry) EncodedSizeHint() int {
+	n := e.sizeHintBesidesHeader()
+	for name, values := range e.Header {
+		n += len(name) + 4
+		for _, v := range values {
+			n += len(v) + 3
+		}
+	}
+	return n
+}
+
+// sizeHintBesidesHeader is EncodedSizeHint but for the header's fields.
+func (e *Entry) sizeHintBesidesHeader() int {
 	n := entryHeaderLen + 10*9 + len(e.URL) + len(e.VaryKey) + len(e.Body) + 64 + checksumLen
 	for _, s := range e.VaryNames {
 		n += len(s) + 2
 	}
 	for _, s := range e.Tags {
 		n += len(s) + 2
-	}
-	for name, values := range e.Header {
-		n += len(name) + 4
-		for _, v := range values {
-			n += len(v) + 3
-		}
 	}
 	return n
 }
@@ -331,7 +427,7 @@ func (d *decoder) header() http.Header {
 	values := 0
 	for i := 0; i < n && scan.err == nil; i++ {
 		name := scan.bytes()
-		if !header.ValidToken(string(name)) || http.CanonicalHeaderKey(string(name)) != string(name) {
+		if !header.CanonicalToken(string(name)) {
 			scan.fail("header name")
 		}
 		k := scan.length("header values")

@@ -63,6 +63,92 @@ func TestEntryRoundTrip(t *testing.T) {
 	}
 }
 
+// TestEncodeSharedIsWhatDecodeGives: an entry encoded with EncodeShared is
+// then what Decode returns from the same bytes (the engine shares it in
+// place of decoding its own encoding), its byte strings within the
+// encoding, capped, and nothing of it shared with what it was built from.
+func TestEncodeSharedIsWhatDecodeGives(t *testing.T) {
+	for _, mk := range []func() *Entry{
+		sampleEntry,
+		func() *Entry {
+			return &Entry{Kind: KindIndex, URL: []byte("u"), VaryNames: []string{"Cookie"}, Epoch: 1, Header: http.Header{}}
+		},
+		func() *Entry { return &Entry{Kind: KindResponse, Status: 204, Header: http.Header{}} },
+	} {
+		e := mk()
+		body, names, tags := e.Body, e.VaryNames, e.Tags
+		raw, err := e.EncodeShared()
+		if err != nil {
+			t.Fatalf("EncodeShared: %v", err)
+		}
+		want, err := Decode(raw)
+		if err != nil {
+			t.Fatalf("decode: %v", err)
+		}
+		if !reflect.DeepEqual(normalize(want), normalize(mk())) {
+			t.Fatalf("EncodeShared's bytes decode to\n%+v\nwant %+v", want, mk())
+		}
+		if !reflect.DeepEqual(normalize(e), normalize(want)) {
+			t.Fatalf("shared:\n got %+v\nwant %+v", e, want)
+		}
+		for _, b := range [][]byte{e.URL, e.VaryKey, e.Body} {
+			if len(b) == 0 {
+				continue
+			}
+			if cap(b) != len(b) || !within(b, raw) {
+				t.Fatalf("%q: not a capped slice of the encoding", b)
+			}
+		}
+		if len(body) > 0 && &body[0] == &e.Body[0] ||
+			len(names) > 0 && &names[0] == &e.VaryNames[0] || len(tags) > 0 && &tags[0] == &e.Tags[0] {
+			t.Fatalf("shares a slice with what it was built from")
+		}
+	}
+}
+
+// TestEncodeSharedRefusesWhatDecodeRejects: an entry whose encoding would
+// not decode is not turned into a shared one.
+func TestEncodeSharedRefusesWhatDecodeRejects(t *testing.T) {
+	for _, tc := range []struct {
+		name string
+		edit func(*Entry)
+	}{
+		{"unknown kind", func(e *Entry) { e.Kind = 9 }},
+		{"status out of range", func(e *Entry) { e.Status = 1000 }},
+		{"status below 100", func(e *Entry) { e.Status = 42 }},
+		{"invalid Vary name", func(e *Entry) { e.VaryNames = []string{"Bad Name"} }},
+		{"CRLF in a header value", func(e *Entry) { e.Header = http.Header{"X-A": {"a\r\nSet-Cookie: x=y"}} }},
+		{"NUL in a header value", func(e *Entry) { e.Header = http.Header{"X-A": {"a\x00b"}} }},
+		{"invalid header name", func(e *Entry) { e.Header = http.Header{"Bad Name": {"v"}} }},
+		{"non-canonical header name", func(e *Entry) { e.Header = http.Header{"x-lower": {"v"}} }},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			e := sampleEntry()
+			tc.edit(e)
+			if _, err := Decode(e.Encode()); !errors.Is(err, ErrCorruptEntry) {
+				t.Fatalf("Decode accepts it: %v", err)
+			}
+			body := e.Body
+			if _, err := e.EncodeShared(); !errors.Is(err, ErrCorruptEntry) {
+				t.Fatalf("EncodeShared = %v; want ErrCorruptEntry", err)
+			}
+			if &e.Body[0] != &body[0] {
+				t.Fatalf("refused, yet changed")
+			}
+		})
+	}
+}
+
+// within reports whether b lies in buf.
+func within(b, buf []byte) bool {
+	for i := range len(buf) - len(b) + 1 {
+		if &buf[i] == &b[0] {
+			return true
+		}
+	}
+	return false
+}
+
 // TestEntryDecodeRejects: values that are not entries (empty, short,
 // text, another magic or version, a flipped bit, truncated, trailing
 // garbage, an unknown kind, a CRLF in a header value) fail to decode
@@ -142,6 +228,13 @@ func FuzzDecodeEntry(f *testing.F) {
 		}
 		if !reflect.DeepEqual(normalize(again), normalize(e)) {
 			t.Fatalf("unstable round trip:\n%+v\n%+v", e, again)
+		}
+		// What decodes, EncodeShared takes, and gives what Decode does.
+		if _, err := again.EncodeShared(); err != nil {
+			t.Fatalf("EncodeShared refuses a decoded entry: %v", err)
+		}
+		if !reflect.DeepEqual(normalize(again), normalize(e)) {
+			t.Fatalf("EncodeShared changed it:\n%+v\n%+v", e, again)
 		}
 	})
 }

@@ -27,6 +27,9 @@ import (
 // them when it writes a header, and CopyStorable does not copy them.
 func Canonicalize(h http.Header) {
 	for k, v := range h {
+		if CanonicalToken(k) {
+			continue // the common case, told apart cheaply
+		}
 		ck := http.CanonicalHeaderKey(k)
 		if ck == k {
 			continue // canonical, or not a token (then returned as is)
@@ -105,6 +108,63 @@ func ValidToken(s string) bool {
 	return true
 }
 
+// CanonicalToken reports whether s is a token in canonical form, as
+// ValidToken(s) && http.CanonicalHeaderKey(s) == s would, in one pass and
+// without building the canonical form: the first letter and every letter
+// after a hyphen upper case, every other lower case.
+func CanonicalToken(s string) bool {
+	if s == "" {
+		return false
+	}
+	upper := true
+	for i := 0; i < len(s); i++ {
+		switch nameClass[s[i]] {
+		case classLower:
+			if upper {
+				return false
+			}
+			upper = false
+		case classUpper:
+			if !upper {
+				return false
+			}
+			upper = false
+		case classHyphen:
+			upper = true
+		case classOther:
+			upper = false
+		default:
+			return false
+		}
+	}
+	return true
+}
+
+// Byte classes of field names, for CanonicalToken.
+const (
+	classInvalid = iota // not a tchar
+	classLower
+	classUpper
+	classHyphen
+	classOther // another tchar
+)
+
+var nameClass = func() (t [256]uint8) {
+	for c := range 256 {
+		switch b := byte(c); {
+		case 'a' <= b && b <= 'z':
+			t[c] = classLower
+		case 'A' <= b && b <= 'Z':
+			t[c] = classUpper
+		case b == '-':
+			t[c] = classHyphen
+		case IsTokenChar(b):
+			t[c] = classOther
+		}
+	}
+	return t
+}()
+
 // IsTokenChar reports whether c is an RFC 9110 tchar.
 func IsTokenChar(c byte) bool {
 	switch {
@@ -119,15 +179,30 @@ func IsTokenChar(c byte) bool {
 }
 
 // ValidFieldValue rejects the bytes that could end a header line early.
+// It looks at eight bytes at a time: every stored field is checked on every
+// miss.
 func ValidFieldValue(v string) bool {
-	for i := 0; i < len(v); i++ {
-		switch v[i] {
-		case '\r', '\n', 0:
+	const ones, highs = 0x0101010101010101, 0x8080808080808080
+	i := 0
+	for ; i+8 <= len(v); i += 8 {
+		x := uint64(v[i]) | uint64(v[i+1])<<8 | uint64(v[i+2])<<16 | uint64(v[i+3])<<24 |
+			uint64(v[i+4])<<32 | uint64(v[i+5])<<40 | uint64(v[i+6])<<48 | uint64(v[i+7])<<56
+		cr, lf := x^('\r'*ones), x^('\n'*ones)
+		// A byte of y is zero iff (y-ones)&^y&highs has its high bit.
+		if ((x-ones)&^x|(cr-ones)&^cr|(lf-ones)&^lf)&highs != 0 {
+			return false
+		}
+	}
+	for ; i < len(v); i++ {
+		if v[i] <= '\r' && lineBreaking[v[i]] {
 			return false
 		}
 	}
 	return true
 }
+
+// lineBreaking marks CR, LF and NUL, for ValidFieldValue.
+var lineBreaking = [14]bool{'\r': true, '\n': true, 0: true}
 
 // HopByHop are the fields that describe one connection, not the response
 // (RFC 9110 §7.6.1): never stored, as RFC 9111 §3.1 requires.
@@ -262,12 +337,34 @@ func ContentLength(h http.Header) int64 {
 func CopyStorable(dst, src, above http.Header, skip map[string]bool) {
 	named := ConnectionNamed(src)
 	for k, v := range src {
-		if HopByHop[k] || named[k] || skip[k] || !ValidToken(k) {
-			continue
+		if storable(k, v, named, above, skip) {
+			dst[k] = SentValues(v)
 		}
-		if a, ok := above[k]; ok && SameValues(a, v) {
-			continue
-		}
-		dst[k] = SentValues(v)
 	}
+}
+
+// KeepStorable is CopyStorable from h into itself: it deletes from h what
+// CopyStorable would not copy and mends the values it would, in place. h
+// must be the caller's own (a clone): its value slices may be replaced.
+func KeepStorable(h, above http.Header, skip map[string]bool) {
+	named := ConnectionNamed(h)
+	for k, v := range h {
+		if !storable(k, v, named, above, skip) {
+			delete(h, k)
+		} else if sv := SentValues(v); len(v) > 0 && &sv[0] != &v[0] { // mended
+			h[k] = sv
+		}
+	}
+}
+
+// storable is the test of CopyStorable, for field k with values v of a
+// header whose Connection field names named.
+func storable(k string, v []string, named map[string]bool, above http.Header, skip map[string]bool) bool {
+	if HopByHop[k] || named[k] || skip[k] || !ValidToken(k) {
+		return false
+	}
+	if a, ok := above[k]; ok && SameValues(a, v) {
+		return false
+	}
+	return true
 }

@@ -1,6 +1,9 @@
 package header
 
-import "time"
+import (
+	"net/http"
+	"time"
+)
 
 // ParseHTTPDate parses an HTTP-date (RFC 9110 §5.6.7): an IMF-fixdate
 // exactly as the grammar spells it ("Sun, 06 Nov 1994 08:49:37 GMT": two
@@ -148,3 +151,35 @@ func indexFold(names []string, s string) int {
 	}
 	return -1
 }
+
+// FormatHTTPDate is t.UTC().Format(http.TimeFormat), the IMF-fixdate of RFC
+// 9110 §5.6.7, written directly rather than by interpreting the layout:
+// the Date of every stored response is formatted on its miss.
+func FormatHTTPDate(t time.Time) string {
+	t = t.UTC()
+	year, month, day := t.Date()
+	if year < 0 || year > 9999 {
+		return t.Format(http.TimeFormat) // not four digits
+	}
+	hour, minute, sec := t.Clock()
+	var b [29]byte // "Mon, 02 Jan 2006 15:04:05 GMT"
+	copy(b[0:], dayNames[t.Weekday()])
+	b[3], b[4] = ',', ' '
+	two(b[5:], day)
+	b[7] = ' '
+	copy(b[8:], monthNames[month-1])
+	b[11] = ' '
+	two(b[12:], year/100)
+	two(b[14:], year%100)
+	b[16] = ' '
+	two(b[17:], hour)
+	b[19] = ':'
+	two(b[20:], minute)
+	b[22] = ':'
+	two(b[23:], sec)
+	copy(b[25:], " GMT")
+	return string(b[:])
+}
+
+// two writes n (0 to 99) as two digits.
+func two(b []byte, n int) { b[0], b[1] = byte('0'+n/10), byte('0'+n%10) }

@@ -1,6 +1,7 @@
 package header
 
 import (
+	"net/http"
 	"testing"
 	"time"
 )
@@ -105,4 +106,29 @@ func FuzzParseHTTPDate(f *testing.F) {
 			t.Fatalf("%q parsed to %v, which does not read back (%v, %v)", s, got, again, ok)
 		}
 	})
+}
+
+// TestFormatHTTPDateIsTimeFormat: FormatHTTPDate writes what
+// Format(http.TimeFormat) writes, for times across and beyond four-digit
+// years, in any zone, and at the edges of days, months and years.
+func TestFormatHTTPDateIsTimeFormat(t *testing.T) {
+	zone := time.FixedZone("X", -7*3600)
+	times := []time.Time{
+		{}, time.Unix(0, 0), time.Unix(1<<40, 0), time.Unix(-1<<40, 0),
+		time.Date(2026, 12, 31, 23, 59, 59, 999999999, time.UTC),
+		time.Date(2027, 1, 1, 0, 0, 0, 0, zone),
+		time.Date(999, 2, 28, 1, 2, 3, 0, time.UTC),
+		time.Date(9999, 12, 31, 23, 59, 59, 0, time.UTC),
+		time.Date(10000, 1, 1, 0, 0, 0, 0, time.UTC),
+		time.Date(-1, 6, 15, 12, 0, 0, 0, time.UTC),
+		time.Date(2024, 2, 29, 8, 49, 37, 0, zone),
+	}
+	for s := int64(-62135596800); s < 253402300800; s += 86400*97 + 3607 {
+		times = append(times, time.Unix(s, 0))
+	}
+	for _, tm := range times {
+		if got, want := FormatHTTPDate(tm), tm.UTC().Format(http.TimeFormat); got != want {
+			t.Fatalf("FormatHTTPDate(%v) = %q, want %q", tm, got, want)
+		}
+	}
 }

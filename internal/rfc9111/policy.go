@@ -157,7 +157,7 @@ type Exchange struct {
 // exchange, under rules.
 func Decide(rules Rules, x Exchange) Decision {
 	resp := ResponseDirectives(rules.Targeted, x.Header)
-	req := ParseCacheControl(x.Req.Header.Values("Cache-Control"))
+	req := ParseCacheControl(x.Req.Header["Cache-Control"])
 	// A request with Authorization (present, even empty: an origin may
 	// read any of its lines) whose response is stored only because it
 	// says must-revalidate or s-maxage (§3.5): those promise that the
@@ -186,10 +186,10 @@ func Decide(rules Rules, x Exchange) Decision {
 		return Decision{Reason: ReasonNoCache}
 	case authorized && !resp.SMaxAge.set && !resp.MustRevalidate:
 		return Decision{Reason: ReasonAuthorization}
-	case len(x.Header.Values("Set-Cookie")) > 0 && !rules.StripSetCookie:
+	case len(x.Header["Set-Cookie"]) > 0 && !rules.StripSetCookie:
 		return Decision{Reason: ReasonSetCookie}
 	}
-	names, star, err := vary.Parse(x.Header.Values("Vary"))
+	names, star, err := vary.Parse(x.Header["Vary"])
 	switch {
 	case star:
 		return Decision{Reason: ReasonVaryStar}
@@ -345,7 +345,7 @@ func HeuristicLifetime(rules Rules, x Exchange) time.Duration {
 	if !(fraction > 0) { // NaN too
 		return 0
 	}
-	lm := x.Header.Values("Last-Modified")
+	lm := x.Header["Last-Modified"]
 	if len(lm) != 1 {
 		return 0
 	}
@@ -396,7 +396,7 @@ func FreshnessLifetime(cc Directives, x Exchange) (lifetime time.Duration, expli
 	case cc.Targeted != "":
 		return 0, false
 	}
-	expires := x.Header.Values("Expires")
+	expires := x.Header["Expires"]
 	if len(expires) == 0 {
 		return 0, false
 	}
@@ -428,7 +428,7 @@ func InitialAge(x Exchange) time.Duration {
 		apparent = max(0, x.ResponseTime.Sub(date))
 	}
 	var ageValue time.Duration
-	if v := x.Header.Values("Age"); len(v) > 0 {
+	if v := x.Header["Age"]; len(v) > 0 {
 		age, ok := ParseAge(v)
 		if !ok {
 			// §5.1 lets a cache ignore an Age it cannot read; this one
@@ -447,7 +447,7 @@ func InitialAge(x Exchange) time.Duration {
 // valid HTTP-date (see header.ParseHTTPDate; now resolves an rfc850-date's
 // two-digit year).
 func ParseDate(h http.Header, now time.Time) (time.Time, bool) {
-	v := h.Values("Date")
+	v := h["Date"]
 	if len(v) != 1 {
 		return time.Time{}, false
 	}

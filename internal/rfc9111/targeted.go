@@ -23,7 +23,7 @@ func ResponseDirectives(targeted []string, h http.Header) Directives {
 			return d
 		}
 	}
-	return ParseCacheControl(h.Values("Cache-Control"))
+	return ParseCacheControl(h["Cache-Control"])
 }
 
 // ParseTargeted parses the field lines of one targeted cache-control field
