@@ -418,6 +418,32 @@ func TestDebugRouteCounts(t *testing.T) {
 	}
 }
 
+// TestDebugPageShowsRoutesAndVariantsAsHTML pins the page a browser gets:
+// every outcome of a route in its table (a bypass and another method
+// too), and a lookup's variants with their age, in HTML.
+func TestDebugPageShowsRoutesAndVariantsAsHTML(t *testing.T) {
+	env := newEnv(t, httpcache.Options{})
+	debug := env.cache.DebugHandler(debugToken)
+	mux := http.NewServeMux()
+	mux.Handle("/page", env.cache.Handler(languagePage()))
+	do(t, mux, get("http://example.com/page").with("POST")) // before: it invalidates
+	do(t, mux, get("http://example.com/page", "Accept-Language", "fr"))
+	env.clock.Advance(1500 * time.Millisecond)
+	do(t, mux, get("http://example.com/page", "Accept-Language", "fr"))
+	do(t, mux, get("http://example.com/page", "Range", "bytes=0-1"))
+	d := decodeDebug(t, debugDo(t, debug, "", nil, bearerJSON))
+	if len(d.Routes) != 1 || d.Routes[0]["hit"] != 1.0 || d.Routes[0]["miss"] != 1.0 || d.Routes[0]["bypass"] != 1.0 || d.Routes[0]["method"] != 1.0 {
+		t.Errorf("routes %v; want /page with a hit, a miss, a bypass and a method", d.Routes)
+	}
+	body := readBody(t, debugDo(t, debug, "?url=/page&headers="+url.QueryEscape("Accept-Language: fr"), nil,
+		map[string]string{"Authorization": "Bearer " + debugToken}))
+	for _, want := range []string{"/page", "Accept-Language", "fr", "1.5s", "bypass"} {
+		if !strings.Contains(body, want) {
+			t.Errorf("the HTML page lacks %q:\n%s", want, body)
+		}
+	}
+}
+
 // TestHitWithDebugHandlerAllocatesAtMostOnce: counting by route, on once a
 // DebugHandler exists, keeps a hit as cheap as with an event hook.
 func TestHitWithDebugHandlerAllocatesAtMostOnce(t *testing.T) {
@@ -425,5 +451,41 @@ func TestHitWithDebugHandlerAllocatesAtMostOnce(t *testing.T) {
 	c.DebugHandler(debugToken)
 	if allocs := allocsPerHit(t, c, false); allocs > 1 {
 		t.Errorf("a hit counted by route allocates %v times, want at most 1", allocs)
+	}
+}
+
+// TestDebugLookupSaysHowAStaleEntryWouldServe pins the lookup's verdict on
+// an entry past its freshness: served stale inside stale-while-revalidate,
+// revalidated (it has a validator) past it, served stale again after a
+// soft purge — as a request would find it.
+func TestDebugLookupSaysHowAStaleEntryWouldServe(t *testing.T) {
+	env := newEnv(t, httpcache.Options{})
+	debug := env.cache.DebugHandler(debugToken)
+	app := env.cache.Handler(respond(200, map[string]string{"Cache-Control": "max-age=60, stale-while-revalidate=30", "ETag": `"v1"`, "Cache-Tag": "t"}, "body"))
+	do(t, app, get("http://example.com/s"))
+	outcome := func() string {
+		t.Helper()
+		d := decodeDebug(t, debugDo(t, debug, "?url="+url.QueryEscape("http://example.com/s"), nil, bearerJSON))
+		if d.Lookup == nil || len(d.Lookup.Keys) != 1 || len(d.Lookup.Keys[0].Variants) != 1 {
+			t.Fatalf("lookup %+v; want one stored variant", d.Lookup)
+		}
+		return d.Lookup.Keys[0].Variants[0].Outcome
+	}
+	if got := outcome(); got != "hit" {
+		t.Errorf("fresh: %q, want hit", got)
+	}
+	env.clock.Advance(70 * time.Second)
+	if got := outcome(); got != "stale" {
+		t.Errorf("inside stale-while-revalidate: %q, want stale", got)
+	}
+	env.clock.Advance(30 * time.Second)
+	if got := outcome(); got != "revalidate" {
+		t.Errorf("past stale-while-revalidate, with an ETag: %q, want revalidate", got)
+	}
+	if err := env.cache.Purge(t.Context(), httpcache.Purge{Tags: []string{"t"}, Soft: true}); err != nil {
+		t.Fatal(err)
+	}
+	if got := outcome(); got != "revalidate" {
+		t.Errorf("soft-purged: %q, want revalidate (stale, with a validator)", got)
 	}
 }

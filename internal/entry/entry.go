@@ -163,17 +163,11 @@ func cloneStrings(ss []string) []string {
 	return append([]string(nil), ss...)
 }
 
-// Check reports, as an error wrapping ErrCorruptEntry, what of e Decode
-// would refuse in its encoding: an unknown kind, a response's status out of
-// range, a Vary name or header field name that is not a token, a field name
-// not in canonical form, a field value with CR, LF or NUL.
-func (e *Entry) Check() error {
-	_, err := e.checkedSize()
-	return err
-}
-
-// checkedSize is Check, and EncodedSizeHint in the same pass over the
-// header.
+// checkedSize reports, as an error wrapping ErrCorruptEntry, what of e
+// Decode would refuse in its encoding — an unknown kind, a response's
+// status out of range, a Vary name or header field name that is not a
+// token, a field name not in canonical form, a field value with CR, LF or
+// NUL — and otherwise EncodedSizeHint, in the same pass over the header.
 func (e *Entry) checkedSize() (int, error) {
 	if e.Kind != KindResponse && e.Kind != KindIndex {
 		return 0, corrupt("unknown kind %d", e.Kind)
