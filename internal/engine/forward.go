@@ -44,26 +44,17 @@ func (h *handler) serveCacheable(w http.ResponseWriter, r *http.Request, f reqFi
 	cd := c.directives(r)
 	if e := lk.found; e != nil {
 		age := e.Age(now)
-		switch e.Freshness().Usable(age, cd) {
-		case rfc9111.UseFresh:
+		use := e.Freshness().Usable(age, cd)
+		if status := c.status.ofHit(use); status != nil {
 			c.stats.hits.Add(1)
-			lk.served(e, age, c.status.hit[0])
-			c.serveHitFields(w, r, f, e, age, c.status.hit)
-			lk.release()
-			return
-		case rfc9111.UseStale:
-			c.stats.hits.Add(1)
-			c.stats.stale.Add(1)
-			lk.served(e, age, c.status.hitMaxStale[0])
-			c.serveHitFields(w, r, f, e, age, c.status.hitMaxStale)
-			lk.release()
-			return
-		case rfc9111.UseStaleRefresh:
-			c.stats.hits.Add(1)
-			c.stats.stale.Add(1)
-			lk.served(e, age, c.status.hitRevalidating[0])
-			c.serveHitFields(w, r, f, e, age, c.status.hitRevalidating)
-			h.refresh(r, lk.flightKey())
+			if use != rfc9111.UseFresh {
+				c.stats.stale.Add(1)
+			}
+			lk.served(e, age, status[0])
+			c.serveHitFields(w, r, f, e, age, status)
+			if use == rfc9111.UseStaleRefresh {
+				h.refresh(r, lk.flightKey())
+			}
 			lk.release()
 			return
 		}

@@ -5,6 +5,8 @@ import (
 	"strconv"
 	"strings"
 
+	"github.com/seedcache/httpcache/internal/rfc9111"
+
 	"github.com/seedcache/httpcache/internal/header"
 )
 
@@ -75,6 +77,21 @@ func newStatusValues(name string) statusValues {
 		s.forwards[i] = [2]string{s.build(fwd, 0, false, ""), s.build(fwd, 0, true, "")}
 	}
 	return s
+}
+
+// ofHit is the Cache-Status of a hit served under use: fresh, stale as
+// the client allowed, or stale while a refresh runs; nil when use serves
+// no hit.
+func (s *statusValues) ofHit(use rfc9111.Use) []string {
+	switch use {
+	case rfc9111.UseFresh:
+		return s.hit
+	case rfc9111.UseStale:
+		return s.hitMaxStale
+	case rfc9111.UseStaleRefresh:
+		return s.hitRevalidating
+	}
+	return nil
 }
 
 // collapsed is the value for a request answered from another request's
