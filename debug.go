@@ -4,6 +4,7 @@ import (
 	"crypto/hmac"
 	"crypto/sha256"
 	"crypto/subtle"
+	_ "embed"
 	"encoding/hex"
 	"encoding/json"
 	"fmt"
@@ -441,118 +442,7 @@ var debugTemplate = template.Must(template.New("debug").Funcs(template.FuncMap{
 	"neg": func(f float64) bool { return f < 0 },
 }).Parse(debugHTML))
 
-const debugHTML = `<!doctype html>
-<html lang="en">
-<head>
-<meta charset="utf-8">
-<meta name="viewport" content="width=device-width, initial-scale=1">
-<title>httpcache debug</title>
-<style>
-body { font: 15px/1.4 system-ui, sans-serif; margin: 1.5em; max-width: 75em; color: #222; }
-h1 { font-size: 1.4em; } h2 { font-size: 1.15em; margin-top: 1.6em; border-bottom: 1px solid #ccc; }
-table { border-collapse: collapse; margin: .5em 0; }
-th, td { border: 1px solid #ccc; padding: .25em .6em; text-align: left; vertical-align: top; }
-th { background: #f3f3f3; }
-td.n { text-align: right; font-variant-numeric: tabular-nums; }
-code { font-size: .9em; }
-.error { color: #a00; font-weight: bold; }
-.ok { color: #060; font-weight: bold; }
-.hit { color: #060; } .stale, .revalidate { color: #a60; } .miss, .purged { color: #a00; }
-.selected { background: #fffbe0; }
-form { margin: .5em 0; } label { margin-right: 1em; }
-input[type=text], textarea { font: inherit; width: 40em; max-width: 100%; }
-</style>
-</head>
-<body>
-<h1>httpcache debug</h1>
-{{if .Error}}<p class="error" id="error">{{.Error}}</p>{{end}}
-{{if not .Authorized}}
-<form method="post" action="{{.Path}}" id="login">
-<label>Token <input type="password" name="token" id="token" autocomplete="current-password" required></label>
-<button type="submit">Sign in</button>
-</form>
-{{else}}
-<h2>Stats</h2>
-<table id="stats">
-<tr><th>Hit ratio (hits / (hits + misses))</th><td class="n" id="hit-ratio">{{percent .HitRatio}}</td></tr>
-<tr><th>Hits</th><td class="n">{{.Stats.Hits}}</td></tr>
-<tr><th>Misses</th><td class="n">{{.Stats.Misses}}</td></tr>
-<tr><th>Uncacheable</th><td class="n">{{.Stats.Uncacheable}}</td></tr>
-<tr><th>Bypasses</th><td class="n">{{.Stats.Bypasses}}</td></tr>
-<tr><th>Other methods</th><td class="n">{{.Stats.OtherMethods}}</td></tr>
-<tr><th>Stale served</th><td class="n">{{.Stats.Stale}}</td></tr>
-<tr><th>Coalesced</th><td class="n">{{.Stats.Coalesced}}</td></tr>
-<tr><th>Revalidated</th><td class="n">{{.Stats.Revalidated}}</td></tr>
-<tr><th>Stores</th><td class="n">{{.Stats.Stores}}</td></tr>
-<tr><th>Store errors / skipped</th><td class="n">{{.Stats.StoreErrors}} / {{.Stats.StoreSkips}}</td></tr>
-<tr><th>Writes dropped</th><td class="n">{{.Stats.Dropped}}</td></tr>
-<tr><th>Invalidated</th><td class="n">{{.Stats.Invalidated}}</td></tr>
-<tr><th>Purges</th><td class="n">{{.Stats.Purges}}</td></tr>
-<tr><th>Waiting now</th><td class="n">{{.Stats.Waiting}}</td></tr>
-<tr><th>Circuit open</th><td>{{.Stats.CircuitOpen}}</td></tr>
-</table>
-
-<h2>Requests by route</h2>
-{{if .Routes}}
-<table id="routes">
-<tr><th>Route</th><th>hit</th><th>stale</th><th>revalidated</th><th>miss</th><th>collapsed</th><th>bypass</th><th>method</th></tr>
-{{range .Routes}}<tr><td><code>{{route .Route}}</code></td><td class="n">{{.Hit}}</td><td class="n">{{.Stale}}</td><td class="n">{{.Revalidated}}</td><td class="n">{{.Miss}}</td><td class="n">{{.Collapsed}}</td><td class="n">{{.Bypass}}</td><td class="n">{{.Method}}</td></tr>
-{{end}}</table>
-{{else}}<p>No requests since the page was set up.</p>{{end}}
-
-<h2>Lookup</h2>
-<form method="get" action="{{.Path}}" id="lookup">
-<p><label>URL <input type="text" name="url" id="lookup-url" value="{{.LookupURL}}" placeholder="https://example.com/path or /path" required></label></p>
-<p><label>Request headers, one a line (for Vary'd URLs)<br><textarea name="headers" id="lookup-headers" rows="3" placeholder="Accept-Language: fr">{{.LookupHeaders}}</textarea></label></p>
-<button type="submit">Look up</button>
-</form>
-{{with .Lookup}}
-<div id="lookup-result">
-{{if .Error}}<p class="error">{{.Error}}</p>{{end}}
-{{range .Keys}}
-<h3><code>{{.URL}}</code></h3>
-<p>Primary key <code>{{.PrimaryKey}}</code> ({{.Routes}} route{{if ne .Routes 1}}s{{end}}).
-{{if .Vary}}Varies on <b>{{range $i, $v := .Vary}}{{if $i}}, {{end}}{{$v}}{{end}}</b>.{{end}}
-{{if .Note}}<i>{{.Note}}</i>{{end}}</p>
-{{if .Variants}}
-<table class="variants">
-<tr><th>Variant</th><th>Vary values</th><th>Status</th><th>Age</th><th>Freshness left</th><th>Stale windows</th><th>Size</th><th>Tags</th><th>A GET now</th></tr>
-{{range .Variants}}<tr class="variant{{if .Selected}} selected{{end}}">
-<td><code>{{.Key}}</code>{{if .Selected}}<br><b>selected by the given headers</b>{{end}}</td>
-<td>{{range .Vary}}<code>{{.Name}}: {{if .Present}}{{.Value}}{{if .Digest}} (sha-256){{end}}{{else}}(absent){{end}}</code><br>{{else}}—{{end}}</td>
-<td class="n">{{.Status}}</td>
-<td class="n">{{seconds .Age}}</td>
-<td class="n">{{seconds .FreshnessLeft}}{{if neg .FreshnessLeft}} (stale){{end}}</td>
-<td>{{if .StaleWhileRevalidate}}stale-while-revalidate<br>{{end}}{{if .StaleIfError}}stale-if-error<br>{{end}}{{if .KeptForRevalidation}}kept for revalidation{{end}}</td>
-<td class="n">{{.Size}}</td>
-<td>{{range $i, $t := .Tags}}{{if $i}}, {{end}}{{$t}}{{end}}</td>
-<td><span class="{{.Outcome}}"><b>{{.Outcome}}</b></span>{{if .SoftPurged}} (soft-purged){{end}}<br><code>{{.CacheStatus}}</code></td>
-</tr>
-{{end}}</table>
-{{end}}
-{{end}}
-</div>
-{{end}}
-
-<h2>Purge</h2>
-<form method="post" action="{{.Path}}" id="purge">
-<input type="hidden" name="action" value="purge">
-<input type="hidden" name="csrf" value="{{.CSRF}}">
-<p><label>URL or tag <input type="text" name="target" id="purge-target" required></label></p>
-<p><label><input type="radio" name="kind" value="url" checked> URL</label>
-<label><input type="radio" name="kind" value="tag" id="purge-kind-tag"> Tag</label>
-<label><input type="radio" name="mode" value="hard" checked> Hard (drop)</label>
-<label><input type="radio" name="mode" value="soft" id="purge-soft"> Soft (mark stale)</label></p>
-<button type="submit" id="purge-submit">Purge</button>
-</form>
-{{with .Purge}}<p id="purge-result">{{if .Error}}<span class="error">Purge of {{.Target}} failed: {{.Error}}</span>{{else}}<span class="ok">{{.Result}}</span>{{end}}</p>{{end}}
-
-<form method="post" action="{{.Path}}" id="logout">
-<input type="hidden" name="action" value="logout">
-<input type="hidden" name="csrf" value="{{.CSRF}}">
-<button type="submit">Sign out</button>
-</form>
-{{end}}
-</body>
-</html>
-`
+// debugHTML is the page's template (debug.html, embedded).
+//
+//go:embed debug.html
+var debugHTML string
