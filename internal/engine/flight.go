@@ -1,10 +1,12 @@
 package engine
 
 import (
+	"context"
 	"sync"
 	"time"
 
 	"github.com/seedcache/httpcache/internal/entry"
+	"github.com/seedcache/httpcache/internal/rfc9111"
 )
 
 // flights collapse concurrent requests for one key into one handler call:
@@ -133,4 +135,117 @@ func (fs *flights) forget(key string, f *flight) {
 		delete(fs.m, key)
 	}
 	fs.mu.Unlock()
+}
+
+// leadership is a fetch's hold on its key's flight. A nested layer of the
+// same Cache that takes the request over takes the flight with it; a
+// wrapper such as http.TimeoutHandler may run that layer on another
+// goroutine, hence the lock.
+type leadership struct {
+	mu      sync.Mutex
+	f       *flight
+	key     string
+	result  *entry.Entry // what was stored, for the waiters
+	found   bool         // result was found in the store, not fetched
+	writing bool         // a write is under way; it forgets the flight when done
+	unlease func()       // gives up the cross-process lease, if one was taken
+
+	// refused is set when the response may not be shared for reasons of
+	// its own (private, too large, ...): the waiters then fetch each for
+	// itself. A flight that lands with no result and not refused (a
+	// panic, the leader's client gone) was lost: its waiters elect
+	// another leader.
+	refused bool
+	cookie  bool            // refused for the leader's Cookie (see flight.cookie)
+	ctx     context.Context // the leader's request's, if any
+}
+
+// take hands the flight to a nested layer.
+func (l *leadership) take() *leadership {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	t := &leadership{f: l.f, key: l.key, unlease: l.unlease, ctx: l.ctx}
+	l.f, l.unlease = nil, nil
+	return t
+}
+
+// land publishes the result and wakes the waiters, unless the flight was
+// handed on. It runs on panics too: the flight is then lost, and its
+// waiters elect another leader.
+func (l *leadership) land(c *Engine) {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	f := l.f
+	if f == nil {
+		return
+	}
+	l.f = nil // landed once
+	f.result, f.found = l.result, l.found
+	gone := l.ctx != nil && l.ctx.Err() != nil
+	f.lost = f.result == nil && f.stale == nil && (!l.refused || gone)
+	f.cookie = f.lost && l.cookie
+	c.flights.landed(f)
+	if !l.writing {
+		l.finish(c, l.key, f)
+	}
+}
+
+// landRefused lands the flight with no result to share, for reasons of
+// the response itself unless the leader's client has gone: its waiters
+// then fetch each for itself.
+func (l *leadership) landRefused(c *Engine) { l.landNotShared(c, "") }
+
+// landNotShared lands the flight with no result to share, why being the
+// policy's reason. A reason of the leader's own request (requestBound:
+// its cookie, credentials) loses the flight, and one waiter leads in its
+// place — but for its cookie, the waiters with cookies of their own fetch
+// each for itself (see flight.cookie); any other refuses it, and each
+// waiter fetches for itself.
+func (l *leadership) landNotShared(c *Engine, why string) {
+	l.mu.Lock()
+	l.refused = !requestBound(why)
+	l.cookie = why == rfc9111.ReasonCookie
+	l.mu.Unlock()
+	l.land(c)
+}
+
+// finish forgets flight f of key, once its result is stored (or will not
+// be), and gives up the lease.
+func (l *leadership) finish(c *Engine, key string, f *flight) {
+	c.flights.forget(key, f)
+	l.release()
+}
+
+func (l *leadership) release() {
+	if l.unlease != nil {
+		l.unlease()
+	}
+}
+
+// onDone is what to do once the writes of m's result are done: the flight
+// stays findable until then. It is kept in m (no closure to allocate).
+func (l *leadership) onDone(c *Engine, m *miss) *writesDone {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	m.done = writesDone{}
+	if l.f != nil {
+		m.done = writesDone{l: l, c: c, key: l.key, f: l.f}
+	}
+	return &m.done
+}
+
+// writesDone finishes flight f of key for leadership l once the writes of
+// its result are done (see leadership.finish); nothing when l is nil.
+type writesDone struct {
+	l   *leadership
+	c   *Engine
+	key string
+	f   *flight
+}
+
+// run is called once the writes are done, or will not be made.
+func (d *writesDone) run() {
+	if d.l != nil {
+		d.l.finish(d.c, d.key, d.f)
+	}
 }
