@@ -5,6 +5,7 @@ import (
 	"context"
 	"net/http"
 	"net/http/httptest"
+	"syscall"
 	"testing"
 	"time"
 
@@ -111,25 +112,57 @@ func benchHit(b *testing.B, store httpcache.Store, raw rawClient) {
 			rawGet := raw.get
 			b.Run(name+"/kind=raw", func(b *testing.B) {
 				b.ReportAllocs()
+				cpu := processCPU()
 				for b.Loop() {
 					if err := rawGet(ctx, keys); err != nil {
 						b.Fatal(err)
 					}
 				}
+				reportCPU(b, cpu)
 			})
-			b.Run(name+"/kind=hit", func(b *testing.B) {
-				w := &sink{h: http.Header{}}
-				b.ReportAllocs()
-				for b.Loop() {
-					clear(w.h)
-					h.ServeHTTP(w, req)
-				}
-				if w.h.Get("Cache-Status") != "httpcache; hit" {
-					b.Fatalf("not a hit: %q", w.h.Get("Cache-Status"))
-				}
+			b.Run(name+"/kind=hit", func(b *testing.B) { hitLoop(b, h, req) })
+			b.Run(name+"/kind=memory-hit", func(b *testing.B) {
+				// The same page as a memory-store hit, for the CPU it
+				// costs beside the shared store's.
+				mc := httpcache.New(memory.New(memory.Options{}), httpcache.Options{})
+				mh := mc.Handler(page(bytes.Repeat([]byte("x"), sz.n), vary))
+				mh.ServeHTTP(&sink{h: http.Header{}}, req)
+				hitLoop(b, mh, req)
 			})
 		}
 	}
+}
+
+// hitLoop serves req through h until b is done, every time a hit, and
+// reports the process's CPU time per request beside the wall time.
+func hitLoop(b *testing.B, h http.Handler, req *http.Request) {
+	w := &sink{h: http.Header{}}
+	b.ReportAllocs()
+	cpu := processCPU()
+	for b.Loop() {
+		clear(w.h)
+		h.ServeHTTP(w, req)
+	}
+	reportCPU(b, cpu)
+	if w.h.Get("Cache-Status") != "httpcache; hit" {
+		b.Fatalf("not a hit: %q", w.h.Get("Cache-Status"))
+	}
+}
+
+// processCPU is the user and system CPU time this process has used: the
+// servers the benchmarks talk to are processes of their own, not counted.
+func processCPU() time.Duration {
+	var ru syscall.Rusage
+	if err := syscall.Getrusage(syscall.RUSAGE_SELF, &ru); err != nil {
+		return 0
+	}
+	return time.Duration(ru.Utime.Nano() + ru.Stime.Nano())
+}
+
+// reportCPU reports the CPU time per operation since start (cpu-ns/op):
+// what a request costs this process, whatever the round trip's wait.
+func reportCPU(b *testing.B, start time.Duration) {
+	b.ReportMetric(float64(processCPU()-start)/float64(b.N), "cpu-ns/op")
 }
 
 // BenchmarkRedis: a hit through the Redis store vs go-redis reading the same
