@@ -59,8 +59,7 @@ func (h *handler) serveCacheable(w http.ResponseWriter, r *http.Request, f reqFi
 	if cd.OnlyIfCached {
 		// The 504 is the cache's own: nothing went forward (RFC 9211 §2.2).
 		c.stats.misses.Add(1)
-		c.markBypass(w.Header(), "", detailOnlyIfCached)
-		lk.ev.note(c.status.forward("", false, detailOnlyIfCached))
+		c.markBypass(w.Header(), "", detailOnlyIfCached, lk.ev)
 		w.WriteHeader(http.StatusGatewayTimeout) // RFC 9111 §5.2.1.7
 		lk.release()
 		return

@@ -19,9 +19,9 @@ import (
 // and Content-Location URIs when they are on the same host (RFC 9111 §4.4).
 // Error responses invalidate nothing: otherwise anyone could empty the cache
 // with failing POSTs.
-func (h *handler) serveOtherMethod(w http.ResponseWriter, r *http.Request) {
+func (h *handler) serveOtherMethod(w http.ResponseWriter, r *http.Request, ev *eventRecord) {
 	c := h.rt.c
-	if c.markBypass(w.Header(), fwdMethod, "") {
+	if c.markBypass(w.Header(), fwdMethod, "", ev) {
 		c.stats.otherMethods.Add(1)
 	}
 	switch r.Method {

@@ -296,19 +296,13 @@ func (h *handler) serve(w http.ResponseWriter, r *http.Request, outer *miss, ev 
 	switch r.Method {
 	case http.MethodGet, http.MethodHead:
 	default:
-		if ev != nil {
-			ev.note(c.status.forward(fwdMethod, false, ""))
-		}
-		h.serveOtherMethod(w, r)
+		h.serveOtherMethod(w, r, ev)
 		return
 	}
 	f := requestFields(r.Header)
 	if detail := c.bypassDetail(r, f); detail != "" {
-		if c.markBypass(w.Header(), fwdBypass, detail) {
+		if c.markBypass(w.Header(), fwdBypass, detail, ev) {
 			c.stats.bypasses.Add(1)
-		}
-		if ev != nil {
-			ev.note(c.status.forward(fwdBypass, false, detail))
 		}
 		h.next.ServeHTTP(c.passThrough(w, r), r)
 		return
@@ -419,10 +413,12 @@ func urlBytes(r *http.Request) int {
 }
 
 // markBypass adds a Cache-Status member for a request the cache did not
-// look up, once even when layers of one Cache are nested, and reports
-// whether it did: the outermost layer counts the request, the others not.
-func (c *Engine) markBypass(h http.Header, fwd, detail string) bool {
+// look up, once even when layers of one Cache are nested, notes it in the
+// request's event record (if any), and reports whether it added it: the
+// outermost layer counts the request, the others not.
+func (c *Engine) markBypass(h http.Header, fwd, detail string, ev *eventRecord) bool {
 	v := c.status.forward(fwd, false, detail)
+	ev.note(v)
 	if cs := h["Cache-Status"]; len(cs) > 0 && cs[len(cs)-1] == v {
 		return false
 	}

@@ -1,16 +1,12 @@
 package engine
 
 import (
-	"errors"
 	"net/http"
 	"strconv"
 	"time"
 
-	"github.com/seedcache/httpcache/internal/header"
-
 	"github.com/seedcache/httpcache/internal/entry"
 	"github.com/seedcache/httpcache/internal/ranges"
-	"github.com/seedcache/httpcache/internal/rfc9111"
 )
 
 // serveRange answers a GET with a Range header from e, a stored complete
@@ -23,7 +19,7 @@ func (c *Engine) serveRange(w http.ResponseWriter, r *http.Request, e *entry.Ent
 	if r.Method != http.MethodGet || e.Status != http.StatusOK {
 		return false
 	}
-	if ifr := r.Header["If-Range"]; len(ifr) > 0 && !ranges.IfRange(ifr, e.Header, strictDate) {
+	if ifr := r.Header["If-Range"]; len(ifr) > 0 && !ranges.IfRange(ifr, e.Header, time.Now()) {
 		return false
 	}
 	size := int64(len(e.Body))
@@ -38,29 +34,10 @@ func (c *Engine) serveRange(w http.ResponseWriter, r *http.Request, e *entry.Ent
 		w.WriteHeader(http.StatusRequestedRangeNotSatisfiable)
 		return true
 	}
-	for name, v := range e.Header {
-		h[name] = v
-	}
+	writeStoredHeader(h, e, age, status)
 	h["Content-Length"] = []string{strconv.FormatInt(rg.Length, 10)}
 	h["Content-Range"] = []string{rg.ContentRange(size)}
-	if e.Flags&entry.FlagNoAge == 0 {
-		h["Age"] = rfc9111.AgeValue(age)
-	}
-	h["Cache-Status"] = status
 	w.WriteHeader(http.StatusPartialContent)
 	_, _ = w.Write(e.Body[rg.Start : rg.Start+rg.Length])
 	return true
 }
-
-// strictDate reads an HTTP-date as every other date the cache reads
-// (header.ParseHTTPDate): a date that is not one of RFC 9110's three forms
-// makes If-Range fail, and the whole response is sent.
-func strictDate(s string) (time.Time, error) {
-	t, ok := header.ParseHTTPDate(s, time.Now())
-	if !ok {
-		return time.Time{}, errNotADate
-	}
-	return t, nil
-}
-
-var errNotADate = errors.New("not an HTTP-date")

@@ -45,6 +45,18 @@ func (c *Engine) serveHitFields(w http.ResponseWriter, r *http.Request, f reqFie
 	if f&fieldRange != 0 && c.opts.RangeRequests && c.serveRange(w, r, e, age, status) {
 		return
 	}
+	writeStoredHeader(h, e, age, status)
+	w.WriteHeader(e.Status)
+	if r.Method != http.MethodHead && bodyAllowed(e.Status) && len(e.Body) > 0 {
+		// A failed write means the client went away; there is nobody
+		// left to tell.
+		_, _ = w.Write(e.Body)
+	}
+}
+
+// writeStoredHeader puts e's stored header into h, with an Age (unless e
+// must not have one) and this cache's Cache-Status member.
+func writeStoredHeader(h http.Header, e *entry.Entry, age time.Duration, status []string) {
 	for name, v := range e.Header {
 		h[name] = v
 	}
@@ -52,12 +64,6 @@ func (c *Engine) serveHitFields(w http.ResponseWriter, r *http.Request, f reqFie
 		h["Age"] = rfc9111.AgeValue(age)
 	}
 	h["Cache-Status"] = status
-	w.WriteHeader(e.Status)
-	if r.Method != http.MethodHead && bodyAllowed(e.Status) && len(e.Body) > 0 {
-		// A failed write means the client went away; there is nobody
-		// left to tell.
-		_, _ = w.Write(e.Body)
-	}
 }
 
 // bodyAllowed reports whether a response with status may have a body.

@@ -4,7 +4,7 @@
 // deciding an If-Range precondition against the stored validators.
 //
 // It knows nothing of stores, entries or handlers: every function here is
-// a function of its arguments.
+// a function of its arguments. Dates are read as internal/header reads them.
 package ranges
 
 import (
@@ -12,6 +12,8 @@ import (
 	"strconv"
 	"strings"
 	"time"
+
+	"github.com/seedcache/httpcache/internal/header"
 )
 
 // Range is one satisfiable byte range: Length bytes from Start.
@@ -150,9 +152,11 @@ func digits(s string) (int64, bool) {
 // response with header h (RFC 9110 §13.1.5): the field's entity-tag
 // matches h's ETag by strong comparison, or its date equals h's
 // Last-Modified and that date is strong (at least one second before the
-// response's Date). parseDate reads an HTTP-date. When it does not hold,
-// the whole representation is sent instead of the range.
-func IfRange(lines []string, h http.Header, parseDate func(string) (time.Time, error)) bool {
+// response's Date). Dates are read strictly, as every date the cache reads
+// (header.ParseHTTPDate, with now for two-digit years): one that is not an
+// HTTP-date fails the precondition. When it does not hold, the whole
+// representation is sent instead of the range.
+func IfRange(lines []string, h http.Header, now time.Time) bool {
 	if len(lines) != 1 {
 		return false
 	}
@@ -163,14 +167,14 @@ func IfRange(lines []string, h http.Header, parseDate func(string) (time.Time, e
 		// must be identical.
 		return !strings.HasPrefix(v, "W/") && etag != "" && !strings.HasPrefix(etag, "W/") && etag == v
 	}
-	since, err := parseDate(v)
-	if err != nil {
+	since, ok := header.ParseHTTPDate(v, now)
+	if !ok {
 		return false
 	}
-	lm, err := parseDate(h.Get("Last-Modified"))
-	if err != nil || !lm.Equal(since) {
+	lm, ok := header.ParseHTTPDate(h.Get("Last-Modified"), now)
+	if !ok || !lm.Equal(since) {
 		return false
 	}
-	date, err := parseDate(h.Get("Date"))
-	return err == nil && date.Sub(lm) >= time.Second
+	date, ok := header.ParseHTTPDate(h.Get("Date"), now)
+	return ok && date.Sub(lm) >= time.Second
 }
