@@ -6,47 +6,28 @@ import (
 	"time"
 
 	"github.com/seedcache/httpcache/internal/fakeclock"
+	"github.com/seedcache/httpcache/internal/plainstore"
 	"github.com/seedcache/httpcache/purgetest"
 	"github.com/seedcache/httpcache/store"
 	"github.com/seedcache/httpcache/stores/memory"
 )
 
-// plainStore is a store with only the required methods.
-type plainStore struct{ m *memory.Store }
-
-func (s plainStore) Get(ctx context.Context, k string) ([]byte, error) { return s.m.Get(ctx, k) }
-func (s plainStore) Set(ctx context.Context, k string, v []byte, ttl time.Duration) error {
-	return s.m.Set(ctx, k, v, ttl)
-}
-func (s plainStore) Delete(ctx context.Context, k ...string) error { return s.m.Delete(ctx, k...) }
-
-// localPlain is a local store that keeps no state of its own: its
-// LocalState is a store.StateMap.
-type localPlain struct {
-	plainStore
-	*store.StateMap
-}
-
-func (localPlain) Guarded() bool { return true }
-
-var _ store.Local = localPlain{}
-
 // sharedStore plays a networked store with counters and a tag index (as
 // Redis is): not local, so that every Cache on it keeps its purge records
 // in it, through Counter.
-type sharedStore struct{ plainStore }
+type sharedStore struct{ plainstore.Plain }
 
 func (s sharedStore) Advance(ctx context.Context, name string, floor int64, ttl time.Duration) (int64, error) {
-	return s.m.Advance(ctx, name, floor, ttl)
+	return s.M.Advance(ctx, name, floor, ttl)
 }
 func (s sharedStore) AddTags(ctx context.Context, key string, tags []string, ttl time.Duration) error {
-	return s.m.AddTags(ctx, key, tags, ttl)
+	return s.M.AddTags(ctx, key, tags, ttl)
 }
 func (s sharedStore) TaggedKeys(ctx context.Context, tag string) ([]string, error) {
-	return s.m.TaggedKeys(ctx, tag)
+	return s.M.TaggedKeys(ctx, tag)
 }
 func (s sharedStore) RemoveTags(ctx context.Context, tags ...string) error {
-	return s.m.RemoveTags(ctx, tags...)
+	return s.M.RemoveTags(ctx, tags...)
 }
 
 var (
@@ -60,7 +41,7 @@ var (
 func TestStores(t *testing.T) {
 	for name, wrap := range map[string]func(*memory.Store) store.Store{
 		"local":  func(m *memory.Store) store.Store { return m },
-		"shared": func(m *memory.Store) store.Store { return sharedStore{plainStore{m}} },
+		"shared": func(m *memory.Store) store.Store { return sharedStore{plainstore.Plain{M: m}} },
 	} {
 		t.Run(name, func(t *testing.T) {
 			clock := fakeclock.New(time.Unix(1_700_000_000, 0))
@@ -76,8 +57,8 @@ func TestStores(t *testing.T) {
 // store, and skip for a shared store without a Counter.
 func TestWithoutOptionalInterfaces(t *testing.T) {
 	for name, wrap := range map[string]func(*memory.Store) store.Store{
-		"networked, no Counter": func(m *memory.Store) store.Store { return plainStore{m} },
-		"local, a StateMap":     func(m *memory.Store) store.Store { return localPlain{plainStore{m}, new(store.StateMap)} },
+		"networked, no Counter": func(m *memory.Store) store.Store { return plainstore.Plain{M: m} },
+		"local, a StateMap":     func(m *memory.Store) store.Store { return plainstore.NewLocal(m) },
 	} {
 		t.Run(name, func(t *testing.T) {
 			purgetest.Run(t, func(t *testing.T) store.Store {
