@@ -1,18 +1,27 @@
-// Command loopback measures, over loopback HTTP with wrk, three servers
+// Command loopback measures, over loopback HTTP with wrk, servers
 // answering GETs for N-byte bodies that carry "Cache-Control: public,
 // max-age=3600":
 //
 //   - origin: a Go net/http origin serving the bytes itself;
 //   - proxy: example/proxy (memory store) in front of that origin, every
 //     request a hit;
+//   - proxy-redis: example/proxy on a Redis store, every request a hit read
+//     from Redis (not measured unless asked for with -targets);
+//   - proxy-tiered: example/proxy on the tiered store (an in-process L1 in
+//     front of Redis), every request an L1 hit (not measured unless asked
+//     for);
 //   - nginx: Debian's nginx with proxy_cache in front of that origin (one
 //     worker, keep-alive upstream, access log off), every request a hit.
 //
-// wrk runs pinned to one core and the servers to another (taskset). The
-// targets are measured in interleaved rounds, each for a bounded time; the
-// report gives, per body size and target, the median requests per second,
-// the median CPU time the server's processes spent per request (utime and
-// stime from /proc/PID/stat), and both as ratios to the origin's.
+// wrk runs pinned to one core and the servers to another (taskset). With a
+// Redis target, the harness starts its own redis-server, without
+// persistence, pinned to the servers' core too: the proxy and Redis share
+// it, as they would on a host running both. The targets are measured in
+// interleaved rounds, each for a bounded time; the report gives, per body
+// size and target, the median requests per second, the median CPU time the
+// server's processes spent per request (utime and stime from
+// /proc/PID/stat), for a Redis target also with redis-server's, and both as
+// ratios to the origin's and to the memory-store proxy's.
 //
 //	cd bench && go run ./cmd/loopback -rounds 5 -duration 5s
 //
@@ -66,12 +75,23 @@ func main() {
 
 // Target names, in the order they are measured in each round.
 const (
-	targetOrigin = "origin"
-	targetProxy  = "proxy"
-	targetNginx  = "nginx"
+	targetOrigin      = "origin"
+	targetProxy       = "proxy"
+	targetProxyRedis  = "proxy-redis"
+	targetProxyTiered = "proxy-tiered"
+	targetNginx       = "nginx"
 )
 
-var allTargets = []string{targetOrigin, targetProxy, targetNginx}
+// allTargets is every target, in the order of a round; defaultTargets
+// those -targets names by default.
+var (
+	allTargets     = []string{targetOrigin, targetProxy, targetProxyRedis, targetProxyTiered, targetNginx}
+	defaultTargets = []string{targetOrigin, targetProxy, targetNginx}
+)
+
+// redisTargets are the targets whose proxy uses the harness's
+// redis-server.
+var redisTargets = []string{targetProxyRedis, targetProxyTiered}
 
 // config is what the flags say.
 type config struct {
@@ -87,6 +107,7 @@ type config struct {
 	root        string
 	nginx       string
 	wrk         string
+	redis       string // redis-server binary
 	raw         string
 	timeout     time.Duration
 	keep        bool
@@ -101,14 +122,15 @@ func parseFlags(args []string, stderr io.Writer) (*config, error) {
 	fs.DurationVar(&c.duration, "duration", 5*time.Second, "duration of one measurement, in whole seconds (1s to 5m)")
 	fs.DurationVar(&c.warmup, "warmup", time.Second, "duration of one warm-up run of every target at every size before the first round, in whole seconds; 0 for none")
 	sizes := fs.String("sizes", "1024,65536", "comma-separated body sizes in bytes (1 to 16777216)")
-	targets := fs.String("targets", strings.Join(allTargets, ","), "comma-separated targets: origin (required, the baseline), proxy, nginx")
+	targets := fs.String("targets", strings.Join(defaultTargets, ","), "comma-separated targets: origin (required, the baseline), proxy, proxy-redis, proxy-tiered, nginx")
 	fs.IntVar(&c.connections, "connections", 16, "wrk's keep-alive connections (-c)")
 	fs.IntVar(&c.threads, "threads", 1, "wrk's threads (-t)")
 	fs.IntVar(&c.clientCPU, "client-cpu", 0, "the CPU wrk is pinned to")
-	fs.IntVar(&c.serverCPU, "server-cpu", 1, "the CPU the origin, the proxy and nginx are pinned to")
+	fs.IntVar(&c.serverCPU, "server-cpu", 1, "the CPU the origin, the proxies, redis-server and nginx are pinned to")
 	fs.StringVar(&c.root, "root", "", "directory of the httpcache module, to build example/proxy from; if empty, the nearest parent of the working directory holding it")
 	fs.StringVar(&c.nginx, "nginx", "nginx", "nginx binary")
 	fs.StringVar(&c.wrk, "wrk", "wrk", "wrk binary")
+	fs.StringVar(&c.redis, "redis-server", "redis-server", "redis-server binary, started for the proxy-redis and proxy-tiered targets")
 	fs.StringVar(&c.raw, "raw", "", "if set, also write each measurement to this file in Go benchmark format, for benchstat -col /target")
 	fs.DurationVar(&c.timeout, "timeout", 30*time.Minute, "bound on the whole run")
 	fs.BoolVar(&c.keep, "keep", false, "keep the temporary directory (nginx.conf, logs) and print its path")
@@ -142,7 +164,7 @@ func parseFlags(args []string, stderr io.Writer) (*config, error) {
 	for _, t := range strings.Split(*targets, ",") {
 		t = strings.TrimSpace(t)
 		switch {
-		case t != targetOrigin && t != targetProxy && t != targetNginx:
+		case !contains(allTargets, t):
 			return nil, fmt.Errorf("-targets: unknown target %q", t)
 		case seen[t]:
 			return nil, fmt.Errorf("-targets: %q twice", t)
@@ -170,6 +192,33 @@ func parseFlags(args []string, stderr io.Writer) (*config, error) {
 	return c, nil
 }
 
+// needsRedis reports whether a target uses the harness's redis-server.
+func (c *config) needsRedis() bool {
+	for _, t := range redisTargets {
+		if contains(c.targets, t) {
+			return true
+		}
+	}
+	return false
+}
+
+// proxyStoreArgs returns example/proxy's store flags for target, with
+// redis-server on redisAddr, or nil if target is not example/proxy. The
+// tiered proxy uses database 1 and the Redis one database 0, so that
+// neither finds the other's entries: each target's first request is a miss
+// of its own, stored through its own store.
+func proxyStoreArgs(target, redisAddr string) []string {
+	switch target {
+	case targetProxy:
+		return []string{"-store", "memory"}
+	case targetProxyRedis:
+		return []string{"-store", "redis", "-redis", "redis://" + redisAddr + "/0"}
+	case targetProxyTiered:
+		return []string{"-store", "tiered", "-redis", "redis://" + redisAddr + "/1"}
+	}
+	return nil
+}
+
 // server is one target: the URL wrk asks and the processes whose CPU time
 // is counted.
 type server struct {
@@ -177,6 +226,13 @@ type server struct {
 	base   string // http://127.0.0.1:port
 	proc   *proc
 	cached bool // every request should be a hit: the origin must not be asked
+	// store is the redis-server the target's proxy uses, or nil; its
+	// CPU time is counted apart, and its commands counted.
+	store     *proc
+	storeAddr string
+	// localHits: every hit should be served from the proxy's memory (the
+	// tiered store's L1), without a Redis command.
+	localHits bool
 }
 
 // measurement is one wrk run against one target at one size.
@@ -187,9 +243,15 @@ type measurement struct {
 	requests  int64
 	rps       float64
 	cpuPerReq time.Duration // server CPU per request
+	// With a store (redis-server): the server's and the store's CPU per
+	// request, and the commands the store processed per request.
+	hasStore           bool
+	cpuWithStorePerReq time.Duration
+	storeCmdsPerReq    float64
 	// serverBusy and clientBusy are the CPU time of the server's
-	// processes and of wrk over the run's wall time: a server well below
-	// 1 was not the bottleneck (wrk was, or the machine's other work).
+	// processes (and its store's, which shares its CPU) and of wrk over
+	// the run's wall time: a server well below 1 was not the bottleneck
+	// (wrk was, or the machine's other work).
 	serverBusy, clientBusy float64
 	originHit              int64 // origin requests during a cached target's run
 }
@@ -212,6 +274,11 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) (err erro
 			return fmt.Errorf("%s: %w (Debian: apt-get install -y nginx)", c.nginx, err)
 		}
 	}
+	if c.needsRedis() {
+		if _, err := exec.LookPath(c.redis); err != nil {
+			return fmt.Errorf("%s: %w (Debian: apt-get install -y redis-server)", c.redis, err)
+		}
+	}
 	tick, err := clockTick()
 	if err != nil {
 		return err
@@ -229,11 +296,12 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) (err erro
 	procs := &group{stderr: stderr}
 	defer procs.stopAll()
 
-	addrs, err := freeAddrs(3)
+	addrs, err := freeAddrs(6)
 	if err != nil {
 		return err
 	}
-	originAddr, proxyAddr, nginxAddr := addrs[0], addrs[1], addrs[2]
+	originAddr, nginxAddr, redisAddr := addrs[0], addrs[1], addrs[2]
+	proxyAddrs := map[string]string{targetProxy: addrs[3], targetProxyRedis: addrs[4], targetProxyTiered: addrs[5]}
 	pin := []string{"-c", strconv.Itoa(c.serverCPU)}
 
 	self, err := os.Executable()
@@ -249,20 +317,39 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) (err erro
 	}
 	servers := []*server{{name: targetOrigin, base: "http://" + originAddr, proc: origin}}
 
-	if contains(c.targets, targetProxy) {
-		bin := filepath.Join(dir, "proxy")
-		if err := buildProxy(ctx, c.root, bin, stderr); err != nil {
+	var redis *proc
+	if c.needsRedis() {
+		if redis, err = startRedis(ctx, procs, c.redis, dir, redisAddr, pin); err != nil {
 			return err
 		}
-		p, err := procs.start(ctx, "proxy", filepath.Join(dir, "proxy.log"), "taskset",
-			append(pin, bin, "-listen", proxyAddr, "-origin", "http://"+originAddr, "-store", "memory")...)
+	}
+	var proxyBin string
+	for _, t := range c.targets {
+		storeArgs := proxyStoreArgs(t, redisAddr)
+		if storeArgs == nil {
+			continue // not a proxy
+		}
+		if proxyBin == "" {
+			proxyBin = filepath.Join(dir, "proxy")
+			if err := buildProxy(ctx, c.root, proxyBin, stderr); err != nil {
+				return err
+			}
+		}
+		addr := proxyAddrs[t]
+		args := append(append([]string(nil), pin...), proxyBin, "-listen", addr, "-origin", "http://"+originAddr)
+		p, err := procs.start(ctx, t, filepath.Join(dir, t+".log"), "taskset", append(args, storeArgs...)...)
 		if err != nil {
 			return err
 		}
-		if err := waitListening(ctx, proxyAddr, p); err != nil {
+		if err := waitListening(ctx, addr, p); err != nil {
 			return err
 		}
-		servers = append(servers, &server{name: targetProxy, base: "http://" + proxyAddr, proc: p, cached: true})
+		s := &server{name: t, base: "http://" + addr, proc: p, cached: true}
+		if contains(redisTargets, t) {
+			s.store, s.storeAddr = redis, redisAddr
+			s.localHits = t == targetProxyTiered
+		}
+		servers = append(servers, s)
 	}
 	if contains(c.targets, targetNginx) {
 		conf, err := writeNginxConf(dir, nginxAddr, originAddr)
@@ -326,13 +413,11 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) (err erro
 				}
 				m.round = round
 				results = append(results, m)
-				fmt.Fprintf(stderr, "round %d/%d  %-6s %-6s %10.0f req/s  %6.2f µs CPU/req  server busy %3.0f%%  wrk busy %3.0f%%\n",
-					round, c.rounds, sizeName(size), s.name, m.rps, micros(m.cpuPerReq), 100*m.serverBusy, 100*m.clientBusy)
+				fmt.Fprintln(stderr, progressLine(round, c.rounds, s.cached, m))
 				if m.originHit > 0 {
 					fmt.Fprintf(stderr, "  warning: %s asked the origin %d times: not every request was a hit\n", s.name, m.originHit)
 				}
-				fmt.Fprintf(raw, "BenchmarkLoopback/size=%s/target=%s %d %.1f req/s %.3f cpu-us/req\n",
-					sizeName(size), s.name, m.requests, m.rps, micros(m.cpuPerReq))
+				fmt.Fprintln(raw, rawLine(m))
 			}
 		}
 	}
@@ -343,13 +428,27 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) (err erro
 }
 
 // measure runs wrk against s for d and reads the CPU time s's processes
-// spent meanwhile.
+// (and its store's) spent meanwhile, and the commands its store processed.
 func measure(ctx context.Context, w *wrk, client *http.Client, s *server, size int, counter string, d time.Duration, tick time.Duration) (measurement, error) {
-	m := measurement{target: s.name, size: size}
+	m := measurement{target: s.name, size: size, hasStore: s.store != nil}
 	pids := s.proc.pids()
+	var storePids []int
+	if s.store != nil {
+		storePids = s.store.pids()
+	}
 	before, err := cpuTimes(pids, tick)
 	if err != nil {
 		return m, err
+	}
+	var storeBefore map[int]time.Duration
+	var cmdsBefore int64
+	if s.store != nil {
+		if storeBefore, err = cpuTimes(storePids, tick); err != nil {
+			return m, err
+		}
+		if cmdsBefore, err = redisCommandsProcessed(ctx, s.storeAddr); err != nil {
+			return m, err
+		}
 	}
 	originBefore, err := originCount(ctx, client, counter)
 	if err != nil {
@@ -363,6 +462,16 @@ func measure(ctx context.Context, w *wrk, client *http.Client, s *server, size i
 	if err != nil {
 		return m, err
 	}
+	var storeAfter map[int]time.Duration
+	var cmdsAfter int64
+	if s.store != nil {
+		if storeAfter, err = cpuTimes(storePids, tick); err != nil {
+			return m, err
+		}
+		if cmdsAfter, err = redisCommandsProcessed(ctx, s.storeAddr); err != nil {
+			return m, err
+		}
+	}
 	originAfter, err := originCount(ctx, client, counter)
 	if err != nil {
 		return m, err
@@ -370,20 +479,35 @@ func measure(ctx context.Context, w *wrk, client *http.Client, s *server, size i
 	if res.requests == 0 {
 		return m, errors.New("wrk completed no request")
 	}
-	var cpu time.Duration
-	for pid, t := range after {
-		if t0, ok := before[pid]; ok { // a process started meanwhile is not counted
-			cpu += t - t0
-		}
-	}
+	cpu := cpuSpent(before, after)
+	busy := cpu
 	m.requests, m.rps = res.requests, res.rps
 	m.cpuPerReq = cpu / time.Duration(res.requests)
-	m.serverBusy = float64(cpu) / float64(res.wall)
+	if s.store != nil {
+		withStore := cpu + cpuSpent(storeBefore, storeAfter)
+		busy = withStore
+		m.cpuWithStorePerReq = withStore / time.Duration(res.requests)
+		// The first INFO shows up in the second reading.
+		m.storeCmdsPerReq = float64(cmdsAfter-cmdsBefore-1) / float64(res.requests)
+	}
+	m.serverBusy = float64(busy) / float64(res.wall)
 	m.clientBusy = float64(res.cpu) / float64(res.wall)
 	if s.cached {
 		m.originHit = originAfter - originBefore
 	}
 	return m, nil
+}
+
+// cpuSpent sums, over the processes in both readings, the CPU time spent
+// between them; a process started meanwhile is not counted.
+func cpuSpent(before, after map[int]time.Duration) time.Duration {
+	var cpu time.Duration
+	for pid, t := range after {
+		if t0, ok := before[pid]; ok {
+			cpu += t - t0
+		}
+	}
+	return cpu
 }
 
 // checkServes asks s for a body of size bytes until it answers without
@@ -408,6 +532,9 @@ func checkServes(ctx context.Context, client *http.Client, s *server, size int, 
 			return err
 		}
 		if !s.cached || after == before {
+			if s.localHits {
+				return waitLocalHits(ctx, client, s, url)
+			}
 			return nil
 		}
 		// The proxy stores in the background: give it a moment.
@@ -418,6 +545,43 @@ func checkServes(ctx context.Context, client *http.Client, s *server, size int, 
 		}
 	}
 	return fmt.Errorf("%s: GET %s still reaches the origin after 40 requests: not cached", s.name, url)
+}
+
+// localHitWait bounds how long waitLocalHits waits for the tiered store
+// to use its L1: it does once its instance is registered in Redis, which
+// takes its subscription working.
+const localHitWait = 20 * time.Second
+
+// waitLocalHits GETs url, a hit, until one is served without a command to
+// s's Redis: then s's hits come from its L1, which the tiered store uses
+// only once it has registered (until then it reads Redis alone), and
+// fills with the copy read from Redis by the first hit after that.
+func waitLocalHits(ctx context.Context, client *http.Client, s *server, url string) error {
+	deadline := time.Now().Add(localHitWait)
+	for {
+		before, err := redisCommandsProcessed(ctx, s.storeAddr)
+		if err != nil {
+			return err
+		}
+		if _, err := get(ctx, client, url); err != nil {
+			return fmt.Errorf("%s: %w", s.name, err)
+		}
+		after, err := redisCommandsProcessed(ctx, s.storeAddr)
+		if err != nil {
+			return err
+		}
+		if after-before-1 == 0 { // the first INFO shows up in the second reading
+			return nil
+		}
+		if time.Now().After(deadline) {
+			return fmt.Errorf("%s: GET %s still sends commands to Redis after %v: its hits are not served from L1", s.name, url, localHitWait)
+		}
+		select {
+		case <-ctx.Done():
+			return ctx.Err()
+		case <-time.After(50 * time.Millisecond):
+		}
+	}
 }
 
 // get fetches url and returns the body's length; any status but 200 is an
