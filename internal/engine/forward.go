@@ -382,7 +382,7 @@ func (h *handler) fetchFirst(w http.ResponseWriter, r *http.Request, lk lookup, 
 		}
 		m.rt, m.req, m.lk, m.requestTime, m.stale, m.lead, m.background = h.rt, r, lk, now, stale, lead, !countable(w)
 		m.staleIfError = stale != nil && stale.MayServeOnError(now)
-		m.validated = attempt == 0 && stale != nil && rfc9111.HasValidators(stale.Header)
+		m.validated = attempt == 0 && stale != nil && stale.Header.Stored().HasValidators()
 		if len(w.Header()) > 0 {
 			// Remember what the middleware above us already set (CORS
 			// headers, a request ID): that is theirs to set on every

@@ -246,7 +246,7 @@ func (c *Engine) inspectVariant(ctx context.Context, rt *route, r *http.Request,
 	stale := age - checked.Lifetime
 	out.InStaleWhileRevalidate = stale >= 0 && stale < checked.StaleWhileRevalidate
 	out.InStaleIfError = stale >= 0 && checked.MayServeOnError(now)
-	out.Revalidatable = stale >= 0 && rfc9111.HasValidators(checked.Header)
+	out.Revalidatable = stale >= 0 && checked.Header.Stored().HasValidators()
 	switch {
 	case out.Outcome != "":
 	case out.Purged:

@@ -178,7 +178,7 @@ func acceptable(e *entry.Entry, r *http.Request) bool {
 		// accepts the entry's coding as the request that stored it did.
 		return true
 	}
-	return vary.AcceptsEncoding(r.Header["Accept-Encoding"], e.Header["Content-Encoding"])
+	return vary.AcceptsEncoding(r.Header["Accept-Encoding"], e.Header.Values("Content-Encoding"))
 }
 
 // prefetched is a variant read together with its index.

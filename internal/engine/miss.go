@@ -121,8 +121,9 @@ func (m *miss) clientConditionals(r *http.Request) *http.Request {
 		return r
 	}
 	h := r.Header
-	inm, ims := rfc9111.Validators(m.stale.Header)
-	if !header.SameValues(h["If-None-Match"], inm) || !header.SameValues(h["If-Modified-Since"], ims) {
+	// The values withValidators sent.
+	s := m.stale.Header.Stored()
+	if !header.SameValues(h["If-None-Match"], firstOnly(s.ETag)) || !header.SameValues(h["If-Modified-Since"], firstOnly(s.LastModified)) {
 		return r // not ours
 	}
 	r2 := r.WithContext(r.Context())
@@ -303,4 +304,13 @@ func isEventStream(h http.Header) bool {
 func restoreHeader(h, above http.Header) {
 	clear(h)
 	maps.Copy(h, above)
+}
+
+// firstOnly is v's first value alone (as withValidators sends a validator),
+// or v when it has none or one.
+func firstOnly(v []string) []string {
+	if len(v) > 1 {
+		return v[:1]
+	}
+	return v
 }

@@ -19,7 +19,7 @@ func (c *Engine) serveRange(w http.ResponseWriter, r *http.Request, e *entry.Ent
 	if r.Method != http.MethodGet || e.Status != http.StatusOK {
 		return false
 	}
-	if ifr := r.Header["If-Range"]; len(ifr) > 0 && !ranges.IfRange(ifr, e.Header, time.Now()) {
+	if ifr := r.Header["If-Range"]; len(ifr) > 0 && !ranges.IfRange(ifr, e.Header.Get("Etag"), e.Header.Get("Last-Modified"), e.Header.Get("Date"), time.Now()) {
 		return false
 	}
 	size := int64(len(e.Body))

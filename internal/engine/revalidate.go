@@ -2,7 +2,6 @@ package engine
 
 import (
 	"context"
-	"maps"
 	"net/http"
 
 	"github.com/seedcache/httpcache/internal/entry"
@@ -24,8 +23,8 @@ func withValidators(r *http.Request, e *entry.Entry, ctx context.Context) *http.
 	shallow := *r
 	shallow.Header = nil // not cloned only to be replaced
 	r2 := shallow.Clone(ctx)
-	// The values rfc9111.Validators gives, without its two slices.
-	etag, lm := e.Header["Etag"], e.Header["Last-Modified"]
+	s := e.Header.Stored()
+	etag, lm := s.ETag, s.LastModified
 	n := 0
 	for _, vv := range r.Header {
 		n += len(vv)
@@ -73,11 +72,11 @@ var notFreshened = map[string]bool{
 // different ETag), which must then be fetched in full.
 func (c *Engine) freshen(ctx context.Context, m *miss, h304 http.Header, onDone *writesDone) (e *entry.Entry, stored, ok bool) {
 	old := m.stale
-	if !rfc9111.Identifies(h304, old.Header) {
+	if !rfc9111.Identifies(h304, old.Header.Stored()) {
 		return nil, false, false
 	}
 	merged := make(http.Header, len(old.Header)+4)
-	maps.Copy(merged, old.Header)
+	old.Header.CopyTo(merged)
 	header.CopyStorable(merged, h304, m.above, notFreshened)
 	if len(h304["Date"]) == 0 {
 		// The stored Date would make the response look as old as the
@@ -113,7 +112,7 @@ func (c *Engine) freshen(ctx context.Context, m *miss, h304 http.Header, onDone 
 		d.Store = false
 	}
 	delete(merged, c.opts.TagHeader)
-	e = &entry.Entry{Kind: entry.KindResponse, Status: old.Status, Header: merged, Body: old.Body, Tags: tags}
+	e = &entry.Entry{Kind: entry.KindResponse, Status: old.Status, Header: entry.HeaderOf(merged), Body: old.Body, Tags: tags}
 	if m.keepsFresh() || !d.Store && requestBound(d.Reason) {
 		// Revalidated for this client alone (it asked past a fresh
 		// entry, or its own cookie or credentials keep the result from

@@ -2,6 +2,7 @@ package engine
 
 import (
 	"net/http"
+	"slices"
 	"time"
 
 	"github.com/seedcache/httpcache/internal/entry"
@@ -29,10 +30,10 @@ func (c *Engine) serveHitFields(w http.ResponseWriter, r *http.Request, f reqFie
 		}
 	}
 	h := w.Header()
-	if f&(fieldIfNoneMatch|fieldIfModifiedSince) != 0 && rfc9111.NotModified(r, e.Status, e.Header, time.Unix(0, e.ResponseTime)) {
-		for _, name := range rfc9111.NotModifiedHeaders {
-			if v, ok := e.Header[name]; ok {
-				h[name] = v
+	if f&(fieldIfNoneMatch|fieldIfModifiedSince) != 0 && rfc9111.NotModified(r, e.Status, e.Header.Stored(), time.Unix(0, e.ResponseTime)) {
+		for _, f := range e.Header {
+			if slices.Contains(rfc9111.NotModifiedHeaders, f.Name) {
+				h[f.Name] = f.Values
 			}
 		}
 		if e.Flags&entry.FlagNoAge == 0 {
@@ -57,9 +58,7 @@ func (c *Engine) serveHitFields(w http.ResponseWriter, r *http.Request, f reqFie
 // writeStoredHeader puts e's stored header into h, with an Age (unless e
 // must not have one) and this cache's Cache-Status member.
 func writeStoredHeader(h http.Header, e *entry.Entry, age time.Duration, status []string) {
-	for name, v := range e.Header {
-		h[name] = v
-	}
+	e.Header.CopyTo(h)
 	if e.Flags&entry.FlagNoAge == 0 {
 		h["Age"] = rfc9111.AgeValue(age)
 	}

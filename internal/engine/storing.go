@@ -28,7 +28,7 @@ func (c *Engine) storeResponse(ctx context.Context, m *miss, cw *captureWriter, 
 	e := &entry.Entry{
 		Kind:   entry.KindResponse,
 		Status: cw.status,
-		Header: h,
+		Header: entry.HeaderOf(h),
 		Body:   cw.body,
 		Tags:   tags,
 	}
@@ -52,8 +52,8 @@ func (c *Engine) storeEntry(ctx context.Context, m *miss, e *entry.Entry, d rfc9
 	e.StaleWhileRevalidate = d.StaleWhileRevalidate
 	e.StaleIfError = d.StaleIfError
 	e.Flags = d.Flags
-	if slices.Contains(d.VaryNames, "Accept-Encoding") && m.rt.vary.KeysCodings(e.Header["Content-Encoding"]) &&
-		vary.AcceptsEncoding(m.req.Header["Accept-Encoding"], e.Header["Content-Encoding"]) {
+	if slices.Contains(d.VaryNames, "Accept-Encoding") && m.rt.vary.KeysCodings(e.Header.Values("Content-Encoding")) &&
+		vary.AcceptsEncoding(m.req.Header["Accept-Encoding"], e.Header.Values("Content-Encoding")) {
 		e.Flags |= entry.FlagCodingKeyed
 	}
 	e.URL = m.lk.material

@@ -5,8 +5,8 @@ import (
 	"errors"
 	"fmt"
 	"hash/crc32"
-	"net/http"
 	"time"
+	"unsafe"
 
 	"github.com/seedcache/httpcache/internal/header"
 	"github.com/seedcache/httpcache/internal/keys"
@@ -26,7 +26,7 @@ const (
 type Entry struct {
 	Kind   uint8
 	Status int
-	Header http.Header // canonical names; never Age, Cache-Status or hop-by-hop
+	Header Header // canonical names; never Age, Cache-Status or hop-by-hop
 	Body   []byte
 
 	// Times for Age (RFC 9111 §4.2.3), in Unix nanoseconds.
@@ -55,30 +55,19 @@ type Entry struct {
 }
 
 // Size estimates the bytes a decoded entry holds on the heap besides the
-// encoded value it refers into (its url, body and vary key are slices of
-// it): the struct, the header's map, text and value slices, and the tag and
-// Vary name strings. An in-process store keeping the entry beside its value
+// encoded value it refers into (its url, body, vary key and every string
+// are slices of it): the struct, the header's array, and the slices of tag
+// and Vary names. An in-process store keeping the entry beside its value
 // counts it against its byte budget (see stores/memory);
 // TestDecodedEntrySize keeps the estimate honest. A Vary index's memo is
 // not counted here: all memos share their own budget (see keys.Memo).
 func (e *Entry) Size() int {
-	n := 320 // the struct, rounded to its size class, and small slices
-	if fields := len(e.Header); fields > 0 {
-		// The map: one group of eight slots up to eight fields, then
-		// about a hundred bytes a field as it grows.
-		n += 400 + 96*max(0, fields-8)
-		for name, values := range e.Header {
-			n += len(name) + 2
-			for _, v := range values {
-				n += len(v) + 2 + 16 // the text, and its string header
-			}
-		}
+	n := 256 + e.Header.size() // the struct, rounded to its size class, and the header
+	if len(e.VaryNames) > 0 {
+		n += 16 * len(e.VaryNames)
 	}
-	for _, s := range e.VaryNames {
-		n += len(s) + 16
-	}
-	for _, s := range e.Tags {
-		n += len(s) + 16
+	if len(e.Tags) > 0 {
+		n += 16 * len(e.Tags)
 	}
 	return n
 }
@@ -123,13 +112,13 @@ var crcTable = crc32.MakeTable(crc32.Castagnoli)
 func (e *Entry) Encode() []byte { return e.encode(nil, e.EncodedSizeHint()) }
 
 // EncodeShared returns the entry's binary form, as Encode does, and turns e
-// into the entry Decode would return from it, without decoding: its url,
-// vary key and body then alias the encoding (capped, as Decode's are), and
-// its Vary names and tags are slices of its own. What Decode checks of a
-// value, e must pass (see Check): else it returns an error wrapping
-// ErrCorruptEntry and e is left as it was.
+// into the entry Decode would return from it: its url, vary key, body and
+// every string of its header, Vary names and tags then alias the encoding,
+// as Decode's do, so that e holds no string or header array of its own
+// (the garbage collector has all the less to mark in a store of them).
+// What Decode checks of a value, e must pass (see checkedSize): else it
+// returns an error wrapping ErrCorruptEntry and e is left as it was.
 //
-// e's header must be e's alone, with value slices capped (len == cap), and
 // e must not be changed afterwards: it may then be shared as a decoded one
 // is.
 func (e *Entry) EncodeShared() ([]byte, error) {
@@ -137,15 +126,36 @@ func (e *Entry) EncodeShared() ([]byte, error) {
 	if err != nil {
 		return nil, err
 	}
-	var at [2]int // where url and vary key begin
+	var at sections
 	b := e.encode(&at, size)
-	body := len(b) - checksumLen - len(e.Body)
-	e.URL = alias(b, at[0], len(e.URL))
-	e.VaryKey = alias(b, at[1], len(e.VaryKey))
-	e.Body = alias(b, body, len(e.Body))
-	e.VaryNames = cloneStrings(e.VaryNames)
-	e.Tags = cloneStrings(e.Tags)
+	e.URL = alias(b, at.url, len(e.URL))
+	e.VaryKey = alias(b, at.varyKey, len(e.VaryKey))
+	e.Body = alias(b, at.body, len(e.Body))
+	e.VaryNames = aliasStrings(b, at.varyNames, e.VaryNames)
+	e.Tags = aliasStrings(b, at.tags, e.Tags)
+	// The header is e's own: its strings are replaced in place, by where
+	// encode put them, which their lengths tell without reading b.
+	a := aliaser{b: b, pos: at.header}
+	a.skip(len(e.Header))
+	for i := range e.Header {
+		f := &e.Header[i]
+		f.Name = a.str(f.Name)
+		a.skip(len(f.Values))
+		for j := range f.Values {
+			f.Values[j] = a.str(f.Values[j])
+		}
+		if len(f.Values) == 0 {
+			f.Values = nil // as Decode gives it
+		}
+	}
 	return b, nil
+}
+
+// sections are where encode put the parts of an entry: the url's, vary
+// key's and body's bytes, and the length prefixes of the Vary names, the
+// tags and the header.
+type sections struct {
+	url, varyNames, varyKey, tags, header, body int
 }
 
 // alias is b[i:i+n], capped, or nil when empty (as Decode gives it).
@@ -156,18 +166,52 @@ func alias(b []byte, i, n int) []byte {
 	return b[i : i+n : i+n]
 }
 
-func cloneStrings(ss []string) []string {
+// aliasStrings returns a new slice of ss's strings as substrings of b,
+// where appendStrings put them at pos; nil when ss is empty.
+func aliasStrings(b []byte, pos int, ss []string) []string {
 	if len(ss) == 0 {
 		return nil
 	}
-	return append([]string(nil), ss...)
+	a := aliaser{b: b, pos: pos}
+	a.skip(len(ss))
+	out := make([]string, len(ss))
+	for i, s := range ss {
+		out[i] = a.str(s)
+	}
+	return out
+}
+
+// aliaser walks an encoding just made, knowing what was written: each
+// string's place follows from the lengths before it.
+type aliaser struct {
+	b   []byte
+	pos int
+}
+
+// skip passes the uvarint n.
+func (a *aliaser) skip(n int) {
+	for ; n >= 0x80; n >>= 7 {
+		a.pos++
+	}
+	a.pos++
+}
+
+// str passes the length-prefixed s, returning it as a substring of b.
+func (a *aliaser) str(s string) string {
+	a.skip(len(s))
+	if len(s) == 0 {
+		return ""
+	}
+	v := unsafe.String(&a.b[a.pos], len(s))
+	a.pos += len(s)
+	return v
 }
 
 // checkedSize reports, as an error wrapping ErrCorruptEntry, what of e
 // Decode would refuse in its encoding — an unknown kind, a response's
 // status out of range, a Vary name or header field name that is not a
-// token, a field name not in canonical form, a field value with CR, LF or
-// NUL — and otherwise EncodedSizeHint, in the same pass over the header.
+// token, a field name not in canonical form or twice, a field value with
+// CR, LF or NUL — and otherwise EncodedSizeHint, in the same pass over the header.
 func (e *Entry) checkedSize() (int, error) {
 	if e.Kind != KindResponse && e.Kind != KindIndex {
 		return 0, corrupt("unknown kind %d", e.Kind)
@@ -179,12 +223,15 @@ func (e *Entry) checkedSize() (int, error) {
 		return 0, corrupt("invalid Vary name")
 	}
 	n := e.sizeHintBesidesHeader()
-	for name, values := range e.Header {
-		if !header.CanonicalToken(name) {
+	if hasDuplicate(e.Header) {
+		return 0, corrupt("header (duplicate name)")
+	}
+	for _, f := range e.Header {
+		if !header.CanonicalToken(f.Name) {
 			return 0, corrupt("truncated or malformed header name")
 		}
-		n += len(name) + 4
-		for _, v := range values {
+		n += len(f.Name) + 4
+		for _, v := range f.Values {
 			if !header.ValidFieldValue(v) {
 				return 0, corrupt("truncated or malformed header value")
 			}
@@ -195,8 +242,8 @@ func (e *Entry) checkedSize() (int, error) {
 }
 
 // encode is Encode into a buffer of size bytes (see EncodedSizeHint),
-// noting in at (if not nil) where the url and the vary key begin.
-func (e *Entry) encode(at *[2]int, size int) []byte {
+// noting in at (if not nil) where it put each part.
+func (e *Entry) encode(at *sections, size int) []byte {
 	b := make([]byte, 0, size)
 	b = append(b, entryMagic[:]...)
 	b = append(b, entryVersion, e.Kind, e.Flags)
@@ -211,21 +258,25 @@ func (e *Entry) encode(at *[2]int, size int) []byte {
 	b = binary.AppendUvarint(b, e.Epoch)
 	b = binary.AppendUvarint(b, e.Seq)
 	b = appendBytes(b, e.URL)
-	if at != nil {
-		at[0] = len(b) - len(e.URL)
-	}
+	varyNames := len(b)
 	b = appendStrings(b, e.VaryNames)
 	b = appendBytes(b, e.VaryKey)
-	if at != nil {
-		at[1] = len(b) - len(e.VaryKey)
-	}
+	varyKey := len(b) - len(e.VaryKey)
+	tags := len(b)
 	b = appendStrings(b, e.Tags)
+	hdr := len(b)
 	b = binary.AppendUvarint(b, uint64(len(e.Header)))
-	for name, values := range e.Header {
-		b = appendString(b, name)
-		b = appendStrings(b, values)
+	for _, f := range e.Header {
+		b = appendString(b, f.Name)
+		b = appendStrings(b, f.Values)
 	}
 	b = appendBytes(b, e.Body)
+	if at != nil {
+		*at = sections{
+			url: varyNames - len(e.URL), varyNames: varyNames, varyKey: varyKey,
+			tags: tags, header: hdr, body: len(b) - len(e.Body),
+		}
+	}
 	return binary.LittleEndian.AppendUint32(b, checksum(b))
 }
 
@@ -237,9 +288,9 @@ func checksum(b []byte) uint32 { return crc32.Checksum(b, crcTable) }
 // sizing the buffer it is encoded into.
 func (e *Entry) EncodedSizeHint() int {
 	n := e.sizeHintBesidesHeader()
-	for name, values := range e.Header {
-		n += len(name) + 4
-		for _, v := range values {
+	for _, f := range e.Header {
+		n += len(f.Name) + 4
+		for _, v := range f.Values {
 			n += len(v) + 3
 		}
 	}
@@ -277,8 +328,9 @@ func appendStrings(dst []byte, ss []string) []byte {
 	return dst
 }
 
-// Decode parses b. The entry's body (and url and varyKey) alias b, which
-// must therefore stay unmodified for as long as the entry is used; stores
+// Decode parses b. The entry's body, url and vary key, and every string it
+// holds (header names and values, Vary names, tags), alias b, which must
+// therefore stay unmodified for as long as the entry is used; stores
 // promise that for the slices Get returns. Anything that is not exactly a
 // valid entry of this version is an error wrapping ErrCorruptEntry.
 func Decode(b []byte) (*Entry, error) {
@@ -336,7 +388,8 @@ func corrupt(format string, args ...any) error {
 
 // decoder reads the variable part of an entry, recording the first error.
 // Every length is checked against what remains, so a corrupt length can
-// neither read out of bounds nor make it allocate more than len(b).
+// neither read out of bounds nor make it allocate more than a small
+// multiple of len(b).
 type decoder struct {
 	b   []byte
 	err error
@@ -391,6 +444,13 @@ func (d *decoder) bytes() []byte {
 	return v
 }
 
+// str is bytes as a string sharing the value's memory: the value is never
+// modified (see Decode), which is all a string asks.
+func (d *decoder) str() string {
+	b := d.bytes()
+	return unsafe.String(unsafe.SliceData(b), len(b))
+}
+
 func (d *decoder) strings() []string {
 	n := d.length("list")
 	if d.err != nil || n == 0 {
@@ -398,36 +458,35 @@ func (d *decoder) strings() []string {
 	}
 	ss := make([]string, n)
 	for i := range ss {
-		ss[i] = string(d.bytes())
+		ss[i] = d.str()
+	}
+	if d.err != nil {
+		return nil
 	}
 	return ss
 }
 
-// header decodes the stored header. Field names must be canonical tokens and
-// values free of CR, LF and NUL: a tampered store entry must not be able to
-// split a response. Value slices are capped (len == cap) so that appending
-// to a header served from a shared entry copies instead of writing into it.
-//
-// It makes two passes, the first to validate and count, so that all names
-// and values are substrings of one string and all value slices parts of one
-// array: a handful of allocations per entry instead of three per field.
-func (d *decoder) header() http.Header {
+// header decodes the stored header. Field names must be canonical tokens,
+// each once, and values free of CR, LF and NUL: a tampered store entry must
+// not be able to split a response. Names and values are substrings of the
+// value (see str), in two arrays: the fields and all their values.
+func (d *decoder) header() Header {
 	n := d.length("header")
-	if d.err != nil {
+	if d.err != nil || n == 0 {
 		return nil
 	}
-	section := d.b
-	scan := decoder{b: section}
+	// A first pass validates and counts, so that the arrays are made once
+	// and no larger than the value really holds.
+	scan := decoder{b: d.b}
 	values := 0
 	for i := 0; i < n && scan.err == nil; i++ {
-		name := scan.bytes()
-		if !header.CanonicalToken(string(name)) {
+		if !header.CanonicalToken(scan.str()) {
 			scan.fail("header name")
 		}
 		k := scan.length("header values")
 		values += k
 		for j := 0; j < k && scan.err == nil; j++ {
-			if !header.ValidFieldValue(string(scan.bytes())) {
+			if !header.ValidFieldValue(scan.str()) {
 				scan.fail("header value")
 			}
 		}
@@ -436,53 +495,43 @@ func (d *decoder) header() http.Header {
 		d.err, d.b = scan.err, nil
 		return nil
 	}
-	blob := string(section[:len(section)-len(scan.b)])
-	d.b = scan.b
-	h := make(http.Header, n)
+	h := make(Header, n)
 	all := make([]string, values)
-	r := stringDecoder{s: blob}
-	for range n {
-		name := r.next()
-		k := r.count()
-		vals := all[:k:k]
-		all = all[k:]
-		for j := range vals {
-			vals[j] = r.next()
+	for i := range h {
+		f := &h[i]
+		f.Name = d.str()
+		if k := int(d.uvarint()); k > 0 {
+			f.Values, all = all[:k:k], all[k:]
+			for j := range f.Values {
+				f.Values[j] = d.str()
+			}
 		}
-		if _, dup := h[name]; dup {
-			d.fail("header (duplicate name)")
-			return nil
-		}
-		if k == 0 {
-			vals = nil
-		}
-		h[name] = vals
+	}
+	if hasDuplicate(h) {
+		d.fail("header (duplicate name)")
+		return nil
 	}
 	return h
 }
 
-// stringDecoder re-reads a header section already validated by decoder,
-// taking substrings of it.
-type stringDecoder struct{ s string }
-
-func (r *stringDecoder) count() int {
-	var v uint64
-	var shift uint
-	for i := 0; i < len(r.s); i++ {
-		c := r.s[i]
-		v |= uint64(c&0x7f) << shift
-		if c < 0x80 {
-			r.s = r.s[i+1:]
-			return int(v)
+// hasDuplicate reports whether two fields of h have one name.
+func hasDuplicate(h Header) bool {
+	if len(h) <= 32 {
+		for i := range h {
+			for j := range i {
+				if h[i].Name == h[j].Name {
+					return true
+				}
+			}
 		}
-		shift += 7
+		return false
 	}
-	return 0 // unreachable: the section was validated
-}
-
-func (r *stringDecoder) next() string {
-	n := r.count()
-	v := r.s[:n]
-	r.s = r.s[n:]
-	return v
+	seen := make(map[string]struct{}, len(h))
+	for i := range h {
+		if _, dup := seen[h[i].Name]; dup {
+			return true
+		}
+		seen[h[i].Name] = struct{}{}
+	}
+	return false
 }

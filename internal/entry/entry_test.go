@@ -7,9 +7,12 @@ import (
 	"net/http"
 	"reflect"
 	"runtime"
+	"slices"
 	"strconv"
+	"strings"
 	"testing"
 	"time"
+	"unsafe"
 
 	"github.com/seedcache/httpcache/internal/rfc9111"
 )
@@ -21,12 +24,12 @@ func sampleEntry() *Entry {
 	return &Entry{
 		Kind:   KindResponse,
 		Status: 200,
-		Header: http.Header{
+		Header: HeaderOf(http.Header{
 			"Content-Type":  {"text/html; charset=utf-8"},
 			"Cache-Control": {"max-age=60"},
 			"X-Multi":       {"a", "b"},
 			"X-Empty":       {""},
-		},
+		}),
 		Body:                 []byte("<p>hello</p>"),
 		RequestTime:          t0.UnixNano(),
 		ResponseTime:         t0.Add(time.Millisecond).UnixNano(),
@@ -50,8 +53,8 @@ func sampleEntry() *Entry {
 func TestEntryRoundTrip(t *testing.T) {
 	for _, e := range []*Entry{
 		sampleEntry(),
-		{Kind: KindIndex, URL: []byte("u"), VaryNames: []string{"Cookie"}, Epoch: 1, Header: http.Header{}},
-		{Kind: KindResponse, Status: 204, Header: http.Header{}},
+		{Kind: KindIndex, URL: []byte("u"), VaryNames: []string{"Cookie"}, Epoch: 1, Header: nil},
+		{Kind: KindResponse, Status: 204, Header: nil},
 	} {
 		got, err := Decode(e.Encode())
 		if err != nil {
@@ -66,14 +69,15 @@ func TestEntryRoundTrip(t *testing.T) {
 // TestEncodeSharedIsWhatDecodeGives: an entry encoded with EncodeShared is
 // then what Decode returns from the same bytes (the engine shares it in
 // place of decoding its own encoding), its byte strings within the
-// encoding, capped, and nothing of it shared with what it was built from.
+// encoding, capped, its strings too (as Decode's are), and nothing of it
+// shared with what it was built from.
 func TestEncodeSharedIsWhatDecodeGives(t *testing.T) {
 	for _, mk := range []func() *Entry{
 		sampleEntry,
 		func() *Entry {
-			return &Entry{Kind: KindIndex, URL: []byte("u"), VaryNames: []string{"Cookie"}, Epoch: 1, Header: http.Header{}}
+			return &Entry{Kind: KindIndex, URL: []byte("u"), VaryNames: []string{"Cookie"}, Epoch: 1, Header: nil}
 		},
-		func() *Entry { return &Entry{Kind: KindResponse, Status: 204, Header: http.Header{}} },
+		func() *Entry { return &Entry{Kind: KindResponse, Status: 204, Header: nil} },
 	} {
 		e := mk()
 		body, names, tags := e.Body, e.VaryNames, e.Tags
@@ -103,7 +107,30 @@ func TestEncodeSharedIsWhatDecodeGives(t *testing.T) {
 			len(names) > 0 && &names[0] == &e.VaryNames[0] || len(tags) > 0 && &tags[0] == &e.Tags[0] {
 			t.Fatalf("shares a slice with what it was built from")
 		}
+		if s, ok := stringOutside(e, raw); ok {
+			t.Fatalf("shared entry's %q is not a substring of its encoding", s)
+		}
+		if s, ok := stringOutside(want, raw); ok {
+			t.Fatalf("decoded entry's %q is not a substring of its encoding", s)
+		}
 	}
+}
+
+// stringOutside returns a non-empty string of e's header, Vary names or
+// tags that does not lie within buf, if there is one: a decoded or shared
+// entry holds no string of its own, so that a store full of them gives the
+// garbage collector one value to mark per entry instead of every string.
+func stringOutside(e *Entry, buf []byte) (string, bool) {
+	ss := slices.Concat(e.VaryNames, e.Tags)
+	for _, f := range e.Header {
+		ss = append(slices.Concat(ss, f.Values), f.Name)
+	}
+	for _, s := range ss {
+		if s != "" && !within(unsafe.Slice(unsafe.StringData(s), len(s)), buf) {
+			return s, true
+		}
+	}
+	return "", false
 }
 
 // TestEncodeSharedRefusesWhatDecodeRejects: an entry whose encoding would
@@ -117,10 +144,10 @@ func TestEncodeSharedRefusesWhatDecodeRejects(t *testing.T) {
 		{"status out of range", func(e *Entry) { e.Status = 1000 }},
 		{"status below 100", func(e *Entry) { e.Status = 42 }},
 		{"invalid Vary name", func(e *Entry) { e.VaryNames = []string{"Bad Name"} }},
-		{"CRLF in a header value", func(e *Entry) { e.Header = http.Header{"X-A": {"a\r\nSet-Cookie: x=y"}} }},
-		{"NUL in a header value", func(e *Entry) { e.Header = http.Header{"X-A": {"a\x00b"}} }},
-		{"invalid header name", func(e *Entry) { e.Header = http.Header{"Bad Name": {"v"}} }},
-		{"non-canonical header name", func(e *Entry) { e.Header = http.Header{"x-lower": {"v"}} }},
+		{"CRLF in a header value", func(e *Entry) { e.Header = HeaderOf(http.Header{"X-A": {"a\r\nSet-Cookie: x=y"}}) }},
+		{"NUL in a header value", func(e *Entry) { e.Header = HeaderOf(http.Header{"X-A": {"a\x00b"}}) }},
+		{"invalid header name", func(e *Entry) { e.Header = HeaderOf(http.Header{"Bad Name": {"v"}}) }},
+		{"non-canonical header name", func(e *Entry) { e.Header = HeaderOf(http.Header{"x-lower": {"v"}}) }},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			e := sampleEntry()
@@ -161,7 +188,7 @@ func TestEntryDecodeRejects(t *testing.T) {
 	}
 	withHeader := func(hd http.Header) []byte {
 		e := sampleEntry()
-		e.Header = hd
+		e.Header = HeaderOf(hd)
 		return e.Encode()
 	}
 	tests := []struct {
@@ -208,7 +235,7 @@ func appendChecksum(b []byte) []byte {
 // panic, and whatever decodes must re-encode to an equal entry.
 func FuzzDecodeEntry(f *testing.F) {
 	f.Add(sampleEntry().Encode(), false)
-	f.Add((&Entry{Kind: KindIndex, VaryNames: []string{"Accept"}, Header: http.Header{}}).Encode(), false)
+	f.Add((&Entry{Kind: KindIndex, VaryNames: []string{"Accept"}, Header: nil}).Encode(), false)
 	f.Add([]byte{0x89, 'H', 'C', 'E', 1, 1, 0, 0, 200}, true)
 	f.Add([]byte("not an entry"), false)
 	f.Fuzz(func(t *testing.T, b []byte, seal bool) {
@@ -239,9 +266,13 @@ func FuzzDecodeEntry(f *testing.F) {
 	})
 }
 
-// normalize maps empty slices to nil, which the encoding does not tell apart.
+// normalize maps empty slices to nil, which the encoding does not tell
+// apart, and sorts the header's fields by name (HeaderOf takes a map's
+// order).
 func normalize(e *Entry) *Entry {
 	c := *e
+	c.Header = HeaderOf(e.Header.Map())
+	slices.SortFunc(c.Header, func(a, b Field) int { return strings.Compare(a.Name, b.Name) })
 	if len(c.Body) == 0 {
 		c.Body = nil
 	}
@@ -266,7 +297,7 @@ func TestDecodedEntrySize(t *testing.T) {
 		for i := range fields {
 			h["X-Field-"+strconv.Itoa(i)] = []string{"value of a header field"}
 		}
-		raw := (&Entry{Kind: KindResponse, Status: 200, Header: h, Body: make([]byte, 100), URL: make([]byte, 40), Tags: []string{"article:1"}}).Encode()
+		raw := (&Entry{Kind: KindResponse, Status: 200, Header: HeaderOf(h), Body: make([]byte, 100), URL: make([]byte, 40), Tags: []string{"article:1"}}).Encode()
 		const n = 10000
 		keep := make([]*Entry, n)
 		var before, after runtime.MemStats

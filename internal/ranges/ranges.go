@@ -8,7 +8,6 @@
 package ranges
 
 import (
-	"net/http"
 	"strconv"
 	"strings"
 	"time"
@@ -149,20 +148,19 @@ func digits(s string) (int64, bool) {
 }
 
 // IfRange reports whether an If-Range precondition holds for a stored
-// response with header h (RFC 9110 §13.1.5): the field's entity-tag
-// matches h's ETag by strong comparison, or its date equals h's
-// Last-Modified and that date is strong (at least one second before the
-// response's Date). Dates are read strictly, as every date the cache reads
+// response with the ETag, Last-Modified and Date field values given (""
+// for none; RFC 9110 §13.1.5): the field's entity-tag matches the ETag by
+// strong comparison, or its date equals the Last-Modified and that date is
+// strong (at least one second before the response's Date). Dates are read strictly, as every date the cache reads
 // (header.ParseHTTPDate, with now for two-digit years): one that is not an
 // HTTP-date fails the precondition. When it does not hold, the whole
 // representation is sent instead of the range.
-func IfRange(lines []string, h http.Header, now time.Time) bool {
+func IfRange(lines []string, etag, lastModified, date string, now time.Time) bool {
 	if len(lines) != 1 {
 		return false
 	}
 	v := strings.Trim(lines[0], " \t")
 	if strings.HasPrefix(v, `"`) || strings.HasPrefix(v, "W/") {
-		etag := h.Get("Etag")
 		// Strong comparison: neither may be weak, and the opaque tags
 		// must be identical.
 		return !strings.HasPrefix(v, "W/") && etag != "" && !strings.HasPrefix(etag, "W/") && etag == v
@@ -171,10 +169,10 @@ func IfRange(lines []string, h http.Header, now time.Time) bool {
 	if !ok {
 		return false
 	}
-	lm, ok := header.ParseHTTPDate(h.Get("Last-Modified"), now)
+	lm, ok := header.ParseHTTPDate(lastModified, now)
 	if !ok || !lm.Equal(since) {
 		return false
 	}
-	date, ok := header.ParseHTTPDate(h.Get("Date"), now)
-	return ok && date.Sub(lm) >= time.Second
+	sent, ok := header.ParseHTTPDate(date, now)
+	return ok && sent.Sub(lm) >= time.Second
 }

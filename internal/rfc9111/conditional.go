@@ -9,16 +9,16 @@ import (
 )
 
 // NotModified evaluates the request's If-None-Match and If-Modified-Since
-// against a stored response (its status, its header with canonical names,
-// and the time it was received), in RFC 9110 §13.2.2 order, and reports
-// whether the answer is 304 Not Modified.
+// against a stored response (its status, the fields of its header the
+// conditions read, and the time it was received), in RFC 9110 §13.2.2
+// order, and reports whether the answer is 304 Not Modified.
 //
 // Only 2xx responses are evaluated (§13.2.1: preconditions are ignored when
 // the response would otherwise not be 2xx). If-Match and If-Unmodified-Since
 // never reach here: requests carrying them bypass the cache, since they are
 // meant for the origin (RFC 9111 §4.3.2). If-Range is decided with the Range
 // it comes with (internal/ranges), after this.
-func NotModified(r *http.Request, status int, h http.Header, responseTime time.Time) bool {
+func NotModified(r *http.Request, status int, s Stored, responseTime time.Time) bool {
 	if status < 200 || status > 299 {
 		return false
 	}
@@ -26,7 +26,7 @@ func NotModified(r *http.Request, status int, h http.Header, responseTime time.T
 	if inm := r.Header["If-None-Match"]; len(inm) > 0 {
 		// When If-None-Match is present, If-Modified-Since is ignored
 		// (§13.1.3), whether or not it matched.
-		etag := h["Etag"]
+		etag := s.ETag
 		return len(etag) == 1 && etagListMatches(inm, etag[0])
 	}
 	ims := r.Header["If-Modified-Since"]
@@ -42,10 +42,12 @@ func NotModified(r *http.Request, status int, h http.Header, responseTime time.T
 	// RFC 9111 §4.3.2: compare with Last-Modified, or else Date, or else
 	// the time the response was received.
 	modified := responseTime
-	if lm, ok := header.ParseHTTPDate(h.Get("Last-Modified"), responseTime); ok {
+	if lm, ok := header.ParseHTTPDate(first(s.LastModified), responseTime); ok {
 		modified = lm
-	} else if d, ok := ParseDate(h, responseTime); ok {
-		modified = d
+	} else if len(s.Date) == 1 {
+		if d, ok := header.ParseHTTPDate(s.Date[0], responseTime); ok {
+			modified = d
+		}
 	}
 	return !modified.After(since)
 }

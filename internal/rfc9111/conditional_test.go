@@ -44,7 +44,7 @@ func TestNotModified(t *testing.T) {
 			}
 			r := httptest.NewRequest("GET", "/", nil)
 			r.Header = tc.req
-			if got := NotModified(r, status, tc.stored, t0); got != tc.want {
+			if got := NotModified(r, status, StoredOf(tc.stored), t0); got != tc.want {
 				t.Fatalf("NotModified = %v, want %v", got, tc.want)
 			}
 		})

@@ -8,6 +8,29 @@ import (
 	"github.com/seedcache/httpcache/internal/header"
 )
 
+// Stored is what the conditional rules read of a stored response's header
+// (canonical names): its validators and its Date.
+type Stored struct {
+	ETag, LastModified, Date []string
+}
+
+// StoredOf reads a Stored from h.
+func StoredOf(h http.Header) Stored {
+	return Stored{ETag: h["Etag"], LastModified: h["Last-Modified"], Date: h["Date"]}
+}
+
+// HasValidators reports whether a stored response can be revalidated: it
+// has an ETag or a Last-Modified to send back (RFC 9111 §4.3.1).
+func (s Stored) HasValidators() bool { return len(s.ETag) > 0 || len(s.LastModified) > 0 }
+
+// first is v's first value, or "".
+func first(v []string) string {
+	if len(v) == 0 {
+		return ""
+	}
+	return v[0]
+}
+
 // HasValidators reports whether a response with header h can be
 // revalidated: it has an ETag or a Last-Modified to send back (RFC 9111
 // §4.3.1). h has canonical names.
@@ -15,31 +38,19 @@ func HasValidators(h http.Header) bool {
 	return len(h["Etag"]) > 0 || len(h["Last-Modified"]) > 0
 }
 
-// Validators are the conditional header values that ask whether the stored
-// response with header h is current: its ETag for If-None-Match, its
-// Last-Modified for If-Modified-Since (nil when it has none).
-func Validators(h http.Header) (ifNoneMatch, ifModifiedSince []string) {
-	if v := h["Etag"]; len(v) > 0 {
-		ifNoneMatch = []string{v[0]}
-	}
-	if v := h["Last-Modified"]; len(v) > 0 {
-		ifModifiedSince = []string{v[0]}
-	}
-	return ifNoneMatch, ifModifiedSince
-}
-
 // Identifies reports whether a 304 with header h304 may update the stored
-// response with header stored (RFC 9111 §4.3.4): a strong ETag must be the
-// stored one by strong comparison, a weak one by weak comparison; without
+// response with the validators of stored (RFC 9111 §4.3.4): a strong ETag
+// must be the stored one by strong comparison, a weak one by weak
+// comparison; without
 // an ETag, a Last-Modified must be the stored one. A 304 with neither
 // answered the conditional request made with the stored validators, and is
 // taken at its word. Otherwise the stored response is not updated, and the
 // handler is asked again without conditions.
-func Identifies(h304, stored http.Header) bool {
+func Identifies(h304 http.Header, stored Stored) bool {
 	if tag := h304["Etag"]; len(tag) > 0 {
 		// The entity-tag decides; a Last-Modified beside it may move
 		// (an updated_at) while the representation does not.
-		st := stored["Etag"]
+		st := stored.ETag
 		if len(st) == 0 {
 			return false
 		}
@@ -48,7 +59,7 @@ func Identifies(h304, stored http.Header) bool {
 		return ok1 && ok2 && a == b && (isWeak(tag[0]) || !isWeak(st[0]))
 	}
 	if lm := h304["Last-Modified"]; len(lm) > 0 {
-		st := stored["Last-Modified"]
+		st := stored.LastModified
 		if len(st) == 0 {
 			return false
 		}
