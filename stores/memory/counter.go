@@ -75,7 +75,7 @@ func (s *Store) Advance(ctx context.Context, name string, floor int64, ttl time.
 	switch {
 	case c != nil:
 		n = c.n
-	case isEntry && now.Before(e.expires):
+	case isEntry && now.UnixNano() < e.expires:
 		var err error
 		if n, err = strconv.ParseInt(string(e.value), 10, 64); err != nil {
 			return 0, fmt.Errorf("memory: Advance of %q, which holds an entry that is not a decimal integer", name)

@@ -1,33 +1,28 @@
 package memory
 
 import (
-	"math"
 	"strings"
 	"sync"
 	"sync/atomic"
-	"time"
-
-	"github.com/hashicorp/golang-lru/v2/simplelru"
 )
 
-// entry is what the store keeps under a key. It is stored by value in the
-// LRU list element, so an entry costs one allocation besides its key and
-// value.
+// entry is what the store keeps under a key. It is stored by value in its
+// slot of the shard's recency array, so an entry costs no allocation
+// besides its key and value.
 type entry struct {
 	value   []byte
 	obj     any
-	expires time.Time // gone at and after this instant
-	size    int64     // bytes counted against MaxBytes, besides tags
+	expires int64 // gone at and after this instant (Unix ns on Options.Clock)
+	size    int64 // bytes counted against MaxBytes, besides tags
 }
 
 // shard is one lock and what it guards: an LRU list of entries, the
 // counters and the tag index of the keys that hash to it.
 //
-// simplelru is used rather than golang-lru's locked Cache because the store
-// needs its own lock anyway: a byte budget shared by all shards is charged
-// and relieved in the same critical section as the list change, which the
-// locked Cache's eviction callback (run after its lock is released, without
-// the size of what it replaced) cannot do exactly.
+// The list is the store's own (recency) rather than a locked LRU
+// library's: a byte budget shared by all shards is charged and relieved in
+// the same critical section as the list change, and the entries are kept
+// in one array rather than a node each.
 //
 // Counters and tag records live under the shard lock of their key, so that
 // a Set, Delete or Advance of one name, and the removal of an entry with its
@@ -35,7 +30,7 @@ type entry struct {
 // feature adds a lock, global or not, to Get.
 type shard struct {
 	mu       sync.Mutex
-	lru      *simplelru.LRU[string, entry]
+	lru      *recency
 	counters map[string]*counter // outside the LRU: never evicted (see Advance)
 	expiring *counterHeap        // the counters with an expiry, earliest first; nil if none
 	tags     map[string]*tagSet  // tag -> its records of this shard's keys
@@ -47,15 +42,7 @@ type shard struct {
 	// would itself add padding.
 }
 
-func (sh *shard) init() {
-	// The store evicts by its own budgets before simplelru's count bound
-	// could ever apply, so that bound is set out of reach.
-	lru, err := simplelru.NewLRU[string, entry](math.MaxInt, nil)
-	if err != nil {
-		panic("memory: " + err.Error())
-	}
-	sh.lru = lru
-}
+func (sh *shard) init() { sh.lru = newRecency() }
 
 // tallies are the store-wide budgets and statistics, shared by all shards
 // (not to be confused with the counters of Advance).

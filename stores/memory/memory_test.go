@@ -3,10 +3,11 @@ package memory
 import (
 	"context"
 	"errors"
-	"github.com/seedcache/httpcache/internal/fakeclock"
 	"testing"
 	"time"
 	"unsafe"
+
+	"github.com/seedcache/httpcache/internal/fakeclock"
 
 	"go.uber.org/goleak"
 

@@ -195,7 +195,7 @@ func (s *Store) AddTags(ctx context.Context, key string, tags []string, ttl time
 	}()
 	var size int64 // of key's entry, if the store holds one
 	e, stored := sh.lru.Peek(key)
-	if stored && !now.Before(e.expires) {
+	if stored && now.UnixNano() >= e.expires {
 		sh.lru.Remove(key)
 		s.forget(sh, key, e)
 		stored = false
@@ -293,7 +293,7 @@ func (s *Store) TaggedKeys(ctx context.Context, tag string) ([]string, error) {
 				default:
 					// An entry that expired unread is still in its
 					// list, records and all, until something finds it.
-					if e, ok := sh.lru.Peek(kt.key); ok && now.Before(e.expires) {
+					if e, ok := sh.lru.Peek(kt.key); ok && now.UnixNano() < e.expires {
 						keys = append(keys, kt.key)
 					}
 				}

@@ -1,0 +1,92 @@
+package memory
+
+import (
+	"math/rand/v2"
+	"slices"
+	"strconv"
+	"testing"
+)
+
+// TestRecencyKeepsLeastRecentlyUsedOrder runs random operations on a
+// recency and on a plain slice model of an LRU list, and checks after each
+// that both hold the same entries in the same order, and that freed slots
+// are reused rather than the array grown.
+func TestRecencyKeepsLeastRecentlyUsedOrder(t *testing.T) {
+	rng := rand.New(rand.NewPCG(1, 2))
+	l := newRecency()
+	var model []string // least to most recently used
+	sizes := map[string]int64{}
+	touch := func(key string) {
+		i := slices.Index(model, key)
+		model = append(slices.Delete(model, i, i+1), key)
+	}
+	maxLen := 0
+	for op := range 20_000 {
+		key := "k" + strconv.Itoa(rng.IntN(64))
+		_, inModel := sizes[key]
+		switch rng.IntN(5) {
+		case 0, 1: // Add
+			size := int64(op)
+			l.Add(key, entry{size: size})
+			if inModel {
+				touch(key)
+			} else {
+				model = append(model, key)
+			}
+			sizes[key] = size
+		case 2: // Get
+			e, ok := l.Get(key)
+			if ok != inModel || ok && e.size != sizes[key] {
+				t.Fatalf("op %d: Get(%q) = %v, %v; model has %v, %d", op, key, e.size, ok, inModel, sizes[key])
+			}
+			if ok {
+				touch(key)
+			}
+		case 3: // Remove
+			if got := l.Remove(key); got != inModel {
+				t.Fatalf("op %d: Remove(%q) = %v, want %v", op, key, got, inModel)
+			}
+			if inModel {
+				i := slices.Index(model, key)
+				model = slices.Delete(model, i, i+1)
+				delete(sizes, key)
+			}
+		case 4: // RemoveOldest
+			k, e, ok := l.RemoveOldest()
+			if ok != (len(model) > 0) || ok && (k != model[0] || e.size != sizes[k]) {
+				t.Fatalf("op %d: RemoveOldest = %q, %v; model's oldest of %d: %v", op, k, ok, len(model), model)
+			}
+			if ok {
+				model = model[1:]
+				delete(sizes, k)
+			}
+		}
+		if !slices.Equal(l.Keys(), model) || l.Len() != len(model) {
+			t.Fatalf("op %d: keys %v, want %v", op, l.Keys(), model)
+		}
+		maxLen = max(maxLen, len(model))
+		if len(l.slots) > maxLen+1 {
+			t.Fatalf("op %d: %d slots for at most %d entries at once", op, len(l.slots), maxLen)
+		}
+	}
+	l.Purge()
+	if l.Len() != 0 || len(l.Keys()) != 0 || len(l.slots) != 1 {
+		t.Fatalf("after Purge: %d entries, %d slots", l.Len(), len(l.slots))
+	}
+}
+
+// TestRecencyForgetsRemovedValues: a removed entry's slot keeps no
+// reference to its key or value, so that the garbage collector can take
+// them while the slot waits to be reused.
+func TestRecencyForgetsRemovedValues(t *testing.T) {
+	l := newRecency()
+	l.Add("a", entry{value: []byte("x"), obj: 1})
+	l.Add("b", entry{value: []byte("y")})
+	l.Remove("a")
+	l.RemoveOldest()
+	for i, s := range l.slots[1:] {
+		if s.key != "" || s.e.value != nil || s.e.obj != nil {
+			t.Fatalf("slot %d still holds %q, %q, %v", i+1, s.key, s.e.value, s.e.obj)
+		}
+	}
+}
