@@ -27,7 +27,9 @@ import (
 //
 // Reported besides the hit's cost: gc-cycles during the timed loop;
 // gc-cpu-%, the share of the process's CPU the runtime counts for the
-// collector over the loop; objects/entry and heap-B/entry, the live heap
+// collector over the loop, and gc-ns/op, that CPU time per request (the
+// runtime updates its count at the end of each cycle: run enough requests
+// for several); objects/entry and heap-B/entry, the live heap
 // objects and bytes the filled store holds per entry (load-independent:
 // what every collection must mark); and gc-ms, the wall time of one forced
 // full collection with the store that full. The requests are one reused
@@ -85,6 +87,7 @@ func BenchmarkHitScale(b *testing.B) {
 				if all1 > all0 {
 					b.ReportMetric(100*(gc1-gc0)/(all1-all0), "gc-cpu-%")
 				}
+				b.ReportMetric((gc1-gc0)*1e9/float64(b.N), "gc-ns/op")
 				start := time.Now()
 				runtime.GC()
 				b.ReportMetric(float64(time.Since(start).Microseconds())/1000, "gc-ms")
