@@ -65,13 +65,13 @@ func (s *Store) Advance(ctx context.Context, name string, floor int64, ttl time.
 	}
 	now := s.clock()
 	nowNano := now.UnixNano()
-	sh := s.shardFor(name)
+	sh, h := s.shardFor(name)
 	sh.mu.Lock()
 	defer sh.mu.Unlock()
 	sh.sweepCounters(nowNano) // name's own counter too, if it has expired
 	c := sh.counters[name]
 	var n int64
-	e, isEntry := sh.lru.Peek(name) // never both an entry and a counter
+	e, isEntry := sh.lru.Peek(h, name) // never both an entry and a counter
 	switch {
 	case c != nil:
 		n = c.n
@@ -86,7 +86,7 @@ func (s *Store) Advance(ctx context.Context, name string, floor int64, ttl time.
 	}
 	if c == nil {
 		if isEntry {
-			sh.lru.Remove(name)
+			sh.lru.Remove(h, name)
 			s.forget(sh, name, e) // not an eviction: the value goes on as the counter
 		}
 		if sh.counters == nil {

@@ -374,7 +374,7 @@ func TestExpiredCountersLeave(t *testing.T) {
 			for i := range s.shards { // one Advance in each shard
 				for j := 0; ; j++ {
 					name := fmt.Sprint("sweeper-", j)
-					if s.shardFor(name) == &s.shards[i] {
+					if sh, _ := s.shardFor(name); sh == &s.shards[i] {
 						mustAdvanceTTL(t, s, name, 0, time.Hour)
 						break
 					}
@@ -385,7 +385,7 @@ func TestExpiredCountersLeave(t *testing.T) {
 			for i := range s.shards { // one Set in each shard
 				for j := 0; ; j++ {
 					key := fmt.Sprint("key-", j)
-					if s.shardFor(key) == &s.shards[i] {
+					if sh, _ := s.shardFor(key); sh == &s.shards[i] {
 						mustSetN(t, s, key, 1)
 						break
 					}

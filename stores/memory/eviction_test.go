@@ -41,7 +41,8 @@ func recount(t *testing.T, s *Store) {
 		}
 		for key, kt := range sh.tagged {
 			bytes += kt.bytes
-			if kt.key != key || sh.lru.Contains(key) == kt.orphan || kt.orphan != inOrphans(sh, kt) || len(kt.recs) == 0 {
+			_, h := s.shardFor(key)
+			if kt.key != key || sh.lru.Contains(h, key) == kt.orphan || kt.orphan != inOrphans(sh, kt) || len(kt.recs) == 0 {
 				sh.mu.Unlock()
 				t.Fatalf("tagged key %q (orphan %v, %d records) does not match the store", key, kt.orphan, len(kt.recs))
 			}

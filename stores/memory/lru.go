@@ -66,7 +66,7 @@ func (s *Store) overBudget() bool {
 	return s.bytes.Load() > s.maxBytes || s.entries.Load() > s.maxEntries
 }
 
-// insert stores e under key in sh, replacing any entry there, and then
+// insert stores e under key (hash h) in sh, replacing any entry there, and then
 // evicts least recently used entries until the store is within its
 // budgets: first from sh, whose lock it already holds, and only if sh has
 // nothing else to give, from the other shards in turn.
@@ -74,14 +74,14 @@ func (s *Store) overBudget() bool {
 // Concurrent inserts into different shards may each see the store over
 // budget and evict, so the store can briefly dip below its budgets by an
 // entry or two, and it is above them only while an insert is running.
-func (s *Store) insert(sh *shard, key string, e entry, now int64) {
+func (s *Store) insert(sh *shard, h uint64, key string, e entry, now int64) {
 	sh.mu.Lock()
 	// A counter of that name is replaced, as a Redis SET replaces one;
 	// and counters found expired go, so that a shard's expired counters
 	// leave even if it sees no more Advance.
 	sh.dropCounterNamed(key)
 	sh.sweepCounters(now)
-	if old, ok := sh.lru.Peek(key); ok {
+	if old, ok := sh.lru.Peek(h, key); ok {
 		s.forget(sh, key, old) // an overwrite keeps none of the old tags
 	} else {
 		// A new key is cloned so that the store does not pin a larger
@@ -90,7 +90,7 @@ func (s *Store) insert(sh *shard, key string, e entry, now int64) {
 		key = strings.Clone(key)
 		s.bytes.Add(-sh.untag(key)) // an orphan's records describe no value
 	}
-	sh.lru.Add(key, e) // replaces and refreshes an existing entry in place
+	sh.lru.Add(h, key, e) // replaces and refreshes an existing entry in place
 	s.bytes.Add(e.size)
 	s.entries.Add(1)
 	s.evictFrom(sh)

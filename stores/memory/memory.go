@@ -157,11 +157,11 @@ func (s *Store) GetObject(ctx context.Context, key string) (value []byte, obj an
 		return nil, nil, err
 	}
 	now := s.clock().UnixNano()
-	sh := s.shardFor(key)
+	sh, h := s.shardFor(key)
 	sh.mu.Lock()
-	e, ok := sh.lru.Get(key)
+	e, ok := sh.lru.Get(h, key)
 	if ok && now >= e.expires {
-		sh.lru.Remove(key)
+		sh.lru.Remove(h, key)
 		s.forget(sh, key, e)
 		ok = false
 	}
@@ -189,9 +189,9 @@ func (s *Store) GetObject(ctx context.Context, key string) (value []byte, obj an
 // the budgets, which may evict other entries; an object that would make the
 // entry larger than MaxBytes on its own is not kept.
 func (s *Store) AttachObject(key string, value []byte, obj any) {
-	sh := s.shardFor(key)
+	sh, h := s.shardFor(key)
 	sh.mu.Lock()
-	e, ok := sh.lru.Peek(key)
+	e, ok := sh.lru.Peek(h, key)
 	if !ok || len(e.value) != len(value) || unsafe.SliceData(e.value) != unsafe.SliceData(value) {
 		sh.mu.Unlock()
 		return
@@ -205,7 +205,7 @@ func (s *Store) AttachObject(key string, value []byte, obj any) {
 	}
 	e.obj = obj
 	e.size += grown
-	sh.lru.Add(key, e)
+	sh.lru.Add(h, key, e)
 	s.bytes.Add(grown)
 	s.evictFrom(sh)
 	sh.mu.Unlock()
@@ -276,7 +276,8 @@ func (s *Store) set(ctx context.Context, key string, value []byte, obj any, ttl 
 	}
 	now := s.clock()
 	e := entry{value: value, obj: obj, expires: expiryNano(now.UnixNano(), ttl), size: size}
-	s.insert(s.shardFor(key), key, e, now.UnixNano())
+	sh, h := s.shardFor(key)
+	s.insert(sh, h, key, e, now.UnixNano())
 	return nil
 }
 
@@ -287,10 +288,10 @@ func (s *Store) Delete(ctx context.Context, keys ...string) error {
 		return err
 	}
 	for _, key := range keys {
-		sh := s.shardFor(key)
+		sh, h := s.shardFor(key)
 		sh.mu.Lock()
-		if e, ok := sh.lru.Peek(key); ok {
-			sh.lru.Remove(key)
+		if e, ok := sh.lru.Peek(h, key); ok {
+			sh.lru.Remove(h, key)
 			s.forget(sh, key, e)
 		} else {
 			s.bytes.Add(-sh.untag(key)) // an orphan's records
@@ -301,9 +302,9 @@ func (s *Store) Delete(ctx context.Context, keys ...string) error {
 	return nil
 }
 
-func (s *Store) shardFor(key string) *shard {
-	if s.shardMask == 0 {
-		return &s.shards[0]
-	}
-	return &s.shards[maphash.String(s.seed, key)&s.shardMask]
+// shardFor returns key's shard and key's hash, which chooses the shard and
+// finds the key within it.
+func (s *Store) shardFor(key string) (*shard, uint64) {
+	h := maphash.String(s.seed, key)
+	return &s.shards[h&s.shardMask], h
 }

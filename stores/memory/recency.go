@@ -3,42 +3,58 @@ package memory
 import "math"
 
 // recency is a shard's entries by key in least-recently-used order. The
-// entries live in one array of slots linked by index, not in a node each:
-// a store of a million entries is then, for the garbage collector, a few
-// arrays and the index map, plus what each entry holds itself, instead of
-// a million nodes more to find and mark; and a hit follows indexes within
-// one array instead of pointers between nodes.
+// entries live in one array of slots linked by index, not in a node each,
+// found through a map from the key's hash (the one that chose the shard)
+// to a slot: a store of a million entries is then, for the garbage
+// collector, one array to scan and a map it need not look into (it holds
+// no pointer), plus what each entry holds itself, instead of a million
+// nodes more to find and mark; and a hit hashes its key once and follows
+// indexes within one array. Keys whose hashes collide are chained through
+// their slots, and a key is always compared in full.
 //
 // Slots left by removed entries are reused before the array grows; the
 // array does not shrink but on Purge, so it holds as many slots as the
 // shard ever held entries at once (each about 80 bytes on 64-bit platforms,
 // counted in EntryOverhead while in use).
 type recency struct {
-	index map[string]int32 // key -> its slot
+	index map[uint64]int32 // hash -> the first slot of the keys with that hash
 	// slots[0] is the list's sentinel: its next is the most recently used
 	// entry, its prev the least; both 0 when the list is empty.
 	slots []slot
 	free  int32 // the first free slot, linked through next; 0 if none
+	n     int   // entries
 }
 
 // slot is one entry of a recency, or a free place for one.
 type slot struct {
 	key        string
 	e          entry
+	hash       uint64
 	prev, next int32
+	chain      int32 // the next slot of a key with the same hash; 0 if none
 }
 
 func newRecency() *recency {
-	return &recency{index: make(map[string]int32), slots: make([]slot, 1)}
+	return &recency{index: make(map[uint64]int32), slots: make([]slot, 1)}
 }
 
 // Len is the number of entries.
-func (l *recency) Len() int { return len(l.index) }
+func (l *recency) Len() int { return l.n }
 
-// Get returns the entry under key and makes it the most recently used.
-func (l *recency) Get(key string) (entry, bool) {
-	i, ok := l.index[key]
-	if !ok {
+// find returns the slot of key, whose hash is h, or 0 if it has none.
+func (l *recency) find(h uint64, key string) int32 {
+	i := l.index[h]
+	for i != 0 && l.slots[i].key != key {
+		i = l.slots[i].chain
+	}
+	return i
+}
+
+// Get returns the entry under key, whose hash is h, and makes it the most
+// recently used.
+func (l *recency) Get(h uint64, key string) (entry, bool) {
+	i := l.find(h, key)
+	if i == 0 {
 		return entry{}, false
 	}
 	if l.slots[0].next != i {
@@ -48,25 +64,23 @@ func (l *recency) Get(key string) (entry, bool) {
 	return l.slots[i].e, true
 }
 
-// Peek returns the entry under key without changing the order.
-func (l *recency) Peek(key string) (entry, bool) {
-	i, ok := l.index[key]
-	if !ok {
+// Peek returns the entry under key (hash h) without changing the order.
+func (l *recency) Peek(h uint64, key string) (entry, bool) {
+	i := l.find(h, key)
+	if i == 0 {
 		return entry{}, false
 	}
 	return l.slots[i].e, true
 }
 
-// Contains reports whether an entry is under key.
-func (l *recency) Contains(key string) bool {
-	_, ok := l.index[key]
-	return ok
-}
+// Contains reports whether an entry is under key (hash h).
+func (l *recency) Contains(h uint64, key string) bool { return l.find(h, key) != 0 }
 
-// Add puts e under key, replacing the entry there, as the most recently
-// used. A new key is kept as given: the caller clones it if it must.
-func (l *recency) Add(key string, e entry) {
-	if i, ok := l.index[key]; ok {
+// Add puts e under key (hash h), replacing the entry there, as the most
+// recently used. A new key is kept as given: the caller clones it if it
+// must.
+func (l *recency) Add(h uint64, key string, e entry) {
+	if i := l.find(h, key); i != 0 {
 		l.slots[i].e = e
 		if l.slots[0].next != i {
 			l.unlink(i)
@@ -75,18 +89,20 @@ func (l *recency) Add(key string, e entry) {
 		return
 	}
 	i := l.take()
-	l.slots[i].key, l.slots[i].e = key, e
-	l.index[key] = i
+	l.slots[i] = slot{key: key, e: e, hash: h, chain: l.index[h]}
+	l.index[h] = i
+	l.n++
 	l.pushFront(i)
 }
 
-// Remove removes the entry under key, reporting whether there was one.
-func (l *recency) Remove(key string) bool {
-	i, ok := l.index[key]
-	if ok {
+// Remove removes the entry under key (hash h), reporting whether there
+// was one.
+func (l *recency) Remove(h uint64, key string) bool {
+	i := l.find(h, key)
+	if i != 0 {
 		l.release(i)
 	}
-	return ok
+	return i != 0
 }
 
 // RemoveOldest removes the least recently used entry and returns it.
@@ -147,11 +163,24 @@ func (l *recency) take() int32 {
 	return int32(len(l.slots) - 1)
 }
 
-// release unlinks slot i, forgets its key and entry (so that the garbage
-// collector can take them) and frees it.
+// release unlinks slot i from the list and its hash's chain, forgets its
+// key and entry (so that the garbage collector can take them) and frees
+// it.
 func (l *recency) release(i int32) {
 	l.unlink(i)
-	delete(l.index, l.slots[i].key)
-	l.slots[i] = slot{next: l.free}
+	s := &l.slots[i]
+	switch first := l.index[s.hash]; {
+	case first != i:
+		for l.slots[first].chain != i {
+			first = l.slots[first].chain
+		}
+		l.slots[first].chain = s.chain
+	case s.chain != 0:
+		l.index[s.hash] = s.chain
+	default:
+		delete(l.index, s.hash)
+	}
+	*s = slot{next: l.free}
 	l.free = i
+	l.n--
 }

@@ -7,10 +7,14 @@ import (
 	"testing"
 )
 
+// collidingHash gives 64 keys four hashes, so that most keys share theirs
+// with others: the recency must tell them apart by the keys themselves.
+func collidingHash(key string) uint64 { return uint64(key[len(key)-1] % 4) }
+
 // TestRecencyKeepsLeastRecentlyUsedOrder runs random operations on a
-// recency and on a plain slice model of an LRU list, and checks after each
-// that both hold the same entries in the same order, and that freed slots
-// are reused rather than the array grown.
+// recency and on a plain slice model of an LRU list, with keys whose hashes
+// collide, and checks after each that both hold the same entries in the
+// same order, and that freed slots are reused rather than the array grown.
 func TestRecencyKeepsLeastRecentlyUsedOrder(t *testing.T) {
 	rng := rand.New(rand.NewPCG(1, 2))
 	l := newRecency()
@@ -27,7 +31,7 @@ func TestRecencyKeepsLeastRecentlyUsedOrder(t *testing.T) {
 		switch rng.IntN(5) {
 		case 0, 1: // Add
 			size := int64(op)
-			l.Add(key, entry{size: size})
+			l.Add(collidingHash(key), key, entry{size: size})
 			if inModel {
 				touch(key)
 			} else {
@@ -35,7 +39,7 @@ func TestRecencyKeepsLeastRecentlyUsedOrder(t *testing.T) {
 			}
 			sizes[key] = size
 		case 2: // Get
-			e, ok := l.Get(key)
+			e, ok := l.Get(collidingHash(key), key)
 			if ok != inModel || ok && e.size != sizes[key] {
 				t.Fatalf("op %d: Get(%q) = %v, %v; model has %v, %d", op, key, e.size, ok, inModel, sizes[key])
 			}
@@ -43,7 +47,7 @@ func TestRecencyKeepsLeastRecentlyUsedOrder(t *testing.T) {
 				touch(key)
 			}
 		case 3: // Remove
-			if got := l.Remove(key); got != inModel {
+			if got := l.Remove(collidingHash(key), key); got != inModel {
 				t.Fatalf("op %d: Remove(%q) = %v, want %v", op, key, got, inModel)
 			}
 			if inModel {
@@ -64,13 +68,21 @@ func TestRecencyKeepsLeastRecentlyUsedOrder(t *testing.T) {
 		if !slices.Equal(l.Keys(), model) || l.Len() != len(model) {
 			t.Fatalf("op %d: keys %v, want %v", op, l.Keys(), model)
 		}
+		for k, size := range sizes {
+			if e, ok := l.Peek(collidingHash(k), k); !ok || e.size != size {
+				t.Fatalf("op %d: Peek(%q) = %d, %v; want %d", op, k, e.size, ok, size)
+			}
+		}
+		if l.Contains(collidingHash("k99"), "k99") {
+			t.Fatalf("op %d: holds a key never added", op)
+		}
 		maxLen = max(maxLen, len(model))
 		if len(l.slots) > maxLen+1 {
 			t.Fatalf("op %d: %d slots for at most %d entries at once", op, len(l.slots), maxLen)
 		}
 	}
 	l.Purge()
-	if l.Len() != 0 || len(l.Keys()) != 0 || len(l.slots) != 1 {
+	if l.Len() != 0 || len(l.Keys()) != 0 || len(l.slots) != 1 || len(l.index) != 0 {
 		t.Fatalf("after Purge: %d entries, %d slots", l.Len(), len(l.slots))
 	}
 }
@@ -80,13 +92,16 @@ func TestRecencyKeepsLeastRecentlyUsedOrder(t *testing.T) {
 // them while the slot waits to be reused.
 func TestRecencyForgetsRemovedValues(t *testing.T) {
 	l := newRecency()
-	l.Add("a", entry{value: []byte("x"), obj: 1})
-	l.Add("b", entry{value: []byte("y")})
-	l.Remove("a")
+	l.Add(1, "a", entry{value: []byte("x"), obj: 1})
+	l.Add(1, "b", entry{value: []byte("y")})
+	l.Remove(1, "a")
 	l.RemoveOldest()
 	for i, s := range l.slots[1:] {
-		if s.key != "" || s.e.value != nil || s.e.obj != nil {
+		if s.key != "" || s.e.value != nil || s.e.obj != nil || s.chain != 0 {
 			t.Fatalf("slot %d still holds %q, %q, %v", i+1, s.key, s.e.value, s.e.obj)
 		}
+	}
+	if len(l.index) != 0 {
+		t.Fatalf("index still holds %v", l.index)
 	}
 }

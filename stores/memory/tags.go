@@ -185,7 +185,7 @@ func (s *Store) AddTags(ctx context.Context, key string, tags []string, ttl time
 	}
 	now := s.clock()
 	until := expiryNano(now.UnixNano(), ttl)
-	sh := s.shardFor(key)
+	sh, h := s.shardFor(key)
 	sh.mu.Lock()
 	defer func() {
 		sh.mu.Unlock()
@@ -194,9 +194,9 @@ func (s *Store) AddTags(ctx context.Context, key string, tags []string, ttl time
 		}
 	}()
 	var size int64 // of key's entry, if the store holds one
-	e, stored := sh.lru.Peek(key)
+	e, stored := sh.lru.Peek(h, key)
 	if stored && now.UnixNano() >= e.expires {
-		sh.lru.Remove(key)
+		sh.lru.Remove(h, key)
 		s.forget(sh, key, e)
 		stored = false
 	}
@@ -293,7 +293,8 @@ func (s *Store) TaggedKeys(ctx context.Context, tag string) ([]string, error) {
 				default:
 					// An entry that expired unread is still in its
 					// list, records and all, until something finds it.
-					if e, ok := sh.lru.Peek(kt.key); ok && now.UnixNano() < e.expires {
+					_, h := s.shardFor(kt.key)
+					if e, ok := sh.lru.Peek(h, kt.key); ok && now.UnixNano() < e.expires {
 						keys = append(keys, kt.key)
 					}
 				}
