@@ -5,6 +5,7 @@ import (
 	"errors"
 	"net/http"
 	"runtime"
+	"strconv"
 	"strings"
 	"sync"
 	"testing"
@@ -320,5 +321,61 @@ func TestEventOfCacheNestedInAnotherOfTheSameName(t *testing.T) {
 	}
 	if ev := outerEvs.one(t); ev.Outcome != httpcache.OutcomeMiss || !ev.Stored {
 		t.Errorf("outer Cache's event: outcome %q stored %v, want a stored miss", ev.Outcome, ev.Stored)
+	}
+}
+
+// TestEventTagsDoNotPinStoredResponses: an observer that keeps the tags
+// it is given (a count of hits per tag, say) keeps those few bytes alive,
+// not the stored responses they came with: once the responses have left
+// the store, their bodies go with them.
+func TestEventTagsDoNotPinStoredResponses(t *testing.T) {
+	if testing.Short() {
+		t.Skip("measures the heap; skipped in -short mode")
+	}
+	const n, bodyLen = 32, 256 << 10
+	var mu sync.Mutex
+	kept := map[string]int{} // hits per tag, keyed by the event's own strings
+	observe := func(ev httpcache.Event) {
+		mu.Lock()
+		defer mu.Unlock()
+		for _, tag := range ev.Tags {
+			kept[tag]++
+		}
+	}
+	e := newEnv(t, httpcache.Options{OnEvent: observe})
+	body := strings.Repeat("b", bodyLen)
+	h := e.cache.Handler(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		httpcache.Tag(r, "tag-"+r.URL.Path[1:])
+		w.Header().Set("Cache-Control", "max-age=60")
+		w.Write([]byte(body))
+	}))
+	for i := range n {
+		url := "http://example.com/" + strconv.Itoa(i)
+		do(t, h, get(url))
+		if res := do(t, h, get(url)); !isHit(res) {
+			t.Fatalf("%s: %s, want a hit", url, res.cacheStatus())
+		}
+	}
+	e.store.Clear()
+	heap := func() uint64 {
+		var ms runtime.MemStats
+		runtime.GC()
+		runtime.GC() // and the pooled buffers
+		runtime.ReadMemStats(&ms)
+		return ms.HeapAlloc
+	}
+	withTags := heap()
+	mu.Lock()
+	if len(kept) != n {
+		t.Fatalf("%d tags kept, want %d", len(kept), n)
+	}
+	clear(kept)
+	mu.Unlock()
+	without := heap()
+	runtime.KeepAlive(h)
+	pinned := int64(withTags) - int64(without)
+	t.Logf("the kept tags hold %d bytes", pinned)
+	if pinned > n*bodyLen/4 {
+		t.Fatalf("%d tags of a few bytes kept %d bytes alive (the responses' bodies are %d bytes in all)", n, pinned, n*bodyLen)
 	}
 }

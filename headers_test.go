@@ -5,6 +5,8 @@ import (
 	"io"
 	"net/http"
 	"net/http/httptest"
+	"runtime"
+	"strconv"
 	"strings"
 	"testing"
 	"time"
@@ -418,5 +420,88 @@ func TestStrictHTTPDates(t *testing.T) {
 				t.Fatalf("If-Modified-Since %q: %d %q, want %d from the cache", tc.ims, res.status, res.cacheStatus(), tc.status)
 			}
 		})
+	}
+}
+
+// locationRewriter is an outer middleware that rewrites the Location the
+// inner handler set, in place in its value slice, as it writes the header.
+type locationRewriter struct{ http.ResponseWriter }
+
+func (w locationRewriter) WriteHeader(code int) {
+	if loc := w.Header()["Location"]; len(loc) > 0 {
+		loc[0] = "https://public.example" + loc[0]
+	}
+	w.ResponseWriter.WriteHeader(code)
+}
+
+// TestOuterMiddlewareEditingHeaderInPlaceLeavesStoredResponse: a
+// middleware above the cache that edits a header value in place (its slice
+// element, not the map) changes the response it passes on, never the stored
+// one: the next hit is served the stored Location, rewritten once, not
+// once per hit before it.
+func TestOuterMiddlewareEditingHeaderInPlaceLeavesStoredResponse(t *testing.T) {
+	e := newEnv(t, httpcache.Options{})
+	h := respond(200, map[string]string{"Cache-Control": "max-age=60", "Location": "/a"}, "body")
+	inner := e.cache.Handler(h)
+	outer := http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		inner.ServeHTTP(locationRewriter{w}, r)
+	})
+	want := "https://public.example/a"
+	for i := range 3 {
+		res := do(t, outer, get("http://example.com/x"))
+		if got := res.header.Get("Location"); got != want {
+			t.Fatalf("response %d (%s): Location %q, want %q", i, res.cacheStatus(), got, want)
+		}
+	}
+	if h.n() != 1 {
+		t.Fatalf("handler called %d times, want 1", h.n())
+	}
+}
+
+// TestServedHeaderValuesDoNotPinStoredBodies: a layer above the cache that
+// keeps a header value of a hit (a metrics label of its Content-Type, a
+// log of ETags) keeps that value alive, not the stored response it came
+// from: once the responses have left the store, their bodies go with them.
+func TestServedHeaderValuesDoNotPinStoredBodies(t *testing.T) {
+	if testing.Short() {
+		t.Skip("measures the heap; skipped in -short mode")
+	}
+	const n, bodyLen = 32, 256 << 10
+	e := newEnv(t, httpcache.Options{})
+	body := strings.Repeat("b", bodyLen)
+	h := e.cache.Handler(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		w.Header().Set("Cache-Control", "max-age=60")
+		w.Header().Set("Content-Type", "text/plain; variant="+r.URL.Path[1:])
+		w.Write([]byte(body))
+	}))
+	kept := map[string]int{} // hits per Content-Type, keyed by the served values
+	for i := range n {
+		url := "http://example.com/" + strconv.Itoa(i)
+		do(t, h, get(url))
+		res := do(t, h, get(url))
+		if !isHit(res) {
+			t.Fatalf("%s: %s, want a hit", url, res.cacheStatus())
+		}
+		kept[res.header.Get("Content-Type")]++
+	}
+	e.store.Clear()
+	heap := func() uint64 {
+		var ms runtime.MemStats
+		runtime.GC()
+		runtime.GC() // and the pooled buffers
+		runtime.ReadMemStats(&ms)
+		return ms.HeapAlloc
+	}
+	withValues := heap()
+	if len(kept) != n {
+		t.Fatalf("%d values kept, want %d", len(kept), n)
+	}
+	clear(kept)
+	without := heap()
+	runtime.KeepAlive(h)
+	pinned := int64(withValues) - int64(without)
+	t.Logf("the kept values hold %d bytes", pinned)
+	if pinned > n*bodyLen/4 {
+		t.Fatalf("%d header values of a few bytes kept %d bytes alive (the responses' bodies are %d bytes in all)", n, pinned, n*bodyLen)
 	}
 }
