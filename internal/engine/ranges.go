@@ -2,6 +2,7 @@ package engine
 
 import (
 	"net/http"
+	"slices"
 	"strconv"
 	"time"
 
@@ -30,7 +31,7 @@ func (c *Engine) serveRange(w http.ResponseWriter, r *http.Request, e *entry.Ent
 		return false
 	case ranges.Unsatisfiable:
 		h["Content-Range"] = []string{ranges.Unsatisfied(size)}
-		h["Cache-Status"] = status
+		h["Cache-Status"] = slices.Clone(status) // the response's own
 		w.WriteHeader(http.StatusRequestedRangeNotSatisfiable)
 		return true
 	}
