@@ -16,13 +16,14 @@ import (
 // the memory store costs: every collection marks each of them, so a store
 // of a million entries costs the garbage collector what it holds in
 // objects, not bytes (BenchmarkHitScale measures the time). A stored
-// response is five allocations: its value (the encoding, which every
-// string of the decoded entry is a substring of), its key, the decoded
-// entry and its header's two arrays (the store keeps its entries in one
-// array of slots, not a list node each); the runtime counts about four
-// live objects per entry for them. It counted 7.3 while the header was a
-// map holding strings of its own and the store's list had a node per
-// entry.
+// response is six allocations: its value (the encoding), its key, the
+// decoded entry, its header's two arrays, and the one string all its
+// header names and values, tags and Vary names are substrings of (a copy,
+// so that a string kept by a caller never keeps the value and its body
+// alive); the store keeps its entries in one array of slots, not a list
+// node each. The runtime counts about five live objects per entry for
+// them. It counted 7.3 while the header was a map holding strings of its
+// own and the store's list had a node per entry.
 func TestStoredEntryHeapObjects(t *testing.T) {
 	const n = 20_000
 	body := bytes.Repeat([]byte("x"), 256)
@@ -49,7 +50,7 @@ func TestStoredEntryHeapObjects(t *testing.T) {
 	}
 	perEntry := float64(after-before) / n
 	t.Logf("%.2f heap objects per stored entry", perEntry)
-	if perEntry > 4.5 {
-		t.Errorf("%.2f heap objects per stored entry, want at most 4.5", perEntry)
+	if perEntry > 5.5 {
+		t.Errorf("%.2f heap objects per stored entry, want at most 5.5", perEntry)
 	}
 }

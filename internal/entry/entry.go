@@ -55,19 +55,31 @@ type Entry struct {
 }
 
 // Size estimates the bytes a decoded entry holds on the heap besides the
-// encoded value it refers into (its url, body, vary key and every string
-// are slices of it): the struct, the header's array, and the slices of tag
-// and Vary names. An in-process store keeping the entry beside its value
-// counts it against its byte budget (see stores/memory);
+// encoded value its url, body and vary key are slices of: the struct, the
+// header's arrays, the slices of tag and Vary names, and the one string all
+// their strings are substrings of. An in-process store keeping the entry
+// beside its value counts it against its byte budget (see stores/memory);
 // TestDecodedEntrySize keeps the estimate honest. A Vary index's memo is
 // not counted here: all memos share their own budget (see keys.Memo).
 func (e *Entry) Size() int {
 	n := 256 + e.Header.size() // the struct, rounded to its size class, and the header
-	if len(e.VaryNames) > 0 {
-		n += 16 * len(e.VaryNames)
+	strs := len(e.VaryKey)
+	for _, s := range e.VaryNames {
+		n += 16
+		strs += len(s) + 1
 	}
-	if len(e.Tags) > 0 {
-		n += 16 * len(e.Tags)
+	for _, s := range e.Tags {
+		n += 16
+		strs += len(s) + 1
+	}
+	for _, f := range e.Header {
+		strs += len(f.Name) + 2
+		for _, v := range f.Values {
+			strs += len(v) + 1
+		}
+	}
+	if strs > 0 {
+		n += strs + 8
 	}
 	return n
 }
@@ -112,15 +124,17 @@ var crcTable = crc32.MakeTable(crc32.Castagnoli)
 func (e *Entry) Encode() []byte { return e.encode(nil, e.EncodedSizeHint()) }
 
 // EncodeShared returns the entry's binary form, as Encode does, and turns e
-// into the entry Decode would return from it: its url, vary key, body and
-// every string of its header, Vary names and tags then alias the encoding,
-// as Decode's do, so that e holds no string or header array of its own
-// (the garbage collector has all the less to mark in a store of them).
-// What Decode checks of a value, e must pass (see checkedSize): else it
-// returns an error wrapping ErrCorruptEntry and e is left as it was.
+// into the entry Decode would return from it: its url, vary key and body
+// then alias the encoding, and every string of its header, Vary names and
+// tags is a substring of one copy of their part of it, as Decode's are, so
+// that e holds one string instead of one per field (the garbage collector
+// has all the less to mark in a store of them). What Decode checks of a
+// value, e must pass (see checkedSize): else it returns an error wrapping
+// ErrCorruptEntry and e is left as it was.
 //
-// e must not be changed afterwards: it may then be shared as a decoded one
-// is.
+// e's header must be e's own (its strings are replaced in place; HeaderOf
+// makes one), and e must not be changed afterwards: it may then be shared
+// as a decoded one is.
 func (e *Entry) EncodeShared() ([]byte, error) {
 	size, err := e.checkedSize()
 	if err != nil {
@@ -148,14 +162,50 @@ func (e *Entry) EncodeShared() ([]byte, error) {
 			f.Values = nil // as Decode gives it
 		}
 	}
+	e.ownStrings(b[at.varyNames:at.meta])
 	return b, nil
 }
 
+// ownStrings moves e's strings — Vary names, tags, header names and values,
+// substrings of meta, the part of e's encoding they were read from — into
+// one copy of meta of e's own: a string kept by code further out (a tag an
+// event observer counts by, a header value a metrics label is made of)
+// then keeps those few hundred bytes alive, not the whole stored value
+// with its body, which the store's budget would no longer count. e's slices
+// of strings must be e's own.
+func (e *Entry) ownStrings(meta []byte) {
+	if len(meta) == 0 {
+		return
+	}
+	blob := string(meta)
+	base := uintptr(unsafe.Pointer(unsafe.SliceData(meta)))
+	own := func(s string) string {
+		if s == "" {
+			return ""
+		}
+		at := uintptr(unsafe.Pointer(unsafe.StringData(s))) - base
+		return blob[at : at+uintptr(len(s))]
+	}
+	for i := range e.VaryNames {
+		e.VaryNames[i] = own(e.VaryNames[i])
+	}
+	for i := range e.Tags {
+		e.Tags[i] = own(e.Tags[i])
+	}
+	for i := range e.Header {
+		f := &e.Header[i]
+		f.Name = own(f.Name)
+		for j := range f.Values {
+			f.Values[j] = own(f.Values[j])
+		}
+	}
+}
+
 // sections are where encode put the parts of an entry: the url's, vary
-// key's and body's bytes, and the length prefixes of the Vary names, the
-// tags and the header.
+// key's and body's bytes, the length prefixes of the Vary names, the tags
+// and the header, and the end of the header.
 type sections struct {
-	url, varyNames, varyKey, tags, header, body int
+	url, varyNames, varyKey, tags, header, meta, body int
 }
 
 // alias is b[i:i+n], capped, or nil when empty (as Decode gives it).
@@ -270,11 +320,12 @@ func (e *Entry) encode(at *sections, size int) []byte {
 		b = appendString(b, f.Name)
 		b = appendStrings(b, f.Values)
 	}
+	meta := len(b)
 	b = appendBytes(b, e.Body)
 	if at != nil {
 		*at = sections{
 			url: varyNames - len(e.URL), varyNames: varyNames, varyKey: varyKey,
-			tags: tags, header: hdr, body: len(b) - len(e.Body),
+			tags: tags, header: hdr, meta: meta, body: len(b) - len(e.Body),
 		}
 	}
 	return binary.LittleEndian.AppendUint32(b, checksum(b))
@@ -328,10 +379,11 @@ func appendStrings(dst []byte, ss []string) []byte {
 	return dst
 }
 
-// Decode parses b. The entry's body, url and vary key, and every string it
-// holds (header names and values, Vary names, tags), alias b, which must
+// Decode parses b. The entry's body, url and vary key alias b, which must
 // therefore stay unmodified for as long as the entry is used; stores
-// promise that for the slices Get returns. Anything that is not exactly a
+// promise that for the slices Get returns. Its strings (header names and
+// values, Vary names, tags) are substrings of one copy of the part of b
+// they were read from (see ownStrings). Anything that is not exactly a
 // valid entry of this version is an error wrapping ErrCorruptEntry.
 func Decode(b []byte) (*Entry, error) {
 	if len(b) < entryHeaderLen+checksumLen {
@@ -362,14 +414,17 @@ func Decode(b []byte) (*Entry, error) {
 	e.Epoch = d.uvarint()
 	e.Seq = d.uvarint()
 	e.URL = d.bytes()
+	metaStart := len(payload) - len(d.b)
 	e.VaryNames = d.strings()
 	e.VaryKey = d.bytes()
 	e.Tags = d.strings()
 	e.Header = d.header()
+	metaEnd := len(payload) - len(d.b)
 	e.Body = d.bytes()
 	if d.err != nil {
 		return nil, d.err
 	}
+	e.ownStrings(payload[metaStart:metaEnd])
 	if len(d.b) != 0 {
 		return nil, corrupt("%d trailing bytes", len(d.b))
 	}
