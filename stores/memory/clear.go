@@ -10,7 +10,7 @@ package memory
 // newer than it. Delete removes a counter; Clear only removes those that
 // have expired.
 func (s *Store) Clear() {
-	now := s.clock().UnixNano()
+	now := s.now()
 	for i := range s.shards {
 		sh := &s.shards[i]
 		sh.mu.Lock()

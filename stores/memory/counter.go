@@ -17,11 +17,11 @@ type counter struct {
 	n       int64
 	text    []byte // n in decimal: what Get returns; replaced, never changed, by Advance
 	name    string // its key in the shard's counters
-	expires int64  // in nanoseconds since 1970 on Options.Clock; 0: never
+	expires int64  // on the store's clock (see Store.now); 0: never
 	index   int    // in the shard's expiring heap; -1 when not in it
 }
 
-// expired reports whether c has expired at now (nanoseconds since 1970):
+// expired reports whether c has expired at now (see Store.now):
 // a counter is gone at and after its expiry, as an entry is.
 func (c *counter) expired(now int64) bool {
 	return c.expires != 0 && now >= c.expires
@@ -63,8 +63,7 @@ func (s *Store) Advance(ctx context.Context, name string, floor int64, ttl time.
 	if ttl < 0 {
 		return 0, fmt.Errorf("memory: Advance of %q with ttl %v: %w", name, ttl, store.ErrInvalidTTL)
 	}
-	now := s.clock()
-	nowNano := now.UnixNano()
+	nowNano := s.now()
 	sh, h := s.shardFor(name)
 	sh.mu.Lock()
 	defer sh.mu.Unlock()
@@ -75,7 +74,7 @@ func (s *Store) Advance(ctx context.Context, name string, floor int64, ttl time.
 	switch {
 	case c != nil:
 		n = c.n
-	case isEntry && now.UnixNano() < e.expires:
+	case isEntry && nowNano < e.expires:
 		var err error
 		if n, err = strconv.ParseInt(string(e.value), 10, 64); err != nil {
 			return 0, fmt.Errorf("memory: Advance of %q, which holds an entry that is not a decimal integer", name)
@@ -170,7 +169,7 @@ func (sh *shard) dropCounterNamed(name string) {
 }
 
 // sweepCounters removes sh's counters that have expired at now
-// (nanoseconds since 1970): a look at the top of the heap when none has,
+// (see Store.now): a look at the top of the heap when none has,
 // which is nothing at all in a shard without expiring counters. The caller
 // holds sh's lock.
 func (sh *shard) sweepCounters(now int64) {

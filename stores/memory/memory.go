@@ -96,6 +96,7 @@ type Store struct {
 	maxBytes   int64
 	maxEntries int64
 	clock      func() time.Time
+	epoch      time.Time // what now counts from
 	seed       maphash.Seed
 	shardMask  uint64
 	shards     []shard
@@ -126,6 +127,7 @@ func New(opts Options) *Store {
 	if s.clock == nil {
 		s.clock = time.Now
 	}
+	s.epoch = s.clock()
 	n := 1 << bits.Len(uint(orDefault(opts.Shards, DefaultShards)-1))
 	s.shardMask = uint64(n - 1)
 	s.shards = make([]shard, n)
@@ -134,6 +136,13 @@ func New(opts Options) *Store {
 	}
 	return s
 }
+
+// now is the time on Options.Clock in nanoseconds since the store was made,
+// which every expiry in the store is kept in. With the default clock it is
+// read from the monotonic clock (time.Time.Sub uses it when both times
+// have it), so that a step of the wall clock neither prolongs entries nor
+// ends them early.
+func (s *Store) now() int64 { return int64(s.clock().Sub(s.epoch)) }
 
 // orDefault returns v, or def if v is zero.
 func orDefault[T int | int64](v, def T) T {
@@ -156,7 +165,7 @@ func (s *Store) GetObject(ctx context.Context, key string) (value []byte, obj an
 	if err := ctx.Err(); err != nil {
 		return nil, nil, err
 	}
-	now := s.clock().UnixNano()
+	now := s.now()
 	sh, h := s.shardFor(key)
 	sh.mu.Lock()
 	e, ok := sh.lru.Get(h, key)
@@ -274,10 +283,10 @@ func (s *Store) set(ctx context.Context, key string, value []byte, obj any, ttl 
 		return fmt.Errorf("memory: entry of %d bytes (%d-byte key, %d-byte value) over MaxBytes %d: %w",
 			size, len(key), len(value), s.maxBytes, store.ErrTooLarge)
 	}
-	now := s.clock()
-	e := entry{value: value, obj: obj, expires: expiryNano(now.UnixNano(), ttl), size: size}
+	now := s.now()
+	e := entry{value: value, obj: obj, expires: expiryNano(now, ttl), size: size}
 	sh, h := s.shardFor(key)
-	s.insert(sh, h, key, e, now.UnixNano())
+	s.insert(sh, h, key, e, now)
 	return nil
 }
 

@@ -12,10 +12,12 @@ import "math"
 // indexes within one array. Keys whose hashes collide are chained through
 // their slots, and a key is always compared in full.
 //
-// Slots left by removed entries are reused before the array grows; the
-// array does not shrink but on Purge, so it holds as many slots as the
-// shard ever held entries at once (each about 80 bytes on 64-bit platforms,
-// counted in EntryOverhead while in use).
+// Slots left by removed entries are reused before the array grows. When
+// the entries fall to a quarter of the array's capacity (and it holds more
+// than minCompact slots), the array and the index are made anew at their
+// size, so that a shard that once held many entries does not keep their
+// room: the array holds at most four slots (about 100 bytes each on 64-bit
+// platforms) per entry, or minCompact.
 type recency struct {
 	index map[uint64]int32 // hash -> the first slot of the keys with that hash
 	// slots[0] is the list's sentinel: its next is the most recently used
@@ -183,4 +185,22 @@ func (l *recency) release(i int32) {
 	*s = slot{next: l.free}
 	l.free = i
 	l.n--
+	if cap(l.slots) > minCompact && l.n < cap(l.slots)/4 {
+		l.compact()
+	}
+}
+
+// minCompact is the capacity of a recency's array below which it is never
+// made anew.
+const minCompact = 1024
+
+// compact makes the array and the index anew, holding the entries alone,
+// in the same order.
+func (l *recency) compact() {
+	c := recency{index: make(map[uint64]int32, l.n), slots: make([]slot, 1, l.n+1)}
+	for i := l.slots[0].prev; i != 0; i = l.slots[i].prev { // oldest first
+		s := &l.slots[i]
+		c.Add(s.hash, s.key, s.e)
+	}
+	*l = c
 }

@@ -105,3 +105,31 @@ func TestRecencyForgetsRemovedValues(t *testing.T) {
 		t.Fatalf("index still holds %v", l.index)
 	}
 }
+
+// TestRecencyGivesBackRoomWhenItShrinks: once most entries have gone, the
+// array and index are made anew at the size of what is left, in the same
+// order, so that a shard that held many entries once does not keep their
+// room for good.
+func TestRecencyGivesBackRoomWhenItShrinks(t *testing.T) {
+	l := newRecency()
+	const n = 10 * minCompact
+	for i := range n {
+		key := "k" + strconv.Itoa(i)
+		l.Add(collidingHash(key), key, entry{size: int64(i)})
+	}
+	for range n - 100 {
+		l.RemoveOldest()
+	}
+	if l.Len() != 100 || cap(l.slots) > minCompact {
+		t.Fatalf("%d entries left in an array of %d slots", l.Len(), cap(l.slots))
+	}
+	keys := l.Keys()
+	for i, k := range keys {
+		if want := "k" + strconv.Itoa(n-100+i); k != want {
+			t.Fatalf("key %d is %q, want %q: the order changed", i, k, want)
+		}
+		if e, ok := l.Get(collidingHash(k), k); !ok || e.size != int64(n-100+i) {
+			t.Fatalf("Get(%q) = %d, %v after compaction", k, e.size, ok)
+		}
+	}
+}

@@ -55,7 +55,7 @@ type tagSet struct {
 }
 
 // tagRecord records that its owner's key carries its set's tag until
-// expires (in nanoseconds since 1970 on Options.Clock).
+// expires (see Store.now).
 type tagRecord struct {
 	set        *tagSet
 	owner      *keyTags
@@ -183,8 +183,8 @@ func (s *Store) AddTags(ctx context.Context, key string, tags []string, ttl time
 	if len(tags) == 0 {
 		return nil
 	}
-	now := s.clock()
-	until := expiryNano(now.UnixNano(), ttl)
+	now := s.now()
+	until := expiryNano(now, ttl)
 	sh, h := s.shardFor(key)
 	sh.mu.Lock()
 	defer func() {
@@ -195,7 +195,7 @@ func (s *Store) AddTags(ctx context.Context, key string, tags []string, ttl time
 	}()
 	var size int64 // of key's entry, if the store holds one
 	e, stored := sh.lru.Peek(h, key)
-	if stored && now.UnixNano() >= e.expires {
+	if stored && now >= e.expires {
 		sh.lru.Remove(h, key)
 		s.forget(sh, key, e)
 		stored = false
@@ -275,8 +275,7 @@ func (s *Store) TaggedKeys(ctx context.Context, tag string) ([]string, error) {
 	if err := ctx.Err(); err != nil {
 		return nil, err
 	}
-	now := s.clock()
-	nowNano := now.UnixNano()
+	nowNano := s.now()
 	var keys []string
 	for i := range s.shards {
 		sh := &s.shards[i]
@@ -294,7 +293,7 @@ func (s *Store) TaggedKeys(ctx context.Context, tag string) ([]string, error) {
 					// An entry that expired unread is still in its
 					// list, records and all, until something finds it.
 					_, h := s.shardFor(kt.key)
-					if e, ok := sh.lru.Peek(h, kt.key); ok && now.UnixNano() < e.expires {
+					if e, ok := sh.lru.Peek(h, kt.key); ok && nowNano < e.expires {
 						keys = append(keys, kt.key)
 					}
 				}
