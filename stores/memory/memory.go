@@ -52,9 +52,9 @@ const (
 
 // EntryOverhead is the number of bytes each entry counts against
 // Options.MaxBytes besides its key and value: its slot in its shard's array
-// (80 bytes, and the room a growing array keeps ahead) and in the index
-// map, on 64-bit platforms; measured about 115 a filled array in, 192 is
-// what a just-doubled array and map can reach (TestEntryOverhead keeps it
+// (96 bytes on 64-bit platforms, and the room a growing array keeps ahead)
+// and in the index map; measured about 115 a filled array in, 192 is what
+// a just-doubled array and map can reach (TestEntryOverhead keeps it
 // honest).
 const EntryOverhead = 192
 
