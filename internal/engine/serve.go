@@ -29,13 +29,15 @@ func (c *Engine) serveHitFields(w http.ResponseWriter, r *http.Request, f reqFie
 	}
 	h := w.Header()
 	if f&(fieldIfNoneMatch|fieldIfModifiedSince) != 0 && rfc9111.NotModified(r, e.Status, e.Header.Stored(), time.Unix(0, e.ResponseTime)) {
-		vals := ownedValues(e, status)
+		all, k := ownedValues(e, status), 0
 		for _, f := range e.Header {
-			if slices.Contains(rfc9111.NotModifiedHeaders, f.Name) {
-				h[f.Name] = vals.take(f.Values)
+			if slices.Contains(rfc9111.NotModifiedHeaders, f.Name) && f.Values != nil {
+				n := copy(all[k:], f.Values)
+				h[f.Name] = all[k : k+n : k+n]
+				k += n
 			}
 		}
-		vals.finish(h, e, age, status)
+		finishHeader(h, e, age, status, all[k:])
 		w.WriteHeader(http.StatusNotModified)
 		return
 	}
@@ -55,51 +57,47 @@ func (c *Engine) serveHitFields(w http.ResponseWriter, r *http.Request, f reqFie
 // must not have one) and this cache's Cache-Status member, in values of the
 // response's own (see ownedValues).
 func writeStoredHeader(h http.Header, e *entry.Entry, age time.Duration, status []string) {
-	vals := ownedValues(e, status)
-	for _, f := range e.Header {
-		h[f.Name] = vals.take(f.Values)
+	all, k := ownedValues(e, status), 0
+	for i := range e.Header {
+		f := &e.Header[i]
+		if f.Values == nil {
+			h[f.Name] = nil
+			continue
+		}
+		start := k
+		for _, v := range f.Values {
+			all[k] = v
+			k++
+		}
+		h[f.Name] = all[start:k:k]
 	}
-	vals.finish(h, e, age, status)
+	finishHeader(h, e, age, status, all[k:])
 }
 
-// values is room for the values of a response served from an entry: one
-// array, so that a response costs one allocation however many fields it
-// has. A served response's value slices must be its own: code further out
-// may write into one (loc[0] = rewrite(loc[0])), as it may into any
-// response's, and that must change neither the entry, which every request
-// served from it shares, nor the Age and Cache-Status values every hit
-// shares.
-type values []string
-
-// ownedValues returns room for e's values, an Age and status.
-func ownedValues(e *entry.Entry, status []string) values {
+// ownedValues returns room for the values of a response served from e:
+// e's values, an Age and the Cache-Status members, in one array, so that a
+// response costs one allocation however many fields it has. A served
+// response's value slices must be its own: code further out may write into
+// one (loc[0] = rewrite(loc[0])), as it may into any response's, and that
+// must change neither the entry, which every request served from it
+// shares, nor the Age and Cache-Status values every hit shares.
+func ownedValues(e *entry.Entry, status []string) []string {
 	n := 1 + len(status)
 	for i := range e.Header {
 		n += len(e.Header[i].Values)
 	}
-	return make(values, 0, n)
+	return make([]string, n)
 }
 
-// take returns a copy of vv in the room, capped (len == cap) so that an
-// append copies again; nil for nil.
-func (v *values) take(vv []string) []string {
-	if vv == nil {
-		return nil
-	}
-	n := len(*v)
-	*v = append(*v, vv...)
-	return (*v)[n:len(*v):len(*v)]
-}
-
-// finish sets the Age (unless e must not have one) and Cache-Status fields
-// of h.
-func (v *values) finish(h http.Header, e *entry.Entry, age time.Duration, status []string) {
+// finishHeader sets the Age (unless e must not have one) and Cache-Status
+// fields of h, their values in room (see ownedValues).
+func finishHeader(h http.Header, e *entry.Entry, age time.Duration, status, room []string) {
 	if e.Flags&entry.FlagNoAge == 0 {
-		*v = append(*v, rfc9111.AgeValue(age))
-		n := len(*v)
-		h["Age"] = (*v)[n-1 : n : n]
+		room[0] = rfc9111.AgeValue(age)
+		h["Age"] = room[0:1:1]
 	}
-	h["Cache-Status"] = v.take(status)
+	n := copy(room[1:], status)
+	h["Cache-Status"] = room[1 : 1+n : 1+n]
 }
 
 // bodyAllowed reports whether a response with status may have a body.
