@@ -467,9 +467,9 @@ func TestTooManyTagsNeverSaidStored(t *testing.T) {
 }
 
 // TestHitAllocatesAtMostOnce: a fresh hit on the memory store, with and
-// without Vary, costs at most one allocation (the Cache-Status value): the
-// stored header is served without copying, the key is built in a pooled
-// buffer, and the decoded entry is kept with its value.
+// without Vary, costs at most one allocation (the response's header
+// values, which must be its own): the key is built in a pooled buffer, and
+// the decoded entry is kept with its value.
 func TestHitAllocatesAtMostOnce(t *testing.T) {
 	for _, vary := range []bool{false, true} {
 		c := httpcache.New(memory.New(memory.Options{}), httpcache.Options{})
