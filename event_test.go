@@ -357,23 +357,15 @@ func TestEventTagsDoNotPinStoredResponses(t *testing.T) {
 		}
 	}
 	e.store.Clear()
-	heap := func() uint64 {
-		var ms runtime.MemStats
-		runtime.GC()
-		runtime.GC() // and the pooled buffers
-		runtime.ReadMemStats(&ms)
-		return ms.HeapAlloc
-	}
-	withTags := heap()
-	mu.Lock()
-	if len(kept) != n {
-		t.Fatalf("%d tags kept, want %d", len(kept), n)
-	}
-	clear(kept)
-	mu.Unlock()
-	without := heap()
+	pinned := heapHeldUntil(func() {
+		mu.Lock()
+		defer mu.Unlock()
+		if len(kept) != n {
+			t.Fatalf("%d tags kept, want %d", len(kept), n)
+		}
+		clear(kept)
+	})
 	runtime.KeepAlive(h)
-	pinned := int64(withTags) - int64(without)
 	t.Logf("the kept tags hold %d bytes", pinned)
 	if pinned > n*bodyLen/4 {
 		t.Fatalf("%d tags of a few bytes kept %d bytes alive (the responses' bodies are %d bytes in all)", n, pinned, n*bodyLen)

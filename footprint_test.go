@@ -54,3 +54,18 @@ func TestStoredEntryHeapObjects(t *testing.T) {
 		t.Errorf("%.2f heap objects per stored entry, want at most 5.5", perEntry)
 	}
 }
+
+// heapHeldUntil returns the bytes of live heap that release lets go: the
+// heap after full collections before it, less the heap after it.
+func heapHeldUntil(release func()) int64 {
+	heap := func() int64 {
+		var ms runtime.MemStats
+		runtime.GC()
+		runtime.GC() // and the pooled buffers
+		runtime.ReadMemStats(&ms)
+		return int64(ms.HeapAlloc)
+	}
+	held := heap()
+	release()
+	return held - heap()
+}

@@ -485,21 +485,13 @@ func TestServedHeaderValuesDoNotPinStoredBodies(t *testing.T) {
 		kept[res.header.Get("Content-Type")]++
 	}
 	e.store.Clear()
-	heap := func() uint64 {
-		var ms runtime.MemStats
-		runtime.GC()
-		runtime.GC() // and the pooled buffers
-		runtime.ReadMemStats(&ms)
-		return ms.HeapAlloc
-	}
-	withValues := heap()
-	if len(kept) != n {
-		t.Fatalf("%d values kept, want %d", len(kept), n)
-	}
-	clear(kept)
-	without := heap()
+	pinned := heapHeldUntil(func() {
+		if len(kept) != n {
+			t.Fatalf("%d values kept, want %d", len(kept), n)
+		}
+		clear(kept)
+	})
 	runtime.KeepAlive(h)
-	pinned := int64(withValues) - int64(without)
 	t.Logf("the kept values hold %d bytes", pinned)
 	if pinned > n*bodyLen/4 {
 		t.Fatalf("%d header values of a few bytes kept %d bytes alive (the responses' bodies are %d bytes in all)", n, pinned, n*bodyLen)

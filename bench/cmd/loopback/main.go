@@ -440,15 +440,9 @@ func measure(ctx context.Context, w *wrk, client *http.Client, s *server, size i
 	if err != nil {
 		return m, err
 	}
-	var storeBefore map[int]time.Duration
-	var cmdsBefore int64
-	if s.store != nil {
-		if storeBefore, err = cpuTimes(storePids, tick); err != nil {
-			return m, err
-		}
-		if cmdsBefore, err = redisCommandsProcessed(ctx, s.storeAddr); err != nil {
-			return m, err
-		}
+	storeBefore, err := s.storeSnapshot(ctx, storePids, tick)
+	if err != nil {
+		return m, err
 	}
 	originBefore, err := originCount(ctx, client, counter)
 	if err != nil {
@@ -462,15 +456,9 @@ func measure(ctx context.Context, w *wrk, client *http.Client, s *server, size i
 	if err != nil {
 		return m, err
 	}
-	var storeAfter map[int]time.Duration
-	var cmdsAfter int64
-	if s.store != nil {
-		if storeAfter, err = cpuTimes(storePids, tick); err != nil {
-			return m, err
-		}
-		if cmdsAfter, err = redisCommandsProcessed(ctx, s.storeAddr); err != nil {
-			return m, err
-		}
+	storeAfter, err := s.storeSnapshot(ctx, storePids, tick)
+	if err != nil {
+		return m, err
 	}
 	originAfter, err := originCount(ctx, client, counter)
 	if err != nil {
@@ -484,11 +472,11 @@ func measure(ctx context.Context, w *wrk, client *http.Client, s *server, size i
 	m.requests, m.rps = res.requests, res.rps
 	m.cpuPerReq = cpu / time.Duration(res.requests)
 	if s.store != nil {
-		withStore := cpu + cpuSpent(storeBefore, storeAfter)
+		withStore := cpu + cpuSpent(storeBefore.cpu, storeAfter.cpu)
 		busy = withStore
 		m.cpuWithStorePerReq = withStore / time.Duration(res.requests)
 		// The first INFO shows up in the second reading.
-		m.storeCmdsPerReq = float64(cmdsAfter-cmdsBefore-1) / float64(res.requests)
+		m.storeCmdsPerReq = float64(storeAfter.cmds-storeBefore.cmds-1) / float64(res.requests)
 	}
 	m.serverBusy = float64(busy) / float64(res.wall)
 	m.clientBusy = float64(res.cpu) / float64(res.wall)
@@ -742,4 +730,26 @@ func fileTail(path string) error {
 		b = b[len(b)-2000:]
 	}
 	return fmt.Errorf("%s:\n%s", path, b)
+}
+
+// storeSnapshot is what a Redis-backed target's redis-server has spent at
+// one instant: the CPU time of its processes and the commands processed.
+type storeSnapshot struct {
+	cpu  map[int]time.Duration
+	cmds int64
+}
+
+// storeSnapshot takes one of s's redis-server, whose processes are pids;
+// the zero storeSnapshot for a target without one.
+func (s *server) storeSnapshot(ctx context.Context, pids []int, tick time.Duration) (storeSnapshot, error) {
+	var snap storeSnapshot
+	if s.store == nil {
+		return snap, nil
+	}
+	var err error
+	if snap.cpu, err = cpuTimes(pids, tick); err != nil {
+		return snap, err
+	}
+	snap.cmds, err = redisCommandsProcessed(ctx, s.storeAddr)
+	return snap, err
 }
