@@ -496,3 +496,25 @@ func TestCounterTTLRandom(t *testing.T) {
 	}
 	recount(t, s)
 }
+
+// TestCounterWithTTLExpiresAfterTheClockWentBack: a counter given a ttl
+// expires ttl later on Options.Clock even if that clock had gone back
+// before the store's creation time by exactly the ttl (a clock stepped
+// back by an NTP correction, a test clock moved around): its expiry must
+// not be mistaken for "never".
+func TestCounterWithTTLExpiresAfterTheClockWentBack(t *testing.T) {
+	ctx := context.Background()
+	clock := newFakeClock()
+	s := New(Options{Clock: clock.Now})
+	const ttl = time.Minute
+	clock.Advance(-ttl)
+	mustAdvanceTTL(t, s, "marker", 0, ttl)
+	clock.Advance(ttl)
+	if _, err := s.Get(ctx, "marker"); !errors.Is(err, store.ErrNotFound) {
+		t.Fatalf("Get at the counter's expiry = %v; want ErrNotFound", err)
+	}
+	clock.Advance(1000 * time.Hour)
+	if v, err := s.Get(ctx, "marker"); !errors.Is(err, store.ErrNotFound) {
+		t.Fatalf("Get 1000h after the counter's expiry = %q, %v; want ErrNotFound", v, err)
+	}
+}

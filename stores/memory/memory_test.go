@@ -3,6 +3,7 @@ package memory
 import (
 	"context"
 	"errors"
+	"sync"
 	"testing"
 	"time"
 	"unsafe"
@@ -169,4 +170,27 @@ func TestShardSize(t *testing.T) {
 	if n := unsafe.Sizeof(shard{}); n != 64 {
 		t.Errorf("a shard is %d bytes; want 64", n)
 	}
+}
+
+// TestEntryLivesItsTTLOnAClockThatStartedFarAway: an entry lives its ttl on
+// Options.Clock whatever that clock read when the store was made — here
+// the zero time.Time, as a clock set only after New (an injected clock
+// whose time is filled in later) reads, and then a date of today.
+func TestEntryLivesItsTTLOnAClockThatStartedFarAway(t *testing.T) {
+	ctx := context.Background()
+	var mu sync.Mutex
+	var now time.Time // zero until set
+	clock := func() time.Time { mu.Lock(); defer mu.Unlock(); return now }
+	s := New(Options{Clock: clock})
+	mu.Lock()
+	now = time.Date(2025, 6, 1, 12, 0, 0, 0, time.UTC)
+	mu.Unlock()
+	if err := s.Set(ctx, "k", []byte("v"), time.Hour); err != nil {
+		t.Fatal(err)
+	}
+	if v, err := s.Get(ctx, "k"); err != nil || string(v) != "v" {
+		t.Fatalf("Get at once of an entry stored for an hour = %q, %v; want \"v\"", v, err)
+	}
+	mustAdvanceTTL(t, s, "c", 0, time.Hour)
+	mustGet(t, s, "c", "1")
 }

@@ -133,3 +133,81 @@ func TestRecencyGivesBackRoomWhenItShrinks(t *testing.T) {
 		}
 	}
 }
+
+// TestRecencyKeepsOrderAndKeysThroughCompactions: a recency that grows past
+// minCompact and shrinks again, over and over, with keys whose hashes
+// collide, holds after every compaction exactly the entries of a model, in
+// the same order, each found under its own key.
+func TestRecencyKeepsOrderAndKeysThroughCompactions(t *testing.T) {
+	rng := rand.New(rand.NewPCG(3, 4))
+	hash := func(key string) uint64 { return uint64(len(key)*31+int(key[len(key)-1])) % 5 }
+	l := newRecency()
+	var model []string
+	sizes := map[string]int64{}
+	check := func(op int) {
+		t.Helper()
+		if !slices.Equal(l.Keys(), model) || l.Len() != len(model) {
+			t.Fatalf("op %d: %d keys, model %d; order differs", op, l.Len(), len(model))
+		}
+		for k, size := range sizes {
+			if e, ok := l.Peek(hash(k), k); !ok || e.size != size {
+				t.Fatalf("op %d: Peek(%q) = %d, %v; want %d", op, k, e.size, ok, size)
+			}
+		}
+		chained := 0
+		for _, first := range l.index {
+			for i := first; i != 0; i = l.slots[i].chain {
+				chained++
+			}
+		}
+		if chained != len(model) {
+			t.Fatalf("op %d: %d slots on chains, want %d", op, chained, len(model))
+		}
+	}
+	next, compactions := 0, 0
+	for op := range 60_000 {
+		before := cap(l.slots)
+		phase := (op / 6000) % 2 // grow, then shrink
+		switch r := rng.IntN(10); {
+		case phase == 0 && r < 7 || phase == 1 && r < 2:
+			var key string
+			if len(model) > 0 && rng.IntN(4) == 0 { // overwrite
+				key = model[rng.IntN(len(model))]
+				i := slices.Index(model, key)
+				model = append(slices.Delete(model, i, i+1), key)
+			} else {
+				key = "k" + strconv.Itoa(next)
+				next++
+				model = append(model, key)
+			}
+			sizes[key] = int64(op)
+			l.Add(hash(key), key, entry{size: int64(op)})
+		case r < 6 && len(model) > 0: // Remove a random key
+			key := model[rng.IntN(len(model))]
+			if !l.Remove(hash(key), key) {
+				t.Fatalf("op %d: Remove(%q) found nothing", op, key)
+			}
+			i := slices.Index(model, key)
+			model = slices.Delete(model, i, i+1)
+			delete(sizes, key)
+		case len(model) > 0: // RemoveOldest
+			key, e, ok := l.RemoveOldest()
+			if !ok || key != model[0] || e.size != sizes[key] {
+				t.Fatalf("op %d: RemoveOldest = %q, %d, %v; want %q, %d", op, key, e.size, ok, model[0], sizes[model[0]])
+			}
+			model = model[1:]
+			delete(sizes, key)
+		}
+		if cap(l.slots) < before {
+			compactions++
+			check(op)
+		} else if op%500 == 0 {
+			check(op)
+		}
+	}
+	check(-1)
+	if compactions < 3 {
+		t.Fatalf("%d compactions; the test wants several", compactions)
+	}
+	t.Logf("%d compactions", compactions)
+}
