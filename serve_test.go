@@ -499,3 +499,66 @@ func allocsPerHit(t *testing.T, c *httpcache.Cache, vary bool) float64 {
 	}
 	return allocs
 }
+
+// TestNotModifiedFromEntryKeepsSuppressedDate: a handler that suppresses
+// the Date field (Header()["Date"] = nil, as net/http documents) has its
+// stored response served without one, and a 304 answered from that entry
+// carries no Date either: a 304 has the Date a 200 would have had (RFC 9110
+// §15.4.5), here none.
+func TestNotModifiedFromEntryKeepsSuppressedDate(t *testing.T) {
+	e := newEnv(t, httpcache.Options{})
+	srv := httptest.NewServer(e.cache.Handler(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		w.Header()["Date"] = nil
+		w.Header().Set("Cache-Control", "max-age=60")
+		w.Header().Set("Etag", `"v1"`)
+		io.WriteString(w, "body")
+	})))
+	defer srv.Close()
+	fetch := func(inm string) *http.Response {
+		t.Helper()
+		req, _ := http.NewRequest("GET", srv.URL+"/x", nil)
+		if inm != "" {
+			req.Header.Set("If-None-Match", inm)
+		}
+		res, err := srv.Client().Do(req)
+		if err != nil {
+			t.Fatal(err)
+		}
+		io.Copy(io.Discard, res.Body)
+		res.Body.Close()
+		return res
+	}
+	fetch("")
+	if res := fetch(""); res.StatusCode != 200 || len(res.Header["Date"]) != 0 {
+		t.Fatalf("hit: %d with Date %q; want a 200 without Date", res.StatusCode, res.Header["Date"])
+	}
+	if res := fetch(`"v1"`); res.StatusCode != 304 || len(res.Header["Date"]) != 0 {
+		t.Fatalf("conditional hit: %d with Date %q; want a 304 without Date, as the 200", res.StatusCode, res.Header["Date"])
+	}
+}
+
+// TestHitOfAnOldEntryAllocatesAtMostOnce: a hit on an entry stored more than
+// ten minutes ago (its Age past the ready-made values) costs at most one
+// allocation, as a hit on a young one does: with long max-ages most hits
+// are on such entries.
+func TestHitOfAnOldEntryAllocatesAtMostOnce(t *testing.T) {
+	e := newEnv(t, httpcache.Options{})
+	h := e.cache.Handler(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		w.Header().Set("Content-Type", "text/html; charset=utf-8")
+		w.Header().Set("Cache-Control", "public, max-age=86400")
+		w.Header().Set("Etag", `"5f2b9c1e"`)
+		w.Write([]byte(strings.Repeat("x", 1024)))
+	}))
+	req := httptest.NewRequest("GET", "http://example.com/articles/42", nil)
+	w := &sink{h: make(http.Header)}
+	h.ServeHTTP(w, req)
+	e.clock.Advance(time.Hour)
+	hits := e.cache.Stats().Hits
+	allocs := testing.AllocsPerRun(100, func() { w.reset(); h.ServeHTTP(w, req) })
+	if got := e.cache.Stats().Hits - hits; got < 100 || w.h.Get("Age") != "3600" {
+		t.Fatalf("%d of the runs were hits, Age %q; want all, 3600", got, w.h.Get("Age"))
+	}
+	if allocs > 1 {
+		t.Errorf("a hit on an hour-old entry allocates %v times, want at most 1", allocs)
+	}
+}
