@@ -440,3 +440,38 @@ func TestCoalesceCookiedWaitersFetchAtOnceWhenACookiedLeaderIsRefused(t *testing
 	})
 	testwait.For(t, fmt.Sprintf("all %d waiters to call the handler at once", n), func() bool { return calls.Load() == n+1 })
 }
+
+// TestCollapsedRequestsEditingHeaderInPlaceLeaveEachOther: requests
+// collapsed into one fetch are each served the stored response with value
+// slices of their own: a middleware above the cache that edits its
+// response's values in place (under -race, concurrently) changes that
+// response alone, neither its neighbours' nor the entry later hits get.
+func TestCollapsedRequestsEditingHeaderInPlaceLeaveEachOther(t *testing.T) {
+	const n = 50
+	e := newEnv(t, httpcache.Options{})
+	g := newGate(func(w http.ResponseWriter, r *http.Request) {
+		w.Header().Set("Cache-Control", "max-age=60")
+		w.Header().Set("X-Mark", "m")
+		io.WriteString(w, "the one response")
+	})
+	inner := e.cache.Handler(g)
+	outer := http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		inner.ServeHTTP(valueMarker{w}, r)
+	})
+	done := make(chan []*httptest.ResponseRecorder)
+	go func() {
+		done <- parallel(outer, n, func(int) *http.Request { return httptest.NewRequest("GET", "/cold", nil) })
+	}()
+	testwait.For(t, "the leader to call the handler and the rest to wait", func() bool {
+		return g.calls.Load() == 1 && e.cache.Stats().Waiting == n-1
+	})
+	close(g.release)
+	for i, rec := range <-done {
+		if got := rec.Header().Get("X-Mark"); got != "m+" {
+			t.Fatalf("request %d (%s): X-Mark %q, want \"m+\"", i, rec.Header().Get("Cache-Status"), got)
+		}
+	}
+	if res := do(t, outer, get("/cold")); res.header.Get("X-Mark") != "m+" {
+		t.Fatalf("hit after: X-Mark %q, want \"m+\"", res.header.Get("X-Mark"))
+	}
+}

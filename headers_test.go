@@ -497,3 +497,63 @@ func TestServedHeaderValuesDoNotPinStoredBodies(t *testing.T) {
 		t.Fatalf("%d header values of a few bytes kept %d bytes alive (the responses' bodies are %d bytes in all)", n, pinned, n*bodyLen)
 	}
 }
+
+// valueMarker is an outer middleware that appends "+" to every value of
+// every response field, in place in its value slices, as it writes the
+// header.
+type valueMarker struct{ http.ResponseWriter }
+
+func (w valueMarker) WriteHeader(code int) {
+	for _, vv := range w.Header() {
+		for i := range vv {
+			vv[i] += "+"
+		}
+	}
+	w.ResponseWriter.WriteHeader(code)
+}
+
+// TestOuterMiddlewareEditingHeaderInPlaceLeavesEveryServedEntry: a
+// middleware above the cache that edits every header value in place changes
+// only the response it passes on, whatever kind of response the cache made
+// from its entry: a hit, a HEAD, a 206, a 304 to a conditional request, a
+// stale response, a revalidated one. Each is served with its values marked
+// once, and the stored entry is as the handler made it.
+func TestOuterMiddlewareEditingHeaderInPlaceLeavesEveryServedEntry(t *testing.T) {
+	e := newEnv(t, httpcache.Options{})
+	inner := e.cache.Handler(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		w.Header().Set("Cache-Control", "max-age=10, stale-while-revalidate=1000")
+		w.Header().Set("Etag", `"v"`)
+		w.Header().Set("Content-Location", "/loc")
+		w.Header().Set("X-Mark", "m")
+		if r.Header.Get("If-None-Match") == `"v"` {
+			w.WriteHeader(http.StatusNotModified)
+			return
+		}
+		io.WriteString(w, "0123456789")
+	}))
+	outer := http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		inner.ServeHTTP(valueMarker{w}, r)
+	})
+	do(t, outer, get("http://example.com/x"))
+	check := func(what string, res result, field, want string) {
+		t.Helper()
+		if got := res.header.Get(field); got != want {
+			t.Fatalf("%s (%d, %s): %s %q, want %q", what, res.status, res.cacheStatus(), field, got, want)
+		}
+	}
+	for i := range 3 {
+		check("hit", do(t, outer, get("http://example.com/x")), "X-Mark", "m+")
+		check("HEAD", do(t, outer, get("http://example.com/x").with(http.MethodHead)), "X-Mark", "m+")
+		check("206", do(t, outer, get("http://example.com/x", "Range", "bytes=0-3")), "X-Mark", "m+")
+		check("304", do(t, outer, get("http://example.com/x", "If-None-Match", `"v"`)), "Content-Location", "/loc+")
+		_ = i
+	}
+	e.clock.Advance(20 * time.Second)
+	check("stale", do(t, outer, get("http://example.com/x")), "X-Mark", "m+")
+	e.cache.Wait()
+	check("after the refresh", do(t, outer, get("http://example.com/x")), "X-Mark", "m+")
+	e.clock.Advance(2000 * time.Second)
+	check("revalidated", do(t, outer, get("http://example.com/x")), "X-Mark", "m+")
+	check("hit after revalidation", do(t, outer, get("http://example.com/x")), "X-Mark", "m+")
+	check("304 after revalidation", do(t, outer, get("http://example.com/x", "If-None-Match", `"v"`)), "Content-Location", "/loc+")
+}
