@@ -17,14 +17,14 @@ type counter struct {
 	n       int64
 	text    []byte // n in decimal: what Get returns; replaced, never changed, by Advance
 	name    string // its key in the shard's counters
-	expires int64  // on the store's clock (see Store.now); 0: never
+	expires int64  // on the store's clock (see Store.now); never: never
 	index   int    // in the shard's expiring heap; -1 when not in it
 }
 
 // expired reports whether c has expired at now (see Store.now):
 // a counter is gone at and after its expiry, as an entry is.
 func (c *counter) expired(now int64) bool {
-	return c.expires != 0 && now >= c.expires
+	return c.expires != never && now >= c.expires
 }
 
 // Advance sets the counter called name to the larger of floor and its
@@ -100,7 +100,7 @@ func (s *Store) Advance(ctx context.Context, name string, floor int64, ttl time.
 	// A new slice each time: callers may still hold the old one, which
 	// Get handed out as read-only.
 	c.text = strconv.AppendInt(make([]byte, 0, 20), c.n, 10)
-	var expires int64 // never
+	expires := int64(never)
 	if ttl > 0 {
 		expires = expiryNano(nowNano, ttl)
 	}
@@ -135,16 +135,20 @@ func (h *counterHeap) Pop() any {
 	return c
 }
 
-// setCounterExpiry sets c's expiry (0: never) and keeps sh's heap of
+// never is the expiry of a counter that does not expire: past any the
+// store's clock can give (see expiryNano).
+const never = math.MaxInt64
+
+// setCounterExpiry sets c's expiry (or never) and keeps sh's heap of
 // expiring counters in step. The caller holds sh's lock.
 func (sh *shard) setCounterExpiry(c *counter, expires int64) {
 	c.expires = expires
 	switch {
-	case c.index >= 0 && expires == 0:
+	case c.index >= 0 && expires == never:
 		heap.Remove(sh.expiring, c.index)
 	case c.index >= 0:
 		heap.Fix(sh.expiring, c.index)
-	case expires != 0:
+	case expires != never:
 		if sh.expiring == nil {
 			sh.expiring = new(counterHeap)
 		}

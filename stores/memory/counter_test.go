@@ -219,7 +219,7 @@ func checkCounters(sh *shard) error {
 		if c.name != name {
 			return fmt.Errorf("counter %q is named %q", name, c.name)
 		}
-		if (c.expires != 0) != (c.index >= 0) {
+		if (c.expires != never) != (c.index >= 0) {
 			return fmt.Errorf("counter %q expires at %d but has heap index %d", name, c.expires, c.index)
 		}
 		if c.index >= 0 {

@@ -96,7 +96,8 @@ type Store struct {
 	maxBytes   int64
 	maxEntries int64
 	clock      func() time.Time
-	epoch      time.Time // what now counts from
+	epoch      time.Time // with the default clock, what now counts from
+	epochNano  int64     // epoch in Unix nanoseconds
 	seed       maphash.Seed
 	shardMask  uint64
 	shards     []shard
@@ -126,8 +127,9 @@ func New(opts Options) *Store {
 	}
 	if s.clock == nil {
 		s.clock = time.Now
+		s.epoch = time.Now()
+		s.epochNano = s.epoch.UnixNano()
 	}
-	s.epoch = s.clock()
 	n := 1 << bits.Len(uint(orDefault(opts.Shards, DefaultShards)-1))
 	s.shardMask = uint64(n - 1)
 	s.shards = make([]shard, n)
@@ -137,12 +139,18 @@ func New(opts Options) *Store {
 	return s
 }
 
-// now is the time on Options.Clock in nanoseconds since the store was made,
-// which every expiry in the store is kept in. With the default clock it is
-// read from the monotonic clock (time.Time.Sub uses it when both times
-// have it), so that a step of the wall clock neither prolongs entries nor
-// ends them early.
-func (s *Store) now() int64 { return int64(s.clock().Sub(s.epoch)) }
+// now is the time on Options.Clock in Unix nanoseconds, which every expiry
+// in the store is kept in. With the default clock it is the store's
+// creation time plus what the monotonic clock has counted since
+// (time.Time.Sub uses it when both times have it, and they are less than
+// 292 years apart), so that a step of the wall clock neither prolongs
+// entries nor ends them early; another clock is read as it is.
+func (s *Store) now() int64 {
+	if s.epochNano == 0 {
+		return s.clock().UnixNano()
+	}
+	return s.epochNano + int64(time.Since(s.epoch))
+}
 
 // orDefault returns v, or def if v is zero.
 func orDefault[T int | int64](v, def T) T {
