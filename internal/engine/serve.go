@@ -31,11 +31,16 @@ func (c *Engine) serveHitFields(w http.ResponseWriter, r *http.Request, f reqFie
 	if f&(fieldIfNoneMatch|fieldIfModifiedSince) != 0 && rfc9111.NotModified(r, e.Status, e.Header.Stored(), time.Unix(0, e.ResponseTime)) {
 		all, k := ownedValues(e, status), 0
 		for _, f := range e.Header {
-			if slices.Contains(rfc9111.NotModifiedHeaders, f.Name) && f.Values != nil {
-				n := copy(all[k:], f.Values)
-				h[f.Name] = all[k : k+n : k+n]
-				k += n
+			if !slices.Contains(rfc9111.NotModifiedHeaders, f.Name) {
+				continue
 			}
+			if f.Values == nil {
+				h[f.Name] = nil // suppressed, as in the 200 (a nil Date)
+				continue
+			}
+			n := copy(all[k:], f.Values)
+			h[f.Name] = all[k : k+n : k+n]
+			k += n
 		}
 		finishHeader(h, e, age, status, all[k:])
 		w.WriteHeader(http.StatusNotModified)

@@ -2,6 +2,7 @@ package rfc9111
 
 import (
 	"strconv"
+	"sync/atomic"
 	"time"
 
 	"github.com/seedcache/httpcache/internal/header"
@@ -18,7 +19,9 @@ var smallAges = func() []string {
 }()
 
 // AgeValue formats an Age header value: whole seconds, rounded down, at most
-// 2^31 (RFC 9111 §5.1).
+// 2^31 (RFC 9111 §5.1). Ages past the first ten minutes are formatted once
+// per second of age and slot (see ageCache), so that the hits of one
+// second share the string instead of allocating one each.
 func AgeValue(age time.Duration) string {
 	secs := int64(age / time.Second)
 	switch {
@@ -30,7 +33,24 @@ func AgeValue(age time.Duration) string {
 	if secs < int64(len(smallAges)) {
 		return smallAges[secs]
 	}
-	return strconv.FormatInt(secs, 10)
+	slot := &ageCache[secs%int64(len(ageCache))]
+	if a := slot.Load(); a != nil && a.secs == secs {
+		return a.text
+	}
+	a := &formattedAge{secs: secs, text: strconv.FormatInt(secs, 10)}
+	slot.Store(a)
+	return a.text
+}
+
+// ageCache holds the last Age formatted in each slot, by its seconds
+// modulo the slots: entries age a second a second, so the hits of the
+// same entries in one second find theirs.
+var ageCache [1024]atomic.Pointer[formattedAge]
+
+// formattedAge is an Age value of ageCache.
+type formattedAge struct {
+	secs int64
+	text string
 }
 
 // ParseAge reads a received Age field (RFC 9111 §5.1): its first member,

@@ -1,6 +1,7 @@
 package rfc9111
 
 import (
+	"strconv"
 	"testing"
 	"time"
 )
@@ -39,5 +40,23 @@ func TestParseAge(t *testing.T) {
 				t.Fatalf("ParseAge(%q) = %v, %v; want %v, %v", tc.lines, age, ok, tc.age, tc.ok)
 			}
 		})
+	}
+}
+
+// TestAgeValueFormatsEveryAge: Age values are the age's whole seconds,
+// within the ready-made first ten minutes and past them, where ages that
+// share a slot of the cache of formatted ages, asked in turn, each get
+// their own; negative ages are 0 and huge ones 2^31.
+func TestAgeValueFormatsEveryAge(t *testing.T) {
+	for _, secs := range []int64{0, 1, 599, 600, 601, 700, 700 + 1024, 700, 700 + 2*1024, 86_400, 86_400, 1 << 31} {
+		if got, want := AgeValue(time.Duration(secs)*time.Second+time.Second/2), strconv.FormatInt(secs, 10); got != want {
+			t.Errorf("AgeValue(%ds) = %q, want %q", secs, got, want)
+		}
+	}
+	if got := AgeValue(-time.Hour); got != "0" {
+		t.Errorf("AgeValue(-1h) = %q, want 0", got)
+	}
+	if got := AgeValue(200 * 365 * 24 * time.Hour); got != "2147483648" {
+		t.Errorf("AgeValue(200 years) = %q, want 2147483648", got)
 	}
 }
