@@ -6,6 +6,7 @@ import (
 	"net/http/httptest"
 	"runtime"
 	"runtime/metrics"
+	"slices"
 	"strconv"
 	"testing"
 	"time"
@@ -19,7 +20,8 @@ import (
 // requests spread over all of them, and what the entries cost the garbage
 // collector.
 //
-// With load=hits every request is a hit and allocates nothing; with
+// With load=hits every request is a hit, allocating only its own header
+// values; with
 // load=server each request also leaves 2 KiB of garbage, as a net/http
 // server's own work for a request does (its request, header map, buffers),
 // so that collections run as they would in a server and each one marks
@@ -31,8 +33,10 @@ import (
 // runtime updates its count at the end of each cycle: run enough requests
 // for several); objects/entry and heap-B/entry, the live heap
 // objects and bytes the filled store holds per entry (load-independent:
-// what every collection must mark); and gc-ms, the wall time of one forced
-// full collection with the store that full. The requests are one reused
+// what every collection must mark); gc-ms, the wall time of one forced
+// full collection with the store that full; and p50-ns and p99-ns, the
+// median and 99th percentile of one request's time, every 64th request
+// timed on its own (collections and all). The requests are one reused
 // *http.Request whose path changes, so that the heap measured is the
 // store's. Each size fills its store first (about 10 s for a million),
 // outside the timing.
@@ -69,17 +73,29 @@ func BenchmarkHitScale(b *testing.B) {
 				gc0, all0, cycles0 := gcCPU()
 				b.ReportAllocs()
 				b.ResetTimer()
-				i := 0
+				i, k := 0, 0
+				samples := make([]time.Duration, 0, b.N/latencyEvery+1)
 				for b.Loop() {
 					if load == "server" {
 						garbage = make([]byte, 2048)
 					}
-					serve(i)
+					if k++; k%latencyEvery == 0 {
+						start := time.Now()
+						serve(i)
+						samples = append(samples, time.Since(start))
+					} else {
+						serve(i)
+					}
 					if i++; i == n {
 						i = 0
 					}
 				}
 				b.StopTimer()
+				if len(samples) > 0 {
+					slices.Sort(samples)
+					b.ReportMetric(float64(samples[len(samples)/2]), "p50-ns")
+					b.ReportMetric(float64(samples[len(samples)*99/100]), "p99-ns")
+				}
 				gc1, all1, cycles1 := gcCPU()
 				b.ReportMetric(float64(objs1-objs0)/float64(n), "objects/entry")
 				b.ReportMetric(float64(bytes1-bytes0)/float64(n), "heap-B/entry")
@@ -99,6 +115,11 @@ func BenchmarkHitScale(b *testing.B) {
 		}
 	}
 }
+
+// latencyEvery is how often BenchmarkHitScale times one request on its
+// own, for the p50 and p99 of a request's time (which then include two
+// clock reads, about 100 ns on the development VM).
+const latencyEvery = 64
 
 // garbage is where load=server's per-request allocation goes, so that the
 // compiler cannot keep it on the stack.
