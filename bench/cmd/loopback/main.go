@@ -436,15 +436,8 @@ func measure(ctx context.Context, w *wrk, client *http.Client, s *server, size i
 	if s.store != nil {
 		storePids = s.store.pids()
 	}
-	before, err := cpuTimes(pids, tick)
-	if err != nil {
-		return m, err
-	}
-	storeBefore, err := s.storeSnapshot(ctx, storePids, tick)
-	if err != nil {
-		return m, err
-	}
-	originBefore, err := originCount(ctx, client, counter)
+	take := func() (snapshot, error) { return s.snapshot(ctx, client, counter, pids, storePids, tick) }
+	before, err := take()
 	if err != nil {
 		return m, err
 	}
@@ -452,36 +445,28 @@ func measure(ctx context.Context, w *wrk, client *http.Client, s *server, size i
 	if err != nil {
 		return m, err
 	}
-	after, err := cpuTimes(pids, tick)
-	if err != nil {
-		return m, err
-	}
-	storeAfter, err := s.storeSnapshot(ctx, storePids, tick)
-	if err != nil {
-		return m, err
-	}
-	originAfter, err := originCount(ctx, client, counter)
+	after, err := take()
 	if err != nil {
 		return m, err
 	}
 	if res.requests == 0 {
 		return m, errors.New("wrk completed no request")
 	}
-	cpu := cpuSpent(before, after)
+	cpu := cpuSpent(before.cpu, after.cpu)
 	busy := cpu
 	m.requests, m.rps = res.requests, res.rps
 	m.cpuPerReq = cpu / time.Duration(res.requests)
 	if s.store != nil {
-		withStore := cpu + cpuSpent(storeBefore.cpu, storeAfter.cpu)
+		withStore := cpu + cpuSpent(before.storeCPU, after.storeCPU)
 		busy = withStore
 		m.cpuWithStorePerReq = withStore / time.Duration(res.requests)
 		// The first INFO shows up in the second reading.
-		m.storeCmdsPerReq = float64(storeAfter.cmds-storeBefore.cmds-1) / float64(res.requests)
+		m.storeCmdsPerReq = float64(after.storeCmds-before.storeCmds-1) / float64(res.requests)
 	}
 	m.serverBusy = float64(busy) / float64(res.wall)
 	m.clientBusy = float64(res.cpu) / float64(res.wall)
 	if s.cached {
-		m.originHit = originAfter - originBefore
+		m.originHit = after.origin - before.origin
 	}
 	return m, nil
 }
@@ -732,24 +717,31 @@ func fileTail(path string) error {
 	return fmt.Errorf("%s:\n%s", path, b)
 }
 
-// storeSnapshot is what a Redis-backed target's redis-server has spent at
-// one instant: the CPU time of its processes and the commands processed.
-type storeSnapshot struct {
-	cpu  map[int]time.Duration
-	cmds int64
+// snapshot is what a target has spent at one instant: the CPU time of its
+// processes and, for a Redis-backed one, of its redis-server's and the
+// commands redis-server processed; and the requests the origin has had.
+type snapshot struct {
+	cpu, storeCPU map[int]time.Duration
+	storeCmds     int64
+	origin        int64
 }
 
-// storeSnapshot takes one of s's redis-server, whose processes are pids;
-// the zero storeSnapshot for a target without one.
-func (s *server) storeSnapshot(ctx context.Context, pids []int, tick time.Duration) (storeSnapshot, error) {
-	var snap storeSnapshot
-	if s.store == nil {
-		return snap, nil
-	}
+// snapshot takes one of s, whose processes are pids and whose
+// redis-server's are storePids (none for a target without one).
+func (s *server) snapshot(ctx context.Context, client *http.Client, counter string, pids, storePids []int, tick time.Duration) (snapshot, error) {
+	var snap snapshot
 	var err error
 	if snap.cpu, err = cpuTimes(pids, tick); err != nil {
 		return snap, err
 	}
-	snap.cmds, err = redisCommandsProcessed(ctx, s.storeAddr)
+	if s.store != nil {
+		if snap.storeCPU, err = cpuTimes(storePids, tick); err != nil {
+			return snap, err
+		}
+		if snap.storeCmds, err = redisCommandsProcessed(ctx, s.storeAddr); err != nil {
+			return snap, err
+		}
+	}
+	snap.origin, err = originCount(ctx, client, counter)
 	return snap, err
 }
