@@ -29,20 +29,7 @@ func (c *Engine) serveHitFields(w http.ResponseWriter, r *http.Request, f reqFie
 	}
 	h := w.Header()
 	if f&(fieldIfNoneMatch|fieldIfModifiedSince) != 0 && rfc9111.NotModified(r, e.Status, e.Header.Stored(), time.Unix(0, e.ResponseTime)) {
-		all, k := ownedValues(e, status), 0
-		for _, f := range e.Header {
-			if !slices.Contains(rfc9111.NotModifiedHeaders, f.Name) {
-				continue
-			}
-			if f.Values == nil {
-				h[f.Name] = nil // suppressed, as in the 200 (a nil Date)
-				continue
-			}
-			n := copy(all[k:], f.Values)
-			h[f.Name] = all[k : k+n : k+n]
-			k += n
-		}
-		finishHeader(h, e, age, status, all[k:])
+		writeStoredFields(h, e, age, status, rfc9111.NotModifiedHeaders)
 		w.WriteHeader(http.StatusNotModified)
 		return
 	}
@@ -62,9 +49,19 @@ func (c *Engine) serveHitFields(w http.ResponseWriter, r *http.Request, f reqFie
 // must not have one) and this cache's Cache-Status member, in values of the
 // response's own (see ownedValues).
 func writeStoredHeader(h http.Header, e *entry.Entry, age time.Duration, status []string) {
+	writeStoredFields(h, e, age, status, nil)
+}
+
+// writeStoredFields is writeStoredHeader for e's fields named in only, or
+// all of them if only is nil. A field without values (a suppressed Date)
+// is set without values, as the handler set it.
+func writeStoredFields(h http.Header, e *entry.Entry, age time.Duration, status, only []string) {
 	all, k := ownedValues(e, status), 0
 	for i := range e.Header {
 		f := &e.Header[i]
+		if only != nil && !slices.Contains(only, f.Name) {
+			continue
+		}
 		if f.Values == nil {
 			h[f.Name] = nil
 			continue

@@ -287,7 +287,9 @@ func FuzzDecodeEntry(f *testing.F) {
 // order).
 func normalize(e *Entry) *Entry {
 	c := *e
-	c.Header = HeaderOf(e.Header.Map())
+	m := http.Header{}
+	e.Header.CopyTo(m)
+	c.Header = HeaderOf(m)
 	slices.SortFunc(c.Header, func(a, b Field) int { return strings.Compare(a.Name, b.Name) })
 	if len(c.Body) == 0 {
 		c.Body = nil

@@ -11,8 +11,8 @@ import (
 // what a stored entry keeps instead of an http.Header: a map costs a hit a
 // walk through its buckets and the garbage collector two or three objects
 // per entry more, where a Header is two arrays and a hit copies it with a
-// loop. Decoded and shared entries' names and values are substrings of
-// their stored value (see Decode and EncodeShared), so they hold no string
+// loop. Decoded and shared entries' names and values are substrings of one
+// string per entry (see Decode and EncodeShared), so they hold no string
 // of their own either.
 //
 // A Header is read-only once built: it may be shared by every request
@@ -57,25 +57,6 @@ func (h Header) Values(name string) []string {
 		}
 	}
 	return nil
-}
-
-// Has reports whether h has a field named name (canonical), even one
-// without values.
-func (h Header) Has(name string) bool {
-	for i := range h {
-		if h[i].Name == name {
-			return true
-		}
-	}
-	return false
-}
-
-// Map returns h as a new http.Header of its own, whose value slices are
-// h's (capped, so an append copies; they must not be written into).
-func (h Header) Map() http.Header {
-	m := make(http.Header, len(h))
-	h.CopyTo(m)
-	return m
 }
 
 // CopyTo sets every field of h in dst, replacing dst's values of those

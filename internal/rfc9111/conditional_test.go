@@ -50,3 +50,8 @@ func TestNotModified(t *testing.T) {
 		})
 	}
 }
+
+// StoredOf reads a Stored from h.
+func StoredOf(h http.Header) Stored {
+	return Stored{ETag: h["Etag"], LastModified: h["Last-Modified"], Date: h["Date"]}
+}

@@ -14,11 +14,6 @@ type Stored struct {
 	ETag, LastModified, Date []string
 }
 
-// StoredOf reads a Stored from h.
-func StoredOf(h http.Header) Stored {
-	return Stored{ETag: h["Etag"], LastModified: h["Last-Modified"], Date: h["Date"]}
-}
-
 // HasValidators reports whether a stored response can be revalidated: it
 // has an ETag or a Last-Modified to send back (RFC 9111 §4.3.1).
 func (s Stored) HasValidators() bool { return len(s.ETag) > 0 || len(s.LastModified) > 0 }
