@@ -23,12 +23,10 @@ import (
 // and returns it as an entry other requests in this process may be served
 // from (nil if nothing was stored). onDone runs once the writes are done.
 func (c *Engine) storeResponse(ctx context.Context, m *miss, cw *captureWriter, tags []string, onDone *writesDone) *entry.Entry {
-	h := storedHeader(cw.header, cw.spare, m.above, m.responseTime, cw.body, m.rt.rules.GenerateETag && cw.status == 200)
-	delete(h, c.opts.TagHeader)
 	e := &entry.Entry{
 		Kind:   entry.KindResponse,
 		Status: cw.status,
-		Header: entry.HeaderOf(h),
+		Header: storedFields(cw.header, m.above, c.opts.TagHeader, m.responseTime, cw.body, m.rt.rules.GenerateETag && cw.status == 200),
 		Body:   cw.body,
 		Tags:   tags,
 	}
@@ -158,35 +156,53 @@ func (c *Engine) encodeShared(e *entry.Entry) ([]byte, bool) {
 	return raw, true
 }
 
-// storedHeader is the header as stored: the handler's header without
-// hop-by-hop fields (and those Connection names), without Age and
-// Cache-Status (recomputed on every hit), without Set-Cookie, and without what
-// the middleware above set before the handler ran; names that are not tokens
-// are dropped and invalid values mended, as net/http does when it writes
-// them (see header.SentValues). It adds a Date when the
-// handler sent none (RFC 9110 §6.6.1), the exact Content-Length, and the
-// Content-Type net/http would have sniffed, so that HEAD hits get it too.
+// storedFields is the header as stored, from the handler's header h: h
+// without hop-by-hop fields (and those Connection names), without Age and
+// Cache-Status (recomputed on every hit), without Set-Cookie or the field
+// named skip (the tag header), and without what the middleware above set
+// before the handler ran; names that are not tokens are dropped and invalid
+// values mended, as net/http does when it writes them (see
+// header.SentValues). It adds a Date when the handler sent none (RFC 9110
+// §6.6.1), the exact Content-Length, and the Content-Type net/http would
+// have sniffed, so that HEAD hits get it too, and with etag an ETag derived
+// from the body when there is no validator.
 //
-// It edits h, which must be the caller's own (the capture writer's
-// snapshot), in place, and returns it: a header built anew would cost a
-// map and its values on every miss.
-func storedHeader(h http.Header, spare []string, above http.Header, responseTime time.Time, body []byte, etag bool) http.Header {
+// It builds the entry's header in one pass over h, which it leaves as it
+// is: no map is edited or made on the way.
+func storedFields(h, above http.Header, skip string, responseTime time.Time, body []byte, etag bool) entry.Header {
 	// What the handler sent, before the fields never stored go.
 	_, sized := h["Content-Length"]
 	_, typed := h["Content-Type"]
 	encoded := len(h["Content-Encoding"]) > 0
-	header.KeepStorable(h, above, notStored)
-	out := h
-	// The fields added here take their values from spare, the room left
-	// in the array of h's values (or a new array); each slice is capped
-	// (len == cap), so that an append copies.
-	added := spare[:0]
+	out := make(entry.Header, 0, len(h)+4)
+	all := make([]string, 0, len(h)+4) // most fields have one value
+	dated, validated, etagAt := false, false, -1
+	header.EachStorable(h, above, notStored, func(name string, v []string) {
+		switch name {
+		case skip, "Content-Length": // the tag header; the exact length is added below
+			return
+		case "Date":
+			dated = true
+		case "Etag", "Last-Modified":
+			validated = validated || len(v) > 0
+			if name == "Etag" {
+				etagAt = len(out)
+			}
+		}
+		f := entry.Field{Name: name}
+		if len(v) > 0 {
+			n := len(all)
+			all = append(all, v...)
+			f.Values = all[n:len(all):len(all)]
+		}
+		out = append(out, f)
+	})
 	add := func(name, v string) {
-		added = append(added, v)
-		n := len(added)
-		out[name] = added[n-1 : n : n]
+		all = append(all, v)
+		n := len(all)
+		out = append(out, entry.Field{Name: name, Values: all[n-1 : n : n]})
 	}
-	if _, ok := out["Date"]; !ok {
+	if !dated {
 		add("Date", header.FormatHTTPDate(responseTime))
 	}
 	if sized || len(body) > 0 {
@@ -195,7 +211,10 @@ func storedHeader(h http.Header, spare []string, above http.Header, responseTime
 	if !typed && len(body) > 0 && !encoded {
 		add("Content-Type", http.DetectContentType(body))
 	}
-	if etag && !rfc9111.HasValidators(out) {
+	if etag && !validated {
+		if etagAt >= 0 { // an ETag without a value: replaced
+			out = slices.Delete(out, etagAt, etagAt+1)
+		}
 		add("Etag", bodyETag(body))
 	}
 	return out

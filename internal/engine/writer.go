@@ -70,7 +70,6 @@ type captureWriter struct {
 	wroteHeader bool
 	status      int
 	header      http.Header // snapshot at WriteHeader
-	spare       []string    // room for values added to header (see storedHeader)
 	capture     bool        // still keeping a copy
 	body        []byte
 	bufp        *[]byte // body's pooled buffer
@@ -230,7 +229,7 @@ func (c *captureWriter) WriteHeader(status int) {
 	}
 	c.wroteHeader = true
 	c.status = status
-	c.header, c.spare = cloneHeader(h, spareValues)
+	c.header = cloneHeader(h)
 	if c.hook != nil {
 		switch c.hook.writeHeader(status, h) {
 		case actionCapture:
@@ -244,24 +243,17 @@ func (c *captureWriter) WriteHeader(status int) {
 	c.w.WriteHeader(status)
 }
 
-// spareValues is how many values the header snapshot has room for besides
-// the handler's: those storedHeader adds (Date, Content-Length,
-// Content-Type, ETag).
-const spareValues = 4
-
 // cloneHeader is h.Clone() (nil values kept nil, every value slice capped),
-// its values in one array with room for extra more, returned as spare
-// (empty, with that capacity).
-func cloneHeader(h http.Header, extra int) (http.Header, []string) {
+// its values in one array.
+func cloneHeader(h http.Header) http.Header {
 	if h == nil {
-		return nil, nil
+		return nil
 	}
 	nv := 0
 	for _, vv := range h {
 		nv += len(vv)
 	}
-	sv := make([]string, nv, nv+extra)
-	spare := sv[nv:nv:cap(sv)]
+	sv := make([]string, nv)
 	h2 := make(http.Header, len(h))
 	for k, vv := range h {
 		if vv == nil {
@@ -272,7 +264,7 @@ func cloneHeader(h http.Header, extra int) (http.Header, []string) {
 		h2[k] = sv[:n:n]
 		sv = sv[n:]
 	}
-	return h2, spare
+	return h2
 }
 
 // sent reports whether anything of the response has gone to the client (or

@@ -335,24 +335,17 @@ func ContentLength(h http.Header) int64 {
 // same values, by the middleware above (above). Values are copied as
 // net/http sends them (see SentValues).
 func CopyStorable(dst, src, above http.Header, skip map[string]bool) {
+	EachStorable(src, above, skip, func(k string, v []string) { dst[k] = v })
+}
+
+// EachStorable calls fn with each field of src CopyStorable would copy,
+// and its values as CopyStorable would copy them (src's own slice when
+// none needed mending).
+func EachStorable(src, above http.Header, skip map[string]bool, fn func(name string, values []string)) {
 	named := ConnectionNamed(src)
 	for k, v := range src {
 		if storable(k, v, named, above, skip) {
-			dst[k] = SentValues(v)
-		}
-	}
-}
-
-// KeepStorable is CopyStorable from h into itself: it deletes from h what
-// CopyStorable would not copy and mends the values it would, in place. h
-// must be the caller's own (a clone): its value slices may be replaced.
-func KeepStorable(h, above http.Header, skip map[string]bool) {
-	named := ConnectionNamed(h)
-	for k, v := range h {
-		if !storable(k, v, named, above, skip) {
-			delete(h, k)
-		} else if sv := SentValues(v); len(v) > 0 && &sv[0] != &v[0] { // mended
-			h[k] = sv
+			fn(k, SentValues(v))
 		}
 	}
 }
