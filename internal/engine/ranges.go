@@ -20,8 +20,11 @@ func (c *Engine) serveRange(w http.ResponseWriter, r *http.Request, e *entry.Ent
 	if r.Method != http.MethodGet || e.Status != http.StatusOK {
 		return false
 	}
-	if ifr := r.Header["If-Range"]; len(ifr) > 0 && !ranges.IfRange(ifr, e.Header.Get("Etag"), e.Header.Get("Last-Modified"), e.Header.Get("Date"), time.Now()) {
-		return false
+	if ifr := r.Header["If-Range"]; len(ifr) > 0 {
+		s := e.Header.Stored()
+		if !ranges.IfRange(ifr, firstValue(s.ETag), firstValue(s.LastModified), firstValue(s.Date), time.Now()) {
+			return false
+		}
 	}
 	size := int64(len(e.Body))
 	answer, rg := ranges.Parse(r.Header["Range"], size)
@@ -41,4 +44,12 @@ func (c *Engine) serveRange(w http.ResponseWriter, r *http.Request, e *entry.Ent
 	w.WriteHeader(http.StatusPartialContent)
 	_, _ = w.Write(e.Body[rg.Start : rg.Start+rg.Length])
 	return true
+}
+
+// firstValue is v's first value, or "".
+func firstValue(v []string) string {
+	if len(v) == 0 {
+		return ""
+	}
+	return v[0]
 }

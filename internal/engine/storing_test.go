@@ -68,7 +68,7 @@ func TestStoredFieldsAreWhatIsStored(t *testing.T) {
 	// A Date the handler suppressed (a nil value) stays suppressed, and
 	// an ETag with a value is kept, not replaced.
 	got = storedFields(http.Header{"Date": nil, "Etag": {`"v1"`}}, nil, "X-Tags", at, nil, true)
-	if !slices.ContainsFunc(got, func(f entry.Field) bool { return f.Name == "Date" && f.Values == nil }) || got.Get("Etag") != `"v1"` || len(got) != 2 {
+	if !slices.ContainsFunc(got, func(f entry.Field) bool { return f.Name == "Date" && f.Values == nil }) || !slices.Equal(got.Values("Etag"), []string{`"v1"`}) || len(got) != 2 {
 		t.Errorf("suppressed Date and own ETag: %v", got)
 	}
 }

@@ -94,11 +94,3 @@ func (h Header) Stored() rfc9111.Stored {
 	}
 	return s
 }
-
-// Get returns the first value of the field named name (canonical), or "".
-func (h Header) Get(name string) string {
-	if v := h.Values(name); len(v) > 0 {
-		return v[0]
-	}
-	return ""
-}

@@ -146,7 +146,7 @@ func New(opts Options) *Store {
 // 292 years apart), so that a step of the wall clock neither prolongs
 // entries nor ends them early; another clock is read as it is.
 func (s *Store) now() int64 {
-	if s.epochNano == 0 {
+	if s.epoch.IsZero() { // a clock of the caller's
 		return s.clock().UnixNano()
 	}
 	return s.epochNano + int64(time.Since(s.epoch))

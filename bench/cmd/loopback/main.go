@@ -560,11 +560,7 @@ func waitLocalHits(ctx context.Context, client *http.Client, s *server, url stri
 // get fetches url and returns the body's length; any status but 200 is an
 // error.
 func get(ctx context.Context, client *http.Client, url string) (int, error) {
-	req, err := http.NewRequestWithContext(ctx, "GET", url, nil)
-	if err != nil {
-		return 0, err
-	}
-	resp, err := client.Do(req)
+	resp, err := send(ctx, client, url)
 	if err != nil {
 		return 0, err
 	}
@@ -581,11 +577,7 @@ func get(ctx context.Context, client *http.Client, url string) (int, error) {
 
 // originCount reads how many body requests the origin has answered.
 func originCount(ctx context.Context, client *http.Client, counter string) (int64, error) {
-	req, err := http.NewRequestWithContext(ctx, "GET", counter, nil)
-	if err != nil {
-		return 0, err
-	}
-	resp, err := client.Do(req)
+	resp, err := send(ctx, client, counter)
 	if err != nil {
 		return 0, err
 	}
@@ -595,6 +587,15 @@ func originCount(ctx context.Context, client *http.Client, counter string) (int6
 		return 0, err
 	}
 	return strconv.ParseInt(strings.TrimSpace(string(b)), 10, 64)
+}
+
+// send GETs url with ctx.
+func send(ctx context.Context, client *http.Client, url string) (*http.Response, error) {
+	req, err := http.NewRequestWithContext(ctx, "GET", url, nil)
+	if err != nil {
+		return nil, err
+	}
+	return client.Do(req)
 }
 
 // buildProxy builds example/proxy from the httpcache module at root (or
